@@ -1,0 +1,91 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/urfave/cli/v2"
+
+	"berth/libcontainer"
+	"berth/libcontainer/console"
+	"berth/spec"
+)
+
+var createFlags = []cli.Flag{
+	&cli.StringFlag{Name: "bundle", Aliases: []string{"b"}, Value: ".", Usage: "path to the OCI bundle"},
+	&cli.StringFlag{Name: "pid-file", Usage: "write the container init's pid to this file"},
+	&cli.StringFlag{Name: "console-socket", Usage: "unix socket that receives the pty master when process.terminal is true"},
+	&cli.BoolFlag{Name: "no-pivot", Usage: "use MS_MOVE and chroot instead of pivot_root (for an initramfs root)"},
+	&cli.BoolFlag{Name: "no-new-keyring", Usage: "keep the caller's session keyring"},
+	&cli.IntFlag{Name: "preserve-fds", Usage: "pass this many fds from 3 on to the container"},
+}
+
+var createCommand = &cli.Command{
+	Name:      "create",
+	Usage:     "create a container; its process waits for start",
+	ArgsUsage: "<container-id>",
+	Flags:     createFlags,
+	Action: func(c *cli.Context) error {
+		if err := checkArgs(c, 1, "<container-id>"); err != nil {
+			return err
+		}
+		opts, err := createOpts(c)
+		if err != nil {
+			return err
+		}
+		if opts.Console != nil {
+			defer opts.Console.Close()
+		}
+		_, err = libcontainer.Create(c.String("root"), opts)
+		return err
+	},
+}
+
+// createOpts loads the bundle and turns the flags into libcontainer's options.
+func createOpts(c *cli.Context) (*libcontainer.CreateOpts, error) {
+	bundle, err := filepath.Abs(c.String("bundle"))
+	if err != nil {
+		return nil, err
+	}
+	s, err := spec.Load(bundle)
+	if err != nil {
+		return nil, err
+	}
+	rootfs, err := spec.RootfsPath(bundle, s)
+	if err != nil {
+		return nil, err
+	}
+	if n := c.Int("preserve-fds"); n < 0 {
+		return nil, fmt.Errorf("--preserve-fds %d: must not be negative", n)
+	}
+	o := &libcontainer.CreateOpts{
+		ID:           c.Args().First(),
+		Bundle:       bundle,
+		Rootfs:       rootfs,
+		Spec:         s,
+		PidFile:      c.String("pid-file"),
+		NoPivot:      c.Bool("no-pivot"),
+		NoNewKeyring: c.Bool("no-new-keyring"),
+		PreserveFDs:  c.Int("preserve-fds"),
+		Stdin:        os.Stdin,
+		Stdout:       os.Stdout,
+		Stderr:       os.Stderr,
+	}
+	if o.PidFile != "" {
+		if o.PidFile, err = filepath.Abs(o.PidFile); err != nil {
+			return nil, err
+		}
+	}
+	if p := c.String("console-socket"); p != "" {
+		if !s.Process.Terminal {
+			return nil, fmt.Errorf("--console-socket given but process.terminal is false")
+		}
+		conn, err := console.Dial(p)
+		if err != nil {
+			return nil, fmt.Errorf("--console-socket %s: %w", p, err)
+		}
+		o.Console = conn
+	}
+	return o, nil
+}

@@ -1,0 +1,307 @@
+// Package libcontainer is berth's core: the container state machine
+// (creating, created, running, stopped), the state store under --root, the
+// parent side of create/start/kill/delete, hooks, and the Go side of the
+// container init. The CLI in package main only parses flags and calls it.
+package libcontainer
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"os/user"
+	"sort"
+	"strconv"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"berth/libcontainer/cgroups"
+	"berth/libcontainer/hooks"
+)
+
+// Container is one container as found under the state root.
+type Container struct {
+	root  string
+	state *State
+}
+
+// ErrNotExist is returned for an id that has no container.
+var ErrNotExist = errors.New("container does not exist")
+
+func notExist(id string) error { return fmt.Errorf("container %q does not exist: %w", id, ErrNotExist) }
+
+// Load reads the container's state without taking its lock.
+func Load(root, id string) (*Container, error) {
+	if err := validateID(id); err != nil {
+		return nil, err
+	}
+	s := &store{dir: containerDir(root, id)}
+	st, err := s.load()
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, notExist(id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &Container{root: root, state: st}, nil
+}
+
+// withLock runs fn with the container's lock held and its state freshly loaded.
+func withLock(root, id string, fn func(s *store, st *State) error) error {
+	if err := validateID(id); err != nil {
+		return err
+	}
+	s, err := lockDir(containerDir(root, id))
+	if errors.Is(err, os.ErrNotExist) {
+		return notExist(id)
+	}
+	if err != nil {
+		return err
+	}
+	defer s.unlock()
+	st, err := s.load()
+	if errors.Is(err, os.ErrNotExist) {
+		return notExist(id)
+	}
+	if err != nil {
+		return err
+	}
+	return fn(s, st)
+}
+
+// List returns every container under root, sorted by id.
+func List(root string) ([]*Container, error) {
+	entries, err := os.ReadDir(root)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []*Container
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		c, err := Load(root, e.Name())
+		if err != nil {
+			// A create in progress has a directory but maybe no state yet.
+			continue
+		}
+		out = append(out, c)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].state.ID < out[j].state.ID })
+	return out, nil
+}
+
+// ID of the container.
+func (c *Container) ID() string { return c.state.ID }
+
+// Pid of the container's init.
+func (c *Container) Pid() int { return c.state.Pid }
+
+// Created is when create began.
+func (c *Container) Created() time.Time { return c.state.Created }
+
+// Bundle path.
+func (c *Container) Bundle() string { return c.state.Bundle }
+
+// Status is derived from the process, not trusted from the file: a pid is
+// only the container's while its start time matches.
+func (c *Container) Status() string { return c.state.status(c.root) }
+
+func (st *State) status(root string) string {
+	if st.Pid == 0 {
+		if st.Status == Creating {
+			return Creating
+		}
+		return Stopped
+	}
+	if !alive(st.Pid, st.PidStart) {
+		return Stopped
+	}
+	if st.Status == Creating {
+		return Creating
+	}
+	if _, err := os.Lstat(filepath.Join(containerDir(root, st.ID), fifoName)); err == nil {
+		return Created
+	}
+	return Running
+}
+
+// OCIState is the state as the runtime spec defines it.
+func (c *Container) OCIState() *specs.State {
+	return c.state.oci(c.Status())
+}
+
+func (st *State) oci(status string) *specs.State {
+	s := &specs.State{
+		Version: specs.Version,
+		ID:      st.ID,
+		Status:  specs.ContainerState(status),
+		Bundle:  st.Bundle,
+	}
+	if status != Stopped {
+		s.Pid = st.Pid
+	}
+	if st.Config != nil {
+		s.Annotations = st.Config.Annotations
+	}
+	return s
+}
+
+// Start releases a created container's init to exec the workload.
+func Start(root, id string) error {
+	var st *State
+	err := withLock(root, id, func(s *store, loaded *State) error {
+		st = loaded
+		status := st.status(root)
+		if status != Created {
+			return fmt.Errorf("cannot start container %q: it is %s, not created", id, status)
+		}
+		if err := releaseFifo(filepath.Join(s.dir, fifoName), st); err != nil {
+			return fmt.Errorf("start container %q: %w", id, err)
+		}
+		st.Status = Running
+		return s.save(st)
+	})
+	if err != nil {
+		return err
+	}
+	if st.Config.Hooks != nil && len(st.Config.Hooks.Poststart) > 0 {
+		if err := hooks.Run("poststart", st.Config.Hooks.Poststart, st.oci(Running)); err != nil {
+			slog.Warn("poststart hook failed", "id", id, "err", err)
+		}
+	}
+	return nil
+}
+
+// releaseFifo opens the exec fifo for reading, which lets the init's blocked
+// open for writing return; the init then writes one byte and execs. The open
+// is non-blocking and the wait polls, so a dead init can't hang start.
+func releaseFifo(path string, st *State) error {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open exec fifo %s: %w", path, err)
+	}
+	defer unix.Close(fd)
+	buf := make([]byte, 1)
+	for {
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		n, err := unix.Poll(fds, 100)
+		if err != nil && err != unix.EINTR {
+			return fmt.Errorf("poll exec fifo: %w", err)
+		}
+		if n > 0 {
+			r, err := unix.Read(fd, buf)
+			if r == 1 {
+				break
+			}
+			if err != nil && err != unix.EAGAIN {
+				return fmt.Errorf("read exec fifo: %w", err)
+			}
+		}
+		if !alive(st.Pid, st.PidStart) {
+			return fmt.Errorf("container init (pid %d) exited before it was started", st.Pid)
+		}
+	}
+	if err := os.Remove(path); err != nil {
+		return fmt.Errorf("remove exec fifo: %w", err)
+	}
+	return nil
+}
+
+// Signal sends sig to the container's init, or with all to every process of
+// the container.
+func Signal(root, id string, sig unix.Signal, all bool) error {
+	return withLock(root, id, func(s *store, st *State) error {
+		status := st.status(root)
+		if status == Stopped {
+			return fmt.Errorf("cannot kill container %q: it is not running", id)
+		}
+		if status == Creating {
+			return fmt.Errorf("cannot kill container %q: it is still being created", id)
+		}
+		if all {
+			return signalAll(st, sig)
+		}
+		if err := signalProcess(st.Pid, st.PidStart, sig); err != nil {
+			if err == errProcessGone {
+				return fmt.Errorf("cannot kill container %q: it is not running", id)
+			}
+			return fmt.Errorf("kill container %q: %w", id, err)
+		}
+		return nil
+	})
+}
+
+// Delete removes a created or stopped container; force kills a running one
+// first. poststop hooks run after the container is gone.
+func Delete(root, id string, force bool) error {
+	var st *State
+	err := withLock(root, id, func(s *store, loaded *State) error {
+		st = loaded
+		status := st.status(root)
+		switch status {
+		case Running:
+			if !force {
+				return fmt.Errorf("cannot delete container %q: it is running (stop it first or use --force)", id)
+			}
+		case Creating:
+			if !force {
+				return fmt.Errorf("cannot delete container %q: it is being created (use --force)", id)
+			}
+		}
+		if err := destroy(s, st); err != nil {
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if st.Config != nil && st.Config.Hooks != nil && len(st.Config.Hooks.Poststop) > 0 {
+		if err := hooks.Run("poststop", st.Config.Hooks.Poststop, st.oci(Stopped)); err != nil {
+			slog.Warn("poststop hook failed", "id", id, "err", err)
+		}
+	}
+	return nil
+}
+
+// destroy kills whatever is left of the container and removes its state. It
+// serves delete and the cleanup of a failed create.
+func destroy(s *store, st *State) error {
+	if st.Pid > 0 && alive(st.Pid, st.PidStart) {
+		if err := signalAll(st, unix.SIGKILL); err != nil && err != errProcessGone {
+			return fmt.Errorf("kill container %q: %w", st.ID, err)
+		}
+		if err := waitGone(st.Pid, st.PidStart, 10*time.Second); err != nil {
+			return fmt.Errorf("delete container %q: %w", st.ID, err)
+		}
+	}
+	cgPath := ""
+	if st.Config != nil && st.Config.Linux != nil {
+		cgPath = st.Config.Linux.CgroupsPath
+	}
+	if err := cgroups.New(cgPath, st.ID).Destroy(); err != nil {
+		return fmt.Errorf("delete container %q: remove cgroup: %w", st.ID, err)
+	}
+	if err := os.RemoveAll(s.dir); err != nil {
+		return fmt.Errorf("delete container %q: remove state %s: %w", st.ID, s.dir, err)
+	}
+	return nil
+}
+
+// Rootfs is the container's root filesystem path on the host.
+func (c *Container) Rootfs() string { return c.state.Rootfs }
+
+// Owner is the name (or uid) of the user who created the container.
+func (c *Container) Owner() string {
+	if u, err := user.LookupId(strconv.Itoa(c.state.Owner)); err == nil {
+		return u.Username
+	}
+	return strconv.Itoa(c.state.Owner)
+}

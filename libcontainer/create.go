@@ -1,0 +1,304 @@
+package libcontainer
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"berth/libcontainer/cgroups"
+	"berth/libcontainer/hooks"
+	"berth/nsenter"
+)
+
+// CreateOpts are the inputs of create besides the spec.
+type CreateOpts struct {
+	ID     string
+	Bundle string // absolute
+	Rootfs string // absolute, resolved
+	Spec   *specs.Spec
+	// PidFile, when set, receives the init's pid once it is created.
+	PidFile string
+	// Console is a connected console socket; required when process.terminal is true.
+	Console      *os.File
+	NoPivot      bool
+	NoNewKeyring bool
+	PreserveFDs  int
+	// Stdio of the container process (when there is no terminal).
+	Stdin, Stdout, Stderr *os.File
+}
+
+// Created describes a freshly created container.
+type CreatedInfo struct {
+	Pid int
+	// Child reports whether the init is a child of this process (so the
+	// caller may wait for it; otherwise only a subreaper can).
+	Child bool
+}
+
+// Create makes the container up to the point where its init waits on the exec
+// fifo. On failure it removes everything it made.
+func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
+	t0 := time.Now()
+	if err := validateID(o.ID); err != nil {
+		return nil, err
+	}
+	if o.Spec.Process == nil {
+		return nil, errors.New("config.json: process: required by create")
+	}
+	if o.Spec.Process.Terminal && o.Console == nil {
+		return nil, errors.New("process.terminal is true but no --console-socket was given")
+	}
+	if o.Spec.Linux == nil {
+		return nil, errors.New("config.json: linux: required")
+	}
+	plan, err := planNamespaces(o.Spec.Linux)
+	if err != nil {
+		return nil, fmt.Errorf("config.json: %w", err)
+	}
+	if !plan.has(specs.MountNamespace) && !joins(plan, "mount") {
+		return nil, errors.New("config.json: linux.namespaces: a mount namespace is required")
+	}
+	if plan.has(specs.UserNamespace) && (len(o.Spec.Linux.UIDMappings) == 0 || len(o.Spec.Linux.GIDMappings) == 0) {
+		return nil, errors.New("config.json: linux.uidMappings/gidMappings: required with a new user namespace")
+	}
+	if cgroups.HasLimits(o.Spec.Linux.Resources) && !cgroups.Enforced {
+		slog.Warn("linux.resources are not enforced yet: this build has no cgroup driver", "id", o.ID)
+	}
+
+	if err := os.MkdirAll(root, 0o700); err != nil {
+		return nil, fmt.Errorf("state root %s: %w", root, err)
+	}
+	dir := containerDir(root, o.ID)
+	if err := os.Mkdir(dir, 0o711); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return nil, fmt.Errorf("container %q already exists", o.ID)
+		}
+		return nil, fmt.Errorf("create state dir: %w", err)
+	}
+	s, err := lockDir(dir)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	defer s.unlock()
+	st := &State{
+		ID:      o.ID,
+		Bundle:  o.Bundle,
+		Rootfs:  o.Rootfs,
+		Created: time.Now().UTC(),
+		Owner:   os.Geteuid(),
+		Status:  Creating,
+		Config:  o.Spec,
+	}
+	var cmd *exec.Cmd
+	defer func() {
+		if err == nil {
+			return
+		}
+		if cmd != nil && cmd.Process != nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+		if derr := destroy(s, st); derr != nil {
+			slog.Error("cleanup after failed create", "id", o.ID, "err", derr)
+		}
+	}()
+	if err := s.save(st); err != nil {
+		return nil, err
+	}
+
+	fifoPath := filepath.Join(dir, fifoName)
+	if err := unix.Mkfifo(fifoPath, 0o622); err != nil {
+		return nil, fmt.Errorf("mkfifo %s: %w", fifoPath, err)
+	}
+	fifo, err := os.OpenFile(fifoPath, unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open exec fifo: %w", err)
+	}
+	defer fifo.Close()
+
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("socketpair: %w", err)
+	}
+	parentSock := os.NewFile(uintptr(fds[0]), "init-parent")
+	childSock := os.NewFile(uintptr(fds[1]), "init-child")
+	defer parentSock.Close()
+
+	preserve, listenEnv := preservedFiles(o.PreserveFDs)
+	extra := append([]*os.File{}, preserve...)
+	base := 3 + len(extra)
+	extra = append(extra, childSock, fifo)
+	consoleFD := -1
+	if o.Console != nil {
+		extra = append(extra, o.Console)
+		consoleFD = base + 2
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("find berth binary: %w", err)
+	}
+	cmd = &exec.Cmd{
+		Path:       "/proc/self/exe",
+		Args:       []string{filepath.Base(self), "init"},
+		Env:        []string{nsenter.EnvInitFD + "=" + strconv.Itoa(base), "GOGC=off"},
+		Stdin:      o.Stdin,
+		Stdout:     o.Stdout,
+		Stderr:     o.Stderr,
+		ExtraFiles: extra,
+	}
+	if err := cmd.Start(); err != nil {
+		childSock.Close()
+		return nil, fmt.Errorf("start container init: %w", err)
+	}
+	childSock.Close()
+	trace("create: spawn init", t0)
+
+	mgr := cgroups.New(o.Spec.Linux.CgroupsPath, o.ID)
+	if err := mgr.Apply(cmd.Process.Pid); err != nil {
+		return nil, fmt.Errorf("join cgroup (linux.cgroupsPath %q): %w", o.Spec.Linux.CgroupsPath, err)
+	}
+	pid, err := stubExchange(parentSock, plan, func(pid int) error { return writeIDMaps(pid, o.Spec.Linux) })
+	if err != nil {
+		return nil, fmt.Errorf("create container %q: %w", o.ID, err)
+	}
+	child := pid == cmd.Process.Pid
+	if !child {
+		// The stub forked into a pid/time namespace; its first half exits now.
+		cmd.Wait()
+	}
+	trace("create: namespaces", t0)
+	start := uint64(0)
+	if _, start, err = procStat(pid); err != nil {
+		return nil, fmt.Errorf("container init %d: %w", pid, err)
+	}
+	st.Pid, st.PidStart = pid, start
+	if err := s.save(st); err != nil {
+		return nil, err
+	}
+	if adj := o.Spec.Process.OOMScoreAdj; adj != nil {
+		if err := os.WriteFile("/proc/"+strconv.Itoa(pid)+"/oom_score_adj", []byte(strconv.Itoa(*adj)), 0); err != nil {
+			return nil, fmt.Errorf("process.oomScoreAdj %d: %w", *adj, unwrapPathErr(err))
+		}
+	}
+	if err := mgr.Set(o.Spec.Linux.Resources); err != nil {
+		return nil, fmt.Errorf("linux.resources: %w", err)
+	}
+
+	if len(listenEnv) > 0 {
+		spec := *o.Spec
+		proc := *spec.Process
+		proc.Env = append(append([]string{}, proc.Env...), listenEnv...)
+		spec.Process = &proc
+		o.Spec = &spec
+	}
+	ch := newChannel(parentSock)
+	cfg := &initConfig{
+		ID:           o.ID,
+		Bundle:       o.Bundle,
+		Rootfs:       o.Rootfs,
+		Spec:         o.Spec,
+		NoPivot:      o.NoPivot,
+		NoNewKeyring: o.NoNewKeyring,
+		UserNS:       plan.has(specs.UserNamespace) || joins(plan, "user"),
+		CgroupNS:     plan.has(specs.CgroupNamespace),
+		MountNS:      plan.has(specs.MountNamespace),
+		PreserveFDs:  len(preserve),
+		FifoFD:       base + 1,
+		ConsoleFD:    consoleFD,
+		Pid:          pid,
+	}
+	if err := ch.send(cfg); err != nil {
+		return nil, fmt.Errorf("send config to container init: %w", err)
+	}
+	for {
+		var m message
+		if err := ch.recv(&m); err != nil {
+			return nil, fmt.Errorf("create container %q: container init exited unexpectedly (%v)", o.ID, err)
+		}
+		switch m.Type {
+		case msgHooks:
+			trace("create: rootfs mounted", t0)
+			if err := runCreateHooks(st); err != nil {
+				ch.send(message{Type: msgError, Msg: err.Error()})
+				return nil, err
+			}
+			if err := ch.send(message{Type: msgHooksDone}); err != nil {
+				return nil, fmt.Errorf("container init: %w", err)
+			}
+		case msgError:
+			return nil, errors.New(m.Msg)
+		case msgReady:
+			trace("create: init ready", t0)
+			if o.PidFile != "" {
+				if err := writeFileAtomic(o.PidFile, []byte(strconv.Itoa(pid)), 0o644); err != nil {
+					return nil, fmt.Errorf("write pid file %s: %w", o.PidFile, err)
+				}
+			}
+			st.Status = Created
+			if err := s.save(st); err != nil {
+				return nil, err
+			}
+			return &CreatedInfo{Pid: pid, Child: child}, nil
+		default:
+			return nil, fmt.Errorf("container init: unexpected message %q", m.Type)
+		}
+	}
+}
+
+func joins(p *nsPlan, name string) bool {
+	for _, j := range p.join {
+		if strings.HasPrefix(j, name+":") {
+			return true
+		}
+	}
+	return false
+}
+
+// runCreateHooks runs prestart (deprecated, same point) and createRuntime
+// hooks in the runtime's namespaces, as the spec orders them.
+func runCreateHooks(st *State) error {
+	h := st.Config.Hooks
+	if h == nil {
+		return nil
+	}
+	state := st.oci(Creating)
+	if err := hooks.Run("prestart", h.Prestart, state); err != nil {
+		return err
+	}
+	return hooks.Run("createRuntime", h.CreateRuntime, state)
+}
+
+// preservedFiles returns the caller's fds 3..3+n-1 to hand to the container,
+// extended to the systemd socket-activation fds when LISTEN_FDS is set (as
+// runc does), with the environment that tells the workload about them.
+func preservedFiles(n int) ([]*os.File, []string) {
+	var env []string
+	if v := os.Getenv("LISTEN_FDS"); v != "" {
+		if l, err := strconv.Atoi(v); err == nil && l > 0 {
+			env = []string{"LISTEN_FDS=" + v, "LISTEN_PID=1"}
+			if l > n {
+				n = l
+			}
+		}
+	}
+	files := make([]*os.File, 0, n)
+	for fd := 3; fd < 3+n; fd++ {
+		files = append(files, os.NewFile(uintptr(fd), "preserved-"+strconv.Itoa(fd)))
+	}
+	return files, env
+}
+
+// trace logs how long a step of create/start/exec took since t0 (with --debug).
+func trace(step string, t0 time.Time) {
+	slog.Debug(step, "elapsed", time.Since(t0).Round(time.Microsecond).String())
+}

@@ -1,0 +1,379 @@
+package libcontainer
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"berth/libcontainer/caps"
+	"berth/libcontainer/console"
+	"berth/libcontainer/hooks"
+	"berth/nsenter"
+	"berth/rootfs"
+)
+
+// Init is the Go half of the container init (`berth init`), entered after the
+// nsenter stub has put the process into the container's namespaces. It never
+// returns on success: it execs the workload.
+func Init() {
+	runtime.LockOSThread()
+	fd, err := strconv.Atoi(os.Getenv(nsenter.EnvInitFD))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "berth init: must be started by berth create")
+		os.Exit(1)
+	}
+	os.Clearenv()
+	sock := os.NewFile(uintptr(fd), "init-sock")
+	unix.CloseOnExec(fd)
+	ch := newChannel(sock)
+	var cfg initConfig
+	if err := ch.recv(&cfg); err != nil {
+		os.Exit(1)
+	}
+	err = initContainer(&cfg, ch, sock)
+	// initContainer only returns on failure.
+	ch.send(message{Type: msgError, Msg: err.Error()})
+	os.Exit(1)
+}
+
+func initContainer(cfg *initConfig, ch *channel, sock *os.File) error {
+	spec := cfg.Spec
+	proc := spec.Process
+	// setsid makes the init a session leader, so a terminal can become its
+	// controlling tty and job control works inside.
+	if _, err := unix.Setsid(); err != nil {
+		return fmt.Errorf("setsid: %w", err)
+	}
+	if cfg.MountNS {
+		rc := &rootfs.Config{
+			Spec:     spec,
+			Rootfs:   cfg.Rootfs,
+			NoPivot:  cfg.NoPivot,
+			UserNS:   cfg.UserNS,
+			CgroupNS: cfg.CgroupNS,
+			BeforePivot: func() error {
+				return createHooks(cfg, ch)
+			},
+		}
+		if err := rootfs.Setup(rc); err != nil {
+			return fmt.Errorf("rootfs: %w", err)
+		}
+	} else if err := createHooks(cfg, ch); err != nil {
+		return err
+	}
+
+	if cfg.ConsoleFD >= 0 {
+		if err := setupConsole(cfg, proc); err != nil {
+			return err
+		}
+	}
+	if spec.Hostname != "" {
+		if err := unix.Sethostname([]byte(spec.Hostname)); err != nil {
+			return fmt.Errorf("sethostname %q (spec hostname): %w", spec.Hostname, err)
+		}
+	}
+	if spec.Domainname != "" {
+		if err := unix.Setdomainname([]byte(spec.Domainname)); err != nil {
+			return fmt.Errorf("setdomainname %q (spec domainname): %w", spec.Domainname, err)
+		}
+	}
+	if spec.Linux != nil {
+		if err := writeSysctls(spec.Linux.Sysctl); err != nil {
+			return err
+		}
+	}
+	if cfg.MountNS {
+		if err := rootfs.Finalize(&rootfs.Config{Spec: spec, Rootfs: cfg.Rootfs, UserNS: cfg.UserNS}); err != nil {
+			return fmt.Errorf("rootfs: %w", err)
+		}
+	}
+	if !cfg.NoNewKeyring {
+		// A keyring of its own keeps the container out of the caller's session keyring.
+		if _, err := unix.KeyctlJoinSessionKeyring("_ses." + cfg.ID); err != nil && !errors.Is(err, unix.ENOSYS) {
+			return fmt.Errorf("join session keyring: %w", err)
+		}
+	}
+	for i, rl := range proc.Rlimits {
+		res, ok := rlimitResources[rl.Type]
+		if !ok {
+			return fmt.Errorf("process.rlimits[%d].type %q: unknown resource", i, rl.Type)
+		}
+		lim := unix.Rlimit{Cur: rl.Soft, Max: rl.Hard}
+		if err := unix.Setrlimit(res, &lim); err != nil {
+			return fmt.Errorf("setrlimit %s (process.rlimits[%d]): %w", rl.Type, i, err)
+		}
+	}
+	path, err := lookPath(proc)
+	if err != nil {
+		return err
+	}
+	env := withHome(proc.Env, proc.User.UID)
+	if err := setUser(proc); err != nil {
+		return err
+	}
+	if proc.Cwd != "" {
+		if err := unix.Chdir(proc.Cwd); err != nil {
+			return fmt.Errorf("chdir %q (process.cwd): %w", proc.Cwd, err)
+		}
+	}
+	if err := verifyCwd(); err != nil {
+		return err
+	}
+	if proc.NoNewPrivileges {
+		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+			return fmt.Errorf("prctl(PR_SET_NO_NEW_PRIVS) (process.noNewPrivileges): %w", err)
+		}
+	}
+	if err := closeExtraFDs(3 + cfg.PreserveFDs); err != nil {
+		return err
+	}
+	if err := ch.send(message{Type: msgReady}); err != nil {
+		return err
+	}
+	sock.Close()
+
+	// Blocks until `berth start` opens the fifo for reading.
+	fifo, err := unix.Open("/proc/self/fd/"+strconv.Itoa(cfg.FifoFD), unix.O_WRONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open exec fifo: %w", err)
+	}
+	if _, err := unix.Write(fifo, []byte{'0'}); err != nil {
+		return fmt.Errorf("write exec fifo: %w", err)
+	}
+	unix.Close(fifo)
+	unix.Close(cfg.FifoFD)
+
+	if spec.Hooks != nil && len(spec.Hooks.StartContainer) > 0 {
+		st := &specs.State{Version: specs.Version, ID: cfg.ID, Status: specs.StateCreated, Pid: cfg.Pid, Bundle: cfg.Bundle, Annotations: spec.Annotations}
+		if err := hooks.Run("startContainer", spec.Hooks.StartContainer, st); err != nil {
+			// Nobody reads the socket any more: the error goes to the container's stderr.
+			fmt.Fprintln(os.Stderr, "berth:", err)
+			os.Exit(1)
+		}
+	}
+	err = unix.Exec(path, proc.Args, env)
+	fmt.Fprintf(os.Stderr, "berth: exec %q (process.args[0]): %v\n", path, err)
+	os.Exit(127)
+	return nil
+}
+
+// createHooks asks the parent to run prestart/createRuntime hooks, then runs
+// createContainer hooks in the container's namespaces, before pivot_root.
+func createHooks(cfg *initConfig, ch *channel) error {
+	h := cfg.Spec.Hooks
+	if h == nil || len(h.Prestart)+len(h.CreateRuntime)+len(h.CreateContainer) == 0 {
+		return nil
+	}
+	if err := ch.send(message{Type: msgHooks}); err != nil {
+		return err
+	}
+	if err := ch.expect(msgHooksDone); err != nil {
+		return err
+	}
+	st := &specs.State{Version: specs.Version, ID: cfg.ID, Status: specs.StateCreating, Pid: cfg.Pid, Bundle: cfg.Bundle, Annotations: cfg.Spec.Annotations}
+	return hooks.Run("createContainer", h.CreateContainer, st)
+}
+
+func setupConsole(cfg *initConfig, proc *specs.Process) error {
+	sock := os.NewFile(uintptr(cfg.ConsoleFD), "console-socket")
+	defer sock.Close()
+	master, slave, slavePath, err := console.NewPty("/dev/ptmx")
+	if err != nil {
+		return fmt.Errorf("process.terminal: %w", err)
+	}
+	defer master.Close()
+	if proc.ConsoleSize != nil {
+		if err := console.SetSize(master, uint16(proc.ConsoleSize.Height), uint16(proc.ConsoleSize.Width)); err != nil {
+			return fmt.Errorf("process.consoleSize: %w", err)
+		}
+	}
+	if cfg.MountNS {
+		if err := rootfs.MountConsole(slavePath); err != nil {
+			return fmt.Errorf("process.terminal: %w", err)
+		}
+	}
+	if err := console.SendFd(sock, master.Name(), master); err != nil {
+		return fmt.Errorf("process.terminal: send pty master to console socket: %w", err)
+	}
+	// setsid was done already; SetControlling may call it again harmlessly.
+	if err := console.SetControlling(slave); err != nil {
+		return fmt.Errorf("process.terminal: %w", err)
+	}
+	slave.Close()
+	return nil
+}
+
+func writeSysctls(sysctl map[string]string) error {
+	for k, v := range sysctl {
+		if strings.Contains(k, "/") || strings.Contains(k, "..") {
+			return fmt.Errorf("linux.sysctl %q: invalid name", k)
+		}
+		p := "/proc/sys/" + strings.ReplaceAll(k, ".", "/")
+		if err := os.WriteFile(p, []byte(v), 0); err != nil {
+			return fmt.Errorf("linux.sysctl %q: write %s: %w", k, p, unwrapPathErr(err))
+		}
+	}
+	return nil
+}
+
+var rlimitResources = map[string]int{
+	"RLIMIT_AS": unix.RLIMIT_AS, "RLIMIT_CORE": unix.RLIMIT_CORE, "RLIMIT_CPU": unix.RLIMIT_CPU,
+	"RLIMIT_DATA": unix.RLIMIT_DATA, "RLIMIT_FSIZE": unix.RLIMIT_FSIZE, "RLIMIT_LOCKS": unix.RLIMIT_LOCKS,
+	"RLIMIT_MEMLOCK": unix.RLIMIT_MEMLOCK, "RLIMIT_MSGQUEUE": unix.RLIMIT_MSGQUEUE, "RLIMIT_NICE": unix.RLIMIT_NICE,
+	"RLIMIT_NOFILE": unix.RLIMIT_NOFILE, "RLIMIT_NPROC": unix.RLIMIT_NPROC, "RLIMIT_RSS": unix.RLIMIT_RSS,
+	"RLIMIT_RTPRIO": unix.RLIMIT_RTPRIO, "RLIMIT_RTTIME": unix.RLIMIT_RTTIME, "RLIMIT_SIGPENDING": unix.RLIMIT_SIGPENDING,
+	"RLIMIT_STACK": unix.RLIMIT_STACK,
+}
+
+// setUser switches to process.user with the capability sets the spec asks
+// for: bounding is dropped while still root, keepcaps carries the permitted
+// set over the uid change, then the sets are applied on this (locked) thread.
+func setUser(proc *specs.Process) error {
+	sets, warnings, err := caps.FromSpec(proc.Capabilities)
+	if err != nil {
+		return fmt.Errorf("process.capabilities: %w", err)
+	}
+	for _, w := range warnings {
+		fmt.Fprintln(os.Stderr, "berth: warning:", w)
+	}
+	if err := sets.DropBounding(); err != nil {
+		return fmt.Errorf("process.capabilities.bounding: %w", err)
+	}
+	if err := caps.KeepCaps(true); err != nil {
+		return err
+	}
+	u := proc.User
+	gids := make([]int, len(u.AdditionalGids))
+	for i, g := range u.AdditionalGids {
+		gids[i] = int(g)
+	}
+	if err := unix.Setgroups(gids); err != nil {
+		return fmt.Errorf("setgroups %v (process.user.additionalGids): %w", u.AdditionalGids, err)
+	}
+	if err := unix.Setresgid(int(u.GID), int(u.GID), int(u.GID)); err != nil {
+		return fmt.Errorf("setresgid %d (process.user.gid): %w", u.GID, err)
+	}
+	if err := unix.Setresuid(int(u.UID), int(u.UID), int(u.UID)); err != nil {
+		return fmt.Errorf("setresuid %d (process.user.uid): %w", u.UID, err)
+	}
+	if err := caps.KeepCaps(false); err != nil {
+		return err
+	}
+	if err := sets.Apply(); err != nil {
+		return fmt.Errorf("process.capabilities: %w", err)
+	}
+	umask := 0o022
+	if u.Umask != nil {
+		umask = int(*u.Umask)
+	}
+	unix.Umask(umask)
+	return nil
+}
+
+// verifyCwd refuses a working directory outside the container's root, such as
+// one reached through a leaked host fd (CVE-2024-21626).
+func verifyCwd() error {
+	wd, err := unix.Getwd()
+	if err != nil {
+		return fmt.Errorf("process.cwd: getcwd: %w (the working directory is outside the container root)", err)
+	}
+	if !strings.HasPrefix(wd, "/") {
+		return fmt.Errorf("process.cwd: working directory %q is outside the container root", wd)
+	}
+	return nil
+}
+
+// closeExtraFDs marks every fd >= from close-on-exec, so nothing of berth's
+// (sockets, the state dir, host files) reaches the workload.
+func closeExtraFDs(from int) error {
+	if err := unix.CloseRange(uint(from), ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err == nil {
+		return nil
+	}
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return fmt.Errorf("list fds: %w", err)
+	}
+	for _, e := range entries {
+		fd, err := strconv.Atoi(e.Name())
+		if err == nil && fd >= from {
+			unix.CloseOnExec(fd)
+		}
+	}
+	return nil
+}
+
+// lookPath resolves process.args[0] inside the container with the process's
+// PATH, as execvp would.
+func lookPath(proc *specs.Process) (string, error) {
+	if len(proc.Args) == 0 {
+		return "", errors.New("process.args: empty")
+	}
+	name := proc.Args[0]
+	if strings.Contains(name, "/") {
+		if err := checkExecutable(name); err != nil {
+			return "", fmt.Errorf("process.args[0] %q: %w", name, err)
+		}
+		return name, nil
+	}
+	pathEnv := "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+	for _, e := range proc.Env {
+		if v, ok := strings.CutPrefix(e, "PATH="); ok {
+			pathEnv = v
+		}
+	}
+	for _, dir := range filepath.SplitList(pathEnv) {
+		if dir == "" {
+			dir = "."
+		}
+		p := filepath.Join(dir, name)
+		if checkExecutable(p) == nil {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("process.args[0] %q: executable file not found in $PATH (%s)", name, pathEnv)
+}
+
+func checkExecutable(p string) error {
+	var st unix.Stat_t
+	if err := unix.Stat(p, &st); err != nil {
+		return err
+	}
+	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
+		return errors.New("is a directory")
+	}
+	if st.Mode&0o111 == 0 {
+		return unix.EACCES
+	}
+	return nil
+}
+
+// withHome adds HOME from the container's /etc/passwd when the spec has none,
+// as runc does; "/" when the user has no entry.
+func withHome(env []string, uid uint32) []string {
+	for _, e := range env {
+		if strings.HasPrefix(e, "HOME=") {
+			return env
+		}
+	}
+	home := "/"
+	if f, err := os.Open("/etc/passwd"); err == nil {
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			parts := strings.Split(sc.Text(), ":")
+			if len(parts) >= 6 && parts[2] == strconv.FormatUint(uint64(uid), 10) && parts[5] != "" {
+				home = parts[5]
+				break
+			}
+		}
+		f.Close()
+	}
+	return append(append([]string{}, env...), "HOME="+home)
+}

@@ -1,0 +1,65 @@
+package libcontainer
+
+import (
+	"os"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+)
+
+// signalAll signals every process of the container. Until the container has a
+// cgroup to list them from, "every process" is every process in the init's pid
+// namespace when the container owns one, else the init alone.
+func signalAll(st *State, sig unix.Signal) error {
+	if err := signalProcess(st.Pid, st.PidStart, sig); err != nil {
+		return err
+	}
+	if !ownsPidNS(st) {
+		return nil
+	}
+	var initNS unix.Stat_t
+	if err := unix.Stat("/proc/"+strconv.Itoa(st.Pid)+"/ns/pid", &initNS); err != nil {
+		return nil // gone meanwhile
+	}
+	for _, pid := range pidsInNamespace(initNS.Ino, initNS.Dev) {
+		if pid == st.Pid {
+			continue
+		}
+		// Racing exits are fine: a process that left needs no signal.
+		_ = unix.Kill(pid, sig)
+	}
+	return nil
+}
+
+func ownsPidNS(st *State) bool {
+	if st.Config == nil || st.Config.Linux == nil {
+		return false
+	}
+	for _, ns := range st.Config.Linux.Namespaces {
+		if ns.Type == "pid" && ns.Path == "" {
+			return true
+		}
+	}
+	return false
+}
+
+func pidsInNamespace(ino, dev uint64) []int {
+	d, err := os.Open("/proc")
+	if err != nil {
+		return nil
+	}
+	defer d.Close()
+	names, _ := d.Readdirnames(-1)
+	var pids []int
+	for _, n := range names {
+		pid, err := strconv.Atoi(n)
+		if err != nil {
+			continue
+		}
+		var s unix.Stat_t
+		if unix.Stat("/proc/"+n+"/ns/pid", &s) == nil && s.Ino == ino && s.Dev == dev {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}

@@ -1,0 +1,163 @@
+package libcontainer
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// Status values, as the OCI runtime spec names them.
+const (
+	Creating = "creating"
+	Created  = "created"
+	Running  = "running"
+	Stopped  = "stopped"
+)
+
+const (
+	stateFile = "state.json"
+	fifoName  = "exec.fifo"
+)
+
+// State is what berth keeps on disk for one container, in <root>/<id>/state.json.
+type State struct {
+	ID     string `json:"id"`
+	Bundle string `json:"bundle"`
+	Rootfs string `json:"rootfs"`
+	Pid    int    `json:"pid"`
+	// PidStart is the init's start time (clock ticks after boot, /proc/<pid>/stat
+	// field 22); together with Pid it identifies the process even after its pid
+	// is reused.
+	PidStart uint64            `json:"pid_start"`
+	Created  time.Time         `json:"created"`
+	Owner    int               `json:"owner"`
+	Status   string            `json:"status"` // the last status written; the live one is derived
+	Config   *specs.Spec       `json:"config"`
+	NsPaths  map[string]string `json:"ns_paths,omitempty"`
+}
+
+// validateID keeps an id usable as a single path element and readable in logs.
+func validateID(id string) error {
+	if id == "" {
+		return errors.New("container id must not be empty")
+	}
+	if len(id) > 1024 {
+		return fmt.Errorf("container id %.20q...: longer than 1024 bytes", id)
+	}
+	if id == "." || id == ".." {
+		return fmt.Errorf("invalid container id %q", id)
+	}
+	for _, r := range id {
+		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("_+-.", r)
+		if !ok {
+			return fmt.Errorf("invalid container id %q: only letters, digits and _+-. are allowed", id)
+		}
+	}
+	return nil
+}
+
+// store is the state directory of one container.
+type store struct {
+	dir  string
+	lock *os.File
+}
+
+func containerDir(root, id string) string { return filepath.Join(root, id) }
+
+// lockDir takes an exclusive flock on the container's directory. A waiter that
+// gets the lock after the directory was deleted sees ErrNotExist.
+func lockDir(dir string) (*store, error) {
+	f, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("flock %s: %w", dir, err)
+	}
+	// The directory may have been removed while we waited.
+	var held, now unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &held); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if err := unix.Stat(dir, &now); err != nil || now.Ino != held.Ino || now.Dev != held.Dev {
+		f.Close()
+		return nil, os.ErrNotExist
+	}
+	return &store{dir: dir, lock: f}, nil
+}
+
+func (s *store) unlock() {
+	if s.lock != nil {
+		s.lock.Close()
+		s.lock = nil
+	}
+}
+
+func (s *store) load() (*State, error) {
+	data, err := os.ReadFile(filepath.Join(s.dir, stateFile))
+	if err != nil {
+		return nil, err
+	}
+	st := &State{}
+	if err := json.Unmarshal(data, st); err != nil {
+		return nil, fmt.Errorf("state %s: %w", filepath.Join(s.dir, stateFile), err)
+	}
+	return st, nil
+}
+
+// save writes state.json atomically: a crash leaves the old or the new file,
+// never half of one.
+func (s *store) save(st *State) error {
+	data, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(s.dir, ".state-*")
+	if err != nil {
+		return fmt.Errorf("write state: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write state %s: %w", tmp.Name(), err)
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), filepath.Join(s.dir, stateFile)); err != nil {
+		return fmt.Errorf("write state: %w", err)
+	}
+	return nil
+}
+
+// writeFileAtomic writes a file (pid files) through a temp file and rename so a
+// reader never sees it half written.
+func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+"-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(mode); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}

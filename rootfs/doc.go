@@ -1,0 +1,24 @@
+// Package rootfs builds a container's root filesystem from inside the
+// container init: it runs after the init has entered its new mount namespace
+// (and possibly user, pid, net and cgroup namespaces) on a locked OS thread.
+//
+// The order follows runc so that bundles behave the same under both runtimes:
+//
+//  1. Setup: propagation of "/", the rootfs made a mount point, every spec
+//     mount in order, /dev nodes and symlinks, the BeforePivot hook, then
+//     pivot_root (or MS_MOVE+chroot with NoPivot).
+//  2. MountConsole (optional): the pty slave over /dev/console.
+//  3. Finalize: maskedPaths, readonlyPaths, root.readonly.
+//
+// Every path inside the rootfs comes from the bundle and may name symlinks
+// planted by the image. Such paths are never handed to the kernel as strings:
+// they are resolved inside the root (openat2 RESOLVE_IN_ROOT, or a
+// component-by-component walk with O_NOFOLLOW when something must be
+// created) into O_PATH descriptors, and mount(2) is given /proc/self/fd/N of
+// those descriptors. A symlink swapped in after resolution therefore cannot
+// redirect a mount outside the rootfs (CVE-2021-30465, CVE-2024-45310).
+//
+// The package needs /proc: before the pivot that is the host's /proc (still
+// visible in the new mount namespace), after the pivot it is the container's
+// own proc mount, so Finalize and MountConsole need a proc mount in the spec.
+package rootfs

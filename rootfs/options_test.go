@@ -1,0 +1,196 @@
+package rootfs
+
+import (
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+func TestParseMountOptions(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      []string
+		want    MountOptions
+		wantErr string
+	}{
+		{name: "empty", in: nil, want: MountOptions{}},
+		{
+			name: "proc defaults",
+			in:   []string{"nosuid", "noexec", "nodev"},
+			want: MountOptions{Flags: unix.MS_NOSUID | unix.MS_NOEXEC | unix.MS_NODEV},
+		},
+		{
+			name: "tmpfs with data kept in order",
+			in:   []string{"nosuid", "strictatime", "mode=755", "size=65536k"},
+			want: MountOptions{Flags: unix.MS_NOSUID | unix.MS_STRICTATIME, Data: "mode=755,size=65536k"},
+		},
+		{
+			name: "bind ro",
+			in:   []string{"bind", "ro"},
+			want: MountOptions{Flags: unix.MS_BIND | unix.MS_RDONLY, Bind: true},
+		},
+		{
+			name: "rbind",
+			in:   []string{"rbind", "nosuid"},
+			want: MountOptions{Flags: unix.MS_BIND | unix.MS_REC | unix.MS_NOSUID, Bind: true},
+		},
+		{
+			name: "later option wins and clear is remembered",
+			in:   []string{"ro", "rw", "nosuid", "suid"},
+			want: MountOptions{Cleared: unix.MS_RDONLY | unix.MS_NOSUID},
+		},
+		{
+			name: "set after clear forgets the clear",
+			in:   []string{"rw", "ro"},
+			want: MountOptions{Flags: unix.MS_RDONLY},
+		},
+		{
+			name: "all the classic flags",
+			in: []string{"sync", "dirsync", "mand", "noatime", "nodiratime", "relatime",
+				"remount", "lazytime", "nosymfollow", "defaults"},
+			want: MountOptions{Flags: unix.MS_SYNCHRONOUS | unix.MS_DIRSYNC | unix.MS_MANDLOCK |
+				unix.MS_NOATIME | unix.MS_NODIRATIME | unix.MS_RELATIME | unix.MS_REMOUNT |
+				unix.MS_LAZYTIME | unix.MS_NOSYMFOLLOW},
+		},
+		{
+			name: "clearing flags",
+			in:   []string{"async", "nomand", "atime", "diratime", "norelatime", "nostrictatime", "dev", "exec"},
+			want: MountOptions{Cleared: unix.MS_SYNCHRONOUS | unix.MS_MANDLOCK | unix.MS_NOATIME |
+				unix.MS_NODIRATIME | unix.MS_RELATIME | unix.MS_STRICTATIME | unix.MS_NODEV | unix.MS_NOEXEC},
+		},
+		{
+			name: "propagation in order, not in flags",
+			in:   []string{"rbind", "rslave", "shared", "private", "runbindable"},
+			want: MountOptions{
+				Flags: unix.MS_BIND | unix.MS_REC, Bind: true,
+				Propagation: []uintptr{unix.MS_SLAVE | unix.MS_REC, unix.MS_SHARED, unix.MS_PRIVATE, unix.MS_UNBINDABLE | unix.MS_REC},
+			},
+		},
+		{
+			name: "recursive options",
+			in:   []string{"rbind", "rro", "rnosuid", "rdev"},
+			want: MountOptions{
+				Flags: unix.MS_BIND | unix.MS_REC, Bind: true,
+				RecAttr: &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID, Attr_clr: unix.MOUNT_ATTR_NODEV},
+			},
+		},
+		{
+			name: "recursive atime replaces the field",
+			in:   []string{"rnoatime", "rstrictatime"},
+			want: MountOptions{RecAttr: &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_STRICTATIME, Attr_clr: unix.MOUNT_ATTR__ATIME}},
+		},
+		{
+			name: "rrw after rro",
+			in:   []string{"rro", "rrw"},
+			want: MountOptions{RecAttr: &unix.MountAttr{Attr_clr: unix.MOUNT_ATTR_RDONLY}},
+		},
+		{
+			name: "tmpcopyup is an extension, not data",
+			in:   []string{"tmpcopyup", "size=1m"},
+			want: MountOptions{TmpCopyUp: true, Data: "size=1m"},
+		},
+		{
+			name: "unknown options go to data",
+			in:   []string{"newinstance", "ptmxmode=0666", "gid=5"},
+			want: MountOptions{Data: "newinstance,ptmxmode=0666,gid=5"},
+		},
+		{name: "idmap refused", in: []string{"bind", "idmap"}, wantErr: `"idmap" is not supported yet`},
+		{name: "ridmap refused", in: []string{"ridmap"}, wantErr: `"ridmap" is not supported yet`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := ParseMountOptions(tc.in)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want it to contain %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("ParseMountOptions(%q)\n got %+v\nwant %+v", tc.in, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestRootPropagation(t *testing.T) {
+	for in, want := range map[string]uintptr{
+		"":            unix.MS_SLAVE | unix.MS_REC,
+		"shared":      unix.MS_SHARED,
+		"slave":       unix.MS_SLAVE,
+		"private":     unix.MS_PRIVATE,
+		"unbindable":  unix.MS_UNBINDABLE,
+		"rshared":     unix.MS_SHARED | unix.MS_REC,
+		"rslave":      unix.MS_SLAVE | unix.MS_REC,
+		"rprivate":    unix.MS_PRIVATE | unix.MS_REC,
+		"runbindable": unix.MS_UNBINDABLE | unix.MS_REC,
+	} {
+		got, err := rootPropagation(in)
+		if err != nil || got != want {
+			t.Errorf("rootPropagation(%q) = %#x, %v; want %#x", in, got, err, want)
+		}
+	}
+	if _, err := rootPropagation("bogus"); err == nil || !strings.Contains(err.Error(), "linux.rootfsPropagation") {
+		t.Errorf("rootPropagation(bogus) err = %v", err)
+	}
+}
+
+func TestStatfsToMountFlags(t *testing.T) {
+	got := statfsToMountFlags(unix.ST_RDONLY | unix.ST_NOSUID | unix.ST_NODEV | unix.ST_NOEXEC |
+		unix.ST_NOATIME | unix.ST_RELATIME | unix.ST_NODIRATIME | stNoSymfollow | unix.ST_SYNCHRONOUS)
+	want := uintptr(unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC |
+		unix.MS_NOATIME | unix.MS_RELATIME | unix.MS_NODIRATIME | unix.MS_NOSYMFOLLOW)
+	if got != want {
+		t.Fatalf("got %#x want %#x", got, want)
+	}
+}
+
+func TestParseMountinfo(t *testing.T) {
+	f, err := os.CreateTemp(t.TempDir(), "mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("27 1 254:0 / / rw,relatime shared:1 - ext4 /dev/vda rw,discard\n" +
+		"32 31 0:29 /sub /sys/fs/cgroup/cpu\\054cpuacct rw,relatime master:3 shared:9 - cgroup cgroup rw,cpu,cpuacct\n" +
+		"40 27 0:40 / /mnt/with\\040space rw - tmpfs tmpfs rw\n")
+	f.Seek(0, 0)
+	ms, err := parseMountinfo(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) != 3 {
+		t.Fatalf("got %d entries", len(ms))
+	}
+	if ms[0].id != 27 || ms[0].mountpoint != "/" || !reflect.DeepEqual(ms[0].optional, []string{"shared:1"}) || ms[0].fstype != "ext4" {
+		t.Errorf("entry 0: %+v", ms[0])
+	}
+	if ms[1].root != "/sub" || ms[1].mountpoint != "/sys/fs/cgroup/cpu,cpuacct" ||
+		!reflect.DeepEqual(ms[1].superOpts, []string{"rw", "cpu", "cpuacct"}) || len(ms[1].optional) != 2 {
+		t.Errorf("entry 1: %+v", ms[1])
+	}
+	if ms[2].mountpoint != "/mnt/with space" || len(ms[2].optional) != 0 {
+		t.Errorf("entry 2: %+v", ms[2])
+	}
+
+	bad, _ := os.CreateTemp(t.TempDir(), "bad")
+	bad.WriteString("27 1 254:0 / /\n")
+	bad.Seek(0, 0)
+	if _, err := parseMountinfo(bad); err == nil {
+		t.Error("malformed mountinfo accepted")
+	}
+}
+
+func TestSpecDevicesRejectsBadType(t *testing.T) {
+	if _, err := specDevices(specWithDevice("x", "/dev/x")); err == nil || !strings.Contains(err.Error(), "linux.devices[0].type") {
+		t.Fatalf("err = %v", err)
+	}
+	if _, err := specDevices(specWithDevice("c", "dev/x")); err == nil || !strings.Contains(err.Error(), "linux.devices[0].path") {
+		t.Fatalf("err = %v", err)
+	}
+}

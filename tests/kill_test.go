@@ -1,0 +1,85 @@
+package tests
+
+import (
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// trapScript is pid 1 of the container: it handles SIGTERM (a pid 1
+// without a handler ignores it) and otherwise waits for the host.
+const trapScript = `trap 'echo got-term; exit 42' TERM; echo ready; ` + waitForGo
+
+func TestKillDefaultTERM(t *testing.T) {
+	r := newRuntime(t)
+	id, out, wait := r.startAttached(newShBundle(t, trapScript))
+	waitFileContains(t, out.stdout, "ready")
+	r.mustRun("kill", id)
+	res := wait()
+	if res.code != 42 || !strings.Contains(res.stdout, "got-term") {
+		t.Fatalf("kill with the default signal must deliver SIGTERM to the trap: %s", res)
+	}
+}
+
+func TestKillSignalForms(t *testing.T) {
+	r := newRuntime(t)
+	for _, tc := range []struct {
+		sig  string
+		code int
+	}{
+		{"KILL", 137}, {"SIGKILL", 137}, {"9", 137},
+		{"TERM", 42}, {"SIGTERM", 42}, {"15", 42},
+	} {
+		t.Run(tc.sig, func(t *testing.T) {
+			id, out, wait := r.startAttached(newShBundle(t, trapScript))
+			waitFileContains(t, out.stdout, "ready")
+			r.mustRun("kill", id, tc.sig)
+			if res := wait(); res.code != tc.code {
+				t.Fatalf("kill %s: run exited %d, want %d: %s", tc.sig, res.code, tc.code, res)
+			}
+		})
+	}
+
+	t.Run("unknown signal", func(t *testing.T) {
+		c := r.create(newShBundle(t, "true"))
+		res := r.run("kill", c.id, "NOSUCHSIG")
+		assertErrorLine(t, res, "signal", "NOSUCHSIG")
+		if st := r.state(c.id); st.Status != specs.StateCreated {
+			t.Fatalf("a rejected kill changed the status to %q", st.Status)
+		}
+	})
+
+	t.Run("created container", func(t *testing.T) {
+		c := r.create(newShBundle(t, "true"))
+		r.mustRun("kill", c.id, "KILL")
+		r.waitStatus(c.id, specs.StateStopped)
+		r.mustRun("delete", c.id)
+	})
+
+	t.Run("stopped container", func(t *testing.T) {
+		c := r.create(newShBundle(t, "true"))
+		c.start()
+		r.waitStatus(c.id, specs.StateStopped)
+		res := r.run("kill", c.id, "KILL")
+		assertErrorLine(t, res, "stopped", "not running", "running")
+	})
+}
+
+// TestKillAll: --all reaches every process of the container, not only
+// its init.
+func TestKillAll(t *testing.T) {
+	r := newRuntime(t)
+	script := `trap 'echo parent-term' TERM
+sh -c 'trap "echo child-term; exit 0" TERM; echo child-ready; while :; do sleep 0.05; done' &
+` + waitForGo
+	b := newShBundle(t, script)
+	id, out, wait := r.startAttached(b)
+	waitFileContains(t, out.stdout, "child-ready")
+	r.mustRun("kill", "--all", id, "TERM")
+	waitFileContains(t, out.stdout, "child-term")
+	r.mustRun("kill", "-a", id, "KILL")
+	if res := wait(); res.code != 137 {
+		t.Fatalf("after kill --all KILL the run exited %d, want 137: %s", res.code, res)
+	}
+}

@@ -1,0 +1,280 @@
+package tests
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// mountEntry is one line of a container's /proc/self/mountinfo.
+type mountEntry struct {
+	point    string
+	opts     string   // per-mount options (ro, nosuid, ...)
+	optional []string // propagation tags (shared:N, master:N)
+	fstype   string
+	super    string // superblock options (size=, mode=)
+}
+
+// parseMountinfo indexes mountinfo text by mount point (the last mount on
+// a point wins, as it is the visible one).
+func parseMountinfo(text string) map[string]mountEntry {
+	m := map[string]mountEntry{}
+	for _, l := range lines(text) {
+		f := strings.Fields(l)
+		dash := -1
+		for i, x := range f {
+			if x == "-" && i >= 6 {
+				dash = i
+				break
+			}
+		}
+		if dash < 0 || len(f) < dash+4 {
+			continue
+		}
+		m[unescapeMountinfo(f[4])] = mountEntry{
+			point: unescapeMountinfo(f[4]), opts: f[5], optional: f[6:dash],
+			fstype: f[dash+1], super: f[dash+3],
+		}
+	}
+	return m
+}
+
+func hasOpt(list, opt string) bool {
+	for _, o := range strings.Split(list, ",") {
+		if o == opt {
+			return true
+		}
+	}
+	return false
+}
+
+// section splits output printed between "== name" markers.
+func sections(out string) map[string]string {
+	m := map[string]string{}
+	name := ""
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "== ") {
+			name = strings.TrimPrefix(l, "== ")
+			continue
+		}
+		m[name] += l + "\n"
+	}
+	return m
+}
+
+func TestMountBind(t *testing.T) {
+	r := newRuntime(t)
+	roSrc := testDir(t, "ro")
+	rwSrc := testDir(t, "rw")
+	writeFile(t, filepath.Join(roSrc, "f"), "from-host\n")
+	fileSrc := filepath.Join(testDir(t, "file"), "hostfile")
+	writeFile(t, fileSrc, "single-file\n")
+
+	b := newShBundle(t, `
+echo "== ro"; cat /mnt/ro/f; touch /mnt/ro/new 2>&1
+echo "== rw"; echo written > /mnt/rw/new && echo rw-ok
+echo "== file"; cat /etc/hostfile
+echo "== mountinfo"; cat /proc/self/mountinfo`)
+	b.addMount(specs.Mount{Destination: "/mnt/ro", Type: "bind", Source: roSrc, Options: []string{"bind", "ro"}})
+	b.addMount(specs.Mount{Destination: "/mnt/rw", Type: "none", Source: rwSrc, Options: []string{"rbind", "rw"}})
+	b.addMount(specs.Mount{Destination: "/etc/hostfile", Type: "bind", Source: fileSrc, Options: []string{"bind", "ro"}})
+	s := sections(r.mustRunContainer(b))
+
+	if !strings.Contains(s["ro"], "from-host") {
+		t.Errorf("read-only bind: host file not visible: %q", s["ro"])
+	}
+	if !strings.Contains(s["ro"], "Read-only file system") {
+		t.Errorf("writing to a ro bind mount did not fail with EROFS: %q", s["ro"])
+	}
+	if _, err := os.Stat(filepath.Join(roSrc, "new")); err == nil {
+		t.Errorf("a file was created through the read-only bind mount")
+	}
+	if got, _ := os.ReadFile(filepath.Join(rwSrc, "new")); string(got) != "written\n" || !strings.Contains(s["rw"], "rw-ok") {
+		t.Errorf("read-write bind: host sees %q, container said %q", got, s["rw"])
+	}
+	if !strings.Contains(s["file"], "single-file") {
+		t.Errorf("file bind mount: %q", s["file"])
+	}
+	mi := parseMountinfo(s["mountinfo"])
+	if e, ok := mi["/mnt/ro"]; !ok || !hasOpt(e.opts, "ro") {
+		t.Errorf("/mnt/ro mountinfo %+v, want ro", e)
+	}
+	if e, ok := mi["/mnt/rw"]; !ok || !hasOpt(e.opts, "rw") {
+		t.Errorf("/mnt/rw mountinfo %+v, want rw", e)
+	}
+}
+
+func TestMountTmpfsOptions(t *testing.T) {
+	r := newRuntime(t)
+	b := newShBundle(t, `
+echo "== mode"; stat -c %a /mnt/t
+echo "== noexec"; cp /bin/busybox /mnt/t/bb; /mnt/t/bb true; echo rc=$?
+echo "== exec"; cp /bin/busybox /mnt/x/bb; /mnt/x/bb true; echo rc=$?
+echo "== mountinfo"; cat /proc/self/mountinfo`)
+	b.addMount(specs.Mount{Destination: "/mnt/t", Type: "tmpfs", Source: "tmpfs",
+		Options: []string{"nosuid", "nodev", "noexec", "size=8m", "mode=0710"}})
+	b.addMount(specs.Mount{Destination: "/mnt/x", Type: "tmpfs", Source: "tmpfs",
+		Options: []string{"size=8m"}})
+	s := sections(r.mustRunContainer(b))
+
+	if got := strings.TrimSpace(s["mode"]); got != "710" {
+		t.Errorf("tmpfs mode=0710: directory mode %q", got)
+	}
+	if !strings.Contains(s["noexec"], "rc=126") {
+		t.Errorf("executing from a noexec tmpfs: %q, want rc=126", s["noexec"])
+	}
+	if !strings.Contains(s["exec"], "rc=0") {
+		t.Errorf("executing from a tmpfs without noexec: %q, want rc=0", s["exec"])
+	}
+	mi := parseMountinfo(s["mountinfo"])
+	e, ok := mi["/mnt/t"]
+	if !ok {
+		t.Fatalf("/mnt/t not in mountinfo:\n%s", s["mountinfo"])
+	}
+	for _, o := range []string{"nosuid", "nodev", "noexec"} {
+		if !hasOpt(e.opts, o) {
+			t.Errorf("/mnt/t options %q lack %s", e.opts, o)
+		}
+	}
+	if e.fstype != "tmpfs" || !hasOpt(e.super, "size=8192k") || !hasOpt(e.super, "mode=710") {
+		t.Errorf("/mnt/t is %s with %q, want tmpfs size=8192k,mode=710", e.fstype, e.super)
+	}
+	if x := mi["/mnt/x"]; hasOpt(x.opts, "noexec") || hasOpt(x.opts, "nosuid") {
+		t.Errorf("/mnt/x got flags it did not ask for: %q", x.opts)
+	}
+}
+
+// TestMountRbind needs a mount below the bind source. The runtime runs in a
+// private mount namespace of its own where a tmpfs is mounted on the
+// source's sub directory, so the host's mount table is never touched.
+func TestMountRbind(t *testing.T) {
+	r := newRuntime(t)
+	src := testDir(t, "rbind")
+	if err := os.Mkdir(filepath.Join(src, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(src, "top"), "top\n")
+
+	b := newShBundle(t, `
+echo "== rbind"; cat /mnt/r/top /mnt/r/sub/f
+echo "== bind"; cat /mnt/b/top; ls -A /mnt/b/sub | wc -l`)
+	b.addMount(specs.Mount{Destination: "/mnt/r", Type: "bind", Source: src, Options: []string{"rbind"}})
+	b.addMount(specs.Mount{Destination: "/mnt/b", Type: "bind", Source: src, Options: []string{"bind"}})
+	b.write(t)
+	id := r.newID()
+	const wrap = `mount -t tmpfs -o size=1m tmpfs "$1/sub" && echo in-submount > "$1/sub/f" && shift && exec "$@"`
+	res := r.runCmd(func(c *exec.Cmd) {
+		c.Args = append([]string{"sh", "-c", wrap, "sh", src}, c.Args...)
+		c.Path = "/bin/sh"
+		c.SysProcAttr = &syscall.SysProcAttr{Unshareflags: syscall.CLONE_NEWNS}
+	}, "run", "--bundle", b.dir, id)
+	if res.code != 0 {
+		t.Fatalf("container failed: %s", res)
+	}
+	s := sections(res.stdout)
+	if !strings.Contains(s["rbind"], "top") || !strings.Contains(s["rbind"], "in-submount") {
+		t.Errorf("rbind must carry the submount: %q", s["rbind"])
+	}
+	if !strings.Contains(s["bind"], "top") || strings.TrimSpace(strings.ReplaceAll(s["bind"], "top", "")) != "0" {
+		t.Errorf("a plain bind must not carry the submount (want empty sub/): %q", s["bind"])
+	}
+}
+
+func TestMountPropagation(t *testing.T) {
+	r := newRuntime(t)
+	src := testDir(t, "prop")
+	b := newShBundle(t, "cat /proc/self/mountinfo")
+	b.addMount(specs.Mount{Destination: "/mnt/shared", Type: "bind", Source: src, Options: []string{"rbind", "rshared"}})
+	b.addMount(specs.Mount{Destination: "/mnt/private", Type: "bind", Source: src, Options: []string{"rbind", "rprivate"}})
+	mi := parseMountinfo(r.mustRunContainer(b))
+	tags := func(p string) string { return strings.Join(mi[p].optional, " ") }
+	if !strings.Contains(tags("/mnt/shared"), "shared:") {
+		t.Errorf("/mnt/shared propagation %q, want shared:N", tags("/mnt/shared"))
+	}
+	if tg := tags("/mnt/private"); strings.Contains(tg, "shared:") || strings.Contains(tg, "master:") {
+		t.Errorf("/mnt/private propagation %q, want private (no tags)", tg)
+	}
+}
+
+func TestMaskedPaths(t *testing.T) {
+	r := newRuntime(t)
+	b := newShBundle(t, `
+echo "== file"; echo "[$(cat /etc/secret)]"
+echo "== dir"; ls -A /secretdir | wc -l; touch /secretdir/x 2>/dev/null && echo dir-writable
+echo "== kcore"; head -c 16 /proc/kcore | wc -c
+echo "== other"; cat /etc/visible`)
+	writeFile(t, filepath.Join(b.rootfs, "etc", "secret"), "top secret\n")
+	writeFile(t, filepath.Join(b.rootfs, "etc", "visible"), "visible\n")
+	writeFile(t, filepath.Join(b.rootfs, "secretdir", "inside"), "hidden\n")
+	b.spec.Linux.MaskedPaths = append(b.spec.Linux.MaskedPaths, "/etc/secret", "/secretdir", "/does/not/exist")
+	s := sections(r.mustRunContainer(b))
+	if got := strings.TrimSpace(s["file"]); got != "[]" {
+		t.Errorf("masked file reads %q, want empty", got)
+	}
+	if got := lines(s["dir"]); len(got) != 1 || got[0] != "0" {
+		t.Errorf("masked directory: %q, want empty and not writable", got)
+	}
+	if got := strings.TrimSpace(s["kcore"]); got != "0" {
+		t.Errorf("masked /proc/kcore gave %s bytes, want 0", got)
+	}
+	if !strings.Contains(s["other"], "visible") {
+		t.Errorf("an unmasked file is not readable: %q", s["other"])
+	}
+}
+
+func TestReadonlyPaths(t *testing.T) {
+	r := newRuntime(t)
+	b := newShBundle(t, `
+echo "== data"; cat /data/file; touch /data/new 2>&1
+echo "== procsys"; (echo 1 > /proc/sys/kernel/ns_last_pid) 2>&1
+echo "== tmp"; touch /tmp/new && echo tmp-ok`)
+	writeFile(t, filepath.Join(b.rootfs, "data", "file"), "data-file\n")
+	b.spec.Linux.ReadonlyPaths = append(b.spec.Linux.ReadonlyPaths, "/data")
+	s := sections(r.mustRunContainer(b))
+	if !strings.Contains(s["data"], "data-file") || !strings.Contains(s["data"], "Read-only file system") {
+		t.Errorf("readonly path /data: %q, want readable and EROFS on write", s["data"])
+	}
+	if !strings.Contains(s["procsys"], "Read-only file system") {
+		t.Errorf("/proc/sys is in readonlyPaths but writing gave %q", s["procsys"])
+	}
+	if !strings.Contains(s["tmp"], "tmp-ok") {
+		t.Errorf("a path outside readonlyPaths is not writable: %q", s["tmp"])
+	}
+}
+
+func TestRootReadonly(t *testing.T) {
+	r := newRuntime(t)
+	b := newShBundle(t, `
+echo "== root"; touch /newfile 2>&1
+echo "== shm"; touch /dev/shm/ok && echo shm-ok
+echo "== mountinfo"; cat /proc/self/mountinfo`)
+	b.spec.Root.Readonly = true
+	s := sections(r.mustRunContainer(b))
+	if !strings.Contains(s["root"], "Read-only file system") {
+		t.Errorf("writing to a readonly root: %q, want EROFS", s["root"])
+	}
+	if _, err := os.Stat(filepath.Join(b.rootfs, "newfile")); err == nil {
+		t.Errorf("file created on the readonly root")
+	}
+	if !strings.Contains(s["shm"], "shm-ok") {
+		t.Errorf("/dev/shm must stay writable on a readonly root: %q", s["shm"])
+	}
+	if e := parseMountinfo(s["mountinfo"])["/"]; !hasOpt(e.opts, "ro") {
+		t.Errorf("/ mount options %q, want ro", e.opts)
+	}
+
+	t.Run("writable root", func(t *testing.T) {
+		b := newShBundle(t, "touch /newfile && echo ok")
+		if out := r.mustRunContainer(b); !strings.Contains(out, "ok") {
+			t.Fatalf("writing to a writable root: %q", out)
+		}
+		if _, err := os.Stat(filepath.Join(b.rootfs, "newfile")); err != nil {
+			t.Fatalf("file written in the container is not in the rootfs: %v", err)
+		}
+	})
+}

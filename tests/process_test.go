@@ -1,0 +1,233 @@
+package tests
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// statusField returns the value of one "Name:\tvalue" line of
+// /proc/<pid>/status text.
+func statusField(status, name string) string {
+	for _, l := range strings.Split(status, "\n") {
+		if k, v, ok := strings.Cut(l, ":"); ok && k == name {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+func TestRlimits(t *testing.T) {
+	r := newRuntime(t)
+	b := newShBundle(t, "ulimit -n; ulimit -Hn; cat /proc/self/limits")
+	b.spec.Process.Rlimits = []specs.POSIXRlimit{
+		{Type: "RLIMIT_NOFILE", Soft: 123, Hard: 456},
+		{Type: "RLIMIT_CORE", Soft: 4096, Hard: 8192},
+		{Type: "RLIMIT_NPROC", Soft: 777, Hard: 888},
+	}
+	out := lines(r.mustRunContainer(b))
+	if len(out) < 3 || out[0] != "123" || out[1] != "456" {
+		t.Fatalf("ulimit -n / -Hn: %q, want 123 / 456", out)
+	}
+	limits := map[string][]string{}
+	for _, l := range out[2:] {
+		for _, name := range []string{"Max open files", "Max core file size", "Max processes"} {
+			if strings.HasPrefix(l, name) {
+				limits[name] = strings.Fields(strings.TrimPrefix(l, name))
+			}
+		}
+	}
+	for name, want := range map[string][]string{
+		"Max open files":     {"123", "456"},
+		"Max core file size": {"4096", "8192"},
+		"Max processes":      {"777", "888"},
+	} {
+		got := limits[name]
+		if len(got) < 2 || got[0] != want[0] || got[1] != want[1] {
+			t.Errorf("%s: soft/hard %q, want %q", name, got, want)
+		}
+	}
+}
+
+// capMask turns capability names into the hex form of /proc/pid/status.
+func capMask(t *testing.T, names ...string) string {
+	t.Helper()
+	var m uint64
+	for _, n := range names {
+		found := false
+		for i, c := range allCaps {
+			if c == n {
+				m |= 1 << i
+				found = true
+			}
+		}
+		if !found {
+			t.Fatalf("unknown capability %s in the test", n)
+		}
+	}
+	return fmt.Sprintf("%016x", m)
+}
+
+func TestCapabilities(t *testing.T) {
+	r := newRuntime(t)
+	script := "grep ^Cap /proc/self/status"
+
+	t.Run("root", func(t *testing.T) {
+		// For uid 0 the kernel fills effective and permitted from the
+		// bounding set at execve, so those three are equal.
+		b := newShBundle(t, script)
+		bnd := []string{"CAP_CHOWN", "CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_SYS_TIME"}
+		b.spec.Process.Capabilities = &specs.LinuxCapabilities{
+			Bounding: bnd, Effective: bnd, Permitted: bnd,
+			Inheritable: []string{"CAP_KILL"},
+		}
+		st := r.mustRunContainer(b)
+		for field, want := range map[string]string{
+			"CapBnd": capMask(t, bnd...), "CapEff": capMask(t, bnd...),
+			"CapPrm": capMask(t, bnd...), "CapInh": capMask(t, "CAP_KILL"),
+		} {
+			if got := statusField(st, field); got != want {
+				t.Errorf("%s = %s, want %s", field, got, want)
+			}
+		}
+	})
+
+	t.Run("non-root with ambient", func(t *testing.T) {
+		// For a non-root user without file capabilities, execve keeps only
+		// the ambient set in permitted and effective.
+		b := newShBundle(t, script)
+		b.spec.Process.User = specs.User{UID: 1000, GID: 1000}
+		bnd := []string{"CAP_CHOWN", "CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_NET_RAW"}
+		b.spec.Process.Capabilities = &specs.LinuxCapabilities{
+			Bounding: bnd, Effective: bnd, Permitted: bnd,
+			Inheritable: []string{"CAP_KILL", "CAP_NET_RAW"},
+			Ambient:     []string{"CAP_NET_RAW"},
+		}
+		st := r.mustRunContainer(b)
+		for field, want := range map[string]string{
+			"CapBnd": capMask(t, bnd...),
+			"CapInh": capMask(t, "CAP_KILL", "CAP_NET_RAW"),
+			"CapPrm": capMask(t, "CAP_NET_RAW"),
+			"CapEff": capMask(t, "CAP_NET_RAW"),
+			"CapAmb": capMask(t, "CAP_NET_RAW"),
+		} {
+			if got := statusField(st, field); got != want {
+				t.Errorf("%s = %s, want %s", field, got, want)
+			}
+		}
+	})
+
+	t.Run("dropped capability is enforced", func(t *testing.T) {
+		b := newShBundle(t, "chown 1000 /tmp/f 2>&1; echo rc=$?")
+		writeFile(t, filepath.Join(b.rootfs, "tmp", "f"), "")
+		b.setCaps([]string{"CAP_KILL"})
+		if out := r.mustRunContainer(b); !strings.Contains(out, "rc=1") {
+			t.Errorf("chown without CAP_CHOWN: %q, want failure", out)
+		}
+	})
+}
+
+func TestUser(t *testing.T) {
+	r := newRuntime(t)
+	script := "id -u; id -g; umask; grep ^Groups /proc/self/status; touch /tmp/owned; stat -c '%u:%g %a' /tmp/owned"
+
+	umask := uint32(0o027)
+	b := newShBundle(t, script)
+	b.spec.Process.User = specs.User{UID: 1000, GID: 1000, AdditionalGids: []uint32{10, 20}, Umask: &umask}
+	out := lines(r.mustRunContainer(b))
+	if len(out) != 5 {
+		t.Fatalf("unexpected output %q", out)
+	}
+	if out[0] != "1000" || out[1] != "1000" {
+		t.Errorf("uid/gid %s/%s, want 1000/1000", out[0], out[1])
+	}
+	if out[2] != "0027" {
+		t.Errorf("umask %s, want 0027", out[2])
+	}
+	if g := strings.Fields(strings.TrimPrefix(out[3], "Groups:")); strings.Join(g, " ") != "10 20" {
+		t.Errorf("supplementary groups %q, want 10 20", g)
+	}
+	if out[4] != "1000:1000 640" {
+		t.Errorf("a file created in the container: %q, want 1000:1000 640", out[4])
+	}
+
+	t.Run("root has no supplementary groups", func(t *testing.T) {
+		out := lines(r.mustRunContainer(newShBundle(t, "grep ^Groups /proc/self/status")))
+		if len(out) != 1 || strings.TrimSpace(strings.TrimPrefix(out[0], "Groups:")) != "" {
+			t.Errorf("root without additionalGids: %q, want no supplementary groups", out)
+		}
+	})
+}
+
+func TestEnvAndCwd(t *testing.T) {
+	r := newRuntime(t)
+	b := newShBundle(t, `pwd; echo "FOO=$FOO"; echo "SPACED=$SPACED"; env | grep -c '^EMPTY=$'; env | grep -c BERTH_TEST_HOST_ONLY; true`)
+	b.spec.Process.Env = append(b.spec.Process.Env, "FOO=bar", "SPACED=a b  c", "EMPTY=")
+	b.spec.Process.Cwd = "/home/user/work"
+	if err := os.MkdirAll(filepath.Join(b.rootfs, "home/user/work"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	b.write(t)
+	id := r.newID()
+	res := r.runCmd(func(c *exec.Cmd) {
+		c.Env = append(os.Environ(), "BERTH_TEST_HOST_ONLY=leak")
+	}, "run", "--bundle", b.dir, id)
+	if res.code != 0 {
+		t.Fatalf("container failed: %s", res)
+	}
+	out := lines(res.stdout)
+	want := []string{"/home/user/work", "FOO=bar", "SPACED=a b  c", "1", "0"}
+	if strings.Join(out, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got %q, want %q (cwd, env from the spec, nothing from the runtime's environment)", out, want)
+	}
+}
+
+func TestNoNewPrivileges(t *testing.T) {
+	r := newRuntime(t)
+	for _, nnp := range []bool{true, false} {
+		b := newShBundle(t, "grep ^NoNewPrivs /proc/self/status")
+		b.spec.Process.NoNewPrivileges = nnp
+		want := "0"
+		if nnp {
+			want = "1"
+		}
+		if got := statusField(r.mustRunContainer(b), "NoNewPrivs"); got != want {
+			t.Errorf("noNewPrivileges=%v: NoNewPrivs %q, want %s", nnp, got, want)
+		}
+	}
+}
+
+func TestOOMScoreAdj(t *testing.T) {
+	r := newRuntime(t)
+	hostBefore, _ := os.ReadFile("/proc/self/oom_score_adj")
+	b := newShBundle(t, "cat /proc/self/oom_score_adj")
+	adj := 123
+	b.spec.Process.OOMScoreAdj = &adj
+	if got := strings.TrimSpace(r.mustRunContainer(b)); got != "123" {
+		t.Errorf("oom_score_adj inside %q, want 123", got)
+	}
+	if hostAfter, _ := os.ReadFile("/proc/self/oom_score_adj"); string(hostAfter) != string(hostBefore) {
+		t.Errorf("the caller's oom_score_adj changed from %q to %q", hostBefore, hostAfter)
+	}
+}
+
+func TestSysctl(t *testing.T) {
+	r := newRuntime(t)
+	hostBefore, _ := os.ReadFile("/proc/sys/net/ipv4/ip_forward")
+	b := newShBundle(t, "cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/msgmax")
+	b.spec.Linux.Sysctl = map[string]string{
+		"net.ipv4.ip_forward": "1",
+		"kernel.msgmax":       "4321",
+	}
+	if got := lines(r.mustRunContainer(b)); strings.Join(got, " ") != "1 4321" {
+		t.Errorf("sysctls inside: %q, want 1 4321", got)
+	}
+	if hostAfter, _ := os.ReadFile("/proc/sys/net/ipv4/ip_forward"); string(hostAfter) != string(hostBefore) {
+		t.Errorf("host net.ipv4.ip_forward changed from %q to %q", hostBefore, hostAfter)
+	}
+}
