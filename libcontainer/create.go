@@ -120,6 +120,16 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 	if err := unix.Mkfifo(fifoPath, 0o622); err != nil {
 		return nil, fmt.Errorf("mkfifo %s: %w", fifoPath, err)
 	}
+	// The umask must not take the write bit the init needs, which may be a
+	// mapped (unprivileged on the host) user by the time it opens the fifo.
+	if err := os.Chmod(fifoPath, 0o622); err != nil {
+		return nil, err
+	}
+	if uid, gid, ok := hostRoot(o.Spec.Linux); ok {
+		if err := os.Chown(fifoPath, uid, gid); err != nil {
+			return nil, err
+		}
+	}
 	fifo, err := os.OpenFile(fifoPath, unix.O_PATH|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("open exec fifo: %w", err)
@@ -253,6 +263,22 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 			return nil, fmt.Errorf("container init: unexpected message %q", m.Type)
 		}
 	}
+}
+
+// hostRoot returns the host ids that container root maps to, if it is mapped.
+func hostRoot(l *specs.Linux) (int, int, bool) {
+	uid, uok := mapToHost(l.UIDMappings, 0)
+	gid, gok := mapToHost(l.GIDMappings, 0)
+	return uid, gid, uok && gok
+}
+
+func mapToHost(m []specs.LinuxIDMapping, id uint32) (int, bool) {
+	for _, e := range m {
+		if id >= e.ContainerID && id-e.ContainerID < e.Size {
+			return int(e.HostID + id - e.ContainerID), true
+		}
+	}
+	return 0, false
 }
 
 func joins(p *nsPlan, name string) bool {

@@ -40,7 +40,10 @@ func Init() {
 	}
 	err = initContainer(&cfg, ch, sock)
 	// initContainer only returns on failure.
-	ch.send(message{Type: msgError, Msg: err.Error()})
+	if ch.send(message{Type: msgError, Msg: err.Error()}) != nil {
+		// After "ready" nobody listens: the container's stderr is all that is left.
+		fmt.Fprintln(os.Stderr, "berth init:", err)
+	}
 	os.Exit(1)
 }
 
@@ -56,6 +59,7 @@ func initContainer(cfg *initConfig, ch *channel, sock *os.File) error {
 		rc := &rootfs.Config{
 			Spec:     spec,
 			Rootfs:   cfg.Rootfs,
+			Bundle:   cfg.Bundle,
 			NoPivot:  cfg.NoPivot,
 			UserNS:   cfg.UserNS,
 			CgroupNS: cfg.CgroupNS,

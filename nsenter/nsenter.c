@@ -211,14 +211,22 @@ static int join_namespaces(char *paths, uint32_t len)
 	return joined;
 }
 
-static void write_timens_offsets(const char *text, uint32_t len)
+static void write_timens_offsets(const char *text, uint32_t len, int in_userns)
 {
+	/*
+	 * A non-dumpable process's /proc files belong to the host's root, which
+	 * a new user namespace's root is not: open the file while dumpable.
+	 */
+	if (in_userns && prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+		bail(errno, "prctl(PR_SET_DUMPABLE)");
 	int fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		bail(errno, "open /proc/self/timens_offsets (linux.timeOffsets)");
 	if (write_all(fd, text, len) < 0)
 		bail(errno, "write /proc/self/timens_offsets (linux.timeOffsets)");
 	close(fd);
+	if (in_userns && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		bail(errno, "prctl(PR_SET_DUMPABLE)");
 }
 
 __attribute__((constructor)) static void berth_nsenter(void)
@@ -316,7 +324,7 @@ __attribute__((constructor)) static void berth_nsenter(void)
 		bail(errno, "unshare namespaces 0x%x", rest);
 
 	if ((clone_flags & CLONE_NEWTIME) && timens != NULL && timens_len > 0)
-		write_timens_offsets(timens, timens_len);
+		write_timens_offsets(timens, timens_len, (clone_flags | joined) & CLONE_NEWUSER);
 
 	int need_fork = (clone_flags & (CLONE_NEWPID | CLONE_NEWTIME)) || (joined & (CLONE_NEWPID | CLONE_NEWTIME));
 	if (need_fork) {
