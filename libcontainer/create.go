@@ -64,8 +64,9 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("config.json: %w", err)
 	}
-	if !plan.has(specs.MountNamespace) && !joins(plan, "mount") {
-		return nil, errors.New("config.json: linux.namespaces: a mount namespace is required")
+	if !plan.has(specs.MountNamespace) && !joins(plan, "mount") && len(o.Spec.Mounts) > 0 {
+		// Mounting would change the host's mount table: berth only chroots.
+		slog.Warn("no mount namespace: spec mounts are not performed, the container is only chrooted into its rootfs", "id", o.ID)
 	}
 	if plan.has(specs.UserNamespace) && (len(o.Spec.Linux.UIDMappings) == 0 || len(o.Spec.Linux.GIDMappings) == 0) {
 		return nil, errors.New("config.json: linux.uidMappings/gidMappings: required with a new user namespace")
@@ -221,7 +222,7 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 		NoNewKeyring: o.NoNewKeyring,
 		UserNS:       plan.has(specs.UserNamespace) || joins(plan, "user"),
 		CgroupNS:     plan.has(specs.CgroupNamespace),
-		MountNS:      plan.has(specs.MountNamespace),
+		MountNS:      plan.has(specs.MountNamespace) || joins(plan, "mount"),
 		PreserveFDs:  len(preserve),
 		FifoFD:       base + 1,
 		ConsoleFD:    consoleFD,

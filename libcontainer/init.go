@@ -70,8 +70,18 @@ func initContainer(cfg *initConfig, ch *channel, sock *os.File) error {
 		if err := rootfs.Setup(rc); err != nil {
 			return fmt.Errorf("rootfs: %w", err)
 		}
-	} else if err := createHooks(cfg, ch); err != nil {
-		return err
+	} else {
+		if err := createHooks(cfg, ch); err != nil {
+			return err
+		}
+		// Sharing the host's mount namespace: chroot is all that can be done
+		// without rearranging the host's mounts.
+		if err := unix.Chroot(cfg.Rootfs); err != nil {
+			return fmt.Errorf("chroot %q (root.path, no mount namespace): %w", cfg.Rootfs, err)
+		}
+		if err := unix.Chdir("/"); err != nil {
+			return fmt.Errorf("chdir / after chroot: %w", err)
+		}
 	}
 
 	if cfg.ConsoleFD >= 0 {

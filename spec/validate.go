@@ -208,11 +208,6 @@ func checkLinux(s *specs.Spec) error {
 			return fmt.Errorf("linux.namespaces[%d].path %q: must be an absolute path", i, n.Path)
 		}
 	}
-	// berth mounts into the rootfs and pivots into it: without a mount
-	// namespace of its own that would rearrange the host's mounts.
-	if _, ok := ns[specs.MountNamespace]; !ok {
-		return errors.New("linux.namespaces: a mount namespace is required")
-	}
 	for _, check := range []func(*specs.Spec, namespaces) error{
 		checkUserNamespace,
 		checkTimeNamespace,

@@ -89,8 +89,6 @@ func TestValidate(t *testing.T) {
 		}, `linux.namespaces[6].type "pid": duplicate of linux.namespaces[0]`},
 		{"relative namespace path", func(s *specs.Spec) { s.Linux.Namespaces[1].Path = "proc/1/ns/net" },
 			`linux.namespaces[1].path "proc/1/ns/net": must be an absolute path`},
-		{"no mount namespace", func(s *specs.Spec) { s.Linux.Namespaces = s.Linux.Namespaces[:4] },
-			"linux.namespaces: a mount namespace is required"},
 		{"userns without mappings", func(s *specs.Spec) {
 			s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: "user"})
 		}, "linux.uidMappings: must not be empty when linux.namespaces[6] creates a user namespace"},
