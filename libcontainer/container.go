@@ -31,7 +31,12 @@ type Container struct {
 // ErrNotExist is returned for an id that has no container.
 var ErrNotExist = errors.New("container does not exist")
 
-func notExist(id string) error { return fmt.Errorf("container %q does not exist: %w", id, ErrNotExist) }
+type notExistError struct{ id string }
+
+func (e notExistError) Error() string        { return fmt.Sprintf("container %q does not exist", e.id) }
+func (e notExistError) Is(target error) bool { return target == ErrNotExist }
+
+func notExist(id string) error { return notExistError{id} }
 
 // Load reads the container's state without taking its lock.
 func Load(root, id string) (*Container, error) {
@@ -180,15 +185,24 @@ func Start(root, id string) error {
 }
 
 // releaseFifo opens the exec fifo for reading, which lets the init's blocked
-// open for writing return; the init then writes one byte and execs. The open
-// is non-blocking and the wait polls, so a dead init can't hang start.
+// open for writing return. The init runs the startContainer hooks, writes
+// fifoOK (or fifoFailed and the error) and execs; its end of the fifo is
+// close-on-exec, so end-of-file means the workload is running and poststart
+// hooks may follow. The open is non-blocking and the wait polls, so a dead
+// init can't hang start.
 func releaseFifo(path string, st *State) error {
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("open exec fifo %s: %w", path, err)
 	}
 	defer unix.Close(fd)
-	buf := make([]byte, 1)
+	// The fifo's name goes now: from here on the container counts as started.
+	if err := os.Remove(path); err != nil {
+		return fmt.Errorf("remove exec fifo: %w", err)
+	}
+	var got []byte
+	buf := make([]byte, 4096)
+	opened := false
 	for {
 		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
 		n, err := unix.Poll(fds, 100)
@@ -197,22 +211,39 @@ func releaseFifo(path string, st *State) error {
 		}
 		if n > 0 {
 			r, err := unix.Read(fd, buf)
-			if r == 1 {
-				break
+			if r > 0 {
+				got = append(got, buf[:r]...)
+				opened = true
+				continue
+			}
+			if r == 0 && err == nil && opened {
+				break // the init's end closed: exec happened or the init died
 			}
 			if err != nil && err != unix.EAGAIN {
 				return fmt.Errorf("read exec fifo: %w", err)
 			}
 		}
 		if !alive(st.Pid, st.PidStart) {
+			if len(got) > 0 {
+				break
+			}
 			return fmt.Errorf("container init (pid %d) exited before it was started", st.Pid)
 		}
 	}
-	if err := os.Remove(path); err != nil {
-		return fmt.Errorf("remove exec fifo: %w", err)
+	if len(got) > 0 && got[0] == fifoFailed {
+		return errors.New(string(got[1:]))
+	}
+	if len(got) == 0 || got[0] != fifoOK {
+		return fmt.Errorf("container init (pid %d) exited before it was started", st.Pid)
 	}
 	return nil
 }
+
+// What the init writes into the exec fifo once released.
+const (
+	fifoOK     = '0'
+	fifoFailed = '1'
+)
 
 // Signal sends sig to the container's init, or with all to every process of
 // the container.

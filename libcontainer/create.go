@@ -223,6 +223,7 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 		UserNS:       plan.has(specs.UserNamespace) || joins(plan, "user"),
 		CgroupNS:     plan.has(specs.CgroupNamespace),
 		MountNS:      plan.has(specs.MountNamespace) || joins(plan, "mount"),
+		NetNS:        plan.has(specs.NetworkNamespace),
 		PreserveFDs:  len(preserve),
 		FifoFD:       base + 1,
 		ConsoleFD:    consoleFD,

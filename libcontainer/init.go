@@ -16,6 +16,7 @@ import (
 	"berth/libcontainer/caps"
 	"berth/libcontainer/console"
 	"berth/libcontainer/hooks"
+	"berth/libcontainer/seccomp"
 	"berth/nsenter"
 	"berth/rootfs"
 )
@@ -40,7 +41,11 @@ func Init() {
 	}
 	err = initContainer(&cfg, ch, sock)
 	// initContainer only returns on failure.
-	if ch.send(message{Type: msgError, Msg: err.Error()}) != nil {
+	var fromParent parentError
+	switch {
+	case errors.As(err, &fromParent):
+		// The parent reported it already.
+	case ch.send(message{Type: msgError, Msg: err.Error()}) != nil:
 		// After "ready" nobody listens: the container's stderr is all that is left.
 		fmt.Fprintln(os.Stderr, "berth init:", err)
 	}
@@ -89,6 +94,11 @@ func initContainer(cfg *initConfig, ch *channel, sock *os.File) error {
 			return err
 		}
 	}
+	if cfg.NetNS {
+		if err := loopbackUp(); err != nil {
+			return err
+		}
+	}
 	if spec.Hostname != "" {
 		if err := unix.Sethostname([]byte(spec.Hostname)); err != nil {
 			return fmt.Errorf("sethostname %q (spec hostname): %w", spec.Hostname, err)
@@ -130,6 +140,19 @@ func initContainer(cfg *initConfig, ch *channel, sock *os.File) error {
 		return err
 	}
 	env := withHome(proc.Env, proc.User.UID)
+	var filter []unix.SockFilter
+	if spec.Linux != nil && spec.Linux.Seccomp != nil {
+		if filter, err = seccomp.Compile(spec.Linux.Seccomp); err != nil {
+			return fmt.Errorf("linux.seccomp: %w", err)
+		}
+		// Without no_new_privs the kernel wants CAP_SYS_ADMIN for the
+		// filter, so it goes on before the capabilities are dropped.
+		if !proc.NoNewPrivileges {
+			if err := loadSeccomp(spec.Linux.Seccomp, filter); err != nil {
+				return err
+			}
+		}
+	}
 	if err := setUser(proc); err != nil {
 		return err
 	}
@@ -145,6 +168,12 @@ func initContainer(cfg *initConfig, ch *channel, sock *os.File) error {
 		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 			return fmt.Errorf("prctl(PR_SET_NO_NEW_PRIVS) (process.noNewPrivileges): %w", err)
 		}
+		// As late as possible: what berth itself does after this must pass the filter.
+		if filter != nil {
+			if err := loadSeccomp(spec.Linux.Seccomp, filter); err != nil {
+				return err
+			}
+		}
 	}
 	if err := closeExtraFDs(3 + cfg.PreserveFDs); err != nil {
 		return err
@@ -159,20 +188,18 @@ func initContainer(cfg *initConfig, ch *channel, sock *os.File) error {
 	if err != nil {
 		return fmt.Errorf("open exec fifo: %w", err)
 	}
-	if _, err := unix.Write(fifo, []byte{'0'}); err != nil {
-		return fmt.Errorf("write exec fifo: %w", err)
-	}
-	unix.Close(fifo)
 	unix.Close(cfg.FifoFD)
-
 	if spec.Hooks != nil && len(spec.Hooks.StartContainer) > 0 {
 		st := &specs.State{Version: specs.Version, ID: cfg.ID, Status: specs.StateCreated, Pid: cfg.Pid, Bundle: cfg.Bundle, Annotations: spec.Annotations}
 		if err := hooks.Run("startContainer", spec.Hooks.StartContainer, st); err != nil {
-			// Nobody reads the socket any more: the error goes to the container's stderr.
-			fmt.Fprintln(os.Stderr, "berth:", err)
+			unix.Write(fifo, append([]byte{fifoFailed}, err.Error()...))
 			os.Exit(1)
 		}
 	}
+	if _, err := unix.Write(fifo, []byte{fifoOK}); err != nil {
+		return fmt.Errorf("write exec fifo: %w", err)
+	}
+	// fifo stays open: close-on-exec tells start that the exec happened.
 	err = unix.Exec(path, proc.Args, env)
 	fmt.Fprintf(os.Stderr, "berth: exec %q (process.args[0]): %v\n", path, err)
 	os.Exit(127)
@@ -190,11 +217,28 @@ func createHooks(cfg *initConfig, ch *channel) error {
 		return err
 	}
 	if err := ch.expect(msgHooksDone); err != nil {
-		return err
+		return parentError{err}
 	}
 	st := &specs.State{Version: specs.Version, ID: cfg.ID, Status: specs.StateCreating, Pid: cfg.Pid, Bundle: cfg.Bundle, Annotations: cfg.Spec.Annotations}
 	return hooks.Run("createContainer", h.CreateContainer, st)
 }
+
+func loadSeccomp(sc *specs.LinuxSeccomp, filter []unix.SockFilter) error {
+	fd, err := seccomp.Load(sc, filter)
+	if err != nil {
+		return fmt.Errorf("linux.seccomp: %w", err)
+	}
+	if fd >= 0 {
+		unix.Close(fd)
+	}
+	return nil
+}
+
+// parentError is a failure the parent announced (a hook it ran): the init
+// exits without reporting it a second time.
+type parentError struct{ error }
+
+func (e parentError) Unwrap() error { return e.error }
 
 func setupConsole(cfg *initConfig, proc *specs.Process) error {
 	sock := os.NewFile(uintptr(cfg.ConsoleFD), "console-socket")

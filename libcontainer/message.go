@@ -20,6 +20,7 @@ type initConfig struct {
 	UserNS       bool        `json:"userns,omitempty"`
 	CgroupNS     bool        `json:"cgroupns,omitempty"`
 	MountNS      bool        `json:"mountns,omitempty"`
+	NetNS        bool        `json:"netns,omitempty"` // a new network namespace
 	PreserveFDs  int         `json:"preserve_fds"`
 	FifoFD       int         `json:"fifo_fd"`
 	ConsoleFD    int         `json:"console_fd"`

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"berth/libcontainer/caps"
+	"berth/libcontainer/seccomp"
 )
 
 // Validate checks everything berth relies on and returns the first problem,
@@ -249,7 +250,9 @@ func checkLinux(s *specs.Spec) error {
 		}
 	}
 	if l.Seccomp != nil {
-		return errors.New("linux.seccomp: seccomp is not supported yet")
+		if err := checkSeccomp(l.Seccomp); err != nil {
+			return err
+		}
 	}
 	if l.MountLabel != "" {
 		return errors.New("linux.mountLabel: SELinux is not supported yet")
@@ -434,4 +437,25 @@ func checkDevices(l *specs.Linux) error {
 		}
 	}
 	return nil
+}
+
+// checkSeccomp compiles the filter once so a bad profile fails create with
+// its field named, before any process exists.
+func checkSeccomp(sc *specs.LinuxSeccomp) error {
+	if sc.ListenerPath != "" || hasNotify(sc) {
+		return errors.New("linux.seccomp: SCMP_ACT_NOTIFY (listenerPath) is not supported yet")
+	}
+	if _, err := seccomp.Compile(sc); err != nil {
+		return fmt.Errorf("linux.seccomp: %w", err)
+	}
+	return nil
+}
+
+func hasNotify(sc *specs.LinuxSeccomp) bool {
+	for _, r := range sc.Syscalls {
+		if r.Action == specs.ActNotify {
+			return true
+		}
+	}
+	return false
 }

@@ -219,8 +219,12 @@ func TestValidate(t *testing.T) {
 			`linux.readonlyPaths[0] "": must be an absolute path`},
 		{"propagation", func(s *specs.Spec) { s.Linux.RootfsPropagation = "rshared" }, ""},
 		{"bad propagation", func(s *specs.Spec) { s.Linux.RootfsPropagation = "shard" }, `linux.rootfsPropagation "shard"`},
-		{"seccomp", func(s *specs.Spec) { s.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: specs.ActAllow} },
-			"config.json: linux.seccomp: seccomp is not supported yet"},
+		{"seccomp notify", func(s *specs.Spec) {
+			s.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: specs.ActAllow, ListenerPath: "/run/x.sock"}
+		},
+			"config.json: linux.seccomp: SCMP_ACT_NOTIFY (listenerPath) is not supported yet"},
+		{"seccomp bad action", func(s *specs.Spec) { s.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: "SCMP_ACT_BOGUS"} },
+			"config.json: linux.seccomp: "},
 		{"mountLabel", func(s *specs.Spec) { s.Linux.MountLabel = "system_u:object_r:container_file_t:s0" },
 			"linux.mountLabel: SELinux is not supported yet"},
 	} {

@@ -138,7 +138,7 @@ func newBundle(t testing.TB, args ...string) *bundle {
 	return &bundle{dir: dir, rootfs: rootfs, spec: baseSpec(args)}
 }
 
-// sh is shorthand for a `sh -c script` bundle.
+// newShBundle is shorthand for a `sh -c script` bundle.
 func newShBundle(t testing.TB, script string) *bundle {
 	t.Helper()
 	return newBundle(t, "sh", "-c", script)

@@ -66,27 +66,34 @@ func TestConcurrentLifecycles(t *testing.T) {
 // lifecycle is one container's create/start/wait/delete. It runs on its
 // own goroutine, so it returns errors rather than failing the test.
 func lifecycle(r *runtime, b *bundle, id string, i int) error {
+	// Files, not pipes: the container inherits create's stdio, and a pipe
+	// would keep exec.Cmd.Wait blocked until the container exits.
 	out := filepath.Join(b.dir, "stdout")
 	f, err := os.Create(out)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
+	errFile, err := os.Create(filepath.Join(b.dir, "stderr"))
+	if err != nil {
+		return err
+	}
+	defer errFile.Close()
 	run := func(args ...string) (string, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
 		defer cancel()
 		cmd := r.command(ctx, args...)
-		cmd.Stdout = f
-		var stderr strings.Builder
-		cmd.Stderr = &stderr
-		if strings.HasPrefix(args[0], "state") {
-			var o strings.Builder
-			cmd.Stdout = &o
-			err := cmd.Run()
-			return o.String(), wrapErr(id, args, err, stderr.String())
+		cmd.Stdout, cmd.Stderr = f, errFile
+		var stdout strings.Builder
+		if args[0] == "state" {
+			cmd.Stdout = &stdout
 		}
 		err := cmd.Run()
-		return "", wrapErr(id, args, err, stderr.String())
+		if err != nil {
+			msg, _ := os.ReadFile(errFile.Name())
+			return "", fmt.Errorf("%s: %q: %v: %s", id, args, err, strings.TrimSpace(string(msg)))
+		}
+		return stdout.String(), nil
 	}
 	if _, err := run("create", "--bundle", b.dir, id); err != nil {
 		return err
@@ -120,11 +127,4 @@ func lifecycle(r *runtime, b *bundle, id string, i int) error {
 		return fmt.Errorf("%s: output %q, want %q", id, got, want)
 	}
 	return nil
-}
-
-func wrapErr(id string, args []string, err error, stderr string) error {
-	if err == nil {
-		return nil
-	}
-	return fmt.Errorf("%s: %q: %v: %s", id, args, err, strings.TrimSpace(stderr))
 }

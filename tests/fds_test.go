@@ -4,13 +4,31 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"sort"
+	"strconv"
 	"strings"
 	"testing"
 )
 
-// fdList prints the container init's open fds (ls runs as a child and
-// reads pid 1's table, so its own directory fd is not counted).
-const fdList = `ls /proc/$$/fd | sort -n | tr '\n' ' '`
+// fdList makes the shell list its own open fds after a "fds:" marker. ls
+// runs as a child and reads the shell's table, so its own directory fd is
+// not counted; its output is neither piped nor redirected because the
+// shell would hold pipe or saved-stdout fds while it runs, and it is not
+// the script's last command, which the shell would exec in place of
+// itself.
+const fdList = `echo fds:; ls /proc/$$/fd; true`
+
+// openFds parses the fd list printed by fdList.
+func openFds(out string) string {
+	_, after, _ := strings.Cut(out, "fds:\n")
+	fds := lines(after)
+	sort.Slice(fds, func(i, j int) bool {
+		a, _ := strconv.Atoi(fds[i])
+		b, _ := strconv.Atoi(fds[j])
+		return a < b
+	})
+	return strings.Join(fds, " ")
+}
 
 func TestPreserveFds(t *testing.T) {
 	r := newRuntime(t)
@@ -26,7 +44,7 @@ func TestPreserveFds(t *testing.T) {
 	}
 	defer extra.Close()
 
-	b := newShBundle(t, "echo via-fd3 >&3; echo; "+fdList)
+	b := newShBundle(t, "echo via-fd3 >&3; "+fdList)
 	b.write(t)
 	id := r.newID()
 	res := r.runCmd(func(c *exec.Cmd) {
@@ -40,7 +58,7 @@ func TestPreserveFds(t *testing.T) {
 	if string(got) != "via-fd3\n" {
 		t.Errorf("the pipe passed as fd 3 got %q, want via-fd3", got)
 	}
-	if fds := strings.TrimSpace(lastLine(res.stdout)); fds != "0 1 2 3" {
+	if fds := openFds(res.stdout); fds != "0 1 2 3" {
 		t.Errorf("open fds in the container: %q, want 0 1 2 3", fds)
 	}
 }
@@ -61,7 +79,7 @@ func TestNoLeakedFds(t *testing.T) {
 	if res.code != 0 {
 		t.Fatalf("run: %s", res)
 	}
-	if fds := strings.TrimSpace(res.stdout); fds != "0 1 2" {
+	if fds := openFds(res.stdout); fds != "0 1 2" {
 		t.Errorf("open fds in the container: %q, want 0 1 2", fds)
 	}
 }
@@ -96,15 +114,7 @@ func TestListenFds(t *testing.T) {
 	if got, _ := io.ReadAll(pr); string(got) != "via-listen-fd\n" {
 		t.Errorf("the listen fd 3 got %q", got)
 	}
-	if fds := strings.TrimSpace(lastLine(res.stdout)); fds != "0 1 2 3" {
+	if fds := openFds(res.stdout); fds != "0 1 2 3" {
 		t.Errorf("open fds in the container: %q, want 0 1 2 3", fds)
 	}
-}
-
-func lastLine(s string) string {
-	l := lines(s)
-	if len(l) == 0 {
-		return ""
-	}
-	return l[len(l)-1]
 }

@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -10,7 +11,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
-// waitForFile is a container script fragment that blocks until the host
+// waitForGo is a container script fragment that blocks until the host
 // creates /tmp/go in the rootfs, so the test decides when the workload ends.
 const waitForGo = `while [ ! -e /tmp/go ]; do sleep 0.05; done`
 
@@ -22,6 +23,7 @@ func release(t *testing.T, b *bundle) {
 func TestLifecycle(t *testing.T) {
 	r := newRuntime(t)
 	b := newShBundle(t, "echo started; "+waitForGo+"; echo finishing")
+	b.spec.Annotations = map[string]string{"org.berth.test": "lifecycle"}
 	pidFile := filepath.Join(testDir(t, "pid"), "pidfile")
 	c := r.create(b, "--pid-file", pidFile)
 
@@ -34,6 +36,18 @@ func TestLifecycle(t *testing.T) {
 	}
 	if st.Bundle != b.dir {
 		t.Errorf("state bundle %q, want %q", st.Bundle, b.dir)
+	}
+	if st.Annotations["org.berth.test"] != "lifecycle" {
+		t.Errorf("state annotations %v, want the spec's", st.Annotations)
+	}
+	var fields map[string]any
+	if err := json.Unmarshal([]byte(r.mustRun("state", c.id).stdout), &fields); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"ociVersion", "id", "status", "pid", "bundle"} {
+		if _, ok := fields[k]; !ok {
+			t.Errorf("state JSON lacks %q: %v", k, fields)
+		}
 	}
 	raw, err := os.ReadFile(pidFile)
 	if err != nil {
@@ -155,13 +169,22 @@ func TestBadTransitions(t *testing.T) {
 		}
 	})
 
-	for _, cmd := range [][]string{{"state"}, {"start"}, {"kill"}, {"delete"}, {"delete", "--force"}} {
+	for _, cmd := range [][]string{{"state"}, {"start"}, {"kill"}, {"delete"}} {
 		t.Run("unknown id "+strings.Join(cmd, " "), func(t *testing.T) {
 			id := "bt-nonexistent-" + strconv.Itoa(os.Getpid())
 			res := r.run(append(cmd, id)...)
 			assertErrorLine(t, res, id, "not exist", "not found")
 		})
 	}
+
+	// Like runc: forcing the delete of a container that is already gone
+	// succeeds, so engines can retry a delete safely.
+	t.Run("unknown id delete --force", func(t *testing.T) {
+		res := r.run("delete", "--force", "bt-nonexistent-"+strconv.Itoa(os.Getpid()))
+		if res.code != 0 {
+			t.Fatalf("delete --force of a missing container: %s, want exit 0", res)
+		}
+	})
 
 	t.Run("invalid id", func(t *testing.T) {
 		b := newBundle(t, "true")
@@ -211,7 +234,7 @@ func TestRunKilledBySignal(t *testing.T) {
 	}
 }
 
-func TestRunKeepAndDetach(t *testing.T) {
+func TestRunFlags(t *testing.T) {
 	r := newRuntime(t)
 
 	t.Run("keep", func(t *testing.T) {
@@ -243,6 +266,26 @@ func TestRunKeepAndDetach(t *testing.T) {
 		out := r.mustRunContainer(newShBundle(t, "echo no-pivot-ok"), "--no-pivot")
 		if !strings.Contains(out, "no-pivot-ok") {
 			t.Fatalf("run --no-pivot output %q", out)
+		}
+	})
+
+	t.Run("no-new-keyring", func(t *testing.T) {
+		out := r.mustRunContainer(newShBundle(t, "echo keyring-ok"), "--no-new-keyring")
+		if !strings.Contains(out, "keyring-ok") {
+			t.Fatalf("run --no-new-keyring output %q", out)
+		}
+	})
+
+	t.Run("debug", func(t *testing.T) {
+		b := newShBundle(t, "echo debug-ok")
+		b.write(t)
+		logFile := filepath.Join(testDir(t, "log"), "debug.log")
+		res := r.run("--debug", "--log", logFile, "run", "--bundle", b.dir, r.newID())
+		if res.code != 0 || !strings.Contains(res.stdout, "debug-ok") {
+			t.Fatalf("--debug run: %s", res)
+		}
+		if st, err := os.Stat(logFile); err != nil || st.Size() == 0 {
+			t.Errorf("--debug wrote nothing to --log (%v)", err)
 		}
 	})
 

@@ -53,7 +53,7 @@ func hasOpt(list, opt string) bool {
 	return false
 }
 
-// section splits output printed between "== name" markers.
+// sections splits output printed between "== name" markers.
 func sections(out string) map[string]string {
 	m := map[string]string{}
 	name := ""
@@ -113,8 +113,8 @@ func TestMountTmpfsOptions(t *testing.T) {
 	r := newRuntime(t)
 	b := newShBundle(t, `
 echo "== mode"; stat -c %a /mnt/t
-echo "== noexec"; cp /bin/busybox /mnt/t/bb; /mnt/t/bb true; echo rc=$?
-echo "== exec"; cp /bin/busybox /mnt/x/bb; /mnt/x/bb true; echo rc=$?
+echo "== noexec"; cp /bin/busybox /mnt/t/true; /mnt/t/true; echo rc=$?
+echo "== exec"; cp /bin/busybox /mnt/x/true; /mnt/x/true; echo rc=$?
 echo "== mountinfo"; cat /proc/self/mountinfo`)
 	b.addMount(specs.Mount{Destination: "/mnt/t", Type: "tmpfs", Source: "tmpfs",
 		Options: []string{"nosuid", "nodev", "noexec", "size=8m", "mode=0710"}})

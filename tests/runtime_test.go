@@ -51,10 +51,6 @@ func runtimeBin(t testing.TB) string {
 	return abs
 }
 
-// isRunc reports whether the binary under test is runc; used only to note
-// known runc-only differences, never to relax a berth expectation.
-func isRunc(r *runtime) bool { return strings.Contains(filepath.Base(r.bin), "runc") }
-
 // requireRoot fails (never skips): CI runs as root, and a skipped suite
 // would look like a passing one.
 func requireRoot(t testing.TB) {

@@ -1,0 +1,69 @@
+# berth — build, test and demo. Run as root on Debian (the tests and the
+# demo create real containers).
+
+export PATH := /usr/local/go/bin:$(PATH)
+export CGO_ENABLED := 1
+
+GO      ?= go
+BINARY  := berth
+# Integration tests bound each runtime call themselves; this only stops a
+# wedged run long before CI's limit.
+TEST_TIMEOUT ?= 15m
+
+DEMO_DIR  := demo
+DEMO_ROOT := $(DEMO_DIR)/state
+DEMO_ID   := berth-demo-$(shell echo $$$$)
+
+.PHONY: all build test unit integration demo bench vet clean busybox jq
+
+all: build
+
+build:
+	$(GO) build -trimpath -o $(BINARY) .
+
+# Debian's static busybox is the rootfs of the integration tests and demo.
+busybox:
+	@dpkg -s busybox-static >/dev/null 2>&1 || (apt-get update && apt-get install -y busybox-static)
+
+jq:
+	@command -v jq >/dev/null 2>&1 || (apt-get update && apt-get install -y jq)
+
+# Unit tests beside the code and the integration tests in ./tests (which
+# drive ./berth and need root) in one `go test` run.
+test: busybox build
+	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+
+unit: build
+	$(GO) test -count=1 $$($(GO) list ./... | grep -v '/tests$$')
+
+integration: busybox build
+	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) -v ./tests/
+
+# A busybox bundle under ./demo, from `berth spec` with a command that shows
+# the container's own hostname, user and pid; the container is removed by
+# `run` itself, the bundle afterwards.
+demo: busybox jq build
+	@rm -rf $(DEMO_DIR)
+	@mkdir -p $(DEMO_DIR)/rootfs/bin $(DEMO_DIR)/rootfs/etc $(DEMO_DIR)/rootfs/proc \
+		$(DEMO_DIR)/rootfs/sys $(DEMO_DIR)/rootfs/dev $(DEMO_DIR)/rootfs/tmp $(DEMO_DIR)/rootfs/root
+	@cp /bin/busybox $(DEMO_DIR)/rootfs/bin/busybox
+	@for a in $$(/bin/busybox --list); do \
+		[ "$$a" = busybox ] || ln -sf busybox $(DEMO_DIR)/rootfs/bin/$$a; done
+	@printf 'root:x:0:0:root:/root:/bin/sh\n' > $(DEMO_DIR)/rootfs/etc/passwd
+	@printf 'root:x:0:\n' > $(DEMO_DIR)/rootfs/etc/group
+	./$(BINARY) spec --bundle $(DEMO_DIR)
+	@jq '.process.terminal = false | .hostname = "berth-demo" | .process.args = ["sh", "-c", "echo hostname: $$(hostname); id; echo pid: $$$$"]' \
+		$(DEMO_DIR)/config.json > $(DEMO_DIR)/config.json.new && mv $(DEMO_DIR)/config.json.new $(DEMO_DIR)/config.json
+	./$(BINARY) --root $(abspath $(DEMO_ROOT)) run --bundle $(DEMO_DIR) $(DEMO_ID)
+	@rm -rf $(DEMO_DIR)
+
+bench: build
+	./bench/bench.sh ./$(BINARY)
+
+vet:
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+clean:
+	rm -f $(BINARY)
+	rm -rf $(DEMO_DIR)
