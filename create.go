@@ -30,7 +30,7 @@ var createCommand = &cli.Command{
 		if err := checkArgs(c, 1, "<container-id>"); err != nil {
 			return err
 		}
-		opts, err := createOpts(c)
+		opts, err := createOpts(c, true)
 		if err != nil {
 			return err
 		}
@@ -43,7 +43,9 @@ var createCommand = &cli.Command{
 }
 
 // createOpts loads the bundle and turns the flags into libcontainer's options.
-func createOpts(c *cli.Context) (*libcontainer.CreateOpts, error) {
+// With dialConsole the --console-socket is connected here; run leaves the
+// terminal to its own plumbing.
+func createOpts(c *cli.Context, dialConsole bool) (*libcontainer.CreateOpts, error) {
 	bundle, err := filepath.Abs(c.String("bundle"))
 	if err != nil {
 		return nil, err
@@ -77,7 +79,7 @@ func createOpts(c *cli.Context) (*libcontainer.CreateOpts, error) {
 			return nil, err
 		}
 	}
-	if p := c.String("console-socket"); p != "" {
+	if p := c.String("console-socket"); p != "" && dialConsole {
 		if !s.Process.Terminal {
 			return nil, fmt.Errorf("--console-socket given but process.terminal is false")
 		}

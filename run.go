@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -11,7 +10,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"berth/libcontainer"
-	"berth/libcontainer/console"
 )
 
 var runCommand = &cli.Command{
@@ -27,71 +25,42 @@ var runCommand = &cli.Command{
 			return err
 		}
 		root, id := c.String("root"), c.Args().First()
-		opts, err := createOpts(c)
+		detach := c.Bool("detach")
+		opts, err := createOpts(c, false)
 		if err != nil {
 			return err
 		}
-		detach := c.Bool("detach")
-		// A terminal with no socket to hand it to is relayed to ours.
-		var relayEnd *os.File
-		if opts.Spec.Process.Terminal && opts.Console == nil {
-			if detach {
-				return errors.New("run --detach with process.terminal needs --console-socket")
-			}
-			fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-			if err != nil {
-				return fmt.Errorf("socketpair: %w", err)
-			}
-			relayEnd = os.NewFile(uintptr(fds[0]), "console-relay")
-			opts.Console = os.NewFile(uintptr(fds[1]), "console-init")
-			defer relayEnd.Close()
+		term, err := newTerminal(opts.Spec.Process.Terminal, c.String("console-socket"), detach)
+		if err != nil {
+			return err
 		}
+		defer term.close()
+		opts.Console = term.initEnd
 		if !detach {
-			// The init may be forked by the stub into a pid namespace; as a
-			// subreaper we still get to wait for it.
-			if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
-				return fmt.Errorf("prctl(PR_SET_CHILD_SUBREAPER): %w", err)
+			if err := becomeSubreaper(); err != nil {
+				return err
 			}
 		}
 		info, err := libcontainer.Create(root, opts)
-		if opts.Console != nil {
-			opts.Console.Close()
-		}
+		term.closeInitEnd()
 		if err != nil {
 			return err
 		}
-		var stopRelay func()
-		if relayEnd != nil {
-			master, err := console.RecvFd(relayEnd)
-			if err != nil {
-				libcontainer.Delete(root, id, true)
-				return fmt.Errorf("receive pty master: %w", err)
-			}
-			if stopRelay, err = console.Relay(master, os.Stdin, os.Stdout); err != nil {
-				libcontainer.Delete(root, id, true)
-				return fmt.Errorf("attach terminal: %w", err)
-			}
+		if err := term.attach(); err != nil {
+			libcontainer.Delete(root, id, true)
+			return err
 		}
-		// Forward signals from the moment the workload can receive them.
-		sigs := make(chan os.Signal, 16)
-		if !detach {
-			signal.Notify(sigs)
-		}
+		sigs := forwardSignals(!detach)
 		if err := libcontainer.Start(root, id); err != nil {
-			if stopRelay != nil {
-				stopRelay()
-			}
+			term.detach()
 			libcontainer.Delete(root, id, true)
 			return err
 		}
 		if detach {
 			return nil
 		}
-		status := waitForward(info.Pid, sigs, root, id)
-		signal.Stop(sigs)
-		if stopRelay != nil {
-			stopRelay()
-		}
+		status := waitForward(info.Pid, sigs)
+		term.detach()
 		if !c.Bool("keep") {
 			if err := libcontainer.Delete(root, id, true); err != nil {
 				slog.Warn("delete after run", "err", err)
@@ -104,9 +73,37 @@ var runCommand = &cli.Command{
 	},
 }
 
-// waitForward waits for the container's init, passing on the signals berth
-// receives, and returns the shell-style exit status (128+n for signal n).
-func waitForward(pid int, sigs chan os.Signal, root, id string) int {
+// becomeSubreaper lets an attached run/exec wait for a process the nsenter
+// stub forked into a pid namespace (a grandchild, reparented to us).
+func becomeSubreaper() error {
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		return fmt.Errorf("prctl(PR_SET_CHILD_SUBREAPER): %w", err)
+	}
+	return nil
+}
+
+func socketpair() ([2]*os.File, error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return [2]*os.File{}, fmt.Errorf("socketpair: %w", err)
+	}
+	return [2]*os.File{os.NewFile(uintptr(fds[0]), "console-relay"), os.NewFile(uintptr(fds[1]), "console-init")}, nil
+}
+
+// forwardSignals starts catching signals for waitForward; nil when detached.
+func forwardSignals(on bool) chan os.Signal {
+	if !on {
+		return nil
+	}
+	sigs := make(chan os.Signal, 16)
+	signal.Notify(sigs)
+	return sigs
+}
+
+// waitForward waits for pid, passing on the signals berth receives, and
+// returns the shell-style exit status (128+n for signal n).
+func waitForward(pid int, sigs chan os.Signal) int {
+	defer signal.Stop(sigs)
 	done := make(chan int, 1)
 	go func() {
 		var ws unix.WaitStatus

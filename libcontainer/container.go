@@ -336,3 +336,6 @@ func (c *Container) Owner() string {
 	}
 	return strconv.Itoa(c.state.Owner)
 }
+
+// Config is the container's spec as it was created.
+func (c *Container) Config() *specs.Spec { return c.state.Config }

@@ -39,7 +39,11 @@ func Init() {
 	if err := ch.recv(&cfg); err != nil {
 		os.Exit(1)
 	}
-	err = initContainer(&cfg, ch, sock)
+	if cfg.Exec {
+		err = execProcess(&cfg, ch)
+	} else {
+		err = initContainer(&cfg, ch, sock)
+	}
 	// initContainer only returns on failure.
 	var fromParent parentError
 	switch {
@@ -125,57 +129,8 @@ func initContainer(cfg *initConfig, ch *channel, sock *os.File) error {
 			return fmt.Errorf("join session keyring: %w", err)
 		}
 	}
-	for i, rl := range proc.Rlimits {
-		res, ok := rlimitResources[rl.Type]
-		if !ok {
-			return fmt.Errorf("process.rlimits[%d].type %q: unknown resource", i, rl.Type)
-		}
-		lim := unix.Rlimit{Cur: rl.Soft, Max: rl.Hard}
-		if err := unix.Setrlimit(res, &lim); err != nil {
-			return fmt.Errorf("setrlimit %s (process.rlimits[%d]): %w", rl.Type, i, err)
-		}
-	}
-	path, err := lookPath(proc)
+	path, env, err := prepareProcess(spec, proc, cfg.PreserveFDs)
 	if err != nil {
-		return err
-	}
-	env := withHome(proc.Env, proc.User.UID)
-	var filter []unix.SockFilter
-	if spec.Linux != nil && spec.Linux.Seccomp != nil {
-		if filter, err = seccomp.Compile(spec.Linux.Seccomp); err != nil {
-			return fmt.Errorf("linux.seccomp: %w", err)
-		}
-		// Without no_new_privs the kernel wants CAP_SYS_ADMIN for the
-		// filter, so it goes on before the capabilities are dropped.
-		if !proc.NoNewPrivileges {
-			if err := loadSeccomp(spec.Linux.Seccomp, filter); err != nil {
-				return err
-			}
-		}
-	}
-	if err := setUser(proc); err != nil {
-		return err
-	}
-	if proc.Cwd != "" {
-		if err := unix.Chdir(proc.Cwd); err != nil {
-			return fmt.Errorf("chdir %q (process.cwd): %w", proc.Cwd, err)
-		}
-	}
-	if err := verifyCwd(); err != nil {
-		return err
-	}
-	if proc.NoNewPrivileges {
-		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
-			return fmt.Errorf("prctl(PR_SET_NO_NEW_PRIVS) (process.noNewPrivileges): %w", err)
-		}
-		// As late as possible: what berth itself does after this must pass the filter.
-		if filter != nil {
-			if err := loadSeccomp(spec.Linux.Seccomp, filter); err != nil {
-				return err
-			}
-		}
-	}
-	if err := closeExtraFDs(3 + cfg.PreserveFDs); err != nil {
 		return err
 	}
 	if err := ch.send(message{Type: msgReady}); err != nil {
@@ -204,6 +159,89 @@ func initContainer(cfg *initConfig, ch *channel, sock *os.File) error {
 	fmt.Fprintf(os.Stderr, "berth: exec %q (process.args[0]): %v\n", path, err)
 	os.Exit(127)
 	return nil
+}
+
+// execProcess is the Go half of `berth exec`: the stub has joined every
+// namespace of the container; what is left is the process's own setup. The
+// socket is close-on-exec, so the parent reads end-of-file once the exec
+// happened, or an error message before.
+func execProcess(cfg *initConfig, ch *channel) error {
+	proc := cfg.Spec.Process
+	if cfg.ConsoleFD >= 0 {
+		if _, err := unix.Setsid(); err != nil {
+			return fmt.Errorf("setsid: %w", err)
+		}
+		if err := setupConsole(cfg, proc); err != nil {
+			return err
+		}
+	}
+	path, env, err := prepareProcess(cfg.Spec, proc, cfg.PreserveFDs)
+	if err != nil {
+		return err
+	}
+	err = unix.Exec(path, proc.Args, env)
+	return fmt.Errorf("exec %q (process.args[0]): %w", path, err)
+}
+
+// prepareProcess applies what create and exec share, in order: rlimits,
+// seccomp (early without no_new_privs), user and capabilities, cwd,
+// no_new_privs (and seccomp with it), and close-on-exec for every fd beyond
+// the preserved ones. It returns the resolved executable and environment.
+func prepareProcess(spec *specs.Spec, proc *specs.Process, preserveFDs int) (string, []string, error) {
+	for i, rl := range proc.Rlimits {
+		res, ok := rlimitResources[rl.Type]
+		if !ok {
+			return "", nil, fmt.Errorf("process.rlimits[%d].type %q: unknown resource", i, rl.Type)
+		}
+		lim := unix.Rlimit{Cur: rl.Soft, Max: rl.Hard}
+		if err := unix.Setrlimit(res, &lim); err != nil {
+			return "", nil, fmt.Errorf("setrlimit %s (process.rlimits[%d]): %w", rl.Type, i, err)
+		}
+	}
+	path, err := lookPath(proc)
+	if err != nil {
+		return "", nil, err
+	}
+	env := withHome(proc.Env, proc.User.UID)
+	var filter []unix.SockFilter
+	if spec.Linux != nil && spec.Linux.Seccomp != nil {
+		if filter, err = seccomp.Compile(spec.Linux.Seccomp); err != nil {
+			return "", nil, fmt.Errorf("linux.seccomp: %w", err)
+		}
+		// Without no_new_privs the kernel wants CAP_SYS_ADMIN for the
+		// filter, so it goes on before the capabilities are dropped.
+		if !proc.NoNewPrivileges {
+			if err := loadSeccomp(spec.Linux.Seccomp, filter); err != nil {
+				return "", nil, err
+			}
+		}
+	}
+	if err := setUser(proc); err != nil {
+		return "", nil, err
+	}
+	if proc.Cwd != "" {
+		if err := unix.Chdir(proc.Cwd); err != nil {
+			return "", nil, fmt.Errorf("chdir %q (process.cwd): %w", proc.Cwd, err)
+		}
+	}
+	if err := verifyCwd(); err != nil {
+		return "", nil, err
+	}
+	if proc.NoNewPrivileges {
+		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+			return "", nil, fmt.Errorf("prctl(PR_SET_NO_NEW_PRIVS) (process.noNewPrivileges): %w", err)
+		}
+		// As late as possible: what berth itself does after this must pass the filter.
+		if filter != nil {
+			if err := loadSeccomp(spec.Linux.Seccomp, filter); err != nil {
+				return "", nil, err
+			}
+		}
+	}
+	if err := closeExtraFDs(3 + preserveFDs); err != nil {
+		return "", nil, err
+	}
+	return path, env, nil
 }
 
 // createHooks asks the parent to run prestart/createRuntime hooks, then runs

@@ -21,9 +21,11 @@ type initConfig struct {
 	CgroupNS     bool        `json:"cgroupns,omitempty"`
 	MountNS      bool        `json:"mountns,omitempty"`
 	NetNS        bool        `json:"netns,omitempty"` // a new network namespace
-	PreserveFDs  int         `json:"preserve_fds"`
-	FifoFD       int         `json:"fifo_fd"`
-	ConsoleFD    int         `json:"console_fd"`
+	// Exec marks a process joining a running container (berth exec).
+	Exec        bool `json:"exec,omitempty"`
+	PreserveFDs int  `json:"preserve_fds"`
+	FifoFD      int  `json:"fifo_fd"`
+	ConsoleFD   int  `json:"console_fd"`
 	// Pid is the init's pid in the host's view, for the hooks' state.
 	Pid int `json:"pid"`
 }

@@ -1,0 +1,287 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/urfave/cli/v2"
+
+	"berth/libcontainer"
+	"berth/libcontainer/console"
+)
+
+var execCommand = &cli.Command{
+	Name:      "exec",
+	Usage:     "run a new process inside a running container",
+	ArgsUsage: "<container-id> [command [args...]]",
+	Flags: []cli.Flag{
+		&cli.StringFlag{Name: "process", Aliases: []string{"p"}, Usage: "path to a process.json (OCI process) to run"},
+		&cli.BoolFlag{Name: "tty", Aliases: []string{"t"}, Usage: "allocate a pseudo-terminal"},
+		&cli.StringFlag{Name: "console-socket", Usage: "unix socket that receives the pty master"},
+		&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "do not wait for the process"},
+		&cli.StringFlag{Name: "pid-file", Usage: "write the process's pid to this file"},
+		&cli.StringFlag{Name: "cwd", Usage: "working directory inside the container"},
+		&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "set an environment variable (NAME=VALUE)"},
+		&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "uid[:gid] to run as"},
+		&cli.Int64SliceFlag{Name: "additional-gids", Aliases: []string{"g"}, Usage: "additional group ids"},
+		&cli.StringSliceFlag{Name: "cap", Aliases: []string{"c"}, Usage: "add a capability"},
+		&cli.BoolFlag{Name: "no-new-privs", Usage: "set no_new_privs for the process"},
+		&cli.StringFlag{Name: "apparmor", Usage: "AppArmor profile (not supported yet)"},
+		&cli.StringFlag{Name: "process-label", Usage: "SELinux label (not supported yet)"},
+		&cli.IntFlag{Name: "preserve-fds", Usage: "pass this many fds from 3 on to the process"},
+		&cli.StringFlag{Name: "cgroup", Usage: "sub-cgroup to run in (not supported yet)"},
+		&cli.BoolFlag{Name: "ignore-paused", Usage: "allow exec in a paused container"},
+	},
+	Action: func(c *cli.Context) error {
+		if c.NArg() < 1 {
+			return errors.New("exec: expects <container-id> [command [args...]]")
+		}
+		root, id := c.String("root"), c.Args().First()
+		ct, err := libcontainer.Load(root, id)
+		if err != nil {
+			return err
+		}
+		proc, err := execProcessSpec(c, ct.Config().Process)
+		if err != nil {
+			return err
+		}
+		for _, unsupported := range []string{"apparmor", "process-label", "cgroup"} {
+			if c.String(unsupported) != "" {
+				return fmt.Errorf("exec --%s: not supported yet", unsupported)
+			}
+		}
+		if proc.ApparmorProfile != "" || proc.SelinuxLabel != "" {
+			return errors.New("exec: apparmorProfile/selinuxLabel are not supported yet")
+		}
+		opts := &libcontainer.ExecOpts{
+			Process:      proc,
+			PidFile:      c.String("pid-file"),
+			PreserveFDs:  c.Int("preserve-fds"),
+			IgnorePaused: c.Bool("ignore-paused"),
+			Stdin:        os.Stdin,
+			Stdout:       os.Stdout,
+			Stderr:       os.Stderr,
+		}
+		detach := c.Bool("detach")
+		term, err := newTerminal(proc.Terminal, c.String("console-socket"), detach)
+		if err != nil {
+			return err
+		}
+		defer term.close()
+		opts.Console = term.initEnd
+		if !detach {
+			if err := becomeSubreaper(); err != nil {
+				return err
+			}
+		}
+		sigs := forwardSignals(!detach)
+		info, err := libcontainer.Exec(root, id, opts)
+		term.closeInitEnd()
+		if err != nil {
+			return err
+		}
+		if detach {
+			return nil
+		}
+		if err := term.attach(); err != nil {
+			return err
+		}
+		status := waitForward(info.Pid, sigs)
+		term.detach()
+		if status != 0 {
+			return exitCode(status)
+		}
+		return nil
+	},
+}
+
+// execProcessSpec builds the process to run: --process as given, or the
+// container's own process with the command line and flags applied (runc's rule).
+func execProcessSpec(c *cli.Context, base *specs.Process) (*specs.Process, error) {
+	if path := c.String("process"); path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("--process: %w", err)
+		}
+		p := &specs.Process{}
+		if err := json.Unmarshal(data, p); err != nil {
+			return nil, fmt.Errorf("--process %s: %w", path, err)
+		}
+		if len(p.Args) == 0 {
+			return nil, fmt.Errorf("--process %s: args must not be empty", path)
+		}
+		if p.Cwd == "" {
+			p.Cwd = "/"
+		}
+		return p, nil
+	}
+	if c.NArg() < 2 {
+		return nil, errors.New("exec: no command given (use --process or <container-id> <command>)")
+	}
+	p := &specs.Process{}
+	if base != nil {
+		cp := *base
+		p = &cp
+		if base.Capabilities != nil {
+			caps := *base.Capabilities
+			p.Capabilities = &caps
+		}
+	}
+	p.Args = c.Args().Slice()[1:]
+	p.Terminal = c.Bool("tty")
+	p.ConsoleSize = nil
+	if cwd := c.String("cwd"); cwd != "" {
+		p.Cwd = cwd
+	}
+	if p.Cwd == "" {
+		p.Cwd = "/"
+	}
+	p.Env = mergeEnv(p.Env, c.StringSlice("env"))
+	if u := c.String("user"); u != "" {
+		uid, gid, err := parseUser(u)
+		if err != nil {
+			return nil, err
+		}
+		p.User.UID, p.User.GID = uid, gid
+	}
+	for _, g := range c.Int64Slice("additional-gids") {
+		if g < 0 || g > 1<<32-2 {
+			return nil, fmt.Errorf("--additional-gids %d: out of range", g)
+		}
+		p.User.AdditionalGids = append(p.User.AdditionalGids, uint32(g))
+	}
+	if addCaps := c.StringSlice("cap"); len(addCaps) > 0 {
+		if p.Capabilities == nil {
+			p.Capabilities = &specs.LinuxCapabilities{}
+		}
+		pc := p.Capabilities
+		for _, name := range addCaps {
+			pc.Bounding = append(pc.Bounding, name)
+			pc.Effective = append(pc.Effective, name)
+			pc.Permitted = append(pc.Permitted, name)
+			// Ambient needs inheritable: only where the spec already has some.
+			if len(pc.Inheritable) > 0 {
+				pc.Inheritable = append(pc.Inheritable, name)
+				pc.Ambient = append(pc.Ambient, name)
+			}
+		}
+	}
+	if c.Bool("no-new-privs") {
+		p.NoNewPrivileges = true
+	}
+	return p, nil
+}
+
+// mergeEnv overrides base's variables with the -e ones by name.
+func mergeEnv(base, add []string) []string {
+	out := append([]string{}, base...)
+	for _, kv := range add {
+		name, _, _ := strings.Cut(kv, "=")
+		replaced := false
+		for i, e := range out {
+			if n, _, _ := strings.Cut(e, "="); n == name {
+				out[i] = kv
+				replaced = true
+			}
+		}
+		if !replaced {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+func parseUser(u string) (uint32, uint32, error) {
+	us, gs, hasGid := strings.Cut(u, ":")
+	uid, err := strconv.ParseUint(us, 10, 32)
+	if err != nil {
+		return 0, 0, fmt.Errorf("--user %q: want numeric uid[:gid]", u)
+	}
+	gid := uint64(0)
+	if hasGid {
+		if gid, err = strconv.ParseUint(gs, 10, 32); err != nil {
+			return 0, 0, fmt.Errorf("--user %q: want numeric uid[:gid]", u)
+		}
+	}
+	return uint32(uid), uint32(gid), nil
+}
+
+// terminal is the console plumbing shared by run and exec: a socket given by
+// the caller, or a private socketpair whose pty is relayed to our own stdio.
+type terminal struct {
+	initEnd  *os.File // handed to the container process
+	relayEnd *os.File // ours, when relaying
+	stop     func()
+}
+
+func newTerminal(want bool, socketPath string, detach bool) (*terminal, error) {
+	t := &terminal{}
+	if socketPath != "" {
+		if !want {
+			return nil, errors.New("--console-socket given but process.terminal is false")
+		}
+		conn, err := console.Dial(socketPath)
+		if err != nil {
+			return nil, fmt.Errorf("--console-socket %s: %w", socketPath, err)
+		}
+		t.initEnd = conn
+		return t, nil
+	}
+	if !want {
+		return t, nil
+	}
+	if detach {
+		return nil, errors.New("a terminal with --detach needs --console-socket")
+	}
+	fds, err := socketpair()
+	if err != nil {
+		return nil, err
+	}
+	t.relayEnd, t.initEnd = fds[0], fds[1]
+	return t, nil
+}
+
+func (t *terminal) closeInitEnd() {
+	if t.initEnd != nil {
+		t.initEnd.Close()
+		t.initEnd = nil
+	}
+}
+
+// attach receives the pty master and starts relaying it, when relaying.
+func (t *terminal) attach() error {
+	if t.relayEnd == nil {
+		return nil
+	}
+	master, err := console.RecvFd(t.relayEnd)
+	if err != nil {
+		return fmt.Errorf("receive pty master: %w", err)
+	}
+	stop, err := console.Relay(master, os.Stdin, os.Stdout)
+	master.Close()
+	if err != nil {
+		return fmt.Errorf("attach terminal: %w", err)
+	}
+	t.stop = stop
+	return nil
+}
+
+func (t *terminal) detach() {
+	if t.stop != nil {
+		t.stop()
+		t.stop = nil
+	}
+}
+
+func (t *terminal) close() {
+	t.detach()
+	t.closeInitEnd()
+	if t.relayEnd != nil {
+		t.relayEnd.Close()
+	}
+}

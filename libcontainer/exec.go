@@ -1,0 +1,158 @@
+package libcontainer
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"berth/nsenter"
+)
+
+// ExecOpts describe a process to start in a running container.
+type ExecOpts struct {
+	Process *specs.Process
+	PidFile string
+	// Console is a connected console socket; required when Process.Terminal.
+	Console     *os.File
+	PreserveFDs int
+	// IgnorePaused allows exec into a paused container.
+	IgnorePaused          bool
+	Stdin, Stdout, Stderr *os.File
+}
+
+// Exec starts o.Process inside the running container id: the nsenter stub
+// joins each of the init's namespaces, the Go half applies the process's
+// user, capabilities, rlimits, seccomp and cwd, then execs.
+func Exec(root, id string, o *ExecOpts) (info *CreatedInfo, err error) {
+	t0 := time.Now()
+	c, err := Load(root, id)
+	if err != nil {
+		return nil, err
+	}
+	st := c.state
+	if status := c.Status(); status != Running && status != Created {
+		return nil, fmt.Errorf("cannot exec in container %q: it is %s", id, status)
+	}
+	if o.Process == nil || len(o.Process.Args) == 0 {
+		return nil, errors.New("exec: process.args must not be empty")
+	}
+	if o.Process.Terminal && o.Console == nil {
+		return nil, errors.New("exec: process.terminal is true but no --console-socket was given")
+	}
+	plan := &nsPlan{}
+	for _, ns := range st.Config.Linux.Namespaces {
+		f, ok := nsFlags[ns.Type]
+		if !ok {
+			continue
+		}
+		plan.join = append(plan.join, f.name+":/proc/"+strconv.Itoa(st.Pid)+"/ns/"+f.proc)
+	}
+	// The namespace paths name the init by pid: make sure it still is the init.
+	if !alive(st.Pid, st.PidStart) {
+		return nil, fmt.Errorf("cannot exec in container %q: it is stopped", id)
+	}
+
+	spec := *st.Config
+	spec.Process = o.Process
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("socketpair: %w", err)
+	}
+	parentSock := os.NewFile(uintptr(fds[0]), "exec-parent")
+	childSock := os.NewFile(uintptr(fds[1]), "exec-child")
+	defer parentSock.Close()
+	preserve, listenEnv := preservedFiles(o.PreserveFDs)
+	if len(listenEnv) > 0 {
+		p := *spec.Process
+		p.Env = append(append([]string{}, p.Env...), listenEnv...)
+		spec.Process = &p
+	}
+	extra := append([]*os.File{}, preserve...)
+	base := 3 + len(extra)
+	extra = append(extra, childSock)
+	consoleFD := -1
+	if o.Console != nil {
+		extra = append(extra, o.Console)
+		consoleFD = base + 1
+	}
+	self, _ := os.Executable()
+	cmd := &exec.Cmd{
+		Path:       "/proc/self/exe",
+		Args:       []string{filepath.Base(self), "init"},
+		Env:        []string{nsenter.EnvInitFD + "=" + strconv.Itoa(base), "GOGC=off"},
+		Stdin:      o.Stdin,
+		Stdout:     o.Stdout,
+		Stderr:     o.Stderr,
+		ExtraFiles: extra,
+	}
+	if err := cmd.Start(); err != nil {
+		childSock.Close()
+		return nil, fmt.Errorf("start exec process: %w", err)
+	}
+	childSock.Close()
+	defer func() {
+		if err != nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	}()
+	pid, err := stubExchange(parentSock, plan, func(int) error { return errors.New("exec never creates a user namespace") })
+	if err != nil {
+		return nil, fmt.Errorf("exec in container %q: %w", id, err)
+	}
+	child := pid == cmd.Process.Pid
+	if !child {
+		cmd.Wait()
+	}
+	trace("exec: namespaces joined", t0)
+	ch := newChannel(parentSock)
+	cfg := &initConfig{
+		ID:          id,
+		Bundle:      st.Bundle,
+		Rootfs:      st.Rootfs,
+		Spec:        &spec,
+		Exec:        true,
+		PreserveFDs: len(preserve),
+		FifoFD:      -1,
+		ConsoleFD:   consoleFD,
+		Pid:         pid,
+	}
+	if err := ch.send(cfg); err != nil {
+		return nil, fmt.Errorf("send config to exec process: %w", err)
+	}
+	var m message
+	switch err := ch.recv(&m); {
+	case errors.Is(err, io.EOF):
+		// The socket closed on exec: the process runs.
+	case err != nil:
+		return nil, fmt.Errorf("exec in container %q: %w", id, err)
+	case m.Type == msgError:
+		if !child {
+			killPid(pid)
+		}
+		return nil, fmt.Errorf("exec in container %q: %s", id, m.Msg)
+	default:
+		return nil, fmt.Errorf("exec in container %q: unexpected message %q", id, m.Type)
+	}
+	trace("exec: process started", t0)
+	if o.PidFile != "" {
+		if err := writeFileAtomic(o.PidFile, []byte(strconv.Itoa(pid)), 0o644); err != nil {
+			return nil, fmt.Errorf("write pid file %s: %w", o.PidFile, err)
+		}
+	}
+	return &CreatedInfo{Pid: pid, Child: child}, nil
+}
+
+func killPid(pid int) {
+	if _, start, err := procStat(pid); err == nil {
+		signalProcess(pid, start, unix.SIGKILL)
+	}
+}
