@@ -131,11 +131,11 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 			return nil, err
 		}
 	}
-	fifo, err := os.OpenFile(fifoPath, unix.O_PATH|unix.O_CLOEXEC, 0)
+	stateDir, err := os.OpenFile(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, fmt.Errorf("open exec fifo: %w", err)
+		return nil, fmt.Errorf("open state dir: %w", err)
 	}
-	defer fifo.Close()
+	defer stateDir.Close()
 
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
@@ -148,7 +148,7 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 	preserve, listenEnv := preservedFiles(o.PreserveFDs)
 	extra := append([]*os.File{}, preserve...)
 	base := 3 + len(extra)
-	extra = append(extra, childSock, fifo)
+	extra = append(extra, childSock, stateDir)
 	consoleFD := -1
 	if o.Console != nil {
 		extra = append(extra, o.Console)
@@ -225,7 +225,7 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 		MountNS:      plan.has(specs.MountNamespace) || joins(plan, "mount"),
 		NetNS:        plan.has(specs.NetworkNamespace),
 		PreserveFDs:  len(preserve),
-		FifoFD:       base + 1,
+		StateDirFD:   base + 1,
 		ConsoleFD:    consoleFD,
 		Pid:          pid,
 	}

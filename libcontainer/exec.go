@@ -121,7 +121,7 @@ func Exec(root, id string, o *ExecOpts) (info *CreatedInfo, err error) {
 		Spec:        &spec,
 		Exec:        true,
 		PreserveFDs: len(preserve),
-		FifoFD:      -1,
+		StateDirFD:  -1,
 		ConsoleFD:   consoleFD,
 		Pid:         pid,
 	}

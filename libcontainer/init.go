@@ -139,11 +139,13 @@ func initContainer(cfg *initConfig, ch *channel, sock *os.File) error {
 	sock.Close()
 
 	// Blocks until `berth start` opens the fifo for reading.
-	fifo, err := unix.Open("/proc/self/fd/"+strconv.Itoa(cfg.FifoFD), unix.O_WRONLY|unix.O_CLOEXEC, 0)
+	// Through the state directory's fd: it works after pivot_root or chroot
+	// and needs no /proc inside the container.
+	fifo, err := unix.Openat(cfg.StateDirFD, fifoName, unix.O_WRONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("open exec fifo: %w", err)
 	}
-	unix.Close(cfg.FifoFD)
+	unix.Close(cfg.StateDirFD)
 	if spec.Hooks != nil && len(spec.Hooks.StartContainer) > 0 {
 		st := &specs.State{Version: specs.Version, ID: cfg.ID, Status: specs.StateCreated, Pid: cfg.Pid, Bundle: cfg.Bundle, Annotations: spec.Annotations}
 		if err := hooks.Run("startContainer", spec.Hooks.StartContainer, st); err != nil {
@@ -203,6 +205,19 @@ func prepareProcess(spec *specs.Spec, proc *specs.Process, preserveFDs int) (str
 		return "", nil, err
 	}
 	env := withHome(proc.Env, proc.User.UID)
+	// cwd and the fd sweep come before seccomp: a profile may refuse getcwd
+	// or close_range, which are berth's needs, not the workload's.
+	if proc.Cwd != "" {
+		if err := unix.Chdir(proc.Cwd); err != nil {
+			return "", nil, fmt.Errorf("chdir %q (process.cwd): %w", proc.Cwd, err)
+		}
+	}
+	if err := verifyCwd(); err != nil {
+		return "", nil, err
+	}
+	if err := closeExtraFDs(3 + preserveFDs); err != nil {
+		return "", nil, err
+	}
 	var filter []unix.SockFilter
 	if spec.Linux != nil && spec.Linux.Seccomp != nil {
 		if filter, err = seccomp.Compile(spec.Linux.Seccomp); err != nil {
@@ -219,14 +234,6 @@ func prepareProcess(spec *specs.Spec, proc *specs.Process, preserveFDs int) (str
 	if err := setUser(proc); err != nil {
 		return "", nil, err
 	}
-	if proc.Cwd != "" {
-		if err := unix.Chdir(proc.Cwd); err != nil {
-			return "", nil, fmt.Errorf("chdir %q (process.cwd): %w", proc.Cwd, err)
-		}
-	}
-	if err := verifyCwd(); err != nil {
-		return "", nil, err
-	}
 	if proc.NoNewPrivileges {
 		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 			return "", nil, fmt.Errorf("prctl(PR_SET_NO_NEW_PRIVS) (process.noNewPrivileges): %w", err)
@@ -237,9 +244,6 @@ func prepareProcess(spec *specs.Spec, proc *specs.Process, preserveFDs int) (str
 				return "", nil, err
 			}
 		}
-	}
-	if err := closeExtraFDs(3 + preserveFDs); err != nil {
-		return "", nil, err
 	}
 	return path, env, nil
 }
