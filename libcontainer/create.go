@@ -158,8 +158,13 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("find berth binary: %w", err)
 	}
+	exe, err := selfExe()
+	if err != nil {
+		return nil, err
+	}
+	defer exe.Close()
 	cmd = &exec.Cmd{
-		Path:       "/proc/self/exe",
+		Path:       exePath(exe),
 		Args:       []string{filepath.Base(self), "init"},
 		Env:        []string{nsenter.EnvInitFD + "=" + strconv.Itoa(base), "GOGC=off"},
 		Stdin:      o.Stdin,

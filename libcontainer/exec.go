@@ -84,8 +84,13 @@ func Exec(root, id string, o *ExecOpts) (info *CreatedInfo, err error) {
 		consoleFD = base + 1
 	}
 	self, _ := os.Executable()
+	exe, err := selfExe()
+	if err != nil {
+		return nil, err
+	}
+	defer exe.Close()
 	cmd := &exec.Cmd{
-		Path:       "/proc/self/exe",
+		Path:       exePath(exe),
 		Args:       []string{filepath.Base(self), "init"},
 		Env:        []string{nsenter.EnvInitFD + "=" + strconv.Itoa(base), "GOGC=off"},
 		Stdin:      o.Stdin,

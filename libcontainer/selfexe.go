@@ -1,0 +1,57 @@
+package libcontainer
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+)
+
+// selfExe returns an O_PATH fd of berth's own binary that the container can
+// never write through (CVE-2019-5736: a container that gets /proc/<pid>/exe of
+// a berth process could otherwise overwrite the host's binary). The binary is
+// reached through a private, detached, read-only bind mount (open_tree +
+// mount_setattr): the mount is attached to no namespace, costs a few syscalls
+// and no copy. Where the kernel lacks the new mount API, a sealed memfd copy
+// is the fallback.
+func selfExe() (*os.File, error) {
+	fd, err := unix.OpenTree(unix.AT_FDCWD, "/proc/self/exe", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
+	if err == nil {
+		attr := &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV}
+		if err = unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH, attr); err == nil {
+			return os.NewFile(uintptr(fd), "berth-ro"), nil
+		}
+		unix.Close(fd)
+	}
+	slog.Debug("read-only bind of berth's binary unavailable; copying it to a sealed memfd", "err", err)
+	return sealedCopy()
+}
+
+func sealedCopy() (*os.File, error) {
+	src, err := os.Open("/proc/self/exe")
+	if err != nil {
+		return nil, fmt.Errorf("open own binary: %w", err)
+	}
+	defer src.Close()
+	mfd, err := unix.MemfdCreate("berth", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
+	if err != nil {
+		return nil, fmt.Errorf("memfd_create: %w", err)
+	}
+	dst := os.NewFile(uintptr(mfd), "berth-memfd")
+	if _, err := io.Copy(dst, src); err != nil {
+		dst.Close()
+		return nil, fmt.Errorf("copy own binary to memfd: %w", err)
+	}
+	seals := unix.F_SEAL_SEAL | unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_WRITE
+	if _, err := unix.FcntlInt(uintptr(mfd), unix.F_ADD_SEALS, seals); err != nil {
+		dst.Close()
+		return nil, fmt.Errorf("seal memfd: %w", err)
+	}
+	return dst, nil
+}
+
+// exePath is the path through which a child process execs f.
+func exePath(f *os.File) string { return "/proc/self/fd/" + strconv.Itoa(int(f.Fd())) }
