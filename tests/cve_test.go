@@ -3,6 +3,7 @@ package tests
 import (
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -40,5 +41,23 @@ func TestCVE2019_5736(t *testing.T) {
 	after, _ := os.ReadFile(r.bin)
 	if string(after) != string(before) {
 		t.Fatal("the runtime binary changed")
+	}
+}
+
+// TestCVE2024_21626 points process.cwd at /proc/self/fd/N for every fd the
+// init might hold (state dir, sockets): the container must never start with
+// a working directory outside its root.
+func TestCVE2024_21626(t *testing.T) {
+	r := newRuntime(t)
+	for fd := 3; fd <= 9; fd++ {
+		b := newBundle(t, "sh", "-c", "pwd; ls")
+		b.spec.Process.Cwd = "/proc/self/fd/" + strconv.Itoa(fd)
+		_, res := r.runContainer(b)
+		if res.code == 0 && (strings.Contains(res.stdout, "unreachable") || strings.Contains(res.stdout, "state.json")) {
+			t.Fatalf("cwd /proc/self/fd/%d escaped the container root: %s", fd, res)
+		}
+		if res.code != 0 && !strings.Contains(res.stderr, "process.cwd") {
+			t.Errorf("cwd /proc/self/fd/%d: failure does not name process.cwd: %s", fd, res)
+		}
 	}
 }
