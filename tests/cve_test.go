@@ -2,10 +2,12 @@ package tests
 
 import (
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -59,5 +61,58 @@ func TestCVE2024_21626(t *testing.T) {
 		if res.code != 0 && !strings.Contains(res.stderr, "process.cwd") {
 			t.Errorf("cwd /proc/self/fd/%d: failure does not name process.cwd: %s", fd, res)
 		}
+	}
+}
+
+// TestMountSymlinkEscape covers the symlink family (CVE-2021-30465,
+// CVE-2024-45310): mount destinations that lead out of the rootfs through
+// absolute and ../ symlinks must land inside it, and nothing may be created
+// or mounted on the host.
+func TestMountSymlinkEscape(t *testing.T) {
+	r := newRuntime(t)
+	host := testDir(t, "hostside")
+	b := newShBundle(t, "ls /evil-abs/created /evil-rel/created 2>&1; grep -c evil /proc/self/mountinfo")
+	if err := os.Symlink(host, filepath.Join(b.rootfs, "evil-abs")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("../../../../../../../.."+host, filepath.Join(b.rootfs, "evil-rel")); err != nil {
+		t.Fatal(err)
+	}
+	b.addMount(specs.Mount{Destination: "/evil-abs/created", Type: "tmpfs", Source: "tmpfs"})
+	b.addMount(specs.Mount{Destination: "/evil-rel/created", Type: "tmpfs", Source: "tmpfs"})
+
+	_, res := r.runContainer(b)
+	entries, _ := os.ReadDir(host)
+	if len(entries) != 0 {
+		t.Fatalf("a mount target was created on the host through a rootfs symlink: %v (%s)", entries, res)
+	}
+	for _, m := range hostMounts() {
+		if strings.HasPrefix(m, host) {
+			t.Fatalf("host mount appeared at %s", m)
+		}
+	}
+	if res.code == 0 && !strings.Contains(res.stdout, "created") {
+		t.Errorf("container did not see its mounts inside the rootfs: %s", res)
+	}
+}
+
+// TestMaskedPathDevNullSwap: /dev/null replaced by a symlink to a host file
+// (CVE-2025-31133): masking must refuse rather than bind the host file.
+func TestMaskedPathDevNullSwap(t *testing.T) {
+	r := newRuntime(t)
+	b := newShBundle(t, "cat /proc/cpuinfo | head -c 20; echo done")
+	// The spec's /dev is a tmpfs; a createContainer hook runs in the
+	// container's mount namespace before masking and swaps /dev/null.
+	hook := filepath.Join(testDir(t, "hook"), "swap.sh")
+	writeFile(t, hook, "#!/bin/sh\nrm -f "+b.rootfs+"/dev/null && ln -s /proc/sys/kernel/core_pattern "+b.rootfs+"/dev/null\n")
+	os.Chmod(hook, 0o755)
+	b.spec.Hooks = &specs.Hooks{CreateContainer: []specs.Hook{{Path: hook}}}
+	b.spec.Linux.MaskedPaths = []string{"/proc/cpuinfo"}
+	_, res := r.runContainer(b)
+	if res.code == 0 {
+		t.Fatalf("container started although /dev/null was a symlink at masking time: %s", res)
+	}
+	if !strings.Contains(res.stderr, "/dev/null") {
+		t.Errorf("error does not name /dev/null: %s", res)
 	}
 }
