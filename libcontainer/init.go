@@ -317,9 +317,31 @@ func writeSysctls(sysctl map[string]string) error {
 			return fmt.Errorf("linux.sysctl %q: invalid name", k)
 		}
 		p := "/proc/sys/" + strings.ReplaceAll(k, ".", "/")
-		if err := os.WriteFile(p, []byte(v), 0); err != nil {
-			return fmt.Errorf("linux.sysctl %q: write %s: %w", k, p, unwrapPathErr(err))
+		if err := writeProcFile(p, v); err != nil {
+			return fmt.Errorf("linux.sysctl %q: %w", k, err)
 		}
+	}
+	return nil
+}
+
+// writeProcFile writes to a file that must be procfs: a container that
+// mounted something over /proc/sys (CVE-2025-52881 style redirection) gets
+// an error instead of berth's write. Symlinks are not followed.
+func writeProcFile(path, value string) error {
+	fd, err := unix.Open(path, unix.O_WRONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", path, err)
+	}
+	defer unix.Close(fd)
+	var fs unix.Statfs_t
+	if err := unix.Fstatfs(fd, &fs); err != nil {
+		return fmt.Errorf("fstatfs %s: %w", path, err)
+	}
+	if fs.Type != unix.PROC_SUPER_MAGIC {
+		return fmt.Errorf("%s is not on procfs (filesystem type %#x): refusing to write", path, fs.Type)
+	}
+	if _, err := unix.Write(fd, []byte(value)); err != nil {
+		return fmt.Errorf("write %q to %s: %w", value, path, err)
 	}
 	return nil
 }

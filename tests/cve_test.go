@@ -116,3 +116,19 @@ func TestMaskedPathDevNullSwap(t *testing.T) {
 		t.Errorf("error does not name /dev/null: %s", res)
 	}
 }
+
+// TestSysctlRedirect: a mount over /proc/sys (CVE-2025-52881 style
+// redirection of berth's procfs writes) makes the sysctl write fail instead
+// of landing in whatever file was put there.
+func TestSysctlRedirect(t *testing.T) {
+	r := newRuntime(t)
+	b := newShBundle(t, "echo started")
+	b.spec.Linux.Sysctl = map[string]string{"net.ipv4.ip_forward": "1"}
+	b.addMount(specs.Mount{Destination: "/proc/sys/net/ipv4", Type: "tmpfs", Source: "tmpfs"})
+	// Whether the rootfs code refuses the mount under /proc or the sysctl
+	// write refuses the tmpfs, the container must not start.
+	_, res := r.runContainer(b)
+	if res.code == 0 {
+		t.Fatalf("container started with /proc/sys/net/ipv4 covered by a tmpfs and a sysctl to write: %s", res)
+	}
+}
