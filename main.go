@@ -40,7 +40,7 @@ func main() {
 		Before: setupLogging,
 		Commands: []*cli.Command{
 			createCommand, startCommand, runCommand, stateCommand, killCommand,
-			deleteCommand, listCommand, specCommand, execCommand,
+			deleteCommand, listCommand, specCommand, execCommand, featuresCommand,
 		},
 		ExitErrHandler:  func(*cli.Context, error) {},
 		HideHelpCommand: true,

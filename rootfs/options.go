@@ -2,6 +2,7 @@ package rootfs
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -217,3 +218,21 @@ func statfsToMountFlags(f int64) uintptr {
 
 // stNoSymfollow is ST_NOSYMFOLLOW (Linux 5.10), missing from x/sys.
 const stNoSymfollow = 0x2000
+
+// KnownMountOptions lists every mount option berth understands, for
+// `berth features`.
+func KnownMountOptions() []string {
+	var out []string
+	for k := range mountFlagOptions {
+		out = append(out, k)
+	}
+	for k := range propagationOptions {
+		out = append(out, k)
+	}
+	for k := range recursiveOptions {
+		out = append(out, k)
+	}
+	out = append(out, "bind", "rbind", "tmpcopyup")
+	slices.Sort(out)
+	return slices.Compact(out)
+}

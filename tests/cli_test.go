@@ -151,3 +151,25 @@ func TestSpec(t *testing.T) {
 		}
 	})
 }
+
+func TestFeatures(t *testing.T) {
+	r := newRuntime(t)
+	res := r.mustRun("features")
+	var f struct {
+		OCIVersionMax string   `json:"ociVersionMax"`
+		Hooks         []string `json:"hooks"`
+		Linux         struct {
+			Namespaces []string `json:"namespaces"`
+			Seccomp    struct {
+				Enabled bool     `json:"enabled"`
+				Actions []string `json:"actions"`
+			} `json:"seccomp"`
+		} `json:"linux"`
+	}
+	if err := json.Unmarshal([]byte(res.stdout), &f); err != nil {
+		t.Fatalf("features output is not JSON: %v\n%s", err, res.stdout)
+	}
+	if f.OCIVersionMax == "" || len(f.Hooks) != 6 || len(f.Linux.Namespaces) != 8 || !f.Linux.Seccomp.Enabled {
+		t.Errorf("features: %+v", f)
+	}
+}

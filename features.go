@@ -1,0 +1,69 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/opencontainers/runtime-spec/specs-go/features"
+	"github.com/urfave/cli/v2"
+
+	"berth/libcontainer/caps"
+	"berth/libcontainer/seccomp"
+	"berth/rootfs"
+)
+
+// featuresCommand prints what this berth supports, in the runtime-spec
+// features format engines query (`runc features`).
+var featuresCommand = &cli.Command{
+	Name:  "features",
+	Usage: "print the features berth implements, as runtime-spec features JSON",
+	Action: func(c *cli.Context) error {
+		yes, no := true, false
+		var capNames []string
+		for i := 0; i <= caps.LastCap() && i <= caps.MaxKnown; i++ {
+			capNames = append(capNames, caps.Name(i))
+		}
+		f := features.Features{
+			OCIVersionMin: "1.0.0",
+			OCIVersionMax: specs.Version,
+			Hooks:         []string{"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"},
+			MountOptions:  rootfs.KnownMountOptions(),
+			Linux: &features.Linux{
+				Namespaces:   []string{"cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"},
+				Capabilities: capNames,
+				Cgroup:       &features.Cgroup{V1: &no, V2: &no, Systemd: &no, SystemdUser: &no, Rdma: &no},
+				Seccomp: &features.Seccomp{
+					Enabled:        &yes,
+					Actions:        withoutNotify(seccomp.KnownActions()),
+					Operators:      seccomp.KnownOperators(),
+					Archs:          seccomp.KnownArchitectures(),
+					KnownFlags:     seccomp.KnownFlags(),
+					SupportedFlags: seccomp.SupportedFlags(),
+				},
+				Apparmor:        &features.Apparmor{Enabled: &no},
+				Selinux:         &features.Selinux{Enabled: &no},
+				IntelRdt:        &features.IntelRdt{Enabled: &no},
+				MountExtensions: &features.MountExtensions{IDMap: &features.IDMap{Enabled: &no}},
+				NetDevices:      &features.NetDevices{Enabled: &no},
+			},
+		}
+		out, err := json.MarshalIndent(f, "", "    ")
+		if err != nil {
+			return err
+		}
+		os.Stdout.Write(append(out, '\n'))
+		return nil
+	},
+}
+
+// withoutNotify drops SCMP_ACT_NOTIFY until berth hands the listener to an agent.
+func withoutNotify(actions []string) []string {
+	out := actions[:0:0]
+	for _, a := range actions {
+		if a != string(specs.ActNotify) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
