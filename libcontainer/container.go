@@ -134,6 +134,9 @@ func (st *State) status(root string) string {
 	if _, err := os.Lstat(filepath.Join(containerDir(root, st.ID), fifoName)); err == nil {
 		return Created
 	}
+	if st.paused() {
+		return Paused
+	}
 	return Running
 }
 
@@ -253,6 +256,10 @@ func Signal(root, id string, sig unix.Signal, all bool) error {
 		if status == Stopped {
 			return fmt.Errorf("cannot kill container %q: it is not running", id)
 		}
+		if status == Paused && !all && sig != unix.SIGKILL {
+			// A frozen process only sees the signal once thawed: say so.
+			slog.Info("container is paused: the signal is delivered when it is resumed", "id", id)
+		}
 		if status == Creating {
 			return fmt.Errorf("cannot kill container %q: it is still being created", id)
 		}
@@ -277,7 +284,7 @@ func Delete(root, id string, force bool) error {
 		st = loaded
 		status := st.status(root)
 		switch status {
-		case Running:
+		case Running, Paused:
 			if !force {
 				return fmt.Errorf("cannot delete container %q: it is running (stop it first or use --force)", id)
 			}
@@ -305,6 +312,7 @@ func Delete(root, id string, force bool) error {
 // destroy kills whatever is left of the container and removes its state. It
 // serves delete and the cleanup of a failed create.
 func destroy(s *store, st *State) error {
+	mgr := st.cgroup()
 	if st.Pid > 0 && alive(st.Pid, st.PidStart) {
 		if err := signalAll(st, unix.SIGKILL); err != nil && err != errProcessGone {
 			return fmt.Errorf("kill container %q: %w", st.ID, err)
@@ -313,17 +321,34 @@ func destroy(s *store, st *State) error {
 			return fmt.Errorf("delete container %q: %w", st.ID, err)
 		}
 	}
-	cgPath := ""
-	if st.Config != nil && st.Config.Linux != nil {
-		cgPath = st.Config.Linux.CgroupsPath
-	}
-	if err := cgroups.New(cgPath, st.ID).Destroy(); err != nil {
-		return fmt.Errorf("delete container %q: remove cgroup: %w", st.ID, err)
+	if mgr != nil {
+		// What is left (processes that escaped the pid namespace kill, or a
+		// container sharing the host's) goes with the cgroup.
+		if err := mgr.Kill(); err != nil {
+			return fmt.Errorf("delete container %q: kill cgroup: %w", st.ID, err)
+		}
+		if err := mgr.Destroy(); err != nil {
+			return fmt.Errorf("delete container %q: remove cgroup: %w", st.ID, err)
+		}
 	}
 	if err := os.RemoveAll(s.dir); err != nil {
 		return fmt.Errorf("delete container %q: remove state %s: %w", st.ID, s.dir, err)
 	}
 	return nil
+}
+
+// cgroup returns the manager of the container's cgroup, nil if it has none
+// recorded (or the record cannot be read, which is logged).
+func (st *State) cgroup() cgroups.Manager {
+	if len(st.CgroupPaths) == 0 {
+		return nil
+	}
+	m, err := cgroups.Load(st.CgroupPaths)
+	if err != nil {
+		slog.Warn("container cgroup", "id", st.ID, "err", err)
+		return nil
+	}
+	return m
 }
 
 // Rootfs is the container's root filesystem path on the host.

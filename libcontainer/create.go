@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -71,8 +72,9 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 	if plan.has(specs.UserNamespace) && (len(o.Spec.Linux.UIDMappings) == 0 || len(o.Spec.Linux.GIDMappings) == 0) {
 		return nil, errors.New("config.json: linux.uidMappings/gidMappings: required with a new user namespace")
 	}
-	if cgroups.HasLimits(o.Spec.Linux.Resources) && !cgroups.Enforced {
-		slog.Warn("linux.resources are not enforced yet: this build has no cgroup driver", "id", o.ID)
+	mgr, err := cgroups.NewManager(o.Spec.Linux.CgroupsPath, o.ID)
+	if err != nil {
+		return nil, fmt.Errorf("linux.cgroupsPath %q: %w", o.Spec.Linux.CgroupsPath, err)
 	}
 
 	if err := os.MkdirAll(root, 0o700); err != nil {
@@ -113,9 +115,26 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 			slog.Error("cleanup after failed create", "id", o.ID, "err", derr)
 		}
 	}()
+	// Paths first, so that a failure from here on finds the cgroup to remove.
+	st.CgroupPaths = mgr.Paths()
 	if err := s.save(st); err != nil {
 		return nil, err
 	}
+	if err := mgr.Create(); err != nil {
+		return nil, fmt.Errorf("create cgroup (linux.cgroupsPath %q): %w", o.Spec.Linux.CgroupsPath, err)
+	}
+	// Limits hold from the init's first instruction on.
+	if err := mgr.Set(cgroups.WithDeviceNodes(o.Spec.Linux.Resources, o.Spec.Linux.Devices)); err != nil {
+		return nil, fmt.Errorf("linux.resources: %w", err)
+	}
+	cgDir, err := mgr.OpenDir()
+	if err != nil {
+		return nil, fmt.Errorf("open cgroup (linux.cgroupsPath %q): %w", o.Spec.Linux.CgroupsPath, err)
+	}
+	if cgDir != nil {
+		defer cgDir.Close()
+	}
+	trace("create: cgroup", t0)
 
 	fifoPath := filepath.Join(dir, fifoName)
 	if err := unix.Mkfifo(fifoPath, 0o622); err != nil {
@@ -172,16 +191,23 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 		Stderr:     o.Stderr,
 		ExtraFiles: extra,
 	}
+	if cgDir != nil {
+		// cgroup v2: clone3(CLONE_INTO_CGROUP), the init is born in its cgroup.
+		cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: int(cgDir.Fd())}
+	}
 	if err := cmd.Start(); err != nil {
 		childSock.Close()
 		return nil, fmt.Errorf("start container init: %w", err)
 	}
 	childSock.Close()
 	trace("create: spawn init", t0)
-
-	mgr := cgroups.New(o.Spec.Linux.CgroupsPath, o.ID)
-	if err := mgr.Apply(cmd.Process.Pid); err != nil {
-		return nil, fmt.Errorf("join cgroup (linux.cgroupsPath %q): %w", o.Spec.Linux.CgroupsPath, err)
+	if cgDir == nil {
+		// cgroup v1: join before the stub unshares the cgroup namespace,
+		// whose root is the cgroup the process is in at that moment.
+		if err := mgr.Apply(cmd.Process.Pid); err != nil {
+			return nil, fmt.Errorf("join cgroup (linux.cgroupsPath %q): %w", o.Spec.Linux.CgroupsPath, err)
+		}
+		trace("create: cgroup joined", t0)
 	}
 	pid, err := stubExchange(parentSock, plan, func(pid int) error { return writeIDMaps(pid, o.Spec.Linux) })
 	if err != nil {
@@ -205,9 +231,6 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 		if err := os.WriteFile("/proc/"+strconv.Itoa(pid)+"/oom_score_adj", []byte(strconv.Itoa(*adj)), 0); err != nil {
 			return nil, fmt.Errorf("process.oomScoreAdj %d: %w", *adj, unwrapPathErr(err))
 		}
-	}
-	if err := mgr.Set(o.Spec.Linux.Resources); err != nil {
-		return nil, fmt.Errorf("linux.resources: %w", err)
 	}
 
 	if len(listenEnv) > 0 {

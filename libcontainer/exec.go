@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -38,7 +39,10 @@ func Exec(root, id string, o *ExecOpts) (info *CreatedInfo, err error) {
 		return nil, err
 	}
 	st := c.state
-	if status := c.Status(); status != Running && status != Created {
+	switch status := c.Status(); {
+	case status == Paused && !o.IgnorePaused:
+		return nil, fmt.Errorf("cannot exec in container %q: it is paused (resume it, or use --ignore-paused)", id)
+	case status != Running && status != Created && status != Paused:
 		return nil, fmt.Errorf("cannot exec in container %q: it is %s", id, status)
 	}
 	if o.Process == nil || len(o.Process.Args) == 0 {
@@ -98,11 +102,30 @@ func Exec(root, id string, o *ExecOpts) (info *CreatedInfo, err error) {
 		Stderr:     o.Stderr,
 		ExtraFiles: extra,
 	}
+	mgr := st.cgroup()
+	if mgr != nil {
+		cgDir, err := mgr.OpenDir()
+		if err != nil {
+			return nil, fmt.Errorf("exec: open the container's cgroup: %w", err)
+		}
+		if cgDir != nil {
+			defer cgDir.Close()
+			cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: int(cgDir.Fd())}
+			mgr = nil // born there
+		}
+	}
 	if err := cmd.Start(); err != nil {
 		childSock.Close()
 		return nil, fmt.Errorf("start exec process: %w", err)
 	}
 	childSock.Close()
+	if mgr != nil {
+		if err := mgr.Apply(cmd.Process.Pid); err != nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+			return nil, fmt.Errorf("exec: join the container's cgroup: %w", err)
+		}
+	}
 	defer func() {
 		if err != nil {
 			cmd.Process.Kill()

@@ -7,10 +7,16 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// signalAll signals every process of the container. Until the container has a
-// cgroup to list them from, "every process" is every process in the init's pid
-// namespace when the container owns one, else the init alone.
+// signalAll signals every process of the container: through its cgroup
+// (frozen meanwhile, so nothing forks away), else every process in the
+// init's pid namespace when the container owns one, else the init alone.
 func signalAll(st *State, sig unix.Signal) error {
+	if mgr := st.cgroup(); mgr != nil && mgr.Exists() {
+		if err := mgr.Signal(sig); err != nil {
+			return err
+		}
+		return nil
+	}
 	if err := signalProcess(st.Pid, st.PidStart, sig); err != nil {
 		return err
 	}

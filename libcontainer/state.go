@@ -41,6 +41,8 @@ type State struct {
 	Status   string            `json:"status"` // the last status written; the live one is derived
 	Config   *specs.Spec       `json:"config"`
 	NsPaths  map[string]string `json:"ns_paths,omitempty"`
+	// CgroupPaths are the container's cgroup directories by controller.
+	CgroupPaths map[string]string `json:"cgroup_paths,omitempty"`
 }
 
 // validateID keeps an id usable as a single path element and readable in logs.

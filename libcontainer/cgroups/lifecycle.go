@@ -1,0 +1,183 @@
+package cgroups
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// FreezerState is whether a cgroup's processes are frozen.
+type FreezerState string
+
+// Freezer states (v1 freezer.state names; v2 maps cgroup.freeze and the
+// "frozen" key of cgroup.events onto them).
+const (
+	Thawed   FreezerState = "THAWED"
+	Freezing FreezerState = "FREEZING"
+	Frozen   FreezerState = "FROZEN"
+)
+
+// How long Freeze waits for every process to stop, and Destroy for a
+// cgroup to empty.
+const (
+	freezeTimeout  = 10 * time.Second
+	destroyTimeout = time.Second
+)
+
+// mkdirCgroup creates dir and its missing parents, calling made(parent,
+// child) for each directory it creates, top-down (v1 cpuset needs the
+// parent's cpus and mems copied into every new level).
+func mkdirCgroup(dir string, made func(parent, child string) error) error {
+	if _, err := os.Stat(dir); err == nil {
+		return nil
+	}
+	parent := path.Dir(dir)
+	if parent == dir {
+		return fmt.Errorf("mkdir %s: no cgroup hierarchy above it", dir)
+	}
+	if err := mkdirCgroup(parent, made); err != nil {
+		return err
+	}
+	if err := unix.Mkdir(dir, 0o755); err != nil && err != unix.EEXIST {
+		return fmt.Errorf("mkdir %s: %w", dir, err)
+	}
+	if made != nil {
+		return made(parent, dir)
+	}
+	return nil
+}
+
+// removeCgroup removes dir and the sub-cgroups the container made under
+// it, deepest first. While processes are still leaving (EBUSY) it retries
+// with backoff until deadline; then it names who is left.
+func removeCgroup(dir string, deadline time.Time) error {
+	delay := time.Millisecond
+	for {
+		err := rmdirTree(dir)
+		if err == nil || !errors.Is(err, unix.EBUSY) || time.Now().After(deadline) {
+			if err != nil && errors.Is(err, unix.EBUSY) {
+				if pids, perr := pidsUnder(dir); perr == nil && len(pids) > 0 {
+					return fmt.Errorf("%w (processes still in it: %s)", err, joinPids(pids))
+				}
+			}
+			return err
+		}
+		time.Sleep(delay)
+		delay = min(delay*2, 100*time.Millisecond)
+	}
+}
+
+func rmdirTree(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		if os.IsNotExist(err) {
+			return nil
+		}
+		return fmt.Errorf("read cgroup %s: %w", dir, err)
+	}
+	for _, e := range entries {
+		if e.IsDir() {
+			if err := rmdirTree(dir + "/" + e.Name()); err != nil {
+				return err
+			}
+		}
+	}
+	if err := unix.Rmdir(dir); err != nil && err != unix.ENOENT {
+		return fmt.Errorf("rmdir %s: %w", dir, err)
+	}
+	return nil
+}
+
+// pidsUnder lists the processes in dir and its sub-cgroups.
+func pidsUnder(dir string) ([]int, error) {
+	pids, err := readPids(dir)
+	if err != nil {
+		if isNotExist(err) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range entries {
+		if e.IsDir() {
+			sub, err := pidsUnder(dir + "/" + e.Name())
+			if err != nil {
+				return nil, err
+			}
+			pids = append(pids, sub...)
+		}
+	}
+	slices.Sort(pids)
+	return slices.Compact(pids), nil
+}
+
+func joinPids(pids []int) string {
+	s := make([]string, len(pids))
+	for i, p := range pids {
+		s[i] = strconv.Itoa(p)
+	}
+	return strings.Join(s, " ")
+}
+
+// freezer is the part of a Manager signalAll needs.
+type freezer interface {
+	Freeze() error
+	Thaw() error
+	FreezerState() (FreezerState, error)
+	Pids() ([]int, error)
+}
+
+// signalAll sends sig to every process in the cgroup. It freezes the
+// cgroup first so no process forks a child the list misses, then thaws
+// it again, unless it was frozen before (a paused container keeps its
+// signals pending until resumed), except for SIGKILL, whose processes
+// must run to die.
+func signalAll(m freezer, sig unix.Signal) error {
+	st, err := m.FreezerState()
+	if err != nil {
+		return err
+	}
+	froze := false
+	if st != Frozen {
+		if err := m.Freeze(); err == nil {
+			froze = true
+		}
+	}
+	pids, err := m.Pids()
+	if err == nil {
+		for _, pid := range pids {
+			if kerr := unix.Kill(pid, sig); kerr != nil && kerr != unix.ESRCH {
+				err = fmt.Errorf("kill %d %s: %w", pid, unix.SignalName(sig), kerr)
+				break
+			}
+		}
+	}
+	if froze || sig == unix.SIGKILL {
+		if terr := m.Thaw(); terr != nil && err == nil && !isNotExist(terr) {
+			err = terr
+		}
+	}
+	return err
+}
+
+// backoff sleeps a little longer each call, up to 10ms: freezing usually
+// takes microseconds, sometimes a scheduler tick or two.
+type backoff struct{ d time.Duration }
+
+func (b *backoff) wait() {
+	if b.d == 0 {
+		b.d = 100 * time.Microsecond
+	}
+	time.Sleep(b.d)
+	b.d = min(b.d*2, 10*time.Millisecond)
+}

@@ -1,0 +1,315 @@
+package cgroups
+
+import (
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// newV1Test returns a v1 manager for a fresh cgroup of the test's own,
+// skipping on hosts without v1 hierarchies.
+func newV1Test(t *testing.T) *v1Manager {
+	t.Helper()
+	needRoot(t)
+	h, err := probeHost()
+	if err != nil {
+		t.Skip(err)
+	}
+	if h.unified || len(h.v1) == 0 {
+		t.Skip("no cgroup v1 hierarchies on this host")
+	}
+	m, err := NewManager(testPath(), "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v1, ok := m.(*v1Manager)
+	if !ok {
+		t.Fatalf("NewManager gave %T on a v1 host", m)
+	}
+	cleanupManager(t, v1)
+	return v1
+}
+
+func TestV1Lifecycle(t *testing.T) {
+	m := newV1Test(t)
+	h := startHelper(t, nil)
+	if err := m.Apply(h.pid()); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(h.pid()) + "/cgroup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := procCgroups(string(b))
+	for ctrl := range m.paths {
+		key := ctrl
+		if ctrl == unifiedKey {
+			key = ""
+		}
+		if in[key] != m.Path() {
+			t.Errorf("helper is in %s:%s, want %s", ctrl, in[key], m.Path())
+		}
+	}
+
+	_, hasMemsw := os.Stat(m.paths["memory"] + "/memory.memsw.limit_in_bytes")
+	r := &specs.LinuxResources{
+		Memory: &specs.LinuxMemory{Limit: ptr[int64](64 << 20), Reservation: ptr[int64](32 << 20)},
+		Pids:   &specs.LinuxPids{Limit: ptr[int64](50)},
+		CPU:    &specs.LinuxCPU{Shares: ptr[uint64](512), Quota: ptr[int64](50000), Period: ptr[uint64](100000), Cpus: "0", Mems: "0"},
+		Devices: []specs.LinuxDeviceCgroup{
+			{Allow: false, Access: "rwm"},
+			{Allow: true, Type: "c", Major: ptr[int64](1), Minor: ptr[int64](11), Access: "r"},
+		},
+	}
+	if hasMemsw == nil {
+		r.Memory.Swap = ptr[int64](128 << 20)
+	}
+	if err := m.Set(r); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ ctrl, file, want string }{
+		{"memory", "memory.limit_in_bytes", "67108864"},
+		{"memory", "memory.soft_limit_in_bytes", "33554432"},
+		{"pids", "pids.max", "50"},
+		{"cpu", "cpu.shares", "512"},
+		{"cpu", "cpu.cfs_quota_us", "50000"},
+		{"cpu", "cpu.cfs_period_us", "100000"},
+		{"cpuset", "cpuset.cpus", "0"},
+		{"cpuset", "cpuset.mems", "0"},
+	} {
+		if got := readBack(t, m.paths[c.ctrl], c.file); got != c.want {
+			t.Errorf("%s = %q, want %q", c.file, got, c.want)
+		}
+	}
+	if hasMemsw == nil {
+		if got := readBack(t, m.paths["memory"], "memory.memsw.limit_in_bytes"); got != "134217728" {
+			t.Errorf("memsw = %s", got)
+		}
+	}
+	list := readBack(t, m.paths["devices"], "devices.list")
+	if !strings.Contains(list, "c 1:11 r\n") || strings.Contains(list, "a *:*") {
+		t.Errorf("devices.list =\n%s", list)
+	}
+
+	checkDevices(t, h)
+
+	// Setting the same list again leaves devices.list alone.
+	if err := m.Set(r); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := m.Freeze(); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := m.FreezerState(); err != nil || st != Frozen {
+		t.Fatalf("FreezerState = %v, %v", st, err)
+	}
+	if got := h.ask2(t, "ping", 300*time.Millisecond); got != "<timeout>" {
+		t.Fatalf("a frozen helper answered %q", got)
+	}
+	t.Logf("frozen helper's state in /proc/%d/stat: %s", h.pid(), procState(t, h.pid()))
+	if err := m.Thaw(); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.reply(t, 5*time.Second); got != "ok" {
+		t.Fatalf("thawed helper answered %q", got)
+	}
+	if st, _ := m.FreezerState(); st != Thawed {
+		t.Fatalf("FreezerState after thaw = %v", st)
+	}
+
+	pids, err := m.Pids()
+	if err != nil || !slices.Equal(pids, []int{h.pid()}) {
+		t.Fatalf("Pids = %v, %v; want [%d]", pids, err, h.pid())
+	}
+	st, err := m.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Memory.Usage.Limit != 64<<20 || st.Memory.Usage.Usage == 0 || st.Pids.Current == 0 || st.Pids.Limit != 50 || st.CPU.Usage.Total == 0 {
+		t.Fatalf("stats = %+v", st)
+	}
+
+	loaded, err := Load(m.Paths())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !maps.Equal(loaded.Paths(), m.Paths()) || loaded.Path() != m.Path() {
+		t.Fatalf("Load gave %v %q, want %v %q", loaded.Paths(), loaded.Path(), m.Paths(), m.Path())
+	}
+	if err := loaded.Signal(unix.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.waitExit(t); got != "signal: terminated" {
+		t.Fatalf("helper: %s", got)
+	}
+	if err := loaded.Destroy(); err != nil {
+		t.Fatal(err)
+	}
+	if loaded.Exists() {
+		t.Fatalf("cgroup still there: %v", loaded.Paths())
+	}
+}
+
+// ask2 is ask with a short timeout, for a helper expected to be silent.
+func (h *helper) ask2(t *testing.T, line string, timeout time.Duration) string {
+	t.Helper()
+	h.send(t, line)
+	return h.reply(t, timeout)
+}
+
+func TestV1WriteErrors(t *testing.T) {
+	m := newV1Test(t)
+	err := m.Set(&specs.LinuxResources{CPU: &specs.LinuxCPU{Quota: ptr[int64](500)}})
+	want := `write "500" to ` + m.paths["cpu"] + `/cpu.cfs_quota_us (linux.resources.cpu.quota): invalid argument`
+	if err == nil || err.Error() != want {
+		t.Fatalf("error = %v\nwant %s", err, want)
+	}
+	err = m.Set(&specs.LinuxResources{CPU: &specs.LinuxCPU{Shares: ptr[uint64](1)}})
+	if err == nil || !strings.Contains(err.Error(), "linux.resources.cpu.shares: the kernel set") {
+		t.Fatalf("clamped shares: %v", err)
+	}
+	err = m.Set(&specs.LinuxResources{Unified: map[string]string{"memory.high": "1"}})
+	if err == nil || !strings.Contains(err.Error(), "cgroup v1 host") {
+		t.Fatalf("unified on v1: %v", err)
+	}
+}
+
+// Destroy removes sub-cgroups the container made, and refuses while a
+// process is left, naming it.
+func TestV1DestroyBusy(t *testing.T) {
+	m := newV1Test(t)
+	cmd := exec.Command("sleep", "100")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait()
+	defer cmd.Process.Kill()
+	if err := m.Apply(cmd.Process.Pid); err != nil {
+		t.Fatal(err)
+	}
+	sub := filepath.Join(m.paths["memory"], "nested")
+	if err := os.Mkdir(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Now()
+	err := m.Destroy()
+	if err == nil || !strings.Contains(err.Error(), "processes still in it: "+strconv.Itoa(cmd.Process.Pid)) {
+		t.Fatalf("Destroy with a process left: %v", err)
+	}
+	if d := time.Since(t0); d < destroyTimeout || d > 3*destroyTimeout {
+		t.Errorf("Destroy gave up after %v, want about %v", d, destroyTimeout)
+	}
+	if err := m.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Destroy(); err != nil {
+		t.Fatal(err)
+	}
+	if exists(sub) || m.Exists() {
+		t.Fatal("cgroup left behind")
+	}
+}
+
+// TestV1ApplyCost measures what joining every hierarchy costs: the
+// cgroup.procs write of each hierarchy, cold (after a quiet spell) and
+// warm. Run with -v to see the numbers.
+func TestV1ApplyCost(t *testing.T) {
+	needRoot(t)
+	if testing.Short() {
+		t.Skip("slow")
+	}
+	var firsts, rests, totals []time.Duration
+	for round := range 5 {
+		m := newV1Test(t)
+		if err := m.Create(); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command("sleep", "100")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(300 * time.Millisecond) // let the kernel's rcu_sync go idle
+		var per []string
+		t0 := time.Now()
+		for i, dir := range m.dirs() {
+			w0 := time.Now()
+			if err := writeFile(dir, "cgroup.procs", strconv.Itoa(cmd.Process.Pid), ""); err != nil {
+				t.Fatal(err)
+			}
+			d := time.Since(w0)
+			per = append(per, filepath.Base(filepath.Dir(dir))+"="+d.Round(time.Microsecond).String())
+			if i == 0 {
+				firsts = append(firsts, d)
+			} else {
+				rests = append(rests, d)
+			}
+		}
+		totals = append(totals, time.Since(t0))
+		t.Logf("round %d: %d hierarchies in %v: %s", round, len(m.dirs()), totals[round].Round(time.Microsecond), strings.Join(per, " "))
+		cmd.Process.Kill()
+		cmd.Wait()
+	}
+	med := func(d []time.Duration) time.Duration { slices.Sort(d); return d[len(d)/2] }
+	t.Logf("median: first write %v, each later write %v, all hierarchies %v", med(firsts), med(rests), med(totals))
+}
+
+// An OOM kill reaches NotifyOOM and the stats.
+func TestV1OOM(t *testing.T) {
+	m := newV1Test(t)
+	h := startHelper(t, nil)
+	if err := m.Apply(h.pid()); err != nil {
+		t.Fatal(err)
+	}
+	mem := &specs.LinuxMemory{Limit: ptr[int64](32 << 20)}
+	if exists(m.paths["memory"] + "/memory.memsw.limit_in_bytes") {
+		mem.Swap = ptr[int64](32 << 20) // no swapping out of trouble
+	}
+	if err := m.Set(&specs.LinuxResources{Memory: mem}); err != nil {
+		t.Fatal(err)
+	}
+	n, err := NotifyOOM(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	h.send(t, "alloc 256")
+	select {
+	case <-n.C:
+	case <-time.After(20 * time.Second):
+		t.Fatal("no OOM notification")
+	}
+	if got := h.waitExit(t); got != "signal: killed" {
+		t.Fatalf("helper: %s", got)
+	}
+	st, err := m.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Memory.OOMKills != 1 || st.Memory.OOMEvents != 1 {
+		t.Fatalf("memory stats after the OOM kill: %+v", st.Memory)
+	}
+	if err := m.Destroy(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case _, ok := <-n.C:
+		if ok {
+			// A last notification may still be queued.
+			if _, ok := <-n.C; ok {
+				t.Fatal("notifier still open after the cgroup went")
+			}
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("notifier not closed after the cgroup went")
+	}
+}

@@ -1,0 +1,126 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/urfave/cli/v2"
+
+	"berth/libcontainer"
+)
+
+var updateCommand = &cli.Command{
+	Name:      "update",
+	Usage:     "change the resource limits of a container",
+	ArgsUsage: "<container-id>",
+	Flags: []cli.Flag{
+		&cli.StringFlag{Name: "resources", Aliases: []string{"r"}, Usage: "LinuxResources JSON file, or - for stdin"},
+		&cli.StringFlag{Name: "memory", Usage: "memory limit in bytes (-1: unlimited)"},
+		&cli.StringFlag{Name: "memory-reservation", Usage: "memory soft limit in bytes"},
+		&cli.StringFlag{Name: "memory-swap", Usage: "memory+swap limit in bytes (-1: unlimited)"},
+		&cli.StringFlag{Name: "cpu-period", Usage: "CFS period in microseconds"},
+		&cli.StringFlag{Name: "cpu-quota", Usage: "CFS quota in microseconds (-1: unlimited)"},
+		&cli.StringFlag{Name: "cpu-share", Aliases: []string{"cpu-shares"}, Usage: "CPU shares (relative weight)"},
+		&cli.StringFlag{Name: "cpu-rt-period", Usage: "realtime period in microseconds"},
+		&cli.StringFlag{Name: "cpu-rt-runtime", Usage: "realtime runtime in microseconds"},
+		&cli.StringFlag{Name: "cpuset-cpus", Usage: "CPUs to run on (0-3, 0,1)"},
+		&cli.StringFlag{Name: "cpuset-mems", Usage: "memory nodes to use"},
+		&cli.StringFlag{Name: "pids-limit", Usage: "maximum number of processes (-1: unlimited)"},
+		&cli.StringFlag{Name: "blkio-weight", Usage: "block IO weight (10-1000)"},
+	},
+	Action: func(c *cli.Context) error {
+		if err := checkArgs(c, 1, "<container-id>"); err != nil {
+			return err
+		}
+		r, err := updateResources(c)
+		if err != nil {
+			return err
+		}
+		return libcontainer.Update(c.String("root"), c.Args().First(), r)
+	},
+}
+
+// updateResources reads --resources (what dockerd sends on stdin) and lays
+// the individual flags over it.
+func updateResources(c *cli.Context) (*specs.LinuxResources, error) {
+	r := &specs.LinuxResources{}
+	if path := c.String("resources"); path != "" {
+		var in io.Reader = os.Stdin
+		if path != "-" {
+			f, err := os.Open(path)
+			if err != nil {
+				return nil, fmt.Errorf("--resources: %w", err)
+			}
+			defer f.Close()
+			in = f
+		}
+		if err := json.NewDecoder(in).Decode(r); err != nil {
+			return nil, fmt.Errorf("--resources %s: invalid LinuxResources JSON: %w", path, err)
+		}
+	}
+	var err error
+	i64 := func(flag string, set func(v int64)) {
+		if err != nil || !c.IsSet(flag) {
+			return
+		}
+		v, perr := strconv.ParseInt(c.String(flag), 10, 64)
+		if perr != nil {
+			err = fmt.Errorf("--%s %q: not a number", flag, c.String(flag))
+			return
+		}
+		set(v)
+	}
+	u64 := func(flag string, set func(v uint64)) {
+		if err != nil || !c.IsSet(flag) {
+			return
+		}
+		v, perr := strconv.ParseUint(c.String(flag), 10, 64)
+		if perr != nil {
+			err = fmt.Errorf("--%s %q: not a non-negative number", flag, c.String(flag))
+			return
+		}
+		set(v)
+	}
+	mem := func() *specs.LinuxMemory {
+		if r.Memory == nil {
+			r.Memory = &specs.LinuxMemory{}
+		}
+		return r.Memory
+	}
+	cpu := func() *specs.LinuxCPU {
+		if r.CPU == nil {
+			r.CPU = &specs.LinuxCPU{}
+		}
+		return r.CPU
+	}
+	i64("memory", func(v int64) { mem().Limit = &v })
+	i64("memory-reservation", func(v int64) { mem().Reservation = &v })
+	i64("memory-swap", func(v int64) { mem().Swap = &v })
+	u64("cpu-period", func(v uint64) { cpu().Period = &v })
+	i64("cpu-quota", func(v int64) { cpu().Quota = &v })
+	u64("cpu-share", func(v uint64) { cpu().Shares = &v })
+	u64("cpu-rt-period", func(v uint64) { cpu().RealtimePeriod = &v })
+	i64("cpu-rt-runtime", func(v int64) { cpu().RealtimeRuntime = &v })
+	i64("pids-limit", func(v int64) { r.Pids = &specs.LinuxPids{Limit: &v} })
+	u64("blkio-weight", func(v uint64) {
+		w := uint16(v)
+		if v > 1000 {
+			err = fmt.Errorf("--blkio-weight %d: must be 10..1000", v)
+		}
+		r.BlockIO = &specs.LinuxBlockIO{Weight: &w}
+	})
+	if err != nil {
+		return nil, err
+	}
+	if c.IsSet("cpuset-cpus") {
+		cpu().Cpus = c.String("cpuset-cpus")
+	}
+	if c.IsSet("cpuset-mems") {
+		cpu().Mems = c.String("cpuset-mems")
+	}
+	return r, nil
+}
