@@ -9,6 +9,7 @@ import (
 
 	"berth/libcontainer"
 	"berth/libcontainer/console"
+	"berth/network"
 	"berth/spec"
 )
 
@@ -19,6 +20,22 @@ var createFlags = []cli.Flag{
 	&cli.BoolFlag{Name: "no-pivot", Usage: "use MS_MOVE and chroot instead of pivot_root (for an initramfs root)"},
 	&cli.BoolFlag{Name: "no-new-keyring", Usage: "keep the caller's session keyring"},
 	&cli.IntFlag{Name: "preserve-fds", Usage: "pass this many fds from 3 on to the container"},
+	&cli.StringFlag{Name: "net-bridge", Usage: "veth networking on this bridge (annotation berth.net.bridge)"},
+	&cli.StringFlag{Name: "net-address", Usage: "container address, CIDR (default: allocated)"},
+	&cli.StringFlag{Name: "net-gateway", Usage: "gateway address, CIDR (default: the bridge's)"},
+	&cli.StringFlag{Name: "net-mtu", Usage: "MTU of the container's interface"},
+	&cli.StringFlag{Name: "net-mac", Usage: "MAC of the container's interface"},
+	&cli.StringFlag{Name: "net-ifname", Usage: "name of the container's interface (default eth0)"},
+}
+
+// netFlags maps the --net-* flags to the annotations they set.
+var netFlags = map[string]string{
+	"net-bridge":  network.AnnotationBridge,
+	"net-address": network.AnnotationAddress,
+	"net-gateway": network.AnnotationGateway,
+	"net-mtu":     network.AnnotationMTU,
+	"net-mac":     network.AnnotationMAC,
+	"net-ifname":  network.AnnotationIfName,
 }
 
 var createCommand = &cli.Command{
@@ -57,6 +74,14 @@ func createOpts(c *cli.Context, dialConsole bool) (*libcontainer.CreateOpts, err
 	rootfs, err := spec.RootfsPath(bundle, s)
 	if err != nil {
 		return nil, err
+	}
+	for flag, key := range netFlags {
+		if v := c.String(flag); v != "" {
+			if s.Annotations == nil {
+				s.Annotations = map[string]string{}
+			}
+			s.Annotations[key] = v
+		}
 	}
 	if n := c.Int("preserve-fds"); n < 0 {
 		return nil, fmt.Errorf("--preserve-fds %d: must not be negative", n)

@@ -32,7 +32,7 @@ var featuresCommand = &cli.Command{
 			Linux: &features.Linux{
 				Namespaces:   []string{"cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"},
 				Capabilities: capNames,
-				Cgroup:       &features.Cgroup{V1: &no, V2: &no, Systemd: &no, SystemdUser: &no, Rdma: &no},
+				Cgroup:       &features.Cgroup{V1: &yes, V2: &yes, Systemd: &no, SystemdUser: &no, Rdma: &yes},
 				Seccomp: &features.Seccomp{
 					Enabled:        &yes,
 					Actions:        withoutNotify(seccomp.KnownActions()),
@@ -45,7 +45,7 @@ var featuresCommand = &cli.Command{
 				Selinux:         &features.Selinux{Enabled: &no},
 				IntelRdt:        &features.IntelRdt{Enabled: &no},
 				MountExtensions: &features.MountExtensions{IDMap: &features.IDMap{Enabled: &no}},
-				NetDevices:      &features.NetDevices{Enabled: &no},
+				NetDevices:      &features.NetDevices{Enabled: &yes},
 			},
 		}
 		out, err := json.MarshalIndent(f, "", "    ")

@@ -8,6 +8,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"berth/libcontainer"
+	"berth/network"
 )
 
 // containerJSON is the state as runc prints it: the OCI fields plus rootfs,
@@ -22,6 +23,8 @@ type containerJSON struct {
 	Created     time.Time         `json:"created"`
 	Owner       string            `json:"owner"`
 	Annotations map[string]string `json:"annotations,omitempty"`
+	// Network is berth's extension: the container's veth, address and bridge.
+	Network *network.Result `json:"network,omitempty"`
 }
 
 func describe(ct *libcontainer.Container) containerJSON {
@@ -36,6 +39,7 @@ func describe(ct *libcontainer.Container) containerJSON {
 		Created:     ct.Created(),
 		Owner:       ct.Owner(),
 		Annotations: s.Annotations,
+		Network:     ct.Network(),
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 
 	"berth/libcontainer/cgroups"
 	"berth/libcontainer/hooks"
+	"berth/network"
 )
 
 // Container is one container as found under the state root.
@@ -321,6 +322,17 @@ func destroy(s *store, st *State) error {
 			return fmt.Errorf("delete container %q: %w", st.ID, err)
 		}
 	}
+	root := filepath.Dir(s.dir)
+	if st.Network != nil {
+		if err := network.Teardown(root, st.Network); err != nil {
+			return fmt.Errorf("delete container %q: %w", st.ID, err)
+		}
+	}
+	if len(st.NetDevices) > 0 {
+		if err := network.ReturnNetDevices(st.NetDevices); err != nil {
+			slog.Warn("return net devices to the host", "id", st.ID, "err", err)
+		}
+	}
 	if mgr != nil {
 		// What is left (processes that escaped the pid namespace kill, or a
 		// container sharing the host's) goes with the cgroup.
@@ -364,3 +376,6 @@ func (c *Container) Owner() string {
 
 // Config is the container's spec as it was created.
 func (c *Container) Config() *specs.Spec { return c.state.Config }
+
+// Network is the container's veth networking, nil without one.
+func (c *Container) Network() *network.Result { return c.state.Network }

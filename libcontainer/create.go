@@ -17,6 +17,7 @@ import (
 
 	"berth/libcontainer/cgroups"
 	"berth/libcontainer/hooks"
+	"berth/network"
 	"berth/nsenter"
 )
 
@@ -71,6 +72,13 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 	}
 	if plan.has(specs.UserNamespace) && (len(o.Spec.Linux.UIDMappings) == 0 || len(o.Spec.Linux.GIDMappings) == 0) {
 		return nil, errors.New("config.json: linux.uidMappings/gidMappings: required with a new user namespace")
+	}
+	netCfg, err := network.FromAnnotations(o.Spec.Annotations)
+	if err != nil {
+		return nil, err
+	}
+	if (netCfg != nil || len(o.Spec.Linux.NetDevices) > 0) && !plan.has(specs.NetworkNamespace) {
+		return nil, errors.New("config.json: berth.net.* annotations and linux.netDevices need a new network namespace in linux.namespaces")
 	}
 	mgr, err := cgroups.NewManager(o.Spec.Linux.CgroupsPath, o.ID)
 	if err != nil {
@@ -227,6 +235,10 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 	if err := s.save(st); err != nil {
 		return nil, err
 	}
+	if err := setupNetwork(root, st, s, netCfg, pid); err != nil {
+		return nil, err
+	}
+	trace("create: network", t0)
 	if adj := o.Spec.Process.OOMScoreAdj; adj != nil {
 		if err := os.WriteFile("/proc/"+strconv.Itoa(pid)+"/oom_score_adj", []byte(strconv.Itoa(*adj)), 0); err != nil {
 			return nil, fmt.Errorf("process.oomScoreAdj %d: %w", *adj, unwrapPathErr(err))
@@ -357,4 +369,34 @@ func preservedFiles(n int) ([]*os.File, []string) {
 // trace logs how long a step of create/start/exec took since t0 (with --debug).
 func trace(step string, t0 time.Time) {
 	slog.Debug(step, "elapsed", time.Since(t0).Round(time.Microsecond).String())
+}
+
+// setupNetwork moves linux.netDevices into the container's network
+// namespace and sets up the veth of the berth.net.* annotations. What it is
+// about to make is saved first, so a delete after a crash finds it.
+func setupNetwork(root string, st *State, s *store, netCfg *network.Config, pid int) error {
+	nsPath := "/proc/" + strconv.Itoa(pid) + "/ns/net"
+	if devs := st.Config.Linux.NetDevices; len(devs) > 0 {
+		moved, err := network.MoveNetDevices(devs, nsPath)
+		st.NetDevices = moved
+		if serr := s.save(st); serr != nil && err == nil {
+			err = serr
+		}
+		if err != nil {
+			return fmt.Errorf("linux.netDevices: %w", err)
+		}
+	}
+	if netCfg == nil {
+		return nil
+	}
+	st.Network = network.Planned(root, st.ID, netCfg)
+	if err := s.save(st); err != nil {
+		return err
+	}
+	r, err := network.Setup(root, st.ID, netCfg, nsPath)
+	if err != nil {
+		return err
+	}
+	st.Network = r
+	return s.save(st)
 }

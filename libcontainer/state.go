@@ -11,6 +11,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"berth/network"
 )
 
 // Status values, as the OCI runtime spec names them.
@@ -43,6 +45,10 @@ type State struct {
 	NsPaths  map[string]string `json:"ns_paths,omitempty"`
 	// CgroupPaths are the container's cgroup directories by controller.
 	CgroupPaths map[string]string `json:"cgroup_paths,omitempty"`
+	// Network is the veth set up from the berth.net.* annotations.
+	Network *network.Result `json:"network,omitempty"`
+	// NetDevices are the host interfaces moved in (linux.netDevices).
+	NetDevices []network.MovedDevice `json:"net_devices,omitempty"`
 }
 
 // validateID keeps an id usable as a single path element and readable in logs.
@@ -53,8 +59,9 @@ func validateID(id string) error {
 	if len(id) > 1024 {
 		return fmt.Errorf("container id %.20q...: longer than 1024 bytes", id)
 	}
-	if id == "." || id == ".." {
-		return fmt.Errorf("invalid container id %q", id)
+	if strings.HasPrefix(id, ".") {
+		// Names starting with a dot are berth's own (.network) under the root.
+		return fmt.Errorf("invalid container id %q: must not start with a dot", id)
 	}
 	for _, r := range id {
 		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("_+-.", r)

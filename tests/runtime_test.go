@@ -65,6 +65,9 @@ type runtime struct {
 	t    testing.TB
 	bin  string
 	root string
+	// wrap, when set, runs every invocation through this command line
+	// (e.g. nsenter --net=... to give berth a test network namespace).
+	wrap []string
 }
 
 // newRuntime gives the test its own --root so tests never see each other's
@@ -97,6 +100,10 @@ func (r result) String() string {
 // would keep exec.Cmd.Wait blocked until the container exits.
 func (r *runtime) command(ctx context.Context, args ...string) *exec.Cmd {
 	full := append([]string{"--root", r.root}, args...)
+	if len(r.wrap) > 0 {
+		full = append(append(append([]string{}, r.wrap[1:]...), r.bin), full...)
+		return exec.CommandContext(ctx, r.wrap[0], full...)
+	}
 	return exec.CommandContext(ctx, r.bin, full...)
 }
 
