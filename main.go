@@ -42,6 +42,7 @@ func main() {
 			createCommand, startCommand, runCommand, stateCommand, killCommand,
 			deleteCommand, listCommand, specCommand, execCommand, featuresCommand,
 			pauseCommand, resumeCommand, psCommand, updateCommand, eventsCommand,
+			bundleCommand, doctorCommand,
 		},
 		ExitErrHandler:  func(*cli.Context, error) {},
 		HideHelpCommand: true,

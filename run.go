@@ -9,7 +9,9 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 
+	"berth/image"
 	"berth/libcontainer"
+	"berth/spec"
 )
 
 var runCommand = &cli.Command{
@@ -18,7 +20,8 @@ var runCommand = &cli.Command{
 	ArgsUsage: "<container-id>",
 	Flags: append(append([]cli.Flag{}, createFlags...),
 		&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "return after start"},
-		&cli.BoolFlag{Name: "keep", Usage: "keep the container's state after it exits"},
+		&cli.BoolFlag{Name: "keep", Usage: "keep the container's state (and an --image bundle) after it exits"},
+		&cli.StringFlag{Name: "image", Usage: "run an OCI image (DIR[:TAG|@DIGEST], as for `berth bundle`) from a temporary bundle"},
 	),
 	Action: func(c *cli.Context) error {
 		if err := checkArgs(c, 1, "<container-id>"); err != nil {
@@ -26,6 +29,20 @@ var runCommand = &cli.Command{
 		}
 		root, id := c.String("root"), c.Args().First()
 		detach := c.Bool("detach")
+		if ref := c.String("image"); ref != "" {
+			dir, err := imageBundle(ref)
+			if err != nil {
+				return err
+			}
+			if detach || c.Bool("keep") {
+				slog.Info("the image's bundle is kept", "bundle", dir)
+			} else {
+				defer os.RemoveAll(dir)
+			}
+			if err := c.Set("bundle", dir); err != nil {
+				return err
+			}
+		}
 		opts, err := createOpts(c, false)
 		if err != nil {
 			return err
@@ -144,4 +161,21 @@ func waitForward(pid int, sigs chan os.Signal) int {
 			}
 		}
 	}
+}
+
+// imageBundle unpacks an image into a new temporary bundle for run --image.
+func imageBundle(ref string) (string, error) {
+	dir, err := os.MkdirTemp("", "berth-image-")
+	if err != nil {
+		return "", err
+	}
+	s, err := image.Unpack(ref, dir, image.Options{})
+	if err == nil {
+		err = spec.Write(dir, s)
+	}
+	if err != nil {
+		os.RemoveAll(dir)
+		return "", fmt.Errorf("run --image %s: %w", ref, err)
+	}
+	return dir, nil
 }

@@ -1,0 +1,396 @@
+package image
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"path"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+)
+
+// resolved is an image picked out of a store: its config and where each
+// layer's bytes are.
+type resolved struct {
+	manifest string // digest of the manifest, "" for a legacy docker-save image
+	config   imageConfig
+	layers   []layer
+}
+
+type layer struct {
+	name      string  // file in the store
+	what      string  // "layer 2 of 3 (sha256:…)" for messages
+	digest    *digest // of the stored bytes; nil when nothing names it
+	size      int64   // -1 when unknown
+	mediaType string  // "" when the compression is to be sniffed
+	diffID    digest  // of the uncompressed tar
+}
+
+// resolve finds the image ref names in s for the platform want.
+func resolve(s store, ref reference, want platform) (*resolved, error) {
+	switch {
+	case s.exists("index.json"):
+		return resolveOCI(s, ref, want)
+	case s.exists("manifest.json"):
+		return resolveDockerSave(s, ref, want)
+	}
+	return nil, fmt.Errorf("image %q: not an OCI image layout (no index.json) nor a docker-save archive (no manifest.json)", ref.path)
+}
+
+func resolveOCI(s store, ref reference, want platform) (*resolved, error) {
+	data, err := readFile(s, "oci-layout")
+	if err != nil {
+		return nil, fmt.Errorf("image %q: not an OCI image layout: oci-layout: %w", ref.path, err)
+	}
+	var lf layoutFile
+	if err := json.Unmarshal(data, &lf); err != nil {
+		return nil, fmt.Errorf("image %q: oci-layout: %w", ref.path, err)
+	}
+	if lf.ImageLayoutVersion != layoutVersion {
+		return nil, fmt.Errorf("image %q: oci-layout: imageLayoutVersion %q, berth reads %q", ref.path, lf.ImageLayoutVersion, layoutVersion)
+	}
+	data, err = readFile(s, "index.json")
+	if err != nil {
+		return nil, fmt.Errorf("image %q: %w", ref.path, err)
+	}
+	var idx index
+	if err := json.Unmarshal(data, &idx); err != nil {
+		return nil, fmt.Errorf("image %q: index.json: %w", ref.path, err)
+	}
+
+	var d descriptor
+	switch {
+	case ref.digest != "":
+		d, err = findDigest(s, idx, ref.digest, 0)
+	case ref.tag != "":
+		var tagged []descriptor
+		for _, m := range idx.Manifests {
+			if m.Annotations[annotationRefName] == ref.tag || m.Annotations[annotationContainerdRef] == ref.tag {
+				tagged = append(tagged, m)
+			}
+		}
+		if len(tagged) == 0 {
+			return nil, fmt.Errorf("image %q: no manifest in index.json has the tag %q (%s)", ref.path, ref.tag, tagList(idx.Manifests))
+		}
+		d, err = pickPlatform(tagged, want, "index.json")
+	default:
+		if len(idx.Manifests) == 0 {
+			return nil, fmt.Errorf("image %q: index.json lists no manifests", ref.path)
+		}
+		d, err = pickPlatform(idx.Manifests, want, "index.json")
+		if err != nil {
+			err = fmt.Errorf("%w; name one as %s:TAG or %s@DIGEST (%s)", err, ref.path, ref.path, tagList(idx.Manifests))
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("image %q: %w", ref, err)
+	}
+	img, err := descend(s, d, want, "index.json", 0)
+	if err != nil {
+		return nil, fmt.Errorf("image %q: %w", ref, err)
+	}
+	return img, nil
+}
+
+func tagList(ds []descriptor) string {
+	var tags []string
+	for _, d := range ds {
+		if t := d.Annotations[annotationRefName]; t != "" {
+			tags = append(tags, t)
+		}
+	}
+	if len(tags) == 0 {
+		return "it names no tags"
+	}
+	return "tags: " + strings.Join(tags, ", ")
+}
+
+// maxDepth bounds index-in-index nesting.
+const maxDepth = 4
+
+// findDigest looks for a manifest or index by digest in the index and the
+// indexes it lists, and finally among the blobs themselves.
+func findDigest(s store, idx index, want string, depth int) (descriptor, error) {
+	for _, m := range idx.Manifests {
+		if m.Digest == want {
+			return m, nil
+		}
+	}
+	if depth < maxDepth {
+		for _, m := range idx.Manifests {
+			if !isIndex(m.MediaType) {
+				continue
+			}
+			data, err := readBlob(s, m, "index")
+			if err != nil {
+				return descriptor{}, err
+			}
+			var sub index
+			if err := json.Unmarshal(data, &sub); err != nil {
+				return descriptor{}, fmt.Errorf("index %s: %w", m.Digest, err)
+			}
+			if d, err := findDigest(s, sub, want, depth+1); err == nil {
+				return d, nil
+			}
+		}
+	}
+	if depth == 0 {
+		dg, _ := parseDigest(want)
+		if rc, size, err := s.open(dg.blobPath()); err == nil {
+			rc.Close()
+			return descriptor{Digest: want, Size: size}, nil
+		}
+	}
+	return descriptor{}, fmt.Errorf("no manifest or index with digest %s", want)
+}
+
+func isIndex(mt string) bool { return mt == mediaTypeOCIIndex || mt == mediaTypeDockerList }
+
+func isManifest(mt string) bool { return mt == mediaTypeOCIManifest || mt == mediaTypeDockerManif }
+
+func (p *platform) matches(want platform) bool {
+	if p == nil || p.OS != want.OS || p.Architecture != want.Architecture {
+		return false
+	}
+	return p.Variant == "" || want.Variant == "" || p.Variant == want.Variant
+}
+
+// pickPlatform chooses among descriptors: the only one, else the only one
+// for the wanted platform.
+func pickPlatform(ds []descriptor, want platform, where string) (descriptor, error) {
+	if len(ds) == 1 {
+		return ds[0], nil
+	}
+	var match []descriptor
+	for _, d := range ds {
+		if d.Platform.matches(want) {
+			match = append(match, d)
+		}
+	}
+	if len(match) == 1 {
+		return match[0], nil
+	}
+	var have []string
+	for _, d := range ds {
+		have = append(have, d.Platform.String())
+	}
+	if len(match) == 0 {
+		return descriptor{}, fmt.Errorf("%s: no manifest for %s (it has %s)", where, want.String(), strings.Join(have, ", "))
+	}
+	return descriptor{}, fmt.Errorf("%s: %d manifests for %s, cannot choose", where, len(match), want.String())
+}
+
+// descend follows indexes down to an image manifest and reads it.
+func descend(s store, d descriptor, want platform, from string, depth int) (*resolved, error) {
+	if depth > maxDepth {
+		return nil, fmt.Errorf("indexes nested deeper than %d", maxDepth)
+	}
+	data, err := readBlob(s, d, "manifest listed in "+from)
+	if err != nil {
+		return nil, err
+	}
+	mt := d.MediaType
+	if mt == "" {
+		mt = sniff(data)
+	}
+	switch {
+	case isIndex(mt):
+		var sub index
+		if err := json.Unmarshal(data, &sub); err != nil {
+			return nil, fmt.Errorf("index %s: %w", d.Digest, err)
+		}
+		// Only the host's platform is wanted here: an index of one
+		// manifest for another architecture is no match either.
+		var match []descriptor
+		for _, m := range sub.Manifests {
+			if m.Platform.matches(want) {
+				match = append(match, m)
+			}
+		}
+		if len(match) == 0 {
+			if len(sub.Manifests) != 1 || sub.Manifests[0].Platform != nil {
+				var have []string
+				for _, m := range sub.Manifests {
+					have = append(have, m.Platform.String())
+				}
+				return nil, fmt.Errorf("index %s: no manifest for %s (it has %s)", d.Digest, want.String(), strings.Join(have, ", "))
+			}
+			match = sub.Manifests
+		}
+		return descend(s, match[0], want, "index "+d.Digest, depth+1)
+	case isManifest(mt):
+		var m manifest
+		if err := json.Unmarshal(data, &m); err != nil {
+			return nil, fmt.Errorf("manifest %s: %w", d.Digest, err)
+		}
+		return readManifest(s, d.Digest, m, want)
+	}
+	return nil, fmt.Errorf("%s %s: media type %q is neither an image index nor an image manifest", from, d.Digest, mt)
+}
+
+func readManifest(s store, mdigest string, m manifest, want platform) (*resolved, error) {
+	where := "manifest " + mdigest
+	switch m.Config.MediaType {
+	case mediaTypeOCIConfig, mediaTypeDockerConfig:
+	default:
+		return nil, fmt.Errorf("%s: config media type %q is not a container image config (an artifact?)", where, m.Config.MediaType)
+	}
+	data, err := readBlob(s, m.Config, "config of "+where)
+	if err != nil {
+		return nil, err
+	}
+	img := &resolved{manifest: mdigest}
+	if err := json.Unmarshal(data, &img.config); err != nil {
+		return nil, fmt.Errorf("config %s: %w", m.Config.Digest, err)
+	}
+	if err := checkConfig(&img.config, "config "+m.Config.Digest, len(m.Layers), want); err != nil {
+		return nil, err
+	}
+	for i, l := range m.Layers {
+		dg, err := parseDigest(l.Digest)
+		if err != nil {
+			return nil, fmt.Errorf("%s: layers[%d]: %w", where, i, err)
+		}
+		if _, err := compression(l.MediaType); err != nil {
+			return nil, fmt.Errorf("%s: layers[%d] %s: %w", where, i, l.Digest, err)
+		}
+		if l.Size < 0 {
+			return nil, fmt.Errorf("%s: layers[%d] %s: negative size %d", where, i, l.Digest, l.Size)
+		}
+		diff, _ := parseDigest(img.config.RootFS.DiffIDs[i])
+		img.layers = append(img.layers, layer{
+			name:      dg.blobPath(),
+			what:      fmt.Sprintf("blob %s (layer %d of %d)", dg, i+1, len(m.Layers)),
+			digest:    &dg,
+			size:      l.Size,
+			mediaType: l.MediaType,
+			diffID:    diff,
+		})
+	}
+	return img, nil
+}
+
+// checkConfig holds the config to the manifest and the host: one diff_id
+// per layer, and the host's os and architecture (a foreign binary would only
+// fail later, at exec, with a less helpful error).
+func checkConfig(c *imageConfig, where string, layers int, want platform) error {
+	if len(c.RootFS.DiffIDs) != layers {
+		return fmt.Errorf("%s: rootfs.diff_ids has %d entries for %d layers", where, len(c.RootFS.DiffIDs), layers)
+	}
+	for i, d := range c.RootFS.DiffIDs {
+		if _, err := parseDigest(d); err != nil {
+			return fmt.Errorf("%s: rootfs.diff_ids[%d]: %w", where, i, err)
+		}
+	}
+	if (c.OS != "" && c.OS != want.OS) || (c.Architecture != "" && c.Architecture != want.Architecture) {
+		return fmt.Errorf("%s: image is for %s/%s, this host runs %s", where, c.OS, c.Architecture, want.String())
+	}
+	return nil
+}
+
+var (
+	blobName   = regexp.MustCompile(`^blobs/(sha256|sha512)/([0-9a-f]+)$`)
+	legacyName = regexp.MustCompile(`^([0-9a-f]{64})\.json$`)
+)
+
+// nameDigest recovers the digest a docker-save file name carries.
+func nameDigest(name string) *digest {
+	name = path.Clean(name)
+	if m := blobName.FindStringSubmatch(name); m != nil {
+		if d, err := parseDigest(m[1] + ":" + m[2]); err == nil {
+			return &d
+		}
+	}
+	if m := legacyName.FindStringSubmatch(name); m != nil {
+		return &digest{alg: "sha256", hex: m[1]}
+	}
+	return nil
+}
+
+func resolveDockerSave(s store, ref reference, want platform) (*resolved, error) {
+	data, err := readFile(s, "manifest.json")
+	if err != nil {
+		return nil, fmt.Errorf("image %q: %w", ref.path, err)
+	}
+	var entries []dockerSaveEntry
+	if err := json.Unmarshal(data, &entries); err != nil {
+		return nil, fmt.Errorf("image %q: manifest.json: %w", ref.path, err)
+	}
+	var tags []string
+	for _, e := range entries {
+		tags = append(tags, e.RepoTags...)
+	}
+	sort.Strings(tags)
+	var pick []dockerSaveEntry
+	for _, e := range entries {
+		switch {
+		case ref.digest != "":
+			if d := nameDigest(e.Config); d != nil && d.String() == ref.digest {
+				pick = append(pick, e)
+			}
+		case ref.tag != "":
+			if slices.ContainsFunc(e.RepoTags, func(t string) bool { return tagMatches(t, ref.tag) }) {
+				pick = append(pick, e)
+			}
+		default:
+			pick = append(pick, e)
+		}
+	}
+	if len(pick) != 1 {
+		what := "images"
+		if ref.digest != "" || ref.tag != "" {
+			what = "images match"
+		}
+		return nil, fmt.Errorf("image %q: manifest.json has %d %s, want one (repo tags: %s)", ref, len(pick), what, strings.Join(tags, ", "))
+	}
+	e := pick[0]
+
+	where := fmt.Sprintf("image %q: config %s", ref, e.Config)
+	rc, size, err := s.open(e.Config)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", where, err)
+	}
+	defer rc.Close()
+	if size > maxJSON {
+		return nil, fmt.Errorf("%s: %d bytes, more than %d", where, size, maxJSON)
+	}
+	var r io.Reader = rc
+	if d := nameDigest(e.Config); d != nil {
+		r = newVerifier(rc, *d, size, "blob "+d.String()+" (config)")
+	}
+	data, err = io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", where, err)
+	}
+	img := &resolved{}
+	if err := json.Unmarshal(data, &img.config); err != nil {
+		return nil, fmt.Errorf("%s: %w", where, err)
+	}
+	if err := checkConfig(&img.config, where, len(e.Layers), want); err != nil {
+		return nil, err
+	}
+	for i, name := range e.Layers {
+		diff, _ := parseDigest(img.config.RootFS.DiffIDs[i])
+		l := layer{
+			name:   name,
+			what:   fmt.Sprintf("%s (layer %d of %d)", name, i+1, len(e.Layers)),
+			digest: nameDigest(name),
+			size:   -1,
+			diffID: diff,
+		}
+		img.layers = append(img.layers, l)
+	}
+	return img, nil
+}
+
+// tagMatches compares a docker RepoTag with what the user typed: the whole
+// tag, the name alone (meaning :latest), or the tag after the last colon.
+func tagMatches(repoTag, want string) bool {
+	if repoTag == want || repoTag == want+":latest" {
+		return true
+	}
+	i := strings.LastIndex(repoTag, ":")
+	return i >= 0 && !strings.Contains(repoTag[i:], "/") && repoTag[i+1:] == want
+}
