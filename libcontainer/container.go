@@ -200,10 +200,6 @@ func releaseFifo(path string, st *State) error {
 		return fmt.Errorf("open exec fifo %s: %w", path, err)
 	}
 	defer unix.Close(fd)
-	// The fifo's name goes now: from here on the container counts as started.
-	if err := os.Remove(path); err != nil {
-		return fmt.Errorf("remove exec fifo: %w", err)
-	}
 	var got []byte
 	buf := make([]byte, 4096)
 	opened := false
@@ -216,6 +212,13 @@ func releaseFifo(path string, st *State) error {
 		if n > 0 {
 			r, err := unix.Read(fd, buf)
 			if r > 0 {
+				if !opened {
+					// The init has opened its end by name: the name can go,
+					// and with it the container's "created" status.
+					if err := os.Remove(path); err != nil {
+						return fmt.Errorf("remove exec fifo: %w", err)
+					}
+				}
 				got = append(got, buf[:r]...)
 				opened = true
 				continue

@@ -131,10 +131,6 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 	if err := mgr.Create(); err != nil {
 		return nil, fmt.Errorf("create cgroup (linux.cgroupsPath %q): %w", o.Spec.Linux.CgroupsPath, err)
 	}
-	// Limits hold from the init's first instruction on.
-	if err := mgr.Set(cgroups.WithDeviceNodes(o.Spec.Linux.Resources, o.Spec.Linux.Devices)); err != nil {
-		return nil, fmt.Errorf("linux.resources: %w", err)
-	}
 	cgDir, err := mgr.OpenDir()
 	if err != nil {
 		return nil, fmt.Errorf("open cgroup (linux.cgroupsPath %q): %w", o.Spec.Linux.CgroupsPath, err)
@@ -280,6 +276,12 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 		switch m.Type {
 		case msgHooks:
 			trace("create: rootfs mounted", t0)
+			if err := mgr.Set(cgroups.WithDeviceNodes(o.Spec.Linux.Resources, o.Spec.Linux.Devices)); err != nil {
+				err = fmt.Errorf("linux.resources: %w", err)
+				ch.send(message{Type: msgError, Msg: err.Error()})
+				return nil, err
+			}
+			trace("create: cgroup limits set", t0)
 			if err := runCreateHooks(st); err != nil {
 				ch.send(message{Type: msgError, Msg: err.Error()})
 				return nil, err

@@ -251,15 +251,18 @@ func prepareProcess(spec *specs.Spec, proc *specs.Process, preserveFDs int) (str
 // createHooks asks the parent to run prestart/createRuntime hooks, then runs
 // createContainer hooks in the container's namespaces, before pivot_root.
 func createHooks(cfg *initConfig, ch *channel) error {
+	// Always a round trip: the parent also applies the cgroup limits here,
+	// once this Go runtime has its threads (a low pids.max set earlier
+	// would kill the init at start-up).
 	h := cfg.Spec.Hooks
-	if h == nil || len(h.Prestart)+len(h.CreateRuntime)+len(h.CreateContainer) == 0 {
-		return nil
-	}
 	if err := ch.send(message{Type: msgHooks}); err != nil {
 		return err
 	}
 	if err := ch.expect(msgHooksDone); err != nil {
 		return parentError{err}
+	}
+	if h == nil || len(h.CreateContainer) == 0 {
+		return nil
 	}
 	st := &specs.State{Version: specs.Version, ID: cfg.ID, Status: specs.StateCreating, Pid: cfg.Pid, Bundle: cfg.Bundle, Annotations: cfg.Spec.Annotations}
 	return hooks.Run("createContainer", h.CreateContainer, st)

@@ -109,40 +109,6 @@ func NewManager(cgroupsPath, id string) (Manager, error) {
 	return newV1(h, cgPath, relative, own)
 }
 
-// New is NewManager for callers written before it could fail: on error
-// it returns a Manager whose methods return that error, except Kill and
-// Destroy, which succeed: a manager that could not be made never created
-// a cgroup, and cleanup must not fail on it.
-//
-// Deprecated: use NewManager, and Load for an existing container.
-func New(cgroupsPath, id string) Manager {
-	m, err := NewManager(cgroupsPath, id)
-	if err != nil {
-		return failed{err}
-	}
-	return m
-}
-
-// failed is the Manager New returns when NewManager fails.
-type failed struct{ err error }
-
-func (f failed) Create() error                       { return f.err }
-func (f failed) OpenDir() (*os.File, error)          { return nil, f.err }
-func (f failed) Apply(int) error                     { return f.err }
-func (f failed) Set(*specs.LinuxResources) error     { return f.err }
-func (f failed) Freeze() error                       { return f.err }
-func (f failed) Thaw() error                         { return f.err }
-func (f failed) FreezerState() (FreezerState, error) { return "", f.err }
-func (f failed) Pids() ([]int, error)                { return nil, f.err }
-func (f failed) Stats() (*Stats, error)              { return nil, f.err }
-func (f failed) Signal(unix.Signal) error            { return f.err }
-func (f failed) Kill() error                         { return nil }
-func (f failed) Destroy() error                      { return nil }
-func (f failed) Exists() bool                        { return false }
-func (f failed) Unified() bool                       { return false }
-func (f failed) Path() string                        { return "" }
-func (f failed) Paths() map[string]string            { return nil }
-
 // Load returns the manager of an existing container from the Paths it
 // saved. Each path must be an absolute, clean path on a cgroup filesystem
 // (or, once removed, under one), so a damaged state file cannot point

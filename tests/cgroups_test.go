@@ -1,0 +1,136 @@
+package tests
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// cgroupFile reads a cgroup file of the container's init from the host,
+// v2 first (unified), then the v1 hierarchy of the controller.
+func cgroupFile(t *testing.T, pid int, v1ctrl, v1file, v2file string) string {
+	t.Helper()
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cgroup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		parts := strings.SplitN(l, ":", 3)
+		if len(parts) != 3 {
+			continue
+		}
+		var p string
+		switch {
+		case parts[0] == "0" && parts[1] == "" && isUnified():
+			p = "/sys/fs/cgroup" + parts[2] + "/" + v2file
+		case strings.Contains(","+parts[1]+",", ","+v1ctrl+","):
+			p = "/sys/fs/cgroup/" + v1ctrl + parts[2] + "/" + v1file
+		default:
+			continue
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatalf("read %s: %v", p, err)
+		}
+		return strings.TrimSpace(string(b))
+	}
+	t.Fatalf("no %s cgroup for pid %d in %s", v1ctrl, pid, data)
+	return ""
+}
+
+func isUnified() bool {
+	_, err := os.Stat("/sys/fs/cgroup/cgroup.controllers")
+	return err == nil
+}
+
+func TestCgroupLimitsAndCommands(t *testing.T) {
+	r := newRuntime(t)
+	b := newBundle(t, "sh", "-c", "sleep 1000 & sleep 1000")
+	limit := int64(64 << 20)
+	pids := int64(20)
+	b.spec.Linux.Resources = &specs.LinuxResources{
+		Memory: &specs.LinuxMemory{Limit: &limit},
+		Pids:   &specs.LinuxPids{Limit: &pids},
+	}
+	b.spec.Linux.CgroupsPath = "/berth-test-" + strconv.Itoa(os.Getpid()) + "-" + strconv.FormatInt(idSeq.Add(1), 10)
+	c := r.create(b)
+	c.start()
+	pid := r.state(c.id).Pid
+
+	if got := cgroupFile(t, pid, "memory", "memory.limit_in_bytes", "memory.max"); got != strconv.FormatInt(limit, 10) {
+		t.Errorf("memory limit: %s, want %d", got, limit)
+	}
+	if got := cgroupFile(t, pid, "pids", "pids.max", "pids.max"); got != "20" {
+		t.Errorf("pids.max: %s, want 20", got)
+	}
+
+	// ps lists the init and its child.
+	var ps []int
+	if err := json.Unmarshal([]byte(r.mustRun("ps", "--format", "json", c.id).stdout), &ps); err != nil || len(ps) < 2 {
+		t.Fatalf("ps --format json: %v %v", ps, err)
+	}
+
+	r.mustRun("update", "--memory", strconv.FormatInt(2*limit, 10), "--pids-limit", "30", c.id)
+	if got := cgroupFile(t, pid, "memory", "memory.limit_in_bytes", "memory.max"); got != strconv.FormatInt(2*limit, 10) {
+		t.Errorf("memory limit after update: %s, want %d", got, 2*limit)
+	}
+	// dockerd's form: LinuxResources JSON on stdin.
+	res := r.runCmd(func(cmd *exec.Cmd) { cmd.Stdin = strings.NewReader(`{"pids":{"limit":40}}`) }, "update", "--resources", "-", c.id)
+	if res.code != 0 {
+		t.Fatalf("update --resources -: %s", res)
+	}
+	if got := cgroupFile(t, pid, "pids", "pids.max", "pids.max"); got != "40" {
+		t.Errorf("pids.max after update --resources -: %s, want 40", got)
+	}
+
+	r.mustRun("pause", c.id)
+	if st := r.state(c.id).Status; st != "paused" {
+		t.Errorf("status after pause: %s", st)
+	}
+	assertErrorLine(t, r.run("exec", c.id, "true"), "paused")
+	r.mustRun("resume", c.id)
+	if st := r.state(c.id).Status; st != specs.StateRunning {
+		t.Errorf("status after resume: %s", st)
+	}
+
+	var ev struct {
+		Type string `json:"type"`
+		Data struct {
+			Pids struct {
+				Current uint64 `json:"current"`
+			} `json:"pids"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal([]byte(r.mustRun("events", "--stats", c.id).stdout), &ev); err != nil || ev.Type != "stats" || ev.Data.Pids.Current < 2 {
+		t.Errorf("events --stats: %+v %v", ev, err)
+	}
+
+	r.mustRun("kill", "--all", c.id, "KILL")
+	r.waitStatus(c.id, specs.StateStopped)
+	r.mustRun("delete", c.id)
+	if _, err := os.Stat("/sys/fs/cgroup/pids" + b.spec.Linux.CgroupsPath); err == nil {
+		t.Errorf("cgroup %s remains after delete", b.spec.Linux.CgroupsPath)
+	}
+	if _, err := os.Stat("/sys/fs/cgroup" + b.spec.Linux.CgroupsPath); err == nil && isUnified() {
+		t.Errorf("cgroup %s remains after delete", b.spec.Linux.CgroupsPath)
+	}
+}
+
+// TestCgroupPidsLimitLow: a limit below what berth's own init needs must
+// still let the workload start (limits are set once the init is up), and
+// then hold for the workload.
+func TestCgroupPidsLimitLow(t *testing.T) {
+	r := newRuntime(t)
+	b := newShBundle(t, "for i in 1 2 3 4 5 6 7 8; do sleep 5 & done 2>&1 | head -1; echo done")
+	pids := int64(4)
+	b.spec.Linux.Resources = &specs.LinuxResources{Pids: &specs.LinuxPids{Limit: &pids}}
+	out := r.mustRunContainer(b)
+	if !strings.Contains(out, "done") {
+		t.Errorf("pids.max 4: %q", out)
+	}
+}
