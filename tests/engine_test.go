@@ -1,0 +1,176 @@
+package tests
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The engine tests drive berth the way engines do, through the engines
+// themselves (Debian's podman and containerd, which .ci/run installs).
+
+func needTool(t *testing.T, name, pkg string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		t.Fatalf("%s not found: apt-get install %s (.ci/run installs it)", name, pkg)
+	}
+	return p
+}
+
+func sh(t *testing.T, timeout time.Duration, name string, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// rootfsTar packs the test busybox rootfs as an image tarball.
+func rootfsTar(t *testing.T) string {
+	t.Helper()
+	dir := testDir(t, "engine-rootfs")
+	makeRootfs(t, dir)
+	tarPath := filepath.Join(testDir(t, "engine-tar"), "rootfs.tar")
+	sh(t, time.Minute, "tar", "-C", dir, "-cf", tarPath, ".")
+	return tarPath
+}
+
+func podman(t *testing.T, store string, args ...string) []string {
+	base := []string{"--root", store + "/storage", "--runroot", store + "/run", "--cgroup-manager=cgroupfs",
+		"--events-backend=file", "--runtime", runtimeBin(t)}
+	return append(base, args...)
+}
+
+// noLimitRaise keeps podman from raising RLIMIT_NOFILE/NPROC (its default
+// is the host's maximum): some hosts (this CI's) deny CAP_SYS_RESOURCE even
+// to root, and lowering a limit is always allowed.
+func noLimitRaise() []string {
+	return []string{"--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096", "--network", "none"}
+}
+
+// podmanStore is a private podman storage; its overlay mounts go at cleanup.
+func podmanStore(t *testing.T) string {
+	store := testDir(t, "podman")
+	t.Cleanup(func() {
+		exec.Command("podman", podman(t, store, "rm", "-af")...).Run()
+		exec.Command("podman", podman(t, store, "system", "reset", "-f")...).Run()
+		exec.Command("umount", "-R", store+"/storage/overlay").Run()
+		exec.Command("umount", "-R", store+"/run").Run()
+	})
+	return store
+}
+
+func TestEnginePodman(t *testing.T) {
+	requireRoot(t)
+	pm := needTool(t, "podman", "podman")
+	store := podmanStore(t)
+	tarPath := rootfsTar(t)
+	image := fmt.Sprintf("localhost/berth-test-%d:1", os.Getpid())
+	sh(t, 2*time.Minute, pm, podman(t, store, "import", tarPath, image)...)
+
+	out := sh(t, time.Minute, pm, podman(t, store, append(append([]string{"run", "--rm"}, noLimitRaise()...), image, "sh", "-c", "echo podman-ok; hostname")...)...)
+	if !strings.Contains(out, "podman-ok") {
+		t.Fatalf("podman run: %s", out)
+	}
+	id := strings.TrimSpace(sh(t, time.Minute, pm, podman(t, store, append(append([]string{"run", "-d"}, noLimitRaise()...), image, "sleep", "1000")...)...))
+	id = id[strings.LastIndex(id, "\n")+1:]
+	defer exec.Command(pm, podman(t, store, "rm", "-f", id)...).Run()
+	if out := sh(t, time.Minute, pm, podman(t, store, "exec", id, "sh", "-c", "echo exec-ok")...); !strings.Contains(out, "exec-ok") {
+		t.Errorf("podman exec: %s", out)
+	}
+	if out := sh(t, time.Minute, pm, podman(t, store, "top", id)...); !strings.Contains(out, "sleep 1000") {
+		t.Errorf("podman top: %s", out)
+	}
+	sh(t, time.Minute, pm, podman(t, store, "pause", id)...)
+	if out := sh(t, time.Minute, pm, podman(t, store, "inspect", "-f", "{{.State.Status}}", id)...); !strings.Contains(out, "paused") {
+		t.Errorf("podman inspect after pause: %s", out)
+	}
+	sh(t, time.Minute, pm, podman(t, store, "unpause", id)...)
+	sh(t, time.Minute, pm, podman(t, store, "stop", "-t", "1", id)...)
+	sh(t, time.Minute, pm, podman(t, store, "rm", id)...)
+}
+
+func TestEngineContainerd(t *testing.T) {
+	requireRoot(t)
+	daemon := needTool(t, "containerd", "containerd")
+	ctr := needTool(t, "ctr", "containerd")
+	pm := needTool(t, "podman", "podman")
+	dir := testDir(t, "containerd")
+	sock := filepath.Join(dir, "containerd.sock")
+	cfg := filepath.Join(dir, "config.toml")
+	writeFile(t, cfg, fmt.Sprintf("version = 2\nroot = %q\nstate = %q\n[grpc]\n  address = %q\n", dir+"/root", dir+"/state", sock))
+	logf, _ := os.Create(filepath.Join(dir, "containerd.log"))
+	cmd := exec.Command(daemon, "--config", cfg)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+		exec.Command("umount", "-R", dir+"/state").Run()
+		exec.Command("umount", "-R", dir+"/root").Run()
+	})
+	for i := 0; ; i++ {
+		if _, err := os.Stat(sock); err == nil {
+			break
+		}
+		if i > 100 {
+			b, _ := os.ReadFile(filepath.Join(dir, "containerd.log"))
+			t.Fatalf("containerd did not start:\n%s", b)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	c := func(args ...string) string { return sh(t, time.Minute, ctr, append([]string{"--address", sock}, args...)...) }
+
+	// An OCI archive of the test rootfs, made with podman.
+	store := podmanStore(t)
+	image := fmt.Sprintf("localhost/berth-ctr-%d:1", os.Getpid())
+	sh(t, 2*time.Minute, pm, podman(t, store, "import", rootfsTar(t), image)...)
+	archive := filepath.Join(dir, "image.tar")
+	sh(t, 2*time.Minute, pm, podman(t, store, "save", "--format", "oci-archive", "-o", archive, image)...)
+	c("images", "import", archive)
+
+	bin := runtimeBin(t)
+	if out := c("run", "--rm", "--runc-binary", bin, image, "ct1", "sh", "-c", "echo containerd-ok"); !strings.Contains(out, "containerd-ok") {
+		t.Fatalf("ctr run: %s", out)
+	}
+	c("run", "-d", "--runc-binary", bin, image, "ct2", "sleep", "1000")
+	defer func() {
+		exec.Command(ctr, "--address", sock, "task", "kill", "-s", "SIGKILL", "ct2").Run()
+		time.Sleep(300 * time.Millisecond)
+		exec.Command(ctr, "--address", sock, "task", "delete", "ct2").Run()
+		exec.Command(ctr, "--address", sock, "container", "delete", "ct2").Run()
+	}()
+	if out := c("task", "exec", "--exec-id", "e1", "ct2", "sh", "-c", "echo exec-ok"); !strings.Contains(out, "exec-ok") {
+		t.Errorf("ctr task exec: %s", out)
+	}
+	if out := c("task", "ps", "ct2"); len(strings.Fields(out)) < 3 {
+		t.Errorf("ctr task ps: %s", out)
+	}
+	c("task", "pause", "ct2")
+	if out := c("task", "ls"); !strings.Contains(out, "PAUSED") {
+		t.Errorf("ctr task ls after pause: %s", out)
+	}
+	c("task", "resume", "ct2")
+	if out := c("task", "metrics", "ct2"); !strings.Contains(out, "memory") {
+		t.Errorf("ctr task metrics: %s", out)
+	}
+}
