@@ -19,7 +19,7 @@ DEMO_ID   := berth-demo-$(shell echo $$$$)
 all: build
 
 build:
-	$(GO) build -trimpath -o $(BINARY) .
+	$(GO) build -trimpath -tags urfave_cli_no_docs -o $(BINARY) .
 
 # Debian's static busybox is the rootfs of the integration tests and demo.
 busybox:

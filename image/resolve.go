@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // resolved is an image picked out of a store: its config and where each
@@ -290,20 +291,22 @@ func checkConfig(c *imageConfig, where string, layers int, want platform) error 
 	return nil
 }
 
+// Compiled on first use: every berth process (the container init too)
+// would otherwise pay for them at start-up.
 var (
-	blobName   = regexp.MustCompile(`^blobs/(sha256|sha512)/([0-9a-f]+)$`)
-	legacyName = regexp.MustCompile(`^([0-9a-f]{64})\.json$`)
+	blobName   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^blobs/(sha256|sha512)/([0-9a-f]+)$`) })
+	legacyName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^([0-9a-f]{64})\.json$`) })
 )
 
 // nameDigest recovers the digest a docker-save file name carries.
 func nameDigest(name string) *digest {
 	name = path.Clean(name)
-	if m := blobName.FindStringSubmatch(name); m != nil {
+	if m := blobName().FindStringSubmatch(name); m != nil {
 		if d, err := parseDigest(m[1] + ":" + m[2]); err == nil {
 			return &d
 		}
 	}
-	if m := legacyName.FindStringSubmatch(name); m != nil {
+	if m := legacyName().FindStringSubmatch(name); m != nil {
 		return &digest{alg: "sha256", hex: m[1]}
 	}
 	return nil
