@@ -14,7 +14,7 @@ DEMO_DIR  := demo
 DEMO_ROOT := $(DEMO_DIR)/state
 DEMO_ID   := berth-demo-$(shell echo $$$$)
 
-.PHONY: all build test unit integration demo bench vet clean busybox jq
+.PHONY: all build test test-vm unit integration demo bench vet clean busybox jq
 
 all: build
 
@@ -32,6 +32,12 @@ jq:
 # drive ./berth and need root) in one `go test` run.
 test: busybox build
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+
+# The tests again in a QEMU VM booted with cgroup_no_v1=all: pure cgroup v2
+# (this host is hybrid). TCG, no KVM: about 2-3 minutes. Options through
+# VMFLAGS, e.g. make test-vm VMFLAGS='-v -- -run TestCgroup'.
+test-vm: busybox build
+	tests/vm/run.sh $(VMFLAGS)
 
 unit: build
 	$(GO) test -count=1 $$($(GO) list ./... | grep -v '/tests$$')

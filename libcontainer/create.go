@@ -181,13 +181,18 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("find berth binary: %w", err)
 	}
-	exe, err := selfExe()
+	self0, err := selfExe()
+	if err != nil {
+		return nil, err
+	}
+	exe, exePath, err := exeFor(self0, 3+len(extra))
+	self0.Close()
 	if err != nil {
 		return nil, err
 	}
 	defer exe.Close()
 	cmd = &exec.Cmd{
-		Path:       exePath(exe),
+		Path:       exePath,
 		Args:       []string{filepath.Base(self), "init"},
 		Env:        []string{nsenter.EnvInitFD + "=" + strconv.Itoa(base), "GOGC=off"},
 		Stdin:      o.Stdin,

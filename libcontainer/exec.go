@@ -88,13 +88,18 @@ func Exec(root, id string, o *ExecOpts) (info *CreatedInfo, err error) {
 		consoleFD = base + 1
 	}
 	self, _ := os.Executable()
-	exe, err := selfExe()
+	self0, err := selfExe()
+	if err != nil {
+		return nil, err
+	}
+	exe, exePath, err := exeFor(self0, 3+len(extra))
+	self0.Close()
 	if err != nil {
 		return nil, err
 	}
 	defer exe.Close()
 	cmd := &exec.Cmd{
-		Path:       exePath(exe),
+		Path:       exePath,
 		Args:       []string{filepath.Base(self), "init"},
 		Env:        []string{nsenter.EnvInitFD + "=" + strconv.Itoa(base), "GOGC=off"},
 		Stdin:      o.Stdin,

@@ -53,5 +53,15 @@ func sealedCopy() (*os.File, error) {
 	return dst, nil
 }
 
-// exePath is the path through which a child process execs f.
-func exePath(f *os.File) string { return "/proc/self/fd/" + strconv.Itoa(int(f.Fd())) }
+// exeFor returns a copy of f at an fd number that the child's fd shuffle
+// cannot reach, and the path through which the child execs it. Go's
+// forkExec moves fds that sit below their ExtraFiles slot up to numbers
+// from len(files) on; an exe fd there would be overwritten before execve
+// (seen as EACCES: the child exec'd a pty). nfiles is 3+len(ExtraFiles).
+func exeFor(f *os.File, nfiles int) (*os.File, string, error) {
+	fd, err := unix.FcntlInt(f.Fd(), unix.F_DUPFD_CLOEXEC, 2*nfiles+16)
+	if err != nil {
+		return nil, "", fmt.Errorf("dup berth's binary fd: %w", err)
+	}
+	return os.NewFile(uintptr(fd), f.Name()), "/proc/self/fd/" + strconv.Itoa(fd), nil
+}
