@@ -129,7 +129,7 @@ func initContainer(cfg *initConfig, ch *channel, sock *os.File) error {
 			return fmt.Errorf("join session keyring: %w", err)
 		}
 	}
-	path, env, err := prepareProcess(spec, proc, cfg.PreserveFDs)
+	final, err := prepareProcess(spec, proc, cfg.PreserveFDs)
 	if err != nil {
 		return err
 	}
@@ -157,8 +157,8 @@ func initContainer(cfg *initConfig, ch *channel, sock *os.File) error {
 		return fmt.Errorf("write exec fifo: %w", err)
 	}
 	// fifo stays open: close-on-exec tells start that the exec happened.
-	err = unix.Exec(path, proc.Args, env)
-	fmt.Fprintf(os.Stderr, "berth: exec %q (process.args[0]): %v\n", path, err)
+	errno := final.run()
+	fmt.Fprintf(os.Stderr, "berth: exec %q (process.args[0]): %v\n", proc.Args[0], errno)
 	os.Exit(127)
 	return nil
 }
@@ -177,75 +177,89 @@ func execProcess(cfg *initConfig, ch *channel) error {
 			return err
 		}
 	}
-	path, env, err := prepareProcess(cfg.Spec, proc, cfg.PreserveFDs)
+	final, err := prepareProcess(cfg.Spec, proc, cfg.PreserveFDs)
 	if err != nil {
 		return err
 	}
-	err = unix.Exec(path, proc.Args, env)
-	return fmt.Errorf("exec %q (process.args[0]): %w", path, err)
+	return fmt.Errorf("exec %q (process.args[0]): %w", proc.Args[0], final.run())
 }
 
 // prepareProcess applies what create and exec share, in order: rlimits,
 // seccomp (early without no_new_privs), user and capabilities, cwd,
 // no_new_privs (and seccomp with it), and close-on-exec for every fd beyond
 // the preserved ones. It returns the resolved executable and environment.
-func prepareProcess(spec *specs.Spec, proc *specs.Process, preserveFDs int) (string, []string, error) {
+func prepareProcess(spec *specs.Spec, proc *specs.Process, preserveFDs int) (*finalExec, error) {
+	var deferred []deferredLimit
 	for i, rl := range proc.Rlimits {
 		res, ok := rlimitResources[rl.Type]
 		if !ok {
-			return "", nil, fmt.Errorf("process.rlimits[%d].type %q: unknown resource", i, rl.Type)
+			return nil, fmt.Errorf("process.rlimits[%d].type %q: unknown resource", i, rl.Type)
 		}
 		lim := unix.Rlimit{Cur: rl.Soft, Max: rl.Hard}
+		if res == unix.RLIMIT_AS || res == unix.RLIMIT_DATA {
+			// Only the hard limit now (a raise needs the privilege we still
+			// have; a cut is always allowed later): the soft one would stop
+			// this Go process from allocating. Both are set before execve.
+			var cur unix.Rlimit
+			if err := unix.Getrlimit(res, &cur); err == nil && rl.Hard > cur.Max {
+				raise := unix.Rlimit{Cur: cur.Cur, Max: rl.Hard}
+				if err := unix.Setrlimit(res, &raise); err != nil {
+					return nil, fmt.Errorf("setrlimit %s (process.rlimits[%d]): %w", rl.Type, i, err)
+				}
+			}
+			deferred = append(deferred, deferredLimit{res: res, lim: lim})
+			continue
+		}
 		if err := unix.Setrlimit(res, &lim); err != nil {
-			return "", nil, fmt.Errorf("setrlimit %s (process.rlimits[%d]): %w", rl.Type, i, err)
+			return nil, fmt.Errorf("setrlimit %s (process.rlimits[%d]): %w", rl.Type, i, err)
 		}
 	}
 	path, err := lookPath(proc)
 	if err != nil {
-		return "", nil, err
+		return nil, err
 	}
 	env := withHome(proc.Env, proc.User.UID)
 	// cwd and the fd sweep come before seccomp: a profile may refuse getcwd
 	// or close_range, which are berth's needs, not the workload's.
 	if proc.Cwd != "" {
 		if err := unix.Chdir(proc.Cwd); err != nil {
-			return "", nil, fmt.Errorf("chdir %q (process.cwd): %w", proc.Cwd, err)
+			return nil, fmt.Errorf("chdir %q (process.cwd): %w", proc.Cwd, err)
 		}
 	}
 	if err := verifyCwd(); err != nil {
-		return "", nil, err
+		return nil, err
 	}
 	if err := closeExtraFDs(3 + preserveFDs); err != nil {
-		return "", nil, err
+		return nil, err
 	}
 	var filter []unix.SockFilter
 	if spec.Linux != nil && spec.Linux.Seccomp != nil {
 		if filter, err = seccomp.Compile(spec.Linux.Seccomp); err != nil {
-			return "", nil, fmt.Errorf("linux.seccomp: %w", err)
+			return nil, fmt.Errorf("linux.seccomp: %w", err)
 		}
 		// Without no_new_privs the kernel wants CAP_SYS_ADMIN for the
 		// filter, so it goes on before the capabilities are dropped.
 		if !proc.NoNewPrivileges {
 			if err := loadSeccomp(spec.Linux.Seccomp, filter); err != nil {
-				return "", nil, err
+				return nil, err
 			}
 		}
 	}
 	if err := setUser(proc); err != nil {
-		return "", nil, err
+		return nil, err
 	}
 	if proc.NoNewPrivileges {
 		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
-			return "", nil, fmt.Errorf("prctl(PR_SET_NO_NEW_PRIVS) (process.noNewPrivileges): %w", err)
+			return nil, fmt.Errorf("prctl(PR_SET_NO_NEW_PRIVS) (process.noNewPrivileges): %w", err)
 		}
 		// As late as possible: what berth itself does after this must pass the filter.
 		if filter != nil {
 			if err := loadSeccomp(spec.Linux.Seccomp, filter); err != nil {
-				return "", nil, err
+				return nil, err
 			}
 		}
 	}
-	return path, env, nil
+	return newFinalExec(path, proc.Args, env, deferred)
 }
 
 // createHooks asks the parent to run prestart/createRuntime hooks, then runs

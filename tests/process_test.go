@@ -231,3 +231,21 @@ func TestSysctl(t *testing.T) {
 		t.Errorf("host net.ipv4.ip_forward changed from %q to %q", hostBefore, hostAfter)
 	}
 }
+
+// TestRlimitAddressSpace: an RLIMIT_AS below what a Go process reserves
+// (berth's init has ~1.5 GB of VmSize) must still start the workload, with
+// the limit in force for it. It used to kill the init ("out of memory").
+func TestRlimitAddressSpace(t *testing.T) {
+	r := newRuntime(t)
+	b := newShBundle(t, "ulimit -v; ulimit -d")
+	b.spec.Process.Rlimits = []specs.POSIXRlimit{
+		{Type: "RLIMIT_AS", Soft: 256 << 20, Hard: 512 << 20},
+		{Type: "RLIMIT_DATA", Soft: 128 << 20, Hard: 256 << 20},
+	}
+	for i := 0; i < 5; i++ {
+		out := lines(r.mustRunContainer(b))
+		if len(out) != 2 || out[0] != "262144" || out[1] != "131072" {
+			t.Fatalf("ulimit -v / -d inside: %q, want 262144 / 131072 (KiB)", out)
+		}
+	}
+}
