@@ -138,7 +138,9 @@ func TestEngineContainerd(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	c := func(args ...string) string { return sh(t, time.Minute, ctr, append([]string{"--address", sock}, args...)...) }
+	c := func(args ...string) string {
+		return sh(t, time.Minute, ctr, append([]string{"--address", sock}, args...)...)
+	}
 
 	// An OCI archive of the test rootfs, made with podman.
 	store := podmanStore(t)
