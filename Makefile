@@ -63,7 +63,10 @@ demo: busybox jq build
 	./$(BINARY) --root $(abspath $(DEMO_ROOT)) run --bundle $(DEMO_DIR) $(DEMO_ID)
 	@rm -rf $(DEMO_DIR)
 
-bench: build
+# The comparison runtimes and /usr/bin/time are Debian packages.
+bench: busybox build
+	@command -v runc >/dev/null 2>&1 && command -v crun >/dev/null 2>&1 && [ -x /usr/bin/time ] || \
+		(apt-get update && apt-get install -y runc crun time jq)
 	./bench/bench.sh ./$(BINARY)
 
 vet:
