@@ -82,6 +82,17 @@ func TestEnginePodman(t *testing.T) {
 	if !strings.Contains(out, "podman-ok") {
 		t.Fatalf("podman run: %s", out)
 	}
+	mem := sh(t, time.Minute, pm, podman(t, store, append(append([]string{"run", "--rm", "--memory", "64m"}, noLimitRaise()...), image,
+		"sh", "-c", "cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes")...)...)
+	if !strings.Contains(mem, "67108864") {
+		t.Errorf("podman run --memory 64m: the container sees %q", mem)
+	}
+	// run -it under a pty, as a person at a terminal would.
+	script := needTool(t, "script", "bsdutils")
+	line := strings.Join(append([]string{pm}, podman(t, store, append(append([]string{"run", "--rm", "-it"}, noLimitRaise()...), image, "sh", "-c", "tty && echo it-ok")...)...), " ")
+	if out := sh(t, time.Minute, script, "-qec", line, "/dev/null"); !strings.Contains(out, "/dev/pts/") || !strings.Contains(out, "it-ok") {
+		t.Errorf("podman run -it: %q", out)
+	}
 	id := strings.TrimSpace(sh(t, time.Minute, pm, podman(t, store, append(append([]string{"run", "-d"}, noLimitRaise()...), image, "sleep", "1000")...)...))
 	id = id[strings.LastIndex(id, "\n")+1:]
 	defer exec.Command(pm, podman(t, store, "rm", "-f", id)...).Run()
