@@ -14,7 +14,7 @@ DEMO_DIR  := demo
 DEMO_ROOT := $(DEMO_DIR)/state
 DEMO_ID   := berth-demo-$(shell echo $$$$)
 
-.PHONY: all build test test-vm unit integration demo bench vet clean busybox jq
+.PHONY: all build test test-vm test-engines unit integration demo bench vet clean busybox jq
 
 all: build
 
@@ -38,6 +38,11 @@ test: busybox build
 # VMFLAGS, e.g. make test-vm VMFLAGS='-v -- -run TestCgroup'.
 test-vm: busybox build
 	tests/vm/run.sh $(VMFLAGS)
+
+# podman, containerd (ctr) and dockerd driving berth, each engine with
+# private roots and sockets; part of `make test` too.
+test-engines: busybox build
+	$(GO) test -count=1 -v -run '^TestEngine' ./tests/
 
 unit: build
 	$(GO) test -count=1 $$($(GO) list ./... | grep -v '/tests$$')

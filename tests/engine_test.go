@@ -187,3 +187,74 @@ func TestEngineContainerd(t *testing.T) {
 		t.Errorf("ctr task metrics: %s", out)
 	}
 }
+
+// TestEngineDocker: dockerd (started here in its own network and mount
+// namespace, with private roots and socket, no iptables or bridge) runs
+// containers with --runtime berth: run, exec, top, update, pause, stop.
+func TestEngineDocker(t *testing.T) {
+	requireRoot(t)
+	dockerd := needTool(t, "dockerd", "docker.io")
+	docker := needTool(t, "docker", "docker.io")
+	pm := needTool(t, "podman", "podman")
+	needTool(t, "unshare", "util-linux")
+	dir := testDir(t, "docker")
+	sock := filepath.Join(dir, "docker.sock")
+	pidFile := filepath.Join(dir, "dockerd.pid")
+	logf, _ := os.Create(filepath.Join(dir, "dockerd.log"))
+	cmd := exec.Command("unshare", "-n", "-m", "--propagation", "private", dockerd,
+		"--data-root", dir+"/data", "--exec-root", dir+"/exec", "--pidfile", pidFile, "-H", "unix://"+sock,
+		"--iptables=false", "--ip-forward=false", "--ip-masq=false", "--bridge=none",
+		"--exec-opt", "native.cgroupdriver=cgroupfs", "--storage-driver", "vfs",
+		"--add-runtime", "berth="+runtimeBin(t), "--containerd-namespace", "berth-test")
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM) // unshare execs dockerd: same pid
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+	})
+	d := func(args ...string) string { return sh(t, 2*time.Minute, docker, append([]string{"-H", "unix://" + sock}, args...)...) }
+	for i := 0; ; i++ {
+		if exec.Command(docker, "-H", "unix://"+sock, "version").Run() == nil {
+			break
+		}
+		if i > 150 {
+			b, _ := os.ReadFile(filepath.Join(dir, "dockerd.log"))
+			t.Fatalf("dockerd did not come up:\n%s", b)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	store := podmanStore(t)
+	image := fmt.Sprintf("localhost/berth-docker-%d:1", os.Getpid())
+	sh(t, 2*time.Minute, pm, podman(t, store, "import", rootfsTar(t), image)...)
+	archive := filepath.Join(dir, "image.tar")
+	sh(t, 2*time.Minute, pm, podman(t, store, "save", "--format", "docker-archive", "-o", archive, image)...)
+	d("load", "-i", archive)
+
+	if out := d("run", "--rm", "--runtime", "berth", "--network", "none", image, "sh", "-c", "echo docker-ok"); !strings.Contains(out, "docker-ok") {
+		t.Fatalf("docker run: %s", out)
+	}
+	id := strings.TrimSpace(d("run", "-d", "--runtime", "berth", "--network", "none", image, "sleep", "1000"))
+	if out := d("exec", id, "sh", "-c", "echo exec-ok"); !strings.Contains(out, "exec-ok") {
+		t.Errorf("docker exec: %s", out)
+	}
+	if out := d("top", id); !strings.Contains(out, "sleep 1000") {
+		t.Errorf("docker top: %s", out)
+	}
+	d("update", "--memory", "100m", "--memory-swap", "200m", id)
+	if out := d("exec", id, "sh", "-c", "cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes"); !strings.Contains(out, "104857600") {
+		t.Errorf("docker update --memory 100m: the container sees %q", out)
+	}
+	d("pause", id)
+	d("unpause", id)
+	d("stop", "-t", "1", id)
+	d("rm", id)
+}
