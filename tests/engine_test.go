@@ -221,7 +221,9 @@ func TestEngineDocker(t *testing.T) {
 			<-done
 		}
 	})
-	d := func(args ...string) string { return sh(t, 2*time.Minute, docker, append([]string{"-H", "unix://" + sock}, args...)...) }
+	d := func(args ...string) string {
+		return sh(t, 2*time.Minute, docker, append([]string{"-H", "unix://" + sock}, args...)...)
+	}
 	for i := 0; ; i++ {
 		if exec.Command(docker, "-H", "unix://"+sock, "version").Run() == nil {
 			break
