@@ -121,7 +121,8 @@ func TestEngineContainerd(t *testing.T) {
 	cfg := filepath.Join(dir, "config.toml")
 	writeFile(t, cfg, fmt.Sprintf("version = 2\nroot = %q\nstate = %q\n[grpc]\n  address = %q\n", dir+"/root", dir+"/state", sock))
 	logf, _ := os.Create(filepath.Join(dir, "containerd.log"))
-	cmd := exec.Command(daemon, "--config", cfg)
+	// Its own network and mount namespace: nothing it does reaches the host's.
+	cmd := exec.Command("unshare", "-n", "-m", "--propagation", "private", daemon, "--config", cfg)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

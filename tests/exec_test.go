@@ -85,6 +85,20 @@ func TestExec(t *testing.T) {
 		if strings.TrimSpace(string(comm)) != "sleep" {
 			t.Errorf("pid file names %d (%q), want the exec'd sleep", pid, comm)
 		}
+		// Same cgroup and the same namespaces as the init.
+		initPid := strconv.Itoa(r.state(c.id).Pid)
+		cgInit, _ := os.ReadFile("/proc/" + initPid + "/cgroup")
+		cgExec, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cgroup")
+		if string(cgInit) != string(cgExec) || len(cgInit) == 0 {
+			t.Errorf("exec'd process cgroup:\n%s\ninit's:\n%s", cgExec, cgInit)
+		}
+		for _, ns := range []string{"mnt", "pid", "net", "ipc", "uts", "cgroup"} {
+			a, _ := os.Readlink("/proc/" + initPid + "/ns/" + ns)
+			b, _ := os.Readlink("/proc/" + strconv.Itoa(pid) + "/ns/" + ns)
+			if a != b || a == "" {
+				t.Errorf("namespace %s: exec %q, init %q", ns, b, a)
+			}
+		}
 	})
 	t.Run("seccomp and no_new_privs of the container apply", func(t *testing.T) {
 		res := r.mustRun("exec", "--no-new-privs", c.id, "grep", "NoNewPrivs", "/proc/self/status")

@@ -6,7 +6,8 @@
 # container: so it moves the whole initramfs onto a real tmpfs and
 # switch_roots there. Stage 2 sets the machine up, checks that
 # /sys/fs/cgroup is a pure cgroup v2 hierarchy, runs the test binaries
-# listed in /berth-vm/plan and powers off.
+# listed in /berth-vm/plan (MODE=tests) or bench/bench.sh (MODE=bench)
+# and powers off.
 #
 # Everything the host parses is a line "@@berth-vm <nonce> <WORD> ...": the
 # nonce keeps a test that prints such a line from faking a result.
@@ -102,13 +103,33 @@ run() {
 	mark END "$pkg" "$rc" "$(awk -v a="$t0" -v b="$(uptime)" 'BEGIN { printf "%.3f", b - a }')"
 }
 
+# bench ARGS...: bench.sh with its options and runtimes, after what berth
+# doctor says of the cgroup setup it will be measured on.
+bench() {
+	/src/berth doctor 2>&1 | awk '
+		$2 == "cgroup" || $2 == "CLONE_INTO_CGROUP" { hint = 1; print; next }
+		hint && /^ / { print; next }
+		{ hint = 0 }'
+	mark START bench
+	t0=$(uptime)
+	(cd / && exec bash /src/bench/bench.sh "$@" </dev/null 2>&1)
+	rc=$?
+	mark END bench "$rc" "$(awk -v a="$t0" -v b="$(uptime)" 'BEGIN { printf "%.3f", b - a }')"
+}
+
 cd /
 export HOME=/root TMPDIR=/tmp TERM=dumb BERTH_VM=1 BERTH_BIN=/src/berth
-while read -r name pkg dir; do
-	# /berth-vm/args holds the test flags as single-quoted shell words.
+if [ "$MODE" = bench ]; then
+	# /berth-vm/args holds bench.sh's arguments as single-quoted shell words.
 	eval "set -- $(cat /berth-vm/args)"
-	run "$name" "$pkg" "$dir" "$@"
-done </berth-vm/plan
+	bench "$@"
+else
+	while read -r name pkg dir; do
+		# /berth-vm/args holds the test flags as single-quoted shell words.
+		eval "set -- $(cat /berth-vm/args)"
+		run "$name" "$pkg" "$dir" "$@"
+	done </berth-vm/plan
+fi
 
 mark DONE
 # Let the serial line drain before the power goes.

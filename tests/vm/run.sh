@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# tests/vm/run.sh - run berth's Go tests in a throw-away QEMU VM whose
-# /sys/fs/cgroup is a pure cgroup v2 hierarchy.
+# tests/vm/run.sh - run berth's Go tests, or its benchmark, in a throw-away
+# QEMU VM whose /sys/fs/cgroup is a pure cgroup v2 hierarchy.
 #
 #   tests/vm/run.sh [options] [-- go-test-args...]
+#   tests/vm/run.sh --bench [options] [-- bench-args...]
 #
 # The host may run hybrid (v1) cgroups. The guest boots the kernel of
 # Debian's linux-image-amd64 with cgroup_no_v1=all from a busybox initramfs
@@ -10,7 +11,17 @@
 # root one after another, and powers off. This script prints their output,
 # then one go-test-like line per package (ok / FAIL / ?).
 #
+# With --bench the guest runs bench/bench.sh instead: berth against runc and
+# crun, interleaved, where berth starts its init with clone3
+# CLONE_INTO_CGROUP. TCG makes every time some 40 times longer, so only
+# the ratios of medians mean anything; the output is bench.sh's report.
+# bench-args are bench.sh options (default -n 20 -m run,create,exec: rss
+# and a larger -n make the VM run much longer than 6 minutes); the runtimes are
+# always /src/berth (BERTH_BIN), /usr/sbin/runc and /usr/bin/crun, and -o
+# is refused, as its samples would stay in the guest.
+#
 # Options:
+#   --bench        run the benchmark instead of the tests
 #   --timeout S    kill the VM after S seconds, boot included (default 900)
 #   -v, --verbose  run the tests with -test.v
 #   --console      also print the guest kernel's boot messages
@@ -27,7 +38,10 @@
 #                      (default "overlay veth bridge dummy tun")
 #   BERTH_VM_TOOLS     host programs the tests run that busybox lacks or
 #                      does only in part, copied in with their libraries at
-#                      the same path (default "ip": iproute2, for ip netns)
+#                      the same path (default "ip": iproute2, for ip netns);
+#                      --bench adds bash, jq, /usr/bin/time (GNU),
+#                      /usr/sbin/runc and /usr/bin/crun, installing their
+#                      packages when missing
 #   BERTH_VM_SKIP      -test.skip regexp unless the arguments give one
 #                      (default "^TestEngine": no podman/containerd in the VM;
 #                      the host run covers them); empty skips nothing
@@ -41,11 +55,16 @@
 # testdata copied along), with stdin /dev/null and BERTH_BIN=/src/berth,
 # BERTH_VM=1, TMPDIR=/tmp (a tmpfs) in its environment.
 #
-# Exit status: 0 when every package passed; 1 when one failed or did not
-# build, or the VM timed out or died; 2 on a usage or setup error.
+# With --bench, bench.sh runs from / with the same environment and its
+# stdin from /dev/null.
+#
+# Exit status: 0 when every package passed (bench.sh succeeded); 1 when one
+# failed or did not build (bench.sh failed), or the VM timed out or died; 2
+# on a usage or setup error.
 set -euo pipefail
 export LC_ALL=C
 
+MODE=tests
 TIMEOUT=900
 VERBOSE=0
 CONSOLE=0
@@ -75,6 +94,7 @@ quote() { printf "'%s' " "${1//\'/\'\\\'\'}"; }
 
 while (($#)); do
 	case $1 in
+	--bench) MODE=bench; shift ;;
 	--timeout) TIMEOUT=${2:-}; shift 2 || die "--timeout wants seconds" ;;
 	--timeout=*) TIMEOUT=${1#*=}; shift ;;
 	-v | --verbose) VERBOSE=1; shift ;;
@@ -87,6 +107,17 @@ while (($#)); do
 done
 [[ $TIMEOUT =~ ^[1-9][0-9]*$ ]] || die "--timeout wants a number of seconds, not '$TIMEOUT'"
 case $ACCEL in tcg | kvm) ;; *) die "BERTH_VM_ACCEL must be tcg or kvm, not '$ACCEL'" ;; esac
+
+# The guest's runtimes for --bench; bench.sh takes the first as the one the
+# others are compared with.
+BENCH_RUNTIMES=(/src/berth /usr/sbin/runc /usr/bin/crun)
+BENCH_ARGS=(-n 20 -m run,create,exec)
+for a in "$@"; do
+	# A later -n or -m overrides the default; -o (alone or among bundled
+	# flags such as -Co) would write the samples inside the guest.
+	[[ $MODE != bench || $a != -[!-]*o* ]] || die "--bench: bench.sh -o is not supported (the samples would stay in the VM)"
+	BENCH_ARGS+=("$a")
+done
 
 # Test binaries only know -test.X; translate go test's spellings so the
 # arguments read like a go test command line.
@@ -121,6 +152,9 @@ command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
 command -v cpio >/dev/null || need+=(cpio)
 installed busybox-static || need+=(busybox-static)
 [[ -n ${BERTH_VM_KVER:-} ]] || installed linux-image-amd64 || need+=(linux-image-amd64)
+if [[ $MODE == bench ]]; then
+	for p in jq time runc crun; do installed "$p" || need+=("$p"); done
+fi
 if ((${#need[@]})); then
 	((EUID == 0)) || die "missing ${need[*]}: run as root or apt-get install ${need[*]}"
 	say "installing ${need[*]}"
@@ -214,21 +248,26 @@ declare -A RESULT=() ELAPSED=()
 ORDER=()
 PLAN=()
 mkdir -p "$ROOT/berth-vm/bin" "$ROOT/src"
-listing=$("$GO" list -f '{{.ImportPath}} {{.Dir}} {{len .TestGoFiles}} {{len .XTestGoFiles}}' $PKGS) ||
-	die "go list $PKGS failed"
-while read -r imp dir nt nxt; do
-	[[ -n $imp ]] || continue
-	ORDER+=("$imp")
-	if ((nt + nxt == 0)); then RESULT[$imp]=notests; continue; fi
-	rel=${dir#"$REPO"}; rel=${rel#/}; rel=${rel:-.}
-	name=${rel//\//_}.test
-	[[ $name != ..test ]] || name=root.test
-	if ! "$GO" test -c -o "$ROOT/berth-vm/bin/$name" "$imp"; then RESULT[$imp]=build; continue; fi
-	mkdir -p "$ROOT/src/$rel"
-	[[ -d $dir/testdata ]] && cp -a "$dir/testdata" "$ROOT/src/$rel/"
-	PLAN+=("$name $imp $rel")
-done <<<"$listing"
-((${#ORDER[@]})) || die "no packages in BERTH_VM_PKGS=$PKGS"
+if [[ $MODE == bench ]]; then
+	mkdir -p "$ROOT/src/bench"
+	cp bench/bench.sh "$ROOT/src/bench/bench.sh"
+else
+	listing=$("$GO" list -f '{{.ImportPath}} {{.Dir}} {{len .TestGoFiles}} {{len .XTestGoFiles}}' $PKGS) ||
+		die "go list $PKGS failed"
+	while read -r imp dir nt nxt; do
+		[[ -n $imp ]] || continue
+		ORDER+=("$imp")
+		if ((nt + nxt == 0)); then RESULT[$imp]=notests; continue; fi
+		rel=${dir#"$REPO"}; rel=${rel#/}; rel=${rel:-.}
+		name=${rel//\//_}.test
+		[[ $name != ..test ]] || name=root.test
+		if ! "$GO" test -c -o "$ROOT/berth-vm/bin/$name" "$imp"; then RESULT[$imp]=build; continue; fi
+		mkdir -p "$ROOT/src/$rel"
+		[[ -d $dir/testdata ]] && cp -a "$dir/testdata" "$ROOT/src/$rel/"
+		PLAN+=("$name $imp $rel")
+	done <<<"$listing"
+	((${#ORDER[@]})) || die "no packages in BERTH_VM_PKGS=$PKGS"
+fi
 cp "$BIN" "$ROOT/src/berth"
 
 # ------------------------------------------------------------ initramfs
@@ -267,8 +306,10 @@ add_libs() { # ELF: copy the shared libraries it needs, as ldd finds them here
 }
 add_libs "$ROOT/src/berth"
 for f in "$ROOT"/berth-vm/bin/*; do [[ -e $f ]] && add_libs "$f"; done
+# GNU time replaces busybox's, which lacks -f and -o.
+[[ $MODE != bench ]] || TOOLS+=" bash jq /usr/bin/time /usr/sbin/runc /usr/bin/crun"
 for tool in $TOOLS; do
-	p=$(command -v "$tool") || die "BERTH_VM_TOOLS: no $tool on this host"
+	p=$(command -v "$tool") || die "no $tool on this host (BERTH_VM_TOOLS or --bench)"
 	# Replaces busybox's applet link of the same name.
 	rm -f "$ROOT$p"
 	mkdir -p "$ROOT${p%/*}"
@@ -322,19 +363,24 @@ done
 NONCE=$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')
 {
 	echo "NONCE=$NONCE"
+	echo "MODE=$MODE"
 	echo "KVER='$KVER'"
 	echo "MODULES='$GUEST_MODULES'"
 	echo "CONTROLLERS='$CONTROLLERS'"
 } >"$ROOT/berth-vm/config"
 printf '%s\n' "${PLAN[@]}" >"$ROOT/berth-vm/plan"
-for a in "${TEST_ARGS[@]}"; do quote "$a"; done >"$ROOT/berth-vm/args"
+if [[ $MODE == bench ]]; then
+	for a in "${BENCH_ARGS[@]}" "${BENCH_RUNTIMES[@]}"; do quote "$a"; done
+else
+	for a in "${TEST_ARGS[@]}"; do quote "$a"; done
+fi >"$ROOT/berth-vm/args"
 cp "$HERE/guest-init.sh" "$ROOT/init"
 chmod 0755 "$ROOT/init"
 # Uncompressed: unpacking gzip costs the TCG guest more than the copy.
 (cd "$ROOT" && find . | sort | cpio -o -H newc -R 0:0 --quiet) >"$W/initramfs.cpio"
 
 # ------------------------------------------------------------------ run
-if ((${#PLAN[@]} == 0)); then
+if [[ $MODE == tests ]] && ((${#PLAN[@]} == 0)); then
 	say "nothing to run in the VM"
 	STATE=skipped
 else
@@ -343,7 +389,10 @@ else
 	if [[ $ACCEL == kvm ]]; then ACCEL_ARGS=(-accel kvm -cpu host); else ACCEL_ARGS=(-accel tcg,thread=multi -cpu max); fi
 	FIFO=$W/serial
 	mkfifo "$FIFO"
-	say "booting $KVER ($ACCEL, $CPUS CPUs, $MEM) with ${#PLAN[@]} test binaries; timeout ${TIMEOUT}s"
+	if [[ $MODE == bench ]]; then WHAT="bench.sh ${BENCH_ARGS[*]} ${BENCH_RUNTIMES[*]}"
+	else WHAT="${#PLAN[@]} test binaries"
+	fi
+	say "booting $KVER ($ACCEL, $CPUS CPUs, $MEM) with $WHAT; timeout ${TIMEOUT}s"
 	T_VM=${EPOCHREALTIME/./}
 	timeout -k 10 "$TIMEOUT" qemu-system-x86_64 -nodefaults -no-user-config -machine pc "${ACCEL_ARGS[@]}" \
 		-m "$MEM" -smp "$CPUS" -display none -serial stdio -no-reboot \
@@ -358,6 +407,7 @@ else
 	BOOT_US=
 	CGROUP_CTL=
 	HELD=0
+	BENCH_RC=
 	exec 3<"$FIFO"
 	while :; do
 		# After DONE the guest only has to power off; do not wait long for it.
@@ -373,7 +423,7 @@ else
 			[[ $line == *"${TAG}END "*" 0 "* ]] || printf 'PASS\n'
 		fi
 		if [[ $line != *"$TAG"* ]]; then
-			if [[ $STATE == run && $line == PASS ]] && ((!VERBOSE)); then HELD=1
+			if [[ $MODE == tests && $STATE == run && $line == PASS ]] && ((!VERBOSE)); then HELD=1
 			elif [[ $STATE == run ]] || ((CONSOLE)); then printf '%s\n' "$line"
 			fi
 			continue
@@ -390,6 +440,12 @@ else
 			;;
 		START) CURRENT=${f[1]} ;;
 		END)
+			if [[ $MODE == bench ]]; then
+				BENCH_RC=${f[2]}
+				ELAPSED[bench]=${f[3]}
+				CURRENT=
+				continue
+			fi
 			RESULT[${f[1]}]=${f[2]}
 			ELAPSED[${f[1]}]=${f[3]}
 			if [[ ${f[2]} == 0 ]]; then printf 'ok  \t%s\t%ss\n' "${f[1]}" "${f[3]}"
@@ -428,6 +484,14 @@ line="berth-vm: kernel $KVER, $ACCEL"
 [[ -z ${VM_US:-} ]] || line+=", VM $(seconds "$VM_US")s"
 line+=", total $(seconds $((${EPOCHREALTIME/./} - T_START)))s"
 echo "$line"
+if [[ $MODE == bench ]]; then
+	case ${BENCH_RC:-} in
+	0) printf 'ok  \tbench.sh\t%ss\n' "${ELAPSED[bench]}"; exit 0 ;;
+	'') printf 'FAIL\tbench.sh\t[%s]\n' "${WHY:-VM did not run}" ;;
+	*) printf 'FAIL\tbench.sh\texit status %s after %ss\n' "$BENCH_RC" "${ELAPSED[bench]}" ;;
+	esac
+	exit 1
+fi
 failed=0
 for imp in "${ORDER[@]}"; do
 	r=${RESULT[$imp]:-}
