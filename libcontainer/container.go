@@ -317,6 +317,28 @@ func Delete(root, id string, force bool) error {
 // serves delete and the cleanup of a failed create.
 func destroy(s *store, st *State) error {
 	mgr := st.cgroup()
+	// linux.netDevices go back to the host first, while the init still
+	// holds the container's netns: killed, it would take virtual devices
+	// with it (network.ReclaimNetDevices says why the spec allows this on
+	// delete). The netns is opened before the init is checked to be the
+	// container's, so a reused pid cannot lend its own.
+	netDevs := st.NetDevices
+	if len(netDevs) > 0 && st.Pid > 0 {
+		if ns, err := os.Open("/proc/" + strconv.Itoa(st.Pid) + "/ns/net"); err == nil {
+			if alive(st.Pid, st.PidStart) {
+				left, err := network.ReclaimNetDevices(netDevs, ns)
+				if err != nil {
+					slog.Warn("move net devices back to the host", "id", st.ID, "err", err)
+				}
+				netDevs = left
+			} else {
+				slog.Debug("container init gone: moved net devices are left to the kernel", "id", st.ID)
+			}
+			ns.Close()
+		} else {
+			slog.Debug("container netns gone: moved net devices are left to the kernel", "id", st.ID, "err", err)
+		}
+	}
 	if st.Pid > 0 && alive(st.Pid, st.PidStart) {
 		if err := signalAll(st, unix.SIGKILL); err != nil && err != errProcessGone {
 			return fmt.Errorf("kill container %q: %w", st.ID, err)
@@ -331,8 +353,8 @@ func destroy(s *store, st *State) error {
 			return fmt.Errorf("delete container %q: %w", st.ID, err)
 		}
 	}
-	if len(st.NetDevices) > 0 {
-		if err := network.ReturnNetDevices(st.NetDevices); err != nil {
+	if len(netDevs) > 0 {
+		if err := network.ReturnNetDevices(netDevs); err != nil {
 			slog.Warn("return net devices to the host", "id", st.ID, "err", err)
 		}
 	}

@@ -77,6 +77,9 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := network.CheckNetDevices(o.Spec.Linux.NetDevices, netCfg); err != nil {
+		return nil, err
+	}
 	if (netCfg != nil || len(o.Spec.Linux.NetDevices) > 0) && !plan.has(specs.NetworkNamespace) {
 		return nil, errors.New("config.json: berth.net.* annotations and linux.netDevices need a new network namespace in linux.namespaces")
 	}
@@ -111,16 +114,21 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 		Config:  o.Spec,
 	}
 	var cmd *exec.Cmd
+	var parentSock *os.File
 	defer func() {
-		if err == nil {
-			return
+		if err != nil {
+			// destroy first, while the init (held by the open socket) still
+			// has its namespaces: moved net devices are reclaimed from them.
+			if derr := destroy(s, st); derr != nil {
+				slog.Error("cleanup after failed create", "id", o.ID, "err", derr)
+			}
+			if cmd != nil && cmd.Process != nil {
+				cmd.Process.Kill()
+				cmd.Wait()
+			}
 		}
-		if cmd != nil && cmd.Process != nil {
-			cmd.Process.Kill()
-			cmd.Wait()
-		}
-		if derr := destroy(s, st); derr != nil {
-			slog.Error("cleanup after failed create", "id", o.ID, "err", derr)
+		if parentSock != nil {
+			parentSock.Close()
 		}
 	}()
 	// Paths first, so that a failure from here on finds the cgroup to remove.
@@ -164,9 +172,8 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("socketpair: %w", err)
 	}
-	parentSock := os.NewFile(uintptr(fds[0]), "init-parent")
+	parentSock = os.NewFile(uintptr(fds[0]), "init-parent")
 	childSock := os.NewFile(uintptr(fds[1]), "init-child")
-	defer parentSock.Close()
 
 	preserve, listenEnv := preservedFiles(o.PreserveFDs)
 	extra := append([]*os.File{}, preserve...)

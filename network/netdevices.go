@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"sort"
 	"strings"
 	"time"
@@ -59,22 +60,13 @@ func MoveNetDevices(devs map[string]specs.LinuxNetDevice, nsPath string) ([]Move
 	}
 	defer ctr.Close()
 
-	names := make([]string, 0, len(devs))
-	for n := range devs {
-		names = append(names, n)
+	names, targets, err := netDeviceTargets(devs)
+	if err != nil {
+		return nil, err
 	}
-	sort.Strings(names)
 	links := map[string]netlink.Link{}
-	targets := map[string]string{}
 	for _, hn := range names {
 		field := fmt.Sprintf("linux.netDevices[%q]", hn)
-		target := devs[hn].Name
-		if target == "" {
-			target = hn
-		}
-		if err := checkIfName(target, true); err != nil {
-			return nil, fmt.Errorf("network: %s: name %q: %w", field, target, err)
-		}
 		l, err := host.LinkByName(hn)
 		if isNotFound(err) {
 			return nil, fmt.Errorf("network: %s: no interface %q on the host", field, hn)
@@ -83,13 +75,10 @@ func MoveNetDevices(devs map[string]specs.LinuxNetDevice, nsPath string) ([]Move
 			return nil, fmt.Errorf("network: %s: find interface %q on the host: %w", field, hn, err)
 		}
 		links[hn] = l
+		target := targets[hn]
 		if strings.Contains(target, "%d") {
 			continue
 		}
-		if other, ok := targets[target]; ok {
-			return nil, fmt.Errorf("network: %s: name %q is also given to linux.netDevices[%q]", field, target, other)
-		}
-		targets[target] = hn
 		if _, err := ctr.LinkByName(target); err == nil {
 			return nil, fmt.Errorf("network: %s: an interface named %q already exists in the container netns", field, target)
 		} else if !isNotFound(err) {
@@ -108,6 +97,59 @@ func MoveNetDevices(devs map[string]specs.LinuxNetDevice, nsPath string) ([]Move
 		}
 	}
 	return moved, nil
+}
+
+// netDeviceTargets checks the names linux.netDevices gives in the
+// container: valid, and no two entries under one (templates aside). It
+// returns the host names sorted and each one's container name.
+func netDeviceTargets(devs map[string]specs.LinuxNetDevice) ([]string, map[string]string, error) {
+	names := make([]string, 0, len(devs))
+	for n := range devs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	targets := map[string]string{}
+	owner := map[string]string{}
+	for _, hn := range names {
+		field := fmt.Sprintf("linux.netDevices[%q]", hn)
+		target := devs[hn].Name
+		if target == "" {
+			target = hn
+		}
+		if err := checkIfName(target, true); err != nil {
+			return nil, nil, fmt.Errorf("network: %s: name %q: %w", field, target, err)
+		}
+		targets[hn] = target
+		if strings.Contains(target, "%d") {
+			continue
+		}
+		if other, ok := owner[target]; ok {
+			return nil, nil, fmt.Errorf("network: %s: name %q is also given to linux.netDevices[%q]", field, target, other)
+		}
+		owner[target] = hn
+	}
+	return names, targets, nil
+}
+
+// CheckNetDevices checks linux.netDevices against each other and against
+// the built-in network of cfg (nil: none) before anything is made: valid
+// container names, no two entries under one name, none under the name the
+// veth's container end takes.
+func CheckNetDevices(devs map[string]specs.LinuxNetDevice, cfg *Config) error {
+	names, targets, err := netDeviceTargets(devs)
+	if err != nil || cfg == nil {
+		return err
+	}
+	ifName, from := cfg.IfName, ""
+	if ifName == "" {
+		ifName, from = DefaultIfName, " (the default)"
+	}
+	for _, hn := range names {
+		if targets[hn] == ifName {
+			return fmt.Errorf("network: annotation %s %q%s: linux.netDevices[%q] moves an interface in under that name", AnnotationIfName, ifName, from, hn)
+		}
+	}
+	return nil
 }
 
 func moveOne(host, ctr *netlink.Handle, ns netns.NsHandle, hn string, l netlink.Link, target string) (*MovedDevice, error) {
@@ -206,6 +248,115 @@ func findNew(h *netlink.Handle, before map[int]bool, mac net.HardwareAddr) (netl
 	return nil, errors.New("no new interface with its MAC address")
 }
 
+// ReclaimNetDevices moves each device of moved that is still in the
+// container's network namespace ns back into the caller's, under its host
+// name, with its recorded addresses and up state. It returns the devices it
+// did not move (not found in ns under their container name and kind, or
+// refused), for ReturnNetDevices to look for once the netns is gone.
+//
+// Call it as the first step of delete, while the container's init still
+// holds ns: once the netns dies the kernel destroys a virtual device and
+// hands a physical one to the initial netns under its container name.
+// runtime-spec (config-linux.md, "Namespace Lifecycle and Container
+// Termination") says the runtime MUST NOT move a device out *before
+// deletion*: the rule keeps a runtime from taking a device away from a
+// container that still runs and may use it. Delete is the point where the
+// container is given up and its processes are killed next, so returning the
+// device as part of it keeps the rule; it also stays a best effort, as the
+// spec foresees: a container whose processes are already gone has no netns
+// left to take it from.
+func ReclaimNetDevices(moved []MovedDevice, ns *os.File) (left []MovedDevice, err error) {
+	if len(moved) == 0 {
+		return nil, nil
+	}
+	hostNS, err := netns.Get()
+	if err != nil {
+		return moved, fmt.Errorf("network: linux.netDevices: open own netns: %w", err)
+	}
+	defer hostNS.Close()
+	ctrNS := netns.NsHandle(int(ns.Fd()))
+	if hostNS.Equal(ctrNS) {
+		// Not a netns of the container's own: nothing was moved out of here.
+		return moved, nil
+	}
+	host, err := netlink.NewHandle(unix.NETLINK_ROUTE)
+	if err != nil {
+		return moved, fmt.Errorf("network: linux.netDevices: netlink socket in host netns: %w", err)
+	}
+	defer host.Close()
+	ctr, err := netlink.NewHandleAt(ctrNS, unix.NETLINK_ROUTE)
+	if err != nil {
+		return moved, fmt.Errorf("network: linux.netDevices: netlink socket in container netns: %w", err)
+	}
+	defer ctr.Close()
+	// The move is asked of the container netns, where the device's index
+	// means something; the handle's own socket cannot carry a raw request.
+	sock, err := nl.GetNetlinkSocketAt(ctrNS, netns.None(), unix.NETLINK_ROUTE)
+	if err != nil {
+		return moved, fmt.Errorf("network: linux.netDevices: netlink socket in container netns: %w", err)
+	}
+	defer sock.Close()
+	sockets := map[int]*nl.SocketHandle{unix.NETLINK_ROUTE: {Socket: sock}}
+
+	var errs []error
+	for _, d := range moved {
+		ok, err := reclaimOne(host, ctr, sockets, hostNS, &d)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		if !ok {
+			left = append(left, d)
+		}
+	}
+	return left, errors.Join(errs...)
+}
+
+// reclaimOne moves d out of the container netns; ok is false when d is
+// still there (or was never found).
+func reclaimOne(host, ctr *netlink.Handle, sockets map[int]*nl.SocketHandle, hostNS netns.NsHandle, d *MovedDevice) (ok bool, err error) {
+	field := fmt.Sprintf("linux.netDevices[%q]", d.HostName)
+	l, err := ctr.LinkByName(d.Name)
+	if isNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("network: %s: find %s in container netns: %w", field, d.Name, err)
+	}
+	// The container may have renamed its interfaces: a device of another
+	// kind (or another NIC) under that name is not the one berth moved in.
+	if l.Type() != d.Kind || (d.PermMAC != "" && l.Attrs().PermHWAddr.String() != d.PermMAC) {
+		return false, nil
+	}
+	if other, err := host.LinkByName(d.HostName); err == nil {
+		return false, fmt.Errorf("network: %s: cannot move %s back: its host name %s is now taken by interface %d", field, d.Name, d.HostName, other.Attrs().Index)
+	}
+	// One request moves and renames, as MoveNetDevices does the other way:
+	// the container name may be taken on the host.
+	req := nl.NewNetlinkRequest(unix.RTM_SETLINK, unix.NLM_F_ACK)
+	req.Sockets = sockets
+	msg := nl.NewIfInfomsg(unix.AF_UNSPEC)
+	msg.Index = int32(l.Attrs().Index)
+	req.AddData(msg)
+	req.AddData(nl.NewRtAttr(unix.IFLA_NET_NS_FD, nl.Uint32Attr(uint32(hostNS))))
+	req.AddData(nl.NewRtAttr(unix.IFLA_IFNAME, nl.ZeroTerminated(d.HostName)))
+	if _, err := req.Execute(unix.NETLINK_ROUTE, 0); err != nil {
+		if _, lerr := ctr.LinkByIndex(l.Attrs().Index); lerr == nil {
+			return false, fmt.Errorf("network: %s: move %s back to the host as %s: %w", field, d.Name, d.HostName, err)
+		}
+		// Moved, not renamed: restore below finds it under either name.
+		err = fmt.Errorf("network: %s: move %s back to the host as %s: %w", field, d.Name, d.HostName, err)
+		if back, lerr := findReturned(host, d); lerr == nil && back != nil {
+			return true, errors.Join(err, restore(host, back, d))
+		}
+		return true, err
+	}
+	back, err := host.LinkByName(d.HostName)
+	if err != nil {
+		return true, fmt.Errorf("network: %s: find %s on the host after the move: %w", field, d.HostName, err)
+	}
+	return true, restore(host, back, d)
+}
+
 // ReturnWait bounds how long ReturnNetDevices waits for the kernel to hand a
 // physical device back: a netns is dismantled asynchronously after its last
 // process exits.
@@ -213,14 +364,15 @@ var ReturnWait = 2 * time.Second
 
 // ReturnNetDevices gives moved physical devices their host name, addresses
 // and up state back once the kernel has returned them to the caller's
-// netns. Call it after the container's processes are gone.
+// netns. Call it after the container's processes are gone, for the devices
+// ReclaimNetDevices could not move back.
 //
-// It never moves a device out of a live container netns: runtime-spec
-// (config-linux.md, "Namespace Lifecycle and Container Termination") says
-// the runtime MUST NOT, and leaves the return to the kernel, which moves
-// physical devices to the initial netns (under their container name, or
-// dev%d on a clash) and destroys virtual ones. So a virtual device, or one
-// whose netns is still held by someone else, is skipped, not an error.
+// It never moves a device out of a container netns: it is the fallback for
+// a netns already dead (or held by someone else), whose devices the kernel
+// deals with, moving physical devices to the initial netns (under their
+// container name, or dev%d on a clash) and destroying virtual ones. So a
+// virtual device, or one whose netns is still held, is skipped, not an
+// error.
 func ReturnNetDevices(moved []MovedDevice) error {
 	if len(moved) == 0 {
 		return nil

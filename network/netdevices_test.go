@@ -2,6 +2,7 @@ package network
 
 import (
 	"net"
+	"os"
 	"sort"
 	"strings"
 	"testing"
@@ -247,5 +248,133 @@ func TestReturnNetDevicesWaitsForPhysical(t *testing.T) {
 	err = host.do(func() error { return ReturnNetDevices(moved) })
 	if err == nil || !strings.Contains(err.Error(), `network: linux.netDevices["nd0"]: returned as phys0, and its name nd0 is now taken`) {
 		t.Fatalf("name taken: %v", err)
+	}
+}
+
+func reclaimIn(t *testing.T, host *testNS, moved []MovedDevice, ctr *testNS) ([]MovedDevice, error) {
+	t.Helper()
+	f, err := os.Open(ctr.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var left []MovedDevice
+	err = host.do(func() (err error) {
+		left, err = ReclaimNetDevices(moved, f)
+		return err
+	})
+	return left, err
+}
+
+// On delete the devices come back out of the live container netns under
+// their host names, with their addresses and up state, even where the
+// container name is taken on the host.
+func TestReclaimNetDevices(t *testing.T) {
+	host, ctr := newNS(t), newNS(t)
+	hh, ch := host.nl(t), ctr.nl(t)
+	nd0 := addVeth(t, hh, "nd0")
+	if err := hh.AddrAdd(nd0, &netlink.Addr{IPNet: mustParseIPNet(t, "198.51.100.7/24")}); err != nil {
+		t.Fatal(err)
+	}
+	hh.LinkSetUp(nd0)
+	addVeth(t, hh, "nd1")
+	addVeth(t, hh, "nd2")
+	moved, err := moveIn(host, map[string]specs.LinuxNetDevice{"nd0": {Name: "eth1"}, "nd1": {Name: "net%d"}, "nd2": {}}, ctr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The container renamed nd2: berth does not go looking for it.
+	nd2, _ := ch.LinkByName("nd2")
+	ch.LinkSetDown(nd2)
+	if err := ch.LinkSetName(nd2, "mine0"); err != nil {
+		t.Fatal(err)
+	}
+	// nd0's container name is taken on the host.
+	addVeth(t, hh, "eth1")
+
+	left, err := reclaimIn(t, host, moved, ctr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(left) != 1 || left[0].HostName != "nd2" {
+		t.Errorf("left %+v, want nd2 only", left)
+	}
+	hl := linkNames(t, hh)
+	back, ok := hl["nd0"]
+	if !ok {
+		t.Fatalf("nd0 not back on the host: %v", hl)
+	}
+	if back.Attrs().Flags&net.FlagUp == 0 {
+		t.Error("nd0 was up before the container and is down after")
+	}
+	if got := addrStrings(t, hh, back); strings.Join(got, " ") != "198.51.100.7/24" {
+		t.Errorf("nd0 addresses after reclaim: %v", got)
+	}
+	if l, ok := hl["nd1"]; !ok || l.Attrs().Flags&net.FlagUp != 0 {
+		t.Errorf("nd1 back: %v, and down as it was: %+v", ok, l)
+	}
+	cl := linkNames(t, ch)
+	for _, n := range []string{"eth1", "net0"} {
+		if _, ok := cl[n]; ok {
+			t.Errorf("%s still in the container netns", n)
+		}
+	}
+	if _, ok := cl["mine0"]; !ok {
+		t.Error("the renamed device was taken out")
+	}
+
+	// Again: nothing left to move, nothing done.
+	left, err = reclaimIn(t, host, moved[:2], ctr)
+	if err != nil || len(left) != 2 {
+		t.Errorf("second reclaim: left %v, %v", left, err)
+	}
+
+	// The host name was taken meanwhile: the device stays, and the error
+	// names the entry.
+	moved, err = moveIn(host, map[string]specs.LinuxNetDevice{"nd1": {Name: "c1"}}, ctr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := hh.LinkAdd(&netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: "nd1", TxQLen: -1}}); err != nil {
+		t.Fatal(err)
+	}
+	left, err = reclaimIn(t, host, moved, ctr)
+	if err == nil || !strings.Contains(err.Error(), `network: linux.netDevices["nd1"]: cannot move c1 back: its host name nd1 is now taken`) || len(left) != 1 {
+		t.Errorf("host name taken: left %v, %v", left, err)
+	}
+	if _, ok := linkNames(t, ch)["c1"]; !ok {
+		t.Error("c1 left the container although its host name was taken")
+	}
+}
+
+func TestCheckNetDevices(t *testing.T) {
+	ok := map[string]specs.LinuxNetDevice{"nd0": {Name: "data0"}, "nd1": {Name: "eth%d"}, "nd2": {}}
+	if err := CheckNetDevices(ok, &Config{Bridge: "br0"}); err != nil {
+		t.Errorf("valid entries: %v", err)
+	}
+	if err := CheckNetDevices(nil, &Config{Bridge: "br0"}); err != nil {
+		t.Errorf("no entries: %v", err)
+	}
+	for _, tc := range []struct {
+		devs map[string]specs.LinuxNetDevice
+		cfg  *Config
+		want string
+	}{
+		{map[string]specs.LinuxNetDevice{"nd0": {Name: "ctr0"}}, &Config{Bridge: "br0", IfName: "ctr0"},
+			`network: annotation berth.net.ifname "ctr0": linux.netDevices["nd0"] moves an interface in under that name`},
+		{map[string]specs.LinuxNetDevice{"eth0": {}}, &Config{Bridge: "br0"},
+			`network: annotation berth.net.ifname "eth0" (the default): linux.netDevices["eth0"] moves an interface in under that name`},
+		{map[string]specs.LinuxNetDevice{"a": {Name: "x0"}, "b": {Name: "x0"}}, nil,
+			`network: linux.netDevices["b"]: name "x0" is also given to linux.netDevices["a"]`},
+		{map[string]specs.LinuxNetDevice{"a": {Name: "x%d%d"}}, nil,
+			`network: linux.netDevices["a"]: name "x%d%d": only one %d template is allowed in an interface name`},
+	} {
+		if err := CheckNetDevices(tc.devs, tc.cfg); err == nil || err.Error() != tc.want {
+			t.Errorf("%v %+v: got %v\nwant %s", tc.devs, tc.cfg, err, tc.want)
+		}
+	}
+	// Without the built-in network eth0 is free.
+	if err := CheckNetDevices(map[string]specs.LinuxNetDevice{"eth0": {}}, nil); err != nil {
+		t.Errorf("eth0 without a bridge: %v", err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 type ipPlan struct {
 	gw         net.IP     // nil: no default route
 	subnet     *net.IPNet // nil: nothing to allocate from
+	subnetFrom string     // where subnet came from, for errors
 	addr       *net.IPNet // nil: allocate from subnet
 	bridgeAddr *net.IPNet // the address a bridge berth creates gets
 	// hostAddrs are the bridge's own addresses; the allocator skips them.
@@ -26,14 +27,17 @@ func resolve(p *parsed, bridgeExists bool, brAddrs []*net.IPNet) (*ipPlan, error
 	}
 	gw, gwMask := p.gw, p.gwMask
 	gwFrom := "annotation " + AnnotationGateway
+	subnetFrom := ""
 	if gw == nil {
 		switch {
 		case bridgeExists && len(brAddrs) > 0:
 			gw, gwMask = brAddrs[0].IP.To4(), brAddrs[0].Mask
 			gwFrom = fmt.Sprintf("the address of bridge %s", p.bridge)
+			subnetFrom = fmt.Sprintf("the address %s of bridge %s", brAddrs[0], p.bridge)
 		case !bridgeExists:
 			gw, gwMask, _ = parseIPv4(DefaultGateway)
 			gwFrom = "the default gateway " + DefaultGateway
+			subnetFrom = fmt.Sprintf("the default gateway %s (annotation %s picks another)", DefaultGateway, AnnotationGateway)
 		}
 	}
 	if gw != nil && gwMask == nil {
@@ -50,8 +54,13 @@ func resolve(p *parsed, bridgeExists bool, brAddrs []*net.IPNet) (*ipPlan, error
 	pl.gw = gw
 	if gw != nil && gwMask != nil {
 		pl.subnet = &net.IPNet{IP: gw.Mask(gwMask), Mask: gwMask}
+		pl.subnetFrom = subnetFrom
+		if pl.subnetFrom == "" {
+			pl.subnetFrom = fmt.Sprintf("annotation %s %s", AnnotationGateway, &net.IPNet{IP: gw, Mask: gwMask})
+		}
 	} else if p.addr != nil && p.addrMask != nil {
 		pl.subnet = &net.IPNet{IP: p.addr.Mask(p.addrMask), Mask: p.addrMask}
+		pl.subnetFrom = fmt.Sprintf("annotation %s %s", AnnotationAddress, &net.IPNet{IP: p.addr, Mask: p.addrMask})
 	}
 	if !bridgeExists {
 		if gwMask == nil {
@@ -104,6 +113,11 @@ func u4ip(u uint32) net.IP {
 	ip := make(net.IP, 4)
 	binary.BigEndian.PutUint32(ip, u)
 	return ip
+}
+
+// subnetOf is the network an address with its prefix length belongs to.
+func subnetOf(a *net.IPNet) *net.IPNet {
+	return &net.IPNet{IP: a.IP.Mask(a.Mask), Mask: a.Mask}
 }
 
 func broadcast(n *net.IPNet) net.IP {

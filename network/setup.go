@@ -74,6 +74,14 @@ func Setup(stateRoot, id string, cfg *Config, nsPath string) (res *Result, err e
 	}
 	defer ctr.Close()
 
+	// The name is checked before anything is made, so that a clash (with a
+	// linux.netDevices entry moved in just before) leaves nothing behind.
+	if _, err := ctr.LinkByName(p.ifName); err == nil {
+		return nil, fmt.Errorf("network: annotation %s %q: an interface of that name already exists in the container netns (a linux.netDevices entry?)", AnnotationIfName, p.ifName)
+	} else if !isNotFound(err) {
+		return nil, fmt.Errorf("network: look up %s in container netns (annotation %s): %w", p.ifName, AnnotationIfName, err)
+	}
+
 	lk, err := lockBridge(stateRoot, p.bridge)
 	if err != nil {
 		return nil, err
@@ -91,21 +99,30 @@ func Setup(stateRoot, id string, cfg *Config, nsPath string) (res *Result, err e
 	}()
 	res = &Result{ID: id, Bridge: p.bridge, HostVeth: hostName, IfName: p.ifName}
 
-	br, brAddrs, created, err := ensureBridge(host, lk, p)
+	br, brAddrs, err := findBridge(host, lk, p)
 	if err != nil {
 		return nil, err
 	}
-	if created {
+	pl, err := resolve(p, br != nil, brAddrs)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkOverlap(host, pl, br, brAddrs); err != nil {
+		return nil, err
+	}
+	if br == nil {
+		if br, err = createBridge(host, lk, p); err != nil {
+			return nil, err
+		}
 		res.BridgeCreated = true
 		undo = append(undo, func() { removeBridgeIfOwnedAndEmpty(host, lk) })
-	}
-	pl, err := resolve(p, !created, brAddrs)
-	if err != nil {
-		return nil, err
-	}
-	if created {
 		if err := host.AddrAdd(br, &netlink.Addr{IPNet: pl.bridgeAddr}); err != nil {
 			return nil, fmt.Errorf("network: add gateway address %s to bridge %s (annotation %s): %w", pl.bridgeAddr, p.bridge, AnnotationGateway, err)
+		}
+	} else if lk.ownsBridge(br) && br.Attrs().Flags&net.FlagUp == 0 {
+		// A bridge a crashed berth left down still works.
+		if err := host.LinkSetUp(br); err != nil {
+			return nil, fmt.Errorf("network: set bridge %s up: %w", p.bridge, err)
 		}
 	}
 	addr := pl.addr
@@ -193,48 +210,50 @@ func Setup(stateRoot, id string, cfg *Config, nsPath string) (res *Result, err e
 	return res, nil
 }
 
-// ensureBridge finds the bridge or creates it (down, without address: the
-// caller adds the gateway once it is resolved). It returns the bridge's IPv4
-// addresses when it existed.
-func ensureBridge(h *netlink.Handle, lk *bridgeLock, p *parsed) (netlink.Link, []*net.IPNet, bool, error) {
+// findBridge finds the bridge, nil when it is missing, and its IPv4
+// addresses. It changes nothing on the host: the request is checked in full
+// before anything is made.
+func findBridge(h *netlink.Handle, lk *bridgeLock, p *parsed) (netlink.Link, []*net.IPNet, error) {
 	br, err := h.LinkByName(p.bridge)
-	if err == nil {
-		if br.Type() != "bridge" {
-			return nil, nil, false, fmt.Errorf("network: annotation %s %q: the host interface of that name is a %s, not a bridge", AnnotationBridge, p.bridge, br.Type())
-		}
-		addrs, err := h.AddrList(br, netlink.FAMILY_V4)
-		if err != nil {
-			return nil, nil, false, fmt.Errorf("network: list addresses of bridge %s: %w", p.bridge, err)
-		}
-		var nets []*net.IPNet
-		for _, a := range addrs {
-			nets = append(nets, a.IPNet)
-		}
-		if lk.ownsBridge(br) {
-			// A bridge a crashed berth left down still works.
-			if br.Attrs().Flags&net.FlagUp == 0 {
-				if err := h.LinkSetUp(br); err != nil {
-					return nil, nil, false, fmt.Errorf("network: set bridge %s up: %w", p.bridge, err)
-				}
-			}
-		} else if err := lk.unmarkBridge(); err != nil {
-			return nil, nil, false, err
-		}
-		return br, nets, false, nil
+	if isNotFound(err) {
+		return nil, nil, nil
 	}
-	if !isNotFound(err) {
-		return nil, nil, false, fmt.Errorf("network: find bridge %s (annotation %s): %w", p.bridge, AnnotationBridge, err)
+	if err != nil {
+		return nil, nil, fmt.Errorf("network: find bridge %s (annotation %s): %w", p.bridge, AnnotationBridge, err)
 	}
+	if br.Type() != "bridge" {
+		return nil, nil, fmt.Errorf("network: annotation %s %q: the host interface of that name is a %s, not a bridge", AnnotationBridge, p.bridge, br.Type())
+	}
+	addrs, err := h.AddrList(br, netlink.FAMILY_V4)
+	if err != nil {
+		return nil, nil, fmt.Errorf("network: list addresses of bridge %s: %w", p.bridge, err)
+	}
+	var nets []*net.IPNet
+	for _, a := range addrs {
+		nets = append(nets, a.IPNet)
+	}
+	if !lk.ownsBridge(br) {
+		// Someone else's bridge under the name berth's once had.
+		if err := lk.unmarkBridge(); err != nil {
+			return nil, nil, err
+		}
+	}
+	return br, nets, nil
+}
+
+// createBridge creates the bridge up and without address: the caller adds
+// the gateway.
+func createBridge(h *netlink.Handle, lk *bridgeLock, p *parsed) (netlink.Link, error) {
 	// Record ownership first: if berth dies right after LinkAdd, Teardown
 	// still knows the bridge is berth's to remove.
 	if err := lk.markBridge(0); err != nil {
-		return nil, nil, false, err
+		return nil, err
 	}
 	if err := h.LinkAdd(&netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: p.bridge, TxQLen: -1}}); err != nil {
 		lk.unmarkBridge()
-		return nil, nil, false, fmt.Errorf("network: create bridge %s (annotation %s): %w", p.bridge, AnnotationBridge, err)
+		return nil, fmt.Errorf("network: create bridge %s (annotation %s): %w", p.bridge, AnnotationBridge, err)
 	}
-	br, err = h.LinkByName(p.bridge)
+	br, err := h.LinkByName(p.bridge)
 	if err == nil {
 		err = lk.markBridge(br.Attrs().Index)
 	}
@@ -243,9 +262,56 @@ func ensureBridge(h *netlink.Handle, lk *bridgeLock, p *parsed) (netlink.Link, [
 	}
 	if err != nil {
 		removeBridgeIfOwnedAndEmpty(h, lk)
-		return nil, nil, false, fmt.Errorf("network: set bridge %s up: %w", p.bridge, err)
+		return nil, fmt.Errorf("network: set bridge %s up: %w", p.bridge, err)
 	}
-	return br, nil, true, nil
+	return br, nil
+}
+
+// checkOverlap refuses a container subnet that another host interface
+// already has addresses in: the host would route part of it out of that
+// interface, and a bridge berth creates would shadow the other network
+// for the host. A subnet inside one the bridge itself holds is the
+// bridge's owner's choice and is not checked; neither are the bridge's
+// ports.
+func checkOverlap(h *netlink.Handle, pl *ipPlan, br netlink.Link, brAddrs []*net.IPNet) error {
+	if pl.subnet == nil {
+		return nil
+	}
+	for _, a := range brAddrs {
+		if a.Contains(pl.subnet.IP) && a.Contains(broadcast(pl.subnet)) {
+			return nil
+		}
+	}
+	brIndex := 0
+	if br != nil {
+		brIndex = br.Attrs().Index
+	}
+	links, err := h.LinkList()
+	if err != nil {
+		return fmt.Errorf("network: list host interfaces: %w", err)
+	}
+	names := map[int]string{}
+	for _, l := range links {
+		a := l.Attrs()
+		if brIndex == 0 || (a.Index != brIndex && a.MasterIndex != brIndex) {
+			names[a.Index] = a.Name
+		}
+	}
+	addrs, err := h.AddrList(nil, netlink.FAMILY_V4)
+	if err != nil {
+		return fmt.Errorf("network: list host addresses: %w", err)
+	}
+	for _, a := range addrs {
+		name, ok := names[a.LinkIndex]
+		if !ok {
+			continue
+		}
+		other := subnetOf(a.IPNet)
+		if other.Contains(pl.subnet.IP) || pl.subnet.Contains(other.IP) {
+			return fmt.Errorf("network: %s: subnet %s overlaps %s of host interface %s (address %s)", pl.subnetFrom, pl.subnet, other, name, a.IPNet)
+		}
+	}
+	return nil
 }
 
 func isNotFound(err error) bool {

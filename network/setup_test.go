@@ -247,24 +247,62 @@ func TestSetupExplicitAddressAndExistingBridge(t *testing.T) {
 	}
 }
 
+// withDefaultRoute gives the container netns an interface with an address
+// and a default route, so that Setup fails at its very last step.
+func withDefaultRoute(t *testing.T, ctr *testNS) {
+	t.Helper()
+	h := ctr.nl(t)
+	if err := h.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "up0", TxQLen: -1}, PeerName: "up1", PeerTxQLen: -1}); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"up0", "up1"} {
+		l, err := h.LinkByName(n)
+		if err == nil {
+			err = h.LinkSetUp(l)
+		}
+		if err != nil {
+			t.Fatalf("set %s up: %v", n, err)
+		}
+	}
+	up0, _ := h.LinkByName("up0")
+	if err := h.AddrAdd(up0, &netlink.Addr{IPNet: mustParseIPNet(t, "198.18.0.2/24")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.RouteAdd(&netlink.Route{LinkIndex: up0.Attrs().Index, Gw: net.ParseIP("198.18.0.1")}); err != nil {
+		t.Fatalf("default route in the container netns: %v", err)
+	}
+}
+
 func TestSetupRollsBack(t *testing.T) {
 	host, a := newNS(t), newNS(t)
 	root := t.TempDir()
-	// The container already has an eth0: the rename fails after the veth,
-	// address and bridge were made, and all of it must be undone.
+	// The container already has a default route: the last step fails after
+	// the bridge, address and veth were made, and all of it must be undone.
+	withDefaultRoute(t, a)
 	ah := a.nl(t)
-	if err := ah.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "eth0", TxQLen: -1}, PeerName: "other0", PeerTxQLen: -1}); err != nil {
-		t.Fatal(err)
-	}
-	_, tmp := vethNames(root, "a")
 	_, err := setupIn(host, root, "a", &Config{Bridge: "berth0"}, a)
-	want := fmt.Sprintf("network: rename %s to eth0 in container netns (annotation berth.net.ifname): file exists", tmp)
+	want := "network: add default route via 10.77.0.1 dev eth0 in container netns (annotation berth.net.gateway): file exists"
 	if err == nil || err.Error() != want {
 		t.Fatalf("got %v\nwant %s", err, want)
 	}
 	assertClean(t, host, root, "berth0")
 	if ls := linkNames(t, ah); len(ls) != 3 {
-		t.Errorf("container links after rollback: %v, want lo eth0 other0", ls)
+		t.Errorf("container links after rollback: %v, want lo up0 up1", ls)
+	}
+
+	// The container end's name is taken (by a linux.netDevices entry moved
+	// in before): refused before anything is made.
+	if err := ah.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "eth0", TxQLen: -1}, PeerName: "other0", PeerTxQLen: -1}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = setupIn(host, root, "a", &Config{Bridge: "berth0"}, a)
+	want = `network: annotation berth.net.ifname "eth0": an interface of that name already exists in the container netns (a linux.netDevices entry?)`
+	if err == nil || err.Error() != want {
+		t.Fatalf("got %v\nwant %s", err, want)
+	}
+	assertClean(t, host, root, "berth0")
+	if eth0, err := ah.LinkByName("eth0"); err != nil || ah.LinkDel(eth0) != nil {
+		t.Fatalf("remove eth0: %v", err)
 	}
 
 	// Not a bridge under the bridge's name.
@@ -281,6 +319,59 @@ func TestSetupRollsBack(t *testing.T) {
 	_, err = setupIn(host, root, "a", &Config{Bridge: "berth0"}, &testNS{path: "/nonexistent/ns"})
 	if err == nil || !strings.Contains(err.Error(), "open container netns /nonexistent/ns: no such file or directory") {
 		t.Fatalf("bad ns path: %v", err)
+	}
+}
+
+// A subnet another host interface has addresses in is refused, naming
+// where it came from, before anything is made; a subnet inside the
+// bridge's own is the bridge owner's choice.
+func TestSetupRefusesOverlap(t *testing.T) {
+	host, a := newNS(t), newNS(t)
+	root := t.TempDir()
+	hh := host.nl(t)
+	other := addVeth(t, hh, "uplink0")
+	if err := hh.AddrAdd(other, &netlink.Addr{IPNet: mustParseIPNet(t, "10.77.128.5/17")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := hh.AddrAdd(other, &netlink.Addr{IPNet: mustParseIPNet(t, "172.20.0.1/16")}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		cfg  Config
+		want string
+	}{
+		{Config{Bridge: "berth0"}, "network: the default gateway 10.77.0.1/16 (annotation berth.net.gateway picks another): subnet 10.77.0.0/16 overlaps 10.77.128.0/17 of host interface uplink0 (address 10.77.128.5/17)"},
+		{Config{Bridge: "berth0", Gateway: "172.20.3.1/24"}, "network: annotation berth.net.gateway 172.20.3.1/24: subnet 172.20.3.0/24 overlaps 172.20.0.0/16 of host interface uplink0 (address 172.20.0.1/16)"},
+		{Config{Bridge: "berth0", Gateway: "172.0.0.1/8"}, "network: annotation berth.net.gateway 172.0.0.1/8: subnet 172.0.0.0/8 overlaps 172.20.0.0/16 of host interface uplink0 (address 172.20.0.1/16)"},
+	} {
+		_, err := setupIn(host, root, "a", &tc.cfg, a)
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("%+v: got %v\nwant %s", tc.cfg, err, tc.want)
+		}
+		if _, ok := linkNames(t, hh)["berth0"]; ok {
+			t.Fatalf("%+v: a refused setup created the bridge", tc.cfg)
+		}
+	}
+	if left, _ := filepath.Glob(filepath.Join(root, netDirName, "berth0", "addrs", "*")); len(left) > 0 {
+		t.Errorf("allocations left: %v", left)
+	}
+
+	// An existing bridge holding an address in that range: its subnet is
+	// taken as it is.
+	if err := hh.LinkAdd(&netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: "lan0", TxQLen: -1}}); err != nil {
+		t.Fatal(err)
+	}
+	lan, _ := hh.LinkByName("lan0")
+	if err := hh.AddrAdd(lan, &netlink.Addr{IPNet: mustParseIPNet(t, "172.20.9.1/24")}); err != nil {
+		t.Fatal(err)
+	}
+	hh.LinkSetUp(lan)
+	r, err := setupIn(host, root, "a", &Config{Bridge: "lan0"}, a)
+	if err != nil {
+		t.Fatalf("bridge's own subnet: %v", err)
+	}
+	if err := teardownIn(host, root, r); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -379,10 +470,7 @@ func TestSetupTwentyConcurrent(t *testing.T) {
 func TestSetupErrorUnwraps(t *testing.T) {
 	host, a := newNS(t), newNS(t)
 	root := t.TempDir()
-	ah := a.nl(t)
-	if err := ah.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "eth0", TxQLen: -1}, PeerName: "p", PeerTxQLen: -1}); err != nil {
-		t.Fatal(err)
-	}
+	withDefaultRoute(t, a)
 	_, err := setupIn(host, root, "x", &Config{Bridge: "berth0"}, a)
 	if !errors.Is(err, unix.EEXIST) {
 		t.Fatalf("error %v does not unwrap to EEXIST", err)
