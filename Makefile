@@ -14,7 +14,7 @@ DEMO_DIR  := demo
 DEMO_ROOT := $(DEMO_DIR)/state
 DEMO_ID   := berth-demo-$(shell echo $$$$)
 
-.PHONY: all build test test-vm test-engines unit integration demo bench vet clean busybox jq
+.PHONY: all build test test-vm test-engines bench-vm unit integration demo bench vet clean busybox jq
 
 all: build
 
@@ -67,6 +67,11 @@ demo: busybox jq build
 		$(DEMO_DIR)/config.json > $(DEMO_DIR)/config.json.new && mv $(DEMO_DIR)/config.json.new $(DEMO_DIR)/config.json
 	./$(BINARY) --root $(abspath $(DEMO_ROOT)) run --bundle $(DEMO_DIR) $(DEMO_ID)
 	@rm -rf $(DEMO_DIR)
+
+# bench/bench.sh in the cgroup-v2 QEMU VM (ratios only: TCG slows each
+# runtime differently); bench options after --, e.g. VMFLAGS='-- -n 10'.
+bench-vm: busybox build
+	tests/vm/run.sh --bench $(VMFLAGS)
 
 # The comparison runtimes and /usr/bin/time are Debian packages.
 bench: busybox build

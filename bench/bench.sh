@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # bench.sh - start-up cost of berth next to other runc-compatible runtimes.
 #
-# Usage: bench/bench.sh [-n N] [-w WARMUP] [-r ROUNDS] [-o DIR] [-C] BERTH_BIN [RUNTIME...]
+# Usage: bench/bench.sh [-n N] [-w WARMUP] [-r ROUNDS] [-m LIST] [-o DIR] [-C] BERTH_BIN [RUNTIME...]
 #   -n N       measured iterations per runtime and metric (default 50)
 #   -w WARMUP  iterations run first and not recorded (default 3)
 #   -r ROUNDS  repeat every metric ROUNDS times; samples are pooled (default 1)
+#   -m LIST    the metrics to measure, comma-separated, from run, create
+#              (create, start and delete), exec, rss (default all four)
 #   -o DIR     keep the raw samples in DIR (new or empty): one file per
 #              metric and runtime, one sample a line (microseconds; KiB for
 #              rss), plus summary.txt
@@ -40,9 +42,13 @@
 # /sys/fs/cgroup/unified): crun refuses them, so the script re-runs itself
 # in a private mount namespace and bind-mounts an empty file over
 # /sys/fs/cgroup/unified/cgroup.controllers there. The host's mounts do not
-# change; every runtime sees the same view. Containers get ids bb<pid>-<n>;
-# all of them, their cgroups and the temp dir are removed on exit, also on
-# error or Ctrl-C.
+# change; every runtime sees the same view. A pure cgroup v2 (or v1) host
+# is used as it is; the report's "cgroups:" line names the mode.
+#
+# Containers get ids bb<pid>-<n>; all of them, their cgroups and the temp
+# dir are removed on exit, also on error or Ctrl-C. Besides bash, jq and GNU
+# time the script needs only what busybox has too, so it also runs in the
+# busybox VM of tests/vm/run.sh --bench.
 
 set -u -o pipefail
 export LC_ALL=C
@@ -57,12 +63,13 @@ die() {
 progress() { printf '# %s\n' "$*" >&2; }
 usage() { sed -n '2,/^[^#]/{/^#/s/^# \{0,1\}//p}' "$SCRIPT"; }
 
-N=50 WARMUP=3 ROUNDS=1 RAWOUT="" MASK=1
-while getopts n:w:r:o:Ch opt; do
+N=50 WARMUP=3 ROUNDS=1 RAWOUT="" MASK=1 METRICS=run,create,exec,rss
+while getopts n:w:r:m:o:Ch opt; do
 	case $opt in
 	n) N=$OPTARG ;;
 	w) WARMUP=$OPTARG ;;
 	r) ROUNDS=$OPTARG ;;
+	m) METRICS=$OPTARG ;;
 	o) RAWOUT=$OPTARG ;;
 	C) MASK=0 ;;
 	h) usage; exit 0 ;;
@@ -74,6 +81,15 @@ shift $((OPTIND - 1))
 [[ $N =~ ^[1-9][0-9]*$ ]] || die "-n wants a positive number, not '$N'"
 [[ $WARMUP =~ ^[0-9]+$ ]] || die "-w wants a number, not '$WARMUP'"
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "-r wants a positive number, not '$ROUNDS'"
+declare -A WANT=()
+IFS=, read -r -a mlist <<<"$METRICS"
+for m in "${mlist[@]}"; do
+	case $m in
+	run | create | exec | rss) WANT[$m]=1 ;;
+	*) die "-m: unknown metric '$m' (run, create, exec, rss)" ;;
+	esac
+done
+[ ${#WANT[@]} -gt 0 ] || die "-m wants at least one metric"
 [ "${BASH_VERSINFO[0]}" -ge 5 ] || die "needs bash 5 or later (EPOCHREALTIME)"
 [ "$(id -u)" = 0 ] || die "must run as root"
 for tool in jq awk sort unshare mount stat; do
@@ -83,11 +99,13 @@ done
 # ---- cgroup view: on a hybrid host, re-run in a private mount namespace
 
 CG2_CONTROLLERS=/sys/fs/cgroup/unified/cgroup.controllers
-fstype() { stat -f -c %T "$1" 2>/dev/null; }
+# The filesystem magic, not its name: busybox stat calls cgroup2 UNKNOWN.
+CGROUP2_MAGIC=63677270
+fsmagic() { stat -f -c %t "$1" 2>/dev/null; }
 cgroup_mode() {
-	if [ "$(fstype /sys/fs/cgroup)" = cgroup2fs ]; then
+	if [ "$(fsmagic /sys/fs/cgroup)" = "$CGROUP2_MAGIC" ]; then
 		echo "v2 (unified)"
-	elif [ "$(fstype /sys/fs/cgroup/unified)" = cgroup2fs ]; then
+	elif [ "$(fsmagic /sys/fs/cgroup/unified)" = "$CGROUP2_MAGIC" ]; then
 		echo "hybrid (v1 controllers + cgroup2 at /sys/fs/cgroup/unified)"
 	else
 		echo "v1 (legacy)"
@@ -167,7 +185,19 @@ cleanup() {
 	done
 	[ ${#left[@]} -eq 0 ] || printf 'bench: cgroups left behind (not empty): %s\n' "${left[*]}" >&2
 	if [ "$MASKED" = 1 ]; then umount "$CG2_CONTROLLERS" 2>/dev/null; fi
-	rm -rf --one-file-system -- "$WORK"
+	remove_work
+}
+# remove_work: rm -rf $WORK without crossing into a mount a runtime may have
+# left there; busybox rm lacks --one-file-system, so without it the tree is
+# only removed when mountinfo shows nothing mounted inside.
+remove_work() {
+	rm -rf --one-file-system -- "$WORK" 2>/dev/null && return
+	[ -e "$WORK" ] || return 0
+	if awk -v w="$WORK" '$5 == w || index($5, w "/") == 1 { found = 1 } END { exit !found }' /proc/self/mountinfo; then
+		printf 'bench: %s left behind: something is mounted inside it\n' "$WORK" >&2
+	else
+		rm -rf -- "$WORK"
+	fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT
@@ -439,7 +469,7 @@ report_metric() { # METRIC TITLE UNIT DIV DECIMALS
 }
 
 report() {
-	local i
+	local i m skipped=()
 	echo "berth bench $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 	echo "host: kernel $(uname -r), nproc $(nproc), $(awk '/MemTotal/ { printf "%.1f GiB RAM", $2 / 1048576 }' /proc/meminfo), cpu $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)"
 	echo "cgroups: $(cgroup_mode)$([ "$MASKED" = 1 ] && echo "; cgroup2 controllers masked in a private mount namespace")"
@@ -450,24 +480,36 @@ report() {
 			"$(rt "$i" --version </dev/null 2>&1 | head -n 1)"
 	done
 	for r in "${MISSING[@]}"; do echo "runtime $r: not installed, skipped"; done
-	report_metric run "run /bin/true" ms 1000 2
-	report_metric create "create" ms 1000 2
-	report_metric start "start" ms 1000 2
-	report_metric delete "delete (stopped container)" ms 1000 2
-	report_metric exec "exec /bin/true into a running container" ms 1000 2
-	report_metric rss "peak RSS of run /bin/true" KiB 1 0
+	[ -z "${WANT[run]:-}" ] || report_metric run "run /bin/true" ms 1000 2
+	if [ -n "${WANT[create]:-}" ]; then
+		report_metric create "create" ms 1000 2
+		report_metric start "start" ms 1000 2
+		report_metric delete "delete (stopped container)" ms 1000 2
+	fi
+	[ -z "${WANT[exec]:-}" ] || report_metric exec "exec /bin/true into a running container" ms 1000 2
+	[ -z "${WANT[rss]:-}" ] || report_metric rss "peak RSS of run /bin/true" KiB 1 0
+	for m in run create exec rss; do [ -n "${WANT[$m]:-}" ] || skipped+=("$m"); done
+	[ ${#skipped[@]} -eq 0 ] || printf '\nnot measured (-m %s): %s\n' "$METRICS" "${skipped[*]}"
 }
 
 for ((round = 1; round <= ROUNDS; round++)); do
-	progress "round $round/$ROUNDS: run"
-	interleave run one_run
-	progress "round $round/$ROUNDS: create/start/delete"
-	# every failed step marks delete n/a, so that key stops the whole sequence
-	interleave delete one_phases
-	progress "round $round/$ROUNDS: exec"
-	measure_exec
-	progress "round $round/$ROUNDS: rss"
-	measure_rss
+	if [ -n "${WANT[run]:-}" ]; then
+		progress "round $round/$ROUNDS: run"
+		interleave run one_run
+	fi
+	if [ -n "${WANT[create]:-}" ]; then
+		progress "round $round/$ROUNDS: create/start/delete"
+		# every failed step marks delete n/a, so that key stops the whole sequence
+		interleave delete one_phases
+	fi
+	if [ -n "${WANT[exec]:-}" ]; then
+		progress "round $round/$ROUNDS: exec"
+		measure_exec
+	fi
+	if [ -n "${WANT[rss]:-}" ]; then
+		progress "round $round/$ROUNDS: rss"
+		measure_rss
+	fi
 done
 
 if [ -n "$RAWOUT" ]; then

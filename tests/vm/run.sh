@@ -13,12 +13,14 @@
 #
 # With --bench the guest runs bench/bench.sh instead: berth against runc and
 # crun, interleaved, where berth starts its init with clone3
-# CLONE_INTO_CGROUP. TCG makes every time some 40 times longer, so only
-# the ratios of medians mean anything; the output is bench.sh's report.
-# bench-args are bench.sh options (default -n 20 -m run,create,exec: rss
-# and a larger -n make the VM run much longer than 6 minutes); the runtimes are
-# always /src/berth (BERTH_BIN), /usr/sbin/runc and /usr/bin/crun, and -o
-# is refused, as its samples would stay in the guest.
+# CLONE_INTO_CGROUP. TCG slows every step down 20 to 40 times, and not
+# evenly: absolute times mean nothing, and the ratios of medians are those
+# of an emulated CPU. The output is bench.sh's report.
+# bench-args are bench.sh options, given after the defaults -n 20 -m
+# run,create,exec so that they override them: some 5 minutes under TCG;
+# -m run,create,exec,rss adds 2 more. The runtimes are always /src/berth
+# (BERTH_BIN), /usr/sbin/runc and /usr/bin/crun; -o is refused, as its
+# samples would stay in the guest.
 #
 # Options:
 #   --bench        run the benchmark instead of the tests
