@@ -34,7 +34,7 @@ var execCommand = &cli.Command{
 		&cli.StringFlag{Name: "apparmor", Usage: "AppArmor profile (not supported yet)"},
 		&cli.StringFlag{Name: "process-label", Usage: "SELinux label (not supported yet)"},
 		&cli.IntFlag{Name: "preserve-fds", Usage: "pass this many fds from 3 on to the process"},
-		&cli.StringFlag{Name: "cgroup", Usage: "sub-cgroup to run in (not supported yet)"},
+		&cli.StringSliceFlag{Name: "cgroup", Usage: "run in this existing sub-cgroup of the container: PATH, or CTRL[,CTRL]:PATH (repeatable)"},
 		&cli.BoolFlag{Name: "ignore-paused", Usage: "allow exec in a paused container"},
 	},
 	Action: func(c *cli.Context) error {
@@ -50,7 +50,7 @@ var execCommand = &cli.Command{
 		if err != nil {
 			return err
 		}
-		for _, unsupported := range []string{"apparmor", "process-label", "cgroup"} {
+		for _, unsupported := range []string{"apparmor", "process-label"} {
 			if c.String(unsupported) != "" {
 				return fmt.Errorf("exec --%s: not supported yet", unsupported)
 			}
@@ -63,6 +63,7 @@ var execCommand = &cli.Command{
 			PidFile:      c.String("pid-file"),
 			PreserveFDs:  c.Int("preserve-fds"),
 			IgnorePaused: c.Bool("ignore-paused"),
+			Cgroup:       c.StringSlice("cgroup"),
 			Stdin:        os.Stdin,
 			Stdout:       os.Stdout,
 			Stderr:       os.Stderr,

@@ -7,13 +7,16 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"berth/libcontainer/cgroups"
 	"berth/nsenter"
 )
 
@@ -25,7 +28,10 @@ type ExecOpts struct {
 	Console     *os.File
 	PreserveFDs int
 	// IgnorePaused allows exec into a paused container.
-	IgnorePaused          bool
+	IgnorePaused bool
+	// Cgroup names a sub-cgroup of the container to run in (runc's exec
+	// --cgroup): "sub" for every controller, or "ctrl[,ctrl]:sub" entries.
+	Cgroup                []string
 	Stdin, Stdout, Stderr *os.File
 }
 
@@ -108,6 +114,11 @@ func Exec(root, id string, o *ExecOpts) (info *CreatedInfo, err error) {
 		ExtraFiles: extra,
 	}
 	mgr := st.cgroup()
+	if len(o.Cgroup) > 0 {
+		if mgr, err = subCgroup(st, o.Cgroup); err != nil {
+			return nil, err
+		}
+	}
 	if mgr != nil {
 		cgDir, err := mgr.OpenDir()
 		if err != nil {
@@ -188,4 +199,38 @@ func killPid(pid int) {
 	if _, start, err := procStat(pid); err == nil {
 		signalProcess(pid, start, unix.SIGKILL)
 	}
+}
+
+// subCgroup is the manager of an existing sub-cgroup of the container.
+func subCgroup(st *State, specs []string) (cgroups.Manager, error) {
+	if len(st.CgroupPaths) == 0 {
+		return nil, fmt.Errorf("exec --cgroup: container %q has no cgroup", st.ID)
+	}
+	sub := map[string]string{}
+	for _, spec := range specs {
+		ctrls, path, found := strings.Cut(spec, ":")
+		if !found {
+			path, ctrls = ctrls, ""
+		}
+		if path == "" || strings.Contains(path, "..") || filepath.IsAbs(path) {
+			return nil, fmt.Errorf("exec --cgroup %q: want a relative path without ..", spec)
+		}
+		for key := range st.CgroupPaths {
+			if ctrls == "" || slices.Contains(strings.Split(ctrls, ","), key) || key == "unified" && len(st.CgroupPaths) == 1 {
+				sub[key] = path
+			}
+		}
+	}
+	paths := map[string]string{}
+	for key, dir := range st.CgroupPaths {
+		p := dir
+		if s, ok := sub[key]; ok {
+			p = filepath.Join(dir, s)
+			if fi, err := os.Stat(p); err != nil || !fi.IsDir() {
+				return nil, fmt.Errorf("exec --cgroup: sub-cgroup %s does not exist", p)
+			}
+		}
+		paths[key] = p
+	}
+	return cgroups.Load(paths)
 }

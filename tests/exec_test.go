@@ -167,3 +167,29 @@ func TestExecNotRunning(t *testing.T) {
 	assertErrorLine(t, res, "does not exist")
 	r.forceDelete(ids[0])
 }
+
+// TestExecSubCgroup: exec --cgroup runs the process in an existing
+// sub-cgroup of the container (a missing one is an error).
+func TestExecSubCgroup(t *testing.T) {
+	r := newRuntime(t)
+	c := runningSleeper(t, r)
+	var st struct {
+		CgroupPaths map[string]string `json:"cgroup_paths"`
+	}
+	data, err := os.ReadFile(filepath.Join(r.root, c.id, "state.json"))
+	if err != nil || json.Unmarshal(data, &st) != nil {
+		t.Fatalf("state.json: %v", err)
+	}
+	key, arg := "pids", "pids:sub"
+	if _, ok := st.CgroupPaths["unified"]; ok && len(st.CgroupPaths) == 1 {
+		key, arg = "unified", "sub"
+	}
+	if err := os.Mkdir(filepath.Join(st.CgroupPaths[key], "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	res := r.mustRun("exec", "--cgroup", arg, c.id, "cat", "/proc/self/cgroup")
+	if !strings.Contains(res.stdout, "/sub\n") {
+		t.Errorf("exec --cgroup %s: /proc/self/cgroup is\n%s", arg, res.stdout)
+	}
+	assertErrorLine(t, r.run("exec", "--cgroup", "nope", c.id, "true"), "does not exist")
+}
