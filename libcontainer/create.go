@@ -184,29 +184,13 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 		extra = append(extra, o.Console)
 		consoleFD = base + 2
 	}
-	self, err := os.Executable()
-	if err != nil {
-		return nil, fmt.Errorf("find berth binary: %w", err)
-	}
-	self0, err := selfExe()
-	if err != nil {
-		return nil, err
-	}
-	exe, exePath, err := exeFor(self0, 3+len(extra))
-	self0.Close()
+	var exe *os.File
+	// Assigned, not declared: the cleanup above kills this cmd on failure.
+	cmd, exe, err = initCmd(extra, base, o.Stdin, o.Stdout, o.Stderr)
 	if err != nil {
 		return nil, err
 	}
 	defer exe.Close()
-	cmd = &exec.Cmd{
-		Path:       exePath,
-		Args:       []string{filepath.Base(self), "init"},
-		Env:        []string{nsenter.EnvInitFD + "=" + strconv.Itoa(base), "GOGC=off"},
-		Stdin:      o.Stdin,
-		Stdout:     o.Stdout,
-		Stderr:     o.Stderr,
-		ExtraFiles: extra,
-	}
 	if cgDir != nil {
 		// cgroup v2: clone3(CLONE_INTO_CGROUP), the init is born in its cgroup.
 		cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: int(cgDir.Fd())}
@@ -413,4 +397,32 @@ func setupNetwork(root string, st *State, s *store, netCfg *network.Config, pid 
 	}
 	st.Network = r
 	return s.save(st)
+}
+
+// initCmd prepares `berth init` for create and exec: run from the read-only
+// copy of berth's binary (CVE-2019-5736), the sync socket's fd number in the
+// environment the nsenter stub reads. The caller closes exe after Start.
+func initCmd(extra []*os.File, syncFD int, stdin, stdout, stderr *os.File) (*exec.Cmd, *os.File, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, nil, fmt.Errorf("find berth binary: %w", err)
+	}
+	ro, err := selfExe()
+	if err != nil {
+		return nil, nil, err
+	}
+	exe, exePath, err := exeFor(ro, 3+len(extra))
+	ro.Close()
+	if err != nil {
+		return nil, nil, err
+	}
+	return &exec.Cmd{
+		Path:       exePath,
+		Args:       []string{filepath.Base(self), "init"},
+		Env:        []string{nsenter.EnvInitFD + "=" + strconv.Itoa(syncFD), "GOGC=off"},
+		Stdin:      stdin,
+		Stdout:     stdout,
+		Stderr:     stderr,
+		ExtraFiles: extra,
+	}, exe, nil
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -17,7 +16,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"berth/libcontainer/cgroups"
-	"berth/nsenter"
 )
 
 // ExecOpts describe a process to start in a running container.
@@ -93,26 +91,11 @@ func Exec(root, id string, o *ExecOpts) (info *CreatedInfo, err error) {
 		extra = append(extra, o.Console)
 		consoleFD = base + 1
 	}
-	self, _ := os.Executable()
-	self0, err := selfExe()
-	if err != nil {
-		return nil, err
-	}
-	exe, exePath, err := exeFor(self0, 3+len(extra))
-	self0.Close()
+	cmd, exe, err := initCmd(extra, base, o.Stdin, o.Stdout, o.Stderr)
 	if err != nil {
 		return nil, err
 	}
 	defer exe.Close()
-	cmd := &exec.Cmd{
-		Path:       exePath,
-		Args:       []string{filepath.Base(self), "init"},
-		Env:        []string{nsenter.EnvInitFD + "=" + strconv.Itoa(base), "GOGC=off"},
-		Stdin:      o.Stdin,
-		Stdout:     o.Stdout,
-		Stderr:     o.Stderr,
-		ExtraFiles: extra,
-	}
 	mgr := st.cgroup()
 	if len(o.Cgroup) > 0 {
 		if mgr, err = subCgroup(st, o.Cgroup); err != nil {
