@@ -102,7 +102,10 @@ func Exec(root, id string, o *ExecOpts) (info *CreatedInfo, err error) {
 			return nil, err
 		}
 	}
-	if mgr != nil {
+	// CLONE_INTO_CGROUP for the container's own cgroup; a sub-cgroup the
+	// workload made is joined by a cgroup.procs write, which the kernel
+	// accepts in cases clone3 refuses (EOPNOTSUPP seen on v2).
+	if mgr != nil && len(o.Cgroup) == 0 {
 		cgDir, err := mgr.OpenDir()
 		if err != nil {
 			return nil, fmt.Errorf("exec: open the container's cgroup: %w", err)
@@ -188,6 +191,12 @@ func killPid(pid int) {
 func subCgroup(st *State, specs []string) (cgroups.Manager, error) {
 	if len(st.CgroupPaths) == 0 {
 		return nil, fmt.Errorf("exec --cgroup: container %q has no cgroup", st.ID)
+	}
+	if _, unified := st.CgroupPaths["unified"]; unified && len(st.CgroupPaths) == 1 {
+		// The kernel refused both clone3 CLONE_INTO_CGROUP and cgroup.procs
+		// into a workload-made sub-cgroup here (EOPNOTSUPP); until that is
+		// understood, say so instead of failing obscurely.
+		return nil, errors.New("exec --cgroup: not supported on cgroup v2 yet")
 	}
 	sub := map[string]string{}
 	for _, spec := range specs {

@@ -182,7 +182,9 @@ func TestExecSubCgroup(t *testing.T) {
 	}
 	key, arg := "pids", "pids:sub"
 	if _, ok := st.CgroupPaths["unified"]; ok && len(st.CgroupPaths) == 1 {
-		key, arg = "unified", "sub"
+		// v2: refused with a clear error for now (see libcontainer/exec.go).
+		assertErrorLine(t, r.run("exec", "--cgroup", "sub", c.id, "true"), "not supported on cgroup v2 yet")
+		return
 	}
 	if err := os.Mkdir(filepath.Join(st.CgroupPaths[key], "sub"), 0o755); err != nil {
 		t.Fatal(err)
