@@ -51,12 +51,29 @@ func podman(t *testing.T, store string, args ...string) []string {
 	return append(base, args...)
 }
 
+// engineCgroup is a cgroup parent of the test's own for an engine's
+// containers; it is removed (with anything the engine left in it) at the end.
+func engineCgroup(t *testing.T, name string) string {
+	parent := fmt.Sprintf("/berth-test-%d-%s", os.Getpid(), name)
+	t.Cleanup(func() {
+		dirs, _ := filepath.Glob("/sys/fs/cgroup/*" + parent)
+		dirs = append(dirs, "/sys/fs/cgroup"+parent)
+		for _, d := range dirs {
+			exec.Command("find", d, "-depth", "-type", "d", "-exec", "rmdir", "{}", ";").Run()
+		}
+	})
+	return parent
+}
+
 // noLimitRaise keeps podman from raising RLIMIT_NOFILE/NPROC (its default
 // is the host's maximum): some hosts (this CI's) deny CAP_SYS_RESOURCE even
 // to root, and lowering a limit is always allowed.
 func noLimitRaise() []string {
-	return []string{"--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096", "--network", "none"}
+	return []string{"--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096", "--network", "none", "--cgroup-parent", podmanCgroup}
 }
+
+// podmanCgroup is set by each podman-using test (engineCgroup).
+var podmanCgroup = "/berth-test-podman"
 
 // podmanStore is a private podman storage; its overlay mounts go at cleanup.
 func podmanStore(t *testing.T) string {
@@ -74,6 +91,7 @@ func TestEnginePodman(t *testing.T) {
 	requireRoot(t)
 	pm := needTool(t, "podman", "podman")
 	store := podmanStore(t)
+	podmanCgroup = engineCgroup(t, "podman")
 	tarPath := rootfsTar(t)
 	image := fmt.Sprintf("localhost/berth-test-%d:1", os.Getpid())
 	sh(t, 2*time.Minute, pm, podman(t, store, "import", tarPath, image)...)
@@ -173,10 +191,11 @@ func TestEngineContainerd(t *testing.T) {
 	c("images", "import", archive)
 
 	bin := runtimeBin(t)
-	if out := c("run", "--rm", "--runc-binary", bin, image, "ct1", "sh", "-c", "echo containerd-ok"); !strings.Contains(out, "containerd-ok") {
+	cg := engineCgroup(t, "containerd")
+	if out := c("run", "--rm", "--cgroup", cg+"/ct1", "--runc-binary", bin, image, "ct1", "sh", "-c", "echo containerd-ok"); !strings.Contains(out, "containerd-ok") {
 		t.Fatalf("ctr run: %s", out)
 	}
-	c("run", "-d", "--runc-binary", bin, image, "ct2", "sleep", "1000")
+	c("run", "-d", "--cgroup", cg+"/ct2", "--runc-binary", bin, image, "ct2", "sleep", "1000")
 	defer func() {
 		exec.Command(ctr, "--address", sock, "task", "kill", "-s", "SIGKILL", "ct2").Run()
 		time.Sleep(300 * time.Millisecond)
@@ -216,7 +235,8 @@ func TestEngineDocker(t *testing.T) {
 		"--data-root", dir+"/data", "--exec-root", dir+"/exec", "--pidfile", pidFile, "-H", "unix://"+sock,
 		"--iptables=false", "--ip-forward=false", "--ip-masq=false", "--bridge=none",
 		"--exec-opt", "native.cgroupdriver=cgroupfs", "--storage-driver", "vfs",
-		"--add-runtime", "berth="+runtimeBin(t), "--containerd-namespace", "berth-test")
+		"--add-runtime", "berth="+runtimeBin(t), "--containerd-namespace", "berth-test",
+		"--cgroup-parent", engineCgroup(t, "docker"))
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
