@@ -368,21 +368,7 @@ func planV1Hugetlb(pl *plan, limits []specs.LinuxHugepageLimit, paths map[string
 		pl.warn("linux.resources.hugepageLimits: ignored, the hugetlb controller is not mounted on this host")
 		return nil
 	}
-	for i, h := range limits {
-		field := fmt.Sprintf("linux.resources.hugepageLimits[%d]", i)
-		if !validPageSize(h.Pagesize) {
-			return fmt.Errorf("%s.pageSize: %q is not a size such as 2MB or 1GB", field, h.Pagesize)
-		}
-		file := "hugetlb." + h.Pagesize + ".limit_in_bytes"
-		if !p.exists(dir, file) {
-			return fmt.Errorf("%s.pageSize: %q is not a huge page size of this host (no %s/%s)", field, h.Pagesize, dir, file)
-		}
-		pl.add(write{dir: dir, file: file, value: utoa(h.Limit), field: field + ".limit"})
-		if rsvd := "hugetlb." + h.Pagesize + ".rsvd.limit_in_bytes"; p.exists(dir, rsvd) {
-			pl.add(write{dir: dir, file: rsvd, value: utoa(h.Limit), field: field + ".limit"})
-		}
-	}
-	return nil
+	return planHugetlb(pl, limits, dir, p, "limit_in_bytes")
 }
 
 func planV1Network(pl *plan, n *specs.LinuxNetwork, ctrl ctrlFunc) error {

@@ -262,17 +262,24 @@ func planV2IO(pl *plan, b *specs.LinuxBlockIO, dir string, p prober) error {
 }
 
 func planV2Hugetlb(pl *plan, limits []specs.LinuxHugepageLimit, dir string, p prober) error {
+	return planHugetlb(pl, limits, dir, p, "max")
+}
+
+// planHugetlb writes each page size's limit to hugetlb.<size>.<suffix> and,
+// where the kernel has it, to the reservation file hugetlb.<size>.rsvd.<suffix>;
+// v1 and v2 differ only in the suffix.
+func planHugetlb(pl *plan, limits []specs.LinuxHugepageLimit, dir string, p prober, suffix string) error {
 	for i, h := range limits {
 		field := fmt.Sprintf("linux.resources.hugepageLimits[%d]", i)
 		if !validPageSize(h.Pagesize) {
 			return fmt.Errorf("%s.pageSize: %q is not a size such as 2MB or 1GB", field, h.Pagesize)
 		}
-		file := "hugetlb." + h.Pagesize + ".max"
+		file := "hugetlb." + h.Pagesize + "." + suffix
 		if !p.exists(dir, file) {
 			return fmt.Errorf("%s.pageSize: %q is not a huge page size of this host (no %s/%s)", field, h.Pagesize, dir, file)
 		}
 		pl.add(write{dir: dir, file: file, value: utoa(h.Limit), field: field + ".limit"})
-		if rsvd := "hugetlb." + h.Pagesize + ".rsvd.max"; p.exists(dir, rsvd) {
+		if rsvd := "hugetlb." + h.Pagesize + ".rsvd." + suffix; p.exists(dir, rsvd) {
 			pl.add(write{dir: dir, file: rsvd, value: utoa(h.Limit), field: field + ".limit"})
 		}
 	}
