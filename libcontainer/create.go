@@ -237,13 +237,7 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 		}
 	}
 
-	if len(listenEnv) > 0 {
-		spec := *o.Spec
-		proc := *spec.Process
-		proc.Env = append(append([]string{}, proc.Env...), listenEnv...)
-		spec.Process = &proc
-		o.Spec = &spec
-	}
+	o.Spec = withProcessEnv(o.Spec, listenEnv)
 	ch := newChannel(parentSock)
 	cfg := &initConfig{
 		ID:           o.ID,
@@ -342,6 +336,19 @@ func runCreateHooks(st *State) error {
 		return err
 	}
 	return hooks.Run("createRuntime", h.CreateRuntime, state)
+}
+
+// withProcessEnv returns s with env added to process.env, copying what it
+// changes so the caller's spec (and the one saved in state) stays as it was.
+func withProcessEnv(s *specs.Spec, env []string) *specs.Spec {
+	if len(env) == 0 {
+		return s
+	}
+	spec := *s
+	proc := *spec.Process
+	proc.Env = append(append([]string{}, proc.Env...), env...)
+	spec.Process = &proc
+	return &spec
 }
 
 // preservedFiles returns the caller's fds 3..3+n-1 to hand to the container,

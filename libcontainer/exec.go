@@ -78,11 +78,7 @@ func Exec(root, id string, o *ExecOpts) (info *CreatedInfo, err error) {
 	childSock := os.NewFile(uintptr(fds[1]), "exec-child")
 	defer parentSock.Close()
 	preserve, listenEnv := preservedFiles(o.PreserveFDs)
-	if len(listenEnv) > 0 {
-		p := *spec.Process
-		p.Env = append(append([]string{}, p.Env...), listenEnv...)
-		spec.Process = &p
-	}
+	execSpec := withProcessEnv(&spec, listenEnv)
 	extra := append([]*os.File{}, preserve...)
 	base := 3 + len(extra)
 	extra = append(extra, childSock)
@@ -148,7 +144,7 @@ func Exec(root, id string, o *ExecOpts) (info *CreatedInfo, err error) {
 		ID:          id,
 		Bundle:      st.Bundle,
 		Rootfs:      st.Rootfs,
-		Spec:        &spec,
+		Spec:        execSpec,
 		Exec:        true,
 		PreserveFDs: len(preserve),
 		StateDirFD:  -1,
