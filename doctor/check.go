@@ -31,6 +31,8 @@ func Run(root string) []Check {
 	}
 	h := probeHost()
 	defer h.close()
+	l := lsmState{}
+	l.names, l.source, l.err = activeLSMs()
 	checks := []Check{
 		h.kernelCheck(),
 		privilegesCheck(),
@@ -38,16 +40,16 @@ func Run(root string) []Check {
 	checks = append(checks, h.cgroupChecks()...)
 	checks = append(checks,
 		h.userNamespaceCheck(),
-		seccompCheck(),
-		apparmorCheck(),
-		selinuxCheck(),
-		overlayCheck(h.release),
+		h.seccompCheck(),
+		apparmorCheck(l),
+		selinuxCheck(l),
+		h.overlayCheck(),
 		h.idmapCheck(),
-		pidfdCheck(),
-		clone3Check(),
+		h.pidfdCheck(),
+		h.clone3Check(),
 		h.cloneIntoCgroupCheck(),
-		openat2Check(),
-		timeNamespaceCheck(),
+		h.openat2Check(),
+		h.timeNamespaceCheck(),
 		stateRootCheck(root),
 		idmapHelpersCheck(),
 		otherRuntimesCheck(root),

@@ -112,7 +112,7 @@ func TestParseProcCgroups(t *testing.T) {
 	if got := strings.Join(parseProcCgroups(text), " "); got != "cpuset cpu pids" {
 		t.Errorf("parseProcCgroups = %q, want cpuset cpu pids", got)
 	}
-	if got := missing([]string{"cpu", "pids"}, wantControllers); len(got) != 1 || got[0] != "memory" {
+	if got := missing([]string{"cpu", "pids", "cpuset"}, wantV2); len(got) != 1 || got[0] != "memory" {
 		t.Errorf("missing = %q, want [memory]", got)
 	}
 }

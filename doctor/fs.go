@@ -15,6 +15,8 @@ import (
 // openTreeClone is OPEN_TREE_CLONE from <linux/mount.h>.
 const openTreeClone = 1
 
+// readMounts reads this process's mount table. In a chroot the kernel
+// already shows mount points relative to the new root.
 func readMounts() ([]mount, error) {
 	f, err := os.Open("/proc/self/mountinfo")
 	if err != nil {
@@ -24,20 +26,33 @@ func readMounts() ([]mount, error) {
 	return parseMountinfo(f)
 }
 
-func overlayCheck(release string) Check {
+// overlayCheck asks fsopen("overlay") for a filesystem context: the kernel
+// answers ENODEV when it has no overlayfs (loading the module on demand,
+// as any mount would). Nothing is mounted; the context is closed.
+func (h *host) overlayCheck() Check {
 	c := Check{Name: "overlayfs"}
-	data, err := os.ReadFile("/proc/filesystems")
-	if err == nil && hasFilesystem(string(data), "overlay") {
-		c.Status, c.Detail = OK, "overlay is in /proc/filesystems"
+	fd, err := unix.Fsopen("overlay", unix.FSOPEN_CLOEXEC)
+	if err == nil {
+		unix.Close(fd)
+		c.Status, c.Detail = OK, `fsopen("overlay") works: image layers can be stacked without copying`
 		return c
 	}
+	errno, _ := errnoOf(err)
 	c.Status = Warn
-	if _, err := os.Stat(filepath.Join("/lib/modules", release, "kernel/fs/overlayfs")); err == nil {
-		c.Detail = "overlay module present but not loaded"
+	c.Hint = "load or build overlayfs (modprobe overlay; CONFIG_OVERLAY_FS) to stack image layers without copying"
+	if errno == unix.ENODEV {
+		c.Detail = `fsopen("overlay"): ` + errnoText(err) + ": the kernel has no overlay filesystem"
+		return c
+	}
+	// fsopen itself is missing or refused: fall back to the registry.
+	c.Detail = `fsopen("overlay"): ` + h.blocked(err)
+	if data, ferr := os.ReadFile("/proc/filesystems"); ferr == nil && hasFilesystem(string(data), "overlay") {
+		c.Status = OK
+		c.Detail += "; overlay is in /proc/filesystems"
+		c.Hint = ""
+	} else if _, serr := os.Stat(filepath.Join("/lib/modules", h.release, "kernel/fs/overlayfs")); serr == nil {
+		c.Detail += "; overlay module present but not loaded"
 		c.Hint = "modprobe overlay"
-	} else {
-		c.Detail = "no overlay filesystem in /proc/filesystems"
-		c.Hint = "load or build overlayfs (CONFIG_OVERLAY_FS) to stack image layers without copying"
 	}
 	return c
 }
@@ -58,8 +73,10 @@ func hasFilesystem(text, name string) bool {
 // closed, so the host's mounts are never touched.
 func (h *host) idmapCheck() Check {
 	c := Check{Name: "idmapped mounts"}
+	// Without the probe only the version speaks, and says so.
 	guess := func(why string) Check {
 		c.Status, c.Detail = Warn, "not probed ("+why+")"
+		c.Hint = "run berth doctor as root in the initial namespaces to probe them"
 		if h.versionErr == nil && h.version.atLeast(5, 12) {
 			c.Detail += "; kernel " + h.version.String() + " >= 5.12 should have them"
 		} else {
@@ -68,33 +85,31 @@ func (h *host) idmapCheck() Check {
 		return c
 	}
 	if h.usernsFd < 0 {
-		return guess("no user namespace to map with")
+		return guess("no user namespace to map with: " + h.blocked(h.usernsErr))
 	}
 	tree, err := unix.OpenTree(unix.AT_FDCWD, "/", openTreeClone|unix.O_CLOEXEC)
 	if err != nil {
 		if errors.Is(err, unix.EPERM) {
 			return guess("open_tree needs CAP_SYS_ADMIN")
 		}
-		c.Status, c.Detail = Warn, "open_tree: "+blocked(err)
+		c.Status, c.Detail = Warn, "open_tree: "+h.blocked(err)
 		c.Hint = "kernel 5.12 or later brings idmapped mounts"
 		return c
 	}
 	defer unix.Close(tree)
 	fstype := "?"
-	if mounts, err := readMounts(); err == nil {
-		if m, ok := mountOf(mounts, "/"); ok {
-			fstype = m.fstype
-		}
+	if m, ok := mountOf(h.mounts, "/"); ok {
+		fstype = m.fstype
 	}
 	err = unix.MountSetattr(tree, "", unix.AT_EMPTY_PATH, &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_IDMAP, Userns_fd: uint64(h.usernsFd)})
 	switch {
 	case err == nil:
 		c.Status, c.Detail = OK, fmt.Sprintf("supported (probed on a detached clone of the / mount, %s)", fstype)
 	case errors.Is(err, unix.EINVAL):
-		c.Status, c.Detail = Warn, fmt.Sprintf("the kernel has them, but / (%s) cannot be idmapped", fstype)
+		c.Status, c.Detail = Warn, fmt.Sprintf("mount_setattr(MOUNT_ATTR_IDMAP) on a clone of / (%s): %s: this filesystem cannot be idmapped", fstype, errnoText(err))
 		c.Hint = "keep bundles on a filesystem that supports idmapping (ext4, xfs, btrfs, tmpfs >= 6.3) or shift ownership when unpacking"
 	default:
-		c.Status, c.Detail = Warn, "mount_setattr(MOUNT_ATTR_IDMAP): "+blocked(err)
+		c.Status, c.Detail = Warn, "mount_setattr(MOUNT_ATTR_IDMAP): "+h.blocked(err)
 		c.Hint = "kernel 5.12 or later brings idmapped mounts"
 	}
 	return c
@@ -158,12 +173,20 @@ func stateRootCheck(root string) Check {
 	probe, err := os.CreateTemp(abs, ".doctor-probe-*")
 	if err != nil {
 		c.Status = Fail
-		c.Detail += "; not writable: " + err.Error()
+		c.Detail += "; not writable: " + errnoText(err)
 		c.Hint = "make " + abs + " writable for uid " + fmt.Sprint(os.Geteuid()) + ", or pick another --root"
 		return c
 	}
+	// berth serialises every command on a container with flock.
+	lockErr := unix.Flock(int(probe.Fd()), unix.LOCK_EX|unix.LOCK_NB)
 	probe.Close()
 	os.Remove(probe.Name())
+	if lockErr != nil {
+		c.Status = Fail
+		c.Detail += "; flock: " + errnoText(lockErr)
+		c.Hint = "berth locks container state with flock: put --root on a local filesystem such as tmpfs"
+		return c
+	}
 
 	switch {
 	case perm&0o022 != 0:
@@ -184,7 +207,7 @@ func stateRootCheck(root string) Check {
 // tmpfsNote warns about state that outlives a reboot: after one, every
 // recorded container would look stopped, never cleaned up.
 func tmpfsNote(c Check, m mount) Check {
-	if m.fstype == "tmpfs" || m.fstype == "" || c.Status != OK {
+	if m.fstype == "tmpfs" || m.fstype == "ramfs" || m.fstype == "" || c.Status != OK {
 		return c
 	}
 	c.Status = Warn

@@ -3,10 +3,8 @@ package doctor
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -52,12 +50,16 @@ func parseKernelVersion(release string) (kernelVersion, error) {
 	return kernelVersion{v[0], v[1], v[2]}, nil
 }
 
-// host holds what several checks share.
+// host holds what several checks share, probed once.
 type host struct {
 	release, machine string
 	version          kernelVersion
 	versionErr       error
-	cgroup           cgroupMode
+	mounts           []mount
+	cg               cgroupInfo
+	// seccompMode is the Seccomp: field of /proc/self/status ("0" none,
+	// "2" filter); "" when the kernel has no seccomp.
+	seccompMode string
 	// usernsFd is a user namespace with a one-id mapping, made by the
 	// user namespace probe for the idmapped-mount probe; -1 if none.
 	usernsFd  int
@@ -74,7 +76,10 @@ func probeHost() *host {
 		h.machine = unix.ByteSliceToString(u.Machine[:])
 		h.version, h.versionErr = parseKernelVersion(h.release)
 	}
-	h.cgroup = detectCgroupMode("/sys/fs/cgroup")
+	h.mounts, _ = readMounts()
+	h.cg = probeCgroups(cgroupBase, h.mounts)
+	status, _ := os.ReadFile("/proc/self/status")
+	h.seccompMode, _ = statusField(string(status), "Seccomp")
 	h.usernsFd, h.usernsErr = userNamespaceProbe()
 	return h
 }
@@ -91,9 +96,10 @@ func (h *host) kernelCheck() Check {
 	switch {
 	case h.versionErr != nil:
 		c.Status, c.Detail = Warn, h.versionErr.Error()
+		c.Hint = "the checks below probe the kernel directly; trust them over the version"
 	case !h.version.atLeast(3, 10):
-		c.Status, c.Detail = Fail, fmt.Sprintf("%s (%s): older than 3.10", h.release, h.machine)
-		c.Hint = "run a kernel of 5.7 or later; OCI runtimes need at least 3.10"
+		c.Status, c.Detail = Fail, fmt.Sprintf("uname says %s (%s): older than 3.10", h.release, h.machine)
+		c.Hint = "run a kernel of 5.7 or later; OCI runtimes need at least 3.10 (a process under personality UNAME26 sees a fake 2.6 release)"
 	case !h.version.atLeast(5, 7):
 		c.Status, c.Detail = Warn, fmt.Sprintf("%s (%s): older than 5.7", h.release, h.machine)
 		c.Hint = "5.7 or later brings openat2, pidfd, clone3 with CLONE_INTO_CGROUP and time namespaces; berth falls back where it can"
@@ -103,90 +109,36 @@ func (h *host) kernelCheck() Check {
 	return c
 }
 
+// capSysAdmin is CAP_SYS_ADMIN's bit in the CapEff mask.
+const capSysAdmin = 21
+
+// privilegesCheck tells what berth may do as the caller: root in the
+// initial user namespace with CAP_SYS_ADMIN makes any container; anything
+// less makes rootless ones at best.
 func privilegesCheck() Check {
-	if os.Geteuid() == 0 {
-		return Check{Name: "privileges", Status: OK, Detail: "running as root"}
-	}
-	return Check{Name: "privileges", Status: Warn,
-		Detail: fmt.Sprintf("running as uid %d: only rootless containers (spec with a user namespace)", os.Geteuid()),
-		Hint:   "use `berth spec --rootless`, or run as root for full containers"}
-}
-
-// userNamespaceProbe starts a short-lived child in a new user namespace
-// (root maps container 0 to the unprivileged host id 65534) and keeps a
-// descriptor of that namespace.
-func userNamespaceProbe() (int, error) {
-	bin, err := exec.LookPath("cat")
-	if err != nil {
-		return -1, fmt.Errorf("not probed: no cat in PATH to run in a new user namespace")
-	}
-	cmd := exec.Command(bin)
-	uid, gid := 65534, 65534
-	if os.Geteuid() != 0 {
-		// An unprivileged user may map only itself.
-		uid, gid = os.Geteuid(), os.Getegid()
-	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Cloneflags:  syscall.CLONE_NEWUSER,
-		UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: uid, Size: 1}},
-		GidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: gid, Size: 1}},
-	}
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		return -1, err
-	}
-	if err := cmd.Start(); err != nil {
-		return -1, fmt.Errorf("start a child with CLONE_NEWUSER: %w", err)
-	}
-	fd, err := unix.Open(fmt.Sprintf("/proc/%d/ns/user", cmd.Process.Pid), unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	stdin.Close()
-	cmd.Wait()
-	if err != nil {
-		return -1, fmt.Errorf("open the probe's /proc/PID/ns/user: %w", err)
-	}
-	return fd, nil
-}
-
-func (h *host) userNamespaceCheck() Check {
-	c := Check{Name: "user namespaces"}
-	var notes []string
-	maxNS, err := readTrim("/proc/sys/user/max_user_namespaces")
+	c := Check{Name: "privileges"}
+	status, _ := os.ReadFile("/proc/self/status")
+	capEff, _ := statusField(string(status), "CapEff")
+	caps, capErr := strconv.ParseUint(capEff, 16, 64)
+	uidMap, _ := readTrim("/proc/self/uid_map")
+	initialNS := strings.Join(strings.Fields(uidMap), " ") == "0 0 4294967295"
+	uid := os.Geteuid()
 	switch {
-	case err != nil:
-		c.Status, c.Detail = Fail, "no /proc/sys/user/max_user_namespaces: kernel without CONFIG_USER_NS"
-		c.Hint = "use a kernel with user namespaces for rootless containers and uid mappings"
-		return c
-	case maxNS == "0":
-		c.Status, c.Detail = Fail, "disabled: user.max_user_namespaces = 0"
-		c.Hint = "sysctl -w user.max_user_namespaces=15000"
-		return c
+	case uid != 0:
+		c.Status = Warn
+		c.Detail = fmt.Sprintf("running as uid %d: only rootless containers (spec with a user namespace)", uid)
+		c.Hint = "use `berth spec --rootless`, or run as root for full containers"
+	case capErr == nil && caps&(1<<capSysAdmin) == 0:
+		c.Status = Warn
+		c.Detail = fmt.Sprintf("uid 0 without CAP_SYS_ADMIN (CapEff %s): mounts and namespaces will be refused", capEff)
+		c.Hint = "run berth with full capabilities (outside a container, or in a privileged one)"
+	case !initialNS:
+		c.Status = Warn
+		c.Detail = fmt.Sprintf("uid 0 inside a user namespace (uid_map %q): host devices, some mounts and sysctls are out of reach", strings.Join(strings.Fields(uidMap), " "))
+		c.Hint = "run berth in the initial user namespace for full containers; in here only what the namespace owns can be set up"
+	default:
+		c.Status, c.Detail = OK, "running as root (CAP_SYS_ADMIN, initial user namespace)"
 	}
-	notes = append(notes, "max_user_namespaces="+maxNS)
-	c.Status = OK
-	if v, err := readTrim("/proc/sys/kernel/unprivileged_userns_clone"); err == nil {
-		notes = append(notes, "unprivileged_userns_clone="+v)
-		if v == "0" {
-			c.Status = Warn
-			c.Hint = "sysctl -w kernel.unprivileged_userns_clone=1 to let unprivileged users run rootless containers"
-		}
-	}
-	if v, err := readTrim("/proc/sys/kernel/apparmor_restrict_unprivileged_userns"); err == nil {
-		notes = append(notes, "apparmor_restrict_unprivileged_userns="+v)
-		if v == "1" {
-			c.Status = Warn
-			c.Hint = "AppArmor restricts unprivileged user namespaces: give berth a profile with `userns,` or sysctl -w kernel.apparmor_restrict_unprivileged_userns=0"
-		}
-	}
-	if h.usernsErr != nil {
-		c.Status = Fail
-		notes = append(notes, "probe: "+h.usernsErr.Error())
-		if c.Hint == "" {
-			c.Hint = "creating a user namespace failed: check sysctls, seccomp filters or the LSM policy around berth"
-		}
-	} else {
-		notes = append(notes, "probe: created one")
-	}
-	c.Detail = strings.Join(notes, ", ")
 	return c
 }
 
