@@ -18,8 +18,12 @@ DEMO_ID   := berth-demo-$(shell echo $$$$)
 
 all: build
 
+# Linked statically (glibc's libc.a, from libc6-dev): every container start
+# runs the binary twice, and skipping the dynamic loader saves ~0.2 ms each
+# time. netgo/osusergo keep the static glibc's NSS out.
+BUILD_TAGS := urfave_cli_no_docs,netgo,osusergo
 build:
-	$(GO) build -trimpath -tags urfave_cli_no_docs -o $(BINARY) .
+	$(GO) build -trimpath -tags $(BUILD_TAGS) -ldflags '-extldflags -static' -o $(BINARY) .
 
 # Debian's static busybox is the rootfs of the integration tests and demo.
 busybox:

@@ -31,10 +31,10 @@ var execCommand = &cli.Command{
 		&cli.Int64SliceFlag{Name: "additional-gids", Aliases: []string{"g"}, Usage: "additional group ids"},
 		&cli.StringSliceFlag{Name: "cap", Aliases: []string{"c"}, Usage: "add a capability"},
 		&cli.BoolFlag{Name: "no-new-privs", Usage: "set no_new_privs for the process"},
-		&cli.StringFlag{Name: "apparmor", Usage: "AppArmor profile (not supported yet)"},
-		&cli.StringFlag{Name: "process-label", Usage: "SELinux label (not supported yet)"},
+		&cli.StringFlag{Name: "apparmor", Usage: "AppArmor profile to run the process under (sets process.apparmorProfile)"},
+		&cli.StringFlag{Name: "process-label", Usage: "SELinux label to run the process with (sets process.selinuxLabel)"},
 		&cli.IntFlag{Name: "preserve-fds", Usage: "pass this many fds from 3 on to the process"},
-		&cli.StringSliceFlag{Name: "cgroup", Usage: "run in this existing sub-cgroup of the container: PATH, or CTRL[,CTRL]:PATH (repeatable)"},
+		&cli.StringSliceFlag{Name: "cgroup", Usage: "run in this existing sub-cgroup of the container: PATH (relative to the container's cgroup), or on cgroup v1 CTRL[,CTRL]:PATH (repeatable)"},
 		&cli.BoolFlag{Name: "ignore-paused", Usage: "allow exec in a paused container"},
 	},
 	Action: func(c *cli.Context) error {
@@ -50,13 +50,12 @@ var execCommand = &cli.Command{
 		if err != nil {
 			return err
 		}
-		for _, unsupported := range []string{"apparmor", "process-label"} {
-			if c.String(unsupported) != "" {
-				return fmt.Errorf("exec --%s: not supported yet", unsupported)
-			}
+		// Also over --process: a flag given is never silently dropped.
+		if v := c.String("apparmor"); v != "" {
+			proc.ApparmorProfile = v
 		}
-		if proc.ApparmorProfile != "" || proc.SelinuxLabel != "" {
-			return errors.New("exec: apparmorProfile/selinuxLabel are not supported yet")
+		if v := c.String("process-label"); v != "" {
+			proc.SelinuxLabel = v
 		}
 		opts := &libcontainer.ExecOpts{
 			Process:      proc,

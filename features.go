@@ -35,14 +35,16 @@ var featuresCommand = &cli.Command{
 				Cgroup:       &features.Cgroup{V1: &yes, V2: &yes, Systemd: &no, SystemdUser: &no, Rdma: &yes},
 				Seccomp: &features.Seccomp{
 					Enabled:        &yes,
-					Actions:        withoutNotify(seccomp.KnownActions()),
+					Actions:        seccomp.KnownActions(),
 					Operators:      seccomp.KnownOperators(),
 					Archs:          seccomp.KnownArchitectures(),
 					KnownFlags:     seccomp.KnownFlags(),
 					SupportedFlags: seccomp.SupportedFlags(),
 				},
-				Apparmor:        &features.Apparmor{Enabled: &no},
-				Selinux:         &features.Selinux{Enabled: &no},
+				// What berth implements; whether this host runs the LSM is
+				// another matter (create refuses a profile it cannot apply).
+				Apparmor:        &features.Apparmor{Enabled: &yes},
+				Selinux:         &features.Selinux{Enabled: &yes},
 				IntelRdt:        &features.IntelRdt{Enabled: &no},
 				MountExtensions: &features.MountExtensions{IDMap: &features.IDMap{Enabled: &no}},
 				NetDevices:      &features.NetDevices{Enabled: &yes},
@@ -55,15 +57,4 @@ var featuresCommand = &cli.Command{
 		os.Stdout.Write(append(out, '\n'))
 		return nil
 	},
-}
-
-// withoutNotify drops SCMP_ACT_NOTIFY until berth hands the listener to an agent.
-func withoutNotify(actions []string) []string {
-	out := actions[:0:0]
-	for _, a := range actions {
-		if a != string(specs.ActNotify) {
-			out = append(out, a)
-		}
-	}
-	return out
 }

@@ -22,6 +22,8 @@ var runCommand = &cli.Command{
 		&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "return after start"},
 		&cli.BoolFlag{Name: "keep", Usage: "keep the container's state (and an --image bundle) after it exits"},
 		&cli.StringFlag{Name: "image", Usage: "run an OCI image (DIR[:TAG|@DIGEST], as for `berth bundle`) from a temporary bundle"},
+		&cli.BoolFlag{Name: "overlay", Usage: "with --image: an overlay bundle over the shared layer store (as `berth bundle --overlay`)"},
+		&cli.StringFlag{Name: "layers", Value: image.DefaultLayerStore, Usage: "with --image --overlay: the layer store"},
 	),
 	Action: func(c *cli.Context) error {
 		if err := checkArgs(c, 1, "<container-id>"); err != nil {
@@ -29,8 +31,11 @@ var runCommand = &cli.Command{
 		}
 		root, id := c.String("root"), c.Args().First()
 		detach := c.Bool("detach")
+		if c.Bool("overlay") && c.String("image") == "" {
+			return fmt.Errorf("run: --overlay goes with --image")
+		}
 		if ref := c.String("image"); ref != "" {
-			dir, err := imageBundle(ref)
+			dir, err := imageBundle(ref, image.Options{Overlay: c.Bool("overlay"), Layers: c.String("layers")})
 			if err != nil {
 				return err
 			}
@@ -113,14 +118,32 @@ func forwardSignals(on bool) chan os.Signal {
 		return nil
 	}
 	sigs := make(chan os.Signal, 16)
-	signal.Notify(sigs)
+	signal.Notify(sigs, forwarded()...)
 	return sigs
+}
+
+// forwarded lists the signals passed on to the container: every catchable
+// one except SIGCHLD (berth's own children), SIGURG (the Go runtime's
+// preemption, sent all the time), SIGWINCH (the terminal relay's) and
+// SIGPIPE. Catching everything made os/signal's bookkeeping of SIGURG
+// delay berth's exit by milliseconds.
+func forwarded() []os.Signal {
+	var l []os.Signal
+	for n := 1; n <= 64; n++ {
+		switch s := unix.Signal(n); s {
+		case unix.SIGKILL, unix.SIGSTOP, unix.SIGCHLD, unix.SIGURG, unix.SIGWINCH, unix.SIGPIPE:
+		default:
+			if n < 32 || n >= 34 { // 32 and 33 belong to glibc
+				l = append(l, s)
+			}
+		}
+	}
+	return l
 }
 
 // waitForward waits for pid, passing on the signals berth receives, and
 // returns the shell-style exit status (128+n for signal n).
 func waitForward(pid int, sigs chan os.Signal) int {
-	defer signal.Stop(sigs)
 	done := make(chan int, 1)
 	go func() {
 		var ws unix.WaitStatus
@@ -164,12 +187,12 @@ func waitForward(pid int, sigs chan os.Signal) int {
 }
 
 // imageBundle unpacks an image into a new temporary bundle for run --image.
-func imageBundle(ref string) (string, error) {
+func imageBundle(ref string, opts image.Options) (string, error) {
 	dir, err := os.MkdirTemp("", "berth-image-")
 	if err != nil {
 		return "", err
 	}
-	s, err := image.Unpack(ref, dir, image.Options{})
+	s, err := image.Unpack(ref, dir, opts)
 	if err == nil {
 		err = spec.Write(dir, s)
 	}

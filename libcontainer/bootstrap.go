@@ -37,6 +37,7 @@ type nsPlan struct {
 	cloneFlags uint32
 	join       []string // "type:path"
 	timens     string
+	exec       []byte // the exec record the stub finishes in C (exec_c.go), or nil
 }
 
 func (p *nsPlan) has(t specs.LinuxNamespaceType) bool {
@@ -99,6 +100,9 @@ func (p *nsPlan) encode() []byte {
 	}
 	if p.timens != "" {
 		rec(nsenter.BootstrapTimens, []byte(p.timens))
+	}
+	if p.exec != nil {
+		rec(nsenter.BootstrapExec, p.exec)
 	}
 	out := make([]byte, 4, 4+body.Len())
 	binary.NativeEndian.PutUint32(out, uint32(body.Len()))

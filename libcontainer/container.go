@@ -164,6 +164,8 @@ func (st *State) oci(status string) *specs.State {
 
 // Start releases a created container's init to exec the workload.
 func Start(root, id string) error {
+	clk := startClock()
+	defer clk.step("start: done")
 	var st *State
 	err := withLock(root, id, func(s *store, loaded *State) error {
 		st = loaded
@@ -171,9 +173,11 @@ func Start(root, id string) error {
 		if status != Created {
 			return fmt.Errorf("cannot start container %q: it is %s, not created", id, status)
 		}
+		clk.step("start: state loaded")
 		if err := releaseFifo(filepath.Join(s.dir, fifoName), st); err != nil {
 			return fmt.Errorf("start container %q: %w", id, err)
 		}
+		clk.step("start: workload exec'd")
 		st.Status = Running
 		return s.save(st)
 	})
@@ -283,6 +287,8 @@ func Signal(root, id string, sig unix.Signal, all bool) error {
 // Delete removes a created or stopped container; force kills a running one
 // first. poststop hooks run after the container is gone.
 func Delete(root, id string, force bool) error {
+	clk := startClock()
+	defer clk.step("delete: done")
 	var st *State
 	err := withLock(root, id, func(s *store, loaded *State) error {
 		st = loaded
@@ -361,6 +367,7 @@ func destroy(s *store, st *State) error {
 	if mgr != nil {
 		// What is left (processes that escaped the pid namespace kill, or a
 		// container sharing the host's) goes with the cgroup.
+		slog.Debug("delete: container processes gone")
 		if err := mgr.Kill(); err != nil {
 			return fmt.Errorf("delete container %q: kill cgroup: %w", st.ID, err)
 		}

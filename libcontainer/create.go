@@ -17,6 +17,7 @@ import (
 
 	"berth/libcontainer/cgroups"
 	"berth/libcontainer/hooks"
+	"berth/libcontainer/lsm"
 	"berth/network"
 	"berth/nsenter"
 )
@@ -49,7 +50,7 @@ type CreatedInfo struct {
 // Create makes the container up to the point where its init waits on the exec
 // fifo. On failure it removes everything it made.
 func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
-	t0 := time.Now()
+	clk := startClock()
 	if err := validateID(o.ID); err != nil {
 		return nil, err
 	}
@@ -61,6 +62,9 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 	}
 	if o.Spec.Linux == nil {
 		return nil, errors.New("config.json: linux: required")
+	}
+	if err := lsm.CheckHost(o.Spec.Process, o.Spec.Linux.MountLabel); err != nil {
+		return nil, fmt.Errorf("config.json: %w", err)
 	}
 	plan, err := planNamespaces(o.Spec.Linux)
 	if err != nil {
@@ -139,14 +143,7 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 	if err := mgr.Create(); err != nil {
 		return nil, fmt.Errorf("create cgroup (linux.cgroupsPath %q): %w", o.Spec.Linux.CgroupsPath, err)
 	}
-	cgDir, err := mgr.OpenDir()
-	if err != nil {
-		return nil, fmt.Errorf("open cgroup (linux.cgroupsPath %q): %w", o.Spec.Linux.CgroupsPath, err)
-	}
-	if cgDir != nil {
-		defer cgDir.Close()
-	}
-	trace("create: cgroup", t0)
+	clk.step("create: cgroup")
 
 	fifoPath := filepath.Join(dir, fifoName)
 	if err := unix.Mkfifo(fifoPath, 0o622); err != nil {
@@ -191,24 +188,19 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 		return nil, err
 	}
 	defer exe.Close()
-	if cgDir != nil {
-		// cgroup v2: clone3(CLONE_INTO_CGROUP), the init is born in its cgroup.
-		cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: int(cgDir.Fd())}
-	}
-	if err := cmd.Start(); err != nil {
-		childSock.Close()
-		return nil, fmt.Errorf("start container init: %w", err)
-	}
-	childSock.Close()
-	trace("create: spawn init", t0)
-	if cgDir == nil {
-		// cgroup v1: join before the stub unshares the cgroup namespace,
-		// whose root is the cgroup the process is in at that moment.
-		if err := mgr.Apply(cmd.Process.Pid); err != nil {
-			return nil, fmt.Errorf("join cgroup (linux.cgroupsPath %q): %w", o.Spec.Linux.CgroupsPath, err)
+	// Born in its cgroup (before the stub unshares the cgroup namespace,
+	// whose root is the cgroup the process is in at that moment).
+	err = cgroups.StartIn(mgr, func(cgroupFD int) error {
+		if cgroupFD >= 0 {
+			cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: cgroupFD}
 		}
-		trace("create: cgroup joined", t0)
+		return cmd.Start()
+	})
+	childSock.Close()
+	if err != nil {
+		return nil, fmt.Errorf("start container init in its cgroup (linux.cgroupsPath %q): %w", o.Spec.Linux.CgroupsPath, err)
 	}
+	clk.step("create: spawn init")
 	pid, err := stubExchange(parentSock, plan, func(pid int) error { return writeIDMaps(pid, o.Spec.Linux) })
 	if err != nil {
 		return nil, fmt.Errorf("create container %q: %w", o.ID, err)
@@ -218,7 +210,7 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 		// The stub forked into a pid/time namespace; its first half exits now.
 		cmd.Wait()
 	}
-	trace("create: namespaces", t0)
+	clk.step("create: namespaces")
 	start := uint64(0)
 	if _, start, err = procStat(pid); err != nil {
 		return nil, fmt.Errorf("container init %d: %w", pid, err)
@@ -230,7 +222,7 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 	if err := setupNetwork(root, st, s, netCfg, pid); err != nil {
 		return nil, err
 	}
-	trace("create: network", t0)
+	clk.step("create: network")
 	if adj := o.Spec.Process.OOMScoreAdj; adj != nil {
 		if err := os.WriteFile("/proc/"+strconv.Itoa(pid)+"/oom_score_adj", []byte(strconv.Itoa(*adj)), 0); err != nil {
 			return nil, fmt.Errorf("process.oomScoreAdj %d: %w", *adj, unwrapPathErr(err))
@@ -238,7 +230,7 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 	}
 
 	o.Spec = withProcessEnv(o.Spec, listenEnv)
-	ch := newChannel(parentSock)
+	ch := newChannel(syncConn(parentSock, o.Spec.Linux.Seccomp))
 	cfg := &initConfig{
 		ID:           o.ID,
 		Bundle:       o.Bundle,
@@ -254,6 +246,7 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 		StateDirFD:   base + 1,
 		ConsoleFD:    consoleFD,
 		Pid:          pid,
+		Trace:        tracing(),
 	}
 	if err := ch.send(cfg); err != nil {
 		return nil, fmt.Errorf("send config to container init: %w", err)
@@ -263,15 +256,16 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 		if err := ch.recv(&m); err != nil {
 			return nil, fmt.Errorf("create container %q: container init exited unexpectedly (%v)", o.ID, err)
 		}
+		clk.initSteps("create: init: ", m.Trace)
 		switch m.Type {
 		case msgHooks:
-			trace("create: rootfs mounted", t0)
+			clk.step("create: rootfs mounted")
 			if err := mgr.Set(cgroups.WithDeviceNodes(o.Spec.Linux.Resources, o.Spec.Linux.Devices)); err != nil {
 				err = fmt.Errorf("linux.resources: %w", err)
 				ch.send(message{Type: msgError, Msg: err.Error()})
 				return nil, err
 			}
-			trace("create: cgroup limits set", t0)
+			clk.step("create: cgroup limits set")
 			if err := runCreateHooks(st); err != nil {
 				ch.send(message{Type: msgError, Msg: err.Error()})
 				return nil, err
@@ -279,10 +273,14 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 			if err := ch.send(message{Type: msgHooksDone}); err != nil {
 				return nil, fmt.Errorf("container init: %w", err)
 			}
+		case msgSeccomp:
+			if err := serveListener(ch, &listenerAgent{o.Spec.Linux.Seccomp, pid, st.oci(Creating)}); err != nil {
+				return nil, err
+			}
 		case msgError:
 			return nil, errors.New(m.Msg)
 		case msgReady:
-			trace("create: init ready", t0)
+			clk.step("create: init ready")
 			if o.PidFile != "" {
 				if err := writeFileAtomic(o.PidFile, []byte(strconv.Itoa(pid)), 0o644); err != nil {
 					return nil, fmt.Errorf("write pid file %s: %w", o.PidFile, err)
@@ -369,11 +367,6 @@ func preservedFiles(n int) ([]*os.File, []string) {
 		files = append(files, os.NewFile(uintptr(fd), "preserved-"+strconv.Itoa(fd)))
 	}
 	return files, env
-}
-
-// trace logs how long a step of create/start/exec took since t0 (with --debug).
-func trace(step string, t0 time.Time) {
-	slog.Debug(step, "elapsed", time.Since(t0).Round(time.Microsecond).String())
 }
 
 // setupNetwork moves linux.netDevices into the container's network

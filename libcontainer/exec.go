@@ -1,21 +1,20 @@
 package libcontainer
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
-	"slices"
 	"strconv"
-	"strings"
 	"syscall"
-	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
 	"berth/libcontainer/cgroups"
+	"berth/libcontainer/lsm"
+	"berth/nsenter"
 )
 
 // ExecOpts describe a process to start in a running container.
@@ -37,7 +36,7 @@ type ExecOpts struct {
 // joins each of the init's namespaces, the Go half applies the process's
 // user, capabilities, rlimits, seccomp and cwd, then execs.
 func Exec(root, id string, o *ExecOpts) (info *CreatedInfo, err error) {
-	t0 := time.Now()
+	clk := startClock()
 	c, err := Load(root, id)
 	if err != nil {
 		return nil, err
@@ -54,6 +53,9 @@ func Exec(root, id string, o *ExecOpts) (info *CreatedInfo, err error) {
 	}
 	if o.Process.Terminal && o.Console == nil {
 		return nil, errors.New("exec: process.terminal is true but no --console-socket was given")
+	}
+	if err := lsm.CheckHost(o.Process, ""); err != nil {
+		return nil, fmt.Errorf("exec: %w", err)
 	}
 	plan := &nsPlan{}
 	for _, ns := range st.Config.Linux.Namespaces {
@@ -87,6 +89,9 @@ func Exec(root, id string, o *ExecOpts) (info *CreatedInfo, err error) {
 		extra = append(extra, o.Console)
 		consoleFD = base + 1
 	}
+	if plan.exec, err = cExecRecord(execSpec, execSpec.Process, len(preserve), o.Console != nil); err != nil {
+		return nil, err
+	}
 	cmd, exe, err := initCmd(extra, base, o.Stdin, o.Stdout, o.Stderr)
 	if err != nil {
 		return nil, err
@@ -98,32 +103,31 @@ func Exec(root, id string, o *ExecOpts) (info *CreatedInfo, err error) {
 			return nil, err
 		}
 	}
-	// CLONE_INTO_CGROUP for the container's own cgroup; a sub-cgroup the
-	// workload made is joined by a cgroup.procs write, which the kernel
-	// accepts in cases clone3 refuses (EOPNOTSUPP seen on v2).
-	if mgr != nil && len(o.Cgroup) == 0 {
-		cgDir, err := mgr.OpenDir()
-		if err != nil {
-			return nil, fmt.Errorf("exec: open the container's cgroup: %w", err)
-		}
-		if cgDir != nil {
-			defer cgDir.Close()
-			cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: int(cgDir.Fd())}
-			mgr = nil // born there
+	start := cmd.Start
+	if mgr != nil {
+		// Born in the container's cgroup, as the init is (see StartIn).
+		start = func() error {
+			return cgroups.StartIn(mgr, func(cgroupFD int) error {
+				if cgroupFD >= 0 {
+					cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: cgroupFD}
+				}
+				return cmd.Start()
+			})
 		}
 	}
-	if err := cmd.Start(); err != nil {
+	if err := start(); err != nil {
 		childSock.Close()
+		if cmd.Process != nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+		if mgr != nil {
+			// EBUSY, EOPNOTSUPP: say which cgroup v2 rule the target breaks.
+			err = cgroups.JoinError(mgr, err)
+		}
 		return nil, fmt.Errorf("start exec process: %w", err)
 	}
 	childSock.Close()
-	if mgr != nil {
-		if err := mgr.Apply(cmd.Process.Pid); err != nil {
-			cmd.Process.Kill()
-			cmd.Wait()
-			return nil, fmt.Errorf("exec: join the container's cgroup: %w", err)
-		}
-	}
 	defer func() {
 		if err != nil {
 			cmd.Process.Kill()
@@ -138,37 +142,19 @@ func Exec(root, id string, o *ExecOpts) (info *CreatedInfo, err error) {
 	if !child {
 		cmd.Wait()
 	}
-	trace("exec: namespaces joined", t0)
-	ch := newChannel(parentSock)
-	cfg := &initConfig{
-		ID:          id,
-		Bundle:      st.Bundle,
-		Rootfs:      st.Rootfs,
-		Spec:        execSpec,
-		Exec:        true,
-		PreserveFDs: len(preserve),
-		StateDirFD:  -1,
-		ConsoleFD:   consoleFD,
-		Pid:         pid,
-	}
-	if err := ch.send(cfg); err != nil {
-		return nil, fmt.Errorf("send config to exec process: %w", err)
-	}
-	var m message
-	switch err := ch.recv(&m); {
-	case errors.Is(err, io.EOF):
-		// The socket closed on exec: the process runs.
-	case err != nil:
-		return nil, fmt.Errorf("exec in container %q: %w", id, err)
-	case m.Type == msgError:
-		if !child {
-			killPid(pid)
+	clk.step("exec: namespaces joined")
+	if plan.exec != nil {
+		// The stub execs by itself (exec_c.go): end-of-file, or its error.
+		if err := stubExecResult(parentSock); err != nil {
+			if !child {
+				killPid(pid)
+			}
+			return nil, fmt.Errorf("exec in container %q: %w", id, err)
 		}
-		return nil, fmt.Errorf("exec in container %q: %s", id, m.Msg)
-	default:
-		return nil, fmt.Errorf("exec in container %q: unexpected message %q", id, m.Type)
+	} else if err := goExec(c, parentSock, execSpec, cfgFor(id, st, execSpec, len(preserve), consoleFD, pid), child); err != nil {
+		return nil, err
 	}
-	trace("exec: process started", t0)
+	clk.step("exec: process started")
 	if o.PidFile != "" {
 		if err := writeFileAtomic(o.PidFile, []byte(strconv.Itoa(pid)), 0o644); err != nil {
 			return nil, fmt.Errorf("write pid file %s: %w", o.PidFile, err)
@@ -183,42 +169,77 @@ func killPid(pid int) {
 	}
 }
 
-// subCgroup is the manager of an existing sub-cgroup of the container.
-func subCgroup(st *State, specs []string) (cgroups.Manager, error) {
-	if len(st.CgroupPaths) == 0 {
-		return nil, fmt.Errorf("exec --cgroup: container %q has no cgroup", st.ID)
+// cfgFor is the Go exec process's configuration.
+func cfgFor(id string, st *State, spec *specs.Spec, preserved, consoleFD, pid int) *initConfig {
+	return &initConfig{
+		ID:          id,
+		Bundle:      st.Bundle,
+		Rootfs:      st.Rootfs,
+		Spec:        spec,
+		Exec:        true,
+		PreserveFDs: preserved,
+		StateDirFD:  -1,
+		ConsoleFD:   consoleFD,
+		Pid:         pid,
+		Trace:       tracing(),
 	}
-	if _, unified := st.CgroupPaths["unified"]; unified && len(st.CgroupPaths) == 1 {
-		// The kernel refused both clone3 CLONE_INTO_CGROUP and cgroup.procs
-		// into a workload-made sub-cgroup here (EOPNOTSUPP); until that is
-		// understood, say so instead of failing obscurely.
-		return nil, errors.New("exec --cgroup: not supported on cgroup v2 yet")
+}
+
+// goExec serves the Go half of the exec process (execProcess in init.go)
+// until it has exec'd: it sends the config, hands a seccomp listener on,
+// and reads end-of-file or an error.
+func goExec(c *Container, parentSock *os.File, execSpec *specs.Spec, cfg *initConfig, child bool) error {
+	ch := newChannel(syncConn(parentSock, execSpec.Linux.Seccomp))
+	if err := ch.send(cfg); err != nil {
+		return fmt.Errorf("send config to exec process: %w", err)
 	}
-	sub := map[string]string{}
-	for _, spec := range specs {
-		ctrls, path, found := strings.Cut(spec, ":")
-		if !found {
-			path, ctrls = ctrls, ""
-		}
-		if path == "" || strings.Contains(path, "..") || filepath.IsAbs(path) {
-			return nil, fmt.Errorf("exec --cgroup %q: want a relative path without ..", spec)
-		}
-		for key := range st.CgroupPaths {
-			if ctrls == "" || slices.Contains(strings.Split(ctrls, ","), key) || key == "unified" && len(st.CgroupPaths) == 1 {
-				sub[key] = path
+	var m message
+	rerr := ch.recv(&m)
+	if rerr == nil && m.Type == msgSeccomp {
+		if err := serveListener(ch, &listenerAgent{execSpec.Linux.Seccomp, cfg.Pid, c.state.oci(c.Status())}); err != nil {
+			if !child {
+				killPid(cfg.Pid)
 			}
+			return fmt.Errorf("exec in container %q: %w", c.state.ID, err)
 		}
+		m = message{}
+		rerr = ch.recv(&m)
 	}
-	paths := map[string]string{}
-	for key, dir := range st.CgroupPaths {
-		p := dir
-		if s, ok := sub[key]; ok {
-			p = filepath.Join(dir, s)
-			if fi, err := os.Stat(p); err != nil || !fi.IsDir() {
-				return nil, fmt.Errorf("exec --cgroup: sub-cgroup %s does not exist", p)
-			}
+	switch err := rerr; {
+	case errors.Is(err, io.EOF):
+		// The socket closed on exec: the process runs.
+	case err != nil:
+		return fmt.Errorf("exec in container %q: %w", c.state.ID, err)
+	case m.Type == msgError:
+		if !child {
+			killPid(cfg.Pid)
 		}
-		paths[key] = p
+		return fmt.Errorf("exec in container %q: %s", c.state.ID, m.Msg)
+	default:
+		return fmt.Errorf("exec in container %q: unexpected message %q", c.state.ID, m.Type)
 	}
-	return cgroups.Load(paths)
+	return nil
+}
+
+// stubExecResult waits for the stub's C exec: end-of-file when the socket
+// closed on execve, or the error it reported.
+func stubExecResult(sock *os.File) error {
+	var hdr [8]byte
+	n, err := io.ReadFull(sock, hdr[:])
+	switch {
+	case n == 0 && err == io.EOF:
+		return nil
+	case err != nil:
+		return fmt.Errorf("exec process: %w", err)
+	}
+	tag := binary.NativeEndian.Uint32(hdr[:4])
+	size := binary.NativeEndian.Uint32(hdr[4:])
+	if tag != nsenter.SyncErr || size > 64<<10 {
+		return fmt.Errorf("exec process: unexpected sync tag %#x", tag)
+	}
+	msg := make([]byte, size)
+	if _, err := io.ReadFull(sock, msg); err != nil {
+		return fmt.Errorf("exec process failed (message lost: %w)", err)
+	}
+	return errors.New(string(msg))
 }

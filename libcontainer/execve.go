@@ -6,6 +6,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"berth/libcontainer/lsm"
 )
 
 // finalExec is the last step of every container process: the address-space
@@ -19,6 +21,7 @@ type finalExec struct {
 	argv   []*byte
 	envv   []*byte
 	limits []deferredLimit
+	lsm    *lsm.ExecAttrs // written by the caller just before run
 }
 
 type deferredLimit struct {

@@ -16,6 +16,7 @@ import (
 	"berth/libcontainer/caps"
 	"berth/libcontainer/console"
 	"berth/libcontainer/hooks"
+	"berth/libcontainer/lsm"
 	"berth/libcontainer/seccomp"
 	"berth/nsenter"
 	"berth/rootfs"
@@ -39,6 +40,8 @@ func Init() {
 	if err := ch.recv(&cfg); err != nil {
 		os.Exit(1)
 	}
+	itrace.on = cfg.Trace
+	itrace.mark("config received")
 	if cfg.Exec {
 		err = execProcess(&cfg, ch)
 	} else {
@@ -55,6 +58,9 @@ func Init() {
 	}
 	os.Exit(1)
 }
+
+// itrace holds the init's step timings (berth --debug).
+var itrace initTrace
 
 func initContainer(cfg *initConfig, ch *channel, sock *os.File) error {
 	spec := cfg.Spec
@@ -76,6 +82,7 @@ func initContainer(cfg *initConfig, ch *channel, sock *os.File) error {
 				return createHooks(cfg, ch)
 			},
 		}
+		rc.Mark = itrace.mark
 		if err := rootfs.Setup(rc); err != nil {
 			return fmt.Errorf("rootfs: %w", err)
 		}
@@ -129,11 +136,13 @@ func initContainer(cfg *initConfig, ch *channel, sock *os.File) error {
 			return fmt.Errorf("join session keyring: %w", err)
 		}
 	}
-	final, err := prepareProcess(spec, proc, cfg.PreserveFDs)
+	itrace.mark("rootfs finalized, console, hostname, sysctl")
+	final, err := prepareProcess(ch, spec, proc, cfg.PreserveFDs)
 	if err != nil {
 		return err
 	}
-	if err := ch.send(message{Type: msgReady}); err != nil {
+	itrace.mark("process prepared")
+	if err := ch.send(message{Type: msgReady, Trace: itrace.take()}); err != nil {
 		return err
 	}
 	sock.Close()
@@ -152,6 +161,11 @@ func initContainer(cfg *initConfig, ch *channel, sock *os.File) error {
 			unix.Write(fifo, append([]byte{fifoFailed}, err.Error()...))
 			os.Exit(1)
 		}
+	}
+	// After the hooks, which must not run under the container's label.
+	if err := final.lsm.Apply(); err != nil {
+		unix.Write(fifo, append([]byte{fifoFailed}, err.Error()...))
+		os.Exit(1)
 	}
 	if _, err := unix.Write(fifo, []byte{fifoOK}); err != nil {
 		return fmt.Errorf("write exec fifo: %w", err)
@@ -177,8 +191,11 @@ func execProcess(cfg *initConfig, ch *channel) error {
 			return err
 		}
 	}
-	final, err := prepareProcess(cfg.Spec, proc, cfg.PreserveFDs)
+	final, err := prepareProcess(ch, cfg.Spec, proc, cfg.PreserveFDs)
 	if err != nil {
+		return err
+	}
+	if err := final.lsm.Apply(); err != nil {
 		return err
 	}
 	return fmt.Errorf("exec %q (process.args[0]): %w", proc.Args[0], final.run())
@@ -188,7 +205,7 @@ func execProcess(cfg *initConfig, ch *channel) error {
 // seccomp (early without no_new_privs), user and capabilities, cwd,
 // no_new_privs (and seccomp with it), and close-on-exec for every fd beyond
 // the preserved ones. It returns the resolved executable and environment.
-func prepareProcess(spec *specs.Spec, proc *specs.Process, preserveFDs int) (*finalExec, error) {
+func prepareProcess(ch *channel, spec *specs.Spec, proc *specs.Process, preserveFDs int) (*finalExec, error) {
 	var deferred []deferredLimit
 	for i, rl := range proc.Rlimits {
 		res, ok := rlimitResources[rl.Type]
@@ -232,6 +249,11 @@ func prepareProcess(spec *specs.Spec, proc *specs.Process, preserveFDs int) (*fi
 	if err := closeExtraFDs(3 + preserveFDs); err != nil {
 		return nil, err
 	}
+	// Opened while berth is still root and unfiltered; written just before execve.
+	attrs, err := lsm.Prepare(proc)
+	if err != nil {
+		return nil, err
+	}
 	var filter []unix.SockFilter
 	if spec.Linux != nil && spec.Linux.Seccomp != nil {
 		if filter, err = seccomp.Compile(spec.Linux.Seccomp); err != nil {
@@ -240,7 +262,7 @@ func prepareProcess(spec *specs.Spec, proc *specs.Process, preserveFDs int) (*fi
 		// Without no_new_privs the kernel wants CAP_SYS_ADMIN for the
 		// filter, so it goes on before the capabilities are dropped.
 		if !proc.NoNewPrivileges {
-			if err := loadSeccomp(spec.Linux.Seccomp, filter); err != nil {
+			if err := loadSeccomp(ch, spec.Linux.Seccomp, filter); err != nil {
 				return nil, err
 			}
 		}
@@ -254,12 +276,17 @@ func prepareProcess(spec *specs.Spec, proc *specs.Process, preserveFDs int) (*fi
 		}
 		// As late as possible: what berth itself does after this must pass the filter.
 		if filter != nil {
-			if err := loadSeccomp(spec.Linux.Seccomp, filter); err != nil {
+			if err := loadSeccomp(ch, spec.Linux.Seccomp, filter); err != nil {
 				return nil, err
 			}
 		}
 	}
-	return newFinalExec(path, proc.Args, env, deferred)
+	final, err := newFinalExec(path, proc.Args, env, deferred)
+	if err != nil {
+		return nil, err
+	}
+	final.lsm = attrs
+	return final, nil
 }
 
 // createHooks asks the parent to run prestart/createRuntime hooks, then runs
@@ -269,7 +296,7 @@ func createHooks(cfg *initConfig, ch *channel) error {
 	// once this Go runtime has its threads (a low pids.max set earlier
 	// would kill the init at start-up).
 	h := cfg.Spec.Hooks
-	if err := ch.send(message{Type: msgHooks}); err != nil {
+	if err := ch.send(message{Type: msgHooks, Trace: itrace.take()}); err != nil {
 		return err
 	}
 	if err := ch.expect(msgHooksDone); err != nil {
@@ -282,13 +309,26 @@ func createHooks(cfg *initConfig, ch *channel) error {
 	return hooks.Run("createContainer", h.CreateContainer, st)
 }
 
-func loadSeccomp(sc *specs.LinuxSeccomp, filter []unix.SockFilter) error {
+// loadSeccomp installs the filter; a listener (SCMP_ACT_NOTIFY) goes to the
+// parent at once, for the agent at linux.seccomp.listenerPath.
+func loadSeccomp(ch *channel, sc *specs.LinuxSeccomp, filter []unix.SockFilter) error {
+	var handoff *listenerHandoff
+	if notifies(sc) {
+		var err error
+		if handoff, err = newListenerHandoff(ch); err != nil {
+			return err
+		}
+	}
 	fd, err := seccomp.Load(sc, filter)
 	if err != nil {
 		return fmt.Errorf("linux.seccomp: %w", err)
 	}
 	if fd >= 0 {
-		unix.Close(fd)
+		if handoff == nil {
+			unix.Close(fd)
+			return nil
+		}
+		return handoff.send(fd)
 	}
 	return nil
 }
@@ -328,37 +368,27 @@ func setupConsole(cfg *initConfig, proc *specs.Process) error {
 	return nil
 }
 
+// writeSysctls writes through a verified procfs (lsm.Proc, shared with the
+// LSM attribute writes): a private instance, or the container's /proc with
+// no symlink followed and no mount crossed, so a mount over /proc/sys
+// (CVE-2025-52881 style redirection, even to another procfs file) gets an
+// error instead of berth's write.
 func writeSysctls(sysctl map[string]string) error {
+	if len(sysctl) == 0 {
+		return nil
+	}
+	proc, err := lsm.OpenProc()
+	if err != nil {
+		return fmt.Errorf("linux.sysctl: %w", err)
+	}
+	defer proc.Close()
 	for k, v := range sysctl {
 		if strings.Contains(k, "/") || strings.Contains(k, "..") {
 			return fmt.Errorf("linux.sysctl %q: invalid name", k)
 		}
-		p := "/proc/sys/" + strings.ReplaceAll(k, ".", "/")
-		if err := writeProcFile(p, v); err != nil {
+		if err := proc.Write("sys/"+strings.ReplaceAll(k, ".", "/"), v); err != nil {
 			return fmt.Errorf("linux.sysctl %q: %w", k, err)
 		}
-	}
-	return nil
-}
-
-// writeProcFile writes to a file that must be procfs: a container that
-// mounted something over /proc/sys (CVE-2025-52881 style redirection) gets
-// an error instead of berth's write. Symlinks are not followed.
-func writeProcFile(path, value string) error {
-	fd, err := unix.Open(path, unix.O_WRONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("open %s: %w", path, err)
-	}
-	defer unix.Close(fd)
-	var fs unix.Statfs_t
-	if err := unix.Fstatfs(fd, &fs); err != nil {
-		return fmt.Errorf("fstatfs %s: %w", path, err)
-	}
-	if fs.Type != unix.PROC_SUPER_MAGIC {
-		return fmt.Errorf("%s is not on procfs (filesystem type %#x): refusing to write", path, fs.Type)
-	}
-	if _, err := unix.Write(fd, []byte(value)); err != nil {
-		return fmt.Errorf("write %q to %s: %w", value, path, err)
 	}
 	return nil
 }

@@ -28,6 +28,8 @@ type initConfig struct {
 	ConsoleFD   int  `json:"console_fd"`
 	// Pid is the init's pid in the host's view, for the hooks' state.
 	Pid int `json:"pid"`
+	// Trace asks the init to report per-step timings (berth --debug).
+	Trace bool `json:"trace,omitempty"`
 }
 
 // Message types of the parent <-> init conversation after the bootstrap.
@@ -36,20 +38,27 @@ const (
 	msgHooksDone = "hooks-done" // parent: done, go on
 	msgReady     = "ready"      // init: everything is set up; waiting on the exec fifo
 	msgError     = "error"      // either side: what failed
+	// SCMP_ACT_NOTIFY (seccomp_notify.go): the init passes the listener fd
+	// (SCM_RIGHTS); the parent answers once the agent has it.
+	msgSeccomp     = "seccomp"
+	msgSeccompDone = "seccomp-done"
 )
 
 type message struct {
 	Type string `json:"type"`
 	Msg  string `json:"msg,omitempty"`
+	// Trace carries the init's step timings since its previous message.
+	Trace []traceStep `json:"trace,omitempty"`
 }
 
 type channel struct {
 	enc *json.Encoder
 	dec *json.Decoder
+	rw  io.ReadWriter // for passing a descriptor alongside (seccomp_notify.go)
 }
 
 func newChannel(rw io.ReadWriter) *channel {
-	return &channel{enc: json.NewEncoder(rw), dec: json.NewDecoder(rw)}
+	return &channel{enc: json.NewEncoder(rw), dec: json.NewDecoder(rw), rw: rw}
 }
 
 func (c *channel) send(v any) error { return c.enc.Encode(v) }

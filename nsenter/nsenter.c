@@ -47,6 +47,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bootstrap.h"
+
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
 #endif
@@ -54,17 +56,10 @@
 #define CLONE_NEWCGROUP 0x02000000
 #endif
 
-#define BT_CLONE_FLAGS 1
-#define BT_NS_PATHS 2
-#define BT_TIMENS 3
-
 #define SYNC_USERMAP 0x40
 #define SYNC_USERMAP_ACK 0x41
 #define SYNC_PID 0x42
 #define SYNC_ERR 0x43
-
-#define MAX_BOOTSTRAP (1 << 20)
-#define MAX_NS 16
 
 static int sync_fd = -1;
 
@@ -105,7 +100,7 @@ static int read_all(int fd, void *buf, size_t len)
 }
 
 /* bail reports the error (with errno text when errnum != 0) and exits. */
-static void bail(int errnum, const char *fmt, ...)
+void bail(int errnum, const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
@@ -153,58 +148,140 @@ static int ns_flag(const char *type)
 	return 0;
 }
 
-struct ns_join {
-	char *type;
-	char *path;
-	int flag;
-	int fd;
-};
+#define ALL_NS_FLAGS \
+	(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP | \
+	 CLONE_NEWTIME)
+
+static int parse_fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* parse_ns_paths splits "type:path\0..." into out->join. */
+static int parse_ns_paths(char *p, uint32_t len, struct bootstrap *out, char *err, size_t errlen)
+{
+	char *end = p + len;
+	int seen = 0;
+	while (p < end) {
+		char *nul = memchr(p, '\0', (size_t)(end - p));
+		if (nul == NULL)
+			return parse_fail(err, errlen, "namespace entry at byte %u is not NUL-terminated",
+					  (unsigned)(len - (uint32_t)(end - p)));
+		if (nul == p)
+			return parse_fail(err, errlen, "empty namespace entry");
+		char *colon = memchr(p, ':', (size_t)(nul - p));
+		if (colon == NULL)
+			return parse_fail(err, errlen, "malformed namespace entry %s (want type:path)", p);
+		*colon = '\0';
+		int flag = ns_flag(p);
+		if (flag == 0)
+			return parse_fail(err, errlen, "unknown namespace type %s", p);
+		if (colon + 1 == nul)
+			return parse_fail(err, errlen, "empty path for %s namespace", p);
+		if (seen & flag)
+			return parse_fail(err, errlen, "%s namespace joined twice", p);
+		if (out->nr_join == MAX_NS)
+			return parse_fail(err, errlen, "too many namespaces to join");
+		seen |= flag;
+		out->join[out->nr_join].flag = flag;
+		out->join[out->nr_join].type = p;
+		out->join[out->nr_join].path = colon + 1;
+		out->nr_join++;
+		p = nul + 1;
+	}
+	return 0;
+}
+
+int berth_parse_bootstrap(char *buf, uint32_t len, struct bootstrap *out, char *err, size_t errlen)
+{
+	memset(out, 0, sizeof(*out));
+	if (errlen > 0)
+		err[0] = '\0';
+	if (len > MAX_BOOTSTRAP)
+		return parse_fail(err, errlen, "bootstrap of %u bytes is too large", len);
+	uint32_t seen = 0;
+	for (uint32_t off = 0; off < len;) {
+		if (len - off < 8)
+			return parse_fail(err, errlen, "truncated record header at byte %u", off);
+		uint32_t type, rlen;
+		memcpy(&type, buf + off, 4);
+		memcpy(&rlen, buf + off + 4, 4);
+		off += 8;
+		if (rlen > len - off)
+			return parse_fail(err, errlen, "bootstrap record %u overruns the message", type);
+		if (type >= 1 && type <= 31) {
+			if (seen & (1u << type))
+				return parse_fail(err, errlen, "bootstrap record %u repeated", type);
+			seen |= 1u << type;
+		}
+		char *payload = buf + off;
+		switch (type) {
+		case BT_CLONE_FLAGS:
+			if (rlen != 4)
+				return parse_fail(err, errlen, "bad clone flags record of %u bytes", rlen);
+			memcpy(&out->clone_flags, payload, 4);
+			if (out->clone_flags & ~(uint32_t)ALL_NS_FLAGS)
+				return parse_fail(err, errlen, "clone flags 0x%x are not namespaces",
+						  out->clone_flags & ~(uint32_t)ALL_NS_FLAGS);
+			break;
+		case BT_NS_PATHS:
+			if (parse_ns_paths(payload, rlen, out, err, errlen) < 0)
+				return -1;
+			break;
+		case BT_TIMENS:
+			out->timens = payload;
+			out->timens_len = rlen;
+			break;
+		case BT_EXEC:
+			out->exec = payload;
+			out->exec_len = rlen;
+			break;
+		default:
+			return parse_fail(err, errlen, "unknown bootstrap record %u", type);
+		}
+		off += rlen;
+	}
+	for (int i = 0; i < out->nr_join; i++)
+		if (out->clone_flags & (uint32_t)out->join[i].flag)
+			return parse_fail(err, errlen, "%s namespace both joined and created", out->join[i].type);
+	return 0;
+}
 
 /*
  * join_namespaces opens every path first, then enters the user namespace
  * (which grants the capabilities needed for the others), then the rest in
  * the order given. It returns the CLONE_NEW* flags of what was joined.
  */
-static int join_namespaces(char *paths, uint32_t len)
+static int join_namespaces(const struct bootstrap *bs)
 {
-	struct ns_join ns[MAX_NS];
-	int count = 0, joined = 0;
-	char *p = paths, *end = paths + len;
+	int fds[MAX_NS];
+	int joined = 0;
 
-	while (p < end && *p != '\0') {
-		char *entry = p;
-		p += strlen(entry) + 1;
-		char *colon = strchr(entry, ':');
-		if (colon == NULL)
-			bail(0, "nsenter: malformed namespace entry %s", entry);
-		if (count == MAX_NS)
-			bail(0, "nsenter: too many namespaces to join");
-		*colon = '\0';
-		ns[count].type = entry;
-		ns[count].path = colon + 1;
-		ns[count].flag = ns_flag(entry);
-		if (ns[count].flag == 0)
-			bail(0, "nsenter: unknown namespace type %s", entry);
-		ns[count].fd = open(ns[count].path, O_RDONLY | O_CLOEXEC);
-		if (ns[count].fd < 0)
-			bail(errno, "open %s namespace %s", entry, ns[count].path);
-		count++;
+	for (int i = 0; i < bs->nr_join; i++) {
+		fds[i] = open(bs->join[i].path, O_RDONLY | O_CLOEXEC);
+		if (fds[i] < 0)
+			bail(errno, "open %s namespace %s", bs->join[i].type, bs->join[i].path);
 	}
 	for (int pass = 0; pass < 2; pass++) {
-		for (int i = 0; i < count; i++) {
-			int is_user = ns[i].flag == CLONE_NEWUSER;
+		for (int i = 0; i < bs->nr_join; i++) {
+			const struct bootstrap_ns *ns = &bs->join[i];
+			int is_user = ns->flag == CLONE_NEWUSER;
 			if ((pass == 0) != is_user)
 				continue;
-			if (setns(ns[i].fd, ns[i].flag) < 0)
-				bail(errno, "setns %s namespace %s", ns[i].type, ns[i].path);
-			close(ns[i].fd);
-			joined |= ns[i].flag;
+			if (setns(fds[i], ns->flag) < 0)
+				bail(errno, "setns %s namespace %s", ns->type, ns->path);
+			close(fds[i]);
+			joined |= ns->flag;
 			if (is_user) {
 				/* The ids of the joined namespace decide what we may do next. */
 				if (setresgid(0, 0, 0) < 0)
-					bail(errno, "setresgid(0) in joined user namespace %s", ns[i].path);
+					bail(errno, "setresgid(0) in joined user namespace %s", ns->path);
 				if (setresuid(0, 0, 0) < 0)
-					bail(errno, "setresuid(0) in joined user namespace %s", ns[i].path);
+					bail(errno, "setresuid(0) in joined user namespace %s", ns->path);
 			}
 		}
 	}
@@ -261,47 +338,12 @@ __attribute__((constructor)) static void berth_nsenter(void)
 		bail(errno, "nsenter: read bootstrap");
 	buf[total] = '\0';
 
-	uint32_t clone_flags = 0;
-	char *ns_paths = NULL, *timens = NULL;
-	uint32_t ns_paths_len = 0, timens_len = 0;
-	for (uint32_t off = 0; off + 8 <= total;) {
-		uint32_t type, len;
-		memcpy(&type, buf + off, 4);
-		memcpy(&len, buf + off + 4, 4);
-		off += 8;
-		if (len > total - off)
-			bail(0, "nsenter: bootstrap record %u overruns the message", type);
-		char *payload = buf + off;
-		switch (type) {
-		case BT_CLONE_FLAGS:
-			if (len != 4)
-				bail(0, "nsenter: bad clone flags record");
-			memcpy(&clone_flags, payload, 4);
-			break;
-		case BT_NS_PATHS:
-			ns_paths = payload;
-			ns_paths_len = len;
-			break;
-		case BT_TIMENS:
-			timens = payload;
-			timens_len = len;
-			break;
-		default:
-			bail(0, "nsenter: unknown bootstrap record %u", type);
-		}
-		off += len;
-	}
-
-	int joined = 0;
-	if (ns_paths != NULL && ns_paths_len > 0) {
-		/* Entries are NUL-terminated; make sure the last one is too. */
-		char *copy = malloc(ns_paths_len + 1);
-		if (copy == NULL)
-			bail(ENOMEM, "nsenter: namespace paths");
-		memcpy(copy, ns_paths, ns_paths_len);
-		copy[ns_paths_len] = '\0';
-		joined = join_namespaces(copy, ns_paths_len);
-	}
+	struct bootstrap bs;
+	char perr[256];
+	if (berth_parse_bootstrap(buf, total, &bs, perr, sizeof(perr)) < 0)
+		bail(0, "nsenter: %s", perr);
+	uint32_t clone_flags = bs.clone_flags;
+	int joined = join_namespaces(&bs);
 
 	if (clone_flags & CLONE_NEWUSER) {
 		if (unshare(CLONE_NEWUSER) < 0)
@@ -323,8 +365,8 @@ __attribute__((constructor)) static void berth_nsenter(void)
 	if (rest != 0 && unshare((int)rest) < 0)
 		bail(errno, "unshare namespaces 0x%x", rest);
 
-	if ((clone_flags & CLONE_NEWTIME) && timens != NULL && timens_len > 0)
-		write_timens_offsets(timens, timens_len, (clone_flags | joined) & CLONE_NEWUSER);
+	if ((clone_flags & CLONE_NEWTIME) && bs.timens != NULL && bs.timens_len > 0)
+		write_timens_offsets(bs.timens, bs.timens_len, (clone_flags | joined) & CLONE_NEWUSER);
 
 	int need_fork = (clone_flags & (CLONE_NEWPID | CLONE_NEWTIME)) || (joined & (CLONE_NEWPID | CLONE_NEWTIME));
 	if (need_fork) {
@@ -338,6 +380,8 @@ __attribute__((constructor)) static void berth_nsenter(void)
 	} else {
 		send_sync(SYNC_PID, (uint32_t)getpid());
 	}
+	if (bs.exec != NULL)
+		berth_exec_in_c(bs.exec, bs.exec_len);
 	free(buf);
 	/* The Go runtime starts now, inside every namespace. */
 }

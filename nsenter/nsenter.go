@@ -14,6 +14,7 @@ const (
 	BootstrapCloneFlags = 1
 	BootstrapNsPaths    = 2
 	BootstrapTimens     = 3
+	BootstrapExec       = 4 // the process, for exec finished in C (cexec.c)
 )
 
 // Sync tags (stub <-> parent).

@@ -85,7 +85,7 @@ func (s *setup) mountCgroup1(mc *mountCtx, t *target) error {
 		return mc.stepErr("find cgroup hierarchies", err)
 	}
 	flags := mc.opts.Flags &^ unix.MS_RDONLY
-	if err := unix.Mount("tmpfs", procFd(t.fd), "tmpfs", flags, "mode=755"); err != nil {
+	if err := unix.Mount("tmpfs", procFd(t.fd), "tmpfs", flags, labelData("tmpfs", "mode=755", mountLabel(s.c.Spec))); err != nil {
 		return mc.mountErr(err)
 	}
 	mnt, err := s.reopenMount(t)

@@ -4,7 +4,8 @@
 //
 // The order follows runc so that bundles behave the same under both runtimes:
 //
-//  1. Setup: propagation of "/", the rootfs made a mount point, every spec
+//  1. Setup: propagation of "/", the overlay of an overlay bundle mounted
+//     on the rootfs (overlay.go), the rootfs made a mount point, every spec
 //     mount in order, /dev nodes and symlinks, the BeforePivot hook, then
 //     pivot_root (or MS_MOVE+chroot with NoPivot).
 //  2. MountConsole (optional): the pty slave over /dev/console.

@@ -27,7 +27,7 @@ func Finalize(c *Config) error {
 			}
 		}()
 		for i, p := range linux.MaskedPaths {
-			if err := maskPath(rootFd, p, &null); err != nil {
+			if err := maskPath(rootFd, p, &null, mountLabel(c.Spec)); err != nil {
 				return fmt.Errorf("mask %q (linux.maskedPaths[%d]): %w", p, i, err)
 			}
 		}
@@ -47,7 +47,7 @@ func Finalize(c *Config) error {
 
 // maskPath hides a directory under an empty read-only tmpfs and anything
 // else under /dev/null. *null caches the checked /dev/null descriptor.
-func maskPath(rootFd int, p string, null *int) error {
+func maskPath(rootFd int, p string, null *int, label string) error {
 	t, err := resolveInRoot(rootFd, p, createNone, 0)
 	if errors.Is(err, unix.ENOENT) {
 		return nil
@@ -61,7 +61,7 @@ func maskPath(rootFd int, p string, null *int) error {
 		return fmt.Errorf("fstat: %w", err)
 	}
 	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
-		if err := unix.Mount("tmpfs", procFd(t.fd), "tmpfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+		if err := unix.Mount("tmpfs", procFd(t.fd), "tmpfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, labelData("tmpfs", "", label)); err != nil {
 			return fmt.Errorf("mount tmpfs: %w", err)
 		}
 		return nil

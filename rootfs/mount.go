@@ -184,7 +184,8 @@ func (s *setup) mountFresh(mc *mountCtx) error {
 		// The copy needs a writable tmpfs; ro is applied after it.
 		flags &^= unix.MS_RDONLY
 	}
-	err = unix.Mount(mc.m.Source, procFd(t.fd), typ, flags, mc.opts.Data)
+	label := mountLabel(s.c.Spec)
+	err = unix.Mount(mc.m.Source, procFd(t.fd), typ, flags, labelData(typ, mc.opts.Data, label))
 	if err != nil && errors.Is(err, unix.EPERM) && s.c.UserNS {
 		// Without its own network namespace (sysfs) or IPC namespace
 		// (mqueue) a user namespace may not mount these; runc then shows
@@ -205,6 +206,9 @@ func (s *setup) mountFresh(mc *mountCtx) error {
 		return mc.stepErr("reopen", err)
 	}
 	defer unix.Close(mnt)
+	if err := mqueueLabel(typ, mnt, label); err != nil {
+		return mc.stepErr("label", err)
+	}
 	if copyUp {
 		if err := copyTree(t.fd, mnt); err != nil {
 			return mc.stepErr("tmpcopyup", err)

@@ -30,6 +30,14 @@ type Config struct {
 	// BeforePivot runs after every mount and device is in place and before
 	// pivot_root (the createContainer hook point). May be nil.
 	BeforePivot func() error
+	// Mark, when set, is told each step done (berth --debug timings).
+	Mark func(step string)
+}
+
+func (c *Config) mark(step string) {
+	if c.Mark != nil {
+		c.Mark(step)
+	}
 }
 
 // setup carries Setup's state from one step to the next.
@@ -65,6 +73,9 @@ func Setup(c *Config) error {
 	if err := makeParentPrivate(c.Rootfs); err != nil {
 		return fmt.Errorf("prepare rootfs %q: %w", c.Rootfs, err)
 	}
+	if err := c.mountOverlayRoot(); err != nil {
+		return err
+	}
 	if err := unix.Mount(c.Rootfs, c.Rootfs, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 		return fmt.Errorf("bind mount rootfs %q on itself: %w", c.Rootfs, err)
 	}
@@ -75,14 +86,17 @@ func Setup(c *Config) error {
 	s := &setup{c: c, rootFd: rootFd}
 	defer func() { unix.Close(s.rootFd) }()
 
+	c.mark("rootfs: propagation, bind")
 	for i, m := range c.Spec.Mounts {
 		if err := s.mount(i, m); err != nil {
 			return err
 		}
 	}
+	c.mark("rootfs: spec mounts")
 	if err := s.setupDev(); err != nil {
 		return err
 	}
+	c.mark("rootfs: /dev")
 	if c.BeforePivot != nil {
 		if err := c.BeforePivot(); err != nil {
 			return err
@@ -96,6 +110,7 @@ func Setup(c *Config) error {
 	if err != nil {
 		return err
 	}
+	c.mark("rootfs: pivot_root")
 	// Only now, on the container's own root: set earlier on the rootfs it
 	// could have joined the rootfs to the host's peer groups.
 	if propName != "" {

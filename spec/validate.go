@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"berth/libcontainer/caps"
+	"berth/libcontainer/lsm"
 	"berth/libcontainer/seccomp"
 )
 
@@ -99,11 +100,16 @@ func checkProcess(s *specs.Spec) error {
 	if p.OOMScoreAdj != nil && (*p.OOMScoreAdj < -1000 || *p.OOMScoreAdj > 1000) {
 		return fmt.Errorf("process.oomScoreAdj %d: must be within -1000..1000", *p.OOMScoreAdj)
 	}
+	// Whether the host runs the LSM is create's question (lsm.CheckHost).
 	if p.ApparmorProfile != "" {
-		return errors.New("process.apparmorProfile: AppArmor is not supported yet")
+		if err := lsm.ValidateProfile(p.ApparmorProfile); err != nil {
+			return fmt.Errorf("process.apparmorProfile %q: %w", p.ApparmorProfile, err)
+		}
 	}
 	if p.SelinuxLabel != "" {
-		return errors.New("process.selinuxLabel: SELinux is not supported yet")
+		if err := lsm.ValidateLabel(p.SelinuxLabel); err != nil {
+			return fmt.Errorf("process.selinuxLabel %q: %w", p.SelinuxLabel, err)
+		}
 	}
 	return nil
 }
@@ -255,7 +261,9 @@ func checkLinux(s *specs.Spec) error {
 		}
 	}
 	if l.MountLabel != "" {
-		return errors.New("linux.mountLabel: SELinux is not supported yet")
+		if err := lsm.ValidateLabel(l.MountLabel); err != nil {
+			return fmt.Errorf("linux.mountLabel %q: %w", l.MountLabel, err)
+		}
 	}
 	return nil
 }
@@ -440,10 +448,27 @@ func checkDevices(l *specs.Linux) error {
 }
 
 // checkSeccomp compiles the filter once so a bad profile fails create with
-// its field named, before any process exists.
+// its field named, before any process exists, and checks what
+// SCMP_ACT_NOTIFY needs (see libcontainer/seccomp_notify.go).
 func checkSeccomp(sc *specs.LinuxSeccomp) error {
-	if sc.ListenerPath != "" || hasNotify(sc) {
-		return errors.New("linux.seccomp: SCMP_ACT_NOTIFY (listenerPath) is not supported yet")
+	if sc.ListenerMetadata != "" && sc.ListenerPath == "" {
+		return errors.New("linux.seccomp.listenerMetadata: must not be set without linux.seccomp.listenerPath")
+	}
+	if sc.ListenerPath != "" && !filepath.IsAbs(sc.ListenerPath) {
+		return fmt.Errorf("linux.seccomp.listenerPath %q: must be an absolute path", sc.ListenerPath)
+	}
+	for i, r := range sc.Syscalls {
+		if r.Action != specs.ActNotify {
+			continue
+		}
+		if sc.ListenerPath == "" {
+			return fmt.Errorf("linux.seccomp.listenerPath: required when linux.seccomp.syscalls[%d].action is SCMP_ACT_NOTIFY", i)
+		}
+		for _, name := range r.Names {
+			if notifyDeadlocks[name] {
+				return fmt.Errorf("linux.seccomp.syscalls[%d]: SCMP_ACT_NOTIFY cannot be used for %s: the runtime needs it to hand the listener to the agent", i, name)
+			}
+		}
 	}
 	if _, err := seccomp.Compile(sc); err != nil {
 		return fmt.Errorf("linux.seccomp: %w", err)
@@ -451,11 +476,9 @@ func checkSeccomp(sc *specs.LinuxSeccomp) error {
 	return nil
 }
 
-func hasNotify(sc *specs.LinuxSeccomp) bool {
-	for _, r := range sc.Syscalls {
-		if r.Action == specs.ActNotify {
-			return true
-		}
-	}
-	return false
-}
+// notifyDeadlocks are the syscalls the init makes between loading the
+// filter and the agent having the listener: notified, they would wait for
+// an agent that cannot answer yet. sendmsg carries the fd to the runtime;
+// write is refused as runc refuses it (its transport), so that a profile
+// berth accepts loads in runc too.
+var notifyDeadlocks = map[string]bool{"sendmsg": true, "write": true}

@@ -55,8 +55,17 @@ func TestValidate(t *testing.T) {
 		{"oomScoreAdj ok", func(s *specs.Spec) { s.Process.OOMScoreAdj = ptr(-1000) }, ""},
 		{"oomScoreAdj too high", func(s *specs.Spec) { s.Process.OOMScoreAdj = ptr(1001) }, "process.oomScoreAdj 1001: must be within -1000..1000"},
 		{"oomScoreAdj too low", func(s *specs.Spec) { s.Process.OOMScoreAdj = ptr(-1001) }, "process.oomScoreAdj -1001"},
-		{"apparmor", func(s *specs.Spec) { s.Process.ApparmorProfile = "docker-default" }, "process.apparmorProfile: AppArmor is not supported yet"},
-		{"selinux", func(s *specs.Spec) { s.Process.SelinuxLabel = "system_u:system_r:container_t:s0" }, "process.selinuxLabel: SELinux is not supported yet"},
+		// Whether the host runs the LSM is checked at create, not here.
+		{"apparmor ok", func(s *specs.Spec) { s.Process.ApparmorProfile = "docker-default" }, ""},
+		{"apparmor newline", func(s *specs.Spec) { s.Process.ApparmorProfile = "a\nexec b" },
+			`process.apparmorProfile "a\nexec b": contains the control character '\n'`},
+		{"apparmor padded", func(s *specs.Spec) { s.Process.ApparmorProfile = " x" },
+			`process.apparmorProfile " x": must not begin or end with white space`},
+		{"selinux ok", func(s *specs.Spec) { s.Process.SelinuxLabel = "system_u:system_r:container_t:s0:c1,c2" }, ""},
+		{"selinux short", func(s *specs.Spec) { s.Process.SelinuxLabel = "container_t" },
+			`process.selinuxLabel "container_t": want user:role:type[:level], got 1 field(s)`},
+		{"selinux quote", func(s *specs.Spec) { s.Process.SelinuxLabel = `a:b:c"` },
+			`process.selinuxLabel "a:b:c\"": must not contain spaces or double quotes`},
 
 		// mounts
 		{"relative mount destination", func(s *specs.Spec) { s.Mounts[3].Destination = "proc" },
@@ -220,13 +229,39 @@ func TestValidate(t *testing.T) {
 		{"propagation", func(s *specs.Spec) { s.Linux.RootfsPropagation = "rshared" }, ""},
 		{"bad propagation", func(s *specs.Spec) { s.Linux.RootfsPropagation = "shard" }, `linux.rootfsPropagation "shard"`},
 		{"seccomp notify", func(s *specs.Spec) {
+			s.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: specs.ActAllow, ListenerPath: "/run/x.sock", ListenerMetadata: "m",
+				Syscalls: []specs.LinuxSyscall{{Names: []string{"mkdir", "mkdirat"}, Action: specs.ActNotify}}}
+		}, ""},
+		{"seccomp listenerPath without notify", func(s *specs.Spec) {
 			s.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: specs.ActAllow, ListenerPath: "/run/x.sock"}
-		},
-			"config.json: linux.seccomp: SCMP_ACT_NOTIFY (listenerPath) is not supported yet"},
+		}, ""},
+		{"seccomp notify without listenerPath", func(s *specs.Spec) {
+			s.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: specs.ActAllow, Syscalls: []specs.LinuxSyscall{
+				{Names: []string{"getpid"}, Action: specs.ActErrno}, {Names: []string{"mkdir"}, Action: specs.ActNotify}}}
+		}, "config.json: linux.seccomp.listenerPath: required when linux.seccomp.syscalls[1].action is SCMP_ACT_NOTIFY"},
+		{"seccomp relative listenerPath", func(s *specs.Spec) {
+			s.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: specs.ActAllow, ListenerPath: "agent.sock",
+				Syscalls: []specs.LinuxSyscall{{Names: []string{"mkdir"}, Action: specs.ActNotify}}}
+		}, `config.json: linux.seccomp.listenerPath "agent.sock": must be an absolute path`},
+		{"seccomp listenerMetadata without listenerPath", func(s *specs.Spec) {
+			s.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: specs.ActAllow, ListenerMetadata: "m"}
+		}, "config.json: linux.seccomp.listenerMetadata: must not be set without linux.seccomp.listenerPath"},
+		{"seccomp notify write", func(s *specs.Spec) {
+			s.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: specs.ActAllow, ListenerPath: "/run/x.sock",
+				Syscalls: []specs.LinuxSyscall{{Names: []string{"mkdir", "write"}, Action: specs.ActNotify}}}
+		}, "config.json: linux.seccomp.syscalls[0]: SCMP_ACT_NOTIFY cannot be used for write"},
+		{"seccomp notify sendmsg", func(s *specs.Spec) {
+			s.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: specs.ActAllow, ListenerPath: "/run/x.sock",
+				Syscalls: []specs.LinuxSyscall{{Names: []string{"sendmsg"}, Action: specs.ActNotify}}}
+		}, "config.json: linux.seccomp.syscalls[0]: SCMP_ACT_NOTIFY cannot be used for sendmsg"},
+		{"seccomp notify default", func(s *specs.Spec) {
+			s.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: specs.ActNotify, ListenerPath: "/run/x.sock"}
+		}, "config.json: linux.seccomp: linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be the default action"},
 		{"seccomp bad action", func(s *specs.Spec) { s.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: "SCMP_ACT_BOGUS"} },
 			"config.json: linux.seccomp: "},
-		{"mountLabel", func(s *specs.Spec) { s.Linux.MountLabel = "system_u:object_r:container_file_t:s0" },
-			"linux.mountLabel: SELinux is not supported yet"},
+		{"mountLabel ok", func(s *specs.Spec) { s.Linux.MountLabel = "system_u:object_r:container_file_t:s0" }, ""},
+		{"mountLabel empty field", func(s *specs.Spec) { s.Linux.MountLabel = "system_u::container_file_t:s0" },
+			`linux.mountLabel "system_u::container_file_t:s0": want user:role:type[:level], field 2 is empty`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := Default(false)

@@ -5,8 +5,10 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -169,29 +171,172 @@ func TestExecNotRunning(t *testing.T) {
 }
 
 // TestExecSubCgroup: exec --cgroup runs the process in an existing
-// sub-cgroup of the container (a missing one is an error).
+// sub-cgroup of the container, made (as a workload or an engine would)
+// while the container's init runs; a missing one, or a path out of the
+// container's cgroup, is an error. On cgroup v2 berth must leave the
+// container cgroup's subtree_control alone: threaded controllers enabled
+// there, beside the init, make it a thread root and the sub-cgroup
+// "domain invalid", which the kernel refuses processes (EOPNOTSUPP).
 func TestExecSubCgroup(t *testing.T) {
 	r := newRuntime(t)
-	c := runningSleeper(t, r)
+	b := newBundle(t, "sleep", "1000")
+	b.addNamespace(specs.CgroupNamespace, "")
+	c := r.create(b)
+	c.start()
+	paths := cgroupPaths(t, r, c.id)
+	_, v2 := paths["unified"]
+	v2 = v2 && len(paths) == 1
+	key, arg := "pids", "pids:sub"
+	if v2 {
+		key, arg = "unified", "sub"
+	}
+	base := paths[key]
+	if err := os.Mkdir(filepath.Join(base, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// Inside: the container's cgroup namespace is rooted at its cgroup.
+	want := "0::/sub"
+	if !v2 {
+		want = ":pids:/sub"
+	}
+	res := r.mustRun("exec", "--cgroup", arg, c.id, "cat", "/proc/self/cgroup")
+	if !slices.ContainsFunc(lines(res.stdout), func(l string) bool { return strings.HasSuffix(l, want) }) {
+		t.Errorf("exec --cgroup %s: /proc/self/cgroup is\n%s\nwant a line ending %q", arg, res.stdout, want)
+	}
+	// Outside: the host sees the process in <container cgroup>/sub.
+	pidFile := filepath.Join(testDir(t, "pid"), "exec.pid")
+	slashArg := "/sub" // the container's cgroup is "/" in its cgroup namespace
+	if !v2 {
+		slashArg = "pids:/sub"
+	}
+	r.mustRun("exec", "-d", "--pid-file", pidFile, "--cgroup", slashArg, c.id, "sleep", "30")
+	data, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid := strings.TrimSpace(string(data))
+	hostView, _ := os.ReadFile("/proc/" + pid + "/cgroup")
+	syscall.Kill(atoi(t, pid), syscall.SIGKILL)
+	if !strings.Contains(string(hostView), ":"+hostCgroupPath(base)+"/sub\n") {
+		t.Errorf("exec -d --cgroup %s: host /proc/%s/cgroup is\n%s\nwant %s/sub", slashArg, pid, hostView, hostCgroupPath(base))
+	}
+	if v2 {
+		sc, _ := os.ReadFile(filepath.Join(base, "cgroup.subtree_control"))
+		typ, _ := os.ReadFile(filepath.Join(base, "sub", "cgroup.type"))
+		if strings.TrimSpace(string(sc)) != "" || strings.TrimSpace(string(typ)) != "domain" {
+			t.Errorf("exec --cgroup changed the container's cgroup: subtree_control %q, sub's cgroup.type %q", sc, typ)
+		}
+	}
+
+	for _, bad := range []string{"..", "../x", "sub/../../x", "/../x", "sub/.."} {
+		if v2 {
+			assertErrorLine(t, r.run("exec", "--cgroup", bad, c.id, "true"), "inside the container's cgroup")
+		} else {
+			assertErrorLine(t, r.run("exec", "--cgroup", "pids:"+bad, c.id, "true"), "inside the container's cgroup")
+		}
+	}
+	nope := "nope"
+	if !v2 {
+		nope = "pids:nope"
+	}
+	assertErrorAll(t, r.run("exec", "--cgroup", nope, c.id, "true"), "does not exist", filepath.Join(base, "nope"))
+	if !v2 {
+		assertErrorLine(t, r.run("exec", "--cgroup", "nosuchctrl:sub", c.id, "true"), "no \"nosuchctrl\" cgroup")
+		r.mustRun("delete", "--force", c.id)
+		if _, err := os.Stat(base); !os.IsNotExist(err) {
+			t.Errorf("after delete --force, %s: %v", base, err)
+		}
+		return
+	}
+	assertErrorLine(t, r.run("exec", "--cgroup", "pids:sub", c.id, "true"), "single hierarchy")
+
+	// The kernel's own refusals, explained. A thread root above the
+	// sub-cgroup: the container cgroup holds the init and enables pids.
+	writeCgroup(t, base, "cgroup.subtree_control", "+pids")
+	assertErrorAll(t, r.run("exec", "--cgroup", "sub", c.id, "true"), "EOPNOTSUPP", "domain invalid", base+" is a thread root")
+	writeCgroup(t, base, "cgroup.subtree_control", "-pids")
+	r.mustRun("exec", "--cgroup", "sub", c.id, "true")
+
+	// No internal processes: a sub-cgroup that enables a domain controller
+	// for its children takes no process (EBUSY); a leaf below it does. The
+	// container cgroup may only enable it once its init sits in a leaf.
+	ctrls, _ := os.ReadFile(filepath.Join(base, "cgroup.controllers"))
+	if !slices.Contains(strings.Fields(string(ctrls)), "memory") {
+		t.Fatalf("%s offers no memory controller (cgroup.controllers %q)", base, ctrls)
+	}
+	for _, d := range []string{"init", "busy", "busy/leaf"} {
+		if err := os.Mkdir(filepath.Join(base, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeCgroup(t, filepath.Join(base, "init"), "cgroup.procs", strconv.Itoa(r.state(c.id).Pid))
+	writeCgroup(t, base, "cgroup.subtree_control", "+memory")
+	writeCgroup(t, filepath.Join(base, "busy"), "cgroup.subtree_control", "+memory")
+	assertErrorAll(t, r.run("exec", "--cgroup", "busy", c.id, "true"), "EBUSY", "no internal processes", filepath.Join(base, "busy"))
+	res = r.mustRun("exec", "--cgroup", "busy/leaf", c.id, "cat", "/proc/self/cgroup")
+	if !strings.Contains(res.stdout, "0::/busy/leaf\n") {
+		t.Errorf("exec --cgroup busy/leaf: /proc/self/cgroup is\n%s", res.stdout)
+	}
+	// delete removes the sub-cgroups too, nested and delegating ones included.
+	r.mustRun("delete", "--force", c.id)
+	if _, err := os.Stat(base); !os.IsNotExist(err) {
+		t.Errorf("after delete --force, %s: %v", base, err)
+	}
+}
+
+// assertErrorAll is assertErrorLine where the line must mention every hint.
+func assertErrorAll(t *testing.T, res result, hints ...string) {
+	t.Helper()
+	assertErrorLine(t, res)
+	for _, h := range hints {
+		if !strings.Contains(res.stderr, h) {
+			t.Errorf("error line %q does not mention %q", strings.TrimSpace(res.stderr), h)
+		}
+	}
+}
+
+// cgroupPaths is the cgroup_paths berth saved for container id.
+func cgroupPaths(t *testing.T, r *runtime, id string) map[string]string {
+	t.Helper()
 	var st struct {
 		CgroupPaths map[string]string `json:"cgroup_paths"`
 	}
-	data, err := os.ReadFile(filepath.Join(r.root, c.id, "state.json"))
-	if err != nil || json.Unmarshal(data, &st) != nil {
-		t.Fatalf("state.json: %v", err)
+	data, err := os.ReadFile(filepath.Join(r.root, id, "state.json"))
+	if err != nil || json.Unmarshal(data, &st) != nil || len(st.CgroupPaths) == 0 {
+		t.Fatalf("state.json of %s: %v: %s", id, err, data)
 	}
-	key, arg := "pids", "pids:sub"
-	if _, ok := st.CgroupPaths["unified"]; ok && len(st.CgroupPaths) == 1 {
-		// v2: refused with a clear error for now (see libcontainer/exec.go).
-		assertErrorLine(t, r.run("exec", "--cgroup", "sub", c.id, "true"), "not supported on cgroup v2 yet")
-		return
+	return st.CgroupPaths
+}
+
+// hostCgroupPath is dir as /proc/<pid>/cgroup names it from the host:
+// the part below the hierarchy's mount point.
+func hostCgroupPath(dir string) string {
+	for _, m := range strings.Split(strings.TrimSpace(readProc("/proc/self/mountinfo")), "\n") {
+		f := strings.Fields(m)
+		if len(f) > 4 && strings.HasPrefix(dir, f[4]+"/") && strings.Contains(m, " - cgroup") && f[3] == "/" {
+			return strings.TrimPrefix(dir, f[4])
+		}
 	}
-	if err := os.Mkdir(filepath.Join(st.CgroupPaths[key], "sub"), 0o755); err != nil {
+	return dir
+}
+
+func readProc(p string) string {
+	b, _ := os.ReadFile(p)
+	return string(b)
+}
+
+func writeCgroup(t *testing.T, dir, file, value string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, file), []byte(value), 0); err != nil {
+		t.Fatalf("write %q to %s/%s: %v", value, dir, file, err)
+	}
+}
+
+func atoi(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(s)
+	if err != nil {
 		t.Fatal(err)
 	}
-	res := r.mustRun("exec", "--cgroup", arg, c.id, "cat", "/proc/self/cgroup")
-	if !strings.Contains(res.stdout, "/sub\n") {
-		t.Errorf("exec --cgroup %s: /proc/self/cgroup is\n%s", arg, res.stdout)
-	}
-	assertErrorLine(t, r.run("exec", "--cgroup", "nope", c.id, "true"), "does not exist")
+	return n
 }

@@ -155,7 +155,12 @@ func signalAll(m freezer, sig unix.Signal) error {
 	}
 	pids, err := m.Pids()
 	if err == nil {
+		self := unix.Getpid()
 		for _, pid := range pids {
+			if pid == self {
+				// A thread of berth in the cgroup (see StartIn) is no target.
+				continue
+			}
 			if kerr := unix.Kill(pid, sig); kerr != nil && kerr != unix.ESRCH {
 				err = fmt.Errorf("kill %d %s: %w", pid, unix.SignalName(sig), kerr)
 				break

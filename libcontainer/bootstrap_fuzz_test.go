@@ -1,0 +1,239 @@
+package libcontainer
+
+import (
+	"bytes"
+	"encoding/binary"
+	"slices"
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"berth/nsenter"
+)
+
+// nsNames and allNSFlags are the namespace types the encoder knows, in a
+// fixed order so a fuzzed byte can pick one.
+var nsNames, allNSFlags = func() ([]string, uint32) {
+	var names []string
+	var all uint32
+	for _, f := range nsFlags {
+		names = append(names, f.name)
+		all |= uint32(f.flag)
+	}
+	slices.Sort(names)
+	return names, all
+}()
+
+func flagOf(name string) uint32 {
+	for _, f := range nsFlags {
+		if f.name == name {
+			return uint32(f.flag)
+		}
+	}
+	return 0
+}
+
+// record appends one bootstrap record to b.
+func record(b []byte, typ uint32, payload []byte) []byte {
+	b = binary.NativeEndian.AppendUint32(b, typ)
+	b = binary.NativeEndian.AppendUint32(b, uint32(len(payload)))
+	return append(b, payload...)
+}
+
+// body strips and checks the encoder's length word.
+func body(t *testing.T, msg []byte) []byte {
+	t.Helper()
+	if len(msg) < 4 || int(binary.NativeEndian.Uint32(msg)) != len(msg)-4 {
+		t.Fatalf("encoder's length word does not match its %d-byte message", len(msg))
+	}
+	return msg[4:]
+}
+
+// errorClass maps the parser's messages to distinct branches: the C parser
+// is not instrumented, so this is how the fuzzer tells its outcomes apart.
+func errorClass(msg string) int {
+	switch {
+	case strings.HasPrefix(msg, "truncated record header"):
+		return 1
+	case strings.Contains(msg, "overruns the message"):
+		return 2
+	case strings.Contains(msg, "repeated"):
+		return 3
+	case strings.HasPrefix(msg, "bad clone flags record"):
+		return 4
+	case strings.Contains(msg, "are not namespaces"):
+		return 5
+	case strings.Contains(msg, "not NUL-terminated"):
+		return 6
+	case msg == "empty namespace entry":
+		return 7
+	case strings.HasPrefix(msg, "malformed namespace entry"):
+		return 8
+	case strings.HasPrefix(msg, "unknown namespace type"):
+		return 9
+	case strings.HasPrefix(msg, "empty path"):
+		return 10
+	case strings.Contains(msg, "joined twice"):
+		return 11
+	case strings.Contains(msg, "both joined and created"):
+		return 12
+	case strings.HasPrefix(msg, "unknown bootstrap record"):
+		return 13
+	case strings.Contains(msg, "too large"):
+		return 14
+	case msg == "too many namespaces to join":
+		return 15
+	}
+	return 0
+}
+
+// checkParsed asserts what the stub relies on in anything the parser accepts.
+func checkParsed(t *testing.T, b *nsenter.Bootstrap) {
+	t.Helper()
+	if b.CloneFlags&^allNSFlags != 0 {
+		t.Fatalf("accepted clone flags %#x with non-namespace bits", b.CloneFlags)
+	}
+	var joined uint32
+	for _, j := range b.Join {
+		typ, path, ok := strings.Cut(j, ":")
+		f := flagOf(typ)
+		if !ok || f == 0 || path == "" {
+			t.Fatalf("accepted namespace entry %q", j)
+		}
+		if joined&f != 0 || b.CloneFlags&f != 0 {
+			t.Fatalf("accepted %s namespace twice: joins %q, clone flags %#x", typ, b.Join, b.CloneFlags)
+		}
+		joined |= f
+	}
+}
+
+// same compares what the stub parsed with the plan that was sent.
+func same(b *nsenter.Bootstrap, p *nsPlan) bool {
+	return b.CloneFlags == p.cloneFlags && slices.Equal(b.Join, p.join) && string(b.Timens) == p.timens
+}
+
+// FuzzBootstrapParse runs nsenter.c's parser (through nsenter.ParseBootstrap)
+// on arbitrary bytes, and on messages the Go encoder builds from fuzzed
+// plans. Arbitrary bytes must be parsed or refused without a crash or an
+// over-read (the buffer ends at a guard page); whatever is accepted must be
+// well-formed and survive re-encoding; every plan the encoder can send must
+// come back unchanged.
+func FuzzBootstrapParse(f *testing.F) {
+	ne := func(s ...string) []byte {
+		var b []byte
+		for _, x := range s {
+			b = append(append(b, x...), 0)
+		}
+		return b
+	}
+	u32 := func(v uint32) []byte { return binary.NativeEndian.AppendUint32(nil, v) }
+	hostNs := "/proc/1/ns/"
+	for _, raw := range [][]byte{
+		nil,
+		record(nil, nsenter.BootstrapCloneFlags, u32(0x7e020000|0x80)),
+		record(record(nil, nsenter.BootstrapCloneFlags, u32(0)), nsenter.BootstrapNsPaths,
+			ne("user:"+hostNs+"user", "network:"+hostNs+"net")),
+		record(record(nil, nsenter.BootstrapCloneFlags, u32(0x80)), nsenter.BootstrapTimens, []byte("monotonic 1 0\n")),
+		record(nil, nsenter.BootstrapNsPaths, []byte("mount:/x")), // last entry unterminated
+		record(nil, nsenter.BootstrapNsPaths, ne("mount:/x", "", "pid:/y")),
+		record(nil, nsenter.BootstrapNsPaths, ne("mount:/x", "mount:/y")),
+		record(nil, nsenter.BootstrapNsPaths, ne("bogus:/x")),
+		record(nil, nsenter.BootstrapNsPaths, ne("pid:")),
+		append(record(nil, nsenter.BootstrapCloneFlags, u32(0)), 1, 2, 3),
+		record(nil, nsenter.BootstrapCloneFlags, u32(0x100)), // CLONE_VM
+		record(nil, 99, nil),
+		{1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff},
+	} {
+		f.Add(raw, uint32(0), "", "")
+	}
+	// Plans the way create and exec make them.
+	create, err := planNamespaces(&specs.Linux{
+		Namespaces: []specs.LinuxNamespace{
+			{Type: specs.PIDNamespace}, {Type: specs.MountNamespace}, {Type: specs.TimeNamespace},
+			{Type: specs.NetworkNamespace, Path: "/var/run/netns/x"}, {Type: specs.UserNamespace, Path: "/proc/7/ns/user"},
+		},
+		TimeOffsets: map[string]specs.LinuxTimeOffset{"monotonic": {Secs: -5}, "boottime": {Secs: 7, Nanosecs: 9}},
+	})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(create.encode()[4:], create.cloneFlags, "\x03/var/run/netns/x\n\x06/proc/7/ns/user", create.timens)
+	f.Add([]byte(nil), uint32(0), "\x00/proc/9/ns/cgroup\n\x01/proc/9/ns/ipc\n\x02/proc/9/ns/mnt\n\x04/proc/9/ns/pid", "")
+
+	f.Fuzz(func(t *testing.T, raw []byte, flags uint32, joins, timens string) {
+		// Arbitrary bytes.
+		b, err := nsenter.ParseBootstrap(raw)
+		if err != nil {
+			if errorClass(err.Error()) == 0 {
+				t.Fatalf("unexpected parser error %q", err)
+			}
+		} else {
+			checkParsed(t, b)
+			again := &nsPlan{cloneFlags: b.CloneFlags, join: b.Join, timens: string(b.Timens)}
+			b2, err := nsenter.ParseBootstrap(body(t, again.encode()))
+			if err != nil || !same(b2, again) {
+				t.Fatalf("accepted %x as %+v, but its re-encoding parses as %+v, %v", raw, b, b2, err)
+			}
+		}
+
+		// A plan as planNamespaces can produce: namespace flags only, each
+		// type once, joined paths non-empty and without NUL.
+		p := &nsPlan{cloneFlags: flags & allNSFlags, timens: timens}
+		used := p.cloneFlags
+		for _, line := range strings.Split(joins, "\n") {
+			if len(line) < 2 {
+				continue
+			}
+			name := nsNames[int(line[0])%len(nsNames)]
+			path := strings.ReplaceAll(line[1:], "\x00", "")
+			if path == "" || used&flagOf(name) != 0 {
+				continue
+			}
+			used |= flagOf(name)
+			p.join = append(p.join, name+":"+path)
+		}
+		msg := p.encode()
+		if len(msg)-4 > nsenter.MaxBootstrap {
+			return
+		}
+		b, err = nsenter.ParseBootstrap(body(t, msg))
+		if err != nil {
+			t.Fatalf("stub refuses the encoder's message for %+v: %v", p, err)
+		}
+		if !same(b, p) {
+			t.Fatalf("sent %+v, stub parsed %+v", p, b)
+		}
+	})
+}
+
+// TestBootstrapParseRejects pins the parser's answer to the malformed
+// messages the stub must refuse (before, several were silently accepted).
+func TestBootstrapParseRejects(t *testing.T) {
+	u32 := func(v uint32) []byte { return binary.NativeEndian.AppendUint32(nil, v) }
+	for _, tc := range []struct {
+		name string
+		raw  []byte
+		want string
+	}{
+		{"trailing bytes", append(record(nil, nsenter.BootstrapCloneFlags, u32(0)), 1, 2, 3), "truncated record header at byte 12"},
+		{"overrun", []byte{1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff}, "bootstrap record 1 overruns the message"},
+		{"unterminated", record(nil, nsenter.BootstrapNsPaths, []byte("mount:/x")), "namespace entry at byte 0 is not NUL-terminated"},
+		{"empty entry", record(nil, nsenter.BootstrapNsPaths, []byte("mount:/x\x00\x00pid:/y\x00")), "empty namespace entry"},
+		{"no colon", record(nil, nsenter.BootstrapNsPaths, []byte("mount\x00")), "malformed namespace entry mount (want type:path)"},
+		{"empty path", record(nil, nsenter.BootstrapNsPaths, []byte("pid:\x00")), "empty path for pid namespace"},
+		{"twice", record(nil, nsenter.BootstrapNsPaths, []byte("pid:/a\x00pid:/b\x00")), "pid namespace joined twice"},
+		{"join and create", record(record(nil, nsenter.BootstrapNsPaths, []byte("pid:/a\x00")), nsenter.BootstrapCloneFlags, u32(0x20000000)),
+			"pid namespace both joined and created"},
+		{"not a namespace flag", record(nil, nsenter.BootstrapCloneFlags, u32(0x100)), "clone flags 0x100 are not namespaces"},
+		{"repeated record", bytes.Repeat(record(nil, nsenter.BootstrapCloneFlags, u32(0)), 2), "bootstrap record 1 repeated"},
+		{"unknown record", record(nil, 99, nil), "unknown bootstrap record 99"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := nsenter.ParseBootstrap(tc.raw)
+			if err == nil || err.Error() != tc.want {
+				t.Fatalf("ParseBootstrap = %+v, %v; want error %q", b, err, tc.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,132 @@
+package libcontainer
+
+import (
+	"encoding/binary"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"unsafe"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"berth/libcontainer/caps"
+	"berth/libcontainer/seccomp"
+)
+
+// The flags of the stub's exec record (CX_* in nsenter/bootstrap.h).
+const (
+	cxNNP   = 1
+	cxUmask = 2
+	cxCaps  = 4
+)
+
+// cExecRecord encodes proc for the nsenter stub to exec without starting
+// the Go runtime (nsenter/cexec.c), when nothing in it needs Go: no
+// terminal, no LSM label, no seccomp listener, no BERTH_EXEC_GO=1 in
+// berth's environment (kept for comparing the two paths). It returns nil
+// when the Go path must run. Everything the host side can work out is done
+// here: capability masks, the compiled seccomp program, rlimit numbers.
+func cExecRecord(spec *specs.Spec, proc *specs.Process, preserveFDs int, console bool) ([]byte, error) {
+	if console || proc.ApparmorProfile != "" || proc.SelinuxLabel != "" || os.Getenv("BERTH_EXEC_GO") == "1" {
+		return nil, nil
+	}
+	var sc *specs.LinuxSeccomp
+	if spec.Linux != nil {
+		sc = spec.Linux.Seccomp
+	}
+	if seccomp.UsesNotify(sc) {
+		return nil, nil
+	}
+	var b []byte
+	u32 := func(v uint32) { b = binary.NativeEndian.AppendUint32(b, v) }
+	u64 := func(v uint64) { b = binary.NativeEndian.AppendUint64(b, v) }
+	strs := func(l []string, counted bool) {
+		var body []byte
+		for _, s := range l {
+			body = append(append(body, s...), 0)
+		}
+		if counted {
+			u32(uint32(len(l)))
+		}
+		u32(uint32(len(body)))
+		b = append(b, body...)
+	}
+
+	flags := uint32(0)
+	if proc.NoNewPrivileges {
+		flags |= cxNNP
+	}
+	umask := uint32(0)
+	if proc.User.Umask != nil {
+		flags |= cxUmask
+		umask = *proc.User.Umask
+	}
+	// As in the Go path, no capabilities object means none at all.
+	flags |= cxCaps
+	sets, warnings, err := caps.FromSpec(proc.Capabilities)
+	if err != nil {
+		return nil, fmt.Errorf("process.capabilities: %w", err)
+	}
+	for _, w := range warnings {
+		slog.Warn(w)
+	}
+	u32(flags)
+	u32(proc.User.UID)
+	u32(proc.User.GID)
+	u32(umask)
+	u32(uint32(preserveFDs))
+	u32(uint32(len(proc.User.AdditionalGids)))
+	for _, g := range proc.User.AdditionalGids {
+		u32(g)
+	}
+	for _, m := range []uint64{sets.Bounding, sets.Effective, sets.Permitted, sets.Inheritable, sets.Ambient} {
+		u64(m)
+	}
+	u32(uint32(len(proc.Rlimits)))
+	for i, rl := range proc.Rlimits {
+		res, ok := rlimitResources[rl.Type]
+		if !ok {
+			return nil, fmt.Errorf("process.rlimits[%d].type %q: unknown resource", i, rl.Type)
+		}
+		u32(uint32(res))
+		u32(0)
+		u64(rl.Soft)
+		u64(rl.Hard)
+	}
+	if sc != nil {
+		prog, err := seccomp.Compile(sc)
+		if err != nil {
+			return nil, fmt.Errorf("linux.seccomp: %w", err)
+		}
+		sflags, err := seccomp.Flags(sc)
+		if err != nil {
+			return nil, err
+		}
+		u32(sflags)
+		u32(uint32(len(prog)))
+		if len(prog) > 0 {
+			b = append(b, unsafe.Slice((*byte)(unsafe.Pointer(&prog[0])), len(prog)*int(unsafe.Sizeof(unix.SockFilter{})))...)
+		}
+	} else {
+		u32(0)
+		u32(0)
+	}
+	strs([]string{proc.Cwd}, false)
+	strs([]string{searchPath(proc.Env)}, false)
+	strs(proc.Args, true)
+	strs(proc.Env, true)
+	return b, nil
+}
+
+// searchPath is the PATH args[0] is looked up in, as lookPath does it.
+func searchPath(env []string) string {
+	p := "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+	for _, e := range env {
+		if v, ok := strings.CutPrefix(e, "PATH="); ok {
+			p = v
+		}
+	}
+	return p
+}
