@@ -38,6 +38,12 @@ fi
 mount -t proc -o nosuid,nodev,noexec proc /proc || die "mount proc on /proc failed"
 mount -t sysfs -o nosuid,nodev,noexec sysfs /sys || die "mount sysfs on /sys failed"
 mount -t devtmpfs -o mode=0755,nosuid devtmpfs /dev || die "mount devtmpfs on /dev failed"
+# Debian's kernel runs AppArmor: its securityfs is where apparmor_parser
+# loads the profiles TestAppArmorProfile uses.
+if [ -d /sys/kernel/security ]; then
+	mount -t securityfs -o nosuid,nodev,noexec securityfs /sys/kernel/security ||
+		echo "berth-vm: mount securityfs on /sys/kernel/security failed" >&2
+fi
 mkdir -p /dev/pts /dev/shm /dev/mqueue
 mount -t devpts -o nosuid,noexec,gid=5,mode=0620,ptmxmode=0666 devpts /dev/pts || die "mount devpts on /dev/pts failed"
 mount -t tmpfs -o mode=1777,nosuid,nodev shm /dev/shm || die "mount tmpfs on /dev/shm failed"

@@ -40,7 +40,9 @@
 #                      (default "overlay veth bridge dummy tun")
 #   BERTH_VM_TOOLS     host programs the tests run that busybox lacks or
 #                      does only in part, copied in with their libraries at
-#                      the same path (default "ip": iproute2, for ip netns);
+#                      the same path (default "ip apparmor_parser": iproute2,
+#                      for ip netns; the profile compiler, for the AppArmor
+#                      test, installing apparmor when missing);
 #                      --bench adds bash, jq, /usr/bin/time (GNU),
 #                      /usr/sbin/runc and /usr/bin/crun, installing their
 #                      packages when missing
@@ -73,7 +75,7 @@ CONSOLE=0
 KEEP=0
 PKGS=${BERTH_VM_PKGS:-./tests ./libcontainer/cgroups/...}
 MODULES=${BERTH_VM_MODULES:-overlay veth bridge dummy tun}
-TOOLS=${BERTH_VM_TOOLS-ip}
+TOOLS=${BERTH_VM_TOOLS-ip apparmor_parser}
 SKIP=${BERTH_VM_SKIP-^TestEngine}
 CONTROLLERS="cpu io memory pids cpuset hugetlb rdma misc"
 ACCEL=${BERTH_VM_ACCEL:-tcg}
@@ -153,6 +155,7 @@ need=()
 command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
 command -v cpio >/dev/null || need+=(cpio)
 installed busybox-static || need+=(busybox-static)
+[[ " $TOOLS " != *" apparmor_parser "* ]] || command -v apparmor_parser >/dev/null || need+=(apparmor)
 [[ -n ${BERTH_VM_KVER:-} ]] || installed linux-image-amd64 || need+=(linux-image-amd64)
 if [[ $MODE == bench ]]; then
 	for p in jq time runc crun; do installed "$p" || need+=("$p"); done
