@@ -2,6 +2,7 @@
 # bench.sh - start-up cost of berth next to other runc-compatible runtimes.
 #
 # Usage: bench/bench.sh [-n N] [-w WARMUP] [-r ROUNDS] [-m LIST] [-o DIR] [-C] BERTH_BIN [RUNTIME...]
+#   a RUNTIME (or BERTH_BIN) written VAR=VALUE@PATH runs with VAR=VALUE set
 #   -n N       measured iterations per runtime and metric (default 50)
 #   -w WARMUP  iterations run first and not recorded (default 3)
 #   -r ROUNDS  repeat every metric ROUNDS times; samples are pooled (default 1)
@@ -124,17 +125,25 @@ unset BERTH_BENCH_NS
 
 # ---- runtimes
 
-RT_PATH=() RT_NAME=()
+RT_PATH=() RT_NAME=() RT_ENV=()
+# add_runtime [VAR=VALUE@]PATH: the runtime at PATH, run with VAR=VALUE in
+# its environment when given (e.g. BERTH_SELF_EXE=plain@./berth to time
+# berth without its CVE-2019-5736 protection next to the real thing)
 add_runtime() {
-	local path name k
+	local path name k env=""
+	if [[ $1 == *=*@* ]]; then
+		env=${1%%@*}
+		set -- "${1#*@}"
+	fi
 	path=$(command -v -- "$1") || die "runtime not found: $1"
 	[[ $path == /* ]] || path=$PWD/$path
 	[ -f "$path" ] && [ -x "$path" ] || die "not an executable file: $path"
 	name=${path##*/}
+	[ -z "$env" ] || name="$name[${env#*=}]"
 	for k in "${RT_NAME[@]}"; do
 		[ "$k" = "$name" ] && name="$name#$((${#RT_NAME[@]} + 1))"
 	done
-	RT_PATH+=("$path") RT_NAME+=("$name")
+	RT_PATH+=("$path") RT_NAME+=("$name") RT_ENV+=("$env")
 }
 MISSING=()
 add_runtime "$1"
@@ -248,7 +257,11 @@ CFG_SLEEP=$(jq '.process.args = ["/bin/sleep", "1000"]' <<<"$BASE")
 # ---- helpers
 
 # rt I ARGS...: the runtime I with its own state dir
-rt() { "${RT_PATH[$1]}" --root "$WORK/state/$1" "${@:2}"; }
+rt() {
+	# local -x exports to this call only, without an extra exec of env(1).
+	[ -z "${RT_ENV[$1]}" ] || local -x "${RT_ENV[$1]}"
+	"${RT_PATH[$1]}" --root "$WORK/state/$1" "${@:2}"
+}
 
 SEQ=0 ID=""
 # new_container CONFIG I: next id, its config.json in the bundle, marked live for I

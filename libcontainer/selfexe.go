@@ -17,7 +17,17 @@ import (
 // mount_setattr): the mount is attached to no namespace, costs a few syscalls
 // and no copy. Where the kernel lacks the new mount API, a sealed memfd copy
 // is the fallback.
+//
+// BERTH_SELF_EXE=plain (no protection) or =memfd (the copy, as runc 1.1
+// did) exist only so that `make bench` can measure what the protection
+// costs; nothing else sets them.
 func selfExe() (*os.File, error) {
+	switch os.Getenv("BERTH_SELF_EXE") {
+	case "plain":
+		return os.OpenFile("/proc/self/exe", unix.O_PATH|unix.O_CLOEXEC, 0)
+	case "memfd":
+		return sealedCopy()
+	}
 	fd, err := unix.OpenTree(unix.AT_FDCWD, "/proc/self/exe", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
 	if err == nil {
 		attr := &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV}
