@@ -7,7 +7,8 @@
 #   -w WARMUP  iterations run first and not recorded (default 3)
 #   -r ROUNDS  repeat every metric ROUNDS times; samples are pooled (default 1)
 #   -m LIST    the metrics to measure, comma-separated, from run, create
-#              (create, start and delete), exec, rss (default all four)
+#              (create, start and delete), exec, rss, tput (default all)
+#   -T SECS    how long each throughput sample runs (default 10)
 #   -o DIR     keep the raw samples in DIR (new or empty): one file per
 #              metric and runtime, one sample a line (microseconds; KiB for
 #              rss), plus summary.txt
@@ -31,6 +32,10 @@
 #   start   `RT start ID`; then, untimed, wait until the pid is a zombie or gone
 #   delete  `RT delete ID` of that stopped container
 #   exec    `RT exec ID /bin/true` into a running `sleep 1000` container
+#   tput    throughput: 2 launchers side by side, each running `RT run` of
+#           /bin/true (own id and cgroup each time) back to back for -T
+#           seconds; the sample is completed runs per second of both. One
+#           sample per runtime per round (-r), runtimes one after another.
 #   rss     peak RSS (KiB) of `RT run` of /bin/true from /usr/bin/time %M:
 #           ru_maxrss of the largest single process among the runtime and
 #           the descendants it waited for, not a sum
@@ -64,14 +69,15 @@ die() {
 progress() { printf '# %s\n' "$*" >&2; }
 usage() { sed -n '2,/^[^#]/{/^#/s/^# \{0,1\}//p}' "$SCRIPT"; }
 
-N=50 WARMUP=3 ROUNDS=1 RAWOUT="" MASK=1 METRICS=run,create,exec,rss
-while getopts n:w:r:m:o:Ch opt; do
+N=50 WARMUP=3 ROUNDS=1 RAWOUT="" MASK=1 METRICS=run,create,exec,rss,tput TPUT_SECS=10
+while getopts n:w:r:m:o:T:Ch opt; do
 	case $opt in
 	n) N=$OPTARG ;;
 	w) WARMUP=$OPTARG ;;
 	r) ROUNDS=$OPTARG ;;
 	m) METRICS=$OPTARG ;;
 	o) RAWOUT=$OPTARG ;;
+	T) TPUT_SECS=$OPTARG ;;
 	C) MASK=0 ;;
 	h) usage; exit 0 ;;
 	*) usage >&2; exit 2 ;;
@@ -82,12 +88,13 @@ shift $((OPTIND - 1))
 [[ $N =~ ^[1-9][0-9]*$ ]] || die "-n wants a positive number, not '$N'"
 [[ $WARMUP =~ ^[0-9]+$ ]] || die "-w wants a number, not '$WARMUP'"
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "-r wants a positive number, not '$ROUNDS'"
+[[ $TPUT_SECS =~ ^[1-9][0-9]*$ ]] || die "-T wants a positive number, not '$TPUT_SECS'"
 declare -A WANT=()
 IFS=, read -r -a mlist <<<"$METRICS"
 for m in "${mlist[@]}"; do
 	case $m in
-	run | create | exec | rss) WANT[$m]=1 ;;
-	*) die "-m: unknown metric '$m' (run, create, exec, rss)" ;;
+	run | create | exec | rss | tput) WANT[$m]=1 ;;
+	*) die "-m: unknown metric '$m' (run, create, exec, rss, tput)" ;;
 	esac
 done
 [ ${#WANT[@]} -gt 0 ] || die "-m wants at least one metric"
@@ -253,6 +260,7 @@ BASE=$(jq '
 	| .linux.cgroupsPath = "@CGROUP@"' "$BUNDLE/config.json") || die "jq could not edit config.json"
 CFG_TRUE=$(jq '.process.args = ["/bin/true"]' <<<"$BASE")
 CFG_SLEEP=$(jq '.process.args = ["/bin/sleep", "1000"]' <<<"$BASE")
+CFG_TPUT=$(jq --arg root "$BUNDLE/rootfs" '.root.path = $root' <<<"$CFG_TRUE")
 
 # ---- helpers
 
@@ -415,6 +423,43 @@ measure_exec() {
 	done
 }
 
+# launcher I L END: runs of /bin/true by runtime I until END (EPOCHREALTIME
+# microseconds), in bundle dir L of its own; prints how many completed
+launcher() {
+	local i=$1 dir=$WORK/tput/$2 end=$3 n=0 k=0 id
+	mkdir -p "$dir"
+	while [ "${EPOCHREALTIME/./}" -lt "$end" ]; do
+		k=$((k + 1))
+		id="bb$$-t$2-$k"
+		printf '%s\n' "${CFG_TPUT//@CGROUP@//bench-$$-t$2-$k}" >"$dir/config.json"
+		if rt "$i" run --bundle "$dir" "$id" </dev/null >/dev/null 2>"$dir/err"; then
+			n=$((n + 1))
+		else
+			rt "$i" delete -f "$id" </dev/null >/dev/null 2>&1
+			[ "$n" -gt 0 ] || break # fails from the start: the count says 0
+		fi
+	done
+	echo "$n"
+}
+measure_tput() {
+	local k i end a b
+	for ((k = 0; k < NRT; k++)); do
+		i=$(((k + round) % NRT))
+		[ -z "${FAIL[tput.$i]:-}" ] || continue
+		end=$((${EPOCHREALTIME/./} + TPUT_SECS * 1000000))
+		launcher "$i" 0 "$end" >"$WORK/tput.0" &
+		launcher "$i" 1 "$end" >"$WORK/tput.1" &
+		wait
+		read -r a <"$WORK/tput.0"
+		read -r b <"$WORK/tput.1"
+		if [ "$((a + b))" -eq 0 ]; then
+			FAIL[tput.$i]=$(head -n 1 "$WORK/tput/0/err" 2>/dev/null)
+			continue
+		fi
+		KEEP=1 rec tput "$i" "$(((a + b) * 100 / TPUT_SECS))"
+	done
+}
+
 TIME_BIN=/usr/bin/time
 one_rss() {
 	local i=$1 lines
@@ -501,7 +546,8 @@ report() {
 	fi
 	[ -z "${WANT[exec]:-}" ] || report_metric exec "exec /bin/true into a running container" ms 1000 2
 	[ -z "${WANT[rss]:-}" ] || report_metric rss "peak RSS of run /bin/true" KiB 1 0
-	for m in run create exec rss; do [ -n "${WANT[$m]:-}" ] || skipped+=("$m"); done
+	[ -z "${WANT[tput]:-}" ] || report_metric tput "throughput, 2 launchers of run /bin/true for ${TPUT_SECS} s" "runs/s" 100 1
+	for m in run create exec rss tput; do [ -n "${WANT[$m]:-}" ] || skipped+=("$m"); done
 	[ ${#skipped[@]} -eq 0 ] || printf '\nnot measured (-m %s): %s\n' "$METRICS" "${skipped[*]}"
 }
 
@@ -522,6 +568,10 @@ for ((round = 1; round <= ROUNDS; round++)); do
 	if [ -n "${WANT[rss]:-}" ]; then
 		progress "round $round/$ROUNDS: rss"
 		measure_rss
+	fi
+	if [ -n "${WANT[tput]:-}" ]; then
+		progress "round $round/$ROUNDS: throughput"
+		measure_tput
 	fi
 done
 
