@@ -14,7 +14,7 @@ DEMO_DIR  := demo
 DEMO_ROOT := $(DEMO_DIR)/state
 DEMO_ID   := berth-demo-$(shell echo $$$$)
 
-.PHONY: all build test test-vm test-engines bench-vm unit integration demo bench vet clean busybox jq
+.PHONY: all build test test-vm test-engines bench-vm unit integration demo bench bench-unpack vet clean busybox jq
 
 all: build
 
@@ -82,6 +82,13 @@ bench: busybox build
 	@command -v runc >/dev/null 2>&1 && command -v crun >/dev/null 2>&1 && [ -x /usr/bin/time ] || \
 		(apt-get update && apt-get install -y runc crun time jq)
 	./bench/bench.sh ./$(BINARY)
+
+# `berth bundle --image` against `umoci unpack` on a ~200 MB image that
+# umoci builds (installed if missing); options through UNPACKFLAGS, e.g.
+# UNPACKFLAGS='-n 5 -s 400'.
+bench-unpack: build
+	@command -v umoci >/dev/null 2>&1 || (apt-get update && apt-get install -y umoci)
+	./bench/unpack.sh $(UNPACKFLAGS) ./$(BINARY)
 
 vet:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

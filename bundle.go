@@ -31,13 +31,15 @@ var bundleCommand = &cli.Command{
 		&cli.StringFlag{Name: "args", Usage: `process.args: a JSON array, or words split at spaces`},
 		&cli.GenericFlag{Name: "env", Value: &repeatedFlag{}, Usage: "set NAME=VALUE in process.env (repeatable)"},
 		&cli.StringFlag{Name: "platform", Usage: "os/arch[/variant] to pick from a multi-platform image (default: this host's)"},
+		&cli.BoolFlag{Name: "overlay", Usage: "share the layers, unpacked once into the layer store, as overlayfs lowers instead of copying them into rootfs/"},
+		&cli.StringFlag{Name: "layers", Value: image.DefaultLayerStore, Usage: "the layer store of --overlay"},
 	},
 	Action: func(c *cli.Context) error {
 		if c.NArg() < 1 {
 			return fmt.Errorf("bundle: expects a bundle directory: <bundle-dir> [command [arg...]]")
 		}
 		dir := c.Args().First()
-		opts := image.Options{Platform: c.String("platform")}
+		opts := image.Options{Platform: c.String("platform"), Overlay: c.Bool("overlay"), Layers: c.String("layers")}
 		if rest := c.Args().Tail(); len(rest) > 0 {
 			opts.Cmd = rest
 		}

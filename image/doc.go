@@ -36,4 +36,11 @@
 //	berth.image.volumes      Config.Volumes keys, sorted, comma-separated
 //	                         (no mounts are made for them)
 //	berth.image.manifest     digest of the manifest that was unpacked
+//	berth.rootfs.overlay     with Options.Overlay: the layer directories,
+//	                         a JSON array, top first (overlay.go)
+//
+// Layers are unpacked by one goroutine reading the stream (decompression
+// and digests a readahead goroutine ahead, readahead.go) while small files
+// are written by a pool (parallel.go); nothing is fsynced except the
+// layer store's directories of an overlay bundle.
 package image

@@ -27,6 +27,20 @@ type applier struct {
 	// chown nor mknod: files stay the caller's and device nodes are
 	// skipped.
 	privileged bool
+	// overlay: the layer is unpacked alone, as an overlayfs lower
+	// directory; whiteouts become overlayfs ones instead of deletions
+	// (overlay.go).
+	overlay bool
+	// With overlay: the merged view of the layers below, opened when a
+	// parent directory the tar omits must copy its owner and mode from
+	// there; implicit records that one was made.
+	lowerView lowerView
+	implicit  bool
+
+	// pool writes small files concurrently (parallel.go); nil when
+	// unprivileged. copyBuf streams the larger ones.
+	pool    *filePool
+	copyBuf []byte
 
 	// Per layer: every path this layer wrote and all their ancestors.
 	// Whiteouts only hide what lower layers made (image-spec layer.md),
@@ -44,6 +58,13 @@ type dirTime struct {
 func (a *applier) apply(tr *tar.Reader) error {
 	a.touched = map[string]bool{}
 	a.dirTimes = nil
+	if a.privileged {
+		a.pool = newFilePool(a)
+		defer func() {
+			a.pool.stop()
+			a.pool = nil
+		}()
+	}
 	for {
 		hdr, err := tr.Next()
 		if err == io.EOF {
@@ -55,6 +76,9 @@ func (a *applier) apply(tr *tar.Reader) error {
 		if err := a.entry(hdr, tr); err != nil {
 			return fmt.Errorf("entry %q: %w", hdr.Name, err)
 		}
+	}
+	if err := a.pool.barrier(); err != nil {
+		return err
 	}
 	// Directory times last, deepest first: creating entries inside a
 	// directory would move its mtime again.
@@ -84,6 +108,11 @@ func (a *applier) entry(hdr *tar.Header, r io.Reader) error {
 	}
 	dir, base := path.Split(rel)
 	dir = path.Clean(dir)
+	if a.pool.conflicts(rel, hdr) {
+		if err := a.pool.barrier(); err != nil {
+			return err
+		}
+	}
 	if strings.HasPrefix(base, whiteoutPrefix) {
 		return a.whiteout(dir, base)
 	}
@@ -101,6 +130,13 @@ func (a *applier) entry(hdr *tar.Header, r io.Reader) error {
 		// A directory over a directory merges; anything else replaces
 		// what the lower layer had.
 		if !(hdr.Typeflag == tar.TypeDir && st.Mode&unix.S_IFMT == unix.S_IFDIR) {
+			// Files of this layer may still be in flight below a
+			// directory about to go.
+			if st.Mode&unix.S_IFMT == unix.S_IFDIR {
+				if err := a.pool.barrier(); err != nil {
+					return err
+				}
+			}
 			if err := removeAllAt(parent, base); err != nil {
 				return fmt.Errorf("remove the lower layer's %q: %w", rel, err)
 			}
@@ -116,7 +152,13 @@ func (a *applier) entry(hdr *tar.Header, r io.Reader) error {
 			return fmt.Errorf("mkdirat: %w", err)
 		}
 	case tar.TypeReg, tar.TypeRegA, tar.TypeCont, tar.TypeGNUSparse:
-		if err := writeFile(parent, base, r); err != nil {
+		if a.pool.takes(hdr) {
+			return a.pool.submit(parent, base, rel, hdr, r)
+		}
+		if a.copyBuf == nil {
+			a.copyBuf = make([]byte, 1<<20)
+		}
+		if err := writeFile(parent, base, r, a.copyBuf); err != nil {
 			return err
 		}
 	case tar.TypeSymlink:
@@ -142,13 +184,21 @@ func (a *applier) entry(hdr *tar.Header, r io.Reader) error {
 	return a.setMeta(parent, base, rel, hdr)
 }
 
-func writeFile(parent int, base string, r io.Reader) error {
+// writeFile creates base in parent with the content of r, copied through
+// buf when given (a large buffer: fewer write calls than io.Copy's 32 KiB).
+func writeFile(parent int, base string, r io.Reader, buf []byte) error {
 	fd, err := unix.Openat(parent, base, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
 	if err != nil {
 		return fmt.Errorf("create: %w", err)
 	}
 	f := os.NewFile(uintptr(fd), base)
-	if _, err := io.Copy(f, r); err != nil {
+	if buf != nil {
+		// Hide *os.File's ReadFrom, which would ignore buf.
+		_, err = io.CopyBuffer(struct{ io.Writer }{f}, r, buf)
+	} else {
+		_, err = io.Copy(f, r)
+	}
+	if err != nil {
 		f.Close()
 		return fmt.Errorf("write: %w", err)
 	}
@@ -180,7 +230,7 @@ func (a *applier) setMeta(parent int, base, rel string, hdr *tar.Header) error {
 	}
 	for k, v := range hdr.PAXRecords {
 		name, ok := strings.CutPrefix(k, "SCHILY.xattr.")
-		if !ok {
+		if !ok || a.overlay && strings.HasPrefix(name, overlayXattrPrefix) {
 			continue
 		}
 		if err := unix.Lsetxattr(procPath(parent, base), name, []byte(v), 0); err != nil {
@@ -276,6 +326,9 @@ func (a *applier) mkdirAll(dir string) (int, error) {
 					}
 					err = unix.Fchownat(cur, c, uid, gid, unix.AT_SYMLINK_NOFOLLOW)
 				}
+				if err == nil && a.overlay {
+					err = a.inheritLower(cur, c, done)
+				}
 				if err == nil {
 					next, err = openInRoot(a.rootFd, done, unix.O_PATH|unix.O_DIRECTORY)
 				}
@@ -311,6 +364,9 @@ func (a *applier) hardlink(parent int, base, linkname string) error {
 
 func (a *applier) whiteout(dir, base string) error {
 	if base == whiteoutOpaque {
+		if a.overlay {
+			return a.overlayOpaque(dir)
+		}
 		return a.opaque(dir)
 	}
 	if strings.HasPrefix(base, whiteoutMeta) {
@@ -323,6 +379,9 @@ func (a *applier) whiteout(dir, base string) error {
 	}
 	if a.touched[path.Join(dir, name)] {
 		return nil
+	}
+	if a.overlay {
+		return a.overlayWhiteout(dir, name)
 	}
 	parent, err := openInRoot(a.rootFd, dir, unix.O_PATH|unix.O_DIRECTORY)
 	if errors.Is(err, unix.ENOENT) {

@@ -391,9 +391,22 @@ func resolveDockerSave(s store, ref reference, want platform) (*resolved, error)
 // tagMatches compares a docker RepoTag with what the user typed: the whole
 // tag, the name alone (meaning :latest), or the tag after the last colon.
 func tagMatches(repoTag, want string) bool {
+	repoTag, want = shortRepo(repoTag), shortRepo(want)
 	if repoTag == want || repoTag == want+":latest" {
 		return true
 	}
 	i := strings.LastIndex(repoTag, ":")
 	return i >= 0 && !strings.Contains(repoTag[i:], "/") && repoTag[i+1:] == want
+}
+
+// shortRepo drops Docker Hub's implied prefixes, which skopeo and
+// `docker save` write out in full ("docker.io/library/busybox:1" is
+// "busybox:1" on a command line).
+func shortRepo(r string) string {
+	for _, p := range []string{"docker.io/library/", "index.docker.io/library/", "docker.io/", "index.docker.io/"} {
+		if rest, ok := strings.CutPrefix(r, p); ok {
+			return rest
+		}
+	}
+	return r
 }

@@ -296,3 +296,23 @@ func TestConvert(t *testing.T) {
 		t.Error("an env entry without = was accepted")
 	}
 }
+
+func TestTagMatches(t *testing.T) {
+	for _, c := range []struct {
+		repoTag, want string
+		match         bool
+	}{
+		{"busybox:1", "busybox:1", true},
+		{"busybox:latest", "busybox", true},
+		{"busybox:1", "1", true},
+		{"docker.io/library/busybox:1", "busybox:1", true},
+		{"docker.io/berth/test:1", "berth/test:1", true},
+		{"busybox:1", "docker.io/library/busybox:1", true},
+		{"quay.io/berth/test:1", "berth/test:1", false},
+		{"docker.io/berth/test:1", "berth/test:2", false},
+	} {
+		if got := tagMatches(c.repoTag, c.want); got != c.match {
+			t.Errorf("tagMatches(%q, %q) = %v, want %v", c.repoTag, c.want, got, c.match)
+		}
+	}
+}

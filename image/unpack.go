@@ -33,6 +33,11 @@ type Options struct {
 	Env []string
 	// Platform is "os/arch[/variant]"; empty means the host's.
 	Platform string
+	// Overlay makes an overlay bundle (overlay.go): the layers are
+	// unpacked once into the store Layers (default DefaultLayerStore)
+	// and mounted as overlayfs lowers by the container's init.
+	Overlay bool
+	Layers  string
 }
 
 // Unpack unpacks the image ref ("path", "path:tag" or "path@sha256:…",
@@ -40,6 +45,8 @@ type Options struct {
 // a tarball) into bundleDir/rootfs and returns the runtime spec converted
 // from the image config. It does not write config.json. bundleDir/rootfs
 // must be absent or empty; if unpacking fails, what was unpacked is removed.
+// With opts.Overlay the layers go to the layer store instead and the spec
+// names them (overlay.go).
 func Unpack(ref, bundleDir string, opts Options) (*specs.Spec, error) {
 	if (len(opts.UIDMap) == 0) != (len(opts.GIDMap) == 0) {
 		return nil, fmt.Errorf("give both a uid map and a gid map, or neither: a user namespace needs both")
@@ -63,6 +70,9 @@ func Unpack(ref, bundleDir string, opts Options) (*specs.Spec, error) {
 	img, err := resolve(s, r, want)
 	if err != nil {
 		return nil, err
+	}
+	if opts.Overlay {
+		return unpackOverlay(s, img, r, bundleDir, opts)
 	}
 
 	rootfs := filepath.Join(bundleDir, "rootfs")
@@ -236,7 +246,9 @@ func applyLayer(s store, l layer, a *applier) error {
 		dec = zr
 	}
 	diffV := newVerifier(dec, l.diffID, -1, l.what+", uncompressed content checked against the config's rootfs.diff_ids")
-	applyErr := a.apply(tar.NewReader(diffV))
+	ra := newReadahead(diffV)
+	applyErr := a.apply(tar.NewReader(ra))
+	ra.close()
 	if applyErr != nil {
 		applyErr = fmt.Errorf("%s: %w", l.what, applyErr)
 	}

@@ -7,12 +7,15 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	goruntime "runtime"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/klauspost/compress/zstd"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -288,4 +291,154 @@ func manifestDigest(t *testing.T, layout string) string {
 		t.Fatalf("index.json: %v %s", err, data)
 	}
 	return idx.Manifests[0].Digest
+}
+
+// needImageTool finds an image tool. Off CI a missing one skips the test;
+// with CI set it fails it, as .ci/run installs the tool.
+func needImageTool(t *testing.T, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err == nil {
+		return p
+	}
+	if os.Getenv("CI") == "" {
+		t.Skipf("%s is not installed (apt-get install %s); with CI set this fails instead", name, name)
+	}
+	t.Fatalf("%s not found (CI=%s): apt-get install %s (.ci/run installs it)", name, os.Getenv("CI"), name)
+	return ""
+}
+
+// umociImage builds an image with umoci from a local busybox tree, no
+// registry: a base layer, a layer that whites out /etc/removed and one
+// that makes /opq opaque, and a config with a user and a command.
+func umociImage(t *testing.T) string {
+	t.Helper()
+	umoci := needImageTool(t, "umoci")
+	work := testDir(t, "umoci")
+	tree := filepath.Join(work, "tree")
+	makeRootfs(t, tree)
+	writeFile(t, filepath.Join(tree, "etc", "removed"), "lower\n")
+	if err := os.MkdirAll(filepath.Join(tree, "opq"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(tree, "opq", "a"), "a\n")
+	writeFile(t, filepath.Join(tree, "opq", "b"), "b\n")
+	if err := os.Chown(filepath.Join(tree, "home", "user"), 1000, 1000); err != nil {
+		t.Fatal(err)
+	}
+	opq := filepath.Join(work, "opq")
+	if err := os.Mkdir(opq, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(opq, "c"), "c\n")
+
+	layout := filepath.Join(work, "layout")
+	img := layout + ":t"
+	for _, args := range [][]string{
+		{"init", "--layout", layout},
+		{"new", "--image", img},
+		{"insert", "--image", img, tree, "/"},
+		{"insert", "--image", img, "--whiteout", "/etc/removed"},
+		{"insert", "--image", img, "--opaque", opq, "/opq"},
+		{"config", "--image", img, "--config.user", "user", "--config.workingdir", "/home/user",
+			"--config.env", "PATH=/bin", "--config.entrypoint", "sh", "--config.entrypoint", "-c",
+			"--config.cmd", `id -u; pwd; test -e /etc/removed && echo removed-present || echo removed-gone; ls /opq`},
+	} {
+		sh(t, time.Minute, umoci, args...)
+	}
+	return layout
+}
+
+var umociWant = []string{"1000", "/home/user", "removed-gone", "c"}
+
+// TestImageUmoci runs an image that a real image tool made.
+func TestImageUmoci(t *testing.T) {
+	layout := umociImage(t)
+
+	t.Run("run --image", func(t *testing.T) {
+		r := newRuntime(t)
+		out := lines(r.mustRun("run", "--image", layout+":t", r.newID()).stdout)
+		if strings.Join(out, "|") != strings.Join(umociWant, "|") {
+			t.Fatalf("container printed %q, want %q", out, umociWant)
+		}
+	})
+
+	t.Run("same tree as umoci unpack", func(t *testing.T) {
+		r := newRuntime(t)
+		ours := testDir(t, "img-bundle")
+		r.mustRun("bundle", "--image", layout+":t", ours)
+		theirs := filepath.Join(testDir(t, "umoci-unpack"), "b")
+		sh(t, time.Minute, "umoci", "unpack", "--image", layout+":t", theirs)
+		a, b := treeOf(t, filepath.Join(ours, "rootfs")), treeOf(t, filepath.Join(theirs, "rootfs"))
+		for p, want := range b {
+			if got, ok := a[p]; !ok {
+				t.Errorf("%s: umoci has %s, berth nothing", p, want)
+			} else if got != want {
+				t.Errorf("%s: berth %s, umoci %s", p, got, want)
+			}
+		}
+		for p, got := range a {
+			if _, ok := b[p]; !ok {
+				t.Errorf("%s: berth has %s, umoci nothing", p, got)
+			}
+		}
+	})
+
+	t.Run("run --image --overlay", func(t *testing.T) {
+		r := newRuntime(t)
+		store := testDir(t, "layers")
+		out := lines(r.mustRun("run", "--image", layout+":t", "--overlay", "--layers", store, r.newID()).stdout)
+		if strings.Join(out, "|") != strings.Join(umociWant, "|") {
+			t.Fatalf("container printed %q, want %q", out, umociWant)
+		}
+	})
+
+	t.Run("skopeo docker-archive", func(t *testing.T) {
+		skopeo := needImageTool(t, "skopeo")
+		r := newRuntime(t)
+		archive := filepath.Join(testDir(t, "skopeo"), "img.tar")
+		sh(t, time.Minute, skopeo, "--insecure-policy", "copy", "oci:"+layout+":t", "docker-archive:"+archive+":berth/test:1")
+		out := lines(r.mustRun("run", "--image", archive+":berth/test:1", r.newID()).stdout)
+		if strings.Join(out, "|") != strings.Join(umociWant, "|") {
+			t.Fatalf("container printed %q, want %q", out, umociWant)
+		}
+	})
+}
+
+// treeOf describes every entry below root: type, mode, owner, and the
+// content of a file or the target of a symlink, by relative path.
+func treeOf(t *testing.T, root string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := filepath.Walk(root, func(p string, fi os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		st := fi.Sys().(*syscall.Stat_t)
+		d := fmt.Sprintf("%v %d:%d", fi.Mode(), st.Uid, st.Gid)
+		switch {
+		case fi.Mode()&os.ModeSymlink != 0:
+			target, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			d += " -> " + target
+		case fi.Mode().IsRegular():
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			d += " " + sha256hex(data)
+			if !fi.ModTime().IsZero() {
+				d += " mtime " + fi.ModTime().UTC().Format(time.RFC3339Nano)
+			}
+		}
+		out[rel] = d
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
