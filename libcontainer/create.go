@@ -20,6 +20,7 @@ import (
 	"berth/libcontainer/lsm"
 	"berth/network"
 	"berth/nsenter"
+	"berth/rootfs"
 )
 
 // CreateOpts are the inputs of create besides the spec.
@@ -69,6 +70,10 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 	plan, err := planNamespaces(o.Spec.Linux)
 	if err != nil {
 		return nil, fmt.Errorf("config.json: %w", err)
+	}
+	if _, ok := o.Spec.Annotations[rootfs.OverlayAnnotation]; ok && !plan.has(specs.MountNamespace) {
+		// The overlay is mounted in the container's own mount namespace.
+		return nil, fmt.Errorf("config.json: annotation %s needs a new mount namespace in linux.namespaces", rootfs.OverlayAnnotation)
 	}
 	if !plan.has(specs.MountNamespace) && !joins(plan, "mount") && len(o.Spec.Mounts) > 0 {
 		// Mounting would change the host's mount table: berth only chroots.

@@ -318,6 +318,22 @@ func TestOverlayBundle(t *testing.T) {
 			writeFile(t, cfgPath, string(out))
 			assertErrorLine(t, r.run("run", "--bundle", b, r.newID()), "annotation berth.rootfs.overlay")
 		}
+		// Without a mount namespace there is nowhere to mount it.
+		var cfg map[string]any
+		if err := json.Unmarshal(data, &cfg); err != nil {
+			t.Fatal(err)
+		}
+		linux := cfg["linux"].(map[string]any)
+		var keep []any
+		for _, ns := range linux["namespaces"].([]any) {
+			if ns.(map[string]any)["type"] != "mount" {
+				keep = append(keep, ns)
+			}
+		}
+		linux["namespaces"] = keep
+		out, _ := json.Marshal(cfg)
+		writeFile(t, cfgPath, string(out))
+		assertErrorLine(t, r.run("run", "--bundle", b, r.newID()), "needs a new mount namespace")
 	})
 
 	t.Run("refusals", func(t *testing.T) {
