@@ -26,6 +26,7 @@ import (
 // nsenter stub has put the process into the container's namespaces. It never
 // returns on success: it execs the workload.
 func Init() {
+	up := monoNow()
 	runtime.LockOSThread()
 	fd, err := strconv.Atoi(os.Getenv(nsenter.EnvInitFD))
 	if err != nil {
@@ -41,6 +42,9 @@ func Init() {
 		os.Exit(1)
 	}
 	itrace.on = cfg.Trace
+	if itrace.on {
+		itrace.steps = append(itrace.steps, traceStep{"go runtime up", up})
+	}
 	itrace.mark("config received")
 	if cfg.Exec {
 		err = execProcess(&cfg, ch)
