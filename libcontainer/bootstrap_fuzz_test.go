@@ -3,12 +3,15 @@ package libcontainer
 import (
 	"bytes"
 	"encoding/binary"
+	"log/slog"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"berth/libcontainer/caps"
 	"berth/nsenter"
 )
 
@@ -84,6 +87,8 @@ func errorClass(msg string) int {
 		return 14
 	case msg == "too many namespaces to join":
 		return 15
+	case msg == "malformed exec record":
+		return 16
 	}
 	return 0
 }
@@ -110,7 +115,8 @@ func checkParsed(t *testing.T, b *nsenter.Bootstrap) {
 
 // same compares what the stub parsed with the plan that was sent.
 func same(b *nsenter.Bootstrap, p *nsPlan) bool {
-	return b.CloneFlags == p.cloneFlags && slices.Equal(b.Join, p.join) && string(b.Timens) == p.timens
+	return b.CloneFlags == p.cloneFlags && slices.Equal(b.Join, p.join) && string(b.Timens) == p.timens &&
+		bytes.Equal(b.ExecRecord, p.exec)
 }
 
 // FuzzBootstrapParse runs nsenter.c's parser (through nsenter.ParseBootstrap)
@@ -170,7 +176,7 @@ func FuzzBootstrapParse(f *testing.F) {
 			}
 		} else {
 			checkParsed(t, b)
-			again := &nsPlan{cloneFlags: b.CloneFlags, join: b.Join, timens: string(b.Timens)}
+			again := &nsPlan{cloneFlags: b.CloneFlags, join: b.Join, timens: string(b.Timens), exec: b.ExecRecord}
 			b2, err := nsenter.ParseBootstrap(body(t, again.encode()))
 			if err != nil || !same(b2, again) {
 				t.Fatalf("accepted %x as %+v, but its re-encoding parses as %+v, %v", raw, b, b2, err)
@@ -236,4 +242,189 @@ func TestBootstrapParseRejects(t *testing.T) {
 			}
 		})
 	}
+}
+
+// encodeExecPlan writes a parsed exec record back in the layout of
+// cexec.c. Every byte of a record is accounted for, so a record the
+// parser accepted must come back byte for byte.
+func encodeExecPlan(e *nsenter.ExecPlan) []byte {
+	var b []byte
+	u32 := func(v uint32) { b = binary.NativeEndian.AppendUint32(b, v) }
+	strs := func(l []string, counted bool) {
+		var body []byte
+		for _, s := range l {
+			body = append(append(body, s...), 0)
+		}
+		if counted {
+			u32(uint32(len(l)))
+		}
+		u32(uint32(len(body)))
+		b = append(b, body...)
+	}
+	for _, v := range []uint32{e.Flags, e.UID, e.GID, e.Umask, e.PreserveFDs, uint32(len(e.Groups))} {
+		u32(v)
+	}
+	for _, g := range e.Groups {
+		u32(g)
+	}
+	for _, c := range e.Caps {
+		b = binary.NativeEndian.AppendUint64(b, c)
+	}
+	u32(uint32(len(e.Rlimits) / 24))
+	b = append(b, e.Rlimits...)
+	u32(e.SeccompFlags)
+	u32(uint32(len(e.Filters) / 8))
+	b = append(b, e.Filters...)
+	strs([]string{e.Cwd}, false)
+	strs([]string{e.Path}, false)
+	strs(e.Args, true)
+	strs(e.Env, true)
+	return b
+}
+
+// fuzzCapNames are the capabilities a fuzzed byte picks from, one bit each.
+var fuzzCapNames = []string{"CAP_CHOWN", "CAP_KILL", "CAP_SETUID", "CAP_NET_RAW", "CAP_SYS_ADMIN",
+	"CAP_SYS_PTRACE", "CAP_AUDIT_WRITE", "CAP_NET_BIND_SERVICE"}
+
+func capNames(bits uint8) []string {
+	var l []string
+	for i, n := range fuzzCapNames {
+		if bits&(1<<i) != 0 {
+			l = append(l, n)
+		}
+	}
+	return l
+}
+
+// FuzzExecRecord covers the BT_EXEC record `berth exec` sends so the stub
+// can exec without the Go runtime (berth_parse_exec in cexec.c). raw is any
+// payload: it must be refused, or accepted and re-encode to the same bytes.
+// The other arguments make a process for the Go encoder (cExecRecord):
+// whatever it sends must parse back to the same process, except that a
+// string with a NUL in it must be refused rather than cut short.
+func FuzzExecRecord(f *testing.F) {
+	// cExecRecord logs what it drops from the ambient set.
+	defer slog.SetDefault(slog.Default())
+	slog.SetDefault(slog.New(slog.DiscardHandler))
+	umask := uint32(0o027)
+	good, err := cExecRecord(&specs.Spec{}, &specs.Process{
+		Args: []string{"sh", "-c", "true"}, Env: []string{"PATH=/bin", "A=b"}, Cwd: "/",
+		User:    specs.User{UID: 1000, GID: 1000, AdditionalGids: []uint32{5, 10}, Umask: &umask},
+		Rlimits: []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Soft: 10, Hard: 20}},
+		Capabilities: &specs.LinuxCapabilities{Bounding: []string{"CAP_KILL"}, Permitted: []string{"CAP_KILL"},
+			Inheritable: []string{"CAP_KILL"}, Ambient: []string{"CAP_KILL"}},
+		NoNewPrivileges: true,
+	}, 2, false)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good, uint8(7), uint32(1000), uint32(1000), uint16(0o22), []byte{5, 0, 0, 0}, uint64(0x0102), uint8(2),
+		"sh\n-c\ntrue", "PATH=/bin\nHOME=/root", "/")
+	f.Add([]byte{}, uint8(0), uint32(0), uint32(0), uint16(0), []byte(nil), uint64(0), uint8(0), "", "", "")
+	f.Add(good[:len(good)-3], uint8(0), uint32(0), uint32(0), uint16(0), []byte(nil), uint64(0), uint8(0),
+		"a", "", "/a\x00b")
+	f.Add(append(good, 0), uint8(0), uint32(0), uint32(0), uint16(0), []byte(nil), uint64(0), uint8(0),
+		"a\x00b", "PATH=/x\x00", "/")
+
+	var rlimitNames []string
+	for n := range rlimitResources {
+		rlimitNames = append(rlimitNames, n)
+	}
+	slices.Sort(rlimitNames)
+
+	f.Fuzz(func(t *testing.T, raw []byte, flags uint8, uid, gid uint32, umask uint16, groups []byte,
+		capBits uint64, nrlimits uint8, args, env, cwd string) {
+		// Arbitrary payload.
+		b, err := nsenter.ParseBootstrap(record(nil, nsenter.BootstrapExec, raw))
+		if err == nil {
+			if b.Exec == nil || !bytes.Equal(b.ExecRecord, raw) {
+				t.Fatalf("exec record %x accepted but not returned: %+v", raw, b)
+			}
+			if len(b.Exec.Args) == 0 {
+				t.Fatalf("exec record %x accepted without args[0]", raw)
+			}
+			if again := encodeExecPlan(b.Exec); !bytes.Equal(again, raw) {
+				t.Fatalf("exec record %x parsed as %+v, which encodes as %x", raw, b.Exec, again)
+			}
+		}
+
+		// A process through the Go encoder.
+		p := &specs.Process{
+			Args:            strings.Split(args, "\n"),
+			Cwd:             cwd,
+			User:            specs.User{UID: uid, GID: gid},
+			NoNewPrivileges: flags&1 != 0,
+		}
+		if env != "" {
+			p.Env = strings.Split(env, "\n")
+		}
+		if flags&2 != 0 {
+			u := uint32(umask)
+			p.User.Umask = &u
+		}
+		if flags&4 != 0 {
+			// Effective within permitted and inheritable within bounding,
+			// as caps.FromSpec requires; ambient is anything (FromSpec
+			// drops what cannot be raised).
+			c := func(i int) uint8 { return uint8(capBits >> (8 * i)) }
+			p.Capabilities = &specs.LinuxCapabilities{
+				Bounding: capNames(c(0)), Effective: capNames(c(1) & c(2)), Permitted: capNames(c(2)),
+				Inheritable: capNames(c(3) & c(0)), Ambient: capNames(c(4)),
+			}
+		}
+		for i := 0; i+4 <= len(groups) && i < 4*64; i += 4 {
+			p.User.AdditionalGids = append(p.User.AdditionalGids, binary.NativeEndian.Uint32(groups[i:]))
+		}
+		for i := 0; i < int(nrlimits%4); i++ {
+			p.Rlimits = append(p.Rlimits, specs.POSIXRlimit{
+				Type: rlimitNames[(int(nrlimits)/4+i)%len(rlimitNames)], Soft: uint64(uid), Hard: uint64(gid) << 3,
+			})
+		}
+		preserve := int(flags >> 4)
+		nul := strings.ContainsRune(cwd, 0) || strings.ContainsRune(searchPath(p.Env), 0) ||
+			slices.ContainsFunc(p.Args, func(s string) bool { return strings.ContainsRune(s, 0) }) ||
+			slices.ContainsFunc(p.Env, func(s string) bool { return strings.ContainsRune(s, 0) })
+		rec, err := cExecRecord(&specs.Spec{}, p, preserve, false)
+		if nul {
+			// Refused with the field named before the stub sees it (the
+			// stub's own parser refuses such records too: FuzzBootstrapParse).
+			if err == nil || !strings.Contains(err.Error(), "NUL") {
+				t.Fatalf("a string with a NUL: cExecRecord = %v, want a NUL error", err)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatalf("cExecRecord: %v", err)
+		}
+		msg := (&nsPlan{exec: rec}).encode()
+		if len(msg)-4 > nsenter.MaxBootstrap {
+			return
+		}
+		b, err = nsenter.ParseBootstrap(body(t, msg))
+		if err != nil {
+			t.Fatalf("stub refuses the encoder's exec record for %+v: %v", p, err)
+		}
+		sets, _, _ := caps.FromSpec(p.Capabilities)
+		want := nsenter.ExecPlan{
+			Flags: cxCaps, UID: uid, GID: gid, PreserveFDs: uint32(preserve),
+			Groups: p.User.AdditionalGids,
+			Caps:   [5]uint64{sets.Bounding, sets.Effective, sets.Permitted, sets.Inheritable, sets.Ambient},
+			Cwd:    cwd, Path: searchPath(p.Env), Args: p.Args, Env: p.Env,
+		}
+		if p.NoNewPrivileges {
+			want.Flags |= cxNNP
+		}
+		if p.User.Umask != nil {
+			want.Flags |= cxUmask
+			want.Umask = *p.User.Umask
+		}
+		got := *b.Exec
+		if len(got.Rlimits) != 24*len(p.Rlimits) {
+			t.Fatalf("%d rlimits sent, %d bytes of them parsed", len(p.Rlimits), len(got.Rlimits))
+		}
+		got.Rlimits = nil
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("sent %+v\nstub parsed %+v", want, got)
+		}
+	})
 }

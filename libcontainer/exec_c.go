@@ -39,6 +39,9 @@ func cExecRecord(spec *specs.Spec, proc *specs.Process, preserveFDs int, console
 	if seccomp.UsesNotify(sc) {
 		return nil, nil
 	}
+	if err := noNUL(proc); err != nil {
+		return nil, err
+	}
 	var b []byte
 	u32 := func(v uint32) { b = binary.NativeEndian.AppendUint32(b, v) }
 	u64 := func(v uint64) { b = binary.NativeEndian.AppendUint64(b, v) }
@@ -129,4 +132,23 @@ func searchPath(env []string) string {
 		}
 	}
 	return p
+}
+
+// noNUL refuses strings the stub's records cannot carry (NUL-terminated),
+// naming the field, where the kernel would cut them short.
+func noNUL(proc *specs.Process) error {
+	if strings.ContainsRune(proc.Cwd, 0) {
+		return fmt.Errorf("process.cwd %q: contains a NUL byte", proc.Cwd)
+	}
+	for i, a := range proc.Args {
+		if strings.ContainsRune(a, 0) {
+			return fmt.Errorf("process.args[%d] %q: contains a NUL byte", i, a)
+		}
+	}
+	for i, e := range proc.Env {
+		if strings.ContainsRune(e, 0) {
+			return fmt.Errorf("process.env[%d] %q: contains a NUL byte", i, e)
+		}
+	}
+	return nil
 }

@@ -90,12 +90,15 @@ static uint64_t u64(struct cursor *c)
 	return v;
 }
 
-/* A NUL-terminated string of len bytes (the NUL included). */
+/*
+ * A NUL-terminated string of len bytes (the NUL included). An earlier NUL
+ * would silently cut the string short (a cwd of "/a\0b" would become "/a").
+ */
 static const char *str(struct cursor *c)
 {
 	uint32_t n = u32(c);
 	const char *s = take(c, n);
-	if (s == NULL || n == 0 || s[n - 1] != '\0') {
+	if (s == NULL || n == 0 || memchr(s, '\0', n) != s + n - 1) {
 		c->bad = 1;
 		return NULL;
 	}

@@ -17,6 +17,7 @@ const (
 	_ = uint(BootstrapCloneFlags-C.BT_CLONE_FLAGS) + uint(C.BT_CLONE_FLAGS-BootstrapCloneFlags)
 	_ = uint(BootstrapNsPaths-C.BT_NS_PATHS) + uint(C.BT_NS_PATHS-BootstrapNsPaths)
 	_ = uint(BootstrapTimens-C.BT_TIMENS) + uint(C.BT_TIMENS-BootstrapTimens)
+	_ = uint(BootstrapExec-C.BT_EXEC) + uint(C.BT_EXEC-BootstrapExec)
 )
 
 // MaxBootstrap is the largest bootstrap body the stub accepts.
@@ -27,6 +28,21 @@ type Bootstrap struct {
 	CloneFlags uint32   // namespaces to create
 	Join       []string // "type:path", in message order
 	Timens     []byte   // text for /proc/self/timens_offsets
+	ExecRecord []byte   // the BT_EXEC payload as sent, or nil
+	Exec       *ExecPlan
+}
+
+// ExecPlan is berth_parse_exec's reading of a BT_EXEC record (layout at
+// the top of cexec.c).
+type ExecPlan struct {
+	Flags, UID, GID, Umask, PreserveFDs uint32
+	Groups                              []uint32
+	Caps                                [5]uint64 // bounding, effective, permitted, inheritable, ambient
+	Rlimits                             []byte    // n x (u32 resource, u32 0, u64 soft, u64 hard)
+	SeccompFlags                        uint32
+	Filters                             []byte // n x struct sock_filter
+	Cwd, Path                           string
+	Args, Env                           []string
 }
 
 // ParseBootstrap runs the stub's own C parser (berth_parse_bootstrap) on
@@ -65,5 +81,52 @@ func ParseBootstrap(body []byte) (*Bootstrap, error) {
 	if out.timens != nil {
 		b.Timens = C.GoBytes(unsafe.Pointer(out.timens), C.int(out.timens_len))
 	}
+	if out.exec != nil {
+		b.ExecRecord = C.GoBytes(unsafe.Pointer(out.exec), C.int(out.exec_len))
+		var x C.struct_exec_plan
+		if C.berth_parse_exec(out.exec, out.exec_len, &x) != 0 {
+			return nil, errors.New("malformed exec record")
+		}
+		b.Exec = goExecPlan(&x)
+	}
 	return b, nil
+}
+
+// goExecPlan copies a parsed exec record into Go memory and frees the
+// argument and environment arrays the parser allocated.
+func goExecPlan(x *C.struct_exec_plan) *ExecPlan {
+	defer C.free(unsafe.Pointer(x.argv))
+	defer C.free(unsafe.Pointer(x.envp))
+	e := &ExecPlan{
+		Flags: uint32(x.flags), UID: uint32(x.uid), GID: uint32(x.gid), Umask: uint32(x.umask),
+		PreserveFDs: uint32(x.preserve_fds), SeccompFlags: uint32(x.seccomp_flags),
+		Cwd: C.GoString(x.cwd), Path: C.GoString(x.path),
+	}
+	if x.ngroups > 0 {
+		g := C.GoBytes(x.groups, C.int(x.ngroups*4))
+		for i := 0; i < len(g); i += 4 {
+			e.Groups = append(e.Groups, *(*uint32)(unsafe.Pointer(&g[i])))
+		}
+	}
+	for i := range e.Caps {
+		e.Caps[i] = uint64(x.caps[i])
+	}
+	if x.nrlimits > 0 {
+		e.Rlimits = C.GoBytes(unsafe.Pointer(x.rlimits), C.int(x.nrlimits*24))
+	}
+	if x.nfilters > 0 {
+		e.Filters = C.GoBytes(x.filters, C.int(x.nfilters*8))
+	}
+	e.Args = goStrings(x.argv)
+	e.Env = goStrings(x.envp)
+	return e
+}
+
+// goStrings reads a NULL-terminated C string array.
+func goStrings(v **C.char) []string {
+	var out []string
+	for p := v; *p != nil; p = (**C.char)(unsafe.Add(unsafe.Pointer(p), unsafe.Sizeof(*p))) {
+		out = append(out, C.GoString(*p))
+	}
+	return out
 }

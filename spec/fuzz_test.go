@@ -81,6 +81,50 @@ func FuzzLoad(f *testing.F) {
 	} {
 		f.Add([]byte(seed))
 	}
+	// Default specs with one field broken each, so mutation starts deep
+	// inside Validate rather than at the JSON syntax.
+	adj, umask := 2000, uint32(0o7777)
+	for _, mutate := range []func(*specs.Spec){
+		func(s *specs.Spec) { s.Process.Rlimits = append(s.Process.Rlimits, s.Process.Rlimits...) },
+		func(s *specs.Spec) { s.Process.OOMScoreAdj = &adj; s.Process.User.Umask = &umask },
+		func(s *specs.Spec) { s.Process.Env = append(s.Process.Env, "=x") },
+		func(s *specs.Spec) {
+			s.Hooks = &specs.Hooks{Poststop: []specs.Hook{{Path: "rel", Env: []string{"A"}}}}
+		},
+		func(s *specs.Spec) {
+			s.Linux.Devices = []specs.LinuxDevice{{Path: "/dev/x", Type: "c"}, {Path: "/dev/x", Type: "q"}}
+		},
+		func(s *specs.Spec) {
+			s.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 4294967000, Size: 1000}}
+		},
+		func(s *specs.Spec) {
+			s.Linux.Sysctl = map[string]string{"net.ipv4.ip_forward": "1", "kernel.hostname": "x", "vm.swappiness": "1"}
+		},
+		func(s *specs.Spec) {
+			s.Linux.RootfsPropagation = "rshared"
+			s.Linux.MaskedPaths = append(s.Linux.MaskedPaths, "rel")
+		},
+		func(s *specs.Spec) {
+			s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: "time", Path: "/proc/self/ns/time"})
+			s.Linux.TimeOffsets = map[string]specs.LinuxTimeOffset{"boottime": {Secs: 1, Nanosecs: 2e9}}
+		},
+		func(s *specs.Spec) {
+			s.Linux.Resources = &specs.LinuxResources{Devices: []specs.LinuxDeviceCgroup{{Type: "c", Access: "rwx"}}}
+		},
+		func(s *specs.Spec) {
+			s.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: specs.ActErrno, Syscalls: []specs.LinuxSyscall{
+				{Names: []string{"nosuchcall"}, Action: specs.ActAllow,
+					Args: []specs.LinuxSeccompArg{{Index: 9, Op: "SCMP_CMP_BOGUS"}}}}}
+		},
+	} {
+		s := Default(false)
+		mutate(s)
+		b, err := json.Marshal(s)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
 	top := topLevelFields()
 	// One bundle per fuzzing process: a fresh directory per input would
 	// cost more than Load itself.
