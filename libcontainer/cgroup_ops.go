@@ -108,14 +108,15 @@ func Update(root, id string, change *specs.LinuxResources) error {
 		if err != nil {
 			return err
 		}
-		if st.Config.Linux == nil {
+		spec := st.spec()
+		if spec.Linux == nil {
 			return errors.New("container has no linux section")
 		}
-		merged := MergeResources(st.Config.Linux.Resources, change)
-		if err := mgr.Set(cgroups.WithDeviceNodes(merged, st.Config.Linux.Devices)); err != nil {
+		merged := MergeResources(spec.Linux.Resources, change)
+		if err := mgr.Set(cgroups.WithDeviceNodes(merged, spec.Linux.Devices)); err != nil {
 			return fmt.Errorf("update container %q: %w", id, err)
 		}
-		st.Config.Linux.Resources = merged
+		spec.Linux.Resources = merged
 		return s.save(st)
 	})
 }

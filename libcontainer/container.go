@@ -156,9 +156,7 @@ func (st *State) oci(status string) *specs.State {
 	if status != Stopped {
 		s.Pid = st.Pid
 	}
-	if st.Config != nil {
-		s.Annotations = st.Config.Annotations
-	}
+	s.Annotations = st.view().Annotations
 	return s
 }
 
@@ -184,8 +182,8 @@ func Start(root, id string) error {
 	if err != nil {
 		return err
 	}
-	if st.Config.Hooks != nil && len(st.Config.Hooks.Poststart) > 0 {
-		if err := hooks.Run("poststart", st.Config.Hooks.Poststart, st.oci(Running)); err != nil {
+	if h := st.view().Hooks; h != nil && len(h.Poststart) > 0 {
+		if err := hooks.Run("poststart", h.Poststart, st.oci(Running)); err != nil {
 			slog.Warn("poststart hook failed", "id", id, "err", err)
 		}
 	}
@@ -311,8 +309,8 @@ func Delete(root, id string, force bool) error {
 	if err != nil {
 		return err
 	}
-	if st.Config != nil && st.Config.Hooks != nil && len(st.Config.Hooks.Poststop) > 0 {
-		if err := hooks.Run("poststop", st.Config.Hooks.Poststop, st.oci(Stopped)); err != nil {
+	if h := st.view().Hooks; h != nil && len(h.Poststop) > 0 {
+		if err := hooks.Run("poststop", h.Poststop, st.oci(Stopped)); err != nil {
 			slog.Warn("poststop hook failed", "id", id, "err", err)
 		}
 	}
@@ -407,7 +405,7 @@ func (c *Container) Owner() string {
 }
 
 // Config is the container's spec as it was created.
-func (c *Container) Config() *specs.Spec { return c.state.Config }
+func (c *Container) Config() *specs.Spec { return c.state.spec() }
 
 // Network is the container's veth networking, nil without one.
 func (c *Container) Network() *network.Result { return c.state.Network }

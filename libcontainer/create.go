@@ -330,7 +330,7 @@ func joins(p *nsPlan, name string) bool {
 // runCreateHooks runs prestart (deprecated, same point) and createRuntime
 // hooks in the runtime's namespaces, as the spec orders them.
 func runCreateHooks(st *State) error {
-	h := st.Config.Hooks
+	h := st.view().Hooks
 	if h == nil {
 		return nil
 	}

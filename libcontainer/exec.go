@@ -58,7 +58,7 @@ func Exec(root, id string, o *ExecOpts) (info *CreatedInfo, err error) {
 		return nil, fmt.Errorf("exec: %w", err)
 	}
 	plan := &nsPlan{}
-	for _, ns := range st.Config.Linux.Namespaces {
+	for _, ns := range st.view().namespaces() {
 		f, ok := nsFlags[ns.Type]
 		if !ok {
 			continue
@@ -70,7 +70,7 @@ func Exec(root, id string, o *ExecOpts) (info *CreatedInfo, err error) {
 		return nil, fmt.Errorf("cannot exec in container %q: it is stopped", id)
 	}
 
-	spec := *st.Config
+	spec := *st.spec()
 	spec.Process = o.Process
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {

@@ -38,10 +38,7 @@ func signalAll(st *State, sig unix.Signal) error {
 }
 
 func ownsPidNS(st *State) bool {
-	if st.Config == nil || st.Config.Linux == nil {
-		return false
-	}
-	for _, ns := range st.Config.Linux.Namespaces {
+	for _, ns := range st.view().namespaces() {
 		if ns.Type == "pid" && ns.Path == "" {
 			return true
 		}

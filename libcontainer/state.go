@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -37,12 +38,18 @@ type State struct {
 	// PidStart is the init's start time (clock ticks after boot, /proc/<pid>/stat
 	// field 22); together with Pid it identifies the process even after its pid
 	// is reused.
-	PidStart uint64            `json:"pid_start"`
-	Created  time.Time         `json:"created"`
-	Owner    int               `json:"owner"`
-	Status   string            `json:"status"` // the last status written; the live one is derived
-	Config   *specs.Spec       `json:"config"`
-	NsPaths  map[string]string `json:"ns_paths,omitempty"`
+	PidStart uint64    `json:"pid_start"`
+	Created  time.Time `json:"created"`
+	Owner    int       `json:"owner"`
+	Status   string    `json:"status"` // the last status written; the live one is derived
+	// Config is the container's spec. A loaded state keeps it as raw JSON
+	// (RawConfig) until something needs all of it (spec()): decoding the
+	// whole spec costs a short-lived berth process ~1 ms of reflection,
+	// and start, delete, kill and state need only a few fields (view()).
+	Config    *specs.Spec     `json:"-"`
+	RawConfig json.RawMessage `json:"config"`
+	partial   *specView
+	NsPaths   map[string]string `json:"ns_paths,omitempty"`
 	// CgroupPaths are the container's cgroup directories by controller.
 	CgroupPaths map[string]string `json:"cgroup_paths,omitempty"`
 	// Network is the veth set up from the berth.net.* annotations.
@@ -123,9 +130,72 @@ func (s *store) load() (*State, error) {
 	return st, nil
 }
 
+// specView is the part of the spec that start, delete, kill and state use.
+type specView struct {
+	Annotations map[string]string `json:"annotations,omitempty"`
+	Hooks       *specs.Hooks      `json:"hooks,omitempty"`
+	Linux       *struct {
+		Namespaces []specs.LinuxNamespace `json:"namespaces,omitempty"`
+	} `json:"linux,omitempty"`
+}
+
+// spec returns the whole spec, decoding it on first use. A state whose
+// config cannot be decoded yields an empty spec (and a logged error).
+func (st *State) spec() *specs.Spec {
+	if st.Config == nil {
+		st.Config = &specs.Spec{}
+		if len(st.RawConfig) > 0 {
+			if err := json.Unmarshal(st.RawConfig, st.Config); err != nil {
+				slog.Error("container state: config", "id", st.ID, "err", err)
+			}
+		}
+	}
+	return st.Config
+}
+
+// view returns the few fields of the spec most commands need, without
+// decoding the rest.
+func (st *State) view() *specView {
+	if st.partial != nil {
+		return st.partial
+	}
+	v := &specView{}
+	if c := st.Config; c != nil {
+		v.Annotations, v.Hooks = c.Annotations, c.Hooks
+		if c.Linux != nil {
+			v.Linux = &struct {
+				Namespaces []specs.LinuxNamespace `json:"namespaces,omitempty"`
+			}{c.Linux.Namespaces}
+		}
+		return v // not cached: Config may still change
+	}
+	if len(st.RawConfig) > 0 {
+		if err := json.Unmarshal(st.RawConfig, v); err != nil {
+			slog.Error("container state: config", "id", st.ID, "err", err)
+		}
+	}
+	st.partial = v
+	return v
+}
+
+func (v *specView) namespaces() []specs.LinuxNamespace {
+	if v.Linux == nil {
+		return nil
+	}
+	return v.Linux.Namespaces
+}
+
 // save writes state.json atomically: a crash leaves the old or the new file,
 // never half of one.
 func (s *store) save(st *State) error {
+	if st.Config != nil {
+		// Decoded, so maybe changed (update): written anew.
+		raw, err := json.Marshal(st.Config)
+		if err != nil {
+			return err
+		}
+		st.RawConfig = raw
+	}
 	data, err := json.Marshal(st)
 	if err != nil {
 		return err
