@@ -46,7 +46,7 @@ var execCommand = &cli.Command{
 		if err != nil {
 			return err
 		}
-		proc, err := execProcessSpec(c, ct.Config().Process)
+		proc, err := execProcessSpec(c, ct.Process())
 		if err != nil {
 			return err
 		}

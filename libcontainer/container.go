@@ -407,5 +407,9 @@ func (c *Container) Owner() string {
 // Config is the container's spec as it was created.
 func (c *Container) Config() *specs.Spec { return c.state.spec() }
 
+// Process is the container's process (spec process), decoding no more of
+// the spec than exec needs.
+func (c *Container) Process() *specs.Process { return c.state.execView().Process }
+
 // Network is the container's veth networking, nil without one.
 func (c *Container) Network() *network.Result { return c.state.Network }

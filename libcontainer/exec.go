@@ -70,8 +70,10 @@ func Exec(root, id string, o *ExecOpts) (info *CreatedInfo, err error) {
 		return nil, fmt.Errorf("cannot exec in container %q: it is stopped", id)
 	}
 
-	spec := *st.spec()
-	spec.Process = o.Process
+	// The C path needs only the process and the seccomp profile of the
+	// spec; the whole spec is decoded when the Go path runs.
+	ev := st.execView()
+	execSpec := &specs.Spec{Process: o.Process, Linux: &specs.Linux{Seccomp: ev.seccomp()}}
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("socketpair: %w", err)
@@ -80,7 +82,7 @@ func Exec(root, id string, o *ExecOpts) (info *CreatedInfo, err error) {
 	childSock := os.NewFile(uintptr(fds[1]), "exec-child")
 	defer parentSock.Close()
 	preserve, listenEnv := preservedFiles(o.PreserveFDs)
-	execSpec := withProcessEnv(&spec, listenEnv)
+	execSpec = withProcessEnv(execSpec, listenEnv)
 	extra := append([]*os.File{}, preserve...)
 	base := 3 + len(extra)
 	extra = append(extra, childSock)
@@ -91,6 +93,11 @@ func Exec(root, id string, o *ExecOpts) (info *CreatedInfo, err error) {
 	}
 	if plan.exec, err = cExecRecord(execSpec, execSpec.Process, len(preserve), o.Console != nil); err != nil {
 		return nil, err
+	}
+	if plan.exec == nil {
+		spec := *st.spec()
+		spec.Process = o.Process
+		execSpec = withProcessEnv(&spec, listenEnv)
 	}
 	cmd, exe, err := initCmd(extra, base, o.Stdin, o.Stdout, o.Stderr)
 	if err != nil {

@@ -178,6 +178,40 @@ func (st *State) view() *specView {
 	return v
 }
 
+// execView is what exec and the CLI's exec need of the spec: the
+// container's process (the base of an exec'd one) and seccomp profile.
+type execView struct {
+	Process *specs.Process `json:"process,omitempty"`
+	Linux   *struct {
+		Seccomp *specs.LinuxSeccomp `json:"seccomp,omitempty"`
+	} `json:"linux,omitempty"`
+}
+
+func (st *State) execView() *execView {
+	v := &execView{}
+	if c := st.Config; c != nil || len(st.RawConfig) == 0 {
+		c = st.spec()
+		v.Process = c.Process
+		if c.Linux != nil {
+			v.Linux = &struct {
+				Seccomp *specs.LinuxSeccomp `json:"seccomp,omitempty"`
+			}{c.Linux.Seccomp}
+		}
+		return v
+	}
+	if err := json.Unmarshal(st.RawConfig, v); err != nil {
+		slog.Error("container state: config", "id", st.ID, "err", err)
+	}
+	return v
+}
+
+func (v *execView) seccomp() *specs.LinuxSeccomp {
+	if v.Linux == nil {
+		return nil
+	}
+	return v.Linux.Seccomp
+}
+
 func (v *specView) namespaces() []specs.LinuxNamespace {
 	if v.Linux == nil {
 		return nil
