@@ -354,7 +354,7 @@ func (h *host) cloneIntoCgroupCheck() Check {
 	case ci.mode != cgroupV2:
 		c.Status = Warn
 		c.Detail = "clone3(CLONE_INTO_CGROUP) works on the cgroup2 hierarchy at " + ci.v2Mount + ", but the controllers are on v1"
-		c.Hint = "the init joins its v1 cgroups by cgroup.procs writes (on v1 the first costs an RCU grace period); cgroup v2 lets it be born in its cgroup"
+		c.Hint = "on v1 the init is forked by a thread moved into its cgroups (a \"0\" written to tasks); cgroup v2 lets it be born there by clone3 alone"
 	default:
 		c.Status, c.Detail = OK, "works: a probe child was born in "+dir+" by clone3(CLONE_INTO_CGROUP)"
 	}
