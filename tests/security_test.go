@@ -17,15 +17,22 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// compileStatic builds a static C program into the rootfs at dst: busybox
-// cannot show some kernel behaviours (a setuid execve, a tight /proc scan).
-// gcc and the static libc (libc6-dev) are test dependencies; their absence
-// is a failure, not a skip.
-func compileStatic(t *testing.T, src, dst string) {
+// compileStatic puts the static C program testdata/cprog/<name>.c into
+// the rootfs at dst: busybox cannot show some kernel behaviours (a setuid
+// execve, a tight /proc scan). gcc and the static libc (libc6-dev) are test
+// dependencies; their absence is a failure, not a skip. In the cgroup-v2
+// VM, which has no compiler, tests/vm/run.sh builds them on the host and
+// BERTH_TEST_CPROGS names the directory.
+func compileStatic(t *testing.T, name, dst string) {
 	t.Helper()
-	dir := testDir(t, "cc")
-	c := filepath.Join(dir, "prog.c")
-	writeFile(t, c, src)
+	if dir := os.Getenv("BERTH_TEST_CPROGS"); dir != "" {
+		copyFile(t, filepath.Join(dir, name), dst, 0o755)
+		return
+	}
+	c, err := filepath.Abs(filepath.Join("testdata", "cprog", name+".c"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if out, err := exec.Command("gcc", "-static", "-O2", "-o", dst, c).CombinedOutput(); err != nil {
 		t.Fatalf("gcc -static (apt-get install gcc libc6-dev): %v\n%s", err, out)
 	}
@@ -151,10 +158,6 @@ func TestSecurityConsoleSymlink(t *testing.T) {
 // never sets no_new_privs, or a rootfs mounted nosuid, fails the test.
 func TestSecurityNoNewPrivsSetuid(t *testing.T) {
 	r := newRuntime(t)
-	const src = `#include <stdio.h>
-#include <unistd.h>
-int main(void) { printf("ruid=%d euid=%d\n", (int)getuid(), (int)geteuid()); return 0; }
-`
 	for _, tc := range []struct {
 		nnp  bool
 		want string
@@ -165,7 +168,7 @@ int main(void) { printf("ruid=%d euid=%d\n", (int)getuid(), (int)geteuid()); ret
 		t.Run("noNewPrivileges="+strconv.FormatBool(tc.nnp), func(t *testing.T) {
 			b := newBundle(t, "/bin/suid-euid")
 			bin := filepath.Join(b.rootfs, "bin", "suid-euid")
-			compileStatic(t, src, bin)
+			compileStatic(t, "euid", bin)
 			if err := os.Chown(bin, 0, 0); err != nil {
 				t.Fatal(err)
 			}
@@ -370,99 +373,6 @@ awk '$5 == "/" || $5 == "/sys" { print "mount " $0 }' /proc/self/mountinfo
 // rootfs's busybox is the runtime's binary) and its memory (the ptrace
 // attach check). It prints
 // one summary line.
-const spySrc = `#define _GNU_SOURCE
-#include <dirent.h>
-#include <fcntl.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-
-static int readfile(const char *path, char *buf, int len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	int n = read(fd, buf, len);
-	close(fd);
-	return n;
-}
-
-static int comm_is_workload(int pid)
-{
-	char p[64], comm[64];
-	snprintf(p, sizeof(p), "/proc/%d/comm", pid);
-	int n = readfile(p, comm, sizeof(comm) - 1);
-	if (n <= 0)
-		return 1; /* gone */
-	comm[n] = 0;
-	return strcmp(comm, "true\n") == 0;
-}
-
-int main(void)
-{
-	long scans = 0, seen = 0, environ = 0, exe = 0, mem = 0;
-	char names[512] = "", leaks[1024] = "";
-	int self = getpid();
-	while (access("/stop", F_OK) != 0) {
-		scans++;
-		DIR *d = opendir("/proc");
-		if (d == NULL)
-			return 2;
-		struct dirent *e;
-		while ((e = readdir(d)) != NULL) {
-			int pid = atoi(e->d_name);
-			if (pid <= 1 || pid == self)
-				continue;
-			char p[64], buf[16384];
-			snprintf(p, sizeof(p), "/proc/%d/comm", pid);
-			int n = readfile(p, buf, 63);
-			if (n <= 0)
-				continue;
-			buf[n] = 0;
-			if (strcmp(buf, "true\n") == 0)
-				continue;
-			seen++;
-			buf[strcspn(buf, "\n")] = 0;
-			if (strstr(names, buf) == NULL && strlen(names) + strlen(buf) + 2 < sizeof(names)) {
-				strcat(names, buf);
-				strcat(names, ",");
-			}
-			snprintf(p, sizeof(p), "/proc/%d/environ", pid);
-			n = readfile(p, buf, sizeof(buf));
-			if (n > 0 && memmem(buf, n, "_BERTH_", 7) != NULL)
-				environ++;
-			snprintf(p, sizeof(p), "/proc/%d/exe", pid);
-			n = readlink(p, buf, sizeof(buf) - 1);
-			if (n >= 0) {
-				buf[n] = 0;
-				if (strstr(buf, "busybox") == NULL) {
-					exe++;
-					if (strlen(leaks) + n + 2 < sizeof(leaks)) {
-						strcat(leaks, buf);
-						strcat(leaks, ",");
-					}
-				}
-			}
-			/* Opening mem passes the same check as PTRACE_ATTACH, without
-			 * stopping anything. The helper may have become the dumpable
-			 * workload in between: look again a little later. */
-			snprintf(p, sizeof(p), "/proc/%d/mem", pid);
-			int fd = open(p, O_RDONLY | O_CLOEXEC);
-			if (fd >= 0) {
-				close(fd);
-				usleep(2000);
-				if (!comm_is_workload(pid))
-					mem++;
-			}
-		}
-		closedir(d);
-	}
-	printf("scans=%ld seen=%ld environ=%ld exe=%ld mem=%ld names=%s leaks=%s\n",
-	       scans, seen, environ, exe, mem, names, leaks);
-	return 0;
-}
-`
 
 // TestSecurityExecHelperHidden: while `berth exec` runs, its helper is
 // inside the container's namespaces with the host's berth binary as its
@@ -475,7 +385,7 @@ int main(void)
 func TestSecurityExecHelperHidden(t *testing.T) {
 	r := newRuntime(t)
 	b := newBundle(t, "/spy")
-	compileStatic(t, spySrc, filepath.Join(b.rootfs, "spy"))
+	compileStatic(t, "spy", filepath.Join(b.rootfs, "spy"))
 	// Exec'd processes run as root like the spy, so only dumpability
 	// stands between them.
 	c := r.create(b)
@@ -514,7 +424,7 @@ func TestSecurityExecHelperHidden(t *testing.T) {
 func TestSecurityExecHelperDumpable(t *testing.T) {
 	r := newRuntime(t)
 	b := newBundle(t, "/spy")
-	compileStatic(t, spySrc, filepath.Join(b.rootfs, "spy"))
+	compileStatic(t, "spy", filepath.Join(b.rootfs, "spy"))
 	c := r.create(b)
 	c.start()
 	r.mustRun("exec", "-d", "--env", "_BERTH_CONTROL=1", c.id, "sleep", "1")

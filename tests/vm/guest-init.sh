@@ -48,7 +48,9 @@ mkdir -p /dev/pts /dev/shm /dev/mqueue
 mount -t devpts -o nosuid,noexec,gid=5,mode=0620,ptmxmode=0666 devpts /dev/pts || die "mount devpts on /dev/pts failed"
 mount -t tmpfs -o mode=1777,nosuid,nodev shm /dev/shm || die "mount tmpfs on /dev/shm failed"
 mount -t mqueue -o nosuid,nodev,noexec mqueue /dev/mqueue || die "mount mqueue on /dev/mqueue failed"
-mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /tmp || die "mount tmpfs on /tmp failed"
+# Not nosuid: the tests build bundles here and check setuid and file
+# capabilities in them.
+mount -t tmpfs -o mode=1777,nodev tmpfs /tmp || die "mount tmpfs on /tmp failed"
 mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /run || die "mount tmpfs on /run failed"
 [ -e /dev/fd ] || ln -s /proc/self/fd /dev/fd
 [ -e /dev/stdin ] || ln -s /proc/self/fd/0 /dev/stdin
@@ -124,7 +126,7 @@ bench() {
 }
 
 cd /
-export HOME=/root TMPDIR=/tmp TERM=dumb BERTH_VM=1 BERTH_BIN=/src/berth
+export HOME=/root TMPDIR=/tmp TERM=dumb BERTH_VM=1 BERTH_BIN=/src/berth BERTH_TEST_CPROGS=/cprogs
 if [ "$MODE" = bench ]; then
 	# /berth-vm/args holds bench.sh's arguments as single-quoted shell words.
 	eval "set -- $(cat /berth-vm/args)"

@@ -292,6 +292,13 @@ mkdir -p "$ROOT"/{bin,sbin}
 chmod 1777 "$ROOT/tmp"
 chmod 0700 "$ROOT/root"
 cp "$BUSYBOX" "$ROOT/bin/busybox"
+# The guest has no compiler: the tests' static C programs are built here
+# (tests/security_test.go's compileStatic reads them from BERTH_TEST_CPROGS).
+mkdir -p "$ROOT/cprogs"
+for c in "$REPO"/tests/testdata/cprog/*.c; do
+	[ -e "$c" ] || continue
+	gcc -static -O2 -o "$ROOT/cprogs/$(basename "$c" .c)" "$c" || die "gcc -static $c failed (apt-get install gcc libc6-dev)"
+done
 while read -r a; do
 	[[ $a == */* && $a != bin/busybox ]] || continue
 	mkdir -p "$ROOT/${a%/*}"
