@@ -117,6 +117,7 @@ func Update(root, id string, change *specs.LinuxResources) error {
 			return fmt.Errorf("update container %q: %w", id, err)
 		}
 		spec.Linux.Resources = merged
+		st.configChanged = true
 		return s.save(st)
 	})
 }

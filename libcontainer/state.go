@@ -48,6 +48,8 @@ type State struct {
 	// and start, delete, kill and state need only a few fields (view()).
 	Config    *specs.Spec     `json:"-"`
 	RawConfig json.RawMessage `json:"config"`
+	// configChanged marks Config as edited since RawConfig was made (update).
+	configChanged bool
 	partial   *specView
 	NsPaths   map[string]string `json:"ns_paths,omitempty"`
 	// CgroupPaths are the container's cgroup directories by controller.
@@ -222,13 +224,14 @@ func (v *specView) namespaces() []specs.LinuxNamespace {
 // save writes state.json atomically: a crash leaves the old or the new file,
 // never half of one.
 func (s *store) save(st *State) error {
-	if st.Config != nil {
-		// Decoded, so maybe changed (update): written anew.
+	if st.Config != nil && (st.RawConfig == nil || st.configChanged) {
+		// Encoded once per process unless changed: each encoding of a
+		// whole spec costs ~0.2 ms, and create and start save 4 times.
 		raw, err := json.Marshal(st.Config)
 		if err != nil {
 			return err
 		}
-		st.RawConfig = raw
+		st.RawConfig, st.configChanged = raw, false
 	}
 	data, err := json.Marshal(st)
 	if err != nil {
