@@ -50,8 +50,8 @@ type State struct {
 	RawConfig json.RawMessage `json:"config"`
 	// configChanged marks Config as edited since RawConfig was made (update).
 	configChanged bool
-	partial   *specView
-	NsPaths   map[string]string `json:"ns_paths,omitempty"`
+	partial       *specView
+	NsPaths       map[string]string `json:"ns_paths,omitempty"`
 	// CgroupPaths are the container's cgroup directories by controller.
 	CgroupPaths map[string]string `json:"cgroup_paths,omitempty"`
 	// Network is the veth set up from the berth.net.* annotations.
