@@ -248,19 +248,8 @@ func TestBootstrapParseRejects(t *testing.T) {
 // cexec.c. Every byte of a record is accounted for, so a record the
 // parser accepted must come back byte for byte.
 func encodeExecPlan(e *nsenter.ExecPlan) []byte {
-	var b []byte
-	u32 := func(v uint32) { b = binary.NativeEndian.AppendUint32(b, v) }
-	strs := func(l []string, counted bool) {
-		var body []byte
-		for _, s := range l {
-			body = append(append(body, s...), 0)
-		}
-		if counted {
-			u32(uint32(len(l)))
-		}
-		u32(uint32(len(body)))
-		b = append(b, body...)
-	}
+	w := &recordWriter{}
+	u32, strs := w.u32, w.strs
 	for _, v := range []uint32{e.Flags, e.UID, e.GID, e.Umask, e.PreserveFDs, uint32(len(e.Groups))} {
 		u32(v)
 	}
@@ -268,18 +257,18 @@ func encodeExecPlan(e *nsenter.ExecPlan) []byte {
 		u32(g)
 	}
 	for _, c := range e.Caps {
-		b = binary.NativeEndian.AppendUint64(b, c)
+		w.u64(c)
 	}
 	u32(uint32(len(e.Rlimits) / 24))
-	b = append(b, e.Rlimits...)
+	w.b = append(w.b, e.Rlimits...)
 	u32(e.SeccompFlags)
 	u32(uint32(len(e.Filters) / 8))
-	b = append(b, e.Filters...)
+	w.b = append(w.b, e.Filters...)
 	strs([]string{e.Cwd}, false)
 	strs([]string{e.Path}, false)
 	strs(e.Args, true)
 	strs(e.Env, true)
-	return b
+	return w.b
 }
 
 // fuzzCapNames are the capabilities a fuzzed byte picks from, one bit each.

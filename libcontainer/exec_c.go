@@ -42,20 +42,8 @@ func cExecRecord(spec *specs.Spec, proc *specs.Process, preserveFDs int, console
 	if err := noNUL(proc); err != nil {
 		return nil, err
 	}
-	var b []byte
-	u32 := func(v uint32) { b = binary.NativeEndian.AppendUint32(b, v) }
-	u64 := func(v uint64) { b = binary.NativeEndian.AppendUint64(b, v) }
-	strs := func(l []string, counted bool) {
-		var body []byte
-		for _, s := range l {
-			body = append(append(body, s...), 0)
-		}
-		if counted {
-			u32(uint32(len(l)))
-		}
-		u32(uint32(len(body)))
-		b = append(b, body...)
-	}
+	w := &recordWriter{}
+	u32, u64, strs := w.u32, w.u64, w.strs
 
 	flags := uint32(0)
 	if proc.NoNewPrivileges {
@@ -110,7 +98,7 @@ func cExecRecord(spec *specs.Spec, proc *specs.Process, preserveFDs int, console
 		u32(sflags)
 		u32(uint32(len(prog)))
 		if len(prog) > 0 {
-			b = append(b, unsafe.Slice((*byte)(unsafe.Pointer(&prog[0])), len(prog)*int(unsafe.Sizeof(unix.SockFilter{})))...)
+			w.b = append(w.b, unsafe.Slice((*byte)(unsafe.Pointer(&prog[0])), len(prog)*int(unsafe.Sizeof(unix.SockFilter{})))...)
 		}
 	} else {
 		u32(0)
@@ -120,7 +108,27 @@ func cExecRecord(spec *specs.Spec, proc *specs.Process, preserveFDs int, console
 	strs([]string{searchPath(proc.Env)}, false)
 	strs(proc.Args, true)
 	strs(proc.Env, true)
-	return b, nil
+	return w.b, nil
+}
+
+// recordWriter lays out an exec record as cexec.c reads it (host byte order).
+type recordWriter struct{ b []byte }
+
+func (w *recordWriter) u32(v uint32) { w.b = binary.NativeEndian.AppendUint32(w.b, v) }
+func (w *recordWriter) u64(v uint64) { w.b = binary.NativeEndian.AppendUint64(w.b, v) }
+
+// strs writes NUL-terminated strings after their byte length, and their
+// count first when counted.
+func (w *recordWriter) strs(l []string, counted bool) {
+	var body []byte
+	for _, s := range l {
+		body = append(append(body, s...), 0)
+	}
+	if counted {
+		w.u32(uint32(len(l)))
+	}
+	w.u32(uint32(len(body)))
+	w.b = append(w.b, body...)
 }
 
 // searchPath is the PATH args[0] is looked up in, as lookPath does it.

@@ -43,6 +43,22 @@ func (l *imageLayout) blob(mediaType string, data []byte) map[string]any {
 	return map[string]any{"mediaType": mediaType, "digest": "sha256:" + h, "size": len(data)}
 }
 
+// finish writes the manifest of cfg and layers, an index naming it tag,
+// and the oci-layout file.
+func (l *imageLayout) finish(t *testing.T, cfg map[string]any, layers []map[string]any, tag string) {
+	t.Helper()
+	man := l.jsonBlob("application/vnd.oci.image.manifest.v1+json", map[string]any{
+		"schemaVersion": 2,
+		"mediaType":     "application/vnd.oci.image.manifest.v1+json",
+		"config":        cfg,
+		"layers":        layers,
+	})
+	man["annotations"] = map[string]string{"org.opencontainers.image.ref.name": tag}
+	idx, _ := json.Marshal(map[string]any{"schemaVersion": 2, "manifests": []any{man}})
+	writeFile(t, filepath.Join(l.dir, "index.json"), string(idx))
+	writeFile(t, filepath.Join(l.dir, "oci-layout"), `{"imageLayoutVersion":"1.0.0"}`)
+}
+
 func (l *imageLayout) jsonBlob(mediaType string, v any) map[string]any {
 	data, err := json.Marshal(v)
 	if err != nil {
@@ -155,16 +171,7 @@ func busyboxImage(t *testing.T) (string, []map[string]any) {
 		},
 		"rootfs": map[string]any{"type": "layers", "diff_ids": []string{sha256hex(baseTar), sha256hex(topTar)}},
 	})
-	man := l.jsonBlob("application/vnd.oci.image.manifest.v1+json", map[string]any{
-		"schemaVersion": 2,
-		"mediaType":     "application/vnd.oci.image.manifest.v1+json",
-		"config":        cfg,
-		"layers":        layers,
-	})
-	man["annotations"] = map[string]string{"org.opencontainers.image.ref.name": "v1"}
-	idx, _ := json.Marshal(map[string]any{"schemaVersion": 2, "manifests": []any{man}})
-	writeFile(t, filepath.Join(l.dir, "index.json"), string(idx))
-	writeFile(t, filepath.Join(l.dir, "oci-layout"), `{"imageLayoutVersion":"1.0.0"}`)
+	l.finish(t, cfg, layers, "v1")
 	return l.dir, layers
 }
 

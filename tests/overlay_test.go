@@ -83,16 +83,7 @@ func overlayImage(t *testing.T) string {
 		"config":       map[string]any{"Env": []string{"PATH=/bin"}, "Cmd": []string{"sh", "-c", script}},
 		"rootfs":       map[string]any{"type": "layers", "diff_ids": diffIDs},
 	})
-	man := l.jsonBlob("application/vnd.oci.image.manifest.v1+json", map[string]any{
-		"schemaVersion": 2,
-		"mediaType":     "application/vnd.oci.image.manifest.v1+json",
-		"config":        cfg,
-		"layers":        layers,
-	})
-	man["annotations"] = map[string]string{"org.opencontainers.image.ref.name": "v1"}
-	idx, _ := json.Marshal(map[string]any{"schemaVersion": 2, "manifests": []any{man}})
-	writeFile(t, filepath.Join(l.dir, "index.json"), string(idx))
-	writeFile(t, filepath.Join(l.dir, "oci-layout"), `{"imageLayoutVersion":"1.0.0"}`)
+	l.finish(t, cfg, layers, "v1")
 	return l.dir
 }
 
