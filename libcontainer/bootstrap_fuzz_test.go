@@ -268,6 +268,9 @@ func encodeExecPlan(e *nsenter.ExecPlan) []byte {
 	strs([]string{e.Path}, false)
 	strs(e.Args, true)
 	strs(e.Env, true)
+	u32(e.Console)
+	u32(e.Rows)
+	u32(e.Cols)
 	return w.b
 }
 
@@ -303,7 +306,7 @@ func FuzzExecRecord(f *testing.F) {
 		Capabilities: &specs.LinuxCapabilities{Bounding: []string{"CAP_KILL"}, Permitted: []string{"CAP_KILL"},
 			Inheritable: []string{"CAP_KILL"}, Ambient: []string{"CAP_KILL"}},
 		NoNewPrivileges: true,
-	}, 2, false)
+	}, 2, -1)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -373,7 +376,7 @@ func FuzzExecRecord(f *testing.F) {
 		nul := strings.ContainsRune(cwd, 0) || strings.ContainsRune(searchPath(p.Env), 0) ||
 			slices.ContainsFunc(p.Args, func(s string) bool { return strings.ContainsRune(s, 0) }) ||
 			slices.ContainsFunc(p.Env, func(s string) bool { return strings.ContainsRune(s, 0) })
-		rec, err := cExecRecord(&specs.Spec{}, p, preserve, false)
+		rec, err := cExecRecord(&specs.Spec{}, p, preserve, -1)
 		if nul {
 			// Refused with the field named before the stub sees it (the
 			// stub's own parser refuses such records too: FuzzBootstrapParse).
@@ -399,6 +402,7 @@ func FuzzExecRecord(f *testing.F) {
 			Groups: p.User.AdditionalGids,
 			Caps:   [5]uint64{sets.Bounding, sets.Effective, sets.Permitted, sets.Inheritable, sets.Ambient},
 			Cwd:    cwd, Path: searchPath(p.Env), Args: p.Args, Env: p.Env,
+			Console: ^uint32(0),
 		}
 		if p.NoNewPrivileges {
 			want.Flags |= cxNNP

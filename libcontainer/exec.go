@@ -91,7 +91,7 @@ func Exec(root, id string, o *ExecOpts) (info *CreatedInfo, err error) {
 		extra = append(extra, o.Console)
 		consoleFD = base + 1
 	}
-	if plan.exec, err = cExecRecord(execSpec, execSpec.Process, len(preserve), o.Console != nil); err != nil {
+	if plan.exec, err = cExecRecord(execSpec, execSpec.Process, len(preserve), consoleFD); err != nil {
 		return nil, err
 	}
 	if plan.exec == nil {

@@ -23,13 +23,16 @@ const (
 )
 
 // cExecRecord encodes proc for the nsenter stub to exec without starting
-// the Go runtime (nsenter/cexec.c), when nothing in it needs Go: no
-// terminal, no LSM label, no seccomp listener, no BERTH_EXEC_GO=1 in
+// the Go runtime (nsenter/cexec.c), when nothing in it needs Go: no LSM
+// label, no seccomp listener, no BERTH_EXEC_GO=1 in
 // berth's environment (kept for comparing the two paths). It returns nil
 // when the Go path must run. Everything the host side can work out is done
 // here: capability masks, the compiled seccomp program, rlimit numbers.
-func cExecRecord(spec *specs.Spec, proc *specs.Process, preserveFDs int, console bool) ([]byte, error) {
-	if console || proc.ApparmorProfile != "" || proc.SelinuxLabel != "" || os.Getenv("BERTH_EXEC_GO") == "1" {
+//
+// consoleFD is the console socket's fd in the exec process (the stub makes
+// the pty, as the Go path does), or -1.
+func cExecRecord(spec *specs.Spec, proc *specs.Process, preserveFDs, consoleFD int) ([]byte, error) {
+	if proc.ApparmorProfile != "" || proc.SelinuxLabel != "" || os.Getenv("BERTH_EXEC_GO") == "1" {
 		return nil, nil
 	}
 	var sc *specs.LinuxSeccomp
@@ -108,6 +111,13 @@ func cExecRecord(spec *specs.Spec, proc *specs.Process, preserveFDs int, console
 	strs([]string{searchPath(proc.Env)}, false)
 	strs(proc.Args, true)
 	strs(proc.Env, true)
+	u32(uint32(int32(consoleFD))) // -1: CX_NO_CONSOLE
+	var rows, cols uint32
+	if cs := proc.ConsoleSize; cs != nil && consoleFD >= 0 {
+		rows, cols = uint32(cs.Height), uint32(cs.Width)
+	}
+	u32(rows)
+	u32(cols)
 	return w.b, nil
 }
 

@@ -47,7 +47,11 @@ struct exec_plan {
 	const void *filters; /* nfilters x struct sock_filter */
 	const char *cwd, *path;
 	char **argv, **envp; /* malloc'ed arrays into the buffer; envp has a spare slot */
+	uint32_t console_fd; /* the console socket (process.terminal), or CX_NO_CONSOLE */
+	uint32_t rows, cols; /* process.consoleSize, 0 0 when not given */
 };
+
+#define CX_NO_CONSOLE 0xffffffffu
 
 /* berth_parse_exec reads an exec record; 0, or -1 when malformed. */
 int berth_parse_exec(const char *buf, uint32_t len, struct exec_plan *x);

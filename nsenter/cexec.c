@@ -22,6 +22,7 @@
  *   u32 len + bytes: PATH value used to find args[0], NUL-terminated
  *   u32 argc, u32 len + bytes: args, each NUL-terminated
  *   u32 envc, u32 len + bytes: env, each NUL-terminated
+ *   u32 console socket fd (CX_NO_CONSOLE: no terminal), u32 rows, u32 cols
  * Errors go to the parent as SYNC_ERR through bail(); success is the sync
  * socket closing on exec.
  */
@@ -38,7 +39,10 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "bootstrap.h"
@@ -166,7 +170,11 @@ int berth_parse_exec(const char *buf, uint32_t len, struct exec_plan *x)
 	if (c.bad)
 		return -1;
 	x->envp = strv(&c, 1); /* room for HOME */
-	if (c.bad || c.left != 0 || x->argv[0] == NULL) {
+	x->console_fd = u32(&c);
+	x->rows = u32(&c);
+	x->cols = u32(&c);
+	if (c.bad || c.left != 0 || x->argv[0] == NULL || x->envp == NULL ||
+	    (x->console_fd != CX_NO_CONSOLE && x->console_fd > 1 << 20)) {
 		free(x->argv);
 		free(x->envp);
 		x->argv = x->envp = NULL;
@@ -317,11 +325,71 @@ static void set_user_and_caps(const struct exec_plan *x)
 	umask((x->flags & CX_UMASK) ? (mode_t)x->umask : 022);
 }
 
+/*
+ * setup_console is the Go exec path's setsid + setupConsole: a new pty from
+ * the container's /dev/ptmx (the slave opened from the master, never by a
+ * path the container could swap), consoleSize applied, the master sent over
+ * the console socket as runc does (payload: the ptmx path), the slave made
+ * the controlling terminal and stdio.
+ */
+static void setup_console(const struct exec_plan *x)
+{
+	int sock = (int)x->console_fd;
+	if (setsid() < 0)
+		bail(errno, "setsid");
+	int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+	if (master < 0)
+		bail(errno, "process.terminal: open \"/dev/ptmx\"");
+	int unlock = 0;
+	if (ioctl(master, TIOCSPTLCK, &unlock) < 0)
+		bail(errno, "process.terminal: ioctl TIOCSPTLCK");
+	int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (slave < 0) {
+		unsigned int n;
+		char path[64];
+		if (ioctl(master, TIOCGPTN, &n) < 0)
+			bail(errno, "process.terminal: ioctl TIOCGPTN");
+		snprintf(path, sizeof(path), "/dev/pts/%u", n);
+		if ((slave = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0)
+			bail(errno, "process.terminal: open pty slave %s", path);
+	}
+	if (x->rows || x->cols) {
+		struct winsize ws = { .ws_row = (unsigned short)x->rows, .ws_col = (unsigned short)x->cols };
+		if (ioctl(master, TIOCSWINSZ, &ws) < 0)
+			bail(errno, "process.consoleSize: ioctl TIOCSWINSZ %ux%u", x->rows, x->cols);
+	}
+	static const char name[] = "/dev/ptmx";
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	memset(cbuf, 0, sizeof(cbuf));
+	struct iovec iov = { .iov_base = (void *)name, .iov_len = sizeof(name) - 1 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &master, sizeof(int));
+	if (sendmsg(sock, &msg, 0) < 0)
+		bail(errno, "process.terminal: send pty master to console socket");
+	close(master);
+	close(sock);
+	if (ioctl(slave, TIOCSCTTY, 0) < 0)
+		bail(errno, "process.terminal: ioctl TIOCSCTTY");
+	for (int fd = 0; fd < 3; fd++) {
+		/* dup2 onto itself would keep close-on-exec: clear it instead. */
+		if (fd == slave ? fcntl(fd, F_SETFD, 0) < 0 : dup2(slave, fd) < 0)
+			bail(errno, "pty slave onto fd %d", fd);
+	}
+	if (slave > 2)
+		close(slave);
+}
+
 void berth_exec_in_c(const char *buf, uint32_t len)
 {
 	struct exec_plan x;
 	if (berth_parse_exec(buf, len, &x) < 0)
 		bail(0, "nsenter: malformed exec record");
+	if (x.console_fd != CX_NO_CONSOLE)
+		setup_console(&x);
 	for (uint32_t i = 0; i < x.nrlimits; i++) {
 		const char *r = x.rlimits + i * 24;
 		uint32_t res;

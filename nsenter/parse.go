@@ -43,6 +43,7 @@ type ExecPlan struct {
 	Filters                             []byte // n x struct sock_filter
 	Cwd, Path                           string
 	Args, Env                           []string
+	Console, Rows, Cols                 uint32 // console socket fd (^0: none), process.consoleSize
 }
 
 // ParseBootstrap runs the stub's own C parser (berth_parse_bootstrap) on
@@ -101,6 +102,7 @@ func goExecPlan(x *C.struct_exec_plan) *ExecPlan {
 		Flags: uint32(x.flags), UID: uint32(x.uid), GID: uint32(x.gid), Umask: uint32(x.umask),
 		PreserveFDs: uint32(x.preserve_fds), SeccompFlags: uint32(x.seccomp_flags),
 		Cwd: C.GoString(x.cwd), Path: C.GoString(x.path),
+		Console: uint32(x.console_fd), Rows: uint32(x.rows), Cols: uint32(x.cols),
 	}
 	if x.ngroups > 0 {
 		g := C.GoBytes(x.groups, C.int(x.ngroups*4))

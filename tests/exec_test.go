@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -116,39 +117,56 @@ func TestExec(t *testing.T) {
 	})
 }
 
+// TestExecTerminal: exec -t with a console socket sends the pty master,
+// the process has the slave as its controlling tty and process.consoleSize
+// applied; both on the C path (the stub makes the pty) and the Go path.
 func TestExecTerminal(t *testing.T) {
 	r := newRuntime(t)
 	c := runningSleeper(t, r)
-	sock := filepath.Join(testDir(t, "console"), "console.sock")
-	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	type recv struct {
-		f   *os.File
-		err error
-	}
-	got := make(chan recv, 1)
-	go func() {
-		f, _, err := receiveConsole(ln)
-		got <- recv{f, err}
-	}()
-	r.mustRun("exec", "-d", "-t", "--console-socket", sock, c.id, "sh")
-	var m recv
-	select {
-	case m = <-got:
-	case <-time.After(30 * time.Second):
-		t.Fatal("exec never sent the pty master")
-	}
-	if m.err != nil {
-		t.Fatal(m.err)
-	}
-	defer m.f.Close()
-	m.f.Write([]byte("tty; echo ok-$((6*7)); exit\n"))
-	out := readUntil(m.f, "ok-42", 15*time.Second)
-	if !strings.Contains(out, "ok-42") || !strings.Contains(out, "/dev/pts/") {
-		t.Errorf("exec -t: terminal output %q, want a /dev/pts tty and ok-42", out)
+	for _, path := range []string{"c", "go"} {
+		t.Run(path, func(t *testing.T) {
+			sock := filepath.Join(testDir(t, "console"), "console.sock")
+			ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ln.Close()
+			type recv struct {
+				f   *os.File
+				err error
+			}
+			got := make(chan recv, 1)
+			go func() {
+				f, _, err := receiveConsole(ln)
+				got <- recv{f, err}
+			}()
+			proc := filepath.Join(testDir(t, "proc"), "process.json")
+			writeFile(t, proc, `{"terminal":true,"consoleSize":{"height":33,"width":101},"user":{"uid":0,"gid":0},`+
+				`"args":["sh"],"env":["PATH=/bin","TERM=dumb"],"cwd":"/"}`)
+			res := r.runCmd(func(cmd *exec.Cmd) {
+				if path == "go" {
+					cmd.Env = append(cmd.Environ(), "BERTH_EXEC_GO=1")
+				}
+			}, "exec", "-d", "--console-socket", sock, "--process", proc, c.id)
+			if res.code != 0 {
+				t.Fatalf("exec -d --process (terminal): %s", res)
+			}
+			var m recv
+			select {
+			case m = <-got:
+			case <-time.After(30 * time.Second):
+				t.Fatal("exec never sent the pty master")
+			}
+			if m.err != nil {
+				t.Fatal(m.err)
+			}
+			defer m.f.Close()
+			m.f.Write([]byte("tty; stty size; echo ok-$((6*7)); exit\n"))
+			out := readUntil(m.f, "ok-42", 15*time.Second)
+			if !strings.Contains(out, "ok-42") || !strings.Contains(out, "/dev/pts/") || !strings.Contains(out, "33 101") {
+				t.Errorf("exec -t: terminal output %q, want a /dev/pts tty, size 33 101 and ok-42", out)
+			}
+		})
 	}
 }
 
