@@ -80,7 +80,7 @@ var execCommand = &cli.Command{
 			}
 		}
 		sigs := forwardSignals(!detach)
-		info, err := libcontainer.Exec(root, id, opts)
+		info, err := ct.Exec(opts)
 		term.closeInitEnd()
 		if err != nil {
 			return err

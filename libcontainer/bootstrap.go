@@ -3,6 +3,7 @@ package libcontainer
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -136,18 +137,24 @@ func stubExchange(sock *os.File, plan *nsPlan, writeMaps func(pid int) error) (i
 		case nsenter.SyncPid:
 			return int(val), nil
 		case nsenter.SyncErr:
-			if val > 64<<10 {
-				return 0, fmt.Errorf("container init: error message of %d bytes", val)
-			}
-			msg := make([]byte, val)
-			if _, err := io.ReadFull(sock, msg); err != nil {
-				return 0, fmt.Errorf("container init failed (message lost: %w)", err)
-			}
-			return 0, fmt.Errorf("%s", msg)
+			return 0, readStubError(sock, val)
 		default:
 			return 0, fmt.Errorf("container init: unexpected sync tag %#x", tag)
 		}
 	}
+}
+
+// readStubError reads the size bytes of a SyncErr report and returns them
+// as the error.
+func readStubError(sock *os.File, size uint32) error {
+	if size > 64<<10 {
+		return fmt.Errorf("container init: error message of %d bytes", size)
+	}
+	msg := make([]byte, size)
+	if _, err := io.ReadFull(sock, msg); err != nil {
+		return fmt.Errorf("container init failed (message lost: %w)", err)
+	}
+	return errors.New(string(msg))
 }
 
 func formatIDMap(m []specs.LinuxIDMapping) []byte {

@@ -404,9 +404,6 @@ func (c *Container) Owner() string {
 	return strconv.Itoa(c.state.Owner)
 }
 
-// Config is the container's spec as it was created.
-func (c *Container) Config() *specs.Spec { return c.state.spec() }
-
 // Process is the container's process (spec process), decoding no more of
 // the spec than exec needs.
 func (c *Container) Process() *specs.Process { return c.state.execView().Process }

@@ -32,16 +32,13 @@ type ExecOpts struct {
 	Stdin, Stdout, Stderr *os.File
 }
 
-// Exec starts o.Process inside the running container id: the nsenter stub
-// joins each of the init's namespaces, the Go half applies the process's
-// user, capabilities, rlimits, seccomp and cwd, then execs.
-func Exec(root, id string, o *ExecOpts) (info *CreatedInfo, err error) {
+// Exec starts o.Process inside the running container c, as just loaded (its
+// state is not read again): the nsenter stub joins each of the init's
+// namespaces, then the stub (exec_c.go) or the Go half applies the process's
+// user, capabilities, rlimits, seccomp and cwd, and execs.
+func (c *Container) Exec(o *ExecOpts) (info *CreatedInfo, err error) {
 	clk := startClock()
-	c, err := Load(root, id)
-	if err != nil {
-		return nil, err
-	}
-	st := c.state
+	st, id := c.state, c.state.ID
 	switch status := c.Status(); {
 	case status == Paused && !o.IgnorePaused:
 		return nil, fmt.Errorf("cannot exec in container %q: it is paused (resume it, or use --ignore-paused)", id)
@@ -239,14 +236,8 @@ func stubExecResult(sock *os.File) error {
 	case err != nil:
 		return fmt.Errorf("exec process: %w", err)
 	}
-	tag := binary.NativeEndian.Uint32(hdr[:4])
-	size := binary.NativeEndian.Uint32(hdr[4:])
-	if tag != nsenter.SyncErr || size > 64<<10 {
+	if tag := binary.NativeEndian.Uint32(hdr[:4]); tag != nsenter.SyncErr {
 		return fmt.Errorf("exec process: unexpected sync tag %#x", tag)
 	}
-	msg := make([]byte, size)
-	if _, err := io.ReadFull(sock, msg); err != nil {
-		return fmt.Errorf("exec process failed (message lost: %w)", err)
-	}
-	return errors.New(string(msg))
+	return readStubError(sock, binary.NativeEndian.Uint32(hdr[4:]))
 }

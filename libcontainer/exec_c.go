@@ -141,7 +141,8 @@ func (w *recordWriter) strs(l []string, counted bool) {
 	w.b = append(w.b, body...)
 }
 
-// searchPath is the PATH args[0] is looked up in, as lookPath does it.
+// searchPath is the PATH args[0] is looked up in, by lookPath and by the
+// stub: process.env's PATH, else the usual default.
 func searchPath(env []string) string {
 	p := "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 	for _, e := range env {

@@ -51,6 +51,7 @@ type State struct {
 	// configChanged marks Config as edited since RawConfig was made (update).
 	configChanged bool
 	partial       *specView
+	execPart      *execView
 	NsPaths       map[string]string `json:"ns_paths,omitempty"`
 	// CgroupPaths are the container's cgroup directories by controller.
 	CgroupPaths map[string]string `json:"cgroup_paths,omitempty"`
@@ -190,6 +191,9 @@ type execView struct {
 }
 
 func (st *State) execView() *execView {
+	if st.execPart != nil {
+		return st.execPart
+	}
 	v := &execView{}
 	if c := st.Config; c != nil || len(st.RawConfig) == 0 {
 		c = st.spec()
@@ -204,6 +208,7 @@ func (st *State) execView() *execView {
 	if err := json.Unmarshal(st.RawConfig, v); err != nil {
 		slog.Error("container state: config", "id", st.ID, "err", err)
 	}
+	st.execPart = v
 	return v
 }
 

@@ -3,7 +3,6 @@ package cgroups
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path"
 	"strings"
 
@@ -16,14 +15,8 @@ import (
 // nothing, Kill and Destroy succeed.
 type Manager interface {
 	// Create makes the cgroup's directories (idempotent). Apply, Set and
-	// OpenDir call it.
+	// StartIn call it.
 	Create() error
-	// OpenDir returns the cgroup v2 directory, opened for
-	// SysProcAttr{UseCgroupFD: true, CgroupFD: int(f.Fd())} so the
-	// container init is born in its cgroup (clone3 CLONE_INTO_CGROUP). It
-	// returns nil, nil on a v1 host, which has no such thing; the caller
-	// closes the file.
-	OpenDir() (*os.File, error)
 	// Apply moves pid (a thread group) into the cgroup, in every v1
 	// hierarchy; on v2 a pid already there (born there) costs no write.
 	Apply(pid int) error

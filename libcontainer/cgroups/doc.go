@@ -109,10 +109,11 @@
 //
 // # Joining
 //
-// On v2 the init should be born in its cgroup: OpenDir gives the fd for
-// SysProcAttr.CgroupFD (clone3 CLONE_INTO_CGROUP), and Apply of a pid
-// already there writes nothing. On v1 Apply writes cgroup.procs in every
-// hierarchy; the first write waits for an RCU grace period while the
+// The init and exec processes are born in their cgroup (StartIn): on v2
+// by clone3 CLONE_INTO_CGROUP, on v1 forked by a thread that moved itself
+// in through the tasks files. Apply (cgroup.procs) moves an existing
+// process; on v1 its first write waits for an RCU grace period while the
 // kernel's cgroup threadgroup lock switches to its writer mode, and the
-// writes right after it are fast.
+// writes right after it are fast. Apply of a pid already there writes
+// nothing on v2.
 package cgroups

@@ -2,7 +2,6 @@ package cgroups
 
 import (
 	"fmt"
-	"os"
 	"runtime"
 	"time"
 
@@ -95,15 +94,8 @@ func withDirFD(dir string, start func(int) error) error {
 	}
 	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return fmt.Errorf("open cgroup %s: %w", dir, pathErrno(err))
+		return fmt.Errorf("open cgroup %s: %w", dir, err)
 	}
 	defer unix.Close(fd)
 	return start(fd)
-}
-
-func pathErrno(err error) error {
-	if pe, ok := err.(*os.PathError); ok {
-		return pe.Err
-	}
-	return err
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
-	"os"
 	"path"
 	"slices"
 	"strconv"
@@ -110,8 +109,6 @@ func inheritCpuset(parent, child string) error {
 	}
 	return nil
 }
-
-func (m *v1Manager) OpenDir() (*os.File, error) { return nil, nil }
 
 // Apply writes pid to cgroup.procs in every hierarchy. The first such
 // write after a quiet spell waits for an RCU grace period in the kernel

@@ -114,16 +114,6 @@ func (m *v2Manager) enable(want []string, strict bool) error {
 	return nil
 }
 
-// OpenDir opens the cgroup directory for SysProcAttr{UseCgroupFD: true,
-// CgroupFD: fd}: clone3(CLONE_INTO_CGROUP) starts the child inside it,
-// with no cgroup.procs write. The caller closes it.
-func (m *v2Manager) OpenDir() (*os.File, error) {
-	if err := m.Create(); err != nil {
-		return nil, err
-	}
-	return ebpf.OpenCgroup(m.dir)
-}
-
 // Apply moves pid into the cgroup, unless it was born there.
 func (m *v2Manager) Apply(pid int) error {
 	if err := m.Create(); err != nil {

@@ -47,12 +47,13 @@ func newV2Test(t *testing.T) (*v2Manager, map[string]bool) {
 
 func TestV2Lifecycle(t *testing.T) {
 	m, ctrls := newV2Test(t)
-	f, err := m.OpenDir()
-	if err != nil {
+	var h *helper
+	if err := StartIn(m, func(fd int) error {
+		h = startHelper(t, &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: fd})
+		return nil
+	}); err != nil {
 		t.Fatal(err)
 	}
-	h := startHelper(t, &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: int(f.Fd())})
-	f.Close()
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(h.pid()) + "/cgroup")
 	if err != nil {
 		t.Fatal(err)
