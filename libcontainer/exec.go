@@ -185,7 +185,6 @@ func cfgFor(id string, st *State, spec *specs.Spec, preserved, consoleFD, pid in
 		StateDirFD:  -1,
 		ConsoleFD:   consoleFD,
 		Pid:         pid,
-		Trace:       tracing(),
 	}
 }
 
