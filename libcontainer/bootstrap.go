@@ -39,6 +39,7 @@ type nsPlan struct {
 	join       []string // "type:path"
 	timens     string
 	exec       []byte // the exec record the stub finishes in C (exec_c.go), or nil
+	cinit      bool   // the init runs in C from a plan sent after the pid (cinit.go)
 }
 
 func (p *nsPlan) has(t specs.LinuxNamespaceType) bool {
@@ -104,6 +105,9 @@ func (p *nsPlan) encode() []byte {
 	}
 	if p.exec != nil {
 		rec(nsenter.BootstrapExec, p.exec)
+	}
+	if p.cinit {
+		rec(nsenter.BootstrapInit, nil)
 	}
 	out := make([]byte, 4, 4+body.Len())
 	binary.NativeEndian.PutUint32(out, uint32(body.Len()))

@@ -92,6 +92,11 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 	if (netCfg != nil || len(o.Spec.Linux.NetDevices) > 0) && !plan.has(specs.NetworkNamespace) {
 		return nil, errors.New("config.json: berth.net.* annotations and linux.netDevices need a new network namespace in linux.namespaces")
 	}
+	if reason := cInitReason(o, plan); reason == "" {
+		plan.cinit = true
+	} else {
+		slog.Debug("create: the Go init runs", "why", reason)
+	}
 	mgr, err := cgroups.NewManager(o.Spec.Linux.CgroupsPath, o.ID)
 	if err != nil {
 		return nil, fmt.Errorf("linux.cgroupsPath %q: %w", o.Spec.Linux.CgroupsPath, err)
@@ -235,6 +240,43 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 	}
 
 	o.Spec = withProcessEnv(o.Spec, listenEnv)
+	// Where the init has built the rootfs and waits: limits (now that the
+	// init is up; a low pids.max set earlier could kill a Go init at
+	// start-up), then prestart and createRuntime hooks.
+	hooksPoint := func() error {
+		clk.step("create: rootfs mounted")
+		if err := mgr.Set(cgroups.WithDeviceNodes(o.Spec.Linux.Resources, o.Spec.Linux.Devices)); err != nil {
+			return fmt.Errorf("linux.resources: %w", err)
+		}
+		clk.step("create: cgroup limits set")
+		return runCreateHooks(st)
+	}
+	ready := func() (*CreatedInfo, error) {
+		clk.step("create: init ready")
+		if o.PidFile != "" {
+			if err := writeFileAtomic(o.PidFile, []byte(strconv.Itoa(pid)), 0o644); err != nil {
+				return nil, fmt.Errorf("write pid file %s: %w", o.PidFile, err)
+			}
+		}
+		st.Status = Created
+		if err := s.save(st); err != nil {
+			return nil, err
+		}
+		return &CreatedInfo{Pid: pid, Child: child}, nil
+	}
+	if plan.cinit {
+		rec, err := cInitPlan(o, o.Spec, pid, base+1, len(preserve), plan.has(specs.NetworkNamespace), plan.has(specs.CgroupNamespace))
+		if err != nil {
+			return nil, err
+		}
+		if _, err := parentSock.Write(rec); err != nil {
+			return nil, fmt.Errorf("send plan to container init: %w", err)
+		}
+		if err := cInitExchange(parentSock, clk, hooksPoint); err != nil {
+			return nil, err
+		}
+		return ready()
+	}
 	ch := newChannel(syncConn(parentSock, o.Spec.Linux.Seccomp))
 	cfg := &initConfig{
 		ID:           o.ID,
@@ -264,14 +306,7 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 		clk.initSteps("create: init: ", m.Trace)
 		switch m.Type {
 		case msgHooks:
-			clk.step("create: rootfs mounted")
-			if err := mgr.Set(cgroups.WithDeviceNodes(o.Spec.Linux.Resources, o.Spec.Linux.Devices)); err != nil {
-				err = fmt.Errorf("linux.resources: %w", err)
-				ch.send(message{Type: msgError, Msg: err.Error()})
-				return nil, err
-			}
-			clk.step("create: cgroup limits set")
-			if err := runCreateHooks(st); err != nil {
+			if err := hooksPoint(); err != nil {
 				ch.send(message{Type: msgError, Msg: err.Error()})
 				return nil, err
 			}
@@ -285,17 +320,7 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 		case msgError:
 			return nil, errors.New(m.Msg)
 		case msgReady:
-			clk.step("create: init ready")
-			if o.PidFile != "" {
-				if err := writeFileAtomic(o.PidFile, []byte(strconv.Itoa(pid)), 0o644); err != nil {
-					return nil, fmt.Errorf("write pid file %s: %w", o.PidFile, err)
-				}
-			}
-			st.Status = Created
-			if err := s.save(st); err != nil {
-				return nil, err
-			}
-			return &CreatedInfo{Pid: pid, Child: child}, nil
+			return ready()
 		default:
 			return nil, fmt.Errorf("container init: unexpected message %q", m.Type)
 		}

@@ -42,10 +42,18 @@ func cExecRecord(spec *specs.Spec, proc *specs.Process, preserveFDs, consoleFD i
 	if seccomp.UsesNotify(sc) {
 		return nil, nil
 	}
-	if err := noNUL(proc); err != nil {
+	w := &recordWriter{}
+	if err := w.process(sc, proc, preserveFDs, consoleFD); err != nil {
 		return nil, err
 	}
-	w := &recordWriter{}
+	return w.b, nil
+}
+
+// process appends the exec record of proc (the layout at the top of cexec.c).
+func (w *recordWriter) process(sc *specs.LinuxSeccomp, proc *specs.Process, preserveFDs, consoleFD int) error {
+	if err := noNUL(proc); err != nil {
+		return err
+	}
 	u32, u64, strs := w.u32, w.u64, w.strs
 
 	flags := uint32(0)
@@ -61,7 +69,7 @@ func cExecRecord(spec *specs.Spec, proc *specs.Process, preserveFDs, consoleFD i
 	flags |= cxCaps
 	sets, warnings, err := caps.FromSpec(proc.Capabilities)
 	if err != nil {
-		return nil, fmt.Errorf("process.capabilities: %w", err)
+		return fmt.Errorf("process.capabilities: %w", err)
 	}
 	for _, w := range warnings {
 		slog.Warn(w)
@@ -82,7 +90,7 @@ func cExecRecord(spec *specs.Spec, proc *specs.Process, preserveFDs, consoleFD i
 	for i, rl := range proc.Rlimits {
 		res, ok := rlimitResources[rl.Type]
 		if !ok {
-			return nil, fmt.Errorf("process.rlimits[%d].type %q: unknown resource", i, rl.Type)
+			return fmt.Errorf("process.rlimits[%d].type %q: unknown resource", i, rl.Type)
 		}
 		u32(uint32(res))
 		u32(0)
@@ -92,11 +100,11 @@ func cExecRecord(spec *specs.Spec, proc *specs.Process, preserveFDs, consoleFD i
 	if sc != nil {
 		prog, err := seccomp.Compile(sc)
 		if err != nil {
-			return nil, fmt.Errorf("linux.seccomp: %w", err)
+			return fmt.Errorf("linux.seccomp: %w", err)
 		}
 		sflags, err := seccomp.Flags(sc)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		u32(sflags)
 		u32(uint32(len(prog)))
@@ -118,7 +126,7 @@ func cExecRecord(spec *specs.Spec, proc *specs.Process, preserveFDs, consoleFD i
 	}
 	u32(rows)
 	u32(cols)
-	return w.b, nil
+	return nil
 }
 
 // recordWriter lays out an exec record as cexec.c reads it (host byte order).

@@ -12,6 +12,16 @@
 #define BT_NS_PATHS 2
 #define BT_TIMENS 3
 #define BT_EXEC 4 /* berth exec finished in C (cexec.c) */
+#define BT_INIT 5 /* the container init finished in C (cinit.c); empty */
+
+/* Sync tags, stub -> parent unless noted (u32 tag, u32 value). */
+#define SYNC_USERMAP 0x40
+#define SYNC_USERMAP_ACK 0x41 /* parent -> stub */
+#define SYNC_PID 0x42
+#define SYNC_ERR 0x43
+#define SYNC_HOOKS 0x44 /* cinit: rootfs ready; value: trace bytes that follow */
+#define SYNC_HOOKS_ACK 0x45 /* parent -> cinit: limits set, hooks ran */
+#define SYNC_READY 0x46 /* cinit: waiting for start; value: trace bytes that follow */
 
 #define MAX_BOOTSTRAP (1 << 20)
 #define MAX_NS 16
@@ -30,6 +40,7 @@ struct bootstrap {
 	uint32_t timens_len;
 	const char *exec; /* exec_len bytes inside the buffer, or NULL */
 	uint32_t exec_len;
+	int cinit; /* BT_INIT seen: the init plan follows SYNC_PID */
 };
 
 /* The BT_EXEC payload (layout in cexec.c). */
@@ -53,10 +64,55 @@ struct exec_plan {
 
 #define CX_NO_CONSOLE 0xffffffffu
 
+/* The operations of the init plan (layout at the top of cinit.c). */
+enum {
+	OP_PREPARE = 1, /* n0 propagation of /; s0 rootfs; s4 linux.rootfsPropagation value */
+	OP_FRESH, /* n0 flags; n2 bits; n3-5 mount_attr; s0-3; a new filesystem */
+	OP_BIND, /* n0 flags, n1 cleared, n2 bits; s0 dest, s2 host source */
+	OP_REMOUNT, /* n0 flags; s0-3 */
+	OP_CGROUP1, /* n0 flags, n1 cleared; a tmpfs for the v1 hierarchies */
+	OP_CGHIER, /* n0 flags, n1 cleared, n2 bits; s1 hierarchy name, s2 host dir, s3 controllers */
+	OP_CGDONE, /* n0 flags, n1 cleared, n2 bits, n3-5 mount_attr */
+	OP_CGROUP2, /* n0 flags, n1 cleared, n2 bits; s1 host dir of the init's cgroup */
+	OP_DEVICE, /* n0 mode, n1 major, n2 minor, n3 uid, n4 gid; s0 path */
+	OP_DEVLINKS, /* n2 bits (B_DEVPTS) */
+	OP_HOOKS, /* the parent sets limits and runs prestart/createRuntime */
+	OP_PIVOT, /* n2 bits (B_NOPIVOT); s0 rootfs */
+	OP_ROOTPROP, /* n0 propagation; s4 its name */
+	OP_LOOPBACK,
+	OP_HOSTNAME, /* s0 */
+	OP_DOMAINNAME, /* s0 */
+	OP_MASK, /* s0 path */
+	OP_READONLY, /* s0 path */
+	OP_ROOT_RO,
+	OP_KEYRING, /* s0 keyring name */
+	OP_MARK, /* s0 step name (berth --debug) */
+	OP_SETSID,
+	OP_MAX
+};
+
+/* bits in n2 */
+#define B_PLAINDIR 1 /* proc, sysfs: only on an ordinary directory */
+#define B_REMOUNT 2 /* a bind needs MS_REMOUNT for its flags */
+#define B_ATTR 4 /* n3-5 hold recursive mount_attr */
+#define B_CGNS 8 /* a cgroup namespace: fresh cgroup mounts first */
+#define B_DEVPTS 16 /* /dev/pts is a devpts: /dev/ptmx -> pts/ptmx */
+#define B_NOPIVOT 32 /* MS_MOVE and chroot instead of pivot_root */
+#define B_CG2 64 /* a v1 host's cgroup2 hierarchy ("unified") */
+
+
 /* berth_parse_exec reads an exec record; 0, or -1 when malformed. */
 int berth_parse_exec(const char *buf, uint32_t len, struct exec_plan *x);
+/* berth_exec_prepare applies an exec record up to execve; returns the path. */
+char *berth_exec_prepare(struct exec_plan *x);
 /* berth_exec_in_c applies an exec record and execs; it never returns. */
 void berth_exec_in_c(const char *buf, uint32_t len) __attribute__((noreturn));
+
+/* The socket to the parent, -1 once closed (bail then writes to stderr). */
+extern int berth_sync_fd;
+void bail(int errnum, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));
+/* berth_init_in_c reads the init plan and runs the container init; never returns. */
+void berth_init_in_c(void) __attribute__((noreturn));
 
 /*
  * berth_parse_bootstrap parses the len bytes of records that follow the

@@ -46,6 +46,7 @@
 #include <unistd.h>
 
 #include "bootstrap.h"
+#include "record.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
@@ -56,89 +57,6 @@
 #define PR_CAP_AMBIENT_CLEAR_ALL 4
 #endif
 
-void bail(int errnum, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));
-
-struct cursor {
-	const char *p;
-	uint32_t left;
-	int bad;
-};
-
-static const void *take(struct cursor *c, uint32_t n)
-{
-	if (c->bad || n > c->left) {
-		c->bad = 1;
-		return NULL;
-	}
-	const void *r = c->p;
-	c->p += n;
-	c->left -= n;
-	return r;
-}
-
-static uint32_t u32(struct cursor *c)
-{
-	uint32_t v = 0;
-	const void *p = take(c, 4);
-	if (p)
-		memcpy(&v, p, 4);
-	return v;
-}
-
-static uint64_t u64(struct cursor *c)
-{
-	uint64_t v = 0;
-	const void *p = take(c, 8);
-	if (p)
-		memcpy(&v, p, 8);
-	return v;
-}
-
-/*
- * A NUL-terminated string of len bytes (the NUL included). An earlier NUL
- * would silently cut the string short (a cwd of "/a\0b" would become "/a").
- */
-static const char *str(struct cursor *c)
-{
-	uint32_t n = u32(c);
-	const char *s = take(c, n);
-	if (s == NULL || n == 0 || memchr(s, '\0', n) != s + n - 1) {
-		c->bad = 1;
-		return NULL;
-	}
-	return s;
-}
-
-/* count NUL-terminated strings packed in len bytes, pointed to from a new array. */
-static char **strv(struct cursor *c, uint32_t extra)
-{
-	uint32_t count = u32(c);
-	uint32_t n = u32(c);
-	const char *s = take(c, n);
-	if (s == NULL || count > n || count > MAX_BOOTSTRAP)
-		goto bad;
-	char **v = calloc((size_t)count + extra + 1, sizeof(char *));
-	if (v == NULL)
-		goto bad;
-	uint32_t off = 0;
-	for (uint32_t i = 0; i < count; i++) {
-		const char *end = off < n ? memchr(s + off, '\0', n - off) : NULL;
-		if (end == NULL) {
-			free(v);
-			goto bad;
-		}
-		v[i] = (char *)s + off;
-		off = (uint32_t)(end - s) + 1;
-	}
-	if (off != n) {
-		free(v);
-		goto bad;
-	}
-	return v;
-bad:
-	c->bad = 1;
-	return NULL;
-}
 
 int berth_parse_exec(const char *buf, uint32_t len, struct exec_plan *x)
 {
@@ -383,15 +301,18 @@ static void setup_console(const struct exec_plan *x)
 		close(slave);
 }
 
-void berth_exec_in_c(const char *buf, uint32_t len)
+/*
+ * berth_exec_prepare applies x up to the execve: rlimits, lookup, HOME, cwd,
+ * the close-on-exec sweep, seccomp, user and capabilities, no_new_privs. It
+ * returns the executable's path. The container init (cinit.c) calls it
+ * before it waits for `berth start`, as the Go init prepares before the fifo.
+ */
+char *berth_exec_prepare(struct exec_plan *x)
 {
-	struct exec_plan x;
-	if (berth_parse_exec(buf, len, &x) < 0)
-		bail(0, "nsenter: malformed exec record");
-	if (x.console_fd != CX_NO_CONSOLE)
-		setup_console(&x);
-	for (uint32_t i = 0; i < x.nrlimits; i++) {
-		const char *r = x.rlimits + i * 24;
+	if (x->console_fd != CX_NO_CONSOLE)
+		setup_console(x);
+	for (uint32_t i = 0; i < x->nrlimits; i++) {
+		const char *r = x->rlimits + i * 24;
 		uint32_t res;
 		struct rlimit rl;
 		memcpy(&res, r, 4);
@@ -400,25 +321,34 @@ void berth_exec_in_c(const char *buf, uint32_t len)
 		if (setrlimit((int)res, &rl) < 0)
 			bail(errno, "setrlimit %u (process.rlimits[%u])", res, i);
 	}
-	char *path = lookup(x.argv[0], x.path);
-	with_home(x.envp, x.uid);
-	if (x.cwd[0] != '\0' && chdir(x.cwd) < 0)
-		bail(errno, "chdir \"%s\" (process.cwd)", x.cwd);
+	char *path = lookup(x->argv[0], x->path);
+	with_home(x->envp, x->uid);
+	if (x->cwd[0] != '\0' && chdir(x->cwd) < 0)
+		bail(errno, "chdir \"%s\" (process.cwd)", x->cwd);
 	/* A cwd reached through a leaked fd lies outside the root (CVE-2024-21626). */
 	char wd[4096];
 	if (getcwd(wd, sizeof(wd)) == NULL)
 		bail(errno, "process.cwd: getcwd (the working directory is outside the container root)");
 	if (wd[0] != '/')
 		bail(0, "process.cwd: working directory \"%s\" is outside the container root", wd);
-	if (syscall(SYS_close_range, 3 + x.preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+	if (syscall(SYS_close_range, 3 + x->preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
 		bail(errno, "close_range(CLOSE_RANGE_CLOEXEC)");
-	if (x.nfilters > 0 && !(x.flags & CX_NNP))
-		load_seccomp(&x);
-	set_user_and_caps(&x);
-	if ((x.flags & CX_NNP) && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+	if (x->nfilters > 0 && !(x->flags & CX_NNP))
+		load_seccomp(x);
+	set_user_and_caps(x);
+	if ((x->flags & CX_NNP) && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		bail(errno, "prctl(PR_SET_NO_NEW_PRIVS) (process.noNewPrivileges)");
-	if (x.nfilters > 0 && (x.flags & CX_NNP))
-		load_seccomp(&x);
+	if (x->nfilters > 0 && (x->flags & CX_NNP))
+		load_seccomp(x);
+	return path;
+}
+
+void berth_exec_in_c(const char *buf, uint32_t len)
+{
+	struct exec_plan x;
+	if (berth_parse_exec(buf, len, &x) < 0)
+		bail(0, "nsenter: malformed exec record");
+	char *path = berth_exec_prepare(&x);
 	execve(path, x.argv, x.envp);
 	bail(errno, "exec \"%s\" (process.args[0])", x.argv[0]);
 }

@@ -56,12 +56,8 @@
 #define CLONE_NEWCGROUP 0x02000000
 #endif
 
-#define SYNC_USERMAP 0x40
-#define SYNC_USERMAP_ACK 0x41
-#define SYNC_PID 0x42
-#define SYNC_ERR 0x43
-
-static int sync_fd = -1;
+int berth_sync_fd = -1;
+#define sync_fd berth_sync_fd
 
 static int write_all(int fd, const void *buf, size_t len)
 {
@@ -111,8 +107,11 @@ void bail(int errnum, const char *fmt, ...)
 		n = 0;
 	if ((size_t)n >= sizeof(msg))
 		n = sizeof(msg) - 1;
-	if (errnum != 0)
-		n += snprintf(msg + n, sizeof(msg) - n, ": %s", strerror(errnum));
+	if (errnum != 0) {
+		/* Lower-case like Go's errno texts, so both init paths read alike. */
+		const char *e = strerror(errnum);
+		n += snprintf(msg + n, sizeof(msg) - n, ": %c%s", e[0] >= 'A' && e[0] <= 'Z' && e[1] >= 'a' ? e[0] - 'A' + 'a' : e[0], e + 1);
+	}
 	if ((size_t)n >= sizeof(msg))
 		n = sizeof(msg) - 1;
 	uint32_t hdr[2] = { SYNC_ERR, (uint32_t)n };
@@ -120,7 +119,7 @@ void bail(int errnum, const char *fmt, ...)
 		write_all(sync_fd, hdr, sizeof(hdr));
 		write_all(sync_fd, msg, (size_t)n);
 	} else {
-		fprintf(stderr, "berth nsenter: %s\n", msg);
+		fprintf(stderr, "berth init: %.*s\n", n, msg);
 	}
 	_exit(1);
 }
@@ -240,11 +239,18 @@ int berth_parse_bootstrap(char *buf, uint32_t len, struct bootstrap *out, char *
 			out->exec = payload;
 			out->exec_len = rlen;
 			break;
+		case BT_INIT:
+			if (rlen != 0)
+				return parse_fail(err, errlen, "bad init record of %u bytes", rlen);
+			out->cinit = 1;
+			break;
 		default:
 			return parse_fail(err, errlen, "unknown bootstrap record %u", type);
 		}
 		off += rlen;
 	}
+	if (out->exec != NULL && out->cinit)
+		return parse_fail(err, errlen, "exec and init records both given");
 	for (int i = 0; i < out->nr_join; i++)
 		if (out->clone_flags & (uint32_t)out->join[i].flag)
 			return parse_fail(err, errlen, "%s namespace both joined and created", out->join[i].type);
@@ -382,6 +388,10 @@ __attribute__((constructor)) static void berth_nsenter(void)
 	}
 	if (bs.exec != NULL)
 		berth_exec_in_c(bs.exec, bs.exec_len);
+	if (bs.cinit) {
+		free(buf);
+		berth_init_in_c();
+	}
 	free(buf);
 	/* The Go runtime starts now, inside every namespace. */
 }

@@ -15,6 +15,7 @@ const (
 	BootstrapNsPaths    = 2
 	BootstrapTimens     = 3
 	BootstrapExec       = 4 // the process, for exec finished in C (cexec.c)
+	BootstrapInit       = 5 // empty: the init is finished in C (cinit.c) from a plan sent after SyncPid
 )
 
 // Sync tags (stub <-> parent).
@@ -23,6 +24,47 @@ const (
 	SyncUsermapAck = 0x41
 	SyncPid        = 0x42
 	SyncErr        = 0x43
+	SyncHooks      = 0x44 // C init: rootfs built; trace bytes follow
+	SyncHooksAck   = 0x45 // parent -> C init: limits set, hooks ran
+	SyncReady      = 0x46 // C init: waiting for start; trace bytes follow
+)
+
+// The operations of the C init's plan (the enum in bootstrap.h).
+const (
+	OpPrepare = iota + 1
+	OpFresh
+	OpBind
+	OpRemount
+	OpCgroup1
+	OpCgroupHierarchy
+	OpCgroupDone
+	OpCgroup2
+	OpDevice
+	OpDevLinks
+	OpHooks
+	OpPivot
+	OpRootPropagation
+	OpLoopback
+	OpHostname
+	OpDomainname
+	OpMask
+	OpReadonly
+	OpRootReadonly
+	OpKeyring
+	OpMark
+	OpSetsid
+	opMax
+)
+
+// Bits of an operation's n[2] (B_* in bootstrap.h).
+const (
+	BitPlainDir = 1 << iota
+	BitRemount
+	BitAttr
+	BitCgroupNS
+	BitDevpts
+	BitNoPivot
+	BitCgroup2
 )
 
 // EnvInitFD names the inherited socket the stub talks over.

@@ -18,6 +18,16 @@ const (
 	_ = uint(BootstrapNsPaths-C.BT_NS_PATHS) + uint(C.BT_NS_PATHS-BootstrapNsPaths)
 	_ = uint(BootstrapTimens-C.BT_TIMENS) + uint(C.BT_TIMENS-BootstrapTimens)
 	_ = uint(BootstrapExec-C.BT_EXEC) + uint(C.BT_EXEC-BootstrapExec)
+	_ = uint(BootstrapInit-C.BT_INIT) + uint(C.BT_INIT-BootstrapInit)
+	_ = uint(SyncHooks-C.SYNC_HOOKS) + uint(C.SYNC_HOOKS-SyncHooks)
+	_ = uint(SyncHooksAck-C.SYNC_HOOKS_ACK) + uint(C.SYNC_HOOKS_ACK-SyncHooksAck)
+	_ = uint(SyncReady-C.SYNC_READY) + uint(C.SYNC_READY-SyncReady)
+	_ = uint(SyncErr-C.SYNC_ERR) + uint(C.SYNC_ERR-SyncErr)
+	_ = uint(OpSetsid-C.OP_SETSID) + uint(C.OP_SETSID-OpSetsid)
+	_ = uint(opMax-C.OP_MAX) + uint(C.OP_MAX-opMax)
+	_ = uint(OpHooks-C.OP_HOOKS) + uint(C.OP_HOOKS-OpHooks)
+	_ = uint(BitCgroup2-C.B_CG2) + uint(C.B_CG2-BitCgroup2)
+	_ = uint(BitPlainDir-C.B_PLAINDIR) + uint(C.B_PLAINDIR-BitPlainDir)
 )
 
 // MaxBootstrap is the largest bootstrap body the stub accepts.

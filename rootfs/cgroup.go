@@ -47,7 +47,7 @@ func (s *setup) mountCgroup2(mc *mountCtx, t *target) error {
 	}
 	err := unix.Mount(src, procFd(t.fd), "cgroup2", mc.opts.Flags, mc.opts.Data)
 	if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EBUSY) {
-		own, perr := ownCgroups()
+		own, perr := ownCgroups("/proc/self/cgroup")
 		if perr != nil {
 			return mc.mountErr(fmt.Errorf("%w (and %v)", err, perr))
 		}
@@ -80,7 +80,7 @@ type cgroupHierarchy struct {
 }
 
 func (s *setup) mountCgroup1(mc *mountCtx, t *target) error {
-	hs, err := cgroupV1Hierarchies()
+	hs, err := cgroupV1Hierarchies("/proc/self/cgroup")
 	if err != nil {
 		return mc.stepErr("find cgroup hierarchies", err)
 	}
@@ -154,9 +154,9 @@ func (s *setup) mountCgroupHierarchy(mc *mountCtx, mnt int, h cgroupHierarchy) e
 }
 
 // ownCgroups maps each hierarchy's controller list ("" for the unified
-// one) to the init's cgroup path in it, from /proc/self/cgroup.
-func ownCgroups() (map[string]string, error) {
-	f, err := os.Open("/proc/self/cgroup")
+// one) to the init's cgroup path in it, from its /proc/<pid>/cgroup file.
+func ownCgroups(file string) (map[string]string, error) {
+	f, err := os.Open(file)
 	if err != nil {
 		return nil, err
 	}
@@ -175,9 +175,9 @@ func ownCgroups() (map[string]string, error) {
 
 // cgroupV1Hierarchies lists the hierarchies mounted directly under
 // /sys/fs/cgroup (including a hybrid host's cgroup2 "unified") with the
-// host directory of the init's cgroup in each.
-func cgroupV1Hierarchies() ([]cgroupHierarchy, error) {
-	own, err := ownCgroups()
+// host directory of the init's cgroup (cgroupFile) in each.
+func cgroupV1Hierarchies(cgroupFile string) ([]cgroupHierarchy, error) {
+	own, err := ownCgroups(cgroupFile)
 	if err != nil {
 		return nil, err
 	}

@@ -277,7 +277,7 @@ func checkCgroupMount(ck *checker) {
 	ck.check(typ == unix.TMPFS_MAGIC, "/sys/fs/cgroup: type %x, want tmpfs or cgroup2", typ)
 	ents, err := os.ReadDir("/sys/fs/cgroup")
 	ck.check(err == nil && len(ents) > 0, "/sys/fs/cgroup empty: %v", err)
-	own, _ := ownCgroups()
+	own, _ := ownCgroups("/proc/self/cgroup")
 	found := 0
 	for _, e := range ents {
 		p := "/sys/fs/cgroup/" + e.Name()
@@ -606,7 +606,7 @@ func scenarioCgroupNS(a map[string]string) error {
 	}
 	ck := &checker{}
 	ents, err := os.ReadDir("/sys/fs/cgroup")
-	own, _ := ownCgroups()
+	own, _ := ownCgroups("/proc/self/cgroup")
 	ck.check(err == nil && len(ents) == len(own), "/sys/fs/cgroup: %v %v, want %d hierarchies", ents, err, len(own))
 	for _, e := range ents {
 		p := "/sys/fs/cgroup/" + e.Name()

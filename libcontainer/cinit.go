@@ -1,0 +1,162 @@
+package libcontainer
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"berth/libcontainer/seccomp"
+	"berth/nsenter"
+	"berth/rootfs"
+)
+
+// The container init finished in C (nsenter/cinit.c): for the common
+// create the parent compiles the spec into a plan of mount, device and
+// process steps, and the init runs it without starting the Go runtime or
+// decoding the spec (~3 ms of a create here). What needs Go (below) takes
+// the Go init, which is the reference the C init follows step for step.
+
+// cInitReason says why this create needs the Go init, or "" when the C init
+// can do it. BERTH_INIT_GO=1 forces the Go init (to compare the two).
+func cInitReason(o *CreateOpts, plan *nsPlan) string {
+	s, l := o.Spec, o.Spec.Linux
+	switch {
+	case os.Getenv("BERTH_INIT_GO") == "1":
+		return "BERTH_INIT_GO=1"
+	case !plan.has(specs.MountNamespace):
+		return "no new mount namespace"
+	case plan.has(specs.UserNamespace) || joins(plan, "user"):
+		return "user namespace"
+	case s.Process.Terminal:
+		return "process.terminal"
+	case s.Process.ApparmorProfile != "" || s.Process.SelinuxLabel != "":
+		return "LSM label"
+	case seccomp.UsesNotify(l.Seccomp):
+		return "seccomp listener"
+	case s.Hooks != nil && (len(s.Hooks.CreateContainer) > 0 || len(s.Hooks.StartContainer) > 0):
+		return "createContainer/startContainer hooks"
+	case len(l.Sysctl) > 0:
+		return "linux.sysctl"
+	}
+	return rootfs.PlanUnsupported(&rootfs.Config{Spec: s})
+}
+
+// cInitPlan encodes the plan for the init pid (layout at the top of
+// cinit.c), in the Go init's order: setsid, rootfs.Setup (with the hooks
+// point), loopback, hostname, domainname, rootfs.Finalize, keyring, then
+// the process.
+func cInitPlan(o *CreateOpts, spec *specs.Spec, pid, stateDirFD, preserveFDs int, netNS, cgroupNS bool) ([]byte, error) {
+	rc := &rootfs.Config{Spec: spec, Rootfs: o.Rootfs, Bundle: o.Bundle, NoPivot: o.NoPivot, CgroupNS: cgroupNS}
+	ops := []rootfs.PlanOp{{Code: nsenter.OpSetsid}}
+	setup, err := rootfs.PlanSetup(rc, pid)
+	if err != nil {
+		return nil, fmt.Errorf("rootfs: %w", err)
+	}
+	ops = append(ops, setup...)
+	if netNS {
+		ops = append(ops, rootfs.PlanOp{Code: nsenter.OpLoopback})
+	}
+	if spec.Hostname != "" {
+		ops = append(ops, rootfs.PlanOp{Code: nsenter.OpHostname, S: [6]string{spec.Hostname}})
+	}
+	if spec.Domainname != "" {
+		ops = append(ops, rootfs.PlanOp{Code: nsenter.OpDomainname, S: [6]string{spec.Domainname}})
+	}
+	ops = append(ops, rootfs.PlanFinalize(rc)...)
+	if !o.NoNewKeyring {
+		ops = append(ops, rootfs.PlanOp{Code: nsenter.OpKeyring, S: [6]string{"_ses." + o.ID}})
+	}
+	ops = append(ops, rootfs.PlanOp{Code: nsenter.OpMark, S: [6]string{"rootfs finalized, hostname"}})
+
+	w := &recordWriter{}
+	allowed, lockable := rootfs.PlanHeader()
+	w.u32(uint32(stateDirFD))
+	w.u64(lockable)
+	w.strs(allowed, true)
+	w.u32(uint32(len(ops)))
+	for _, op := range ops {
+		w.u32(op.Code)
+		for _, n := range op.N {
+			w.u64(n)
+		}
+		w.u32(uint32(len(op.Prop)))
+		for _, p := range op.Prop {
+			w.u64(p)
+		}
+		for _, s := range op.S {
+			if strings.ContainsRune(s, 0) {
+				return nil, fmt.Errorf("%s: %q contains a NUL byte", op.S[4], s)
+			}
+			w.strs([]string{s}, false)
+		}
+	}
+	x := &recordWriter{}
+	if err := x.process(spec.Linux.Seccomp, spec.Process, preserveFDs, -1); err != nil {
+		return nil, err
+	}
+	w.u32(uint32(len(x.b)))
+	w.b = append(w.b, x.b...)
+	out := binary.NativeEndian.AppendUint32(nil, uint32(len(w.b)))
+	return append(out, w.b...), nil
+}
+
+// cInitExchange serves the C init until it is ready: at the hooks point it
+// calls hooksPoint (limits, prestart and createRuntime hooks) and lets the
+// init go on; the init's step timings go to the clock's log.
+func cInitExchange(sock *os.File, clk stepClock, hooksPoint func() error) error {
+	var hdr [8]byte
+	for {
+		if _, err := io.ReadFull(sock, hdr[:]); err != nil {
+			return fmt.Errorf("container init exited unexpectedly (%v)", err)
+		}
+		tag := binary.NativeEndian.Uint32(hdr[:4])
+		val := binary.NativeEndian.Uint32(hdr[4:])
+		switch tag {
+		case nsenter.SyncHooks, nsenter.SyncReady:
+			steps, err := readCTrace(sock, val)
+			if err != nil {
+				return err
+			}
+			clk.initSteps("create: init: ", steps)
+			if tag == nsenter.SyncReady {
+				return nil
+			}
+			if err := hooksPoint(); err != nil {
+				return err
+			}
+			if _, err := sock.Write(binary.NativeEndian.AppendUint32(nil, nsenter.SyncHooksAck)); err != nil {
+				return fmt.Errorf("container init: %w", err)
+			}
+		case nsenter.SyncErr:
+			return readStubError(sock, val)
+		default:
+			return fmt.Errorf("container init: unexpected sync tag %#x", tag)
+		}
+	}
+}
+
+// readCTrace reads size bytes of C init step timings: u64 ns, u32 len, name.
+func readCTrace(sock *os.File, size uint32) ([]traceStep, error) {
+	if size > 64<<10 {
+		return nil, fmt.Errorf("container init: trace of %d bytes", size)
+	}
+	b := make([]byte, size)
+	if _, err := io.ReadFull(sock, b); err != nil {
+		return nil, fmt.Errorf("container init: read trace: %w", err)
+	}
+	var steps []traceStep
+	for len(b) >= 12 {
+		ns := binary.NativeEndian.Uint64(b)
+		n := binary.NativeEndian.Uint32(b[8:])
+		if uint32(len(b)-12) < n {
+			break
+		}
+		steps = append(steps, traceStep{Step: string(b[12 : 12+n]), Mono: int64(ns)})
+		b = b[12+n:]
+	}
+	return steps, nil
+}

@@ -1,0 +1,1198 @@
+/*
+ * cinit: the container init finished in C, without starting the Go runtime.
+ *
+ * For the common create (a new mount namespace, no user namespace, no
+ * terminal, no LSM label, no seccomp listener, no createContainer or
+ * startContainer hook, no sysctl, no overlay rootfs) the parent compiles the
+ * spec into a list of operations (libcontainer/cinit.go, rootfs/plan.go):
+ * options parsed, bind sources joined with the bundle, cgroup hierarchies
+ * found, every error message's field named. After the stub has made the
+ * namespaces, the init reads that plan and runs it here: the Go init's
+ * rootfs.Setup and Finalize, step for step (the same resolution inside the
+ * root without following anything out of it, the same checks of /proc
+ * destinations and /dev/null, the same mount re-open by id), then the
+ * process (cexec.c), then it waits on the exec fifo and execs. The Go
+ * runtime's start-up and the spec's JSON decode (~3 ms of a create here)
+ * are gone.
+ *
+ * Plan (host byte order), sent after SYNC_PID as u32 length + payload:
+ *   u32 state dir fd, u64 lockable mount flags
+ *   u32 n, n x str: the files under /proc a mount may cover
+ *   u32 nops, nops x op
+ *   u32 len + bytes: the exec record (layout in cexec.c)
+ * op: u32 code, 6 x u64 n, u32 nprop, nprop x u64 propagation flags,
+ *     6 x str s: s[0] destination/path, s[1] fstype, s[2] source, s[3]
+ *     data, s[4] spec field for messages, s[5] source as named in messages.
+ *     Where an op means something else by n or s, the enum below says so.
+ * Errors go to the parent through bail() as SYNC_ERR.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <net/if.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bootstrap.h"
+#include "record.h"
+
+#ifndef SYS_mount_setattr
+#define SYS_mount_setattr 442
+#endif
+#ifndef AT_RECURSIVE
+#define AT_RECURSIVE 0x8000
+#endif
+#ifndef MS_NOSYMFOLLOW
+#define MS_NOSYMFOLLOW 256
+#endif
+#define ST_NOSYMFOLLOW_ 0x2000
+#define PROC_SUPER_MAGIC_ 0x9fa0
+#define STATX_MNT_ID_ 0x1000U
+#define STATX_ATTR_MOUNT_ROOT_ 0x2000
+
+struct op {
+	uint32_t code;
+	uint64_t n[6];
+	uint32_t nprop;
+	const char *prop; /* nprop x u64, unaligned */
+	const char *s[6];
+};
+
+struct plan {
+	uint32_t state_dir_fd;
+	uint64_t lockable;
+	char **proc_allowed;
+	uint32_t nops;
+	struct op *ops;
+	struct exec_plan x;
+};
+
+/* The state shared by the operations. */
+static struct {
+	struct plan *p;
+	int rootfd; /* O_PATH of the root being built, then of "/" */
+	const char *rootpath;
+	int cgmnt; /* O_PATH of the v1 cgroup tmpfs while its hierarchies go in */
+	int nullfd; /* the checked /dev/null, for maskedPaths */
+} ci = { .rootfd = -1, .cgmnt = -1, .nullfd = -1 };
+
+/* --- trace (berth --debug) ------------------------------------------------ */
+
+static struct {
+	const char *name;
+	uint64_t ns;
+} steps[64];
+static int nsteps;
+
+static void mark(const char *name)
+{
+	struct timespec ts;
+	if (nsteps == (int)(sizeof(steps) / sizeof(steps[0])))
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	steps[nsteps].name = name;
+	steps[nsteps].ns = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	nsteps++;
+}
+
+static int write_full(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int read_full(int fd, void *buf, size_t len)
+{
+	char *p = buf;
+	while (len > 0) {
+		ssize_t n = read(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0)
+				errno = EPIPE;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* send_tag sends tag with the steps so far: u64 ns, u32 len, name, each. */
+static void send_tag(uint32_t tag)
+{
+	size_t size = 0;
+	for (int i = 0; i < nsteps; i++)
+		size += 12 + strlen(steps[i].name);
+	char *buf = malloc(8 + size);
+	if (buf == NULL)
+		bail(ENOMEM, "init: trace");
+	uint32_t hdr[2] = { tag, (uint32_t)size };
+	memcpy(buf, hdr, 8);
+	char *p = buf + 8;
+	for (int i = 0; i < nsteps; i++) {
+		uint32_t l = (uint32_t)strlen(steps[i].name);
+		memcpy(p, &steps[i].ns, 8);
+		memcpy(p + 8, &l, 4);
+		memcpy(p + 12, steps[i].name, l);
+		p += 12 + l;
+	}
+	nsteps = 0;
+	if (write_full(berth_sync_fd, buf, 8 + size) < 0)
+		bail(errno, "init: write to parent");
+	free(buf);
+}
+
+/* --- the plan ------------------------------------------------------------- */
+
+static int parse_plan(const char *buf, uint32_t len, struct plan *p)
+{
+	struct cursor c = { buf, len, 0 };
+	memset(p, 0, sizeof(*p));
+	p->state_dir_fd = u32(&c);
+	p->lockable = u64(&c);
+	p->proc_allowed = strv(&c, 0);
+	p->nops = u32(&c);
+	if (c.bad || p->nops > 65536)
+		return -1;
+	p->ops = calloc(p->nops + 1, sizeof(struct op));
+	if (p->ops == NULL)
+		return -1;
+	for (uint32_t i = 0; i < p->nops && !c.bad; i++) {
+		struct op *o = &p->ops[i];
+		o->code = u32(&c);
+		for (int k = 0; k < 6; k++)
+			o->n[k] = u64(&c);
+		o->nprop = u32(&c);
+		if (o->nprop > 16)
+			return -1;
+		o->prop = take(&c, o->nprop * 8);
+		for (int k = 0; k < 6; k++)
+			o->s[k] = str(&c);
+		if (o->code == 0 || o->code >= OP_MAX)
+			return -1;
+	}
+	uint32_t xlen = u32(&c);
+	const char *xbuf = take(&c, xlen);
+	if (c.bad || c.left != 0 || p->state_dir_fd > 1 << 20)
+		return -1;
+	return berth_parse_exec(xbuf, xlen, &p->x);
+}
+
+/* --- resolution inside the root (rootfs/resolve.go's resolveInRoot) ------- */
+
+enum { C_NONE, C_DIR, C_FILE };
+
+struct target {
+	int fd; /* O_PATH of the object */
+	int parent; /* O_PATH of its directory, -1 when it is the root */
+	char name[NAME_MAX + 1];
+	char path[PATH_MAX]; /* resolved path inside the root, for messages */
+};
+
+static void target_close(struct target *t)
+{
+	if (t->fd >= 0)
+		close(t->fd);
+	if (t->parent >= 0)
+		close(t->parent);
+	t->fd = t->parent = -1;
+}
+
+static const char *procfd(int fd, char *buf)
+{
+	snprintf(buf, 32, "/proc/self/fd/%d", fd);
+	return buf;
+}
+
+static int open_or_create(int dir, const char *name, int last, int create, mode_t perm, const char **step)
+{
+	*step = NULL;
+	for (int tries = 0;; tries++) {
+		int fd = openat(dir, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (fd >= 0 || errno != ENOENT || create == C_NONE || tries > 3)
+			return fd;
+		if (last && create == C_FILE) {
+			int nfd = openat(dir, name, O_CREAT | O_EXCL | O_NOFOLLOW | O_RDONLY | O_CLOEXEC, perm);
+			if (nfd < 0 && errno != EEXIST) {
+				*step = "create";
+				return -1;
+			}
+			if (nfd >= 0)
+				close(nfd);
+			continue;
+		}
+		mode_t dp = (perm == 0 || create == C_FILE) ? 0755 : perm;
+		if (mkdirat(dir, name, dp) < 0 && errno != EEXIST) {
+			*step = "mkdir";
+			return -1;
+		}
+	}
+}
+
+#define MAXDEPTH 128
+#define MAXLINKS 40
+
+/*
+ * resolve walks upath inside rootfd one name at a time with
+ * openat(O_PATH|O_NOFOLLOW): symlinks are read and spliced into what is
+ * left (absolute ones restart at the root), ".." pops our own stack and
+ * stops at the root, missing names are created when asked. On failure it
+ * returns -1 with errno set and what failed in err ("/a/b": mkdir).
+ */
+static int resolve(int rootfd, const char *upath, int create, mode_t perm, struct target *t, char *err, size_t errlen)
+{
+	int fds[MAXDEPTH];
+	char *names[MAXDEPTH];
+	int depth = 0, links = 0, ret = -1, saved = 0;
+	char where[PATH_MAX];
+	char *queue = strdup(upath), *rest;
+	t->fd = t->parent = -1;
+	t->name[0] = '\0';
+	if (queue == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	rest = queue;
+
+#define WHERE(comp)                                                              \
+	do {                                                                     \
+		size_t w_ = 0;                                                   \
+		for (int i_ = 0; i_ < depth; i_++)                               \
+			w_ += (size_t)snprintf(where + w_, w_ < sizeof(where) ? sizeof(where) - w_ : 0, "/%s", names[i_]); \
+		if ((comp) != NULL)                                              \
+			snprintf(where + w_, w_ < sizeof(where) ? sizeof(where) - w_ : 0, "/%s", (comp)); \
+		else if (depth == 0)                                             \
+			snprintf(where, sizeof(where), "/");                     \
+	} while (0)
+
+	for (;;) {
+		while (*rest == '/')
+			rest++;
+		if (*rest == '\0')
+			break;
+		char *comp = rest;
+		char *slash = strchr(rest, '/');
+		if (slash != NULL) {
+			*slash = '\0';
+			rest = slash + 1;
+		} else {
+			rest = comp + strlen(comp);
+		}
+		if (strcmp(comp, ".") == 0)
+			continue;
+		if (strcmp(comp, "..") == 0) {
+			if (depth > 0) {
+				depth--;
+				close(fds[depth]);
+				free(names[depth]);
+			}
+			continue;
+		}
+		const char *r = rest;
+		while (*r == '/')
+			r++;
+		int last = *r == '\0';
+		int dir = depth > 0 ? fds[depth - 1] : rootfd;
+		const char *step;
+		int fd = open_or_create(dir, comp, last, create, perm, &step);
+		if (fd < 0) {
+			saved = errno;
+			WHERE(comp);
+			snprintf(err, errlen, "\"%s\"%s%s", where, step ? ": " : "", step ? step : "");
+			goto out;
+		}
+		struct stat st;
+		if (fstat(fd, &st) < 0) {
+			saved = errno;
+			close(fd);
+			WHERE(comp);
+			snprintf(err, errlen, "fstat \"%s\"", where);
+			goto out;
+		}
+		if (S_ISLNK(st.st_mode)) {
+			char link[PATH_MAX];
+			ssize_t n = readlinkat(fd, "", link, sizeof(link) - 1);
+			close(fd);
+			if (n < 0 || ++links > MAXLINKS) {
+				saved = n < 0 ? errno : ELOOP;
+				WHERE(comp);
+				snprintf(err, errlen, n < 0 ? "readlink \"%s\"" : "\"%s\"", where);
+				goto out;
+			}
+			link[n] = '\0';
+			if (link[0] == '/') {
+				while (depth > 0) {
+					depth--;
+					close(fds[depth]);
+					free(names[depth]);
+				}
+			}
+			char *nq = malloc((size_t)n + 2 + strlen(rest));
+			if (nq == NULL) {
+				saved = ENOMEM;
+				snprintf(err, errlen, "resolve");
+				goto out;
+			}
+			sprintf(nq, "%s/%s", link, rest);
+			free(queue);
+			queue = rest = nq;
+			continue;
+		}
+		if (!last && !S_ISDIR(st.st_mode)) {
+			close(fd);
+			saved = ENOTDIR;
+			WHERE(comp);
+			snprintf(err, errlen, "\"%s\"", where);
+			goto out;
+		}
+		if (depth == MAXDEPTH || strlen(comp) > NAME_MAX) {
+			close(fd);
+			saved = ENAMETOOLONG;
+			snprintf(err, errlen, "\"%s\"", upath);
+			goto out;
+		}
+		fds[depth] = fd;
+		names[depth] = strdup(comp);
+		if (names[depth] == NULL) {
+			close(fd);
+			saved = ENOMEM;
+			snprintf(err, errlen, "resolve");
+			goto out;
+		}
+		depth++;
+	}
+	WHERE((const char *)NULL);
+	snprintf(t->path, sizeof(t->path), "%s", where);
+	if (depth == 0) {
+		t->fd = openat(rootfd, ".", O_PATH | O_CLOEXEC | O_DIRECTORY);
+		if (t->fd < 0) {
+			saved = errno;
+			snprintf(err, errlen, "reopen root");
+			goto out;
+		}
+		ret = 0;
+		goto out;
+	}
+	if (depth == 1) {
+		t->parent = openat(rootfd, ".", O_PATH | O_CLOEXEC | O_DIRECTORY);
+		if (t->parent < 0) {
+			saved = errno;
+			snprintf(err, errlen, "reopen root");
+			goto out;
+		}
+	} else {
+		t->parent = fds[depth - 2];
+	}
+	t->fd = fds[depth - 1];
+	snprintf(t->name, sizeof(t->name), "%s", names[depth - 1]);
+	/* t owns these two now. */
+	free(names[depth - 1]);
+	depth--;
+	if (depth > 0) {
+		free(names[depth - 1]);
+		depth--;
+	}
+	ret = 0;
+out:
+	while (depth > 0) {
+		depth--;
+		close(fds[depth]);
+		free(names[depth]);
+	}
+	free(queue);
+	if (ret < 0)
+		errno = saved;
+	return ret;
+#undef WHERE
+}
+
+/* --- mounts (rootfs/mount.go) --------------------------------------------- */
+
+static int mount_id(int fd, uint64_t *id, int *is_root)
+{
+	/* struct statx by hand: the libc's may predate stx_mnt_id. */
+	unsigned char stx[256];
+	memset(stx, 0, sizeof(stx));
+	if (syscall(SYS_statx, fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_MNT_ID_, stx) < 0)
+		return -1;
+	uint32_t mask;
+	uint64_t attrs, amask;
+	memcpy(&mask, stx + 0, 4);
+	memcpy(&attrs, stx + 8, 8);
+	memcpy(&amask, stx + 0x38, 8);
+	if (!(mask & STATX_MNT_ID_)) {
+		errno = ENOSYS;
+		return -1;
+	}
+	memcpy(id, stx + 0x90, 8);
+	*is_root = (amask & STATX_ATTR_MOUNT_ROOT_) && (attrs & STATX_ATTR_MOUNT_ROOT_);
+	return 0;
+}
+
+/*
+ * reopen_mount returns an O_PATH descriptor of the mount just made on t,
+ * looked up again by name in the pinned parent; it must be a mount root on
+ * another mount than before. The root's descriptor follows a mount on "/".
+ */
+static int reopen_mount(struct target *t, char *err, size_t errlen)
+{
+	uint64_t old, id;
+	int is_root, fd;
+	if (mount_id(t->fd, &old, &is_root) < 0) {
+		snprintf(err, errlen, "reopen");
+		return -1;
+	}
+	if (t->parent < 0)
+		fd = open(ci.rootpath, O_PATH | O_CLOEXEC | O_DIRECTORY);
+	else
+		fd = openat(t->parent, t->name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || mount_id(fd, &id, &is_root) < 0) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		errno = e;
+		snprintf(err, errlen, "reopen");
+		return -1;
+	}
+	if (id == old || !is_root) {
+		close(fd);
+		snprintf(err, errlen, "reopen: \"%s\" is not the new mount (changed under us?)", t->path);
+		errno = 0;
+		return -1;
+	}
+	if (t->parent < 0) {
+		int nfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+		if (nfd >= 0) {
+			close(ci.rootfd);
+			ci.rootfd = nfd;
+		}
+	}
+	return fd;
+}
+
+static unsigned long st_to_ms(unsigned long f)
+{
+	static const struct {
+		unsigned long st, ms;
+	} pairs[] = {
+		{ ST_RDONLY, MS_RDONLY },     { ST_NOSUID, MS_NOSUID },	      { ST_NODEV, MS_NODEV },
+		{ ST_NOEXEC, MS_NOEXEC },     { ST_NOATIME, MS_NOATIME },     { ST_NODIRATIME, MS_NODIRATIME },
+		{ ST_RELATIME, MS_RELATIME }, { ST_NOSYMFOLLOW_, MS_NOSYMFOLLOW },
+	};
+	unsigned long m = 0;
+	for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++)
+		if (f & pairs[i].st)
+			m |= pairs[i].ms;
+	return m;
+}
+
+/* remount_bind is rootfs.remountBind: flags on the mount fd is the root of. */
+static int remount_bind(int fd, unsigned long flags, unsigned long cleared)
+{
+	char b[32];
+	flags = (flags & ~(unsigned long)(MS_BIND | MS_REC | MS_REMOUNT)) | MS_BIND | MS_REMOUNT;
+	if (mount("", procfd(fd, b), NULL, flags, NULL) == 0)
+		return 0;
+	if (errno != EPERM)
+		return -1;
+	struct statfs st;
+	if (fstatfs(fd, &st) < 0) {
+		errno = EPERM;
+		return -1;
+	}
+	unsigned long cur = st_to_ms((unsigned long)st.f_flags);
+	if (cur & cleared) {
+		errno = EPERM;
+		return -1;
+	}
+	if (flags & (MS_NOATIME | MS_RELATIME | MS_STRICTATIME))
+		cur &= ~(unsigned long)(MS_NOATIME | MS_RELATIME | MS_STRICTATIME);
+	if ((flags | cur) == flags) {
+		errno = EPERM;
+		return -1;
+	}
+	return mount("", procfd(fd, b), NULL, flags | cur, NULL);
+}
+
+#define FIELD(o) ((o)->s[4])
+#define DEST(o) ((o)->s[0])
+
+static void mount_fail(const struct op *o, const char *step, int e) __attribute__((noreturn));
+static void mount_fail(const struct op *o, const char *step, int e)
+{
+	if (step != NULL && step[0] != '\0')
+		bail(e, "rootfs: mount \"%s\" on \"%s\" (%s): %s", o->s[5], DEST(o), FIELD(o), step);
+	bail(e, "rootfs: mount \"%s\" on \"%s\" (%s)", o->s[5], DEST(o), FIELD(o));
+}
+
+static void mkdir_fail(const struct op *o, const char *err) __attribute__((noreturn));
+static void mkdir_fail(const struct op *o, const char *err)
+{
+	bail(errno, "rootfs: mkdir \"%s\" in rootfs (%s.destination): %s", DEST(o), FIELD(o), err);
+}
+
+/* after_mount applies recursive attributes and propagation changes. */
+static void after_mount(const struct op *o, int mnt)
+{
+	char b[32];
+	if (o->n[2] & B_ATTR) {
+		struct {
+			uint64_t set, clr, prop, userns;
+		} attr = { o->n[3], o->n[4], o->n[5], 0 };
+		if (syscall(SYS_mount_setattr, mnt, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0)
+			mount_fail(o, "mount_setattr (recursive options)", errno);
+	}
+	for (uint32_t i = 0; i < o->nprop; i++) {
+		uint64_t p;
+		memcpy(&p, o->prop + i * 8, 8);
+		if (mount("", procfd(mnt, b), NULL, (unsigned long)p, NULL) < 0)
+			mount_fail(o, "set propagation", errno);
+	}
+}
+
+/* check_proc_dest is rootfs.checkProcDest on the resolved path. */
+static void check_proc_dest(const struct op *o, const char *dest, const char *typ, int srcfd)
+{
+	if (strcmp(dest, "/proc") == 0) {
+		if (strcmp(typ, "proc") == 0)
+			return;
+		if (strcmp(typ, "bind") == 0 && srcfd >= 0) {
+			struct statfs sfs;
+			struct stat st;
+			if (fstatfs(srcfd, &sfs) == 0 && sfs.f_type == PROC_SUPER_MAGIC_ && fstat(srcfd, &st) == 0 &&
+			    st.st_ino == 1)
+				return;
+		}
+		bail(0, "rootfs: %s.destination: \"%s\" cannot be mounted on /proc: only a procfs (or a bind of a procfs root) can",
+		     FIELD(o), typ);
+	}
+	if (strncmp(dest, "/proc/", 6) == 0) {
+		for (char **a = ci.p->proc_allowed; *a != NULL; a++)
+			if (strcmp(*a, dest) == 0)
+				return;
+		bail(0, "rootfs: %s.destination: \"%s\" is inside /proc and cannot be a mount destination", FIELD(o), dest);
+	}
+}
+
+static int reopen_or_fail(const struct op *o, struct target *t)
+{
+	char err[PATH_MAX + 64];
+	int fd = reopen_mount(t, err, sizeof(err));
+	if (fd < 0)
+		bail(errno, "rootfs: mount \"%s\" on \"%s\" (%s): %s", o->s[5], DEST(o), FIELD(o), err);
+	return fd;
+}
+
+static void resolve_dest(const struct op *o, int create, mode_t perm, struct target *t)
+{
+	char err[PATH_MAX + 64];
+	if (resolve(ci.rootfd, DEST(o), create, perm, t, err, sizeof(err)) < 0)
+		mkdir_fail(o, err);
+}
+
+static void op_prepare(const struct op *o)
+{
+	const char *rootfs = o->s[0];
+	if (mount("", "/", NULL, (unsigned long)o->n[0], NULL) < 0)
+		bail(errno, "rootfs: set propagation of / (linux.rootfsPropagation \"%s\")", o->s[4]);
+	if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+		bail(errno, "rootfs: bind mount rootfs \"%s\" on itself", rootfs);
+	ci.rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (ci.rootfd < 0)
+		bail(errno, "rootfs: open %s", rootfs);
+	ci.rootpath = rootfs;
+}
+
+static void check_plain_dir(const struct op *o)
+{
+	const char *dest = DEST(o);
+	if (strcmp(dest, "/") == 0)
+		return;
+	char dir[PATH_MAX], err[PATH_MAX + 64];
+	snprintf(dir, sizeof(dir), "%s", dest);
+	char *slash = strrchr(dir, '/');
+	const char *base = slash + 1;
+	if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	base = dest + (base - dir);
+	struct target parent;
+	if (resolve(ci.rootfd, dir, C_DIR, 0755, &parent, err, sizeof(err)) < 0)
+		mkdir_fail(o, err);
+	struct stat st;
+	int r = fstatat(parent.fd, base, &st, AT_SYMLINK_NOFOLLOW);
+	int e = errno;
+	target_close(&parent);
+	if (r < 0 && e == ENOENT)
+		return;
+	if (r < 0)
+		mount_fail(o, "stat destination", e);
+	if (!S_ISDIR(st.st_mode))
+		bail(0, "rootfs: %s: filesystem \"%s\" must be mounted on an ordinary directory, but \"%s\" is %s", FIELD(o),
+		     o->s[1], dest, S_ISLNK(st.st_mode) ? "a symlink" : "not a directory");
+}
+
+static void op_fresh(const struct op *o)
+{
+	char b[32];
+	if (o->n[2] & B_PLAINDIR)
+		check_plain_dir(o);
+	struct target t;
+	resolve_dest(o, C_DIR, 0755, &t);
+	check_proc_dest(o, t.path, o->s[1], -1);
+	if (mount(o->s[2], procfd(t.fd, b), o->s[1], (unsigned long)o->n[0], o->s[3][0] ? o->s[3] : NULL) < 0)
+		mount_fail(o, NULL, errno);
+	int mnt = reopen_or_fail(o, &t);
+	after_mount(o, mnt);
+	close(mnt);
+	target_close(&t);
+}
+
+static void op_bind(const struct op *o)
+{
+	char b1[32], b2[32];
+	const char *src = o->s[2];
+	int srcfd = open(src, O_PATH | O_CLOEXEC);
+	if (srcfd < 0)
+		bail(errno, "rootfs: open bind source \"%s\" (%s.source)", src, FIELD(o));
+	struct stat st;
+	if (fstat(srcfd, &st) < 0)
+		bail(errno, "rootfs: stat bind source \"%s\" (%s.source)", src, FIELD(o));
+	struct target t;
+	if (S_ISDIR(st.st_mode))
+		resolve_dest(o, C_DIR, 0755, &t);
+	else
+		resolve_dest(o, C_FILE, 0644, &t);
+	check_proc_dest(o, t.path, "bind", srcfd);
+	if (mount(procfd(srcfd, b1), procfd(t.fd, b2), NULL, MS_BIND | (o->n[0] & MS_REC), NULL) < 0)
+		mount_fail(o, NULL, errno);
+	close(srcfd);
+	int mnt = reopen_or_fail(o, &t);
+	if ((o->n[2] & B_REMOUNT) && remount_bind(mnt, (unsigned long)o->n[0], (unsigned long)o->n[1]) < 0)
+		mount_fail(o, "remount", errno);
+	after_mount(o, mnt);
+	close(mnt);
+	target_close(&t);
+}
+
+static void op_remount(const struct op *o)
+{
+	char b[32], err[PATH_MAX + 64];
+	struct target t;
+	if (resolve(ci.rootfd, DEST(o), C_NONE, 0, &t, err, sizeof(err)) < 0)
+		bail(errno, "rootfs: mount \"%s\" on \"%s\" (%s): resolve destination: %s", o->s[5], DEST(o), FIELD(o), err);
+	if (mount(o->s[2], procfd(t.fd, b), o->s[1], (unsigned long)o->n[0], o->s[3][0] ? o->s[3] : NULL) < 0)
+		mount_fail(o, NULL, errno);
+	after_mount(o, t.fd);
+	target_close(&t);
+}
+
+static void op_cgroup1(const struct op *o)
+{
+	char b[32];
+	struct target t;
+	resolve_dest(o, C_DIR, 0755, &t);
+	check_proc_dest(o, t.path, "cgroup", -1);
+	if (mount("tmpfs", procfd(t.fd, b), "tmpfs", (unsigned long)o->n[0] & ~(unsigned long)MS_RDONLY, "mode=755") < 0)
+		mount_fail(o, NULL, errno);
+	ci.cgmnt = reopen_or_fail(o, &t);
+	target_close(&t);
+}
+
+/* cg_hier puts one v1 hierarchy into the cgroup tmpfs; -1 with err set. */
+static int cg_hier(const struct op *o, char *err, size_t errlen)
+{
+	char b1[32], b2[32];
+	struct target sub;
+	const char *name = o->s[1], *fstype = (o->n[2] & B_CG2) ? "cgroup2" : "cgroup", *host = o->s[2];
+	unsigned long flags = (unsigned long)o->n[0] & ~(unsigned long)(MS_REMOUNT | MS_BIND | MS_REC);
+	if (resolve(ci.cgmnt, name, C_DIR, 0755, &sub, err, errlen) < 0)
+		return -1;
+	err[0] = '\0';
+	int r = 0;
+	if (o->n[2] & B_CGNS) {
+		r = mount("cgroup", procfd(sub.fd, b1), fstype, flags, strcmp(fstype, "cgroup2") == 0 ? NULL : o->s[3]);
+		if (r == 0 || host[0] == '\0')
+			goto out;
+	}
+	if (host[0] == '\0') {
+		snprintf(err, errlen, "the init's cgroup is not visible in the host's %s mount", name);
+		errno = 0;
+		r = -1;
+		goto out;
+	}
+	int src = open(host, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (src < 0) {
+		r = -1;
+		goto out;
+	}
+	r = mount(procfd(src, b1), procfd(sub.fd, b2), NULL, MS_BIND | MS_REC, NULL);
+	int e = errno;
+	close(src);
+	errno = e;
+	if (r < 0)
+		goto out;
+	int bound = reopen_mount(&sub, err, errlen);
+	if (bound < 0) {
+		r = -1;
+		goto out;
+	}
+	r = remount_bind(bound, flags, (unsigned long)o->n[1]);
+	e = errno;
+	close(bound);
+	errno = e;
+out:
+	e = errno;
+	target_close(&sub);
+	errno = e;
+	return r;
+}
+
+static void op_cghier(const struct op *o)
+{
+	char err[PATH_MAX + 128];
+	const char *name = o->s[1];
+	if (cg_hier(o, err, sizeof(err)) < 0) {
+		if (err[0])
+			bail(errno, "rootfs: mount \"%s\" on \"%s\" (%s): cgroup hierarchy \"%s\": %s", o->s[5], DEST(o),
+			     FIELD(o), name, err);
+		bail(errno, "rootfs: mount \"%s\" on \"%s\" (%s): cgroup hierarchy \"%s\"", o->s[5], DEST(o), FIELD(o), name);
+	}
+	/* "cpu,cpuacct" also answers to "cpu" and "cpuacct", as on the host. */
+	if (strchr(name, ',') != NULL) {
+		char *copy = strdup(name), *s = copy, *alias;
+		while (copy != NULL && (alias = strsep(&s, ",")) != NULL) {
+			if (symlinkat(name, ci.cgmnt, alias) < 0 && errno != EEXIST)
+				bail(errno, "rootfs: mount \"%s\" on \"%s\" (%s): symlink \"%s\"", o->s[5], DEST(o), FIELD(o),
+				     alias);
+		}
+		free(copy);
+	}
+}
+
+static void op_cgdone(const struct op *o)
+{
+	if ((o->n[0] & MS_RDONLY) && remount_bind(ci.cgmnt, (unsigned long)o->n[0], (unsigned long)o->n[1]) < 0)
+		mount_fail(o, "remount read-only", errno);
+	after_mount(o, ci.cgmnt);
+	close(ci.cgmnt);
+	ci.cgmnt = -1;
+}
+
+static void op_cgroup2(const struct op *o)
+{
+	char b1[32], b2[32];
+	struct target t;
+	resolve_dest(o, C_DIR, 0755, &t);
+	check_proc_dest(o, t.path, "cgroup", -1);
+	const char *src = o->s[2][0] ? o->s[2] : "cgroup2";
+	if (mount(src, procfd(t.fd, b1), "cgroup2", (unsigned long)o->n[0], o->s[3][0] ? o->s[3] : NULL) < 0) {
+		int e = errno;
+		if (e != EPERM && e != EBUSY)
+			mount_fail(o, NULL, e);
+		/* The kernel refuses a fresh cgroup2 here: bind the init's own cgroup. */
+		const char *host = o->s[1];
+		int hfd = open(host, O_PATH | O_CLOEXEC | O_DIRECTORY);
+		if (hfd < 0 || mount(procfd(hfd, b1), procfd(t.fd, b2), NULL, MS_BIND | MS_REC, NULL) < 0)
+			bail(e, "rootfs: mount \"%s\" on \"%s\" (%s) (falling back to a bind of %s: %s)", o->s[5], DEST(o),
+			     FIELD(o), host, strerror(errno));
+		close(hfd);
+		int mnt = reopen_or_fail(o, &t);
+		if (remount_bind(mnt, (unsigned long)o->n[0], (unsigned long)o->n[1]) < 0)
+			mount_fail(o, "remount", errno);
+		after_mount(o, mnt);
+		close(mnt);
+		target_close(&t);
+		return;
+	}
+	int mnt = reopen_or_fail(o, &t);
+	after_mount(o, mnt);
+	close(mnt);
+	target_close(&t);
+}
+
+/* --- /dev (rootfs/devices.go) --------------------------------------------- */
+
+static void op_device(const struct op *o)
+{
+	char dir[PATH_MAX], err[PATH_MAX + 64], b1[32], b2[32];
+	const char *path = o->s[0];
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	const char *name = path + (slash - dir) + 1;
+	if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	struct target parent;
+	if (resolve(ci.rootfd, dir, C_DIR, 0755, &parent, err, sizeof(err)) < 0)
+		bail(errno, "rootfs: mkdir \"%s\" in rootfs (%s): %s", dir, FIELD(o), err);
+	struct stat st;
+	if (fstatat(parent.fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		target_close(&parent);
+		return; /* an existing entry is left as it is */
+	}
+	if (errno != ENOENT)
+		bail(errno, "rootfs: stat \"%s\" (%s)", path, FIELD(o));
+	mode_t old = umask(0);
+	int r = mknodat(parent.fd, name, (mode_t)o->n[0], makedev((unsigned)o->n[1], (unsigned)o->n[2]));
+	int e = errno;
+	umask(old);
+	if (r == 0) {
+		if (fchownat(parent.fd, name, (uid_t)o->n[3], (gid_t)o->n[4], AT_SYMLINK_NOFOLLOW) < 0)
+			bail(errno, "rootfs: chown \"%s\" (%s)", path, FIELD(o));
+	} else if (e == EPERM) {
+		/* No mknod here: bind the host's node onto an empty file. */
+		int f = openat(parent.fd, name, O_CREAT | O_NOFOLLOW | O_RDONLY | O_CLOEXEC, 0);
+		if (f < 0)
+			bail(errno, "rootfs: create \"%s\" for a bind of the host device (%s)", path, FIELD(o));
+		close(f);
+		int dst = openat(parent.fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (dst < 0)
+			bail(errno, "rootfs: open \"%s\" (%s)", path, FIELD(o));
+		int src = open(path, O_PATH | O_CLOEXEC);
+		if (src < 0)
+			bail(errno, "rootfs: open host device \"%s\" (%s)", path, FIELD(o));
+		if (mount(procfd(src, b1), procfd(dst, b2), NULL, MS_BIND, NULL) < 0)
+			bail(errno, "rootfs: bind mount host device \"%s\" (%s)", path, FIELD(o));
+		close(src);
+		close(dst);
+	} else if (e != EEXIST) {
+		bail(e, "rootfs: mknod \"%s\" (%s)", path, FIELD(o));
+	}
+	target_close(&parent);
+}
+
+static void op_devlinks(const struct op *o)
+{
+	char err[PATH_MAX + 64];
+	struct target dev;
+	if (resolve(ci.rootfd, "/dev", C_DIR, 0755, &dev, err, sizeof(err)) < 0)
+		bail(errno, "rootfs: mkdir \"/dev\" in rootfs: %s", err);
+	static const char *links[][2] = {
+		{ "/proc/self/fd", "fd" },
+		{ "/proc/self/fd/0", "stdin" },
+		{ "/proc/self/fd/1", "stdout" },
+		{ "/proc/self/fd/2", "stderr" },
+		{ "/proc/kcore", "core" },
+	};
+	struct stat st;
+	int n = stat("/proc/kcore", &st) == 0 ? 5 : 4;
+	for (int i = 0; i < n; i++)
+		if (symlinkat(links[i][0], dev.fd, links[i][1]) < 0 && errno != EEXIST)
+			bail(errno, "rootfs: symlink /dev/%s -> %s", links[i][1], links[i][0]);
+	if (o->n[2] & B_DEVPTS) {
+		if (unlinkat(dev.fd, "ptmx", 0) < 0 && errno != ENOENT)
+			bail(errno, "rootfs: remove /dev/ptmx");
+		if (symlinkat("pts/ptmx", dev.fd, "ptmx") < 0)
+			bail(errno, "rootfs: symlink /dev/ptmx -> pts/ptmx");
+	}
+	target_close(&dev);
+}
+
+/* --- the switch of root (rootfs/setup.go) --------------------------------- */
+
+static void op_pivot(const struct op *o)
+{
+	const char *rootfs = o->s[0];
+	close(ci.rootfd);
+	if (o->n[2] & B_NOPIVOT) {
+		if (chdir(rootfs) < 0)
+			bail(errno, "rootfs: chdir \"%s\"", rootfs);
+		if (mount(rootfs, "/", NULL, MS_MOVE, NULL) < 0)
+			bail(errno, "rootfs: move mount \"%s\" to /", rootfs);
+		if (chroot(".") < 0)
+			bail(errno, "rootfs: chroot \"%s\"", rootfs);
+	} else {
+		int oldroot = open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+		if (oldroot < 0)
+			bail(errno, "rootfs: open old root");
+		int newroot = open(rootfs, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+		if (newroot < 0)
+			bail(errno, "rootfs: open new root \"%s\"", rootfs);
+		if (fchdir(newroot) < 0)
+			bail(errno, "rootfs: chdir \"%s\"", rootfs);
+		if (syscall(SYS_pivot_root, ".", ".") < 0)
+			bail(errno, "rootfs: pivot_root \"%s\"", rootfs);
+		if (fchdir(oldroot) < 0)
+			bail(errno, "rootfs: chdir to old root");
+		if (mount("", ".", NULL, MS_SLAVE | MS_REC, NULL) < 0)
+			bail(errno, "rootfs: make old root rslave");
+		if (umount2(".", MNT_DETACH) < 0)
+			bail(errno, "rootfs: unmount old root");
+		close(oldroot);
+		close(newroot);
+	}
+	if (chdir("/") < 0)
+		bail(errno, "rootfs: chdir /");
+	ci.rootpath = "/";
+	ci.rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (ci.rootfd < 0)
+		bail(errno, "rootfs: open /");
+}
+
+/* --- after the pivot (libcontainer/init.go, rootfs/finalize.go) ----------- */
+
+static void op_loopback(void)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		bail(errno, "loopback: socket");
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof(ifr));
+	strcpy(ifr.ifr_name, "lo");
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
+		bail(errno, "loopback: SIOCGIFFLAGS lo");
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+		bail(errno, "loopback: SIOCSIFFLAGS lo up");
+	close(fd);
+}
+
+static int open_dev_null(char *err, size_t errlen)
+{
+	struct target t;
+	if (resolve(ci.rootfd, "/dev/null", C_NONE, 0, &t, err, errlen) < 0) {
+		/* "open /dev/null: " goes in front of what resolve said. */
+		size_t l = strnlen(err, errlen - 1);
+		static const char pre[] = "open /dev/null: ";
+		if (l + sizeof(pre) > errlen)
+			l = errlen - sizeof(pre);
+		memmove(err + sizeof(pre) - 1, err, l);
+		memcpy(err, pre, sizeof(pre) - 1);
+		err[l + sizeof(pre) - 1] = '\0';
+		return -1;
+	}
+	int fd = t.fd;
+	t.fd = -1;
+	target_close(&t);
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		snprintf(err, errlen, "fstat /dev/null");
+		return -1;
+	}
+	if (!S_ISCHR(st.st_mode) || major(st.st_rdev) != 1 || minor(st.st_rdev) != 3) {
+		close(fd);
+		snprintf(err, errlen, "/dev/null in the container is not the null device (char 1:3), refusing to mask with it");
+		errno = 0;
+		return -1;
+	}
+	return fd;
+}
+
+static void op_mask(const struct op *o)
+{
+	char err[PATH_MAX + 128], b1[32], b2[32];
+	const char *p = o->s[0];
+	struct target t;
+	if (resolve(ci.rootfd, p, C_NONE, 0, &t, err, sizeof(err)) < 0) {
+		if (errno == ENOENT)
+			return;
+		bail(errno, "rootfs: mask \"%s\" (%s): %s", p, FIELD(o), err);
+	}
+	struct stat st;
+	if (fstat(t.fd, &st) < 0)
+		bail(errno, "rootfs: mask \"%s\" (%s): fstat", p, FIELD(o));
+	if (S_ISDIR(st.st_mode)) {
+		if (mount("tmpfs", procfd(t.fd, b1), "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+			bail(errno, "rootfs: mask \"%s\" (%s): mount tmpfs", p, FIELD(o));
+	} else {
+		if (ci.nullfd < 0 && (ci.nullfd = open_dev_null(err, sizeof(err))) < 0)
+			bail(errno, "rootfs: mask \"%s\" (%s): %s", p, FIELD(o), err);
+		if (mount(procfd(ci.nullfd, b1), procfd(t.fd, b2), NULL, MS_BIND, NULL) < 0)
+			bail(errno, "rootfs: mask \"%s\" (%s): bind mount /dev/null", p, FIELD(o));
+	}
+	target_close(&t);
+}
+
+static void op_readonly(const struct op *o)
+{
+	char err[PATH_MAX + 128], b[32];
+	const char *p = o->s[0];
+	struct target t;
+	if (resolve(ci.rootfd, p, C_NONE, 0, &t, err, sizeof(err)) < 0) {
+		if (errno == ENOENT)
+			return;
+		bail(errno, "rootfs: make \"%s\" read-only (%s): %s", p, FIELD(o), err);
+	}
+	if (mount(procfd(t.fd, b), procfd(t.fd, b), NULL, MS_BIND | MS_REC, NULL) < 0)
+		bail(errno, "rootfs: make \"%s\" read-only (%s): bind mount", p, FIELD(o));
+	int mnt = reopen_mount(&t, err, sizeof(err));
+	if (mnt < 0)
+		bail(errno, "rootfs: make \"%s\" read-only (%s): %s", p, FIELD(o), err);
+	struct statfs st;
+	if (fstatfs(mnt, &st) < 0)
+		bail(errno, "rootfs: make \"%s\" read-only (%s): statfs", p, FIELD(o));
+	unsigned long flags = (st_to_ms((unsigned long)st.f_flags) & ci.p->lockable) | MS_RDONLY;
+	if (remount_bind(mnt, flags, 0) < 0)
+		bail(errno, "rootfs: make \"%s\" read-only (%s): remount read-only", p, FIELD(o));
+	close(mnt);
+	target_close(&t);
+}
+
+static void op_root_ro(void)
+{
+	struct statfs st;
+	if (statfs("/", &st) < 0)
+		bail(errno, "rootfs: remount / read-only (root.readonly): statfs");
+	unsigned long flags = (st_to_ms((unsigned long)st.f_flags) & ci.p->lockable) | MS_RDONLY;
+	if (mount("", "/", NULL, MS_BIND | MS_REMOUNT | flags, NULL) < 0)
+		bail(errno, "rootfs: remount / read-only (root.readonly)");
+}
+
+static void run_op(const struct op *o)
+{
+	switch (o->code) {
+	case OP_SETSID:
+		/* A session leader: a terminal could become its controlling tty. */
+		if (setsid() < 0)
+			bail(errno, "setsid");
+		break;
+	case OP_PREPARE:
+		op_prepare(o);
+		break;
+	case OP_FRESH:
+		op_fresh(o);
+		break;
+	case OP_BIND:
+		op_bind(o);
+		break;
+	case OP_REMOUNT:
+		op_remount(o);
+		break;
+	case OP_CGROUP1:
+		op_cgroup1(o);
+		break;
+	case OP_CGHIER:
+		if (ci.cgmnt < 0)
+			bail(0, "init: cgroup hierarchy before its tmpfs");
+		op_cghier(o);
+		break;
+	case OP_CGDONE:
+		if (ci.cgmnt < 0)
+			bail(0, "init: cgroup hierarchies closed before their tmpfs");
+		op_cgdone(o);
+		break;
+	case OP_CGROUP2:
+		op_cgroup2(o);
+		break;
+	case OP_DEVICE:
+		op_device(o);
+		break;
+	case OP_DEVLINKS:
+		op_devlinks(o);
+		break;
+	case OP_HOOKS: {
+		send_tag(SYNC_HOOKS);
+		uint32_t ack;
+		/* A failure there is the parent's to report; it kills this process. */
+		if (read_full(berth_sync_fd, &ack, 4) < 0 || ack != SYNC_HOOKS_ACK)
+			_exit(1);
+		break;
+	}
+	case OP_PIVOT:
+		op_pivot(o);
+		break;
+	case OP_ROOTPROP:
+		if (mount("", "/", NULL, (unsigned long)o->n[0], NULL) < 0)
+			bail(errno, "rootfs: set propagation of the container's / (linux.rootfsPropagation \"%s\")", o->s[4]);
+		break;
+	case OP_LOOPBACK:
+		op_loopback();
+		break;
+	case OP_HOSTNAME:
+		if (sethostname(o->s[0], strlen(o->s[0])) < 0)
+			bail(errno, "sethostname \"%s\" (spec hostname)", o->s[0]);
+		break;
+	case OP_DOMAINNAME:
+		if (setdomainname(o->s[0], strlen(o->s[0])) < 0)
+			bail(errno, "setdomainname \"%s\" (spec domainname)", o->s[0]);
+		break;
+	case OP_MASK:
+		op_mask(o);
+		break;
+	case OP_READONLY:
+		op_readonly(o);
+		break;
+	case OP_ROOT_RO:
+		op_root_ro();
+		break;
+	case OP_KEYRING:
+		/* A keyring of its own keeps the container out of the caller's session keyring. */
+		if (syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, o->s[0]) < 0 && errno != ENOSYS)
+			bail(errno, "join session keyring");
+		break;
+	case OP_MARK:
+		mark(o->s[0]);
+		break;
+	default:
+		bail(0, "init: unknown plan operation %u", o->code);
+	}
+}
+
+void berth_init_in_c(void)
+{
+	uint32_t len;
+	if (read_full(berth_sync_fd, &len, 4) < 0)
+		bail(errno, "init: read plan length");
+	if (len > 16 << 20)
+		bail(0, "init: plan of %u bytes is too large", len);
+	char *buf = malloc(len ? len : 1);
+	if (buf == NULL)
+		bail(ENOMEM, "init: plan buffer");
+	if (read_full(berth_sync_fd, buf, len) < 0)
+		bail(errno, "init: read plan");
+	static struct plan p;
+	if (parse_plan(buf, len, &p) < 0)
+		bail(0, "init: malformed plan");
+	ci.p = &p;
+	mark("plan received");
+	for (uint32_t i = 0; i < p.nops; i++)
+		run_op(&p.ops[i]);
+	if (ci.nullfd >= 0)
+		close(ci.nullfd);
+	if (ci.rootfd >= 0)
+		close(ci.rootfd);
+	char *path = berth_exec_prepare(&p.x);
+	mark("process prepared");
+	send_tag(SYNC_READY);
+	close(berth_sync_fd);
+	berth_sync_fd = -1;
+
+	/* Blocks until `berth start` opens the fifo for reading. */
+	int fifo = openat((int)p.state_dir_fd, "exec.fifo", O_WRONLY | O_CLOEXEC);
+	if (fifo < 0)
+		bail(errno, "open exec fifo");
+	close((int)p.state_dir_fd);
+	if (write(fifo, "0", 1) != 1)
+		bail(errno, "write exec fifo");
+	/* The fifo stays open: close-on-exec tells start that the exec happened. */
+	execve(path, p.x.argv, p.x.envp);
+	fprintf(stderr, "berth: exec \"%s\" (process.args[0]): %s\n", p.x.argv[0], strerror(errno));
+	_exit(127);
+}

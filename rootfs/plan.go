@@ -1,0 +1,268 @@
+package rootfs
+
+import (
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"berth/nsenter"
+)
+
+// PlanOp is one step of the C init's plan: what Setup or Finalize would do,
+// decided here in the parent, done by nsenter/cinit.c in the container. The
+// meaning of N and S is per operation (bootstrap.h); S[4] and S[5] are the
+// spec field and the source that error messages name.
+type PlanOp struct {
+	Code uint32
+	N    [6]uint64
+	Prop []uint64
+	S    [6]string
+}
+
+// PlanUnsupported says why the C init cannot build this rootfs (what only
+// the Go Setup does), or "" when it can.
+func PlanUnsupported(c *Config) string {
+	s := c.Spec
+	if _, ok := s.Annotations[OverlayAnnotation]; ok {
+		return "overlay rootfs"
+	}
+	if c.UserNS {
+		return "user namespace"
+	}
+	if mountLabel(s) != "" {
+		return "linux.mountLabel"
+	}
+	if s.Linux != nil {
+		// Other values may leave the rootfs's parent mount shared, which
+		// Setup makes private by reading mountinfo in the container.
+		switch s.Linux.RootfsPropagation {
+		case "", "rslave", "rprivate":
+		default:
+			return "linux.rootfsPropagation " + s.Linux.RootfsPropagation
+		}
+	}
+	for _, m := range s.Mounts {
+		if slices.Contains(m.Options, "tmpcopyup") {
+			return "tmpcopyup"
+		}
+	}
+	return ""
+}
+
+// PlanSetup compiles Setup for the container whose init is pid (its
+// cgroups decide what a "cgroup" mount shows). The hooks point (OpHooks)
+// sits where Setup calls BeforePivot.
+func PlanSetup(c *Config, pid int) ([]PlanOp, error) {
+	if !filepath.IsAbs(c.Rootfs) {
+		return nil, fmt.Errorf("rootfs %q is not an absolute path", c.Rootfs)
+	}
+	var propName string
+	if c.Spec.Linux != nil {
+		propName = c.Spec.Linux.RootfsPropagation
+	}
+	prop, err := rootPropagation(propName)
+	if err != nil {
+		return nil, err
+	}
+	ops := []PlanOp{
+		{Code: nsenter.OpPrepare, N: [6]uint64{uint64(prop)}, S: [6]string{c.Rootfs, "", "", "", propName}},
+		mark("rootfs: propagation, bind"),
+	}
+	for i, m := range c.Spec.Mounts {
+		mops, err := planMount(c, i, m.Destination, m.Type, m.Source, m.Options, pid)
+		if err != nil {
+			return nil, err
+		}
+		ops = append(ops, mops...)
+	}
+	ops = append(ops, mark("rootfs: spec mounts"))
+	dev, err := planDev(c)
+	if err != nil {
+		return nil, err
+	}
+	ops = append(ops, dev...)
+	ops = append(ops, mark("rootfs: /dev"), PlanOp{Code: nsenter.OpHooks})
+	pivot := PlanOp{Code: nsenter.OpPivot, S: [6]string{c.Rootfs}}
+	if c.NoPivot {
+		pivot.N[2] = nsenter.BitNoPivot
+	}
+	ops = append(ops, pivot, mark("rootfs: pivot_root"))
+	if propName != "" {
+		ops = append(ops, PlanOp{Code: nsenter.OpRootPropagation, N: [6]uint64{uint64(prop)}, S: [6]string{4: propName}})
+	}
+	return ops, nil
+}
+
+// PlanFinalize compiles Finalize: masked paths, read-only paths, root.readonly.
+func PlanFinalize(c *Config) []PlanOp {
+	var ops []PlanOp
+	if l := c.Spec.Linux; l != nil {
+		for i, p := range l.MaskedPaths {
+			ops = append(ops, PlanOp{Code: nsenter.OpMask, S: [6]string{p, "", "", "", "linux.maskedPaths[" + strconv.Itoa(i) + "]"}})
+		}
+		for i, p := range l.ReadonlyPaths {
+			ops = append(ops, PlanOp{Code: nsenter.OpReadonly, S: [6]string{p, "", "", "", "linux.readonlyPaths[" + strconv.Itoa(i) + "]"}})
+		}
+	}
+	if c.Spec.Root != nil && c.Spec.Root.Readonly {
+		ops = append(ops, PlanOp{Code: nsenter.OpRootReadonly})
+	}
+	return ops
+}
+
+// PlanHeader is what the C init needs besides the operations: the files
+// below /proc a mount may cover, and the flags a bind remount restates.
+func PlanHeader() (procAllowed []string, lockable uint64) {
+	for p := range procMountAllowed {
+		procAllowed = append(procAllowed, p)
+	}
+	slices.Sort(procAllowed)
+	return procAllowed, lockableFlags
+}
+
+func mark(step string) PlanOp { return PlanOp{Code: nsenter.OpMark, S: [6]string{step}} }
+
+// planMount is Setup's mount for one spec mount, with the same checks.
+func planMount(c *Config, i int, destination, typ, source string, options []string, pid int) ([]PlanOp, error) {
+	field := fmt.Sprintf("spec mounts[%d]", i)
+	opts, err := ParseMountOptions(options)
+	if err != nil {
+		return nil, fmt.Errorf("%s.options: %w", field, err)
+	}
+	if destination == "" {
+		return nil, fmt.Errorf("%s.destination: empty", field)
+	}
+	named := source
+	if named == "" {
+		named = typ
+	}
+	op := PlanOp{
+		N:    [6]uint64{uint64(opts.Flags), uint64(opts.Cleared)},
+		Prop: make([]uint64, len(opts.Propagation)),
+		S:    [6]string{filepath.Clean("/" + destination), typ, source, opts.Data, field, named},
+	}
+	for k, p := range opts.Propagation {
+		op.Prop[k] = uint64(p)
+	}
+	if a := opts.RecAttr; a != nil {
+		op.N[2] |= nsenter.BitAttr
+		op.N[3], op.N[4], op.N[5] = a.Attr_set, a.Attr_clr, a.Propagation
+	}
+	switch {
+	case opts.Flags&unix.MS_REMOUNT != 0:
+		op.Code = nsenter.OpRemount
+	case opts.Bind || typ == "bind":
+		if source == "" {
+			return nil, fmt.Errorf("%s.source: empty for a bind mount", field)
+		}
+		if !filepath.IsAbs(source) && c.Bundle != "" {
+			op.S[2] = filepath.Join(c.Bundle, source)
+		}
+		op.Code = nsenter.OpBind
+		if needsBindRemount(opts) {
+			op.N[2] |= nsenter.BitRemount
+		}
+	case typ == "cgroup":
+		return planCgroup(c, op, pid)
+	default:
+		op.Code = nsenter.OpFresh
+		if typ == "proc" || typ == "sysfs" {
+			op.N[2] |= nsenter.BitPlainDir
+		}
+	}
+	return []PlanOp{op}, nil
+}
+
+// planCgroup is mountCgroup, with the hierarchies read from the init's
+// /proc/<pid>/cgroup and this (the same) mount table.
+func planCgroup(c *Config, op PlanOp, pid int) ([]PlanOp, error) {
+	var sfs unix.Statfs_t
+	if err := unix.Statfs(cgroupRoot, &sfs); err != nil {
+		return nil, fmt.Errorf("mount %q on %q (%s): statfs %s: %w", op.S[5], op.S[0], op.S[4], cgroupRoot, err)
+	}
+	cgroupFile := "/proc/" + strconv.Itoa(pid) + "/cgroup"
+	if sfs.Type == unix.CGROUP2_SUPER_MAGIC {
+		own, err := ownCgroups(cgroupFile)
+		if err != nil {
+			return nil, fmt.Errorf("mount %q on %q (%s): %w", op.S[5], op.S[0], op.S[4], err)
+		}
+		op.Code = nsenter.OpCgroup2
+		op.S[1] = cgroupRoot
+		if p, ok := own[""]; ok {
+			op.S[1] = filepath.Join(cgroupRoot, p)
+		}
+		if op.S[2] == "cgroup" {
+			op.S[2] = ""
+		}
+		return []PlanOp{op}, nil
+	}
+	hs, err := cgroupV1Hierarchies(cgroupFile)
+	if err != nil {
+		return nil, fmt.Errorf("mount %q on %q (%s): find cgroup hierarchies: %w", op.S[5], op.S[0], op.S[4], err)
+	}
+	tmpfs := op
+	tmpfs.Code, tmpfs.Prop, tmpfs.N[2] = nsenter.OpCgroup1, nil, 0
+	ops := []PlanOp{tmpfs}
+	for _, h := range hs {
+		hop := PlanOp{Code: nsenter.OpCgroupHierarchy, N: [6]uint64{op.N[0], op.N[1]}}
+		hop.S = [6]string{op.S[0], h.name, h.hostPath, strings.Join(h.subsys, ","), op.S[4], op.S[5]}
+		if c.CgroupNS {
+			hop.N[2] |= nsenter.BitCgroupNS
+		}
+		if h.fstype == "cgroup2" {
+			hop.N[2] |= nsenter.BitCgroup2
+		}
+		ops = append(ops, hop)
+	}
+	done := op
+	done.Code = nsenter.OpCgroupDone
+	return append(ops, done), nil
+}
+
+// planDev is setupDev: default devices, linux.devices, the /dev symlinks;
+// nothing when /dev is a bind mount.
+func planDev(c *Config) ([]PlanOp, error) {
+	devpts := false
+	for _, m := range c.Spec.Mounts {
+		dest := filepath.Clean("/" + m.Destination)
+		opts, _ := ParseMountOptions(m.Options)
+		if dest == "/dev" && (opts.Bind || m.Type == "bind") {
+			return nil, nil
+		}
+		if dest == "/dev/pts" && m.Type == "devpts" {
+			devpts = true
+		}
+	}
+	devs, err := specDevices(c.Spec)
+	if err != nil {
+		return nil, err
+	}
+	inSpec := map[string]bool{}
+	for _, d := range devs {
+		inSpec[d.path] = true
+	}
+	var all []device
+	for _, d := range defaultDevices {
+		if !inSpec[d.path] {
+			d.field = "default device " + d.path
+			all = append(all, d)
+		}
+	}
+	var ops []PlanOp
+	for _, d := range append(all, devs...) {
+		ops = append(ops, PlanOp{
+			Code: nsenter.OpDevice,
+			N:    [6]uint64{uint64(d.typ | d.mode), uint64(d.major), uint64(d.minor), uint64(d.uid), uint64(d.gid)},
+			S:    [6]string{d.path, "", "", "", d.field},
+		})
+	}
+	links := PlanOp{Code: nsenter.OpDevLinks}
+	if devpts {
+		links.N[2] = nsenter.BitDevpts
+	}
+	return append(ops, links), nil
+}
