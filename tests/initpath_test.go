@@ -1,0 +1,222 @@
+package tests
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// The container init has two implementations: the C one (nsenter/cinit.c)
+// for the common spec and the Go one for the rest (and under
+// BERTH_INIT_GO=1). These tests hold them to the same container.
+
+// initProbe prints what a container's setup decides, without what differs
+// from run to run (mount ids, peer groups, dates, pids).
+const initProbe = `
+awk '{ for (i = 7; $i != "-"; i++) ; print $4, $5, $6, $(i+1), $(i+2), $(i+3) }' /proc/self/mountinfo
+ls -ln /dev /dev/pts /dev/sub /sys/fs/cgroup | awk '{ print $1, $3, $4, $5, $6, $NF }'
+grep -E '^(Cap|NoNewPrivs|Seccomp)' /proc/self/status
+echo "hostname $(hostname) domain $(cat /proc/sys/kernel/domainname) umask $(umask) nofile $(ulimit -n) cwd $(pwd)"
+id
+env | sort
+ip link show lo 2>/dev/null | head -1 | awk '{ print $2, $3 }'
+echo probe-done
+`
+
+// initPathBundle is a spec that touches every operation of the C init's
+// plan: fresh mounts with data and flags, the proc/sysfs directory checks,
+// bind mounts of a file and of a directory (read-only, recursive
+// attributes, propagation), a remount, the cgroup mount, linux.devices,
+// masked and read-only paths, root.readonly, hostname, domainname, user,
+// umask, cwd, rlimits, capabilities, no_new_privs and seccomp.
+func initPathBundle(t *testing.T) *bundle {
+	b := newShBundle(t, initProbe)
+	host := testDir(t, "initpath-host")
+	writeFile(t, filepath.Join(host, "file"), "a host file\n")
+	if err := os.MkdirAll(filepath.Join(host, "dir", "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	b.addMount(specs.Mount{Destination: "/sys/fs/cgroup", Type: "cgroup", Source: "cgroup",
+		Options: []string{"nosuid", "noexec", "nodev", "relatime", "ro"}})
+	b.addMount(specs.Mount{Destination: "/run", Type: "tmpfs", Source: "tmpfs",
+		Options: []string{"nosuid", "nodev", "mode=700", "size=1m"}})
+	b.addMount(specs.Mount{Destination: "/etc/hostfile", Type: "bind", Source: filepath.Join(host, "file"),
+		Options: []string{"bind", "ro", "nosuid"}})
+	b.addMount(specs.Mount{Destination: "/mnt/dir", Type: "bind", Source: filepath.Join(host, "dir"),
+		Options: []string{"rbind", "rro", "rprivate"}})
+	b.addMount(specs.Mount{Destination: "/mnt/dir", Type: "bind", Source: filepath.Join(host, "dir"),
+		Options: []string{"remount", "bind", "ro", "noexec"}})
+	fileMode := os.FileMode(0o640)
+	uid, gid := uint32(7), uint32(8)
+	b.spec.Linux.Devices = []specs.LinuxDevice{
+		{Path: "/dev/fuse", Type: "c", Major: 10, Minor: 229, FileMode: &fileMode, UID: &uid, GID: &gid},
+		{Path: "/dev/sub/pipe", Type: "p"},
+	}
+	b.spec.Linux.MaskedPaths = append(b.spec.Linux.MaskedPaths, "/etc/hostfile", "/no/such/path")
+	b.spec.Linux.ReadonlyPaths = append(b.spec.Linux.ReadonlyPaths, "/etc")
+	b.spec.Root.Readonly = true
+	b.spec.Domainname = "paths.example"
+	umask := uint32(0o027)
+	b.spec.Process.User = specs.User{UID: 1000, GID: 1000, AdditionalGids: []uint32{5, 6}, Umask: &umask}
+	b.spec.Process.Cwd = "/tmp"
+	b.spec.Process.Env = append(b.spec.Process.Env, "FOO=bar")
+	b.spec.Process.Rlimits = append(b.spec.Process.Rlimits, specs.POSIXRlimit{Type: "RLIMIT_CORE", Hard: 4096, Soft: 1024})
+	b.spec.Linux.Seccomp = &specs.LinuxSeccomp{
+		DefaultAction: specs.ActAllow,
+		Syscalls:      []specs.LinuxSyscall{{Names: []string{"reboot"}, Action: specs.ActErrno}},
+	}
+	return b
+}
+
+// runBothInits runs b once with each init and returns both outputs, with
+// --debug so that the log shows which one ran.
+func runBothInits(t *testing.T, r *runtime, b *bundle) (cOut, goOut string) {
+	t.Helper()
+	b.write(t)
+	for _, goInit := range []bool{false, true} {
+		id := r.newID()
+		res := r.runCmd(func(cmd *exec.Cmd) {
+			if goInit {
+				cmd.Env = append(os.Environ(), "BERTH_INIT_GO=1")
+			}
+		}, "--debug", "run", "--bundle", b.dir, id)
+		if res.code != 0 {
+			t.Fatalf("BERTH_INIT_GO=%v: %s", goInit, res)
+		}
+		ranC := strings.Contains(res.stderr, "create: init: plan received")
+		if ranC == goInit {
+			t.Fatalf("BERTH_INIT_GO=%v: the C init ran: %v; log:\n%s", goInit, ranC, res.stderr)
+		}
+		// The default cgroupsPath is named after the id.
+		out := strings.ReplaceAll(res.stdout, id, "ID")
+		if goInit {
+			goOut = out
+		} else {
+			cOut = out
+		}
+	}
+	return cOut, goOut
+}
+
+// TestInitPathsAgree: the same spec gives the same container (mount table
+// with options, /dev, capabilities, no_new_privs, seccomp, identity,
+// environment, limits, loopback) whichever init builds it.
+func TestInitPathsAgree(t *testing.T) {
+	r := newRuntime(t)
+	b := initPathBundle(t)
+	cOut, goOut := runBothInits(t, r, b)
+	if !strings.Contains(cOut, "probe-done") {
+		t.Fatalf("probe did not finish: %q", cOut)
+	}
+	for _, want := range []string{
+		" /mnt/dir ro,", " /etc/hostfile ", "crw-r----- 7 8 10, 229 fuse", "prw-rw-rw- 0 0", "hostname berth-test domain paths.example umask 0027 nofile 1024 cwd /tmp",
+		"uid=1000(user) gid=1000(user) groups=5(tty),6", "FOO=bar", "NoNewPrivs:\t1", "Seccomp:\t2", "lo: <LOOPBACK,UP",
+	} {
+		if !strings.Contains(cOut, want) {
+			t.Errorf("C init: %q missing from\n%s", want, cOut)
+		}
+	}
+	if cOut != goOut {
+		t.Errorf("the two inits made different containers:\n%s", lineDiff(goOut, cOut))
+	}
+}
+
+// TestInitPathsNoPivot: --no-pivot (MS_MOVE + chroot) agrees too.
+func TestInitPathsNoPivot(t *testing.T) {
+	r := newRuntime(t)
+	b := newShBundle(t, initProbe)
+	b.write(t)
+	var outs [2]string
+	for i, env := range []string{"", "BERTH_INIT_GO=1"} {
+		id := r.newID()
+		res := r.runCmd(func(cmd *exec.Cmd) { cmd.Env = append(os.Environ(), env) },
+			"run", "--no-pivot", "--bundle", b.dir, id)
+		if res.code != 0 {
+			t.Fatalf("%s run --no-pivot: %s", env, res)
+		}
+		outs[i] = strings.ReplaceAll(res.stdout, id, "ID")
+	}
+	if outs[0] != outs[1] {
+		t.Errorf("--no-pivot: the two inits made different containers:\n%s", lineDiff(outs[1], outs[0]))
+	}
+}
+
+// TestInitPathsErrors: a failure in each part of the C init's plan is one
+// line naming the field, as from the Go init, and leaves nothing behind.
+func TestInitPathsErrors(t *testing.T) {
+	r := newRuntime(t)
+	for _, tc := range []struct {
+		name  string
+		edit  func(t *testing.T, b *bundle)
+		hints []string
+	}{
+		{"missing bind source", func(t *testing.T, b *bundle) {
+			b.addMount(specs.Mount{Destination: "/mnt/x", Type: "bind", Source: "/no/such/source", Options: []string{"bind"}})
+		}, []string{"/no/such/source", "mounts[6].source"}},
+		{"proc on a symlink", func(t *testing.T, b *bundle) {
+			if err := os.Symlink("/tmp", filepath.Join(b.rootfs, "proc2")); err != nil {
+				t.Fatal(err)
+			}
+			b.addMount(specs.Mount{Destination: "/proc2", Type: "proc", Source: "proc"})
+		}, []string{"mounts[6]", "symlink", "/proc2"}},
+		{"mount inside /proc", func(t *testing.T, b *bundle) {
+			b.addMount(specs.Mount{Destination: "/proc/self/attr", Type: "tmpfs", Source: "tmpfs"})
+		}, []string{"mounts[6].destination", "inside /proc"}},
+		{"bad fs type", func(t *testing.T, b *bundle) {
+			b.addMount(specs.Mount{Destination: "/mnt/bad", Type: "nosuchfs", Source: "x"})
+		}, []string{"mounts[6]", "/mnt/bad", "no such device"}},
+		{"dev null replaced", func(t *testing.T, b *bundle) {
+			// Not a device: masking a file with it must be refused (CVE-2025-31133).
+			b.spec.Linux.Devices = nil
+			b.addMount(specs.Mount{Destination: "/dev/null", Type: "bind", Source: filepath.Join(b.rootfs, "etc", "passwd"), Options: []string{"bind"}})
+			b.spec.Linux.MaskedPaths = append(b.spec.Linux.MaskedPaths, "/etc/group")
+		}, []string{"maskedPaths", "not the null device"}},
+		{"missing executable", func(t *testing.T, b *bundle) { b.spec.Process.Args = []string{"/no/such/binary"} }, []string{"process.args[0]", "/no/such/binary"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, env := range []string{"", "BERTH_INIT_GO=1"} {
+				b := newBundle(t, "true")
+				tc.edit(t, b)
+				b.write(t)
+				id := r.newID()
+				before := hostMounts()
+				res := r.runCmd(func(cmd *exec.Cmd) { cmd.Env = append(os.Environ(), env) }, "create", "--bundle", b.dir, id)
+				if env == "" {
+					assertErrorLine(t, res, tc.hints...)
+				} else if res.code == 0 {
+					t.Errorf("%s: create succeeded", env)
+				}
+				assertNothingLeft(t, r, id, before)
+			}
+		})
+	}
+}
+
+// lineDiff lists the lines only in want (-) and only in got (+).
+func lineDiff(want, got string) string {
+	count := map[string]int{}
+	for _, l := range lines(want) {
+		count[l]++
+	}
+	for _, l := range lines(got) {
+		count[l]--
+	}
+	var b strings.Builder
+	for _, l := range lines(want) {
+		if count[l] > 0 {
+			b.WriteString("- " + l + "\n")
+			count[l]--
+		}
+	}
+	for _, l := range lines(got) {
+		if count[l] < 0 {
+			b.WriteString("+ " + l + "\n")
+			count[l]++
+		}
+	}
+	return b.String()
+}
