@@ -67,7 +67,7 @@ func createOpts(c *cli.Context, dialConsole bool) (*libcontainer.CreateOpts, err
 	if err != nil {
 		return nil, err
 	}
-	s, err := spec.Load(bundle)
+	s, raw, err := spec.LoadRaw(bundle)
 	if err != nil {
 		return nil, err
 	}
@@ -81,6 +81,7 @@ func createOpts(c *cli.Context, dialConsole bool) (*libcontainer.CreateOpts, err
 				s.Annotations = map[string]string{}
 			}
 			s.Annotations[key] = v
+			raw = nil // no longer the spec
 		}
 	}
 	if n := c.Int("preserve-fds"); n < 0 {
@@ -91,6 +92,7 @@ func createOpts(c *cli.Context, dialConsole bool) (*libcontainer.CreateOpts, err
 		Bundle:       bundle,
 		Rootfs:       rootfs,
 		Spec:         s,
+		RawSpec:      raw,
 		PidFile:      c.String("pid-file"),
 		NoPivot:      c.Bool("no-pivot"),
 		NoNewKeyring: c.Bool("no-new-keyring"),

@@ -29,6 +29,9 @@ type CreateOpts struct {
 	Bundle string // absolute
 	Rootfs string // absolute, resolved
 	Spec   *specs.Spec
+	// RawSpec, when set, is Spec as JSON (the bundle's config.json as read):
+	// the state keeps it instead of encoding Spec again.
+	RawSpec []byte
 	// PidFile, when set, receives the init's pid once it is created.
 	PidFile string
 	// Console is a connected console socket; required when process.terminal is true.
@@ -126,6 +129,9 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 		Owner:   os.Geteuid(),
 		Status:  Creating,
 		Config:  o.Spec,
+	}
+	if o.RawSpec != nil {
+		st.RawConfig = o.RawSpec
 	}
 	var cmd *exec.Cmd
 	var parentSock *os.File
