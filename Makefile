@@ -21,7 +21,7 @@ all: build
 # Linked statically (glibc's libc.a, from libc6-dev): every container start
 # runs the binary twice, and skipping the dynamic loader saves ~0.2 ms each
 # time. netgo/osusergo keep the static glibc's NSS out.
-BUILD_TAGS := urfave_cli_no_docs,netgo,osusergo
+BUILD_TAGS := netgo,osusergo
 build:
 	$(GO) build -trimpath -tags $(BUILD_TAGS) -ldflags '-extldflags -static' -o $(BINARY) .
 

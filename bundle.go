@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/urfave/cli/v2"
+	"berth/cli"
 
 	"berth/image"
 	"berth/spec"
@@ -29,7 +29,7 @@ var bundleCommand = &cli.Command{
 		&cli.StringSliceFlag{Name: "uid-map", Usage: "shift file owners and map container uids: CONTAINER:HOST:SIZE (repeatable)"},
 		&cli.StringSliceFlag{Name: "gid-map", Usage: "shift file groups and map container gids: CONTAINER:HOST:SIZE (repeatable)"},
 		&cli.StringFlag{Name: "args", Usage: `process.args: a JSON array, or words split at spaces`},
-		&cli.GenericFlag{Name: "env", Value: &repeatedFlag{}, Usage: "set NAME=VALUE in process.env (repeatable)"},
+		&cli.StringSliceFlag{Name: "env", Usage: "set NAME=VALUE in process.env (repeatable)"},
 		&cli.StringFlag{Name: "platform", Usage: "os/arch[/variant] to pick from a multi-platform image (default: this host's)"},
 		&cli.BoolFlag{Name: "overlay", Usage: "share the layers, unpacked once into the layer store, as overlayfs lowers instead of copying them into rootfs/"},
 		&cli.StringFlag{Name: "layers", Value: image.DefaultLayerStore, Usage: "the layer store of --overlay"},
@@ -50,9 +50,7 @@ var bundleCommand = &cli.Command{
 			}
 			opts.Args = args
 		}
-		if env, ok := c.Generic("env").(*repeatedFlag); ok {
-			opts.Env = *env
-		}
+		opts.Env = c.StringSlice("env")
 		var err error
 		if opts.UIDMap, err = parseIDMaps(c.StringSlice("uid-map"), "--uid-map"); err != nil {
 			return err
@@ -73,14 +71,6 @@ var bundleCommand = &cli.Command{
 		return spec.Write(dir, s)
 	},
 }
-
-// repeatedFlag collects every occurrence of a flag as is; urfave's
-// StringSlice would split "A=x,y" at the comma.
-type repeatedFlag []string
-
-func (r *repeatedFlag) Set(v string) error { *r = append(*r, v); return nil }
-
-func (r *repeatedFlag) String() string { return strings.Join(*r, " ") }
 
 func parseArgsFlag(v string) ([]string, error) {
 	if strings.HasPrefix(strings.TrimSpace(v), "[") {

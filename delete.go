@@ -3,7 +3,7 @@ package main
 import (
 	"errors"
 
-	"github.com/urfave/cli/v2"
+	"berth/cli"
 
 	"berth/libcontainer"
 )

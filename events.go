@@ -5,7 +5,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/urfave/cli/v2"
+	"berth/cli"
 
 	"berth/libcontainer"
 )

@@ -8,8 +8,8 @@ import (
 	"strconv"
 	"strings"
 
+	"berth/cli"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-	"github.com/urfave/cli/v2"
 
 	"berth/libcontainer"
 	"berth/libcontainer/console"

@@ -3,7 +3,7 @@ package main
 import (
 	"fmt"
 
-	"github.com/urfave/cli/v2"
+	"berth/cli"
 	"golang.org/x/sys/unix"
 
 	"berth/libcontainer"

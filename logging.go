@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/urfave/cli/v2"
+	"berth/cli"
 )
 
 // logToFile is true when --log sends the log somewhere other than stderr: an

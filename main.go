@@ -7,7 +7,7 @@ import (
 	"log/slog"
 	"os"
 
-	"github.com/urfave/cli/v2"
+	"berth/cli"
 
 	"berth/libcontainer"
 	_ "berth/nsenter" // the namespace stub runs before main in `berth init`
@@ -44,8 +44,6 @@ func main() {
 			pauseCommand, resumeCommand, psCommand, updateCommand, eventsCommand,
 			bundleCommand, doctorCommand,
 		},
-		ExitErrHandler:  func(*cli.Context, error) {},
-		HideHelpCommand: true,
 	}
 	if err := app.Run(os.Args); err != nil {
 		var ec exitCode

@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/urfave/cli/v2"
+	"berth/cli"
 
 	"berth/libcontainer"
 )

@@ -6,7 +6,7 @@ import (
 	"os"
 	"os/signal"
 
-	"github.com/urfave/cli/v2"
+	"berth/cli"
 	"golang.org/x/sys/unix"
 
 	"berth/image"

@@ -7,8 +7,8 @@ import (
 	"os"
 	"strconv"
 
+	"berth/cli"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-	"github.com/urfave/cli/v2"
 
 	"berth/libcontainer"
 )
