@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -12,6 +11,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"berth/libcontainer"
+	"berth/spec"
 	"berth/libcontainer/console"
 )
 
@@ -109,7 +109,7 @@ func execProcessSpec(c *cli.Context, base *specs.Process) (*specs.Process, error
 			return nil, fmt.Errorf("--process: %w", err)
 		}
 		p := &specs.Process{}
-		if err := json.Unmarshal(data, p); err != nil {
+		if err := spec.DecodeJSON(data, p); err != nil {
 			return nil, fmt.Errorf("--process %s: %w", path, err)
 		}
 		if len(p.Args) == 0 {

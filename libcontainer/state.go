@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"berth/network"
+	"berth/spec"
 )
 
 // Status values, as the OCI runtime spec names them.
@@ -127,7 +128,7 @@ func (s *store) load() (*State, error) {
 		return nil, err
 	}
 	st := &State{}
-	if err := json.Unmarshal(data, st); err != nil {
+	if err := spec.DecodeJSON(data, st); err != nil {
 		return nil, fmt.Errorf("state %s: %w", filepath.Join(s.dir, stateFile), err)
 	}
 	return st, nil
@@ -148,7 +149,7 @@ func (st *State) spec() *specs.Spec {
 	if st.Config == nil {
 		st.Config = &specs.Spec{}
 		if len(st.RawConfig) > 0 {
-			if err := json.Unmarshal(st.RawConfig, st.Config); err != nil {
+			if err := spec.DecodeJSON(st.RawConfig, st.Config); err != nil {
 				slog.Error("container state: config", "id", st.ID, "err", err)
 			}
 		}
@@ -173,7 +174,7 @@ func (st *State) view() *specView {
 		return v // not cached: Config may still change
 	}
 	if len(st.RawConfig) > 0 {
-		if err := json.Unmarshal(st.RawConfig, v); err != nil {
+		if err := spec.DecodeJSON(st.RawConfig, v); err != nil {
 			slog.Error("container state: config", "id", st.ID, "err", err)
 		}
 	}
@@ -205,7 +206,7 @@ func (st *State) execView() *execView {
 		}
 		return v
 	}
-	if err := json.Unmarshal(st.RawConfig, v); err != nil {
+	if err := spec.DecodeJSON(st.RawConfig, v); err != nil {
 		slog.Error("container state: config", "id", st.ID, "err", err)
 	}
 	st.execPart = v

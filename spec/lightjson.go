@@ -23,6 +23,20 @@ import (
 
 var errLightUnsupported = errors.New("light decoder: not handled")
 
+// DecodeJSON is json.Unmarshal into v (a pointer to a struct) without
+// the cost of building encoders for v's whole type: the light decoder,
+// and encoding/json for what it leaves (errors included).
+func DecodeJSON(data []byte, v any) error {
+	if lightDecode(data, v) == nil {
+		return nil
+	}
+	rv := reflect.ValueOf(v)
+	if rv.Kind() == reflect.Pointer && !rv.IsNil() {
+		rv.Elem().SetZero()
+	}
+	return json.Unmarshal(data, v)
+}
+
 // lightDecode decodes data into v (a pointer to a struct).
 func lightDecode(data []byte, v any) error {
 	if !json.Valid(data) {
@@ -51,10 +65,8 @@ func needsWalk(t reflect.Type) bool {
 
 func decodeLight(raw []byte, v reflect.Value) error {
 	t := v.Type()
-	if reflect.PointerTo(t).Implements(unmarshalerType) || t.Implements(unmarshalerType) {
-		return errLightUnsupported
-	}
-	if !needsWalk(t) {
+	// A type that decodes itself (time.Time) is a leaf too.
+	if !needsWalk(t) || reflect.PointerTo(t).Implements(unmarshalerType) {
 		return json.Unmarshal(raw, v.Addr().Interface())
 	}
 	if string(raw) == "null" {

@@ -80,9 +80,6 @@ func TestLightDecodeCoversSpec(t *testing.T) {
 			return
 		}
 		seen[t2] = true
-		if reflect.PointerTo(t2).Implements(unmarshalerType) {
-			t.Errorf("%v implements json.Unmarshaler: the light decoder gives it to encoding/json", t2)
-		}
 		switch t2.Kind() {
 		case reflect.Struct:
 			if _, err := fieldsOf(t2); err != nil {

@@ -114,12 +114,7 @@ func decode(data []byte) (*specs.Spec, error) {
 		return nil, fmt.Errorf("%s: empty file", ConfigName)
 	}
 	var s specs.Spec
-	if lightDecode(data, &s) == nil {
-		return &s, nil
-	}
-	// encoding/json is the reference: its result, and its errors explained.
-	s = specs.Spec{}
-	err := json.Unmarshal(data, &s)
+	err := DecodeJSON(data, &s)
 	if err == nil {
 		return &s, nil
 	}
