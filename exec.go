@@ -11,8 +11,8 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"berth/libcontainer"
-	"berth/spec"
 	"berth/libcontainer/console"
+	"berth/spec"
 )
 
 var execCommand = &cli.Command{
