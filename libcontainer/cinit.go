@@ -89,7 +89,7 @@ func cInitPlan(o *CreateOpts, spec *specs.Spec, pid, stateDirFD, preserveFDs int
 		}
 		for _, s := range op.S {
 			if strings.ContainsRune(s, 0) {
-				return nil, fmt.Errorf("%s: %q contains a NUL byte", op.S[4], s)
+				return nil, fmt.Errorf("config.json: %q contains a NUL byte", s)
 			}
 			w.strs([]string{s}, false)
 		}

@@ -105,6 +105,10 @@ enum {
 int berth_parse_exec(const char *buf, uint32_t len, struct exec_plan *x);
 /* berth_exec_prepare applies an exec record up to execve; returns the path. */
 char *berth_exec_prepare(struct exec_plan *x);
+/* berth_exec_final_limits sets RLIMIT_AS and RLIMIT_DATA, last before execve. */
+void berth_exec_final_limits(const struct exec_plan *x);
+/* berth_strerror is strerror in Go's spelling (lower-case first letter). */
+const char *berth_strerror(int errnum);
 /* berth_exec_in_c applies an exec record and execs; it never returns. */
 void berth_exec_in_c(const char *buf, uint32_t len) __attribute__((noreturn));
 

@@ -28,6 +28,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
@@ -123,7 +124,7 @@ static char *lookup(const char *name, const char *path)
 		return (char *)name;
 	}
 	const char *p = path;
-	for (;;) {
+	for (; *path != '\0';) {
 		const char *end = strchr(p, ':');
 		size_t dl = end ? (size_t)(end - p) : strlen(p);
 		char *cand;
@@ -139,28 +140,34 @@ static char *lookup(const char *name, const char *path)
 	bail(0, "process.args[0] \"%s\": executable file not found in $PATH (%s)", name, path);
 }
 
-/* with_home adds HOME from the container's /etc/passwd when env has none. */
+/*
+ * with_home adds HOME from the container's /etc/passwd when env has none,
+ * as the Go init's withHome reads it: whole lines, the uid field equal to
+ * the uid in decimal, a non-empty sixth field.
+ */
 static void with_home(char **envp, uint32_t uid)
 {
 	int n = 0;
 	for (; envp[n] != NULL; n++)
 		if (strncmp(envp[n], "HOME=", 5) == 0)
 			return;
+	char want[16];
+	snprintf(want, sizeof(want), "%u", uid);
 	const char *home = "/";
-	char line[1024], *found = NULL;
+	char *line = NULL, *found = NULL;
+	size_t cap = 0;
+	ssize_t len;
 	FILE *f = fopen("/etc/passwd", "re");
 	if (f != NULL) {
-		while (fgets(line, sizeof(line), f) != NULL) {
+		while ((len = getline(&line, &cap, f)) >= 0) {
+			if (len > 0 && line[len - 1] == '\n')
+				line[len - 1] = '\0';
 			char *field[7] = { 0 };
 			char *s = line;
 			int k = 0;
 			for (; k < 7 && s != NULL; k++)
 				field[k] = strsep(&s, ":");
-			if (k < 6 || field[5] == NULL || field[5][0] == '\0')
-				continue;
-			char *end;
-			unsigned long v = strtoul(field[2], &end, 10);
-			if (*end == '\0' && end != field[2] && v == uid) {
+			if (k >= 6 && field[5][0] != '\0' && strcmp(field[2], want) == 0) {
 				found = field[5];
 				break;
 			}
@@ -172,6 +179,7 @@ static void with_home(char **envp, uint32_t uid)
 	char *h;
 	if (asprintf(&h, "HOME=%s", home) < 0)
 		bail(ENOMEM, "HOME");
+	free(line);
 	envp[n] = h;
 	envp[n + 1] = NULL;
 }
@@ -301,6 +309,49 @@ static void setup_console(const struct exec_plan *x)
 		close(slave);
 }
 
+static const char *rlimit_name(uint32_t res)
+{
+	static const char *names[] = {
+		[RLIMIT_CPU] = "RLIMIT_CPU",	       [RLIMIT_FSIZE] = "RLIMIT_FSIZE",	    [RLIMIT_DATA] = "RLIMIT_DATA",
+		[RLIMIT_STACK] = "RLIMIT_STACK",       [RLIMIT_CORE] = "RLIMIT_CORE",	    [RLIMIT_RSS] = "RLIMIT_RSS",
+		[RLIMIT_NPROC] = "RLIMIT_NPROC",       [RLIMIT_NOFILE] = "RLIMIT_NOFILE",   [RLIMIT_MEMLOCK] = "RLIMIT_MEMLOCK",
+		[RLIMIT_AS] = "RLIMIT_AS",	       [RLIMIT_LOCKS] = "RLIMIT_LOCKS",	    [RLIMIT_SIGPENDING] = "RLIMIT_SIGPENDING",
+		[RLIMIT_MSGQUEUE] = "RLIMIT_MSGQUEUE", [RLIMIT_NICE] = "RLIMIT_NICE",	    [RLIMIT_RTPRIO] = "RLIMIT_RTPRIO",
+		[RLIMIT_RTTIME] = "RLIMIT_RTTIME",
+	};
+	return res < sizeof(names) / sizeof(names[0]) && names[res] ? names[res] : "RLIMIT_?";
+}
+
+/*
+ * RLIMIT_AS and RLIMIT_DATA are applied last, just before execve (as the Go
+ * init does): a small one would fail this process's own allocations. A
+ * raise of the hard limit needs privilege, so that part is done at once.
+ */
+static int deferred_limit(uint32_t res)
+{
+	return res == RLIMIT_AS || res == RLIMIT_DATA;
+}
+
+/* close_extra_fds marks every fd >= from close-on-exec; /proc/self/fd where close_range is older than the kernel. */
+static void close_extra_fds(uint32_t from)
+{
+	if (syscall(SYS_close_range, from, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
+		return;
+	if (errno != ENOSYS && errno != EINVAL)
+		bail(errno, "close_range(CLOSE_RANGE_CLOEXEC)");
+	DIR *d = opendir("/proc/self/fd");
+	if (d == NULL)
+		bail(errno, "list fds: open /proc/self/fd");
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		char *end;
+		long fd = strtol(e->d_name, &end, 10);
+		if (*end == '\0' && end != e->d_name && fd >= (long)from && fd != dirfd(d))
+			fcntl((int)fd, F_SETFD, FD_CLOEXEC);
+	}
+	closedir(d);
+}
+
 /*
  * berth_exec_prepare applies x up to the execve: rlimits, lookup, HOME, cwd,
  * the close-on-exec sweep, seccomp, user and capabilities, no_new_privs. It
@@ -318,8 +369,14 @@ char *berth_exec_prepare(struct exec_plan *x)
 		memcpy(&res, r, 4);
 		memcpy(&rl.rlim_cur, r + 8, 8);
 		memcpy(&rl.rlim_max, r + 16, 8);
+		if (deferred_limit(res)) {
+			struct rlimit cur;
+			if (getrlimit((int)res, &cur) < 0 || rl.rlim_max <= cur.rlim_max)
+				continue;
+			rl.rlim_cur = cur.rlim_cur;
+		}
 		if (setrlimit((int)res, &rl) < 0)
-			bail(errno, "setrlimit %u (process.rlimits[%u])", res, i);
+			bail(errno, "setrlimit %s (process.rlimits[%u])", rlimit_name(res), i);
 	}
 	char *path = lookup(x->argv[0], x->path);
 	with_home(x->envp, x->uid);
@@ -331,8 +388,7 @@ char *berth_exec_prepare(struct exec_plan *x)
 		bail(errno, "process.cwd: getcwd (the working directory is outside the container root)");
 	if (wd[0] != '/')
 		bail(0, "process.cwd: working directory \"%s\" is outside the container root", wd);
-	if (syscall(SYS_close_range, 3 + x->preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
-		bail(errno, "close_range(CLOSE_RANGE_CLOEXEC)");
+	close_extra_fds(3 + x->preserve_fds);
 	if (x->nfilters > 0 && !(x->flags & CX_NNP))
 		load_seccomp(x);
 	set_user_and_caps(x);
@@ -343,12 +399,29 @@ char *berth_exec_prepare(struct exec_plan *x)
 	return path;
 }
 
+void berth_exec_final_limits(const struct exec_plan *x)
+{
+	for (uint32_t i = 0; i < x->nrlimits; i++) {
+		const char *r = x->rlimits + i * 24;
+		uint32_t res;
+		struct rlimit rl;
+		memcpy(&res, r, 4);
+		if (!deferred_limit(res))
+			continue;
+		memcpy(&rl.rlim_cur, r + 8, 8);
+		memcpy(&rl.rlim_max, r + 16, 8);
+		if (setrlimit((int)res, &rl) < 0)
+			bail(errno, "setrlimit %s (process.rlimits[%u])", rlimit_name(res), i);
+	}
+}
+
 void berth_exec_in_c(const char *buf, uint32_t len)
 {
 	struct exec_plan x;
 	if (berth_parse_exec(buf, len, &x) < 0)
 		bail(0, "nsenter: malformed exec record");
 	char *path = berth_exec_prepare(&x);
+	berth_exec_final_limits(&x);
 	execve(path, x.argv, x.envp);
 	bail(errno, "exec \"%s\" (process.args[0])", x.argv[0]);
 }

@@ -254,6 +254,22 @@ static int open_or_create(int dir, const char *name, int last, int create, mode_
 }
 
 #define MAXDEPTH 128
+
+/* where_of writes "/a/b[/comp]" (or "/") for messages, cut to fit. */
+static void where_of(char *buf, size_t size, char **names, int depth, const char *comp)
+{
+	size_t w = 0;
+	buf[0] = '\0';
+	for (int i = 0; i <= depth && w < size; i++) {
+		const char *n = i < depth ? names[i] : comp;
+		if (n == NULL)
+			break;
+		int k = snprintf(buf + w, size - w, "/%s", n);
+		w = k < 0 ? size : w + (size_t)k;
+	}
+	if (buf[0] == '\0')
+		snprintf(buf, size, "/");
+}
 #define MAXLINKS 40
 
 /*
@@ -278,16 +294,7 @@ static int resolve(int rootfd, const char *upath, int create, mode_t perm, struc
 	}
 	rest = queue;
 
-#define WHERE(comp)                                                              \
-	do {                                                                     \
-		size_t w_ = 0;                                                   \
-		for (int i_ = 0; i_ < depth; i_++)                               \
-			w_ += (size_t)snprintf(where + w_, w_ < sizeof(where) ? sizeof(where) - w_ : 0, "/%s", names[i_]); \
-		if ((comp) != NULL)                                              \
-			snprintf(where + w_, w_ < sizeof(where) ? sizeof(where) - w_ : 0, "/%s", (comp)); \
-		else if (depth == 0)                                             \
-			snprintf(where, sizeof(where), "/");                     \
-	} while (0)
+#define WHERE(comp) where_of(where, sizeof(where), names, depth, (comp))
 
 	for (;;) {
 		while (*rest == '/')
@@ -627,20 +634,36 @@ static void op_prepare(const struct op *o)
 	ci.rootpath = rootfs;
 }
 
+/*
+ * split_path splits an absolute, cleaned path into its directory (in dir)
+ * and its last name; -1 when the path does not fit, so a name can never
+ * keep a slash.
+ */
+static int split_path(const char *path, char *dir, size_t size, const char **name)
+{
+	const char *slash = strrchr(path, '/');
+	size_t dlen = slash == NULL ? 0 : (size_t)(slash - path);
+	if (slash == NULL || strlen(path) >= size)
+		return -1;
+	if (dlen == 0)
+		dlen = 1; /* "/" */
+	memcpy(dir, path, dlen);
+	dir[dlen] = '\0';
+	*name = slash + 1;
+	return 0;
+}
+
 static void check_plain_dir(const struct op *o)
 {
 	const char *dest = DEST(o);
 	if (strcmp(dest, "/") == 0)
 		return;
 	char dir[PATH_MAX], err[PATH_MAX + 64];
-	snprintf(dir, sizeof(dir), "%s", dest);
-	char *slash = strrchr(dir, '/');
-	const char *base = slash + 1;
-	if (slash == dir)
-		dir[1] = '\0';
-	else
-		*slash = '\0';
-	base = dest + (base - dir);
+	const char *base;
+	if (split_path(dest, dir, sizeof(dir), &base) < 0) {
+		errno = ENAMETOOLONG;
+		mkdir_fail(o, "destination");
+	}
 	struct target parent;
 	if (resolve(ci.rootfd, dir, C_DIR, 0755, &parent, err, sizeof(err)) < 0)
 		mkdir_fail(o, err);
@@ -786,7 +809,9 @@ static void op_cghier(const struct op *o)
 	/* "cpu,cpuacct" also answers to "cpu" and "cpuacct", as on the host. */
 	if (strchr(name, ',') != NULL) {
 		char *copy = strdup(name), *s = copy, *alias;
-		while (copy != NULL && (alias = strsep(&s, ",")) != NULL) {
+		if (copy == NULL)
+			bail(ENOMEM, "rootfs: cgroup hierarchy aliases");
+		while ((alias = strsep(&s, ",")) != NULL) {
 			if (symlinkat(name, ci.cgmnt, alias) < 0 && errno != EEXIST)
 				bail(errno, "rootfs: mount \"%s\" on \"%s\" (%s): symlink \"%s\"", o->s[5], DEST(o), FIELD(o),
 				     alias);
@@ -818,9 +843,12 @@ static void op_cgroup2(const struct op *o)
 		/* The kernel refuses a fresh cgroup2 here: bind the init's own cgroup. */
 		const char *host = o->s[1];
 		int hfd = open(host, O_PATH | O_CLOEXEC | O_DIRECTORY);
-		if (hfd < 0 || mount(procfd(hfd, b1), procfd(t.fd, b2), NULL, MS_BIND | MS_REC, NULL) < 0)
-			bail(e, "rootfs: mount \"%s\" on \"%s\" (%s) (falling back to a bind of %s: %s)", o->s[5], DEST(o),
-			     FIELD(o), host, strerror(errno));
+		if (hfd < 0 || mount(procfd(hfd, b1), procfd(t.fd, b2), NULL, MS_BIND | MS_REC, NULL) < 0) {
+			char first[128];
+			snprintf(first, sizeof(first), "%s", berth_strerror(e));
+			bail(0, "rootfs: mount \"%s\" on \"%s\" (%s): %s (falling back to a bind of %s: %s)", o->s[5], DEST(o),
+			     FIELD(o), first, host, berth_strerror(errno));
+		}
 		close(hfd);
 		int mnt = reopen_or_fail(o, &t);
 		if (remount_bind(mnt, (unsigned long)o->n[0], (unsigned long)o->n[1]) < 0)
@@ -841,14 +869,9 @@ static void op_cgroup2(const struct op *o)
 static void op_device(const struct op *o)
 {
 	char dir[PATH_MAX], err[PATH_MAX + 64], b1[32], b2[32];
-	const char *path = o->s[0];
-	snprintf(dir, sizeof(dir), "%s", path);
-	char *slash = strrchr(dir, '/');
-	const char *name = path + (slash - dir) + 1;
-	if (slash == dir)
-		dir[1] = '\0';
-	else
-		*slash = '\0';
+	const char *path = o->s[0], *name;
+	if (split_path(path, dir, sizeof(dir), &name) < 0)
+		bail(ENAMETOOLONG, "rootfs: %s: path", FIELD(o));
 	struct target parent;
 	if (resolve(ci.rootfd, dir, C_DIR, 0755, &parent, err, sizeof(err)) < 0)
 		bail(errno, "rootfs: mkdir \"%s\" in rootfs (%s): %s", dir, FIELD(o), err);
@@ -859,10 +882,8 @@ static void op_device(const struct op *o)
 	}
 	if (errno != ENOENT)
 		bail(errno, "rootfs: stat \"%s\" (%s)", path, FIELD(o));
-	mode_t old = umask(0);
 	int r = mknodat(parent.fd, name, (mode_t)o->n[0], makedev((unsigned)o->n[1], (unsigned)o->n[2]));
 	int e = errno;
-	umask(old);
 	if (r == 0) {
 		if (fchownat(parent.fd, name, (uid_t)o->n[3], (gid_t)o->n[4], AT_SYMLINK_NOFOLLOW) < 0)
 			bail(errno, "rootfs: chown \"%s\" (%s)", path, FIELD(o));
@@ -993,6 +1014,9 @@ static int open_dev_null(char *err, size_t errlen)
 	target_close(&t);
 	struct stat st;
 	if (fstat(fd, &st) < 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
 		snprintf(err, errlen, "fstat /dev/null");
 		return -1;
 	}
@@ -1102,11 +1126,16 @@ static void run_op(const struct op *o)
 		op_cgroup2(o);
 		break;
 	case OP_DEVICE:
-		op_device(o);
+	case OP_DEVLINKS: {
+		/* Modes come out exactly as asked, directories included, as in setupDev. */
+		mode_t old = umask(0);
+		if (o->code == OP_DEVICE)
+			op_device(o);
+		else
+			op_devlinks(o);
+		umask(old);
 		break;
-	case OP_DEVLINKS:
-		op_devlinks(o);
-		break;
+	}
 	case OP_HOOKS: {
 		send_tag(SYNC_HOOKS);
 		uint32_t ack;
@@ -1192,7 +1221,8 @@ void berth_init_in_c(void)
 	if (write(fifo, "0", 1) != 1)
 		bail(errno, "write exec fifo");
 	/* The fifo stays open: close-on-exec tells start that the exec happened. */
+	berth_exec_final_limits(&p.x);
 	execve(path, p.x.argv, p.x.envp);
-	fprintf(stderr, "berth: exec \"%s\" (process.args[0]): %s\n", p.x.argv[0], strerror(errno));
+	fprintf(stderr, "berth: exec \"%s\" (process.args[0]): %s\n", p.x.argv[0], berth_strerror(errno));
 	_exit(127);
 }

@@ -95,6 +95,16 @@ static int read_all(int fd, void *buf, size_t len)
 	return 0;
 }
 
+/* Lower-case like Go's errno texts, so both init paths read alike. */
+const char *berth_strerror(int errnum)
+{
+	static char buf[128];
+	snprintf(buf, sizeof(buf), "%s", strerror(errnum));
+	if (buf[0] >= 'A' && buf[0] <= 'Z' && buf[1] >= 'a' && buf[1] <= 'z')
+		buf[0] = (char)(buf[0] - 'A' + 'a');
+	return buf;
+}
+
 /* bail reports the error (with errno text when errnum != 0) and exits. */
 void bail(int errnum, const char *fmt, ...)
 {
@@ -107,11 +117,8 @@ void bail(int errnum, const char *fmt, ...)
 		n = 0;
 	if ((size_t)n >= sizeof(msg))
 		n = sizeof(msg) - 1;
-	if (errnum != 0) {
-		/* Lower-case like Go's errno texts, so both init paths read alike. */
-		const char *e = strerror(errnum);
-		n += snprintf(msg + n, sizeof(msg) - n, ": %c%s", e[0] >= 'A' && e[0] <= 'Z' && e[1] >= 'a' ? e[0] - 'A' + 'a' : e[0], e + 1);
-	}
+	if (errnum != 0)
+		n += snprintf(msg + n, sizeof(msg) - n, ": %s", berth_strerror(errnum));
 	if ((size_t)n >= sizeof(msg))
 		n = sizeof(msg) - 1;
 	uint32_t hdr[2] = { SYNC_ERR, (uint32_t)n };
