@@ -14,7 +14,7 @@ DEMO_DIR  := demo
 DEMO_ROOT := $(DEMO_DIR)/state
 DEMO_ID   := berth-demo-$(shell echo $$$$)
 
-.PHONY: all build test test-vm test-engines bench-vm unit integration demo bench bench-unpack vet clean busybox jq
+.PHONY: all build libzstd test test-vm test-engines bench-vm unit integration demo bench bench-unpack vet clean busybox jq
 
 all: build
 
@@ -22,12 +22,16 @@ all: build
 # runs the binary twice, and skipping the dynamic loader saves ~0.2 ms each
 # time. netgo/osusergo keep the static glibc's NSS out.
 BUILD_TAGS := netgo,osusergo
-build:
+build: libzstd
 	$(GO) build -trimpath -tags $(BUILD_TAGS) -ldflags '-extldflags -static' -o $(BINARY) .
 
 # Debian's static busybox is the rootfs of the integration tests and demo.
 busybox:
 	@dpkg -s busybox-static >/dev/null 2>&1 || (apt-get update && apt-get install -y busybox-static)
+
+# zstd image layers are decompressed by libzstd, linked statically into berth.
+libzstd:
+	@dpkg -s libzstd-dev >/dev/null 2>&1 || (apt-get update && apt-get install -y libzstd-dev)
 
 jq:
 	@command -v jq >/dev/null 2>&1 || (apt-get update && apt-get install -y jq)

@@ -13,7 +13,6 @@ import (
 	"runtime"
 	"strings"
 
-	"github.com/klauspost/compress/zstd"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -238,7 +237,7 @@ func applyLayer(s store, l layer, a *applier) error {
 		defer gz.Close()
 		dec = gz
 	case "zstd":
-		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1))
+		zr, err := newZstdReader(br)
 		if err != nil {
 			return badBlob(rawV, br, fmt.Errorf("%s: zstd: %w", l.what, err))
 		}

@@ -1,11 +1,15 @@
 package spec
 
 import (
+	"bytes"
+	"encoding"
 	"encoding/json"
 	"errors"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 )
 
 // A decoder for config.json that builds only what the file holds.
@@ -49,10 +53,20 @@ func lightDecode(data []byte, v any) error {
 	return decodeLight(trimSpace(data), rv.Elem())
 }
 
-var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+var (
+	unmarshalerType     = reflect.TypeFor[json.Unmarshaler]()
+	textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
+)
 
-// needsWalk reports whether t holds a struct somewhere: those values are
-// walked here; the rest go to encoding/json whole.
+// selfDecoding: a type that decodes itself (time.Time, json.RawMessage) is
+// encoding/json's to decode.
+func selfDecoding(t reflect.Type) bool {
+	p := reflect.PointerTo(t)
+	return p.Implements(unmarshalerType) || p.Implements(textUnmarshalerType)
+}
+
+// needsWalk reports whether t holds a struct somewhere (arrays of structs
+// are left to encoding/json whole, which would bring its cost back).
 func needsWalk(t reflect.Type) bool {
 	switch t.Kind() {
 	case reflect.Struct:
@@ -65,18 +79,40 @@ func needsWalk(t reflect.Type) bool {
 
 func decodeLight(raw []byte, v reflect.Value) error {
 	t := v.Type()
-	// A type that decodes itself (time.Time) is a leaf too.
-	if !needsWalk(t) || reflect.PointerTo(t).Implements(unmarshalerType) {
+	if selfDecoding(t) {
 		return json.Unmarshal(raw, v.Addr().Interface())
 	}
 	if string(raw) == "null" {
 		switch t.Kind() {
-		case reflect.Pointer, reflect.Slice, reflect.Map:
+		case reflect.Pointer, reflect.Slice, reflect.Map, reflect.Interface:
 			v.SetZero()
 		}
 		return nil
 	}
+	// The common leaves are read here; what does not fit the plain form
+	// (escapes, floats, overflow, a wrong type) goes to encoding/json,
+	// which decodes it or says what is wrong.
 	switch t.Kind() {
+	case reflect.String:
+		if s, ok := plainString(raw); ok {
+			v.SetString(s)
+			return nil
+		}
+	case reflect.Bool:
+		if string(raw) == "true" || string(raw) == "false" {
+			v.SetBool(raw[0] == 't')
+			return nil
+		}
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		if n, err := strconv.ParseInt(string(raw), 10, t.Bits()); err == nil {
+			v.SetInt(n)
+			return nil
+		}
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		if n, err := strconv.ParseUint(string(raw), 10, t.Bits()); err == nil {
+			v.SetUint(n)
+			return nil
+		}
 	case reflect.Pointer:
 		if v.IsNil() {
 			v.Set(reflect.New(t.Elem()))
@@ -85,35 +121,51 @@ func decodeLight(raw []byte, v reflect.Value) error {
 	case reflect.Struct:
 		return decodeStruct(raw, v)
 	case reflect.Slice:
-		if raw[0] != '[' {
-			return errLightUnsupported
-		}
-		elems := splitArray(raw)
-		s := reflect.MakeSlice(t, len(elems), len(elems))
-		for i, e := range elems {
-			if err := decodeLight(e, s.Index(i)); err != nil {
-				return err
+		if raw[0] == '[' && t.Elem().Kind() != reflect.Uint8 {
+			elems := splitArray(raw)
+			s := reflect.MakeSlice(t, len(elems), len(elems))
+			for i, e := range elems {
+				if err := decodeLight(e, s.Index(i)); err != nil {
+					return err
+				}
 			}
-		}
-		v.Set(s)
-		return nil
-	case reflect.Map:
-		if raw[0] != '{' || t.Key().Kind() != reflect.String {
-			return errLightUnsupported
-		}
-		if v.IsNil() {
-			v.Set(reflect.MakeMap(t))
-		}
-		return eachMember(raw, func(key string, val []byte) error {
-			e := reflect.New(t.Elem()).Elem()
-			if err := decodeLight(val, e); err != nil {
-				return err
-			}
-			v.SetMapIndex(reflect.ValueOf(key).Convert(t.Key()), e)
+			v.Set(s)
 			return nil
-		})
+		}
+	case reflect.Map:
+		if raw[0] == '{' && t.Key().Kind() == reflect.String && !selfDecoding(t.Key()) {
+			if v.IsNil() {
+				v.Set(reflect.MakeMap(t))
+			}
+			return eachMember(raw, func(key string, val []byte) error {
+				e := reflect.New(t.Elem()).Elem()
+				if err := decodeLight(val, e); err != nil {
+					return err
+				}
+				v.SetMapIndex(reflect.ValueOf(key).Convert(t.Key()), e)
+				return nil
+			})
+		}
 	}
-	return errLightUnsupported
+	if needsWalk(t) {
+		// A struct in a shape encoding/json would reject or that is not
+		// handled here (an array of structs): the caller starts over.
+		return errLightUnsupported
+	}
+	return json.Unmarshal(raw, v.Addr().Interface())
+}
+
+// plainString returns the contents of a JSON string without escapes, in
+// valid UTF-8: then its bytes are the string.
+func plainString(raw []byte) (string, bool) {
+	if len(raw) < 2 || raw[0] != '"' {
+		return "", false
+	}
+	body := raw[1 : len(raw)-1]
+	if bytes.IndexByte(body, '\\') >= 0 || !utf8.Valid(body) {
+		return "", false
+	}
+	return string(body), true
 }
 
 type lightField struct {
