@@ -40,6 +40,8 @@ type nsPlan struct {
 	timens     string
 	exec       []byte // the exec record the stub finishes in C (exec_c.go), or nil
 	cinit      bool   // the init runs in C from a plan sent after the pid (cinit.go)
+	// cgroupJoin: cgroup v1 tasks files the stub writes "0" to first (cgroups.JoinFiles).
+	cgroupJoin []string
 }
 
 func (p *nsPlan) has(t specs.LinuxNamespaceType) bool {
@@ -108,6 +110,13 @@ func (p *nsPlan) encode() []byte {
 	}
 	if p.cinit {
 		rec(nsenter.BootstrapInit, nil)
+	}
+	if len(p.cgroupJoin) > 0 {
+		var files []byte
+		for _, f := range p.cgroupJoin {
+			files = append(append(files, f...), 0)
+		}
+		rec(nsenter.BootstrapCgroupJoin, files)
 	}
 	out := make([]byte, 4, 4+body.Len())
 	binary.NativeEndian.PutUint32(out, uint32(body.Len()))

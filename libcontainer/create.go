@@ -204,8 +204,9 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 		return nil, err
 	}
 	defer exe.Close()
-	// Born in its cgroup (before the stub unshares the cgroup namespace,
-	// whose root is the cgroup the process is in at that moment).
+	// In its cgroup before the stub unshares the cgroup namespace, whose
+	// root is the cgroup the process is in at that moment.
+	plan.cgroupJoin = cgroups.JoinFiles(mgr)
 	err = cgroups.StartIn(mgr, func(cgroupFD int) error {
 		if cgroupFD >= 0 {
 			cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: cgroupFD}

@@ -67,6 +67,7 @@ func (c *Container) Exec(o *ExecOpts) (info *CreatedInfo, err error) {
 		return nil, fmt.Errorf("cannot exec in container %q: it is stopped", id)
 	}
 
+	clk.step("exec: state checked")
 	// The C path needs only the process and the seccomp profile of the
 	// spec; the whole spec is decoded when the Go path runs.
 	ev := st.execView()
@@ -96,11 +97,13 @@ func (c *Container) Exec(o *ExecOpts) (info *CreatedInfo, err error) {
 		spec.Process = o.Process
 		execSpec = withProcessEnv(&spec, listenEnv)
 	}
+	clk.step("exec: process record")
 	cmd, exe, err := initCmd(extra, base, o.Stdin, o.Stdout, o.Stderr)
 	if err != nil {
 		return nil, err
 	}
 	defer exe.Close()
+	clk.step("exec: binary opened")
 	mgr := st.cgroup()
 	if len(o.Cgroup) > 0 {
 		if mgr, err = subCgroup(st, o.Cgroup); err != nil {
@@ -109,6 +112,7 @@ func (c *Container) Exec(o *ExecOpts) (info *CreatedInfo, err error) {
 	}
 	start := cmd.Start
 	if mgr != nil {
+		plan.cgroupJoin = cgroups.JoinFiles(mgr)
 		// Born in the container's cgroup, as the init is (see StartIn).
 		start = func() error {
 			return cgroups.StartIn(mgr, func(cgroupFD int) error {
@@ -132,6 +136,7 @@ func (c *Container) Exec(o *ExecOpts) (info *CreatedInfo, err error) {
 		return nil, fmt.Errorf("start exec process: %w", err)
 	}
 	childSock.Close()
+	clk.step("exec: spawned")
 	defer func() {
 		if err != nil {
 			cmd.Process.Kill()

@@ -13,6 +13,7 @@
 #define BT_TIMENS 3
 #define BT_EXEC 4 /* berth exec finished in C (cexec.c) */
 #define BT_INIT 5 /* the container init finished in C (cinit.c); empty */
+#define BT_CGROUP_JOIN 6 /* "file\0...": cgroup v1 tasks files to write "0" to, first thing */
 
 /* Sync tags, stub -> parent unless noted (u32 tag, u32 value). */
 #define SYNC_USERMAP 0x40
@@ -41,6 +42,8 @@ struct bootstrap {
 	const char *exec; /* exec_len bytes inside the buffer, or NULL */
 	uint32_t exec_len;
 	int cinit; /* BT_INIT seen: the init plan follows SYNC_PID */
+	const char *cgroup_join; /* cgroup_join_len bytes of NUL-terminated paths, or NULL */
+	uint32_t cgroup_join_len;
 };
 
 /* The BT_EXEC payload (layout in cexec.c). */

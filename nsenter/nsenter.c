@@ -246,6 +246,15 @@ int berth_parse_bootstrap(char *buf, uint32_t len, struct bootstrap *out, char *
 			out->exec = payload;
 			out->exec_len = rlen;
 			break;
+		case BT_CGROUP_JOIN:
+			if (rlen == 0 || payload[rlen - 1] != '\0' || memchr(payload, '\0', rlen) == payload)
+				return parse_fail(err, errlen, "bad cgroup join record");
+			for (uint32_t k = 1; k < rlen; k++)
+				if (payload[k] == '\0' && payload[k - 1] == '\0')
+					return parse_fail(err, errlen, "empty path in cgroup join record");
+			out->cgroup_join = payload;
+			out->cgroup_join_len = rlen;
+			break;
 		case BT_INIT:
 			if (rlen != 0)
 				return parse_fail(err, errlen, "bad init record of %u bytes", rlen);
@@ -299,6 +308,25 @@ static int join_namespaces(const struct bootstrap *bs)
 		}
 	}
 	return joined;
+}
+
+/*
+ * join_cgroups moves this (still single-threaded) process into the
+ * container's cgroup v1 hierarchies before it does anything else: a thread
+ * moving itself through "tasks" takes no threadgroup lock (cgroup.procs
+ * would, and its first writer waits for an RCU grace period), and what it
+ * forks later (the pid namespace's first process) inherits the cgroups.
+ */
+static void join_cgroups(const struct bootstrap *bs)
+{
+	for (const char *p = bs->cgroup_join; p != NULL && p < bs->cgroup_join + bs->cgroup_join_len; p += strlen(p) + 1) {
+		int fd = open(p, O_WRONLY | O_CLOEXEC);
+		if (fd < 0)
+			bail(errno, "join cgroup: open %s (linux.cgroupsPath)", p);
+		if (write(fd, "0", 1) != 1)
+			bail(errno, "join cgroup: write 0 to %s (linux.cgroupsPath)", p);
+		close(fd);
+	}
 }
 
 static void write_timens_offsets(const char *text, uint32_t len, int in_userns)
@@ -356,6 +384,7 @@ __attribute__((constructor)) static void berth_nsenter(void)
 	if (berth_parse_bootstrap(buf, total, &bs, perr, sizeof(perr)) < 0)
 		bail(0, "nsenter: %s", perr);
 	uint32_t clone_flags = bs.clone_flags;
+	join_cgroups(&bs);
 	int joined = join_namespaces(&bs);
 
 	if (clone_flags & CLONE_NEWUSER) {

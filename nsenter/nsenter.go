@@ -16,6 +16,7 @@ const (
 	BootstrapTimens     = 3
 	BootstrapExec       = 4 // the process, for exec finished in C (cexec.c)
 	BootstrapInit       = 5 // empty: the init is finished in C (cinit.c) from a plan sent after SyncPid
+	BootstrapCgroupJoin = 6 // cgroup v1 tasks files the stub writes "0" to first, NUL-terminated
 )
 
 // Sync tags (stub <-> parent).

@@ -19,6 +19,7 @@ const (
 	_ = uint(BootstrapTimens-C.BT_TIMENS) + uint(C.BT_TIMENS-BootstrapTimens)
 	_ = uint(BootstrapExec-C.BT_EXEC) + uint(C.BT_EXEC-BootstrapExec)
 	_ = uint(BootstrapInit-C.BT_INIT) + uint(C.BT_INIT-BootstrapInit)
+	_ = uint(BootstrapCgroupJoin-C.BT_CGROUP_JOIN) + uint(C.BT_CGROUP_JOIN-BootstrapCgroupJoin)
 	_ = uint(SyncHooks-C.SYNC_HOOKS) + uint(C.SYNC_HOOKS-SyncHooks)
 	_ = uint(SyncHooksAck-C.SYNC_HOOKS_ACK) + uint(C.SYNC_HOOKS_ACK-SyncHooksAck)
 	_ = uint(SyncReady-C.SYNC_READY) + uint(C.SYNC_READY-SyncReady)
@@ -39,6 +40,8 @@ type Bootstrap struct {
 	Join       []string // "type:path", in message order
 	Timens     []byte   // text for /proc/self/timens_offsets
 	ExecRecord []byte   // the BT_EXEC payload as sent, or nil
+	CgroupJoin []string // BT_CGROUP_JOIN: tasks files, in order
+	Init       bool     // BT_INIT
 	Exec       *ExecPlan
 }
 
@@ -92,6 +95,12 @@ func ParseBootstrap(body []byte) (*Bootstrap, error) {
 	if out.timens != nil {
 		b.Timens = C.GoBytes(unsafe.Pointer(out.timens), C.int(out.timens_len))
 	}
+	for p, end := out.cgroup_join, unsafe.Add(unsafe.Pointer(out.cgroup_join), out.cgroup_join_len); out.cgroup_join != nil && unsafe.Pointer(p) != end; {
+		s := C.GoString(p)
+		b.CgroupJoin = append(b.CgroupJoin, s)
+		p = (*C.char)(unsafe.Add(unsafe.Pointer(p), len(s)+1))
+	}
+	b.Init = out.cinit != 0
 	if out.exec != nil {
 		b.ExecRecord = C.GoBytes(unsafe.Pointer(out.exec), C.int(out.exec_len))
 		var x C.struct_exec_plan

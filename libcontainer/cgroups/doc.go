@@ -109,9 +109,10 @@
 //
 // # Joining
 //
-// The init and exec processes are born in their cgroup (StartIn): on v2
-// by clone3 CLONE_INTO_CGROUP, on v1 forked by a thread that moved itself
-// in through the tasks files. Apply (cgroup.procs) moves an existing
+// The init and exec processes are in their cgroup before they run anything
+// of their own (StartIn): on v2 born there by clone3 CLONE_INTO_CGROUP, on
+// v1 the nsenter stub moves itself in through the tasks files (JoinFiles)
+// first thing, while single-threaded. Apply (cgroup.procs) moves an existing
 // process; on v1 its first write waits for an RCU grace period while the
 // kernel's cgroup threadgroup lock switches to its writer mode, and the
 // writes right after it are fast. Apply of a pid already there writes

@@ -158,7 +158,7 @@ func signalAll(m freezer, sig unix.Signal) error {
 		self := unix.Getpid()
 		for _, pid := range pids {
 			if pid == self {
-				// A thread of berth in the cgroup (see StartIn) is no target.
+				// Should berth itself be in the cgroup, it is no target.
 				continue
 			}
 			if kerr := unix.Kill(pid, sig); kerr != nil && kerr != unix.ESRCH {
