@@ -49,10 +49,10 @@ func cInitReason(o *CreateOpts, plan *nsPlan) string {
 // cinit.c), in the Go init's order: setsid, rootfs.Setup (with the hooks
 // point), loopback, hostname, domainname, rootfs.Finalize, keyring, then
 // the process.
-func cInitPlan(o *CreateOpts, spec *specs.Spec, pid, stateDirFD, preserveFDs int, netNS, cgroupNS bool) ([]byte, error) {
-	rc := &rootfs.Config{Spec: spec, Rootfs: o.Rootfs, Bundle: o.Bundle, NoPivot: o.NoPivot, CgroupNS: cgroupNS}
+func cInitPlan(o *CreateOpts, spec *specs.Spec, own map[string]string, stateDirFD, preserveFDs int, netNS, cgroupNS bool) ([]byte, error) {
+	rc := &rootfs.Config{Spec: spec, Rootfs: o.Rootfs, Bundle: o.Bundle, NoPivot: o.NoPivot, CgroupNS: cgroupNS, OwnCgroups: own}
 	ops := []rootfs.PlanOp{{Code: nsenter.OpSetsid}}
-	setup, err := rootfs.PlanSetup(rc, pid)
+	setup, err := rootfs.PlanSetup(rc)
 	if err != nil {
 		return nil, fmt.Errorf("rootfs: %w", err)
 	}

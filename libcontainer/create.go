@@ -247,6 +247,14 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 	}
 
 	o.Spec = withProcessEnv(o.Spec, listenEnv)
+	// The init's cgroups as the host names them, for a "cgroup" mount: in
+	// its own cgroup namespace the init would see only "/".
+	var own map[string]string
+	if rootfs.HasCgroupMount(&rootfs.Config{Spec: o.Spec}) {
+		if own, err = rootfs.OwnCgroupsOf(pid); err != nil {
+			return nil, fmt.Errorf("container init %d: %w", pid, err)
+		}
+	}
 	// Where the init has built the rootfs and waits: limits (now that the
 	// init is up; a low pids.max set earlier could kill a Go init at
 	// start-up), then prestart and createRuntime hooks.
@@ -272,7 +280,7 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 		return &CreatedInfo{Pid: pid, Child: child}, nil
 	}
 	if plan.cinit {
-		rec, err := cInitPlan(o, o.Spec, pid, base+1, len(preserve), plan.has(specs.NetworkNamespace), plan.has(specs.CgroupNamespace))
+		rec, err := cInitPlan(o, o.Spec, own, base+1, len(preserve), plan.has(specs.NetworkNamespace), plan.has(specs.CgroupNamespace))
 		if err != nil {
 			return nil, err
 		}
@@ -294,6 +302,7 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 		NoNewKeyring: o.NoNewKeyring,
 		UserNS:       plan.has(specs.UserNamespace) || joins(plan, "user"),
 		CgroupNS:     plan.has(specs.CgroupNamespace),
+		OwnCgroups:   own,
 		MountNS:      plan.has(specs.MountNamespace) || joins(plan, "mount"),
 		NetNS:        plan.has(specs.NetworkNamespace),
 		PreserveFDs:  len(preserve),

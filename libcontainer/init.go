@@ -76,12 +76,13 @@ func initContainer(cfg *initConfig, ch *channel, sock *os.File) error {
 	}
 	if cfg.MountNS {
 		rc := &rootfs.Config{
-			Spec:     spec,
-			Rootfs:   cfg.Rootfs,
-			Bundle:   cfg.Bundle,
-			NoPivot:  cfg.NoPivot,
-			UserNS:   cfg.UserNS,
-			CgroupNS: cfg.CgroupNS,
+			Spec:       spec,
+			Rootfs:     cfg.Rootfs,
+			Bundle:     cfg.Bundle,
+			NoPivot:    cfg.NoPivot,
+			UserNS:     cfg.UserNS,
+			CgroupNS:   cfg.CgroupNS,
+			OwnCgroups: cfg.OwnCgroups,
 			BeforePivot: func() error {
 				return createHooks(cfg, ch)
 			},

@@ -19,8 +19,10 @@ type initConfig struct {
 	NoNewKeyring bool        `json:"no_new_keyring,omitempty"`
 	UserNS       bool        `json:"userns,omitempty"`
 	CgroupNS     bool        `json:"cgroupns,omitempty"`
-	MountNS      bool        `json:"mountns,omitempty"`
-	NetNS        bool        `json:"netns,omitempty"` // a new network namespace
+	// OwnCgroups: the init's cgroups as the host names them (rootfs.Config).
+	OwnCgroups map[string]string `json:"own_cgroups,omitempty"`
+	MountNS    bool              `json:"mountns,omitempty"`
+	NetNS      bool              `json:"netns,omitempty"` // a new network namespace
 	// Exec marks a process joining a running container (berth exec).
 	Exec        bool `json:"exec,omitempty"`
 	PreserveFDs int  `json:"preserve_fds"`

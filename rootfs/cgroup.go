@@ -8,6 +8,7 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -47,7 +48,7 @@ func (s *setup) mountCgroup2(mc *mountCtx, t *target) error {
 	}
 	err := unix.Mount(src, procFd(t.fd), "cgroup2", mc.opts.Flags, mc.opts.Data)
 	if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EBUSY) {
-		own, perr := ownCgroups("/proc/self/cgroup")
+		own, perr := s.c.ownCgroups()
 		if perr != nil {
 			return mc.mountErr(fmt.Errorf("%w (and %v)", err, perr))
 		}
@@ -80,7 +81,11 @@ type cgroupHierarchy struct {
 }
 
 func (s *setup) mountCgroup1(mc *mountCtx, t *target) error {
-	hs, err := cgroupV1Hierarchies("/proc/self/cgroup")
+	own, err := s.c.ownCgroups()
+	if err != nil {
+		return mc.stepErr("find cgroup hierarchies", err)
+	}
+	hs, err := cgroupV1Hierarchies(own)
 	if err != nil {
 		return mc.stepErr("find cgroup hierarchies", err)
 	}
@@ -173,14 +178,23 @@ func ownCgroups(file string) (map[string]string, error) {
 	return own, sc.Err()
 }
 
+// ownCgroups is OwnCgroups, or the init's own reading when not given.
+func (c *Config) ownCgroups() (map[string]string, error) {
+	if c.OwnCgroups != nil {
+		return c.OwnCgroups, nil
+	}
+	return ownCgroups("/proc/self/cgroup")
+}
+
+// OwnCgroupsOf reads /proc/<pid>/cgroup (for Config.OwnCgroups).
+func OwnCgroupsOf(pid int) (map[string]string, error) {
+	return ownCgroups("/proc/" + strconv.Itoa(pid) + "/cgroup")
+}
+
 // cgroupV1Hierarchies lists the hierarchies mounted directly under
 // /sys/fs/cgroup (including a hybrid host's cgroup2 "unified") with the
-// host directory of the init's cgroup (cgroupFile) in each.
-func cgroupV1Hierarchies(cgroupFile string) ([]cgroupHierarchy, error) {
-	own, err := ownCgroups(cgroupFile)
-	if err != nil {
-		return nil, err
-	}
+// host directory of the init's cgroup (own, from ownCgroups) in each.
+func cgroupV1Hierarchies(own map[string]string) ([]cgroupHierarchy, error) {
 	mounts, err := readMountinfo()
 	if err != nil {
 		return nil, err

@@ -53,10 +53,10 @@ func PlanUnsupported(c *Config) string {
 	return ""
 }
 
-// PlanSetup compiles Setup for the container whose init is pid (its
-// cgroups decide what a "cgroup" mount shows). The hooks point (OpHooks)
-// sits where Setup calls BeforePivot.
-func PlanSetup(c *Config, pid int) ([]PlanOp, error) {
+// PlanSetup compiles Setup (c.OwnCgroups, when the spec has a "cgroup"
+// mount, decide what it shows). The hooks point (OpHooks) sits where Setup
+// calls BeforePivot.
+func PlanSetup(c *Config) ([]PlanOp, error) {
 	if !filepath.IsAbs(c.Rootfs) {
 		return nil, fmt.Errorf("rootfs %q is not an absolute path", c.Rootfs)
 	}
@@ -73,7 +73,7 @@ func PlanSetup(c *Config, pid int) ([]PlanOp, error) {
 		mark("rootfs: propagation, bind"),
 	}
 	for i, m := range c.Spec.Mounts {
-		mops, err := planMount(c, i, m.Destination, m.Type, m.Source, m.Options, pid)
+		mops, err := planMount(c, i, m.Destination, m.Type, m.Source, m.Options)
 		if err != nil {
 			return nil, err
 		}
@@ -114,6 +114,17 @@ func PlanFinalize(c *Config) []PlanOp {
 	return ops
 }
 
+// HasCgroupMount reports whether the spec mounts a "cgroup" filesystem (and
+// so needs Config.OwnCgroups).
+func HasCgroupMount(c *Config) bool {
+	for _, m := range c.Spec.Mounts {
+		if m.Type == "cgroup" {
+			return true
+		}
+	}
+	return false
+}
+
 // PlanHeader is what the C init needs besides the operations: the files
 // below /proc a mount may cover, and the flags a bind remount restates.
 func PlanHeader() (procAllowed []string, lockable uint64) {
@@ -127,7 +138,7 @@ func PlanHeader() (procAllowed []string, lockable uint64) {
 func mark(step string) PlanOp { return PlanOp{Code: nsenter.OpMark, S: [6]string{step}} }
 
 // planMount is Setup's mount for one spec mount, with the same checks.
-func planMount(c *Config, i int, destination, typ, source string, options []string, pid int) ([]PlanOp, error) {
+func planMount(c *Config, i int, destination, typ, source string, options []string) ([]PlanOp, error) {
 	field := fmt.Sprintf("spec mounts[%d]", i)
 	opts, err := ParseMountOptions(options)
 	if err != nil {
@@ -167,7 +178,7 @@ func planMount(c *Config, i int, destination, typ, source string, options []stri
 			op.N[2] |= nsenter.BitRemount
 		}
 	case typ == "cgroup":
-		return planCgroup(c, op, pid)
+		return planCgroup(c, op)
 	default:
 		op.Code = nsenter.OpFresh
 		if typ == "proc" || typ == "sysfs" {
@@ -177,19 +188,18 @@ func planMount(c *Config, i int, destination, typ, source string, options []stri
 	return []PlanOp{op}, nil
 }
 
-// planCgroup is mountCgroup, with the hierarchies read from the init's
-// /proc/<pid>/cgroup and this (the same) mount table.
-func planCgroup(c *Config, op PlanOp, pid int) ([]PlanOp, error) {
+// planCgroup is mountCgroup, with the init's cgroups (OwnCgroups) and this
+// (the same) mount table.
+func planCgroup(c *Config, op PlanOp) ([]PlanOp, error) {
 	var sfs unix.Statfs_t
 	if err := unix.Statfs(cgroupRoot, &sfs); err != nil {
 		return nil, fmt.Errorf("mount %q on %q (%s): statfs %s: %w", op.S[5], op.S[0], op.S[4], cgroupRoot, err)
 	}
-	cgroupFile := "/proc/" + strconv.Itoa(pid) + "/cgroup"
+	own, err := c.ownCgroups()
+	if err != nil {
+		return nil, fmt.Errorf("mount %q on %q (%s): %w", op.S[5], op.S[0], op.S[4], err)
+	}
 	if sfs.Type == unix.CGROUP2_SUPER_MAGIC {
-		own, err := ownCgroups(cgroupFile)
-		if err != nil {
-			return nil, fmt.Errorf("mount %q on %q (%s): %w", op.S[5], op.S[0], op.S[4], err)
-		}
 		op.Code = nsenter.OpCgroup2
 		op.S[1] = cgroupRoot
 		if p, ok := own[""]; ok {
@@ -200,7 +210,7 @@ func planCgroup(c *Config, op PlanOp, pid int) ([]PlanOp, error) {
 		}
 		return []PlanOp{op}, nil
 	}
-	hs, err := cgroupV1Hierarchies(cgroupFile)
+	hs, err := cgroupV1Hierarchies(own)
 	if err != nil {
 		return nil, fmt.Errorf("mount %q on %q (%s): find cgroup hierarchies: %w", op.S[5], op.S[0], op.S[4], err)
 	}

@@ -1,9 +1,13 @@
 package rootfs
 
 import (
+	"slices"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"berth/nsenter"
 )
 
 // TestPlanUnsupported: the C init skips makeParentPrivate, which is right
@@ -35,5 +39,69 @@ func TestPlanUnsupported(t *testing.T) {
 		if got := PlanUnsupported(c) == ""; got != tc.want {
 			t.Errorf("%+v %+v: supported %v, want %v (%q)", c.Spec.Linux, c, got, tc.want, PlanUnsupported(c))
 		}
+	}
+}
+
+// TestPlanSetup: the plan has Setup's steps in Setup's order, with the
+// options parsed, relative bind sources joined with the bundle, the
+// checks flagged, /dev left alone when it is a bind mount, and the hooks
+// point before pivot_root.
+func TestPlanSetup(t *testing.T) {
+	c := &Config{
+		Rootfs: "/b/rootfs", Bundle: "/b", NoPivot: true,
+		Spec: &specs.Spec{
+			Mounts: []specs.Mount{
+				{Destination: "proc", Type: "proc", Source: "proc"},
+				{Destination: "/data", Type: "bind", Source: "data", Options: []string{"rbind", "ro", "rprivate"}},
+				{Destination: "/data", Type: "bind", Source: "data", Options: []string{"remount", "bind", "nosuid"}},
+				{Destination: "/t", Type: "tmpfs", Options: []string{"rro", "size=1m"}},
+			},
+			Linux: &specs.Linux{RootfsPropagation: "rprivate", Devices: []specs.LinuxDevice{{Path: "/dev/fuse", Type: "c", Major: 10, Minor: 229}}},
+		},
+	}
+	ops, err := PlanSetup(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var codes []uint32
+	for _, op := range ops {
+		if op.Code != nsenter.OpMark {
+			codes = append(codes, op.Code)
+		}
+	}
+	want := []uint32{nsenter.OpPrepare, nsenter.OpFresh, nsenter.OpBind, nsenter.OpRemount, nsenter.OpFresh}
+	for range defaultDevices {
+		want = append(want, nsenter.OpDevice)
+	}
+	want = append(want, nsenter.OpDevice, nsenter.OpDevLinks, nsenter.OpHooks, nsenter.OpPivot, nsenter.OpRootPropagation)
+	if !slices.Equal(codes, want) {
+		t.Fatalf("ops %v, want %v", codes, want)
+	}
+	proc, bind, tmpfs := ops[2], ops[3], ops[5]
+	if proc.S[0] != "/proc" || proc.N[2]&nsenter.BitPlainDir == 0 || proc.S[4] != "spec mounts[0]" {
+		t.Errorf("proc: %+v", proc)
+	}
+	if bind.S[2] != "/b/data" || bind.S[5] != "data" || bind.N[0]&unix.MS_REC == 0 || bind.N[2]&nsenter.BitRemount == 0 ||
+		len(bind.Prop) != 1 || bind.Prop[0] != unix.MS_PRIVATE|unix.MS_REC {
+		t.Errorf("bind: %+v", bind)
+	}
+	if tmpfs.S[3] != "size=1m" || tmpfs.N[2]&nsenter.BitAttr == 0 || tmpfs.N[3]&unix.MOUNT_ATTR_RDONLY == 0 || tmpfs.S[5] != "tmpfs" {
+		t.Errorf("tmpfs: %+v", tmpfs)
+	}
+	if p := ops[len(ops)-3]; p.Code != nsenter.OpPivot || p.N[2]&nsenter.BitNoPivot == 0 || p.S[0] != "/b/rootfs" {
+		t.Errorf("pivot: %+v", p)
+	}
+
+	c.Spec.Mounts = append(c.Spec.Mounts, specs.Mount{Destination: "/dev", Type: "bind", Source: "/dev", Options: []string{"rbind"}})
+	if ops, _ = PlanSetup(c); slices.ContainsFunc(ops, func(op PlanOp) bool { return op.Code == nsenter.OpDevice }) {
+		t.Errorf("a bind-mounted /dev still gets device nodes")
+	}
+	c.Spec.Mounts = []specs.Mount{{Destination: "/x", Type: "tmpfs", Options: []string{"bogus-opt=1", "nosuchflag"}}}
+	if _, err := PlanSetup(c); err != nil {
+		t.Errorf("unknown options go to data as Setup does: %v", err)
+	}
+	c.Spec.Mounts = []specs.Mount{{Destination: "/x", Type: "bind"}}
+	if _, err := PlanSetup(c); err == nil || err.Error() != "spec mounts[0].source: empty for a bind mount" {
+		t.Errorf("bind without source: %v", err)
 	}
 }

@@ -27,6 +27,11 @@ type Config struct {
 	// CgroupNS: the container has its own cgroup namespace, so a "cgroup"
 	// mount can be a fresh cgroup filesystem instead of host bind mounts.
 	CgroupNS bool
+	// OwnCgroups maps each hierarchy's controller list ("" for cgroup2) to
+	// the init's cgroup path as the host sees it (its /proc/<pid>/cgroup
+	// read by the parent: inside a cgroup namespace the init sees only
+	// "/"). Nil: read /proc/self/cgroup.
+	OwnCgroups map[string]string
 	// BeforePivot runs after every mount and device is in place and before
 	// pivot_root (the createContainer hook point). May be nil.
 	BeforePivot func() error
