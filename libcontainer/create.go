@@ -232,10 +232,11 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 	if _, start, err = procStat(pid); err != nil {
 		return nil, fmt.Errorf("container init %d: %w", pid, err)
 	}
+	// Not saved yet: should berth die before "created" is written, the
+	// init dies too (its socket closes) or is killed with the cgroup,
+	// which the state already names. setupNetwork saves the pid along
+	// with what it is about to make.
 	st.Pid, st.PidStart = pid, start
-	if err := s.save(st); err != nil {
-		return nil, err
-	}
 	if err := setupNetwork(root, st, s, netCfg, pid); err != nil {
 		return nil, err
 	}
