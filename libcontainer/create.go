@@ -285,6 +285,7 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 		if err != nil {
 			return nil, err
 		}
+		clk.step("create: plan compiled")
 		if _, err := parentSock.Write(rec); err != nil {
 			return nil, fmt.Errorf("send plan to container init: %w", err)
 		}
