@@ -49,8 +49,11 @@ func cInitReason(o *CreateOpts, plan *nsPlan) string {
 // cinit.c), in the Go init's order: setsid, rootfs.Setup (with the hooks
 // point), loopback, hostname, domainname, rootfs.Finalize, keyring, then
 // the process.
-func cInitPlan(o *CreateOpts, spec *specs.Spec, own map[string]string, stateDirFD, preserveFDs int, netNS, cgroupNS bool) ([]byte, error) {
-	rc := &rootfs.Config{Spec: spec, Rootfs: o.Rootfs, Bundle: o.Bundle, NoPivot: o.NoPivot, CgroupNS: cgroupNS, OwnCgroups: own}
+//
+// own gives the init's cgroups (rootfs.Config.OwnCgroups) once it has
+// joined them; the rest is compiled while the init is still being made.
+func cInitPlan(o *CreateOpts, spec *specs.Spec, own func() (map[string]string, error), stateDirFD, preserveFDs int, netNS, cgroupNS bool) ([]byte, error) {
+	rc := &rootfs.Config{Spec: spec, Rootfs: o.Rootfs, Bundle: o.Bundle, NoPivot: o.NoPivot, CgroupNS: cgroupNS, OwnCgroupsFrom: own}
 	ops := []rootfs.PlanOp{{Code: nsenter.OpSetsid}}
 	setup, err := rootfs.PlanSetup(rc)
 	if err != nil {
@@ -71,6 +74,14 @@ func cInitPlan(o *CreateOpts, spec *specs.Spec, own map[string]string, stateDirF
 		ops = append(ops, rootfs.PlanOp{Code: nsenter.OpKeyring, S: [6]string{"_ses." + o.ID}})
 	}
 	ops = append(ops, rootfs.PlanOp{Code: nsenter.OpMark, S: [6]string{"rootfs finalized, hostname"}})
+	x := &recordWriter{}
+	if err := x.process(spec.Linux.Seccomp, spec.Process, preserveFDs, -1); err != nil {
+		return nil, err
+	}
+	// Last: this waits for the init to have joined its cgroups.
+	if ops, err = rootfs.ResolveCgroups(rc, ops); err != nil {
+		return nil, fmt.Errorf("rootfs: %w", err)
+	}
 
 	w := &recordWriter{}
 	allowed, lockable := rootfs.PlanHeader()
@@ -93,10 +104,6 @@ func cInitPlan(o *CreateOpts, spec *specs.Spec, own map[string]string, stateDirF
 			}
 			w.strs([]string{s}, false)
 		}
-	}
-	x := &recordWriter{}
-	if err := x.process(spec.Linux.Seccomp, spec.Process, preserveFDs, -1); err != nil {
-		return nil, err
 	}
 	w.u32(uint32(len(x.b)))
 	w.b = append(w.b, x.b...)

@@ -204,6 +204,36 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 		return nil, err
 	}
 	defer exe.Close()
+	o.Spec = withProcessEnv(o.Spec, listenEnv)
+	// The C init's plan is compiled while the stub makes the namespaces;
+	// only the cgroup mount waits for the init's cgroups (own).
+	type ownResult struct {
+		own map[string]string
+		err error
+	}
+	type planResult struct {
+		rec []byte
+		err error
+	}
+	ownCh := make(chan ownResult, 1)
+	defer func() {
+		select {
+		case ownCh <- ownResult{err: errors.New("create failed")}:
+		default:
+		}
+	}()
+	var planCh chan planResult
+	if plan.cinit {
+		planCh = make(chan planResult, 1)
+		spec := o.Spec
+		go func() {
+			rec, err := cInitPlan(o, spec, func() (map[string]string, error) {
+				r := <-ownCh
+				return r.own, r.err
+			}, base+1, len(preserve), plan.has(specs.NetworkNamespace), plan.has(specs.CgroupNamespace))
+			planCh <- planResult{rec, err}
+		}()
+	}
 	// In its cgroup before the stub unshares the cgroup namespace, whose
 	// root is the cgroup the process is in at that moment.
 	plan.cgroupJoin = cgroups.JoinFiles(mgr)
@@ -247,15 +277,17 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 		}
 	}
 
-	o.Spec = withProcessEnv(o.Spec, listenEnv)
 	// The init's cgroups as the host names them, for a "cgroup" mount: in
 	// its own cgroup namespace the init would see only "/".
 	var own map[string]string
 	if rootfs.HasCgroupMount(&rootfs.Config{Spec: o.Spec}) {
 		if own, err = rootfs.OwnCgroupsOf(pid); err != nil {
-			return nil, fmt.Errorf("container init %d: %w", pid, err)
+			err = fmt.Errorf("container init %d: %w", pid, err)
+			ownCh <- ownResult{err: err}
+			return nil, err
 		}
 	}
+	ownCh <- ownResult{own: own}
 	// Where the init has built the rootfs and waits: limits (now that the
 	// init is up; a low pids.max set earlier could kill a Go init at
 	// start-up), then prestart and createRuntime hooks.
@@ -281,10 +313,11 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 		return &CreatedInfo{Pid: pid, Child: child}, nil
 	}
 	if plan.cinit {
-		rec, err := cInitPlan(o, o.Spec, own, base+1, len(preserve), plan.has(specs.NetworkNamespace), plan.has(specs.CgroupNamespace))
-		if err != nil {
-			return nil, err
+		r := <-planCh
+		if r.err != nil {
+			return nil, r.err
 		}
+		rec := r.rec
 		clk.step("create: plan compiled")
 		if _, err := parentSock.Write(rec); err != nil {
 			return nil, fmt.Errorf("send plan to container init: %w", err)

@@ -183,6 +183,9 @@ func (c *Config) ownCgroups() (map[string]string, error) {
 	if c.OwnCgroups != nil {
 		return c.OwnCgroups, nil
 	}
+	if c.OwnCgroupsFrom != nil {
+		return c.OwnCgroupsFrom()
+	}
 	return ownCgroups("/proc/self/cgroup")
 }
 
@@ -199,6 +202,11 @@ func cgroupV1Hierarchies(own map[string]string) ([]cgroupHierarchy, error) {
 	if err != nil {
 		return nil, err
 	}
+	return hierarchiesIn(own, mounts), nil
+}
+
+// hierarchiesIn is cgroupV1Hierarchies on a mount table already read.
+func hierarchiesIn(own map[string]string, mounts []mountInfo) []cgroupHierarchy {
 	var out []cgroupHierarchy
 	seen := map[string]bool{}
 	for ctrls, cgPath := range own {
@@ -233,7 +241,7 @@ func cgroupV1Hierarchies(own map[string]string) ([]cgroupHierarchy, error) {
 		}
 	}
 	slices.SortFunc(out, func(a, b cgroupHierarchy) int { return strings.Compare(a.name, b.name) })
-	return out, nil
+	return out
 }
 
 func containsAll(have, want []string) bool {

@@ -114,6 +114,29 @@ func PlanFinalize(c *Config) []PlanOp {
 	return ops
 }
 
+// opCgroupPending stands for a "cgroup" mount until ResolveCgroups; never
+// sent to the init (0 is no operation).
+const opCgroupPending = 0
+
+// ResolveCgroups expands the "cgroup" mounts of a plan from PlanSetup
+// (asking c for the init's cgroups only then, so that the rest can be
+// compiled while the init is being made).
+func ResolveCgroups(c *Config, ops []PlanOp) ([]PlanOp, error) {
+	var out []PlanOp
+	for _, op := range ops {
+		if op.Code != opCgroupPending {
+			out = append(out, op)
+			continue
+		}
+		cg, err := planCgroup(c, op)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, cg...)
+	}
+	return out, nil
+}
+
 // HasCgroupMount reports whether the spec mounts a "cgroup" filesystem (and
 // so needs Config.OwnCgroups).
 func HasCgroupMount(c *Config) bool {
@@ -178,7 +201,9 @@ func planMount(c *Config, i int, destination, typ, source string, options []stri
 			op.N[2] |= nsenter.BitRemount
 		}
 	case typ == "cgroup":
-		return planCgroup(c, op)
+		// Expanded by ResolveCgroups, once the init's cgroups are known.
+		op.Code = opCgroupPending
+		return []PlanOp{op}, nil
 	default:
 		op.Code = nsenter.OpFresh
 		if typ == "proc" || typ == "sysfs" {
@@ -195,6 +220,15 @@ func planCgroup(c *Config, op PlanOp) ([]PlanOp, error) {
 	if err := unix.Statfs(cgroupRoot, &sfs); err != nil {
 		return nil, fmt.Errorf("mount %q on %q (%s): statfs %s: %w", op.S[5], op.S[0], op.S[4], cgroupRoot, err)
 	}
+	// Read before waiting for the init's cgroups (the same table: the
+	// init's mount namespace is a copy of this one).
+	var mounts []mountInfo
+	if sfs.Type != unix.CGROUP2_SUPER_MAGIC {
+		var err error
+		if mounts, err = readMountinfo(); err != nil {
+			return nil, fmt.Errorf("mount %q on %q (%s): find cgroup hierarchies: %w", op.S[5], op.S[0], op.S[4], err)
+		}
+	}
 	own, err := c.ownCgroups()
 	if err != nil {
 		return nil, fmt.Errorf("mount %q on %q (%s): %w", op.S[5], op.S[0], op.S[4], err)
@@ -210,10 +244,7 @@ func planCgroup(c *Config, op PlanOp) ([]PlanOp, error) {
 		}
 		return []PlanOp{op}, nil
 	}
-	hs, err := cgroupV1Hierarchies(own)
-	if err != nil {
-		return nil, fmt.Errorf("mount %q on %q (%s): find cgroup hierarchies: %w", op.S[5], op.S[0], op.S[4], err)
-	}
+	hs := hierarchiesIn(own, mounts)
 	tmpfs := op
 	tmpfs.Code, tmpfs.Prop, tmpfs.N[2] = nsenter.OpCgroup1, nil, 0
 	ops := []PlanOp{tmpfs}

@@ -32,6 +32,9 @@ type Config struct {
 	// read by the parent: inside a cgroup namespace the init sees only
 	// "/"). Nil: read /proc/self/cgroup.
 	OwnCgroups map[string]string
+	// OwnCgroupsFrom, when OwnCgroups is nil, gives them when first needed
+	// (the plan is compiled while the init is still being made).
+	OwnCgroupsFrom func() (map[string]string, error)
 	// BeforePivot runs after every mount and device is in place and before
 	// pivot_root (the createContainer hook point). May be nil.
 	BeforePivot func() error
