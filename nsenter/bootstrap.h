@@ -115,6 +115,10 @@ const char *berth_strerror(int errnum);
 /* berth_exec_in_c applies an exec record and execs; it never returns. */
 void berth_exec_in_c(const char *buf, uint32_t len) __attribute__((noreturn));
 
+/* write_all/read_all move len bytes over fd, retrying EINTR; -1 with errno (EPIPE at end of file). */
+int write_all(int fd, const void *buf, size_t len);
+int read_all(int fd, void *buf, size_t len);
+
 /* The socket to the parent, -1 once closed (bail then writes to stderr). */
 extern int berth_sync_fd;
 void bail(int errnum, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));

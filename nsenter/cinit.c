@@ -108,39 +108,6 @@ static void mark(const char *name)
 	nsteps++;
 }
 
-static int write_full(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-static int read_full(int fd, void *buf, size_t len)
-{
-	char *p = buf;
-	while (len > 0) {
-		ssize_t n = read(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			if (n == 0)
-				errno = EPIPE;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* send_tag sends tag with the steps so far: u64 ns, u32 len, name, each. */
 static void send_tag(uint32_t tag)
 {
@@ -161,7 +128,7 @@ static void send_tag(uint32_t tag)
 		p += 12 + l;
 	}
 	nsteps = 0;
-	if (write_full(berth_sync_fd, buf, 8 + size) < 0)
+	if (write_all(berth_sync_fd, buf, 8 + size) < 0)
 		bail(errno, "init: write to parent");
 	free(buf);
 }
@@ -1140,7 +1107,7 @@ static void run_op(const struct op *o)
 		send_tag(SYNC_HOOKS);
 		uint32_t ack;
 		/* A failure there is the parent's to report; it kills this process. */
-		if (read_full(berth_sync_fd, &ack, 4) < 0 || ack != SYNC_HOOKS_ACK)
+		if (read_all(berth_sync_fd, &ack, 4) < 0 || ack != SYNC_HOOKS_ACK)
 			_exit(1);
 		break;
 	}
@@ -1187,14 +1154,14 @@ static void run_op(const struct op *o)
 void berth_init_in_c(void)
 {
 	uint32_t len;
-	if (read_full(berth_sync_fd, &len, 4) < 0)
+	if (read_all(berth_sync_fd, &len, 4) < 0)
 		bail(errno, "init: read plan length");
 	if (len > 16 << 20)
 		bail(0, "init: plan of %u bytes is too large", len);
 	char *buf = malloc(len ? len : 1);
 	if (buf == NULL)
 		bail(ENOMEM, "init: plan buffer");
-	if (read_full(berth_sync_fd, buf, len) < 0)
+	if (read_all(berth_sync_fd, buf, len) < 0)
 		bail(errno, "init: read plan");
 	static struct plan p;
 	if (parse_plan(buf, len, &p) < 0)

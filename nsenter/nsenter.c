@@ -59,7 +59,7 @@
 int berth_sync_fd = -1;
 #define sync_fd berth_sync_fd
 
-static int write_all(int fd, const void *buf, size_t len)
+int write_all(int fd, const void *buf, size_t len)
 {
 	const char *p = buf;
 	while (len > 0) {
@@ -75,7 +75,7 @@ static int write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-static int read_all(int fd, void *buf, size_t len)
+int read_all(int fd, void *buf, size_t len)
 {
 	char *p = buf;
 	while (len > 0) {
