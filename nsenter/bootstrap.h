@@ -94,6 +94,29 @@ enum {
 	OP_MAX
 };
 
+/* One operation of the plan; the pointers point into the plan's buffer. */
+struct op {
+	uint32_t code;
+	uint64_t n[6];
+	uint32_t nprop;
+	const char *prop; /* nprop x u64, unaligned */
+	const char *s[6];
+};
+
+struct plan {
+	uint32_t state_dir_fd;
+	uint64_t lockable;
+	char **proc_allowed;
+	uint32_t nops;
+	struct op *ops;
+	struct exec_plan x;
+};
+
+/* berth_parse_plan reads a plan (layout in cinit.c); 0, or -1 when malformed. */
+int berth_parse_plan(const char *buf, uint32_t len, struct plan *p);
+/* berth_free_plan frees what berth_parse_plan allocated. */
+void berth_free_plan(struct plan *p);
+
 /* bits in n2 */
 #define B_PLAINDIR 1 /* proc, sysfs: only on an ordinary directory */
 #define B_REMOUNT 2 /* a bind needs MS_REMOUNT for its flags */

@@ -63,23 +63,6 @@
 #define STATX_MNT_ID_ 0x1000U
 #define STATX_ATTR_MOUNT_ROOT_ 0x2000
 
-struct op {
-	uint32_t code;
-	uint64_t n[6];
-	uint32_t nprop;
-	const char *prop; /* nprop x u64, unaligned */
-	const char *s[6];
-};
-
-struct plan {
-	uint32_t state_dir_fd;
-	uint64_t lockable;
-	char **proc_allowed;
-	uint32_t nops;
-	struct op *ops;
-	struct exec_plan x;
-};
-
 /* The state shared by the operations. */
 static struct {
 	struct plan *p;
@@ -135,7 +118,7 @@ static void send_tag(uint32_t tag)
 
 /* --- the plan ------------------------------------------------------------- */
 
-static int parse_plan(const char *buf, uint32_t len, struct plan *p)
+int berth_parse_plan(const char *buf, uint32_t len, struct plan *p)
 {
 	struct cursor c = { buf, len, 0 };
 	memset(p, 0, sizeof(*p));
@@ -167,6 +150,15 @@ static int parse_plan(const char *buf, uint32_t len, struct plan *p)
 	if (c.bad || c.left != 0 || p->state_dir_fd > 1 << 20)
 		return -1;
 	return berth_parse_exec(xbuf, xlen, &p->x);
+}
+
+void berth_free_plan(struct plan *p)
+{
+	free(p->proc_allowed);
+	free(p->ops);
+	free(p->x.argv);
+	free(p->x.envp);
+	memset(p, 0, sizeof(*p));
 }
 
 /* --- resolution inside the root (rootfs/resolve.go's resolveInRoot) ------- */
@@ -1164,7 +1156,7 @@ void berth_init_in_c(void)
 	if (read_all(berth_sync_fd, buf, len) < 0)
 		bail(errno, "init: read plan");
 	static struct plan p;
-	if (parse_plan(buf, len, &p) < 0)
+	if (berth_parse_plan(buf, len, &p) < 0)
 		bail(0, "init: malformed plan");
 	ci.p = &p;
 	mark("plan received");

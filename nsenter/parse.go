@@ -67,23 +67,16 @@ func ParseBootstrap(body []byte) (*Bootstrap, error) {
 	if len(body) > MaxBootstrap+1 {
 		body = body[:MaxBootstrap+1] // enough to be rejected as too large
 	}
-	page := unix.Getpagesize()
-	size := (len(body) + page - 1) / page * page
-	mem, err := unix.Mmap(-1, 0, size+page, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	mem, buf, err := guarded(body)
 	if err != nil {
 		return nil, err
 	}
 	defer unix.Munmap(mem)
-	if err := unix.Mprotect(mem[size:], unix.PROT_NONE); err != nil {
-		return nil, err
-	}
-	buf := mem[size-len(body) : size]
-	copy(buf, body)
 
 	var out C.struct_bootstrap
 	var msg [256]C.char
 	// mem is not Go memory, so the parser may leave pointers into it in out.
-	p := (*C.char)(unsafe.Pointer(unsafe.SliceData(mem[size-len(body):])))
+	p := (*C.char)(unsafe.Pointer(unsafe.SliceData(buf)))
 	if C.berth_parse_bootstrap(p, C.uint32_t(len(body)), &out, &msg[0], C.size_t(len(msg))) != 0 {
 		return nil, errors.New(C.GoString(&msg[0]))
 	}
@@ -110,6 +103,85 @@ func ParseBootstrap(body []byte) (*Bootstrap, error) {
 		b.Exec = goExecPlan(&x)
 	}
 	return b, nil
+}
+
+// guarded copies body to the end of fresh pages followed by an
+// inaccessible one, so a parser reading one byte past it faults. The
+// caller unmaps mem.
+func guarded(body []byte) (mem, buf []byte, err error) {
+	page := unix.Getpagesize()
+	size := (len(body) + page - 1) / page * page
+	if mem, err = unix.Mmap(-1, 0, size+page, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS); err != nil {
+		return nil, nil, err
+	}
+	if err := unix.Mprotect(mem[size:], unix.PROT_NONE); err != nil {
+		unix.Munmap(mem)
+		return nil, nil, err
+	}
+	buf = mem[size-len(body) : size]
+	copy(buf, body)
+	return mem, buf, nil
+}
+
+// Plan is berth_parse_plan's reading of a C init plan (layout at the top
+// of cinit.c).
+type Plan struct {
+	StateDirFD  uint32
+	Lockable    uint64
+	ProcAllowed []string
+	Ops         []PlanOp
+	Exec        *ExecPlan
+}
+
+// PlanOp is one parsed operation.
+type PlanOp struct {
+	Code uint32
+	N    [6]uint64
+	Prop []uint64
+	S    [6]string
+}
+
+// ParsePlan runs the C init's own parser (berth_parse_plan) on body, the
+// bytes after the plan's length word, placed right before an inaccessible
+// page as ParseBootstrap does. For tests.
+func ParsePlan(body []byte) (*Plan, error) {
+	mem, buf, err := guarded(body)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Munmap(mem)
+	var p C.struct_plan
+	var ptr *C.char
+	if len(buf) > 0 {
+		ptr = (*C.char)(unsafe.Pointer(&buf[0]))
+	}
+	rc := C.berth_parse_plan(ptr, C.uint32_t(len(buf)), &p)
+	if rc != 0 {
+		C.berth_free_plan(&p)
+		return nil, errors.New("malformed plan")
+	}
+	out := &Plan{StateDirFD: uint32(p.state_dir_fd), Lockable: uint64(p.lockable), ProcAllowed: goStrings(p.proc_allowed)}
+	ops := unsafe.Slice(p.ops, int(p.nops))
+	for i := range ops {
+		o := &ops[i]
+		op := PlanOp{Code: uint32(o.code)}
+		for k := range op.N {
+			op.N[k] = uint64(o.n[k])
+			op.S[k] = C.GoString(o.s[k])
+		}
+		if o.nprop > 0 {
+			raw := C.GoBytes(unsafe.Pointer(o.prop), C.int(o.nprop*8))
+			for k := 0; k < len(raw); k += 8 {
+				op.Prop = append(op.Prop, *(*uint64)(unsafe.Pointer(&raw[k])))
+			}
+		}
+		out.Ops = append(out.Ops, op)
+	}
+	x := p.x
+	p.x.argv, p.x.envp = nil, nil // goExecPlan frees them
+	out.Exec = goExecPlan(&x)
+	C.berth_free_plan(&p)
+	return out, nil
 }
 
 // goExecPlan copies a parsed exec record into Go memory and frees the

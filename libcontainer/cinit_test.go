@@ -1,0 +1,127 @@
+package libcontainer
+
+import (
+	"encoding/binary"
+	"log/slog"
+	"reflect"
+	"slices"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"berth/nsenter"
+	"berth/rootfs"
+)
+
+// planSpec touches most operations of the C init's plan (no cgroup mount:
+// that one depends on the host).
+func planSpec() (*CreateOpts, *specs.Spec) {
+	umask := uint32(0o027)
+	s := &specs.Spec{
+		Hostname: "h", Domainname: "d",
+		Root: &specs.Root{Path: "rootfs", Readonly: true},
+		Process: &specs.Process{
+			Args: []string{"sh", "-c", "true"}, Env: []string{"PATH=/bin"}, Cwd: "/",
+			User:    specs.User{UID: 1, GID: 2, Umask: &umask},
+			Rlimits: []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Soft: 10, Hard: 20}},
+		},
+		Mounts: []specs.Mount{
+			{Destination: "/proc", Type: "proc", Source: "proc"},
+			{Destination: "/data", Type: "bind", Source: "data", Options: []string{"rbind", "ro", "rslave"}},
+			{Destination: "/t", Type: "tmpfs", Options: []string{"rro", "size=1m"}},
+		},
+		Linux: &specs.Linux{
+			MaskedPaths:   []string{"/proc/kcore"},
+			ReadonlyPaths: []string{"/proc/sys"},
+			Devices:       []specs.LinuxDevice{{Path: "/dev/fuse", Type: "c", Major: 10, Minor: 229}},
+			Seccomp:       &specs.LinuxSeccomp{DefaultAction: specs.ActAllow, Syscalls: []specs.LinuxSyscall{{Names: []string{"reboot"}, Action: specs.ActErrno}}},
+		},
+	}
+	return &CreateOpts{ID: "c1", Bundle: "/b", Rootfs: "/b/rootfs"}, s
+}
+
+// TestPlanRoundTrip: what cInitPlan encodes, the C init's parser reads
+// back unchanged: every operation, the header and the process.
+func TestPlanRoundTrip(t *testing.T) {
+	defer slog.SetDefault(slog.Default())
+	slog.SetDefault(slog.New(slog.DiscardHandler))
+	o, s := planSpec()
+	rec, err := cInitPlan(o, s, func() (map[string]string, error) { return nil, nil }, 7, 1, true, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := binary.NativeEndian.Uint32(rec); int(n) != len(rec)-4 {
+		t.Fatalf("length word %d, body %d", n, len(rec)-4)
+	}
+	p, err := nsenter.ParsePlan(rec[4:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	allowed, lockable := rootfs.PlanHeader()
+	if p.StateDirFD != 7 || p.Lockable != lockable || !slices.Equal(p.ProcAllowed, allowed) {
+		t.Errorf("header: %d %#x %v", p.StateDirFD, p.Lockable, p.ProcAllowed)
+	}
+	setup, err := rootfs.PlanSetup(&rootfs.Config{Spec: s, Rootfs: o.Rootfs, Bundle: o.Bundle})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var codes []uint32
+	for _, op := range p.Ops {
+		codes = append(codes, op.Code)
+	}
+	for _, want := range []uint32{nsenter.OpSetsid, nsenter.OpPrepare, nsenter.OpBind, nsenter.OpHooks, nsenter.OpPivot,
+		nsenter.OpLoopback, nsenter.OpHostname, nsenter.OpDomainname, nsenter.OpMask, nsenter.OpReadonly,
+		nsenter.OpRootReadonly, nsenter.OpKeyring} {
+		if !slices.Contains(codes, want) {
+			t.Errorf("op %d missing from %v", want, codes)
+		}
+	}
+	// The setup part, op for op.
+	for i, want := range setup {
+		got := p.Ops[1+i]
+		wantProp := want.Prop
+		if len(wantProp) == 0 {
+			wantProp = nil
+		}
+		if got.Code != want.Code || got.N != want.N || got.S != want.S || !reflect.DeepEqual(got.Prop, wantProp) {
+			t.Errorf("op %d: got %+v, want %+v", i, got, want)
+		}
+	}
+	if x := p.Exec; x == nil || !slices.Equal(x.Args, s.Process.Args) || x.UID != 1 || x.GID != 2 || x.Umask != 0o027 ||
+		x.Flags&cxUmask == 0 || len(x.Filters) == 0 || x.Console != ^uint32(0) || x.PreserveFDs != 1 {
+		t.Errorf("process: %+v", p.Exec)
+	}
+}
+
+// FuzzInitPlan: the C parser of the init plan never reads outside its
+// buffer (a guard page follows it), whatever the bytes; a cut or extended
+// valid plan is refused.
+func FuzzInitPlan(f *testing.F) {
+	defer slog.SetDefault(slog.Default())
+	slog.SetDefault(slog.New(slog.DiscardHandler))
+	o, s := planSpec()
+	rec, err := cInitPlan(o, s, func() (map[string]string, error) { return nil, nil }, 7, 1, true, false)
+	if err != nil {
+		f.Fatal(err)
+	}
+	good := rec[4:]
+	f.Add(good, uint16(0), uint8(0))
+	f.Add([]byte{}, uint16(0), uint8(0))
+	f.Add(good[:len(good)/2], uint16(3), uint8(0xff))
+	f.Fuzz(func(t *testing.T, raw []byte, at uint16, b uint8) {
+		nsenter.ParsePlan(raw) // must not crash
+		if len(good) > 0 {
+			m := append([]byte{}, good...)
+			m[int(at)%len(m)] ^= b
+			nsenter.ParsePlan(m)
+		}
+		if cut := int(at) % len(good); cut > 0 {
+			if _, err := nsenter.ParsePlan(good[:cut]); err == nil {
+				t.Fatalf("a plan cut at %d of %d was accepted", cut, len(good))
+			}
+		}
+		if _, err := nsenter.ParsePlan(append(append([]byte{}, good...), b)); err == nil {
+			t.Fatalf("a plan with a byte after it was accepted")
+		}
+	})
+}
