@@ -79,11 +79,7 @@ func runBothInits(t *testing.T, r *runtime, b *bundle) (cOut, goOut string) {
 	b.write(t)
 	for _, goInit := range []bool{false, true} {
 		id := r.newID()
-		res := r.runCmd(func(cmd *exec.Cmd) {
-			if goInit {
-				cmd.Env = append(os.Environ(), "BERTH_INIT_GO=1")
-			}
-		}, "--debug", "run", "--bundle", b.dir, id)
+		res := r.runCmd(func(cmd *exec.Cmd) { cmd.Env = initEnv(goInit) }, "--debug", "run", "--bundle", b.dir, id)
 		if res.code != 0 {
 			t.Fatalf("BERTH_INIT_GO=%v: %s", goInit, res)
 		}
@@ -131,12 +127,11 @@ func TestInitPathsNoPivot(t *testing.T) {
 	b := newShBundle(t, initProbe)
 	b.write(t)
 	var outs [2]string
-	for i, env := range []string{"", "BERTH_INIT_GO=1"} {
+	for i, goInit := range []bool{false, true} {
 		id := r.newID()
-		res := r.runCmd(func(cmd *exec.Cmd) { cmd.Env = append(os.Environ(), env) },
-			"run", "--no-pivot", "--bundle", b.dir, id)
+		res := r.runCmd(func(cmd *exec.Cmd) { cmd.Env = initEnv(goInit) }, "run", "--no-pivot", "--bundle", b.dir, id)
 		if res.code != 0 {
-			t.Fatalf("%s run --no-pivot: %s", env, res)
+			t.Fatalf("BERTH_INIT_GO=%v run --no-pivot: %s", goInit, res)
 		}
 		outs[i] = strings.ReplaceAll(res.stdout, id, "ID")
 	}
@@ -178,22 +173,37 @@ func TestInitPathsErrors(t *testing.T) {
 		{"missing executable", func(t *testing.T, b *bundle) { b.spec.Process.Args = []string{"/no/such/binary"} }, []string{"process.args[0]", "/no/such/binary"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			for _, env := range []string{"", "BERTH_INIT_GO=1"} {
+			for _, goInit := range []bool{false, true} {
 				b := newBundle(t, "true")
 				tc.edit(t, b)
 				b.write(t)
 				id := r.newID()
 				before := hostMounts()
-				res := r.runCmd(func(cmd *exec.Cmd) { cmd.Env = append(os.Environ(), env) }, "create", "--bundle", b.dir, id)
-				if env == "" {
+				res := r.runCmd(func(cmd *exec.Cmd) { cmd.Env = initEnv(goInit) }, "create", "--bundle", b.dir, id)
+				if !goInit {
 					assertErrorLine(t, res, tc.hints...)
 				} else if res.code == 0 {
-					t.Errorf("%s: create succeeded", env)
+					t.Errorf("BERTH_INIT_GO=1: create succeeded")
 				}
 				assertNothingLeft(t, r, id, before)
 			}
 		})
 	}
+}
+
+// initEnv is the test's environment with BERTH_INIT_GO=1 exactly when
+// goInit (the suite may itself run under BERTH_INIT_GO=1).
+func initEnv(goInit bool) []string {
+	var env []string
+	for _, e := range os.Environ() {
+		if !strings.HasPrefix(e, "BERTH_INIT_GO=") {
+			env = append(env, e)
+		}
+	}
+	if goInit {
+		env = append(env, "BERTH_INIT_GO=1")
+	}
+	return env
 }
 
 // lineDiff lists the lines only in want (-) and only in got (+).
