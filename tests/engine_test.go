@@ -127,6 +127,19 @@ func TestEnginePodman(t *testing.T) {
 	if out := sh(t, time.Minute, pm, podman(t, store, "exec", id, "sh", "-c", "echo exec-ok")...); !strings.Contains(out, "exec-ok") {
 		t.Errorf("podman exec: %s", out)
 	}
+	// exec -it: the pty is made by berth's exec process (the C stub).
+	execLine := strings.Join(append([]string{pm}, podman(t, store, "exec", "-it", id, "sh", "-c", "tty && echo exec-it-ok")...), " ")
+	var execOut string
+	for try := 0; try < 3; try++ {
+		execOut = sh(t, time.Minute, script, "-qec", execLine, "/dev/null")
+		if strings.Contains(execOut, "/dev/pts/") && strings.Contains(execOut, "exec-it-ok") {
+			break
+		}
+		t.Logf("podman exec -it, try %d: %q", try+1, execOut)
+	}
+	if !strings.Contains(execOut, "/dev/pts/") || !strings.Contains(execOut, "exec-it-ok") {
+		t.Errorf("podman exec -it: %q", execOut)
+	}
 	if out := sh(t, time.Minute, pm, podman(t, store, "top", id)...); !strings.Contains(out, "sleep 1000") {
 		t.Errorf("podman top: %s", out)
 	}
