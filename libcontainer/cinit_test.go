@@ -40,9 +40,8 @@ func planSpec() (*CreateOpts, *specs.Spec) {
 	return &CreateOpts{ID: "c1", Bundle: "/b", Rootfs: "/b/rootfs"}, s
 }
 
-// TestPlanRoundTrip: what cInitPlan encodes, the C init's parser reads
-// back unchanged: every operation, the header and the process.
-func TestPlanRoundTrip(t *testing.T) {
+// encodedPlan is cInitPlan of planSpec, without its length word.
+func encodedPlan(t testing.TB) ([]byte, *specs.Spec, *CreateOpts) {
 	defer slog.SetDefault(slog.Default())
 	slog.SetDefault(slog.New(slog.DiscardHandler))
 	o, s := planSpec()
@@ -53,7 +52,14 @@ func TestPlanRoundTrip(t *testing.T) {
 	if n := binary.NativeEndian.Uint32(rec); int(n) != len(rec)-4 {
 		t.Fatalf("length word %d, body %d", n, len(rec)-4)
 	}
-	p, err := nsenter.ParsePlan(rec[4:])
+	return rec[4:], s, o
+}
+
+// TestPlanRoundTrip: what cInitPlan encodes, the C init's parser reads
+// back unchanged: every operation, the header and the process.
+func TestPlanRoundTrip(t *testing.T) {
+	body, s, o := encodedPlan(t)
+	p, err := nsenter.ParsePlan(body)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,14 +103,7 @@ func TestPlanRoundTrip(t *testing.T) {
 // buffer (a guard page follows it), whatever the bytes; a cut or extended
 // valid plan is refused.
 func FuzzInitPlan(f *testing.F) {
-	defer slog.SetDefault(slog.Default())
-	slog.SetDefault(slog.New(slog.DiscardHandler))
-	o, s := planSpec()
-	rec, err := cInitPlan(o, s, func() (map[string]string, error) { return nil, nil }, 7, 1, true, false)
-	if err != nil {
-		f.Fatal(err)
-	}
-	good := rec[4:]
+	good, _, _ := encodedPlan(f)
 	f.Add(good, uint16(0), uint8(0))
 	f.Add([]byte{}, uint16(0), uint8(0))
 	f.Add(good[:len(good)/2], uint16(3), uint8(0xff))

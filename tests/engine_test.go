@@ -107,20 +107,8 @@ func TestEnginePodman(t *testing.T) {
 	}
 	// run -it under a pty, as a person at a terminal would.
 	script := needTool(t, "script", "bsdutils")
-	line := strings.Join(append([]string{pm}, podman(t, store, append(append([]string{"run", "--rm", "-it"}, noLimitRaise()...), image, "sh", "-c", "tty && echo it-ok")...)...), " ")
-	// conmon's relay sometimes loses the last output when the pty closes
-	// (seen with runc too): up to three tries, each logged.
-	var itOut string
-	for try := 0; try < 3; try++ {
-		itOut = sh(t, time.Minute, script, "-qec", line, "/dev/null")
-		if strings.Contains(itOut, "/dev/pts/") && strings.Contains(itOut, "it-ok") {
-			break
-		}
-		t.Logf("podman run -it, try %d: %q", try+1, itOut)
-	}
-	if !strings.Contains(itOut, "/dev/pts/") || !strings.Contains(itOut, "it-ok") {
-		t.Errorf("podman run -it: %q", itOut)
-	}
+	onTerminal(t, script, "podman run -it", "it-ok",
+		append([]string{pm}, podman(t, store, append(append([]string{"run", "--rm", "-it"}, noLimitRaise()...), image, "sh", "-c", "tty && echo it-ok")...)...))
 	id := strings.TrimSpace(sh(t, time.Minute, pm, podman(t, store, append(append([]string{"run", "-d"}, noLimitRaise()...), image, "sleep", "1000")...)...))
 	id = id[strings.LastIndex(id, "\n")+1:]
 	defer exec.Command(pm, podman(t, store, "rm", "-f", id)...).Run()
@@ -128,18 +116,7 @@ func TestEnginePodman(t *testing.T) {
 		t.Errorf("podman exec: %s", out)
 	}
 	// exec -it: the pty is made by berth's exec process (the C stub).
-	execLine := strings.Join(append([]string{pm}, podman(t, store, "exec", "-it", id, "sh", "-c", "tty && echo exec-it-ok")...), " ")
-	var execOut string
-	for try := 0; try < 3; try++ {
-		execOut = sh(t, time.Minute, script, "-qec", execLine, "/dev/null")
-		if strings.Contains(execOut, "/dev/pts/") && strings.Contains(execOut, "exec-it-ok") {
-			break
-		}
-		t.Logf("podman exec -it, try %d: %q", try+1, execOut)
-	}
-	if !strings.Contains(execOut, "/dev/pts/") || !strings.Contains(execOut, "exec-it-ok") {
-		t.Errorf("podman exec -it: %q", execOut)
-	}
+	onTerminal(t, script, "podman exec -it", "exec-it-ok", append([]string{pm}, podman(t, store, "exec", "-it", id, "sh", "-c", "tty && echo exec-it-ok")...))
 	if out := sh(t, time.Minute, pm, podman(t, store, "top", id)...); !strings.Contains(out, "sleep 1000") {
 		t.Errorf("podman top: %s", out)
 	}
@@ -150,6 +127,24 @@ func TestEnginePodman(t *testing.T) {
 	sh(t, time.Minute, pm, podman(t, store, "unpause", id)...)
 	sh(t, time.Minute, pm, podman(t, store, "stop", "-t", "1", id)...)
 	sh(t, time.Minute, pm, podman(t, store, "rm", id)...)
+}
+
+// onTerminal runs argv under a pty (script) and wants the container's
+// `tty` to name a /dev/pts terminal and the word want after it. conmon's
+// relay sometimes loses output when the pty opens or closes (seen with
+// runc too): up to three tries, each logged.
+func onTerminal(t *testing.T, script, what, want string, argv []string) {
+	t.Helper()
+	line := strings.Join(argv, " ")
+	var out string
+	for try := 0; try < 3; try++ {
+		out = sh(t, time.Minute, script, "-qec", line, "/dev/null")
+		if strings.Contains(out, "/dev/pts/") && strings.Contains(out, want) {
+			return
+		}
+		t.Logf("%s, try %d: %q", what, try+1, out)
+	}
+	t.Errorf("%s: %q", what, out)
 }
 
 func TestEngineContainerd(t *testing.T) {
