@@ -67,11 +67,7 @@ func createOpts(c *cli.Context, dialConsole bool) (*libcontainer.CreateOpts, err
 	if err != nil {
 		return nil, err
 	}
-	s, raw, err := spec.LoadRaw(bundle)
-	if err != nil {
-		return nil, err
-	}
-	rootfs, err := spec.RootfsPath(bundle, s)
+	s, raw, rootfs, err := spec.LoadRaw(bundle)
 	if err != nil {
 		return nil, err
 	}

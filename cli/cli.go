@@ -72,18 +72,26 @@ func (a Args) Len() int        { return len(a) }
 func (a Args) Slice() []string { return a }
 func (c *Context) Args() Args  { return c.args }
 func (c *Context) NArg() int   { return len(c.args) }
-func (c *Context) value(name string) (any, bool) {
+
+// lookup finds the flag called name in this context or the global one.
+func (c *Context) lookup(name string) (*Context, Flag) {
 	for ctx := c; ctx != nil; ctx = ctx.parent {
-		for _, f := range ctx.flags {
-			if slices.Contains(f.names(), name) {
-				if v, ok := ctx.values[f]; ok {
-					return v, true
-				}
-				return f.defaultValue(), true
-			}
+		if f := find(ctx.flags, name); f != nil {
+			return ctx, f
 		}
 	}
-	return nil, false
+	return nil, nil
+}
+
+func (c *Context) value(name string) (any, bool) {
+	ctx, f := c.lookup(name)
+	if f == nil {
+		return nil, false
+	}
+	if v, ok := ctx.values[f]; ok {
+		return v, true
+	}
+	return f.defaultValue(), true
 }
 
 // String, Bool, ... return the flag's value, its default when not given,
@@ -126,26 +134,17 @@ func (c *Context) Int64Slice(name string) []int64 {
 
 // IsSet reports whether the flag was given on the command line (or Set).
 func (c *Context) IsSet(name string) bool {
-	for ctx := c; ctx != nil; ctx = ctx.parent {
-		for _, f := range ctx.flags {
-			if slices.Contains(f.names(), name) {
-				return ctx.isSet[f]
-			}
-		}
-	}
-	return false
+	ctx, f := c.lookup(name)
+	return f != nil && ctx.isSet[f]
 }
 
 // Set gives a flag a value as if it had been on the command line.
 func (c *Context) Set(name, value string) error {
-	for ctx := c; ctx != nil; ctx = ctx.parent {
-		for _, f := range ctx.flags {
-			if slices.Contains(f.names(), name) {
-				return ctx.assign(f, name, value)
-			}
-		}
+	ctx, f := c.lookup(name)
+	if f == nil {
+		return fmt.Errorf("no such flag -%s", name)
 	}
-	return fmt.Errorf("no such flag -%s", name)
+	return ctx.assign(f, name, value)
 }
 
 func (c *Context) assign(f Flag, name, value string) error {

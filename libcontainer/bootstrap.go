@@ -48,6 +48,9 @@ func (p *nsPlan) has(t specs.LinuxNamespaceType) bool {
 	return p.cloneFlags&uint32(nsFlags[t].flag) != 0
 }
 
+// userNS: the container has a user namespace of its own, new or joined.
+func (p *nsPlan) userNS() bool { return p.has(specs.UserNamespace) || joins(p, "user") }
+
 func planNamespaces(l *specs.Linux) (*nsPlan, error) {
 	p := &nsPlan{}
 	if l == nil {
@@ -130,13 +133,11 @@ func stubExchange(sock *os.File, plan *nsPlan, writeMaps func(pid int) error) (i
 	if _, err := sock.Write(plan.encode()); err != nil {
 		return 0, fmt.Errorf("send bootstrap to init: %w", err)
 	}
-	var hdr [8]byte
 	for {
-		if _, err := io.ReadFull(sock, hdr[:]); err != nil {
+		tag, val, err := readSync(sock)
+		if err != nil {
 			return 0, fmt.Errorf("container init exited before reporting its pid: %w", err)
 		}
-		tag := binary.NativeEndian.Uint32(hdr[:4])
-		val := binary.NativeEndian.Uint32(hdr[4:])
 		switch tag {
 		case nsenter.SyncUsermap:
 			if err := writeMaps(int(val)); err != nil {
@@ -155,6 +156,15 @@ func stubExchange(sock *os.File, plan *nsPlan, writeMaps func(pid int) error) (i
 			return 0, fmt.Errorf("container init: unexpected sync tag %#x", tag)
 		}
 	}
+}
+
+// readSync reads one sync header of the stub (nsenter.c): tag and value.
+func readSync(sock *os.File) (tag, val uint32, err error) {
+	var hdr [8]byte
+	if _, err := io.ReadFull(sock, hdr[:]); err != nil {
+		return 0, 0, err
+	}
+	return binary.NativeEndian.Uint32(hdr[:4]), binary.NativeEndian.Uint32(hdr[4:]), nil
 }
 
 // readStubError reads the size bytes of a SyncErr report and returns them

@@ -29,8 +29,6 @@ func cInitReason(o *CreateOpts, plan *nsPlan) string {
 		return "BERTH_INIT_GO=1"
 	case !plan.has(specs.MountNamespace):
 		return "no new mount namespace"
-	case plan.has(specs.UserNamespace) || joins(plan, "user"):
-		return "user namespace"
 	case s.Process.Terminal:
 		// Tried: with the pty made by the C init, `podman run -it` lost the
 		// container's first output line under load (3 runs in 6); conmon
@@ -46,7 +44,7 @@ func cInitReason(o *CreateOpts, plan *nsPlan) string {
 	case len(l.Sysctl) > 0:
 		return "linux.sysctl"
 	}
-	return rootfs.PlanUnsupported(&rootfs.Config{Spec: s})
+	return rootfs.PlanUnsupported(&rootfs.Config{Spec: s, UserNS: plan.userNS()})
 }
 
 // cInitPlan encodes the plan for the init pid (layout at the top of
@@ -119,13 +117,11 @@ func cInitPlan(o *CreateOpts, spec *specs.Spec, own func() (map[string]string, e
 // calls hooksPoint (limits, prestart and createRuntime hooks) and lets the
 // init go on; the init's step timings go to the clock's log.
 func cInitExchange(sock *os.File, clk stepClock, hooksPoint func() error) error {
-	var hdr [8]byte
 	for {
-		if _, err := io.ReadFull(sock, hdr[:]); err != nil {
+		tag, val, err := readSync(sock)
+		if err != nil {
 			return fmt.Errorf("container init exited unexpectedly (%v)", err)
 		}
-		tag := binary.NativeEndian.Uint32(hdr[:4])
-		val := binary.NativeEndian.Uint32(hdr[4:])
 		switch tag {
 		case nsenter.SyncHooks, nsenter.SyncReady:
 			steps, err := readCTrace(sock, val)

@@ -122,16 +122,14 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 	}
 	defer s.unlock()
 	st := &State{
-		ID:      o.ID,
-		Bundle:  o.Bundle,
-		Rootfs:  o.Rootfs,
-		Created: time.Now().UTC(),
-		Owner:   os.Geteuid(),
-		Status:  Creating,
-		Config:  o.Spec,
-	}
-	if o.RawSpec != nil {
-		st.RawConfig = o.RawSpec
+		ID:        o.ID,
+		Bundle:    o.Bundle,
+		Rootfs:    o.Rootfs,
+		Created:   time.Now().UTC(),
+		Owner:     os.Geteuid(),
+		Status:    Creating,
+		Config:    o.Spec,
+		RawConfig: o.RawSpec,
 	}
 	var cmd *exec.Cmd
 	var parentSock *os.File
@@ -216,6 +214,7 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 		err error
 	}
 	ownCh := make(chan ownResult, 1)
+	// Whatever return comes first, the compiling goroutine is answered.
 	defer func() {
 		select {
 		case ownCh <- ownResult{err: errors.New("create failed")}:
@@ -280,11 +279,9 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 	// The init's cgroups as the host names them, for a "cgroup" mount: in
 	// its own cgroup namespace the init would see only "/".
 	var own map[string]string
-	if rootfs.HasCgroupMount(&rootfs.Config{Spec: o.Spec}) {
+	if rootfs.HasCgroupMount(o.Spec) {
 		if own, err = rootfs.OwnCgroupsOf(pid); err != nil {
-			err = fmt.Errorf("container init %d: %w", pid, err)
-			ownCh <- ownResult{err: err}
-			return nil, err
+			return nil, fmt.Errorf("container init %d: %w", pid, err)
 		}
 	}
 	ownCh <- ownResult{own: own}
@@ -317,9 +314,8 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 		if r.err != nil {
 			return nil, r.err
 		}
-		rec := r.rec
 		clk.step("create: plan compiled")
-		if _, err := parentSock.Write(rec); err != nil {
+		if _, err := parentSock.Write(r.rec); err != nil {
 			return nil, fmt.Errorf("send plan to container init: %w", err)
 		}
 		if err := cInitExchange(parentSock, clk, hooksPoint); err != nil {
@@ -335,7 +331,7 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 		Spec:         o.Spec,
 		NoPivot:      o.NoPivot,
 		NoNewKeyring: o.NoNewKeyring,
-		UserNS:       plan.has(specs.UserNamespace) || joins(plan, "user"),
+		UserNS:       plan.userNS(),
 		CgroupNS:     plan.has(specs.CgroupNamespace),
 		OwnCgroups:   own,
 		MountNS:      plan.has(specs.MountNamespace) || joins(plan, "mount"),

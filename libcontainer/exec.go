@@ -1,7 +1,6 @@
 package libcontainer
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -232,16 +231,14 @@ func goExec(c *Container, parentSock *os.File, execSpec *specs.Spec, cfg *initCo
 // stubExecResult waits for the stub's C exec: end-of-file when the socket
 // closed on execve, or the error it reported.
 func stubExecResult(sock *os.File) error {
-	var hdr [8]byte
-	n, err := io.ReadFull(sock, hdr[:])
+	tag, val, err := readSync(sock)
 	switch {
-	case n == 0 && err == io.EOF:
+	case err == io.EOF: // nothing read: the exec closed the socket
 		return nil
 	case err != nil:
 		return fmt.Errorf("exec process: %w", err)
-	}
-	if tag := binary.NativeEndian.Uint32(hdr[:4]); tag != nsenter.SyncErr {
+	case tag != nsenter.SyncErr:
 		return fmt.Errorf("exec process: unexpected sync tag %#x", tag)
 	}
-	return readStubError(sock, binary.NativeEndian.Uint32(hdr[4:]))
+	return readStubError(sock, val)
 }

@@ -73,41 +73,49 @@ func specDevices(spec *specs.Spec) ([]device, error) {
 	return out, nil
 }
 
-// setupDev creates the default devices, linux.devices and the /dev
-// symlinks. A /dev bind-mounted from the host is left alone: everything is
-// there already, and touching it would change the host's /dev.
-func (s *setup) setupDev() error {
-	devpts := false
-	for _, m := range s.c.Spec.Mounts {
+// devicesFor lists the nodes setupDev makes, in order (the default ones
+// the spec does not name, then linux.devices), and whether /dev/pts is a
+// devpts (then /dev/ptmx links into it). skip: /dev is a bind mount from the
+// host, where everything is there already and touching it would change the
+// host's /dev. PlanSetup compiles the same list for the C init.
+func devicesFor(spec *specs.Spec) (devs []device, devpts, skip bool, err error) {
+	for _, m := range spec.Mounts {
 		dest := filepath.Clean("/" + m.Destination)
 		opts, _ := ParseMountOptions(m.Options)
 		if dest == "/dev" && (opts.Bind || m.Type == "bind") {
-			return nil
+			return nil, false, true, nil
 		}
 		if dest == "/dev/pts" && m.Type == "devpts" {
 			devpts = true
 		}
 	}
-	devs, err := specDevices(s.c.Spec)
+	named, err := specDevices(spec)
 	if err != nil {
-		return err
+		return nil, false, false, err
 	}
 	inSpec := map[string]bool{}
-	for _, d := range devs {
+	for _, d := range named {
 		inSpec[d.path] = true
+	}
+	for _, d := range defaultDevices {
+		if !inSpec[d.path] {
+			d.field = "default device " + d.path
+			devs = append(devs, d)
+		}
+	}
+	return append(devs, named...), devpts, false, nil
+}
+
+// setupDev creates the default devices, linux.devices and the /dev
+// symlinks (devicesFor).
+func (s *setup) setupDev() error {
+	devs, devpts, skip, err := devicesFor(s.c.Spec)
+	if err != nil || skip {
+		return err
 	}
 	// Modes must come out exactly as asked, not masked.
 	old := unix.Umask(0)
 	defer unix.Umask(old)
-	for _, d := range defaultDevices {
-		if inSpec[d.path] {
-			continue
-		}
-		d.field = "default device " + d.path
-		if err := s.createDevice(d); err != nil {
-			return err
-		}
-	}
 	for _, d := range devs {
 		if err := s.createDevice(d); err != nil {
 			return err

@@ -16,7 +16,19 @@ type mountCtx struct {
 	m     specs.Mount
 	dest  string // cleaned absolute destination inside the rootfs
 	opts  MountOptions
+	kind  mountKind
+	src   string // a bind's host source, joined with the bundle when relative
 }
+
+// mountKind is how a spec mount is made.
+type mountKind int
+
+const (
+	mountFresh   mountKind = iota // a new filesystem instance
+	mountRemount                  // "remount": flags of an existing mount
+	mountBind                     // a bind of a host path
+	mountCgroup                   // "cgroup": the init's cgroups (cgroup.go)
+)
 
 func (mc *mountCtx) field() string { return fmt.Sprintf("spec mounts[%d]", mc.index) }
 
@@ -41,26 +53,52 @@ func (mc *mountCtx) mkdirErr(err error) error {
 	return fmt.Errorf("mkdir %q in rootfs (%s.destination): %w", mc.dest, mc.field(), err)
 }
 
-func (s *setup) mount(i int, m specs.Mount) error {
+// newMountCtx reads spec mount i: its options, its destination, how it is
+// made and, for a bind, the host source. Setup and PlanSetup both start
+// here, so the C and the Go init accept and refuse the same mounts.
+func newMountCtx(c *Config, i int, m specs.Mount) (*mountCtx, error) {
 	mc := &mountCtx{index: i, m: m}
 	opts, err := ParseMountOptions(m.Options)
 	if err != nil {
-		return fmt.Errorf("%s.options: %w", mc.field(), err)
+		return nil, fmt.Errorf("%s.options: %w", mc.field(), err)
 	}
 	mc.opts = opts
 	if m.Destination == "" {
-		return fmt.Errorf("%s.destination: empty", mc.field())
+		return nil, fmt.Errorf("%s.destination: empty", mc.field())
 	}
 	// A relative destination (old runc accepted them) is taken from "/".
 	mc.dest = filepath.Clean("/" + m.Destination)
-	bind := opts.Bind || m.Type == "bind"
-
 	switch {
 	case opts.Flags&unix.MS_REMOUNT != 0:
-		return s.mountRemount(mc)
-	case bind:
-		return s.mountBind(mc)
+		mc.kind = mountRemount
+	case opts.Bind || m.Type == "bind":
+		mc.kind = mountBind
+		if m.Source == "" {
+			return nil, fmt.Errorf("%s.source: empty for a bind mount", mc.field())
+		}
+		mc.src = m.Source
+		if !filepath.IsAbs(mc.src) && c.Bundle != "" {
+			mc.src = filepath.Join(c.Bundle, mc.src)
+		}
 	case m.Type == "cgroup":
+		mc.kind = mountCgroup
+	default:
+		mc.kind = mountFresh
+	}
+	return mc, nil
+}
+
+func (s *setup) mount(i int, m specs.Mount) error {
+	mc, err := newMountCtx(s.c, i, m)
+	if err != nil {
+		return err
+	}
+	switch mc.kind {
+	case mountRemount:
+		return s.mountRemount(mc)
+	case mountBind:
+		return s.mountBind(mc)
+	case mountCgroup:
 		return s.mountCgroup(mc)
 	default:
 		return s.mountFresh(mc)
@@ -81,13 +119,7 @@ func (s *setup) mountRemount(mc *mountCtx) error {
 }
 
 func (s *setup) mountBind(mc *mountCtx) error {
-	src := mc.m.Source
-	if src == "" {
-		return fmt.Errorf("%s.source: empty for a bind mount", mc.field())
-	}
-	if !filepath.IsAbs(src) && s.c.Bundle != "" {
-		src = filepath.Join(s.c.Bundle, src)
-	}
+	src := mc.src
 	// The source is the host's (trusted) path; holding it open pins what
 	// is bound, whatever happens to the name later.
 	srcFd, err := unix.Open(src, unix.O_PATH|unix.O_CLOEXEC, 0)

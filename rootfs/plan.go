@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
 	"berth/nsenter"
@@ -73,7 +74,7 @@ func PlanSetup(c *Config) ([]PlanOp, error) {
 		mark("rootfs: propagation, bind"),
 	}
 	for i, m := range c.Spec.Mounts {
-		mops, err := planMount(c, i, m.Destination, m.Type, m.Source, m.Options)
+		mops, err := planMount(c, i, m)
 		if err != nil {
 			return nil, err
 		}
@@ -139,8 +140,8 @@ func ResolveCgroups(c *Config, ops []PlanOp) ([]PlanOp, error) {
 
 // HasCgroupMount reports whether the spec mounts a "cgroup" filesystem (and
 // so needs Config.OwnCgroups).
-func HasCgroupMount(c *Config) bool {
-	for _, m := range c.Spec.Mounts {
+func HasCgroupMount(spec *specs.Spec) bool {
+	for _, m := range spec.Mounts {
 		if m.Type == "cgroup" {
 			return true
 		}
@@ -160,24 +161,18 @@ func PlanHeader() (procAllowed []string, lockable uint64) {
 
 func mark(step string) PlanOp { return PlanOp{Code: nsenter.OpMark, S: [6]string{step}} }
 
-// planMount is Setup's mount for one spec mount, with the same checks.
-func planMount(c *Config, i int, destination, typ, source string, options []string) ([]PlanOp, error) {
-	field := fmt.Sprintf("spec mounts[%d]", i)
-	opts, err := ParseMountOptions(options)
+// planMount is Setup's mount for one spec mount, read by the same
+// newMountCtx, so both inits accept and refuse the same mounts.
+func planMount(c *Config, i int, m specs.Mount) ([]PlanOp, error) {
+	mc, err := newMountCtx(c, i, m)
 	if err != nil {
-		return nil, fmt.Errorf("%s.options: %w", field, err)
+		return nil, err
 	}
-	if destination == "" {
-		return nil, fmt.Errorf("%s.destination: empty", field)
-	}
-	named := source
-	if named == "" {
-		named = typ
-	}
+	opts := mc.opts
 	op := PlanOp{
 		N:    [6]uint64{uint64(opts.Flags), uint64(opts.Cleared)},
 		Prop: make([]uint64, len(opts.Propagation)),
-		S:    [6]string{filepath.Clean("/" + destination), typ, source, opts.Data, field, named},
+		S:    [6]string{mc.dest, m.Type, m.Source, opts.Data, mc.field(), mc.source()},
 	}
 	for k, p := range opts.Propagation {
 		op.Prop[k] = uint64(p)
@@ -186,27 +181,21 @@ func planMount(c *Config, i int, destination, typ, source string, options []stri
 		op.N[2] |= nsenter.BitAttr
 		op.N[3], op.N[4], op.N[5] = a.Attr_set, a.Attr_clr, a.Propagation
 	}
-	switch {
-	case opts.Flags&unix.MS_REMOUNT != 0:
+	switch mc.kind {
+	case mountRemount:
 		op.Code = nsenter.OpRemount
-	case opts.Bind || typ == "bind":
-		if source == "" {
-			return nil, fmt.Errorf("%s.source: empty for a bind mount", field)
-		}
-		if !filepath.IsAbs(source) && c.Bundle != "" {
-			op.S[2] = filepath.Join(c.Bundle, source)
-		}
+	case mountBind:
 		op.Code = nsenter.OpBind
+		op.S[2] = mc.src
 		if needsBindRemount(opts) {
 			op.N[2] |= nsenter.BitRemount
 		}
-	case typ == "cgroup":
+	case mountCgroup:
 		// Expanded by ResolveCgroups, once the init's cgroups are known.
 		op.Code = opCgroupPending
-		return []PlanOp{op}, nil
 	default:
 		op.Code = nsenter.OpFresh
-		if typ == "proc" || typ == "sysfs" {
+		if m.Type == "proc" || m.Type == "sysfs" {
 			op.N[2] |= nsenter.BitPlainDir
 		}
 	}
@@ -264,37 +253,15 @@ func planCgroup(c *Config, op PlanOp) ([]PlanOp, error) {
 	return append(ops, done), nil
 }
 
-// planDev is setupDev: default devices, linux.devices, the /dev symlinks;
+// planDev is setupDev (devicesFor): the nodes, then the /dev symlinks;
 // nothing when /dev is a bind mount.
 func planDev(c *Config) ([]PlanOp, error) {
-	devpts := false
-	for _, m := range c.Spec.Mounts {
-		dest := filepath.Clean("/" + m.Destination)
-		opts, _ := ParseMountOptions(m.Options)
-		if dest == "/dev" && (opts.Bind || m.Type == "bind") {
-			return nil, nil
-		}
-		if dest == "/dev/pts" && m.Type == "devpts" {
-			devpts = true
-		}
-	}
-	devs, err := specDevices(c.Spec)
-	if err != nil {
+	devs, devpts, skip, err := devicesFor(c.Spec)
+	if err != nil || skip {
 		return nil, err
 	}
-	inSpec := map[string]bool{}
-	for _, d := range devs {
-		inSpec[d.path] = true
-	}
-	var all []device
-	for _, d := range defaultDevices {
-		if !inSpec[d.path] {
-			d.field = "default device " + d.path
-			all = append(all, d)
-		}
-	}
 	var ops []PlanOp
-	for _, d := range append(all, devs...) {
+	for _, d := range devs {
 		ops = append(ops, PlanOp{
 			Code: nsenter.OpDevice,
 			N:    [6]uint64{uint64(d.typ | d.mode), uint64(d.major), uint64(d.minor), uint64(d.uid), uint64(d.gid)},
