@@ -2,7 +2,6 @@ package tests
 
 import (
 	"encoding/json"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -125,21 +124,8 @@ func TestExecTerminal(t *testing.T) {
 	c := runningSleeper(t, r)
 	for _, path := range []string{"c", "go"} {
 		t.Run(path, func(t *testing.T) {
-			sock := filepath.Join(testDir(t, "console"), "console.sock")
-			ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
-			if err != nil {
-				t.Fatal(err)
-			}
+			sock, ln, got := listenConsole(t)
 			defer ln.Close()
-			type recv struct {
-				f   *os.File
-				err error
-			}
-			got := make(chan recv, 1)
-			go func() {
-				f, _, err := receiveConsole(ln)
-				got <- recv{f, err}
-			}()
 			proc := filepath.Join(testDir(t, "proc"), "process.json")
 			writeFile(t, proc, `{"terminal":true,"consoleSize":{"height":33,"width":101},"user":{"uid":0,"gid":0},`+
 				`"args":["sh"],"env":["PATH=/bin","TERM=dumb"],"cwd":"/"}`)
@@ -151,15 +137,7 @@ func TestExecTerminal(t *testing.T) {
 			if res.code != 0 {
 				t.Fatalf("exec -d --process (terminal): %s", res)
 			}
-			var m recv
-			select {
-			case m = <-got:
-			case <-time.After(30 * time.Second):
-				t.Fatal("exec never sent the pty master")
-			}
-			if m.err != nil {
-				t.Fatal(m.err)
-			}
+			m := waitConsole(t, got, "exec")
 			defer m.f.Close()
 			m.f.Write([]byte("tty; stty size; echo ok-$((6*7)); exit\n"))
 			out := readUntil(m.f, "ok-42", 15*time.Second)

@@ -209,15 +209,12 @@ func TestBundleFromImage(t *testing.T) {
 
 	t.Run("run --image", func(t *testing.T) {
 		r := newRuntime(t)
-		before, _ := filepath.Glob(filepath.Join(os.TempDir(), "berth-image-*"))
+		before := imageBundles()
 		out := lines(r.mustRun("run", "--image", layout+":v1", r.newID()).stdout)
 		if len(out) == 0 || out[0] != "hello from the image" {
 			t.Fatalf("run --image printed %q", out)
 		}
-		after, _ := filepath.Glob(filepath.Join(os.TempDir(), "berth-image-*"))
-		if len(after) > len(before) {
-			t.Errorf("run --image left its temporary bundle: %v", after)
-		}
+		assertNoNewImageBundles(t, "run --image", before)
 	})
 
 	t.Run("overrides", func(t *testing.T) {
@@ -448,4 +445,18 @@ func treeOf(t *testing.T, root string) map[string]string {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// imageBundles lists the temporary bundles of run --image.
+func imageBundles() []string {
+	b, _ := filepath.Glob(filepath.Join(os.TempDir(), "berth-image-*"))
+	return b
+}
+
+// assertNoNewImageBundles fails when more temporary bundles exist than before.
+func assertNoNewImageBundles(t *testing.T, what string, before []string) {
+	t.Helper()
+	if after := imageBundles(); len(after) > len(before) {
+		t.Errorf("%s left its temporary bundle: %v", what, after)
+	}
 }

@@ -282,12 +282,9 @@ func TestOverlayBundle(t *testing.T) {
 
 	t.Run("run --image --overlay", func(t *testing.T) {
 		r := newRuntime(t)
-		before, _ := filepath.Glob(filepath.Join(os.TempDir(), "berth-image-*"))
+		before := imageBundles()
 		wantOverlayOutput(t, lines(r.mustRun("run", "--image", layout+":v1", "--overlay", "--layers", store, r.newID()).stdout))
-		after, _ := filepath.Glob(filepath.Join(os.TempDir(), "berth-image-*"))
-		if len(after) > len(before) {
-			t.Errorf("run --image --overlay left its temporary bundle: %v", after)
-		}
+		assertNoNewImageBundles(t, "run --image --overlay", before)
 	})
 
 	t.Run("bad annotation", func(t *testing.T) {

@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -97,20 +96,7 @@ func TestSecurityConsoleSymlink(t *testing.T) {
 				}
 			}
 
-			sock := filepath.Join(testDir(t, "console"), "console.sock")
-			ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			type recv struct {
-				f   *os.File
-				err error
-			}
-			got := make(chan recv, 1)
-			go func() {
-				f, _, err := receiveConsole(ln)
-				got <- recv{f, err}
-			}()
+			sock, ln, got := listenConsole(t)
 			c, res := r.tryCreate(b, "--console-socket", sock)
 			ln.Close() // ends the receiver if create failed before connecting
 			if m := <-got; m.f != nil {

@@ -45,6 +45,45 @@ func receiveConsole(ln *net.UnixListener) (*os.File, string, error) {
 	return os.NewFile(uintptr(fds[0]), "pty-master"), string(buf[:n]), nil
 }
 
+// consoleReceived is what listenConsole's receiver got.
+type consoleReceived struct {
+	f   *os.File
+	msg string
+	err error
+}
+
+// listenConsole listens on a new console socket and receives one pty
+// master on its own goroutine. Closing ln ends the receiver early.
+func listenConsole(t *testing.T) (sock string, ln *net.UnixListener, got <-chan consoleReceived) {
+	t.Helper()
+	sock = filepath.Join(testDir(t, "console"), "console.sock")
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := make(chan consoleReceived, 1)
+	go func() {
+		f, msg, err := receiveConsole(ln)
+		ch <- consoleReceived{f, msg, err}
+	}()
+	return sock, ln, ch
+}
+
+// waitConsole waits for the pty master (30 s) and fails the test without it.
+func waitConsole(t *testing.T, got <-chan consoleReceived, who string) consoleReceived {
+	t.Helper()
+	select {
+	case m := <-got:
+		if m.err != nil {
+			t.Fatal(m.err)
+		}
+		return m
+	case <-time.After(30 * time.Second):
+		t.Fatalf("%s never sent the pty master", who)
+	}
+	return consoleReceived{}
+}
+
 // readUntil reads from f until the output contains want or the deadline
 // passes; an EIO (the slave side closed) ends reading too.
 func readUntil(f *os.File, want string, d time.Duration) string {
@@ -64,37 +103,15 @@ func readUntil(f *os.File, want string, d time.Duration) string {
 
 func TestTerminalConsoleSocket(t *testing.T) {
 	r := newRuntime(t)
-	sock := filepath.Join(testDir(t, "console"), "console.sock")
-	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sock, ln, got := listenConsole(t)
 	defer ln.Close()
 
 	b := newBundle(t, "sh")
 	b.spec.Process.Terminal = true
 	b.spec.Process.ConsoleSize = &specs.Box{Height: 30, Width: 100}
 
-	type recv struct {
-		f   *os.File
-		msg string
-		err error
-	}
-	got := make(chan recv, 1)
-	go func() {
-		f, msg, err := receiveConsole(ln)
-		got <- recv{f, msg, err}
-	}()
 	c := r.create(b, "--console-socket", sock)
-	var master recv
-	select {
-	case master = <-got:
-	case <-time.After(30 * time.Second):
-		t.Fatal("the runtime never sent the pty master")
-	}
-	if master.err != nil {
-		t.Fatal(master.err)
-	}
+	master := waitConsole(t, got, "the runtime")
 	defer master.f.Close()
 	if master.msg == "" {
 		t.Errorf("the console message has an empty payload; want the fd's name")
