@@ -250,7 +250,7 @@ func TestBootstrapParseRejects(t *testing.T) {
 func encodeExecPlan(e *nsenter.ExecPlan) []byte {
 	w := &recordWriter{}
 	u32, strs := w.u32, w.strs
-	for _, v := range []uint32{e.Flags, e.UID, e.GID, e.Umask, e.PreserveFDs, uint32(len(e.Groups))} {
+	for _, v := range []uint32{e.Flags, e.UID, e.GID, e.Umask, e.PreserveFDs, e.LastCap, uint32(len(e.Groups))} {
 		u32(v)
 	}
 	for _, g := range e.Groups {
@@ -398,7 +398,7 @@ func FuzzExecRecord(f *testing.F) {
 		}
 		sets, _, _ := caps.FromSpec(p.Capabilities)
 		want := nsenter.ExecPlan{
-			Flags: cxCaps, UID: uid, GID: gid, PreserveFDs: uint32(preserve),
+			Flags: cxCaps, UID: uid, GID: gid, PreserveFDs: uint32(preserve), LastCap: uint32(caps.LastCap()),
 			Groups: p.User.AdditionalGids,
 			Caps:   [5]uint64{sets.Bounding, sets.Effective, sets.Permitted, sets.Inheritable, sets.Ambient},
 			Cwd:    cwd, Path: searchPath(p.Env), Args: p.Args, Env: p.Env,

@@ -54,7 +54,7 @@ func cInitReason(o *CreateOpts, plan *nsPlan) string {
 //
 // own gives the init's cgroups (rootfs.Config.OwnCgroups) once it has
 // joined them; the rest is compiled while the init is still being made.
-func cInitPlan(o *CreateOpts, spec *specs.Spec, own func() (map[string]string, error), stateDirFD, preserveFDs int, netNS, cgroupNS bool) ([]byte, error) {
+func cInitPlan(o *CreateOpts, spec *specs.Spec, own func() (map[string]string, error), fifoFD, preserveFDs int, netNS, cgroupNS bool) ([]byte, error) {
 	rc := &rootfs.Config{Spec: spec, Rootfs: o.Rootfs, Bundle: o.Bundle, NoPivot: o.NoPivot, CgroupNS: cgroupNS, OwnCgroupsFrom: own}
 	ops := []rootfs.PlanOp{{Code: nsenter.OpSetsid}}
 	setup, err := rootfs.PlanSetup(rc)
@@ -87,7 +87,7 @@ func cInitPlan(o *CreateOpts, spec *specs.Spec, own func() (map[string]string, e
 
 	w := &recordWriter{}
 	allowed, lockable := rootfs.PlanHeader()
-	w.u32(uint32(stateDirFD))
+	w.u32(uint32(fifoFD))
 	w.u64(lockable)
 	w.strs(allowed, true)
 	w.u32(uint32(len(ops)))

@@ -64,8 +64,8 @@ func TestPlanRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	allowed, lockable := rootfs.PlanHeader()
-	if p.StateDirFD != 7 || p.Lockable != lockable || !slices.Equal(p.ProcAllowed, allowed) {
-		t.Errorf("header: %d %#x %v", p.StateDirFD, p.Lockable, p.ProcAllowed)
+	if p.FifoFD != 7 || p.Lockable != lockable || !slices.Equal(p.ProcAllowed, allowed) {
+		t.Errorf("header: %d %#x %v", p.FifoFD, p.Lockable, p.ProcAllowed)
 	}
 	setup, err := rootfs.PlanSetup(&rootfs.Config{Spec: s, Rootfs: o.Rootfs, Bundle: o.Bundle})
 	if err != nil {

@@ -173,11 +173,14 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 			return nil, err
 		}
 	}
-	stateDir, err := os.OpenFile(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	// The init gets the fifo alone, never the state directory: a process
+	// of the container that can read the waiting init's /proc/1/fd would
+	// walk from a directory fd out to the host.
+	fifo, err := os.OpenFile(fifoPath, unix.O_PATH|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, fmt.Errorf("open state dir: %w", err)
+		return nil, fmt.Errorf("open exec fifo: %w", err)
 	}
-	defer stateDir.Close()
+	defer fifo.Close()
 
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
@@ -189,7 +192,7 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 	preserve, listenEnv := preservedFiles(o.PreserveFDs)
 	extra := append([]*os.File{}, preserve...)
 	base := 3 + len(extra)
-	extra = append(extra, childSock, stateDir)
+	extra = append(extra, childSock, fifo)
 	consoleFD := -1
 	if o.Console != nil {
 		extra = append(extra, o.Console)
@@ -337,7 +340,7 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 		MountNS:      plan.has(specs.MountNamespace) || joins(plan, "mount"),
 		NetNS:        plan.has(specs.NetworkNamespace),
 		PreserveFDs:  len(preserve),
-		StateDirFD:   base + 1,
+		FifoFD:       base + 1,
 		ConsoleFD:    consoleFD,
 		Pid:          pid,
 		Trace:        tracing(),

@@ -186,7 +186,7 @@ func cfgFor(id string, st *State, spec *specs.Spec, preserved, consoleFD, pid in
 		Spec:        spec,
 		Exec:        true,
 		PreserveFDs: preserved,
-		StateDirFD:  -1,
+		FifoFD:      -1,
 		ConsoleFD:   consoleFD,
 		Pid:         pid,
 	}

@@ -79,6 +79,7 @@ func (w *recordWriter) process(sc *specs.LinuxSeccomp, proc *specs.Process, pres
 	u32(proc.User.GID)
 	u32(umask)
 	u32(uint32(preserveFDs))
+	u32(uint32(caps.LastCap()))
 	u32(uint32(len(proc.User.AdditionalGids)))
 	for _, g := range proc.User.AdditionalGids {
 		u32(g)

@@ -1,12 +1,12 @@
 package libcontainer
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -47,7 +47,7 @@ func Init() {
 	}
 	itrace.mark("config received")
 	if cfg.Exec {
-		err = execProcess(&cfg, ch)
+		err = execProcess(&cfg, ch, fd)
 	} else {
 		err = initContainer(&cfg, ch, sock)
 	}
@@ -73,6 +73,10 @@ func initContainer(cfg *initConfig, ch *channel, sock *os.File) error {
 	// controlling tty and job control works inside.
 	if _, err := unix.Setsid(); err != nil {
 		return fmt.Errorf("setsid: %w", err)
+	}
+	ownProc, err := rootfs.EnterOwnProc()
+	if err != nil {
+		return fmt.Errorf("init: %w", err)
 	}
 	if cfg.MountNS {
 		rc := &rootfs.Config{
@@ -142,7 +146,18 @@ func initContainer(cfg *initConfig, ch *channel, sock *os.File) error {
 		}
 	}
 	itrace.mark("rootfs finalized, console, hostname, sysctl")
-	final, err := prepareProcess(ch, spec, proc, cfg.PreserveFDs)
+	if err := rootfs.LeaveOwnProc(); err != nil {
+		return err
+	}
+	sweep := func(from int) error {
+		fdDir, err := unix.Openat(ownProc, "self/fd", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return fmt.Errorf("list fds: open self/fd of the init's own procfs: %w", err)
+		}
+		defer unix.Close(fdDir)
+		return closeExtraFDs(fdDir, from, int(sock.Fd()), cfg.FifoFD, ownProc)
+	}
+	final, err := prepareProcess(ch, spec, proc, cfg.PreserveFDs, sweep)
 	if err != nil {
 		return err
 	}
@@ -152,14 +167,14 @@ func initContainer(cfg *initConfig, ch *channel, sock *os.File) error {
 	}
 	sock.Close()
 
-	// Blocks until `berth start` opens the fifo for reading.
-	// Through the state directory's fd: it works after pivot_root or chroot
-	// and needs no /proc inside the container.
-	fifo, err := unix.Openat(cfg.StateDirFD, fifoName, unix.O_WRONLY|unix.O_CLOEXEC, 0)
+	// Blocks until `berth start` opens the fifo for reading. Through the
+	// init's own procfs: the container's /proc could be anything.
+	fifo, err := unix.Openat(ownProc, "self/fd/"+strconv.Itoa(cfg.FifoFD), unix.O_WRONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("open exec fifo: %w", err)
 	}
-	unix.Close(cfg.StateDirFD)
+	unix.Close(cfg.FifoFD)
+	unix.Close(ownProc)
 	if spec.Hooks != nil && len(spec.Hooks.StartContainer) > 0 {
 		st := &specs.State{Version: specs.Version, ID: cfg.ID, Status: specs.StateCreated, Pid: cfg.Pid, Bundle: cfg.Bundle, Annotations: spec.Annotations}
 		if err := hooks.Run("startContainer", spec.Hooks.StartContainer, st); err != nil {
@@ -186,7 +201,7 @@ func initContainer(cfg *initConfig, ch *channel, sock *os.File) error {
 // namespace of the container; what is left is the process's own setup. The
 // socket is close-on-exec, so the parent reads end-of-file once the exec
 // happened, or an error message before.
-func execProcess(cfg *initConfig, ch *channel) error {
+func execProcess(cfg *initConfig, ch *channel, sockFD int) error {
 	proc := cfg.Spec.Process
 	if cfg.ConsoleFD >= 0 {
 		if _, err := unix.Setsid(); err != nil {
@@ -196,7 +211,20 @@ func execProcess(cfg *initConfig, ch *channel) error {
 			return err
 		}
 	}
-	final, err := prepareProcess(ch, cfg.Spec, proc, cfg.PreserveFDs)
+	sweep := func(from int) error {
+		p, err := lsm.OpenProc()
+		if err != nil {
+			return fmt.Errorf("list fds: %w", err)
+		}
+		defer p.Close()
+		fdDir, err := p.OpenFile(strconv.Itoa(unix.Getpid())+"/fd", unix.O_RDONLY|unix.O_DIRECTORY)
+		if err != nil {
+			return fmt.Errorf("list fds: %w", err)
+		}
+		defer unix.Close(fdDir)
+		return closeExtraFDs(fdDir, from, sockFD, p.FD())
+	}
+	final, err := prepareProcess(ch, cfg.Spec, proc, cfg.PreserveFDs, sweep)
 	if err != nil {
 		return err
 	}
@@ -207,10 +235,11 @@ func execProcess(cfg *initConfig, ch *channel) error {
 }
 
 // prepareProcess applies what create and exec share, in order: rlimits,
-// seccomp (early without no_new_privs), user and capabilities, cwd,
-// no_new_privs (and seccomp with it), and close-on-exec for every fd beyond
-// the preserved ones. It returns the resolved executable and environment.
-func prepareProcess(ch *channel, spec *specs.Spec, proc *specs.Process, preserveFDs int) (*finalExec, error) {
+// cwd, the executable's lookup, HOME, the fd sweep (sweep closes every fd
+// from 3+preserveFDs on that berth does not still need), seccomp (early
+// without no_new_privs), user and capabilities, no_new_privs (and seccomp
+// with it). It returns the resolved executable and environment.
+func prepareProcess(ch *channel, spec *specs.Spec, proc *specs.Process, preserveFDs int, sweep func(from int) error) (*finalExec, error) {
 	var deferred []deferredLimit
 	for i, rl := range proc.Rlimits {
 		res, ok := rlimitResources[rl.Type]
@@ -236,11 +265,6 @@ func prepareProcess(ch *channel, spec *specs.Spec, proc *specs.Process, preserve
 			return nil, fmt.Errorf("setrlimit %s (process.rlimits[%d]): %w", rl.Type, i, err)
 		}
 	}
-	path, err := lookPath(proc)
-	if err != nil {
-		return nil, err
-	}
-	env := withHome(proc.Env, proc.User.UID)
 	// cwd and the fd sweep come before seccomp: a profile may refuse getcwd
 	// or close_range, which are berth's needs, not the workload's.
 	if proc.Cwd != "" {
@@ -251,7 +275,13 @@ func prepareProcess(ch *channel, spec *specs.Spec, proc *specs.Process, preserve
 	if err := verifyCwd(); err != nil {
 		return nil, err
 	}
-	if err := closeExtraFDs(3 + preserveFDs); err != nil {
+	// After the chdir: a relative args[0] names a file of process.cwd, as in runc.
+	path, err := lookPath(proc)
+	if err != nil {
+		return nil, err
+	}
+	env := withHome(proc.Env, proc.User.UID)
+	if err := sweep(3 + preserveFDs); err != nil {
 		return nil, err
 	}
 	// Opened while berth is still root and unfiltered; written just before execve.
@@ -311,7 +341,15 @@ func createHooks(cfg *initConfig, ch *channel) error {
 		return nil
 	}
 	st := &specs.State{Version: specs.Version, ID: cfg.ID, Status: specs.StateCreating, Pid: cfg.Pid, Bundle: cfg.Bundle, Annotations: cfg.Spec.Annotations}
-	return hooks.Run("createContainer", h.CreateContainer, st)
+	// The hooks start in the container's rootfs (as with runc), not in the
+	// init's own procfs, its working directory during the setup.
+	if err := unix.Chdir(cfg.Rootfs); err != nil {
+		return fmt.Errorf("chdir %q for the createContainer hooks: %w", cfg.Rootfs, err)
+	}
+	if err := hooks.Run("createContainer", h.CreateContainer, st); err != nil {
+		return err
+	}
+	return rootfs.BackToOwnProc()
 }
 
 // loadSeccomp installs the filter; a listener (SCMP_ACT_NOTIFY) goes to the
@@ -465,23 +503,53 @@ func verifyCwd() error {
 	return nil
 }
 
-// closeExtraFDs marks every fd >= from close-on-exec, so nothing of berth's
-// (sockets, the state dir, host files) reaches the workload.
-func closeExtraFDs(from int) error {
-	if err := unix.CloseRange(uint(from), ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err == nil {
-		return nil
-	}
-	entries, err := os.ReadDir("/proc/self/fd")
+// closeExtraFDs closes every fd >= from listed in fdDir (a process's fd
+// directory in a procfs berth made or checked), but keep and the Go
+// runtime's own poller descriptors (anonymous inodes: no path can go
+// through them), which are marked close-on-exec instead. Marking alone is
+// not enough for the rest: execve resolves its path while they are still
+// open, so args[0] "/proc/self/fd/N/..." could reach a host directory
+// through a leaked fd (CVE-2024-21626).
+func closeExtraFDs(fdDir, from int, keep ...int) error {
+	dir, err := unix.Openat(fdDir, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("list fds: %w", err)
 	}
-	for _, e := range entries {
-		fd, err := strconv.Atoi(e.Name())
-		if err == nil && fd >= from {
-			unix.CloseOnExec(fd)
+	f := os.NewFile(uintptr(dir), "fd")
+	names, err := f.Readdirnames(-1)
+	f.Close()
+	if err != nil {
+		return fmt.Errorf("list fds: %w", err)
+	}
+	for _, n := range names {
+		fd, err := strconv.Atoi(n)
+		if err != nil || fd < from || fd == fdDir {
+			continue
 		}
+		if slices.Contains(keep, fd) {
+			unix.CloseOnExec(fd) // inherited ones come without it
+			continue
+		}
+		link, err := readlinkAt(fdDir, n)
+		if err != nil {
+			continue // closed meanwhile (the listing's own fd)
+		}
+		if strings.HasPrefix(link, "anon_inode:") {
+			unix.CloseOnExec(fd)
+			continue
+		}
+		unix.Close(fd)
 	}
 	return nil
+}
+
+func readlinkAt(dir int, name string) (string, error) {
+	buf := make([]byte, 256)
+	n, err := unix.Readlinkat(dir, name, buf)
+	if err != nil {
+		return "", err
+	}
+	return string(buf[:n]), nil
 }
 
 // lookPath resolves process.args[0] inside the container with the process's
@@ -525,7 +593,8 @@ func checkExecutable(p string) error {
 }
 
 // withHome adds HOME from the container's /etc/passwd when the spec has none,
-// as runc does; "/" when the user has no entry.
+// as runc does; "/" when the user has no entry or the file is not one
+// berth reads (readPasswd).
 func withHome(env []string, uid uint32) []string {
 	for _, e := range env {
 		if strings.HasPrefix(e, "HOME=") {
@@ -533,16 +602,46 @@ func withHome(env []string, uid uint32) []string {
 		}
 	}
 	home := "/"
-	if f, err := os.Open("/etc/passwd"); err == nil {
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			parts := strings.Split(sc.Text(), ":")
-			if len(parts) >= 6 && parts[2] == strconv.FormatUint(uint64(uid), 10) && parts[5] != "" {
-				home = parts[5]
-				break
-			}
+	want := strconv.FormatUint(uint64(uid), 10)
+	for _, line := range strings.Split(readPasswd(), "\n") {
+		parts := strings.Split(line, ":")
+		if len(parts) >= 6 && parts[2] == want && parts[5] != "" {
+			home = parts[5]
+			break
 		}
-		f.Close()
 	}
 	return append(append([]string{}, env...), "HOME="+home)
+}
+
+// passwdMax bounds what is read of the container's /etc/passwd.
+const passwdMax = 1 << 20
+
+// readPasswd reads the container's /etc/passwd, refusing what could hang or
+// flood the init: only a regular file (not a FIFO, a device, or a
+// procfs/sysfs file), opened non-blocking, at most passwdMax bytes.
+func readPasswd() string {
+	fd, err := unix.Open("/etc/passwd", unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NONBLOCK|unix.O_NOCTTY, 0)
+	if err != nil {
+		return ""
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	var sfs unix.Statfs_t
+	if unix.Fstat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG || unix.Fstatfs(fd, &sfs) != nil ||
+		sfs.Type == unix.PROC_SUPER_MAGIC || sfs.Type == unix.SYSFS_MAGIC {
+		return ""
+	}
+	buf := make([]byte, passwdMax)
+	n := 0
+	for n < len(buf) {
+		r, err := unix.Read(fd, buf[n:])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil || r <= 0 {
+			break
+		}
+		n += r
+	}
+	return string(buf[:n])
 }

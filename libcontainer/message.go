@@ -26,7 +26,7 @@ type initConfig struct {
 	// Exec marks a process joining a running container (berth exec).
 	Exec        bool `json:"exec,omitempty"`
 	PreserveFDs int  `json:"preserve_fds"`
-	StateDirFD  int  `json:"state_dir_fd"` // O_PATH fd of <root>/<id>, to open the exec fifo
+	FifoFD      int  `json:"fifo_fd"` // O_PATH fd of the exec fifo, -1 for exec
 	ConsoleFD   int  `json:"console_fd"`
 	// Pid is the init's pid in the host's view, for the hooks' state.
 	Pid int `json:"pid"`

@@ -52,7 +52,7 @@ struct bootstrap {
 #define CX_CAPS 4 /* process.capabilities given */
 
 struct exec_plan {
-	uint32_t flags, uid, gid, umask, preserve_fds, ngroups;
+	uint32_t flags, uid, gid, umask, preserve_fds, last_cap, ngroups;
 	const void *groups; /* ngroups x u32 */
 	uint64_t caps[5]; /* bounding, effective, permitted, inheritable, ambient */
 	uint32_t nrlimits;
@@ -78,7 +78,7 @@ enum {
 	OP_CGDONE, /* n0 flags, n1 cleared, n2 bits, n3-5 mount_attr */
 	OP_CGROUP2, /* n0 flags, n1 cleared, n2 bits; s1 host dir of the init's cgroup */
 	OP_DEVICE, /* n0 mode, n1 major, n2 minor, n3 uid, n4 gid; s0 path */
-	OP_DEVLINKS, /* n2 bits (B_DEVPTS) */
+	OP_DEVLINKS, /* n2 bits (B_DEVPTS, B_KCORE) */
 	OP_HOOKS, /* the parent sets limits and runs prestart/createRuntime */
 	OP_PIVOT, /* n2 bits (B_NOPIVOT); s0 rootfs */
 	OP_ROOTPROP, /* n0 propagation; s4 its name */
@@ -104,7 +104,7 @@ struct op {
 };
 
 struct plan {
-	uint32_t state_dir_fd;
+	uint32_t fifo_fd; /* O_PATH of the exec fifo, nothing else of the host */
 	uint64_t lockable;
 	char **proc_allowed;
 	uint32_t nops;
@@ -125,12 +125,13 @@ void berth_free_plan(struct plan *p);
 #define B_DEVPTS 16 /* /dev/pts is a devpts: /dev/ptmx -> pts/ptmx */
 #define B_NOPIVOT 32 /* MS_MOVE and chroot instead of pivot_root */
 #define B_CG2 64 /* a v1 host's cgroup2 hierarchy ("unified") */
+#define B_KCORE 128 /* the host has /proc/kcore: /dev/core -> /proc/kcore */
 
 
 /* berth_parse_exec reads an exec record; 0, or -1 when malformed. */
 int berth_parse_exec(const char *buf, uint32_t len, struct exec_plan *x);
 /* berth_exec_prepare applies an exec record up to execve; returns the path. */
-char *berth_exec_prepare(struct exec_plan *x);
+char *berth_exec_prepare(struct exec_plan *x, const int *keep, int nkeep);
 /* berth_exec_final_limits sets RLIMIT_AS and RLIMIT_DATA, last before execve. */
 void berth_exec_final_limits(const struct exec_plan *x);
 /* berth_strerror is strerror in Go's spelling (lower-case first letter). */

@@ -7,13 +7,20 @@
  * bootstrap record. After the stub has joined the container's namespaces,
  * the process applies the rest here and execs the workload: no Go runtime
  * start-up (~3 ms of an exec here) between setns and execve. The order is the
- * Go init's (prepareProcess): rlimits, executable lookup, HOME, cwd (checked
- * to be inside the root), close-on-exec sweep, seccomp early when
- * no_new_privs is off, bounding set, user switch with keep-caps, capsets and
- * ambient, umask, no_new_privs, seccomp last when it is on, execve.
+ * Go init's (prepareProcess): rlimits, cwd (checked to be inside the root),
+ * executable lookup (after the chdir, so a relative args[0] is the file in
+ * process.cwd), HOME, the fd sweep (every fd not passed on purpose closed),
+ * seccomp early when no_new_privs is off, bounding set, user switch with
+ * keep-caps, capsets and ambient, umask, no_new_privs, seccomp last when it
+ * is on, execve.
+ *
+ * Nothing here reads a file to make a security decision: the last
+ * capability of the kernel comes from the parent, which read the host's
+ * /proc (a cap_last_cap in a container's /proc could be anything).
  *
  * Payload (host byte order), parsed with bounds checks by berth_parse_exec:
- *   u32 flags (CX_*), u32 uid, u32 gid, u32 umask, u32 preserve_fds
+ *   u32 flags (CX_*), u32 uid, u32 gid, u32 umask, u32 preserve_fds,
+ *   u32 last_cap (the host kernel's last capability number)
  *   u32 ngroups, ngroups x u32
  *   5 x u64 capability sets: bounding, effective, permitted, inheritable, ambient
  *   u32 nrlimits, nrlimits x (u32 resource, u32 0, u64 soft, u64 hard)
@@ -28,7 +35,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
@@ -40,6 +46,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -49,9 +56,8 @@
 #include "bootstrap.h"
 #include "record.h"
 
-#ifndef CLOSE_RANGE_CLOEXEC
-#define CLOSE_RANGE_CLOEXEC (1U << 2)
-#endif
+#define PROC_SUPER_MAGIC_ 0x9fa0
+#define SYSFS_MAGIC_ 0x62656572
 #ifndef PR_CAP_AMBIENT
 #define PR_CAP_AMBIENT 47
 #define PR_CAP_AMBIENT_RAISE 2
@@ -68,6 +74,9 @@ int berth_parse_exec(const char *buf, uint32_t len, struct exec_plan *x)
 	x->gid = u32(&c);
 	x->umask = u32(&c);
 	x->preserve_fds = u32(&c);
+	x->last_cap = u32(&c);
+	if (x->last_cap > 63)
+		return -1;
 	x->ngroups = u32(&c);
 	if (x->ngroups > 65536)
 		return -1;
@@ -141,9 +150,44 @@ static char *lookup(const char *name, const char *path)
 }
 
 /*
+ * read_passwd reads the container's /etc/passwd for HOME, refusing what
+ * could hang or flood the init: only a regular file (not a FIFO, a device
+ * or a procfs/sysfs file), opened non-blocking, at most PASSWD_MAX bytes.
+ * NULL when there is none to read.
+ */
+#define PASSWD_MAX (1 << 20)
+static char *read_passwd(void)
+{
+	int fd = open("/etc/passwd", O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return NULL;
+	struct stat st;
+	struct statfs sfs;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || fstatfs(fd, &sfs) < 0 ||
+	    sfs.f_type == PROC_SUPER_MAGIC_ || sfs.f_type == SYSFS_MAGIC_) {
+		close(fd);
+		return NULL;
+	}
+	char *buf = malloc(PASSWD_MAX + 1);
+	size_t n = 0;
+	while (buf != NULL && n < PASSWD_MAX) {
+		ssize_t r = read(fd, buf + n, PASSWD_MAX - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	if (buf != NULL)
+		buf[n] = '\0';
+	return buf;
+}
+
+/*
  * with_home adds HOME from the container's /etc/passwd when env has none,
  * as the Go init's withHome reads it: whole lines, the uid field equal to
- * the uid in decimal, a non-empty sixth field.
+ * the uid in decimal, a non-empty sixth field; "/" when there is none.
  */
 static void with_home(char **envp, uint32_t uid)
 {
@@ -154,32 +198,22 @@ static void with_home(char **envp, uint32_t uid)
 	char want[16];
 	snprintf(want, sizeof(want), "%u", uid);
 	const char *home = "/";
-	char *line = NULL, *found = NULL;
-	size_t cap = 0;
-	ssize_t len;
-	FILE *f = fopen("/etc/passwd", "re");
-	if (f != NULL) {
-		while ((len = getline(&line, &cap, f)) >= 0) {
-			if (len > 0 && line[len - 1] == '\n')
-				line[len - 1] = '\0';
-			char *field[7] = { 0 };
-			char *s = line;
-			int k = 0;
-			for (; k < 7 && s != NULL; k++)
-				field[k] = strsep(&s, ":");
-			if (k >= 6 && field[5][0] != '\0' && strcmp(field[2], want) == 0) {
-				found = field[5];
-				break;
-			}
+	char *text = read_passwd(), *rest = text, *line;
+	while (rest != NULL && (line = strsep(&rest, "\n")) != NULL) {
+		char *field[7] = { 0 };
+		char *f = line;
+		int k = 0;
+		for (; k < 7 && f != NULL; k++)
+			field[k] = strsep(&f, ":");
+		if (k >= 6 && field[5][0] != '\0' && strcmp(field[2], want) == 0) {
+			home = field[5];
+			break;
 		}
-		fclose(f);
 	}
-	if (found != NULL)
-		home = found;
 	char *h;
 	if (asprintf(&h, "HOME=%s", home) < 0)
 		bail(ENOMEM, "HOME");
-	free(line);
+	free(text);
 	envp[n] = h;
 	envp[n + 1] = NULL;
 }
@@ -191,27 +225,11 @@ static void load_seccomp(const struct exec_plan *x)
 		bail(errno, "linux.seccomp: seccomp(SECCOMP_SET_MODE_FILTER, flags %#x)", x->seccomp_flags);
 }
 
-static int last_cap(void)
-{
-	int n = 0;
-	FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "re");
-	if (f != NULL) {
-		int ok = fscanf(f, "%d", &n) == 1 && n >= 0 && n < 64;
-		fclose(f);
-		if (ok)
-			return n;
-	}
-	for (n = 0; n < 63 && prctl(PR_CAPBSET_READ, n + 1, 0, 0, 0) >= 0; n++)
-		;
-	return n;
-}
-
 static void set_user_and_caps(const struct exec_plan *x)
 {
 	uint64_t bounding = x->caps[0], eff = x->caps[1], perm = x->caps[2], inh = x->caps[3], amb = x->caps[4];
 	if (x->flags & CX_CAPS) {
-		int last = last_cap();
-		for (int c = 0; c <= last; c++) {
+		for (int c = 0; c <= (int)x->last_cap; c++) {
 			if (bounding & (1ULL << c))
 				continue;
 			int in = prctl(PR_CAPBSET_READ, c, 0, 0, 0);
@@ -332,33 +350,59 @@ static int deferred_limit(uint32_t res)
 	return res == RLIMIT_AS || res == RLIMIT_DATA;
 }
 
-/* close_extra_fds marks every fd >= from close-on-exec; /proc/self/fd where close_range is older than the kernel. */
-static void close_extra_fds(uint32_t from)
+/*
+ * close_fds closes every fd >= from but those in keep (which are
+ * close-on-exec: the sync socket, the exec fifo). Marking them close-on-exec
+ * is not enough: execve resolves its path while they are still open, so
+ * args[0] "/proc/self/fd/N/..." could reach a host directory through a
+ * leaked fd (CVE-2024-21626).
+ */
+static void close_fds(uint32_t from, const int *keep, int nkeep)
 {
-	if (syscall(SYS_close_range, from, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
-		return;
-	if (errno != ENOSYS && errno != EINVAL)
-		bail(errno, "close_range(CLOSE_RANGE_CLOEXEC)");
-	DIR *d = opendir("/proc/self/fd");
-	if (d == NULL)
-		bail(errno, "list fds: open /proc/self/fd");
-	struct dirent *e;
-	while ((e = readdir(d)) != NULL) {
-		char *end;
-		long fd = strtol(e->d_name, &end, 10);
-		if (*end == '\0' && end != e->d_name && fd >= (long)from && fd != dirfd(d))
-			fcntl((int)fd, F_SETFD, FD_CLOEXEC);
+	int k[8], n = 0;
+	for (int i = 0; i < nkeep && n < 8; i++) {
+		/* An inherited fd (the sync socket) comes without close-on-exec. */
+		if (keep[i] >= 0 && fcntl(keep[i], F_SETFD, FD_CLOEXEC) < 0)
+			bail(errno, "fcntl(%d, F_SETFD, FD_CLOEXEC)", keep[i]);
+		if (keep[i] >= 0 && (uint32_t)keep[i] >= from)
+			k[n++] = keep[i];
 	}
-	closedir(d);
+	for (int i = 1; i < n; i++) /* insertion sort: a handful of fds */
+		for (int j = i; j > 0 && k[j - 1] > k[j]; j--) {
+			int t = k[j];
+			k[j] = k[j - 1];
+			k[j - 1] = t;
+		}
+	unsigned int lo = from;
+	for (int i = 0; i <= n; i++) {
+		unsigned int hi = i < n ? (unsigned int)k[i] : ~0U;
+		if (i == n || hi > lo) {
+			unsigned int last = i < n ? hi - 1 : hi;
+			if (syscall(SYS_close_range, lo, last, 0) < 0) {
+				if (errno != ENOSYS)
+					bail(errno, "close_range(%u, %u)", lo, last);
+				/* Before Linux 5.9: one by one, up to the fd limit. */
+				struct rlimit rl;
+				unsigned int max = 1U << 20;
+				if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < max)
+					max = (unsigned int)rl.rlim_cur;
+				for (unsigned int fd = lo; fd <= last && fd < max; fd++)
+					close((int)fd);
+			}
+		}
+		if (i < n && hi + 1 > lo)
+			lo = hi + 1;
+	}
 }
 
 /*
- * berth_exec_prepare applies x up to the execve: rlimits, lookup, HOME, cwd,
- * the close-on-exec sweep, seccomp, user and capabilities, no_new_privs. It
+ * berth_exec_prepare applies x up to the execve: rlimits, cwd, lookup, HOME,
+ * the fd sweep (keep: the nkeep fds of berth's own that must live until the
+ * execve, each close-on-exec), seccomp, user and capabilities, no_new_privs. It
  * returns the executable's path. The container init (cinit.c) calls it
  * before it waits for `berth start`, as the Go init prepares before the fifo.
  */
-char *berth_exec_prepare(struct exec_plan *x)
+char *berth_exec_prepare(struct exec_plan *x, const int *keep, int nkeep)
 {
 	if (x->console_fd != CX_NO_CONSOLE)
 		setup_console(x);
@@ -378,8 +422,6 @@ char *berth_exec_prepare(struct exec_plan *x)
 		if (setrlimit((int)res, &rl) < 0)
 			bail(errno, "setrlimit %s (process.rlimits[%u])", rlimit_name(res), i);
 	}
-	char *path = lookup(x->argv[0], x->path);
-	with_home(x->envp, x->uid);
 	if (x->cwd[0] != '\0' && chdir(x->cwd) < 0)
 		bail(errno, "chdir \"%s\" (process.cwd)", x->cwd);
 	/* A cwd reached through a leaked fd lies outside the root (CVE-2024-21626). */
@@ -388,7 +430,10 @@ char *berth_exec_prepare(struct exec_plan *x)
 		bail(errno, "process.cwd: getcwd (the working directory is outside the container root)");
 	if (wd[0] != '/')
 		bail(0, "process.cwd: working directory \"%s\" is outside the container root", wd);
-	close_extra_fds(3 + x->preserve_fds);
+	/* After the chdir: a relative args[0] names a file of process.cwd, as in runc. */
+	char *path = lookup(x->argv[0], x->path);
+	with_home(x->envp, x->uid);
+	close_fds(3 + x->preserve_fds, keep, nkeep);
 	if (x->nfilters > 0 && !(x->flags & CX_NNP))
 		load_seccomp(x);
 	set_user_and_caps(x);
@@ -420,7 +465,8 @@ void berth_exec_in_c(const char *buf, uint32_t len)
 	struct exec_plan x;
 	if (berth_parse_exec(buf, len, &x) < 0)
 		bail(0, "nsenter: malformed exec record");
-	char *path = berth_exec_prepare(&x);
+	/* The sync socket stays (close-on-exec) for an error before the execve. */
+	char *path = berth_exec_prepare(&x, &berth_sync_fd, 1);
 	berth_exec_final_limits(&x);
 	execve(path, x.argv, x.envp);
 	bail(errno, "exec \"%s\" (process.args[0])", x.argv[0]);

@@ -15,8 +15,17 @@
  * runtime's start-up and the spec's JSON decode (~3 ms of a create here)
  * are gone.
  *
+ * What the init holds of the host is the plan and one O_PATH descriptor of
+ * the exec fifo (not of the state directory: a process of the container
+ * with CAP_SYS_PTRACE could walk /proc/1/fd/N/.. out of the root while the
+ * init waits). Every magic link the init uses (mount(2) on /proc/self/fd/N)
+ * goes through a procfs it made itself (fsopen, subset=pid, read-only) and
+ * made its working directory, never through a /proc of the rootfs, which a
+ * hostile image or volume could have shaped. Nothing is ever mounted on the
+ * container's root: a destination that resolves to it is refused.
+ *
  * Plan (host byte order), sent after SYNC_PID as u32 length + payload:
- *   u32 state dir fd, u64 lockable mount flags
+ *   u32 exec fifo fd (O_PATH), u64 lockable mount flags
  *   u32 n, n x str: the files under /proc a mount may cover
  *   u32 nops, nops x op
  *   u32 len + bytes: the exec record (layout in cexec.c)
@@ -67,10 +76,10 @@
 static struct {
 	struct plan *p;
 	int rootfd; /* O_PATH of the root being built, then of "/" */
-	const char *rootpath;
 	int cgmnt; /* O_PATH of the v1 cgroup tmpfs while its hierarchies go in */
 	int nullfd; /* the checked /dev/null, for maskedPaths */
-} ci = { .rootfd = -1, .cgmnt = -1, .nullfd = -1 };
+	int proc; /* the init's own procfs (open_proc), its working directory during the ops */
+} ci = { .rootfd = -1, .cgmnt = -1, .nullfd = -1, .proc = -1 };
 
 /* --- trace (berth --debug) ------------------------------------------------ */
 
@@ -122,7 +131,7 @@ int berth_parse_plan(const char *buf, uint32_t len, struct plan *p)
 {
 	struct cursor c = { buf, len, 0 };
 	memset(p, 0, sizeof(*p));
-	p->state_dir_fd = u32(&c);
+	p->fifo_fd = u32(&c);
 	p->lockable = u64(&c);
 	p->proc_allowed = strv(&c, 0);
 	p->nops = u32(&c);
@@ -147,7 +156,7 @@ int berth_parse_plan(const char *buf, uint32_t len, struct plan *p)
 	}
 	uint32_t xlen = u32(&c);
 	const char *xbuf = take(&c, xlen);
-	if (c.bad || c.left != 0 || p->state_dir_fd > 1 << 20)
+	if (c.bad || c.left != 0 || p->fifo_fd > 1 << 20)
 		return -1;
 	return berth_parse_exec(xbuf, xlen, &p->x);
 }
@@ -181,10 +190,54 @@ static void target_close(struct target *t)
 	t->fd = t->parent = -1;
 }
 
+/*
+ * procfd is the magic link of fd for mount(2), relative to the working
+ * directory, which is the init's own procfs (open_proc) while the plan runs.
+ */
 static const char *procfd(int fd, char *buf)
 {
-	snprintf(buf, 32, "/proc/self/fd/%d", fd);
+	snprintf(buf, 32, "self/fd/%d", fd);
 	return buf;
+}
+
+#ifndef SYS_fsopen
+#define SYS_fsopen 430
+#define SYS_fsconfig 431
+#define SYS_fsmount 432
+#endif
+#define FSOPEN_CLOEXEC_ 1
+#define FSCONFIG_SET_STRING_ 1
+#define FSCONFIG_CMD_CREATE_ 6
+#define FSMOUNT_CLOEXEC_ 1
+#define MOUNT_ATTR_RDONLY_ 0x1
+#define MOUNT_ATTR_NOSUID_ 0x2
+#define MOUNT_ATTR_NODEV_ 0x4
+#define MOUNT_ATTR_NOEXEC_ 0x8
+
+/*
+ * open_proc makes the init's own procfs: a new instance (fsopen), mounted
+ * nowhere, read-only, with only the process directories (subset=pid), so
+ * neither the rootfs nor a volume can stand in for it and a process that
+ * reaches it through /proc/1/fd while the init waits finds nothing there it
+ * cannot see in its own /proc. Then it becomes the working directory, where
+ * procfd's relative paths resolve.
+ */
+static void open_proc(void)
+{
+	int fs = (int)syscall(SYS_fsopen, "proc", FSOPEN_CLOEXEC_);
+	if (fs < 0)
+		bail(errno, "init: fsopen(\"proc\") for the init's own procfs");
+	if (syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING_, "subset", "pid", 0) < 0)
+		bail(errno, "init: fsconfig(subset=pid) for the init's own procfs");
+	if (syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE_, NULL, NULL, 0) < 0)
+		bail(errno, "init: fsconfig(FSCONFIG_CMD_CREATE) for the init's own procfs");
+	ci.proc = (int)syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC_,
+			       MOUNT_ATTR_RDONLY_ | MOUNT_ATTR_NOSUID_ | MOUNT_ATTR_NODEV_ | MOUNT_ATTR_NOEXEC_);
+	if (ci.proc < 0)
+		bail(errno, "init: fsmount for the init's own procfs");
+	close(fs);
+	if (fchdir(ci.proc) < 0)
+		bail(errno, "init: chdir to the init's own procfs");
 }
 
 static int open_or_create(int dir, const char *name, int last, int create, mode_t perm, const char **step)
@@ -422,20 +475,22 @@ static int mount_id(int fd, uint64_t *id, int *is_root)
 /*
  * reopen_mount returns an O_PATH descriptor of the mount just made on t,
  * looked up again by name in the pinned parent; it must be a mount root on
- * another mount than before. The root's descriptor follows a mount on "/".
+ * another mount than before. t is never the root (refused before).
  */
 static int reopen_mount(struct target *t, char *err, size_t errlen)
 {
 	uint64_t old, id;
 	int is_root, fd;
+	if (t->parent < 0) {
+		snprintf(err, errlen, "reopen: \"%s\" is the container's root", t->path);
+		errno = 0;
+		return -1;
+	}
 	if (mount_id(t->fd, &old, &is_root) < 0) {
 		snprintf(err, errlen, "reopen");
 		return -1;
 	}
-	if (t->parent < 0)
-		fd = open(ci.rootpath, O_PATH | O_CLOEXEC | O_DIRECTORY);
-	else
-		fd = openat(t->parent, t->name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	fd = openat(t->parent, t->name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 || mount_id(fd, &id, &is_root) < 0) {
 		int e = errno;
 		if (fd >= 0)
@@ -449,13 +504,6 @@ static int reopen_mount(struct target *t, char *err, size_t errlen)
 		snprintf(err, errlen, "reopen: \"%s\" is not the new mount (changed under us?)", t->path);
 		errno = 0;
 		return -1;
-	}
-	if (t->parent < 0) {
-		int nfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-		if (nfd >= 0) {
-			close(ci.rootfd);
-			ci.rootfd = nfd;
-		}
 	}
 	return fd;
 }
@@ -578,6 +626,9 @@ static void resolve_dest(const struct op *o, int create, mode_t perm, struct tar
 	char err[PATH_MAX + 64];
 	if (resolve(ci.rootfd, DEST(o), create, perm, t, err, sizeof(err)) < 0)
 		mkdir_fail(o, err);
+	if (t->parent < 0)
+		bail(0, "rootfs: %s.destination \"%s\" resolves to the container's root: a mount there would cover the root filesystem",
+		     FIELD(o), DEST(o));
 }
 
 static void op_prepare(const struct op *o)
@@ -590,7 +641,6 @@ static void op_prepare(const struct op *o)
 	ci.rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (ci.rootfd < 0)
 		bail(errno, "rootfs: open %s", rootfs);
-	ci.rootpath = rootfs;
 }
 
 /*
@@ -881,8 +931,7 @@ static void op_devlinks(const struct op *o)
 		{ "/proc/self/fd/2", "stderr" },
 		{ "/proc/kcore", "core" },
 	};
-	struct stat st;
-	int n = stat("/proc/kcore", &st) == 0 ? 5 : 4;
+	int n = (o->n[2] & B_KCORE) ? 5 : 4;
 	for (int i = 0; i < n; i++)
 		if (symlinkat(links[i][0], dev.fd, links[i][1]) < 0 && errno != EEXIST)
 			bail(errno, "rootfs: symlink /dev/%s -> %s", links[i][1], links[i][0]);
@@ -930,10 +979,11 @@ static void op_pivot(const struct op *o)
 	}
 	if (chdir("/") < 0)
 		bail(errno, "rootfs: chdir /");
-	ci.rootpath = "/";
 	ci.rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (ci.rootfd < 0)
 		bail(errno, "rootfs: open /");
+	if (fchdir(ci.proc) < 0)
+		bail(errno, "init: chdir to the init's own procfs");
 }
 
 /* --- after the pivot (libcontainer/init.go, rootfs/finalize.go) ----------- */
@@ -998,6 +1048,8 @@ static void op_mask(const struct op *o)
 			return;
 		bail(errno, "rootfs: mask \"%s\" (%s): %s", p, FIELD(o), err);
 	}
+	if (t.parent < 0)
+		bail(0, "rootfs: mask \"%s\" (%s): resolves to the container's root, which cannot be covered", p, FIELD(o));
 	struct stat st;
 	if (fstat(t.fd, &st) < 0)
 		bail(errno, "rootfs: mask \"%s\" (%s): fstat", p, FIELD(o));
@@ -1023,6 +1075,8 @@ static void op_readonly(const struct op *o)
 			return;
 		bail(errno, "rootfs: make \"%s\" read-only (%s): %s", p, FIELD(o), err);
 	}
+	if (t.parent < 0)
+		bail(0, "rootfs: make \"%s\" read-only (%s): resolves to the container's root (use root.readonly)", p, FIELD(o));
 	if (mount(procfd(t.fd, b), procfd(t.fd, b), NULL, MS_BIND | MS_REC, NULL) < 0)
 		bail(errno, "rootfs: make \"%s\" read-only (%s): bind mount", p, FIELD(o));
 	int mnt = reopen_mount(&t, err, sizeof(err));
@@ -1160,23 +1214,30 @@ void berth_init_in_c(void)
 		bail(0, "init: malformed plan");
 	ci.p = &p;
 	mark("plan received");
+	open_proc();
 	for (uint32_t i = 0; i < p.nops; i++)
 		run_op(&p.ops[i]);
 	if (ci.nullfd >= 0)
 		close(ci.nullfd);
 	if (ci.rootfd >= 0)
 		close(ci.rootfd);
-	char *path = berth_exec_prepare(&p.x);
+	/* Out of the procfs: process.cwd is taken from the root. */
+	if (chdir("/") < 0)
+		bail(errno, "init: chdir /");
+	int keep[] = { berth_sync_fd, (int)p.fifo_fd, ci.proc };
+	char *path = berth_exec_prepare(&p.x, keep, 3);
 	mark("process prepared");
 	send_tag(SYNC_READY);
 	close(berth_sync_fd);
 	berth_sync_fd = -1;
 
 	/* Blocks until `berth start` opens the fifo for reading. */
-	int fifo = openat((int)p.state_dir_fd, "exec.fifo", O_WRONLY | O_CLOEXEC);
+	char b[32];
+	int fifo = openat(ci.proc, procfd((int)p.fifo_fd, b), O_WRONLY | O_CLOEXEC);
 	if (fifo < 0)
 		bail(errno, "open exec fifo");
-	close((int)p.state_dir_fd);
+	close((int)p.fifo_fd);
+	close(ci.proc);
 	if (write(fifo, "0", 1) != 1)
 		bail(errno, "write exec fifo");
 	/* The fifo stays open: close-on-exec tells start that the exec happened. */

@@ -66,6 +66,7 @@ const (
 	BitDevpts
 	BitNoPivot
 	BitCgroup2
+	BitKcore
 )
 
 // EnvInitFD names the inherited socket the stub talks over.

@@ -29,6 +29,8 @@ const (
 	_ = uint(OpHooks-C.OP_HOOKS) + uint(C.OP_HOOKS-OpHooks)
 	_ = uint(BitCgroup2-C.B_CG2) + uint(C.B_CG2-BitCgroup2)
 	_ = uint(BitPlainDir-C.B_PLAINDIR) + uint(C.B_PLAINDIR-BitPlainDir)
+	_ = uint(BitKcore-C.B_KCORE) + uint(C.B_KCORE-BitKcore)
+	_ = uint(BitDevpts-C.B_DEVPTS) + uint(C.B_DEVPTS-BitDevpts)
 )
 
 // MaxBootstrap is the largest bootstrap body the stub accepts.
@@ -48,15 +50,15 @@ type Bootstrap struct {
 // ExecPlan is berth_parse_exec's reading of a BT_EXEC record (layout at
 // the top of cexec.c).
 type ExecPlan struct {
-	Flags, UID, GID, Umask, PreserveFDs uint32
-	Groups                              []uint32
-	Caps                                [5]uint64 // bounding, effective, permitted, inheritable, ambient
-	Rlimits                             []byte    // n x (u32 resource, u32 0, u64 soft, u64 hard)
-	SeccompFlags                        uint32
-	Filters                             []byte // n x struct sock_filter
-	Cwd, Path                           string
-	Args, Env                           []string
-	Console, Rows, Cols                 uint32 // console socket fd (^0: none), process.consoleSize
+	Flags, UID, GID, Umask, PreserveFDs, LastCap uint32
+	Groups                                       []uint32
+	Caps                                         [5]uint64 // bounding, effective, permitted, inheritable, ambient
+	Rlimits                                      []byte    // n x (u32 resource, u32 0, u64 soft, u64 hard)
+	SeccompFlags                                 uint32
+	Filters                                      []byte // n x struct sock_filter
+	Cwd, Path                                    string
+	Args, Env                                    []string
+	Console, Rows, Cols                          uint32 // console socket fd (^0: none), process.consoleSize
 }
 
 // ParseBootstrap runs the stub's own C parser (berth_parse_bootstrap) on
@@ -126,7 +128,7 @@ func guarded(body []byte) (mem, buf []byte, err error) {
 // Plan is berth_parse_plan's reading of a C init plan (layout at the top
 // of cinit.c).
 type Plan struct {
-	StateDirFD  uint32
+	FifoFD      uint32
 	Lockable    uint64
 	ProcAllowed []string
 	Ops         []PlanOp
@@ -160,7 +162,7 @@ func ParsePlan(body []byte) (*Plan, error) {
 		C.berth_free_plan(&p)
 		return nil, errors.New("malformed plan")
 	}
-	out := &Plan{StateDirFD: uint32(p.state_dir_fd), Lockable: uint64(p.lockable), ProcAllowed: goStrings(p.proc_allowed)}
+	out := &Plan{FifoFD: uint32(p.fifo_fd), Lockable: uint64(p.lockable), ProcAllowed: goStrings(p.proc_allowed)}
 	ops := unsafe.Slice(p.ops, int(p.nops))
 	for i := range ops {
 		o := &ops[i]
@@ -191,7 +193,7 @@ func goExecPlan(x *C.struct_exec_plan) *ExecPlan {
 	defer C.free(unsafe.Pointer(x.envp))
 	e := &ExecPlan{
 		Flags: uint32(x.flags), UID: uint32(x.uid), GID: uint32(x.gid), Umask: uint32(x.umask),
-		PreserveFDs: uint32(x.preserve_fds), SeccompFlags: uint32(x.seccomp_flags),
+		PreserveFDs: uint32(x.preserve_fds), LastCap: uint32(x.last_cap), SeccompFlags: uint32(x.seccomp_flags),
 		Cwd: C.GoString(x.cwd), Path: C.GoString(x.path),
 		Console: uint32(x.console_fd), Rows: uint32(x.rows), Cols: uint32(x.cols),
 	}

@@ -23,9 +23,9 @@ const cgroupRoot = "/sys/fs/cgroup"
 // init's own cgroup: a fresh cgroup mount with a cgroup namespace, else a
 // bind of the host directory.
 func (s *setup) mountCgroup(mc *mountCtx) error {
-	t, err := resolveInRoot(s.rootFd, mc.dest, createDir, 0o755)
+	t, err := s.resolveDest(mc, createDir, 0o755)
 	if err != nil {
-		return mc.mkdirErr(err)
+		return err
 	}
 	defer t.close()
 	if err := checkProcDest(t.path, "cgroup", -1); err != nil {

@@ -56,6 +56,9 @@ func maskPath(rootFd int, p string, null *int, label string) error {
 		return err
 	}
 	defer t.close()
+	if t.parentFd < 0 {
+		return errors.New("resolves to the container's root, which cannot be covered")
+	}
 	var st unix.Stat_t
 	if err := unix.Fstat(t.fd, &st); err != nil {
 		return fmt.Errorf("fstat: %w", err)
@@ -115,10 +118,13 @@ func readonlyPath(rootFd int, p string) error {
 		return err
 	}
 	defer t.close()
+	if t.parentFd < 0 {
+		return errors.New("resolves to the container's root (use root.readonly)")
+	}
 	if err := unix.Mount(procFd(t.fd), procFd(t.fd), "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 		return fmt.Errorf("bind mount: %w", err)
 	}
-	mnt, err := reopenMount(t, "/")
+	mnt, err := reopenMount(t)
 	if err != nil {
 		return fmt.Errorf("reopen: %w", err)
 	}

@@ -85,6 +85,11 @@ func newMountCtx(c *Config, i int, m specs.Mount) (*mountCtx, error) {
 	default:
 		mc.kind = mountFresh
 	}
+	// Checked again where the destination is resolved (a symlink can lead
+	// there too); here it fails before anything is made.
+	if mc.dest == "/" && mc.kind != mountRemount {
+		return nil, fmt.Errorf("%s.destination %q is the container's root: a mount there would cover the root filesystem", mc.field(), m.Destination)
+	}
 	return mc, nil
 }
 
@@ -135,9 +140,9 @@ func (s *setup) mountBind(mc *mountCtx) error {
 	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
 		kind, perm = createFile, 0o644
 	}
-	t, err := resolveInRoot(s.rootFd, mc.dest, kind, perm)
+	t, err := s.resolveDest(mc, kind, perm)
 	if err != nil {
-		return mc.mkdirErr(err)
+		return err
 	}
 	defer t.close()
 	if err := checkProcDest(t.path, "bind", srcFd); err != nil {
@@ -202,9 +207,9 @@ func (s *setup) mountFresh(mc *mountCtx) error {
 			return err
 		}
 	}
-	t, err := resolveInRoot(s.rootFd, mc.dest, createDir, 0o755)
+	t, err := s.resolveDest(mc, createDir, 0o755)
 	if err != nil {
-		return mc.mkdirErr(err)
+		return err
 	}
 	defer t.close()
 	if err := checkProcDest(t.path, typ, -1); err != nil {
@@ -293,38 +298,39 @@ func (s *setup) afterMount(mc *mountCtx, mnt int) error {
 	return nil
 }
 
-// reopenMount returns an O_PATH descriptor of the mount just made on t and
-// keeps s.rootFd on the top mount when the rootfs itself was covered.
-func (s *setup) reopenMount(t *target) (int, error) {
-	fd, err := reopenMount(t, s.c.Rootfs)
-	if err != nil || t.parentFd >= 0 {
-		return fd, err
+// resolveDest resolves a mount's destination inside the root, creating it
+// as asked, and refuses one that is the root itself (through any spelling
+// or symlink: "/", "/data" -> "/", "..", "/bin/.."): a mount there would
+// cover the root after /proc, /sys and /dev were set up, and the container
+// would get a /proc of the volume's making.
+func (s *setup) resolveDest(mc *mountCtx, kind createKind, perm uint32) (*target, error) {
+	t, err := resolveInRoot(s.rootFd, mc.dest, kind, perm)
+	if err != nil {
+		return nil, mc.mkdirErr(err)
 	}
-	nfd, err := unix.Dup(fd)
-	if err == nil {
-		unix.CloseOnExec(nfd)
-		unix.Close(s.rootFd)
-		s.rootFd = nfd
+	if t.parentFd < 0 {
+		t.close()
+		return nil, fmt.Errorf("%s.destination %q resolves to the container's root: a mount there would cover the root filesystem", mc.field(), mc.dest)
 	}
-	return fd, nil
+	return t, nil
 }
+
+func (s *setup) reopenMount(t *target) (int, error) { return reopenMount(t) }
 
 // reopenMount returns an O_PATH descriptor of the mount just made on t.
 // t.fd still names the object underneath, so the new mount is looked up
 // again by name in the pinned parent directory, without following
 // symlinks, and must be a mount root on a different mount than before.
-// rootPath is the host path of the root, used when t is the root itself.
-func reopenMount(t *target, rootPath string) (int, error) {
+// t is never the root: nothing is mounted there.
+func reopenMount(t *target) (int, error) {
+	if t.parentFd < 0 {
+		return -1, fmt.Errorf("%q is the container's root", t.path)
+	}
 	oldID, _, err := mountIDOf(t.fd, "")
 	if err != nil {
 		return -1, err
 	}
-	var fd int
-	if t.parentFd < 0 {
-		fd, err = unix.Open(rootPath, unix.O_PATH|unix.O_CLOEXEC|unix.O_DIRECTORY, 0)
-	} else {
-		fd, err = unix.Openat(t.parentFd, t.name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	}
+	fd, err := unix.Openat(t.parentFd, t.name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return -1, err
 	}

@@ -2,6 +2,7 @@ package rootfs
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -271,6 +272,10 @@ func planDev(c *Config) ([]PlanOp, error) {
 	links := PlanOp{Code: nsenter.OpDevLinks}
 	if devpts {
 		links.N[2] = nsenter.BitDevpts
+	}
+	// A host fact, read here: the init has no /proc of the host to ask.
+	if _, err := os.Stat("/proc/kcore"); err == nil {
+		links.N[2] |= nsenter.BitKcore
 	}
 	return append(ops, links), nil
 }

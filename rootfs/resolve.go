@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -326,10 +325,4 @@ func createInRoot(rootfs, path string, kind createKind, mode os.FileMode) (*os.F
 	t.fd = -1
 	t.close()
 	return os.NewFile(uintptr(fd), filepath.Join(rootfs, t.path)), nil
-}
-
-// procFd is the magic-link path through which mount(2) and friends reach
-// the object an fd holds, whatever happens to its name meanwhile.
-func procFd(fd int) string {
-	return "/proc/self/fd/" + strconv.Itoa(fd)
 }

@@ -118,6 +118,9 @@ func Setup(c *Config) error {
 	if err != nil {
 		return err
 	}
+	if err := BackToOwnProc(); err != nil {
+		return err
+	}
 	c.mark("rootfs: pivot_root")
 	// Only now, on the container's own root: set earlier on the rootfs it
 	// could have joined the rootfs to the host's peer groups.

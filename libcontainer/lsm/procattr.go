@@ -88,6 +88,9 @@ func (p *Proc) Close() {
 	}
 }
 
+// FD is the procfs root's descriptor (for a caller that must keep it open).
+func (p *Proc) FD() int { return p.fd }
+
 // Private reports whether p is a detached instance of its own.
 func (p *Proc) Private() bool { return p.private }
 
