@@ -235,8 +235,8 @@ func execProcess(cfg *initConfig, ch *channel, sockFD int) error {
 }
 
 // prepareProcess applies what create and exec share, in order: rlimits,
-// cwd, the executable's lookup, HOME, the fd sweep (sweep closes every fd
-// from 3+preserveFDs on that berth does not still need), seccomp (early
+// cwd, the fd sweep (sweep closes every fd from 3+preserveFDs on that berth
+// does not still need), the executable's lookup, HOME, seccomp (early
 // without no_new_privs), user and capabilities, no_new_privs (and seccomp
 // with it). It returns the resolved executable and environment.
 func prepareProcess(ch *channel, spec *specs.Spec, proc *specs.Process, preserveFDs int, sweep func(from int) error) (*finalExec, error) {
@@ -275,15 +275,16 @@ func prepareProcess(ch *channel, spec *specs.Spec, proc *specs.Process, preserve
 	if err := verifyCwd(); err != nil {
 		return nil, err
 	}
+	// Before the lookup, which then cannot find anything through a leaked fd.
+	if err := sweep(3 + preserveFDs); err != nil {
+		return nil, err
+	}
 	// After the chdir: a relative args[0] names a file of process.cwd, as in runc.
 	path, err := lookPath(proc)
 	if err != nil {
 		return nil, err
 	}
 	env := withHome(proc.Env, proc.User.UID)
-	if err := sweep(3 + preserveFDs); err != nil {
-		return nil, err
-	}
 	// Opened while berth is still root and unfiltered; written just before execve.
 	attrs, err := lsm.Prepare(proc)
 	if err != nil {

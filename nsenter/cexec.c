@@ -8,8 +8,8 @@
  * the process applies the rest here and execs the workload: no Go runtime
  * start-up (~3 ms of an exec here) between setns and execve. The order is the
  * Go init's (prepareProcess): rlimits, cwd (checked to be inside the root),
- * executable lookup (after the chdir, so a relative args[0] is the file in
- * process.cwd), HOME, the fd sweep (every fd not passed on purpose closed),
+ * the fd sweep (every fd not passed on purpose closed), executable lookup
+ * (after the chdir, so a relative args[0] is the file in process.cwd), HOME,
  * seccomp early when no_new_privs is off, bounding set, user switch with
  * keep-caps, capsets and ambient, umask, no_new_privs, seccomp last when it
  * is on, execve.
@@ -396,9 +396,9 @@ static void close_fds(uint32_t from, const int *keep, int nkeep)
 }
 
 /*
- * berth_exec_prepare applies x up to the execve: rlimits, cwd, lookup, HOME,
- * the fd sweep (keep: the nkeep fds of berth's own that must live until the
- * execve, each close-on-exec), seccomp, user and capabilities, no_new_privs. It
+ * berth_exec_prepare applies x up to the execve: rlimits, cwd, the fd sweep
+ * (keep: the nkeep fds of berth's own that must live until the execve, each
+ * made close-on-exec), lookup, HOME, seccomp, user and capabilities, no_new_privs. It
  * returns the executable's path. The container init (cinit.c) calls it
  * before it waits for `berth start`, as the Go init prepares before the fifo.
  */
@@ -430,10 +430,11 @@ char *berth_exec_prepare(struct exec_plan *x, const int *keep, int nkeep)
 		bail(errno, "process.cwd: getcwd (the working directory is outside the container root)");
 	if (wd[0] != '/')
 		bail(0, "process.cwd: working directory \"%s\" is outside the container root", wd);
+	/* Before the lookup, which then cannot find anything through a leaked fd. */
+	close_fds(3 + x->preserve_fds, keep, nkeep);
 	/* After the chdir: a relative args[0] names a file of process.cwd, as in runc. */
 	char *path = lookup(x->argv[0], x->path);
 	with_home(x->envp, x->uid);
-	close_fds(3 + x->preserve_fds, keep, nkeep);
 	if (x->nfilters > 0 && !(x->flags & CX_NNP))
 		load_seccomp(x);
 	set_user_and_caps(x);
