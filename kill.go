@@ -12,7 +12,7 @@ import (
 
 var killCommand = &cli.Command{
 	Name:      "kill",
-	Usage:     "send a signal (default TERM) to the container's init",
+	Usage:     "send a signal (default TERM; 0 only checks that the init exists) to the container's init",
 	ArgsUsage: "<container-id> [signal]",
 	Flags: []cli.Flag{
 		&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "signal every process of the container"},

@@ -257,14 +257,14 @@ const (
 )
 
 // Signal sends sig to the container's init, or with all to every process of
-// the container.
+// the container. Signal 0 sends nothing and checks that the init exists.
 func Signal(root, id string, sig unix.Signal, all bool) error {
 	return withLock(root, id, func(s *store, st *State) error {
 		status := st.status(root)
 		if status == Stopped {
 			return fmt.Errorf("cannot kill container %q: it is not running", id)
 		}
-		if status == Paused && !all && sig != unix.SIGKILL {
+		if status == Paused && !all && sig != unix.SIGKILL && sig != 0 {
 			// A frozen process only sees the signal once thawed: say so.
 			slog.Info("container is paused: the signal is delivered when it is resumed", "id", id)
 		}

@@ -1,6 +1,9 @@
 package tests
 
 import (
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -82,4 +85,58 @@ sh -c 'trap "echo child-term; exit 0" TERM; echo child-ready; while :; do sleep 
 	if res := wait(); res.code != 137 {
 		t.Fatalf("after kill --all KILL the run exited %d, want 137: %s", res.code, res)
 	}
+}
+
+// withRunc runs check against the runtime under test and, when runc is
+// installed (and is not already the runtime under test), against runc
+// too, each as a subtest named after the binary: the expectations are
+// runc's behaviour, and runc passing them shows they are.
+func withRunc(t *testing.T, check func(t *testing.T, r *runtime)) {
+	t.Helper()
+	bin := runtimeBin(t)
+	t.Run(filepath.Base(bin), func(t *testing.T) { check(t, newRuntime(t)) })
+	runc, err := exec.LookPath("runc")
+	if err != nil {
+		return
+	}
+	if p, _ := filepath.EvalSymlinks(runc); p == bin || runc == bin {
+		return
+	}
+	t.Run("runc", func(t *testing.T) {
+		requireRoot(t)
+		root := testDir(t, "runc-root")
+		if err := os.Chmod(root, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		check(t, &runtime{t: t, bin: runc, root: root})
+	})
+}
+
+// TestKillZero: signal 0 delivers nothing and succeeds while the init
+// exists, created or running, with or without --all.
+func TestKillZero(t *testing.T) {
+	withRunc(t, func(t *testing.T, r *runtime) {
+		b := newShBundle(t, "echo ready; "+waitForGo)
+		c := r.create(b)
+		for _, args := range [][]string{{c.id, "0"}, {"--all", c.id, "0"}} {
+			if res := r.run(append([]string{"kill"}, args...)...); res.code != 0 || res.stderr != "" {
+				t.Errorf("kill %s of a created container: %s", strings.Join(args, " "), res)
+			}
+		}
+		if st := r.state(c.id); st.Status != specs.StateCreated {
+			t.Fatalf("after kill 0 the created container is %q", st.Status)
+		}
+		c.start()
+		c.waitOutput("ready")
+		for _, args := range [][]string{{c.id, "0"}, {"-a", c.id, "0"}} {
+			if res := r.run(append([]string{"kill"}, args...)...); res.code != 0 || res.stderr != "" {
+				t.Errorf("kill %s of a running container: %s", strings.Join(args, " "), res)
+			}
+		}
+		if st := r.state(c.id); st.Status != specs.StateRunning {
+			t.Fatalf("after kill 0 the running container is %q", st.Status)
+		}
+		release(t, b)
+		r.waitStatus(c.id, specs.StateStopped)
+	})
 }
