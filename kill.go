@@ -12,10 +12,10 @@ import (
 
 var killCommand = &cli.Command{
 	Name:      "kill",
-	Usage:     "send a signal (default TERM) to the container's init",
+	Usage:     "send a signal (default TERM; 0 only checks that the init exists) to the container's init",
 	ArgsUsage: "<container-id> [signal]",
 	Flags: []cli.Flag{
-		&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "signal every process of the container"},
+		&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "signal every process of the container (of a stopped one, what is left in its cgroup; no error)"},
 	},
 	Action: func(c *cli.Context) error {
 		if c.NArg() < 1 || c.NArg() > 2 {

@@ -113,7 +113,7 @@ func Update(root, id string, change *specs.LinuxResources) error {
 			return errors.New("container has no linux section")
 		}
 		merged := MergeResources(spec.Linux.Resources, change)
-		if err := mgr.Set(cgroups.WithDeviceNodes(merged, spec.Linux.Devices)); err != nil {
+		if err := mgr.Set(merged); err != nil {
 			return fmt.Errorf("update container %q: %w", id, err)
 		}
 		spec.Linux.Resources = merged

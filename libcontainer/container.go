@@ -257,14 +257,22 @@ const (
 )
 
 // Signal sends sig to the container's init, or with all to every process of
-// the container.
+// the container. Signal 0 sends nothing and checks that the init exists.
+//
+// A stopped container is runc's case: with all it is no error (containerd's
+// shim cleans up after an exited init with kill --all 9, and only what is
+// left in the cgroup gets the signal); without, the error says "container
+// not running", the text containerd maps to a process that is gone.
 func Signal(root, id string, sig unix.Signal, all bool) error {
 	return withLock(root, id, func(s *store, st *State) error {
 		status := st.status(root)
 		if status == Stopped {
-			return fmt.Errorf("cannot kill container %q: it is not running", id)
+			if all {
+				return signalLeftovers(st, sig)
+			}
+			return errNotRunning(id)
 		}
-		if status == Paused && !all && sig != unix.SIGKILL {
+		if status == Paused && !all && sig != unix.SIGKILL && sig != 0 {
 			// A frozen process only sees the signal once thawed: say so.
 			slog.Info("container is paused: the signal is delivered when it is resumed", "id", id)
 		}
@@ -276,12 +284,16 @@ func Signal(root, id string, sig unix.Signal, all bool) error {
 		}
 		if err := signalProcess(st.Pid, st.PidStart, sig); err != nil {
 			if err == errProcessGone {
-				return fmt.Errorf("cannot kill container %q: it is not running", id)
+				return errNotRunning(id)
 			}
 			return fmt.Errorf("kill container %q: %w", id, err)
 		}
 		return nil
 	})
+}
+
+func errNotRunning(id string) error {
+	return fmt.Errorf("cannot kill container %q: container not running", id)
 }
 
 // Delete removes a created or stopped container; force kills a running one

@@ -293,7 +293,7 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 	// start-up), then prestart and createRuntime hooks.
 	hooksPoint := func() error {
 		clk.step("create: rootfs mounted")
-		if err := mgr.Set(cgroups.WithDeviceNodes(o.Spec.Linux.Resources, o.Spec.Linux.Devices)); err != nil {
+		if err := mgr.Set(o.Spec.Linux.Resources); err != nil {
 			return fmt.Errorf("linux.resources: %w", err)
 		}
 		clk.step("create: cgroup limits set")

@@ -1,6 +1,9 @@
 package libcontainer
 
 import (
+	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"strconv"
 
@@ -33,6 +36,20 @@ func signalAll(st *State, sig unix.Signal) error {
 		}
 		// Racing exits are fine: a process that left needs no signal.
 		_ = unix.Kill(pid, sig)
+	}
+	return nil
+}
+
+// signalLeftovers is kill --all of a stopped container: the init is gone,
+// but a container that shares a pid namespace can leave processes in its
+// cgroup, and those get sig. Without a cgroup there is nothing to reach.
+func signalLeftovers(st *State, sig unix.Signal) error {
+	mgr := st.cgroup()
+	if mgr == nil || !mgr.Exists() {
+		return nil
+	}
+	if err := mgr.Signal(sig); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("kill container %q: %w", st.ID, err)
 	}
 	return nil
 }

@@ -87,3 +87,93 @@ func TestCustomDevice(t *testing.T) {
 		t.Errorf("writing to /dev/mydev (1:7): %q, want ENOSPC", out[1:])
 	}
 }
+
+// kmsgProbe shows the /dev/kmsg node (type|major|minor, hex) and whether
+// it opens for writing. A write-only open of /dev/kmsg needs no
+// capability, so only the device cgroup can refuse it; `exec 3>` opens
+// without writing anything to the host's kernel log.
+const kmsgProbe = `stat -c '%F|%t|%T' /dev/kmsg; (exec 3>/dev/kmsg && echo kmsg-open-ok) 2>&1; (echo berth-devices-test > /dev/kmsg) 2>&1; true`
+
+// kmsgBundle is a container whose linux.devices creates /dev/kmsg (c 1:11).
+func kmsgBundle(t *testing.T, script string) *bundle {
+	t.Helper()
+	if v, err := os.ReadFile("/proc/sys/kernel/printk_devkmsg"); err == nil && strings.TrimSpace(string(v)) == "off" {
+		t.Fatal("kernel.printk_devkmsg is off: /dev/kmsg refuses every open, so the device cgroup cannot be observed through it")
+	}
+	b := newShBundle(t, script)
+	mode := os.FileMode(0o600)
+	zero := uint32(0)
+	b.spec.Linux.Devices = []specs.LinuxDevice{{Path: "/dev/kmsg", Type: "c", Major: 1, Minor: 11, FileMode: &mode, UID: &zero, GID: &zero}}
+	return b
+}
+
+// TestDeviceNodeIsNoPermission: linux.devices makes the node; only
+// linux.resources.devices (and the default allow-list) lets the container
+// use it, as with runc. Under deny-all, or with no device rules at all,
+// /dev/kmsg exists but every open fails with EPERM.
+func TestDeviceNodeIsNoPermission(t *testing.T) {
+	r := newRuntime(t)
+	for _, tc := range []struct {
+		name string
+		res  *specs.LinuxResources
+	}{
+		{"deny-all", &specs.LinuxResources{Devices: []specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}}}},
+		{"no device rules", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := kmsgBundle(t, kmsgProbe+`; echo x > /dev/null && echo null-ok`)
+			b.spec.Linux.Resources = tc.res
+			out := r.mustRunContainer(b)
+			l := lines(out)
+			if len(l) == 0 || l[0] != "character special file|1|b" {
+				t.Fatalf("/dev/kmsg node: %q, want a character device 1:11", out)
+			}
+			if strings.Contains(out, "kmsg-open-ok") {
+				t.Errorf("/dev/kmsg opened although no device rule allows c 1:11: %q", out)
+			}
+			if strings.Count(out, "Operation not permitted") != 2 {
+				t.Errorf("open and write of /dev/kmsg: %q, want EPERM twice", out)
+			}
+			if !strings.Contains(out, "null-ok") {
+				t.Errorf("default devices not usable: %q", out)
+			}
+		})
+	}
+}
+
+// TestDeviceAllowRule: the rule a runc user adds next to the node makes it
+// usable (write only here: the rule grants "w", so a read stays refused).
+func TestDeviceAllowRule(t *testing.T) {
+	r := newRuntime(t)
+	b := kmsgBundle(t, `stat -c '%F|%t|%T' /dev/kmsg; (exec 3>/dev/kmsg && echo kmsg-open-ok) 2>&1; (exec 3</dev/kmsg && echo kmsg-read-ok) 2>&1; true`)
+	b.spec.Linux.Resources = &specs.LinuxResources{Devices: []specs.LinuxDeviceCgroup{
+		{Allow: false, Access: "rwm"},
+		{Allow: true, Type: "c", Major: ptrInt64(1), Minor: ptrInt64(11), Access: "w"},
+	}}
+	out := r.mustRunContainer(b)
+	if !strings.Contains(out, "kmsg-open-ok") {
+		t.Errorf("/dev/kmsg with an allow rule for c 1:11 w: %q, want it to open for writing", out)
+	}
+	if strings.Contains(out, "kmsg-read-ok") {
+		t.Errorf("/dev/kmsg opened for reading with a write-only rule: %q", out)
+	}
+}
+
+// TestDeviceUpdateKeepsRules: an update that does not name devices leaves
+// the list as the spec made it; it does not add the linux.devices nodes.
+func TestDeviceUpdateKeepsRules(t *testing.T) {
+	r := newRuntime(t)
+	b := kmsgBundle(t, "echo ready; "+waitForGo)
+	b.spec.Linux.Resources = &specs.LinuxResources{Devices: []specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}}}
+	c := r.create(b)
+	c.start()
+	c.waitOutput("ready")
+	r.mustRun("update", "--pids-limit", "100", c.id)
+	res := r.run("exec", c.id, "sh", "-c", "(exec 3>/dev/kmsg && echo kmsg-open-ok) 2>&1; true")
+	if res.code != 0 || strings.Contains(res.stdout, "kmsg-open-ok") || !strings.Contains(res.stdout, "Operation not permitted") {
+		t.Errorf("/dev/kmsg after update --pids-limit: %s, want EPERM", res)
+	}
+	release(t, b)
+}
+
+func ptrInt64(v int64) *int64 { return &v }

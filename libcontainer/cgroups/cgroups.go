@@ -141,31 +141,3 @@ func loadV2(dir string) (Manager, error) {
 	}
 	return &v2Manager{mount: h.v2Mount, path: dir[len(h.v2Mount):], dir: dir}, nil
 }
-
-// WithDeviceNodes returns a copy of r whose device list also allows the
-// nodes of linux.devices (rwm, after r's own rules), as runc does: a
-// device the spec creates in /dev is one the container may use. r itself
-// is not changed.
-func WithDeviceNodes(r *specs.LinuxResources, nodes []specs.LinuxDevice) *specs.LinuxResources {
-	if len(nodes) == 0 {
-		return r
-	}
-	out := &specs.LinuxResources{}
-	if r != nil {
-		c := *r
-		out = &c
-	}
-	out.Devices = append([]specs.LinuxDeviceCgroup(nil), out.Devices...)
-	for _, d := range nodes {
-		t := d.Type
-		switch t {
-		case "u":
-			t = "c"
-		case "p":
-			continue // a fifo is no device to the device controller
-		}
-		major, minor := d.Major, d.Minor
-		out.Devices = append(out.Devices, specs.LinuxDeviceCgroup{Allow: true, Type: t, Major: &major, Minor: &minor, Access: "rwm"})
-	}
-	return out
-}

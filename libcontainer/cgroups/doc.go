@@ -84,7 +84,12 @@
 // # Devices
 //
 // The device list (package devices) is deny-all, then the spec's rules in
-// order, then the default allow-list. v1 writes it to devices.deny/allow,
+// order, then the default allow-list (null, zero, full, random, urandom,
+// tty, console 5:1, ptmx 5:2 and /dev/pts 136:*, rwm). Only
+// linux.resources.devices adds to it: a linux.devices entry makes a node
+// in /dev and grants nothing, so under deny-all a node such as /dev/kmsg
+// exists and every open of it fails with EPERM until a rule allows c 1:11
+// (runc does the same). v1 writes the list to devices.deny/allow,
 // unless devices.list already shows exactly that list (an update must not
 // deny a running container everything for a moment). v2 compiles it to an
 // eBPF program (package ebpf), attached with BPF_F_ALLOW_MULTI before the

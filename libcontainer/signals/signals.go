@@ -25,7 +25,9 @@ var aliases = map[string]unix.Signal{
 }
 
 // Parse accepts "KILL", "SIGKILL", "sigkill", "9", "SIGRTMIN+3" and
-// "RTMAX-1" and returns the signal they name.
+// "RTMAX-1" and returns the signal they name. "0" is signal 0, which
+// delivers nothing and only checks that the process exists (kill(2));
+// runc and kill(1) take it too.
 func Parse(s string) (unix.Signal, error) {
 	if sig, ok := parse(s); ok {
 		return sig, nil
@@ -35,9 +37,7 @@ func Parse(s string) (unix.Signal, error) {
 
 func parse(s string) (unix.Signal, bool) {
 	if n, err := strconv.Atoi(s); err == nil {
-		// Zero is rejected too: it only probes for existence, which a
-		// kill command asked to deliver a signal must not silently do.
-		if n < 1 || n > rtMax {
+		if n < 0 || n > rtMax {
 			return 0, false
 		}
 		return unix.Signal(n), true

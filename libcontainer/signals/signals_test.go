@@ -16,6 +16,7 @@ func TestParse(t *testing.T) {
 		{"sigkill", unix.SIGKILL},
 		{"Term", unix.SIGTERM},
 		{"9", unix.SIGKILL},
+		{"0", unix.Signal(0)},
 		{"15", unix.SIGTERM},
 		{"1", unix.SIGHUP},
 		{"64", unix.Signal(64)},
@@ -44,7 +45,7 @@ func TestParse(t *testing.T) {
 
 func TestParseUnknown(t *testing.T) {
 	for _, in := range []string{
-		"FOO", "", "SIG", "0", "-1", "65", "999",
+		"FOO", "", "SIG", "SIG0", "ZERO", "-1", "65", "999",
 		"RTMIN+31", "RTMAX-31", "RTMIN-1", "RTMAX+1", "RTMIN+", "RTMIN+x", "RTMIN++1",
 		"SIGSIGKILL", "KILL9",
 	} {

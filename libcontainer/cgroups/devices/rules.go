@@ -12,6 +12,16 @@
 // spec cannot lock a container out of /dev/null; a spec that wants more
 // (e.g. a privileged container) allows more.
 //
+// linux.devices plays no part: it says which nodes exist in the
+// container's /dev, not which may be used. A node it creates is usable
+// only if linux.resources.devices (or the default allow-list) allows its
+// type and numbers, as with runc; engines that pass a host device
+// (docker --device, podman --device, a CRI device) write both.
+//
+// The defaults are narrower than runc 1.1's, which also allows mknod of
+// every char and block device and /dev/net/tun (c 10:200): a spec that
+// wants those says so.
+//
 // # Meaning
 //
 // For each access bit of a request (read, write, mknod) the last rule that

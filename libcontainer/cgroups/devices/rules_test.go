@@ -158,3 +158,41 @@ func TestV1List(t *testing.T) {
 		t.Fatal("allow-all with an exception cannot be read back from devices.list")
 	}
 }
+
+// TestEffectiveDenyAll: under a deny-all spec (runc spec's default) the
+// container may use the default devices and nothing else; a node that
+// linux.devices creates, such as /dev/kmsg, needs a rule of its own.
+func TestEffectiveDenyAll(t *testing.T) {
+	denyAll := specs.LinuxDeviceCgroup{Allow: false, Access: "rwm"}
+	for _, specRules := range [][]specs.LinuxDeviceCgroup{nil, {denyAll}} {
+		rules, err := Effective(specRules)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range []struct {
+			t            Type
+			major, minor int64
+		}{{Char, 1, 3}, {Char, 1, 5}, {Char, 1, 7}, {Char, 1, 8}, {Char, 1, 9}, {Char, 5, 0}, {Char, 5, 1}, {Char, 5, 2}, {Char, 136, 0}, {Char, 136, 4242}} {
+			if !Allowed(rules, d.t, d.major, d.minor, RWM) {
+				t.Errorf("spec %+v: default %c %d:%d not allowed rwm", specRules, d.t, d.major, d.minor)
+			}
+		}
+		for _, d := range []struct {
+			t            Type
+			major, minor int64
+		}{{Char, 1, 11}, {Char, 10, 229}, {Char, 10, 200}, {Char, 4, 0}, {Char, 137, 0}, {Block, 8, 0}, {Block, 1, 3}} {
+			for _, bit := range []Access{Read, Write, Mknod} {
+				if Allowed(rules, d.t, d.major, d.minor, bit) {
+					t.Errorf("spec %+v: %c %d:%d %s allowed, want denied", specRules, d.t, d.major, d.minor, bit)
+				}
+			}
+		}
+	}
+	rules, err := Effective([]specs.LinuxDeviceCgroup{denyAll, {Allow: true, Type: "c", Major: i64(1), Minor: i64(11), Access: "w"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !Allowed(rules, Char, 1, 11, Write) || Allowed(rules, Char, 1, 11, Read) {
+		t.Errorf("an allow rule for c 1:11 w must grant write and only write")
+	}
+}

@@ -156,6 +156,7 @@ func agree(t *testing.T, rules []devices.Rule) {
 func TestDeviceFilterMatchesRules(t *testing.T) {
 	cases := map[string][]devices.Rule{
 		"defaults":       effective(t),
+		"spec deny-all":  effective(t, specs.LinuxDeviceCgroup{Allow: false, Access: "rwm"}),
 		"read-only kmsg": effective(t, specs.LinuxDeviceCgroup{Allow: true, Type: "c", Major: i64(1), Minor: i64(11), Access: "r"}),
 		"all block major 8 minus a write": effective(t,
 			specs.LinuxDeviceCgroup{Allow: true, Type: "b", Major: i64(8), Access: "rwm"},
