@@ -89,6 +89,12 @@ func errorClass(msg string) int {
 		return 15
 	case msg == "malformed exec record":
 		return 16
+	case msg == "bad cgroup join record":
+		return 17
+	case strings.HasPrefix(msg, "bad init record"):
+		return 18
+	case msg == "exec and init records both given":
+		return 19
 	}
 	return 0
 }
