@@ -14,6 +14,7 @@
 #define BT_EXEC 4 /* berth exec finished in C (cexec.c) */
 #define BT_INIT 5 /* the container init finished in C (cinit.c); empty */
 #define BT_CGROUP_JOIN 6 /* "file\0...": cgroup v1 tasks files to write "0" to, first thing */
+#define BT_ROOT_FD 7 /* u32: an fd of the root to chroot into once joined (exec, no mount namespace) */
 
 /* Sync tags, stub -> parent unless noted (u32 tag, u32 value). */
 #define SYNC_USERMAP 0x40
@@ -44,6 +45,7 @@ struct bootstrap {
 	int cinit; /* BT_INIT seen: the init plan follows SYNC_PID */
 	const char *cgroup_join; /* cgroup_join_len bytes of NUL-terminated paths, or NULL */
 	uint32_t cgroup_join_len;
+	int root_fd; /* BT_ROOT_FD, or -1 */
 };
 
 /* The BT_EXEC payload (layout in cexec.c). */

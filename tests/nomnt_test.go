@@ -1,6 +1,10 @@
 package tests
 
 import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -51,4 +55,45 @@ func TestNoMountNamespaceRefusals(t *testing.T) {
 			t.Errorf("container without a mount namespace printed %q, want ran", out)
 		}
 	})
+}
+
+// TestNoMountNamespaceExec: exec into a container without a mount
+// namespace lands in the container's root, as its init did, not in the
+// host's (the process used to join the other namespaces only), on the C
+// exec and on the Go exec.
+func TestNoMountNamespaceExec(t *testing.T) {
+	r := newRuntime(t)
+	b := noMountBundle(t, "sleep", "1000")
+	const marker = "only-in-this-rootfs"
+	writeFile(t, filepath.Join(b.rootfs, marker), "")
+	if _, err := os.Stat(filepath.Join("/", marker)); err == nil {
+		t.Fatalf("/%s exists on the host", marker)
+	}
+	c := r.create(b)
+	c.start()
+	for _, goExec := range []bool{false, true} {
+		res := r.runCmd(func(cmd *exec.Cmd) { cmd.Env = execPathEnv(goExec) }, "exec", c.id, "sh", "-c", "cd /; ls -a; pwd")
+		if res.code != 0 {
+			t.Fatalf("BERTH_EXEC_GO=%v: exec: %s", goExec, res)
+		}
+		got := lines(res.stdout)
+		if !slices.Contains(got, marker) || slices.Contains(got, "usr") {
+			t.Errorf("BERTH_EXEC_GO=%v: exec's / lists %q, want the rootfs's (with %s, without usr)", goExec, got, marker)
+		}
+	}
+}
+
+// execPathEnv is the test's environment with BERTH_EXEC_GO=1 exactly when
+// goExec.
+func execPathEnv(goExec bool) []string {
+	var env []string
+	for _, e := range os.Environ() {
+		if !strings.HasPrefix(e, "BERTH_EXEC_GO=") {
+			env = append(env, e)
+		}
+	}
+	if goExec {
+		env = append(env, "BERTH_EXEC_GO=1")
+	}
+	return env
 }
