@@ -82,7 +82,7 @@ enum {
 	OP_DEVICE, /* n0 mode, n1 major, n2 minor, n3 uid, n4 gid; s0 path */
 	OP_DEVLINKS, /* n2 bits (B_DEVPTS) */
 	OP_HOOKS, /* the parent sets limits and runs prestart/createRuntime */
-	OP_PIVOT, /* n2 bits (B_NOPIVOT); s0 rootfs */
+	OP_PIVOT, /* n2 bits (B_NOPIVOT: after the OP_DETACHs); s0 rootfs */
 	OP_ROOTPROP, /* n0 propagation; s4 its name */
 	OP_LOOPBACK,
 	OP_HOSTNAME, /* s0 */
@@ -93,6 +93,7 @@ enum {
 	OP_KEYRING, /* s0 keyring name */
 	OP_MARK, /* s0 step name (berth --debug) */
 	OP_SETSID,
+	OP_DETACH, /* s0 mount point, s1 fstype, s2 its parent's mount point or "": a host proc/sysfs mount --no-pivot takes away */
 	OP_MAX
 };
 

@@ -55,6 +55,7 @@ const (
 	OpKeyring
 	OpMark
 	OpSetsid
+	OpDetach
 	opMax
 )
 

@@ -26,6 +26,7 @@ const (
 	_ = uint(SyncReady-C.SYNC_READY) + uint(C.SYNC_READY-SyncReady)
 	_ = uint(SyncErr-C.SYNC_ERR) + uint(C.SYNC_ERR-SyncErr)
 	_ = uint(OpSetsid-C.OP_SETSID) + uint(C.OP_SETSID-OpSetsid)
+	_ = uint(OpDetach-C.OP_DETACH) + uint(C.OP_DETACH-OpDetach)
 	_ = uint(opMax-C.OP_MAX) + uint(C.OP_MAX-opMax)
 	_ = uint(OpHooks-C.OP_HOOKS) + uint(C.OP_HOOKS-OpHooks)
 	_ = uint(BitCgroup2-C.B_CG2) + uint(C.B_CG2-BitCgroup2)

@@ -97,3 +97,54 @@ func execPathEnv(goExec bool) []string {
 	}
 	return env
 }
+
+// TestNoPivotHostProcfs: with --no-pivot the old root's mounts stay in the
+// container's mount namespace under the chroot, and a fully visible procfs
+// or sysfs anywhere in it lets the container mount a fresh one from a user
+// namespace of its own (the kernel's mnt_too_revealing check). The init
+// takes the host's proc and sysfs mounts away before it moves the root
+// (detached; covered by a tmpfs where a user namespace has them locked),
+// so the mount is refused, from either init. pivot_root is the control.
+func TestNoPivotHostProcfs(t *testing.T) {
+	r := newRuntime(t)
+	probe := func(userns bool) *bundle {
+		b := newShBundle(t, `mkdir -p /tmp/p
+unshare -mrpfn sh -c '
+	mount -t tmpfs tmpfs /tmp/p && echo tmpfs-mounted && umount /tmp/p
+	mount -t proc proc /tmp/p && echo proc-mounted
+	mount -t sysfs sysfs /tmp/p && echo sysfs-mounted
+	true'`)
+		// Any user will do; root would need CAP_SETFCAP to map itself.
+		b.spec.Process.User = specs.User{UID: 1000, GID: 1000}
+		if userns {
+			b.addNamespace(specs.UserNamespace, "")
+			b.spec.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
+			b.spec.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
+		}
+		b.write(t)
+		return b
+	}
+	for _, tc := range []struct {
+		name   string
+		b      *bundle
+		goInit bool
+	}{{"C init", probe(false), false}, {"Go init", probe(false), true}, {"user namespace", probe(true), true}} {
+		for _, flags := range [][]string{nil, {"--no-pivot"}} {
+			args := append(append([]string{"run"}, flags...), "--bundle", tc.b.dir, r.newID())
+			res := r.runCmd(func(cmd *exec.Cmd) { cmd.Env = initEnv(tc.goInit) }, args...)
+			if res.code != 0 {
+				t.Fatalf("%s %q: %s", tc.name, flags, res)
+			}
+			// The user, mount and net (which sysfs wants) namespaces were
+			// made, so a refused proc or sysfs is the kernel's rule.
+			if !strings.Contains(res.stdout, "tmpfs-mounted") {
+				t.Fatalf("%s %q: unshare -mrpfn did not make its namespaces: %s", tc.name, flags, res)
+			}
+			for _, fs := range []string{"proc", "sysfs"} {
+				if strings.Contains(res.stdout, fs+"-mounted") {
+					t.Errorf("%s %q: the container mounted a fresh %s: a host one is fully visible in its mount namespace", tc.name, flags, fs)
+				}
+			}
+		}
+	}
+}
