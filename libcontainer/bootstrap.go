@@ -42,6 +42,9 @@ type nsPlan struct {
 	cinit      bool   // the init runs in C from a plan sent after the pid (cinit.go)
 	// cgroupJoin: cgroup v1 tasks files the stub writes "0" to first (cgroups.JoinFiles).
 	cgroupJoin []string
+	// rootFD, when not 0, is the stub's fd of a directory to chroot into
+	// after the joins (exec into a container without a mount namespace).
+	rootFD int
 }
 
 func (p *nsPlan) has(t specs.LinuxNamespaceType) bool {
@@ -120,6 +123,11 @@ func (p *nsPlan) encode() []byte {
 			files = append(append(files, f...), 0)
 		}
 		rec(nsenter.BootstrapCgroupJoin, files)
+	}
+	if p.rootFD != 0 {
+		fd := make([]byte, 4)
+		binary.NativeEndian.PutUint32(fd, uint32(p.rootFD))
+		rec(nsenter.BootstrapRootFD, fd)
 	}
 	out := make([]byte, 4, 4+body.Len())
 	binary.NativeEndian.PutUint32(out, uint32(body.Len()))

@@ -89,6 +89,14 @@ func errorClass(msg string) int {
 		return 15
 	case msg == "malformed exec record":
 		return 16
+	case msg == "bad cgroup join record":
+		return 17
+	case strings.HasPrefix(msg, "bad init record"):
+		return 18
+	case msg == "exec and init records both given":
+		return 19
+	case strings.HasPrefix(msg, "bad root fd"):
+		return 20
 	}
 	return 0
 }
@@ -115,8 +123,12 @@ func checkParsed(t *testing.T, b *nsenter.Bootstrap) {
 
 // same compares what the stub parsed with the plan that was sent.
 func same(b *nsenter.Bootstrap, p *nsPlan) bool {
+	rootFD := -1
+	if p.rootFD != 0 {
+		rootFD = p.rootFD
+	}
 	return b.CloneFlags == p.cloneFlags && slices.Equal(b.Join, p.join) && string(b.Timens) == p.timens &&
-		bytes.Equal(b.ExecRecord, p.exec)
+		bytes.Equal(b.ExecRecord, p.exec) && b.RootFD == rootFD
 }
 
 // FuzzBootstrapParse runs nsenter.c's parser (through nsenter.ParseBootstrap)
@@ -166,6 +178,8 @@ func FuzzBootstrapParse(f *testing.F) {
 	}
 	f.Add(create.encode()[4:], create.cloneFlags, "\x03/var/run/netns/x\n\x06/proc/7/ns/user", create.timens)
 	f.Add([]byte(nil), uint32(0), "\x00/proc/9/ns/cgroup\n\x01/proc/9/ns/ipc\n\x02/proc/9/ns/mnt\n\x04/proc/9/ns/pid", "")
+	noMount := &nsPlan{join: []string{"pid:/proc/9/ns/pid", "uts:/proc/9/ns/uts"}, rootFD: 5}
+	f.Add(noMount.encode()[4:], uint32(0), "", "")
 
 	f.Fuzz(func(t *testing.T, raw []byte, flags uint32, joins, timens string) {
 		// Arbitrary bytes.
@@ -177,6 +191,9 @@ func FuzzBootstrapParse(f *testing.F) {
 		} else {
 			checkParsed(t, b)
 			again := &nsPlan{cloneFlags: b.CloneFlags, join: b.Join, timens: string(b.Timens), exec: b.ExecRecord}
+			if b.RootFD >= 0 {
+				again.rootFD = b.RootFD
+			}
 			b2, err := nsenter.ParseBootstrap(body(t, again.encode()))
 			if err != nil || !same(b2, again) {
 				t.Fatalf("accepted %x as %+v, but its re-encoding parses as %+v, %v", raw, b, b2, err)
@@ -234,6 +251,8 @@ func TestBootstrapParseRejects(t *testing.T) {
 		{"not a namespace flag", record(nil, nsenter.BootstrapCloneFlags, u32(0x100)), "clone flags 0x100 are not namespaces"},
 		{"repeated record", bytes.Repeat(record(nil, nsenter.BootstrapCloneFlags, u32(0)), 2), "bootstrap record 1 repeated"},
 		{"unknown record", record(nil, 99, nil), "unknown bootstrap record 99"},
+		{"root fd size", record(nil, nsenter.BootstrapRootFD, []byte{5}), "bad root fd record of 1 bytes"},
+		{"root fd stdio", record(nil, nsenter.BootstrapRootFD, u32(0)), "bad root fd 0"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b, err := nsenter.ParseBootstrap(tc.raw)

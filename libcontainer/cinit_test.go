@@ -40,11 +40,13 @@ func planSpec() (*CreateOpts, *specs.Spec) {
 	return &CreateOpts{ID: "c1", Bundle: "/b", Rootfs: "/b/rootfs"}, s
 }
 
-// encodedPlan is cInitPlan of planSpec, without its length word.
-func encodedPlan(t testing.TB) ([]byte, *specs.Spec, *CreateOpts) {
+// encodedPlan is cInitPlan of planSpec, without its length word; with
+// noPivot, it has this host's proc and sysfs mounts to detach.
+func encodedPlan(t testing.TB, noPivot bool) ([]byte, *specs.Spec, *CreateOpts) {
 	defer slog.SetDefault(slog.Default())
 	slog.SetDefault(slog.New(slog.DiscardHandler))
 	o, s := planSpec()
+	o.NoPivot = noPivot
 	rec, err := cInitPlan(o, s, func() (map[string]string, error) { return nil, nil }, 7, 1, true, false)
 	if err != nil {
 		t.Fatal(err)
@@ -56,9 +58,15 @@ func encodedPlan(t testing.TB) ([]byte, *specs.Spec, *CreateOpts) {
 }
 
 // TestPlanRoundTrip: what cInitPlan encodes, the C init's parser reads
-// back unchanged: every operation, the header and the process.
+// back unchanged: every operation, the header and the process; with
+// --no-pivot too.
 func TestPlanRoundTrip(t *testing.T) {
-	body, s, o := encodedPlan(t)
+	t.Run("pivot", func(t *testing.T) { planRoundTrip(t, false) })
+	t.Run("no-pivot", func(t *testing.T) { planRoundTrip(t, true) })
+}
+
+func planRoundTrip(t *testing.T, noPivot bool) {
+	body, s, o := encodedPlan(t, noPivot)
 	p, err := nsenter.ParsePlan(body)
 	if err != nil {
 		t.Fatal(err)
@@ -67,7 +75,7 @@ func TestPlanRoundTrip(t *testing.T) {
 	if p.FifoFD != 7 || p.Lockable != lockable || !slices.Equal(p.ProcAllowed, allowed) {
 		t.Errorf("header: %d %#x %v", p.FifoFD, p.Lockable, p.ProcAllowed)
 	}
-	setup, err := rootfs.PlanSetup(&rootfs.Config{Spec: s, Rootfs: o.Rootfs, Bundle: o.Bundle})
+	setup, err := rootfs.PlanSetup(&rootfs.Config{Spec: s, Rootfs: o.Rootfs, Bundle: o.Bundle, NoPivot: noPivot})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,6 +89,10 @@ func TestPlanRoundTrip(t *testing.T) {
 		if !slices.Contains(codes, want) {
 			t.Errorf("op %d missing from %v", want, codes)
 		}
+	}
+	// Every host has a /proc outside /b/rootfs.
+	if slices.Contains(codes, nsenter.OpDetach) != noPivot {
+		t.Errorf("no-pivot %v: ops %v", noPivot, codes)
 	}
 	// The setup part, op for op.
 	for i, want := range setup {
@@ -103,7 +115,7 @@ func TestPlanRoundTrip(t *testing.T) {
 // buffer (a guard page follows it), whatever the bytes; a cut or extended
 // valid plan is refused.
 func FuzzInitPlan(f *testing.F) {
-	good, _, _ := encodedPlan(f)
+	good, _, _ := encodedPlan(f, true)
 	f.Add(good, uint16(0), uint8(0))
 	f.Add([]byte{}, uint16(0), uint8(0))
 	f.Add(good[:len(good)/2], uint16(3), uint8(0xff))

@@ -54,16 +54,33 @@ func (c *Container) Exec(o *ExecOpts) (info *CreatedInfo, err error) {
 		return nil, fmt.Errorf("exec: %w", err)
 	}
 	plan := &nsPlan{}
+	mountNS := false
 	for _, ns := range st.view().namespaces() {
 		f, ok := nsFlags[ns.Type]
 		if !ok {
 			continue
 		}
+		mountNS = mountNS || ns.Type == specs.MountNamespace
 		plan.join = append(plan.join, f.name+":/proc/"+strconv.Itoa(st.Pid)+"/ns/"+f.proc)
+	}
+	// Without a mount namespace the init chrooted into the rootfs, and
+	// joining its other namespaces would leave the process in the host's
+	// root: the stub chroots into the init's root (root, below). Opened
+	// before the pid is checked, so that it is the init's.
+	var root *os.File
+	var rootErr error
+	if !mountNS {
+		root, rootErr = openRoot(st.Pid)
+		if root != nil {
+			defer root.Close()
+		}
 	}
 	// The namespace paths name the init by pid: make sure it still is the init.
 	if !alive(st.Pid, st.PidStart) {
 		return nil, fmt.Errorf("cannot exec in container %q: it is stopped", id)
+	}
+	if rootErr != nil {
+		return nil, fmt.Errorf("cannot exec in container %q: %w", id, rootErr)
 	}
 
 	clk.step("exec: state checked")
@@ -87,6 +104,10 @@ func (c *Container) Exec(o *ExecOpts) (info *CreatedInfo, err error) {
 	if o.Console != nil {
 		extra = append(extra, o.Console)
 		consoleFD = base + 1
+	}
+	if root != nil {
+		extra = append(extra, root)
+		plan.rootFD = 3 + len(extra) - 1
 	}
 	if plan.exec, err = cExecRecord(execSpec, execSpec.Process, len(preserve), consoleFD); err != nil {
 		return nil, err
@@ -169,6 +190,17 @@ func (c *Container) Exec(o *ExecOpts) (info *CreatedInfo, err error) {
 		}
 	}
 	return &CreatedInfo{Pid: pid, Child: child}, nil
+}
+
+// openRoot opens the root directory of process pid (its chroot), for the
+// stub of an exec into a container without a mount namespace.
+func openRoot(pid int) (*os.File, error) {
+	p := "/proc/" + strconv.Itoa(pid) + "/root"
+	fd, err := unix.Open(p, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open the container's root %s (no mount namespace): %w", p, err)
+	}
+	return os.NewFile(uintptr(fd), p), nil
 }
 
 func killPid(pid int) {

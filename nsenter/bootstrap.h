@@ -14,6 +14,7 @@
 #define BT_EXEC 4 /* berth exec finished in C (cexec.c) */
 #define BT_INIT 5 /* the container init finished in C (cinit.c); empty */
 #define BT_CGROUP_JOIN 6 /* "file\0...": cgroup v1 tasks files to write "0" to, first thing */
+#define BT_ROOT_FD 7 /* u32: an fd of the root to chroot into once joined (exec, no mount namespace) */
 
 /* Sync tags, stub -> parent unless noted (u32 tag, u32 value). */
 #define SYNC_USERMAP 0x40
@@ -44,6 +45,7 @@ struct bootstrap {
 	int cinit; /* BT_INIT seen: the init plan follows SYNC_PID */
 	const char *cgroup_join; /* cgroup_join_len bytes of NUL-terminated paths, or NULL */
 	uint32_t cgroup_join_len;
+	int root_fd; /* BT_ROOT_FD, or -1 */
 };
 
 /* The BT_EXEC payload (layout in cexec.c). */
@@ -80,7 +82,7 @@ enum {
 	OP_DEVICE, /* n0 mode, n1 major, n2 minor, n3 uid, n4 gid; s0 path */
 	OP_DEVLINKS, /* n2 bits (B_DEVPTS, B_KCORE) */
 	OP_HOOKS, /* the parent sets limits and runs prestart/createRuntime */
-	OP_PIVOT, /* n2 bits (B_NOPIVOT); s0 rootfs */
+	OP_PIVOT, /* n2 bits (B_NOPIVOT: after the OP_DETACHs); s0 rootfs */
 	OP_ROOTPROP, /* n0 propagation; s4 its name */
 	OP_LOOPBACK,
 	OP_HOSTNAME, /* s0 */
@@ -91,6 +93,7 @@ enum {
 	OP_KEYRING, /* s0 keyring name */
 	OP_MARK, /* s0 step name (berth --debug) */
 	OP_SETSID,
+	OP_DETACH, /* s0 mount point, s1 fstype, s2 its parent's mount point or "": a host proc/sysfs mount --no-pivot takes away */
 	OP_MAX
 };
 

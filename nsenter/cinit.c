@@ -946,6 +946,35 @@ static void op_devlinks(const struct op *o)
 
 /* --- the switch of root (rootfs/setup.go) --------------------------------- */
 
+/*
+ * op_detach takes one host proc or sysfs mount away before --no-pivot's
+ * move (rootfs/nopivot.go says why, and does the same): its parent made a
+ * slave (alone) and itself rslave, so that no unmount can propagate to the
+ * host; a mount point that no longer resolves to a mount went with one
+ * detached before it; a locked mount (EINVAL, EPERM) is covered by a tmpfs
+ * instead.
+ */
+static void op_detach(const struct op *o)
+{
+	const char *p = o->s[0], *fs = o->s[1], *parent = o->s[2];
+	if (parent[0] != '\0' && mount("", parent, NULL, MS_SLAVE, NULL) < 0) {
+		if (errno == ENOENT || errno == EINVAL)
+			return;
+		bail(errno, "rootfs: make \"%s\", under host %s mount \"%s\", a slave (--no-pivot)", parent, fs, p);
+	}
+	if (mount("", p, NULL, MS_SLAVE | MS_REC, NULL) < 0) {
+		if (errno == ENOENT || errno == EINVAL)
+			return;
+		bail(errno, "rootfs: make host %s mount \"%s\" rslave (--no-pivot)", fs, p);
+	}
+	if (umount2(p, MNT_DETACH | UMOUNT_NOFOLLOW) == 0)
+		return;
+	if (errno != EINVAL && errno != EPERM)
+		bail(errno, "rootfs: detach host %s mount \"%s\" (--no-pivot)", fs, p);
+	if (mount("tmpfs", p, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		bail(errno, "rootfs: cover host %s mount \"%s\" with a tmpfs (--no-pivot)", fs, p);
+}
+
 static void op_pivot(const struct op *o)
 {
 	const char *rootfs = o->s[0];
@@ -1157,6 +1186,9 @@ static void run_op(const struct op *o)
 			_exit(1);
 		break;
 	}
+	case OP_DETACH:
+		op_detach(o);
+		break;
 	case OP_PIVOT:
 		op_pivot(o);
 		break;

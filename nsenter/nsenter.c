@@ -14,6 +14,10 @@
  *                    types: BT_CLONE_FLAGS  u32 namespaces to create (CLONE_NEW*)
  *                           BT_NS_PATHS    "type:path\0..." namespaces to join
  *                           BT_TIMENS      text for /proc/self/timens_offsets
+ *                           BT_ROOT_FD     u32 fd of the container's root (the
+ *                                          init's /proc/<pid>/root, opened by the
+ *                                          parent): exec into a container that has
+ *                                          no mount namespace chroots there
  *   stub -> parent   u32 tag, u32 value:
  *                      SYNC_USERMAP pid   "write my uid/gid maps"; parent answers
  *                                         with u32 SYNC_USERMAP_ACK
@@ -24,6 +28,8 @@
  *
  * Order of work: join namespaces by path (user first, all paths opened before
  * the first setns so that /proc/<pid>/ns paths resolve in the host's view);
+ * chroot into the BT_ROOT_FD directory when given (after the joins: a joined
+ * user namespace's root may chroot there as the init did);
  * unshare a new user namespace and wait for the parent to write the maps;
  * unshare the other namespaces; write time namespace offsets; fork once if a
  * pid or time namespace is new or joined, because those only apply to
@@ -205,6 +211,7 @@ static int parse_ns_paths(char *p, uint32_t len, struct bootstrap *out, char *er
 int berth_parse_bootstrap(char *buf, uint32_t len, struct bootstrap *out, char *err, size_t errlen)
 {
 	memset(out, 0, sizeof(*out));
+	out->root_fd = -1;
 	if (errlen > 0)
 		err[0] = '\0';
 	if (len > MAX_BOOTSTRAP)
@@ -255,6 +262,16 @@ int berth_parse_bootstrap(char *buf, uint32_t len, struct bootstrap *out, char *
 			out->cgroup_join = payload;
 			out->cgroup_join_len = rlen;
 			break;
+		case BT_ROOT_FD: {
+			uint32_t fd;
+			if (rlen != 4)
+				return parse_fail(err, errlen, "bad root fd record of %u bytes", rlen);
+			memcpy(&fd, payload, 4);
+			if (fd < 3 || fd > 1 << 20)
+				return parse_fail(err, errlen, "bad root fd %u", fd);
+			out->root_fd = (int)fd;
+			break;
+		}
 		case BT_INIT:
 			if (rlen != 0)
 				return parse_fail(err, errlen, "bad init record of %u bytes", rlen);
@@ -329,6 +346,21 @@ static void join_cgroups(const struct bootstrap *bs)
 	}
 }
 
+/*
+ * enter_root chroots into the directory fd names: sharing the host's mount
+ * namespace, a process that joined the container's other namespaces is
+ * still in the host's root, where the container's init is not (it chrooted
+ * into the rootfs). The parent opened the init's /proc/<pid>/root.
+ */
+static void enter_root(int fd)
+{
+	if (fchdir(fd) < 0)
+		bail(errno, "enter the container's root (no mount namespace): fchdir");
+	if (chroot(".") < 0)
+		bail(errno, "enter the container's root (no mount namespace): chroot");
+	close(fd);
+}
+
 static void write_timens_offsets(const char *text, uint32_t len, int in_userns)
 {
 	/*
@@ -386,6 +418,8 @@ __attribute__((constructor)) static void berth_nsenter(void)
 	uint32_t clone_flags = bs.clone_flags;
 	join_cgroups(&bs);
 	int joined = join_namespaces(&bs);
+	if (bs.root_fd >= 0)
+		enter_root(bs.root_fd);
 
 	if (clone_flags & CLONE_NEWUSER) {
 		if (unshare(CLONE_NEWUSER) < 0)

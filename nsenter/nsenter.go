@@ -17,6 +17,7 @@ const (
 	BootstrapExec       = 4 // the process, for exec finished in C (cexec.c)
 	BootstrapInit       = 5 // empty: the init is finished in C (cinit.c) from a plan sent after SyncPid
 	BootstrapCgroupJoin = 6 // cgroup v1 tasks files the stub writes "0" to first, NUL-terminated
+	BootstrapRootFD     = 7 // u32: fd of the root the stub chroots into after the joins (exec, no mount namespace)
 )
 
 // Sync tags (stub <-> parent).
@@ -54,6 +55,7 @@ const (
 	OpKeyring
 	OpMark
 	OpSetsid
+	OpDetach
 	opMax
 )
 

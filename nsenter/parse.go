@@ -20,11 +20,13 @@ const (
 	_ = uint(BootstrapExec-C.BT_EXEC) + uint(C.BT_EXEC-BootstrapExec)
 	_ = uint(BootstrapInit-C.BT_INIT) + uint(C.BT_INIT-BootstrapInit)
 	_ = uint(BootstrapCgroupJoin-C.BT_CGROUP_JOIN) + uint(C.BT_CGROUP_JOIN-BootstrapCgroupJoin)
+	_ = uint(BootstrapRootFD-C.BT_ROOT_FD) + uint(C.BT_ROOT_FD-BootstrapRootFD)
 	_ = uint(SyncHooks-C.SYNC_HOOKS) + uint(C.SYNC_HOOKS-SyncHooks)
 	_ = uint(SyncHooksAck-C.SYNC_HOOKS_ACK) + uint(C.SYNC_HOOKS_ACK-SyncHooksAck)
 	_ = uint(SyncReady-C.SYNC_READY) + uint(C.SYNC_READY-SyncReady)
 	_ = uint(SyncErr-C.SYNC_ERR) + uint(C.SYNC_ERR-SyncErr)
 	_ = uint(OpSetsid-C.OP_SETSID) + uint(C.OP_SETSID-OpSetsid)
+	_ = uint(OpDetach-C.OP_DETACH) + uint(C.OP_DETACH-OpDetach)
 	_ = uint(opMax-C.OP_MAX) + uint(C.OP_MAX-opMax)
 	_ = uint(OpHooks-C.OP_HOOKS) + uint(C.OP_HOOKS-OpHooks)
 	_ = uint(BitCgroup2-C.B_CG2) + uint(C.B_CG2-BitCgroup2)
@@ -44,6 +46,7 @@ type Bootstrap struct {
 	ExecRecord []byte   // the BT_EXEC payload as sent, or nil
 	CgroupJoin []string // BT_CGROUP_JOIN: tasks files, in order
 	Init       bool     // BT_INIT
+	RootFD     int      // BT_ROOT_FD, or -1
 	Exec       *ExecPlan
 }
 
@@ -96,6 +99,7 @@ func ParseBootstrap(body []byte) (*Bootstrap, error) {
 		p = (*C.char)(unsafe.Add(unsafe.Pointer(p), len(s)+1))
 	}
 	b.Init = out.cinit != 0
+	b.RootFD = int(out.root_fd)
 	if out.exec != nil {
 		b.ExecRecord = C.GoBytes(unsafe.Pointer(out.exec), C.int(out.exec_len))
 		var x C.struct_exec_plan

@@ -7,7 +7,8 @@
 //  1. Setup: propagation of "/", the overlay of an overlay bundle mounted
 //     on the rootfs (overlay.go), the rootfs made a mount point, every spec
 //     mount in order, /dev nodes and symlinks, the BeforePivot hook, then
-//     pivot_root (or MS_MOVE+chroot with NoPivot).
+//     pivot_root (or, with NoPivot, the host's proc and sysfs mounts
+//     detached or covered, then MS_MOVE+chroot: nopivot.go).
 //  2. MountConsole (optional): the pty slave over /dev/console.
 //  3. Finalize: maskedPaths, readonlyPaths, root.readonly.
 //

@@ -3,6 +3,7 @@ package rootfs
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -30,9 +31,9 @@ func readMountinfo() ([]mountInfo, error) {
 	return parseMountinfo(f)
 }
 
-func parseMountinfo(f *os.File) ([]mountInfo, error) {
+func parseMountinfo(r io.Reader) ([]mountInfo, error) {
 	var out []mountInfo
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 1024*1024)
 	for sc.Scan() {
 		fields := strings.Fields(sc.Text())

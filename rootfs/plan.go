@@ -91,6 +91,17 @@ func PlanSetup(c *Config) ([]PlanOp, error) {
 	pivot := PlanOp{Code: nsenter.OpPivot, S: [6]string{c.Rootfs}}
 	if c.NoPivot {
 		pivot.N[2] = nsenter.BitNoPivot
+		// After the hooks point and right before the move, as moveRoot
+		// does it: the host's proc and sysfs mounts, which the chroot
+		// would only hide (nopivot.go), from this mount table (the
+		// init's mount namespace is a copy of it).
+		mounts, err := mountTable()
+		if err != nil {
+			return nil, fmt.Errorf("--no-pivot: find the host's proc and sysfs mounts: %w", err)
+		}
+		for _, h := range noPivotHostFS(mounts, c.Rootfs) {
+			ops = append(ops, PlanOp{Code: nsenter.OpDetach, S: [6]string{h.mountpoint, h.fstype, h.parent}})
+		}
 	}
 	ops = append(ops, pivot, mark("rootfs: pivot_root"))
 	if propName != "" {

@@ -2,6 +2,7 @@ package rootfs
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -42,11 +43,45 @@ func TestPlanUnsupported(t *testing.T) {
 	}
 }
 
+// goldenMounts is a host's mount table for the --no-pivot list: full proc
+// and sysfs mounts, one of each inside the rootfs, a proc that is not the
+// filesystem's root, a second sysfs (on /run), and a rootfs-like prefix
+// that is not the rootfs.
+const goldenMounts = `22 27 0:21 / /proc rw,relatime - proc proc rw
+23 27 0:22 / /sys rw,relatime - sysfs sysfs rw
+24 27 0:6 / /dev rw,relatime - devtmpfs devtmpfs rw,mode=755
+27 1 254:0 / / rw,relatime shared:1 - ext4 /dev/vda rw
+31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
+32 22 0:40 / /proc/sys/fs/binfmt_misc rw,relatime - autofs systemd-1 rw
+50 27 0:21 /sys /mnt/procsys ro,relatime - proc proc rw
+49 27 0:44 / /run rw,nosuid,nodev - tmpfs tmpfs rw
+51 49 0:22 / /run/sys\040copy rw,relatime - sysfs sysfs rw
+52 27 254:0 /b/rootfs /b/rootfs rw,relatime - ext4 /dev/vda rw
+53 52 0:41 / /b/rootfs/proc rw,relatime - proc proc rw
+54 52 0:42 / /b/rootfs/sys ro,relatime - sysfs sysfs ro
+55 27 0:43 / /b/rootfs2/proc rw,relatime - proc proc rw
+`
+
+// withMountTable makes the rootfs package read text as the mount table
+// until the test ends.
+func withMountTable(t *testing.T, text string) {
+	t.Helper()
+	mounts, err := parseMountinfo(strings.NewReader(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := mountTable
+	mountTable = func() ([]mountInfo, error) { return mounts, nil }
+	t.Cleanup(func() { mountTable = old })
+}
+
 // TestPlanSetup: the plan has Setup's steps in Setup's order, with the
 // options parsed, relative bind sources joined with the bundle, the
-// checks flagged, /dev left alone when it is a bind mount, and the hooks
-// point before pivot_root.
+// checks flagged, /dev left alone when it is a bind mount, the hooks
+// point before pivot_root, and with --no-pivot the host's full proc and
+// sysfs mounts outside the rootfs taken away right before the move.
 func TestPlanSetup(t *testing.T) {
+	withMountTable(t, goldenMounts)
 	c := &Config{
 		Rootfs: "/b/rootfs", Bundle: "/b", NoPivot: true,
 		Spec: &specs.Spec{
@@ -73,9 +108,19 @@ func TestPlanSetup(t *testing.T) {
 	for range defaultDevices {
 		want = append(want, nsenter.OpDevice)
 	}
-	want = append(want, nsenter.OpDevice, nsenter.OpDevLinks, nsenter.OpHooks, nsenter.OpPivot, nsenter.OpRootPropagation)
+	want = append(want, nsenter.OpDevice, nsenter.OpDevLinks, nsenter.OpHooks,
+		nsenter.OpDetach, nsenter.OpDetach, nsenter.OpDetach, nsenter.OpDetach, nsenter.OpPivot, nsenter.OpRootPropagation)
 	if !slices.Equal(codes, want) {
 		t.Fatalf("ops %v, want %v", codes, want)
+	}
+	var detached [][3]string
+	for _, op := range ops {
+		if op.Code == nsenter.OpDetach {
+			detached = append(detached, [3]string{op.S[0], op.S[1], op.S[2]})
+		}
+	}
+	if want := [][3]string{{"/proc", "proc", "/"}, {"/sys", "sysfs", "/"}, {"/run/sys copy", "sysfs", "/run"}, {"/b/rootfs2/proc", "proc", "/"}}; !slices.Equal(detached, want) {
+		t.Errorf("--no-pivot detaches %q, want %q", detached, want)
 	}
 	proc, bind, tmpfs := ops[2], ops[3], ops[5]
 	if proc.S[0] != "/proc" || proc.N[2]&nsenter.BitPlainDir == 0 || proc.S[4] != "spec mounts[0]" {
@@ -91,6 +136,17 @@ func TestPlanSetup(t *testing.T) {
 	if p := ops[len(ops)-3]; p.Code != nsenter.OpPivot || p.N[2]&nsenter.BitNoPivot == 0 || p.S[0] != "/b/rootfs" {
 		t.Errorf("pivot: %+v", p)
 	}
+
+	c.NoPivot = false
+	if ops, _ = PlanSetup(c); slices.ContainsFunc(ops, func(op PlanOp) bool { return op.Code == nsenter.OpDetach }) {
+		t.Errorf("pivot_root detaches host mounts one by one")
+	}
+	c.Rootfs = "/"
+	c.NoPivot = true
+	if ops, _ = PlanSetup(c); slices.ContainsFunc(ops, func(op PlanOp) bool { return op.Code == nsenter.OpDetach }) {
+		t.Errorf("a rootfs of / has host mounts outside it")
+	}
+	c.Rootfs = "/b/rootfs"
 
 	c.Spec.Mounts = append(c.Spec.Mounts, specs.Mount{Destination: "/dev", Type: "bind", Source: "/dev", Options: []string{"rbind"}})
 	if ops, _ = PlanSetup(c); slices.ContainsFunc(ops, func(op PlanOp) bool { return op.Code == nsenter.OpDevice }) {

@@ -169,7 +169,12 @@ func pivotRoot(rootfs string) error {
 }
 
 // moveRoot is --no-pivot: for roots pivot_root cannot leave (an initramfs).
+// The old root stays under the chroot, so the host's proc and sysfs mounts
+// are taken away first (nopivot.go).
 func moveRoot(rootfs string) error {
+	if err := hideHostFS(rootfs); err != nil {
+		return err
+	}
 	if err := unix.Chdir(rootfs); err != nil {
 		return fmt.Errorf("chdir %q: %w", rootfs, err)
 	}

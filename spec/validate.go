@@ -217,6 +217,7 @@ func checkLinux(s *specs.Spec) error {
 	}
 	for _, check := range []func(*specs.Spec, namespaces) error{
 		checkUserNamespace,
+		checkMountNamespace,
 		checkTimeNamespace,
 		checkUTS,
 		checkSysctl,
@@ -323,6 +324,35 @@ func mapped(maps []specs.LinuxIDMapping, id uint32) bool {
 		}
 	}
 	return false
+}
+
+// checkMountNamespace refuses what only a mount namespace of the container's
+// own can hold: masked and read-only paths, device nodes, a read-only root
+// and the root's propagation are mounts (or mount flags) that would
+// otherwise land in the host's mount table, and skipping them would run the
+// container without the protection they ask for. runc refuses masked and
+// read-only paths the same way. A namespace joined by path counts.
+func checkMountNamespace(s *specs.Spec, ns namespaces) error {
+	if _, ok := ns[specs.MountNamespace]; ok {
+		return nil
+	}
+	l := s.Linux
+	var field string
+	switch {
+	case len(l.MaskedPaths) > 0:
+		field = "linux.maskedPaths"
+	case len(l.ReadonlyPaths) > 0:
+		field = "linux.readonlyPaths"
+	case len(l.Devices) > 0:
+		field = "linux.devices"
+	case s.Root != nil && s.Root.Readonly:
+		field = "root.readonly"
+	case l.RootfsPropagation != "":
+		field = "linux.rootfsPropagation"
+	default:
+		return nil
+	}
+	return fmt.Errorf(`%s: cannot be applied without a mount namespace (linux.namespaces has no "mount")`, field)
 }
 
 func checkTimeNamespace(s *specs.Spec, ns namespaces) error {

@@ -134,6 +134,28 @@ func TestValidate(t *testing.T) {
 			s.Linux.GIDMappings = []specs.LinuxIDMapping{{HostID: 100000, Size: 65536}}
 			s.Process.User = specs.User{UID: 65535, GID: 1000}
 		}, ""},
+		{"no mount ns: maskedPaths", func(s *specs.Spec) { s.Linux.Namespaces = s.Linux.Namespaces[:4] },
+			`config.json: linux.maskedPaths: cannot be applied without a mount namespace (linux.namespaces has no "mount")`},
+		{"no mount ns: readonlyPaths", func(s *specs.Spec) {
+			s.Linux.Namespaces, s.Linux.MaskedPaths = s.Linux.Namespaces[:4], nil
+		}, `config.json: linux.readonlyPaths: cannot be applied without a mount namespace (linux.namespaces has no "mount")`},
+		{"no mount ns: devices", func(s *specs.Spec) {
+			s.Linux.Namespaces, s.Linux.MaskedPaths, s.Linux.ReadonlyPaths = s.Linux.Namespaces[:4], nil, nil
+			s.Linux.Devices = []specs.LinuxDevice{{Path: "/dev/fuse", Type: "c", Major: 10, Minor: 229}}
+		}, `config.json: linux.devices: cannot be applied without a mount namespace (linux.namespaces has no "mount")`},
+		{"no mount ns: root.readonly", func(s *specs.Spec) {
+			s.Linux.Namespaces, s.Linux.MaskedPaths, s.Linux.ReadonlyPaths = s.Linux.Namespaces[:4], nil, nil
+		}, `config.json: root.readonly: cannot be applied without a mount namespace (linux.namespaces has no "mount")`},
+		{"no mount ns: rootfsPropagation", func(s *specs.Spec) {
+			s.Linux.Namespaces, s.Linux.MaskedPaths, s.Linux.ReadonlyPaths = s.Linux.Namespaces[:4], nil, nil
+			s.Root.Readonly = false
+			s.Linux.RootfsPropagation = "rslave"
+		}, `config.json: linux.rootfsPropagation: cannot be applied without a mount namespace (linux.namespaces has no "mount")`},
+		{"no mount ns, nothing to mount", func(s *specs.Spec) {
+			s.Linux.Namespaces, s.Linux.MaskedPaths, s.Linux.ReadonlyPaths = s.Linux.Namespaces[:4], nil, nil
+			s.Root.Readonly = false
+		}, ""},
+		{"joined mount ns", func(s *specs.Spec) { s.Linux.Namespaces[4].Path = "/run/mntns/x" }, ""},
 		{"timeOffsets without time ns", func(s *specs.Spec) {
 			s.Linux.TimeOffsets = map[string]specs.LinuxTimeOffset{"monotonic": {Secs: 10}}
 		}, "linux.timeOffsets: requires a time namespace in linux.namespaces"},

@@ -319,6 +319,13 @@ func TestOverlayBundle(t *testing.T) {
 			}
 		}
 		linux["namespaces"] = keep
+		// What needs a mount namespace is refused first; drop it to reach the overlay's own check.
+		for _, k := range []string{"maskedPaths", "readonlyPaths", "devices", "rootfsPropagation"} {
+			delete(linux, k)
+		}
+		if root, ok := cfg["root"].(map[string]any); ok {
+			delete(root, "readonly")
+		}
 		out, _ := json.Marshal(cfg)
 		writeFile(t, cfgPath, string(out))
 		assertErrorLine(t, r.run("run", "--bundle", b, r.newID()), "needs a new mount namespace")
