@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -164,9 +165,11 @@ func execProcessSpec(c *cli.Context, base *specs.Process) (*specs.Process, error
 			pc.Bounding = append(pc.Bounding, name)
 			pc.Effective = append(pc.Effective, name)
 			pc.Permitted = append(pc.Permitted, name)
-			// Ambient needs inheritable: only where the spec already has some.
-			if len(pc.Inheritable) > 0 {
-				pc.Inheritable = append(pc.Inheritable, name)
+			// Never into the inheritable set (CVE-2022-29162: a workload's
+			// setuid or file-capability children would inherit it). Ambient
+			// needs the capability inheritable already, so only those the
+			// spec made inheritable go there too.
+			if slices.Contains(pc.Inheritable, name) {
 				pc.Ambient = append(pc.Ambient, name)
 			}
 		}

@@ -336,3 +336,36 @@ func atoi(t *testing.T, s string) int {
 	}
 	return n
 }
+
+// TestExecCapNotInheritable: `exec --cap` adds to the bounding, effective
+// and permitted sets, never to the inheritable one (CVE-2022-29162), on
+// both exec paths; ambient gets it only where the spec made it inheritable.
+func TestExecCapNotInheritable(t *testing.T) {
+	r := newRuntime(t)
+	b := newBundle(t, "sleep", "1000")
+	b.spec.Process.Capabilities.Inheritable = []string{"CAP_KILL"}
+	c := r.create(b)
+	c.start()
+	for _, path := range []struct{ name, env string }{{"c", ""}, {"go", "BERTH_EXEC_GO=1"}} {
+		t.Run(path.name, func(t *testing.T) {
+			res := r.runCmd(func(cmd *exec.Cmd) {
+				if path.env != "" {
+					cmd.Env = append(os.Environ(), path.env)
+				}
+			}, "exec", "--cap", "CAP_SYS_ADMIN", "--cap", "CAP_KILL", c.id, "grep", "-E", "^Cap(Inh|Amb|Eff)", "/proc/self/status")
+			if res.code != 0 {
+				t.Fatalf("exec: %s", res)
+			}
+			// CAP_KILL is bit 5: inheritable and ambient hold it alone.
+			for _, want := range []string{"CapInh:\t0000000000000020", "CapAmb:\t0000000000000020"} {
+				if !strings.Contains(res.stdout, want) {
+					t.Errorf("want %q: %s", want, res.stdout)
+				}
+			}
+			_, eff, _ := strings.Cut(res.stdout, "CapEff:\t")
+			if v, err := strconv.ParseUint(strings.TrimSpace(strings.Split(eff, "\n")[0]), 16, 64); err != nil || v&(1<<21) == 0 {
+				t.Errorf("--cap CAP_SYS_ADMIN (bit 21) not effective: %s", res.stdout)
+			}
+		})
+	}
+}
