@@ -696,6 +696,10 @@ static void op_fresh(const struct op *o)
 		check_plain_dir(o);
 	struct target t;
 	resolve_dest(o, C_DIR, 0755, &t);
+	/* A symlink swapped in after check_plain_dir would be followed here. */
+	if ((o->n[2] & B_PLAINDIR) && strcmp(t.path, DEST(o)) != 0)
+		bail(0, "rootfs: %s: filesystem \"%s\" must be mounted on an ordinary directory, but \"%s\" led to \"%s\"",
+		     FIELD(o), o->s[1], DEST(o), t.path);
 	check_proc_dest(o, t.path, o->s[1], -1);
 	if (mount(o->s[2], procfd(t.fd, b), o->s[1], (unsigned long)o->n[0], o->s[3][0] ? o->s[3] : NULL) < 0)
 		mount_fail(o, NULL, errno);

@@ -212,6 +212,10 @@ func (s *setup) mountFresh(mc *mountCtx) error {
 		return err
 	}
 	defer t.close()
+	// A symlink swapped in after checkPlainDir would be followed here.
+	if (typ == "proc" || typ == "sysfs") && t.path != mc.dest {
+		return fmt.Errorf("%s: filesystem %q must be mounted on an ordinary directory, but %q led to %q", mc.field(), typ, mc.dest, t.path)
+	}
 	if err := checkProcDest(t.path, typ, -1); err != nil {
 		return fmt.Errorf("%s.destination: %w", mc.field(), err)
 	}
@@ -277,6 +281,14 @@ func (s *setup) bindHost(mc *mountCtx, t *target, hostPath string) error {
 	defer unix.Close(mnt)
 	if err := remountBind(mnt, mc.opts.Flags, mc.opts.Cleared); err != nil {
 		return err
+	}
+	// The host's tree comes with its submounts (/sys/fs/cgroup): read-only
+	// must hold for them too (CVE-2023-25809).
+	if mc.opts.Flags&unix.MS_RDONLY != 0 {
+		attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}
+		if err := unix.MountSetattr(mnt, "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, &attr); err != nil {
+			return fmt.Errorf("mount_setattr (recursive read-only): %w", err)
+		}
 	}
 	return s.afterMount(mc, mnt)
 }

@@ -168,6 +168,17 @@ func ParseMountOptions(options []string) (MountOptions, error) {
 		}
 		data = append(data, o)
 	}
+	// "rbind,ro": mount(2) makes only the top of the tree read-only, and the
+	// mounts below it (a host /sys's /sys/fs/cgroup, CVE-2023-25809) stay
+	// writable. Read-only is meant for the whole tree, as with "rro" (and
+	// as Docker asks for its ro volumes), unless the options clear it.
+	if mo.Bind && mo.Flags&unix.MS_REC != 0 && mo.Flags&unix.MS_RDONLY != 0 &&
+		(mo.RecAttr == nil || mo.RecAttr.Attr_clr&unix.MOUNT_ATTR_RDONLY == 0) {
+		if mo.RecAttr == nil {
+			mo.RecAttr = &unix.MountAttr{}
+		}
+		mo.RecAttr.Attr_set |= unix.MOUNT_ATTR_RDONLY
+	}
 	mo.Data = strings.Join(data, ",")
 	return mo, nil
 }

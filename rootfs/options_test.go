@@ -88,6 +88,21 @@ func TestParseMountOptions(t *testing.T) {
 			want: MountOptions{RecAttr: &unix.MountAttr{Attr_clr: unix.MOUNT_ATTR_RDONLY}},
 		},
 		{
+			name: "rbind,ro is read-only all the way down",
+			in:   []string{"rbind", "ro"},
+			want: MountOptions{Bind: true, Flags: unix.MS_BIND | unix.MS_REC | unix.MS_RDONLY, RecAttr: &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}},
+		},
+		{
+			name: "rbind,ro,rrw keeps the submounts writable",
+			in:   []string{"rbind", "ro", "rrw"},
+			want: MountOptions{Bind: true, Flags: unix.MS_BIND | unix.MS_REC | unix.MS_RDONLY, RecAttr: &unix.MountAttr{Attr_clr: unix.MOUNT_ATTR_RDONLY}},
+		},
+		{
+			name: "bind,ro is the top mount alone",
+			in:   []string{"bind", "ro"},
+			want: MountOptions{Bind: true, Flags: unix.MS_BIND | unix.MS_RDONLY},
+		},
+		{
 			name: "tmpcopyup is an extension, not data",
 			in:   []string{"tmpcopyup", "size=1m"},
 			want: MountOptions{TmpCopyUp: true, Data: "size=1m"},

@@ -162,9 +162,12 @@ func TestMountRbind(t *testing.T) {
 
 	b := newShBundle(t, `
 echo "== rbind"; cat /mnt/r/top /mnt/r/sub/f
-echo "== bind"; cat /mnt/b/top; ls -A /mnt/b/sub | wc -l`)
+echo "== bind"; cat /mnt/b/top; ls -A /mnt/b/sub | wc -l
+echo "== ro"; cat /mnt/ro/sub/f; touch /mnt/ro/sub/new 2>/dev/null && echo submount-writable; touch /mnt/ro/new 2>/dev/null && echo top-writable; true`)
 	b.addMount(specs.Mount{Destination: "/mnt/r", Type: "bind", Source: src, Options: []string{"rbind"}})
 	b.addMount(specs.Mount{Destination: "/mnt/b", Type: "bind", Source: src, Options: []string{"bind"}})
+	// Read-only holds for the submount too (CVE-2023-25809).
+	b.addMount(specs.Mount{Destination: "/mnt/ro", Type: "bind", Source: src, Options: []string{"rbind", "ro"}})
 	b.write(t)
 	id := r.newID()
 	const wrap = `mount -t tmpfs -o size=1m tmpfs "$1/sub" && echo in-submount > "$1/sub/f" && shift && exec "$@"`
@@ -179,6 +182,9 @@ echo "== bind"; cat /mnt/b/top; ls -A /mnt/b/sub | wc -l`)
 	s := sections(res.stdout)
 	if !strings.Contains(s["rbind"], "top") || !strings.Contains(s["rbind"], "in-submount") {
 		t.Errorf("rbind must carry the submount: %q", s["rbind"])
+	}
+	if !strings.Contains(s["ro"], "in-submount") || strings.Contains(s["ro"], "writable") {
+		t.Errorf("rbind,ro must carry the submount, read-only like the top: %q", s["ro"])
 	}
 	if !strings.Contains(s["bind"], "top") || strings.TrimSpace(strings.ReplaceAll(s["bind"], "top", "")) != "0" {
 		t.Errorf("a plain bind must not carry the submount (want empty sub/): %q", s["bind"])
