@@ -670,7 +670,13 @@ func TestAdversarialDevSymlinks(t *testing.T) {
 							bad = append(bad, fmt.Sprintf("/dev/%s (want char %d:%d)", name, mm[0], mm[1]))
 						}
 					}
-					if len(bad) > 0 {
+					// An entry the image already has is left as it is, as
+					// runc does (mknod: EEXIST): with a /dev of the image's
+					// own and nothing to mask, its symlinks resolve inside
+					// the container (the probe below looks for the host).
+					// Where berth needs /dev/null itself (masking), it
+					// checks it and refuses, as the cases above show.
+					if len(bad) > 0 && tc.name != "image /dev, no masked paths" {
 						slices.Sort(bad)
 						t.Errorf("the container started with the image's entries as devices: %s:\n%s", strings.Join(bad, ", "), devs)
 					}
@@ -934,16 +940,24 @@ for f in /proc/1/fd/*; do
 		l2=$l; case "$l2" in /*) ;; *) l2=/nonexistent ;; esac
 		a=$(stat -L -c %d:%i $f 2>/dev/null); b=$(stat -c %d:%i "$l2" 2>/dev/null)
 		if [ -n "$a" ] && [ "$a" = "$b" ]; then kind=dir-inside; fi
+		# A procfs of the container's own pid namespace with nothing but
+		# the process directories (the init's own, subset=pid) shows what
+		# the container's /proc shows.
+		if [ "$(stat -f -c %t $f 2>/dev/null)" = 9fa0 ] && [ -z "$(ls $f | grep -vxE '[0-9]+|self|thread-self')" ]; then kind=procfs-pids; fi
 	fi
 	echo "initfd $n $kind $l"
 	up=""
 	for i in 0 1 2 3 4 5 6 7 8 9; do cat "$f/${up}` + rel + `" 2>/dev/null; up="../$up"; done
+	if [ $kind != procfs-pids ]; then walk="$walk $f/../../../../"; fi
 done
-echo walk-begin; ls -a /proc/1/fd/*/../../../../ 2>&1; echo walk-end
+echo walk-begin; [ -z "$walk" ] || ls -a $walk 2>&1; echo walk-end
 echo initfds-listed
 ` + h.probe()
 	ptrace := append(append([]string{}, advDockerCaps...), "CAP_SYS_PTRACE", "CAP_DAC_READ_SEARCH")
-	inh := []string{"CAP_KILL"}
+	// exec --cap puts a capability in the ambient set (which a uid-1000
+	// process needs to keep it) only where the spec made it inheritable:
+	// --cap never adds to the inheritable set itself (CVE-2022-29162).
+	inh := []string{"CAP_KILL", "CAP_SYS_PTRACE", "CAP_DAC_READ_SEARCH"}
 	want := map[string]string{
 		"CapBnd": capMask(t, ptrace...),
 		"CapInh": capMask(t, "CAP_KILL", "CAP_SYS_PTRACE", "CAP_DAC_READ_SEARCH"),
@@ -955,6 +969,7 @@ echo initfds-listed
 		t.Run(ip.name, func(t *testing.T) {
 			b := advBundle(t, "sleep", "1000")
 			b.spec.Process.Capabilities.Inheritable = inh
+			b.spec.Process.Capabilities.Bounding = ptrace
 			id := r.newID()
 			b.advFinish(t, id)
 			res, log := advCall(t, r, ip, id, nil, "create", "--bundle", b.dir, id)
