@@ -397,7 +397,7 @@ func setupConsole(cfg *initConfig, proc *specs.Process) error {
 		}
 	}
 	if cfg.MountNS {
-		if err := rootfs.MountConsole(slavePath); err != nil {
+		if err := rootfs.MountConsole(int(slave.Fd()), slavePath); err != nil {
 			return fmt.Errorf("process.terminal: %w", err)
 		}
 	}

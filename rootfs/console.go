@@ -7,32 +7,29 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// MountConsole bind-mounts the pty slave at slavePath (a path inside the
-// new root, e.g. "/dev/pts/0") over /dev/console, creating /dev/console as
-// an empty file when it is missing. It runs after Setup.
+// MountConsole bind-mounts the pty slave (slaveFd, opened from the master,
+// never looked up again by a path the container could change; slavePath
+// names it in messages) over /dev/console, creating /dev/console as an
+// empty file when it is missing. It runs after Setup.
 //
 // /dev/console must be a plain file or a device node: were it a symlink
 // the container planted, the bind would land on whatever it points to
 // (CVE-2025-52565), so it is opened without following and refused.
-func MountConsole(slavePath string) error {
+func MountConsole(slaveFd int, slavePath string) error {
 	rootFd, err := openRoot("/")
 	if err != nil {
 		return err
 	}
 	defer unix.Close(rootFd)
 
-	slave, err := openPathInRoot(rootFd, slavePath)
-	if err != nil {
-		return fmt.Errorf("open console %q: %w", slavePath, err)
-	}
-	defer unix.Close(slave)
 	var st unix.Stat_t
-	if err := unix.Fstat(slave, &st); err != nil {
+	if err := unix.Fstat(slaveFd, &st); err != nil {
 		return fmt.Errorf("stat console %q: %w", slavePath, err)
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFCHR {
 		return fmt.Errorf("console %q is not a character device", slavePath)
 	}
+	slave := slaveFd
 
 	dev, err := resolveInRoot(rootFd, "/dev", createDir, 0o755)
 	if err != nil {

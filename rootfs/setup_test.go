@@ -307,7 +307,13 @@ func checkConsole(ck *checker) {
 	n, err := unix.IoctlGetInt(master, unix.TIOCGPTN)
 	ck.noErr(err, "ptsname")
 	slave := fmt.Sprintf("/dev/pts/%d", n)
-	if err := MountConsole(slave); err != nil {
+	sfd, err := unix.Open(slave, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		ck.noErr(err, "open "+slave)
+		return
+	}
+	defer unix.Close(sfd)
+	if err := MountConsole(sfd, slave); err != nil {
 		ck.noErr(err, "MountConsole")
 		return
 	}
@@ -544,7 +550,13 @@ func scenarioHostileDev(a map[string]string) error {
 	defer unix.Close(master)
 	unix.IoctlSetPointerInt(master, unix.TIOCSPTLCK, 0)
 	n, _ := unix.IoctlGetInt(master, unix.TIOCGPTN)
-	err = MountConsole(fmt.Sprintf("/dev/pts/%d", n))
+	sfd, err := unix.Open(fmt.Sprintf("/dev/pts/%d", n), unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		ck.noErr(err, "open pty slave")
+		return ck.err()
+	}
+	defer unix.Close(sfd)
+	err = MountConsole(sfd, fmt.Sprintf("/dev/pts/%d", n))
 	ck.check(err != nil && strings.Contains(err.Error(), "refusing"), "MountConsole over a symlink: err = %v", err)
 	ck.check(!isMountRoot("/etc/shadowy"), "pty mounted on /etc/shadowy")
 	return ck.err()
