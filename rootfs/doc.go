@@ -16,11 +16,17 @@
 // planted by the image. Such paths are never handed to the kernel as strings:
 // they are resolved inside the root (openat2 RESOLVE_IN_ROOT, or a
 // component-by-component walk with O_NOFOLLOW when something must be
-// created) into O_PATH descriptors, and mount(2) is given /proc/self/fd/N of
-// those descriptors. A symlink swapped in after resolution therefore cannot
-// redirect a mount outside the rootfs (CVE-2021-30465, CVE-2024-45310).
+// created) into O_PATH descriptors, and mount(2) is given the magic link
+// self/fd/N of those descriptors. A symlink swapped in after resolution
+// therefore cannot redirect a mount outside the rootfs (CVE-2021-30465,
+// CVE-2024-45310). A destination that resolves to the root itself, through
+// any spelling or symlink ("/data" -> "/", "bin/..", "//"), is refused: a
+// mount there would cover the root after /proc, /sys and /dev were set up.
 //
-// The package needs /proc: before the pivot that is the host's /proc (still
-// visible in the new mount namespace), after the pivot it is the container's
-// own proc mount, so Finalize and MountConsole need a proc mount in the spec.
+// Those magic links are never looked up in a /proc of the rootfs, which the
+// image or a volume could have shaped: the init makes a procfs of its own
+// (ownproc.go: fsopen, subset=pid, read-only, mounted nowhere) and works in
+// it as its working directory, so "self/fd/N" resolves there before and
+// after the pivot. Outside an init (the parent, tests) procFd falls back to
+// the caller's /proc.
 package rootfs
