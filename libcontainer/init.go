@@ -450,12 +450,11 @@ var rlimitResources = map[string]int{
 // for: bounding is dropped while still root, keepcaps carries the permitted
 // set over the uid change, then the sets are applied on this (locked) thread.
 func setUser(proc *specs.Process) error {
-	sets, warnings, err := caps.FromSpec(proc.Capabilities)
+	// The parent logged the warnings (normalizeProcess): this stderr is
+	// the container's.
+	sets, _, err := caps.FromSpec(proc.Capabilities)
 	if err != nil {
 		return fmt.Errorf("process.capabilities: %w", err)
-	}
-	for _, w := range warnings {
-		fmt.Fprintln(os.Stderr, "berth: warning:", w)
 	}
 	if err := sets.DropBounding(); err != nil {
 		return fmt.Errorf("process.capabilities.bounding: %w", err)

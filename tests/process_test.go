@@ -132,6 +132,58 @@ func TestCapabilities(t *testing.T) {
 	})
 }
 
+// TestCapabilityWarnings: a capability name the runtime does not know is
+// left out with a warning and the container starts, as the runtime spec
+// asks ("SHOULD NOT fail", "MUST log a warning") and runc does; on both
+// inits and both exec paths. The warning goes to the runtime's log, never
+// into the container's stdio: the Go init once printed it on its stderr,
+// which is the container's.
+func TestCapabilityWarnings(t *testing.T) {
+	r := newRuntime(t)
+	known := []string{"CAP_KILL", "CAP_NET_BIND_SERVICE"}
+	withBogus := append(known[:len(known):len(known)], "CAP_BOGUS")
+	check := func(t *testing.T, res result, logFile string, want []string) {
+		t.Helper()
+		if res.code != 0 {
+			t.Fatalf("an unknown capability failed the container: %s", res)
+		}
+		if got := statusField(res.stdout, "CapBnd"); got != capMask(t, want...) {
+			t.Errorf("CapBnd = %s, want %s (%s)", got, capMask(t, want...), want)
+		}
+		log, err := os.ReadFile(logFile)
+		if err != nil || !strings.Contains(string(log), `unknown capability \"CAP_BOGUS\"; ignored`) {
+			t.Errorf("no warning about CAP_BOGUS in the log (%v):\n%s", err, log)
+		}
+		if strings.Contains(res.stdout+res.stderr, "CAP_BOGUS") {
+			t.Errorf("the warning reached the container's stdio: %s", res)
+		}
+	}
+	for _, goInit := range []bool{false, true} {
+		t.Run(fmt.Sprintf("create BERTH_INIT_GO=%v", goInit), func(t *testing.T) {
+			b := newShBundle(t, "grep ^CapBnd /proc/self/status")
+			b.spec.Process.Capabilities = &specs.LinuxCapabilities{Bounding: withBogus, Effective: withBogus, Permitted: withBogus}
+			b.write(t)
+			logFile := filepath.Join(testDir(t, "log"), "berth.log")
+			id := r.newID()
+			res := r.runCmd(func(cmd *exec.Cmd) { cmd.Env = initEnv(goInit) }, "--log", logFile, "run", "--bundle", b.dir, id)
+			check(t, res, logFile, known)
+		})
+	}
+	c := runningSleeper(t, r)
+	for _, goExec := range []bool{false, true} {
+		t.Run(fmt.Sprintf("exec BERTH_EXEC_GO=%v", goExec), func(t *testing.T) {
+			logFile := filepath.Join(testDir(t, "log"), "berth.log")
+			res := r.runCmd(func(cmd *exec.Cmd) {
+				if goExec {
+					cmd.Env = append(cmd.Environ(), "BERTH_EXEC_GO=1")
+				}
+			}, "--log", logFile, "exec", "--cap", "CAP_BOGUS", c.id, "grep", "^CapBnd", "/proc/self/status")
+			// The container's own set (baseSpec's), without the unknown one.
+			check(t, res, logFile, []string{"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"})
+		})
+	}
+}
+
 func TestUser(t *testing.T) {
 	r := newRuntime(t)
 	script := "id -u; id -g; umask; grep ^Groups /proc/self/status; touch /tmp/owned; stat -c '%u:%g %a' /tmp/owned"
