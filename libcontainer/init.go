@@ -592,13 +592,18 @@ func checkExecutable(p string) error {
 	return nil
 }
 
-// withHome adds HOME from the container's /etc/passwd when the spec has none,
-// as runc does; "/" when the user has no entry or the file is not one
-// berth reads (readPasswd).
+// withHome adds HOME from the container's /etc/passwd when the spec has none
+// or an empty one (in its place), as runc does; "/" when the user has no
+// entry or the file is not one berth reads (readPasswd). env has each
+// variable once (normalizeEnv).
 func withHome(env []string, uid uint32) []string {
-	for _, e := range env {
-		if strings.HasPrefix(e, "HOME=") {
-			return env
+	at := len(env)
+	for i, e := range env {
+		if v, ok := strings.CutPrefix(e, "HOME="); ok {
+			if v != "" {
+				return env
+			}
+			at = i
 		}
 	}
 	home := "/"
@@ -610,7 +615,12 @@ func withHome(env []string, uid uint32) []string {
 			break
 		}
 	}
-	return append(append([]string{}, env...), "HOME="+home)
+	out := append([]string{}, env...)
+	if at < len(out) {
+		out[at] = "HOME=" + home
+		return out
+	}
+	return append(out, "HOME="+home)
 }
 
 // passwdMax bounds what is read of the container's /etc/passwd.

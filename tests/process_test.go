@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -236,6 +237,66 @@ func TestEnvAndCwd(t *testing.T) {
 	want := []string{"/home/user/work", "FOO=bar", "SPACED=a b  c", "1", "0"}
 	if strings.Join(out, "\n") != strings.Join(want, "\n") {
 		t.Errorf("got %q, want %q (cwd, env from the spec, nothing from the runtime's environment)", out, want)
+	}
+}
+
+// TestEnvNormalised: a variable given twice reaches the process once, in
+// its first place with its last value, and an empty HOME counts as unset
+// (HOME then comes from the container's /etc/passwd, "/" for a user it
+// lacks). runc 1.1.5 gives exactly these environments, in this order. On
+// both inits and both exec paths: the parent normalises, the executors
+// look HOME up.
+func TestEnvNormalised(t *testing.T) {
+	r := newRuntime(t)
+	dup := []string{"A=1", "HOME=", "PATH=/bin", "B=2", "A=3", "C=x=y", "B="}
+	cases := []struct {
+		name string
+		uid  uint32
+		env  []string
+		want []string
+	}{
+		{"root, empty HOME", 0, dup, []string{"A=3", "HOME=/root", "PATH=/bin", "B=", "C=x=y"}},
+		{"user, empty HOME", 1000, dup, []string{"A=3", "HOME=/home/user", "PATH=/bin", "B=", "C=x=y"}},
+		{"no passwd entry", 1234, dup, []string{"A=3", "HOME=/", "PATH=/bin", "B=", "C=x=y"}},
+		{"HOME emptied last", 0, []string{"PATH=/bin", "HOME=/x", "HOME="}, []string{"PATH=/bin", "HOME=/root"}},
+		{"HOME set last", 0, []string{"PATH=/bin", "HOME=", "HOME=/x"}, []string{"PATH=/bin", "HOME=/x"}},
+		{"no HOME", 1000, []string{"PATH=/bin"}, []string{"PATH=/bin", "HOME=/home/user"}},
+	}
+	for _, goInit := range []bool{false, true} {
+		for _, tc := range cases {
+			t.Run(fmt.Sprintf("create BERTH_INIT_GO=%v %s", goInit, tc.name), func(t *testing.T) {
+				b := newBundle(t, "env")
+				b.spec.Process.User = specs.User{UID: tc.uid, GID: tc.uid}
+				b.spec.Process.Env = tc.env
+				b.write(t)
+				res := r.runCmd(func(cmd *exec.Cmd) { cmd.Env = initEnv(goInit) }, "run", "--bundle", b.dir, r.newID())
+				if res.code != 0 {
+					t.Fatalf("run: %s", res)
+				}
+				if got := lines(res.stdout); !slices.Equal(got, tc.want) {
+					t.Errorf("env %q, want %q", got, tc.want)
+				}
+			})
+		}
+	}
+	c := runningSleeper(t, r)
+	for _, goExec := range []bool{false, true} {
+		for _, tc := range cases {
+			t.Run(fmt.Sprintf("exec BERTH_EXEC_GO=%v %s", goExec, tc.name), func(t *testing.T) {
+				proc := writeProcessJSON(t, specs.Process{Args: []string{"env"}, Cwd: "/", Env: tc.env, User: specs.User{UID: tc.uid, GID: tc.uid}})
+				res := r.runCmd(func(cmd *exec.Cmd) {
+					if goExec {
+						cmd.Env = append(cmd.Environ(), "BERTH_EXEC_GO=1")
+					}
+				}, "exec", "--process", proc, c.id)
+				if res.code != 0 {
+					t.Fatalf("exec: %s", res)
+				}
+				if got := lines(res.stdout); !slices.Equal(got, tc.want) {
+					t.Errorf("env %q, want %q", got, tc.want)
+				}
+			})
+		}
 	}
 }
 
