@@ -351,6 +351,9 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 		Pid:          pid,
 		Trace:        tracing(),
 	}
+	if o.Spec.Hooks != nil {
+		cfg.EnvlessStartHooks = envlessHooks(o.Spec.Hooks.StartContainer)
+	}
 	if err := ch.send(cfg); err != nil {
 		return nil, fmt.Errorf("send config to container init: %w", err)
 	}

@@ -177,7 +177,8 @@ func initContainer(cfg *initConfig, ch *channel, sock *os.File) error {
 	unix.Close(ownProc)
 	if spec.Hooks != nil && len(spec.Hooks.StartContainer) > 0 {
 		st := &specs.State{Version: specs.Version, ID: cfg.ID, Status: specs.StateCreated, Pid: cfg.Pid, Bundle: cfg.Bundle, Annotations: spec.Annotations}
-		if err := hooks.Run("startContainer", spec.Hooks.StartContainer, st); err != nil {
+		hs := withEnv(spec.Hooks.StartContainer, cfg.EnvlessStartHooks, final.env)
+		if err := hooks.Run("startContainer", hs, st); err != nil {
 			unix.Write(fifo, append([]byte{fifoFailed}, err.Error()...))
 			os.Exit(1)
 		}

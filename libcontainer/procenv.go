@@ -3,6 +3,7 @@ package libcontainer
 import (
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -46,6 +47,35 @@ func normalizeEnv(env []string) []string {
 		}
 		at[name] = len(out)
 		out = append(out, kv)
+	}
+	return out
+}
+
+// envlessHooks lists the hooks with no env at all (an empty one is kept
+// empty). A startContainer hook without env gets the container process's
+// environment, HOME filled in: runc runs these hooks from its init just
+// before the exec, and a hook with no env inherits the init's environment,
+// which is by then the process's.
+func envlessHooks(hs []specs.Hook) []int {
+	var idx []int
+	for i, h := range hs {
+		if h.Env == nil {
+			idx = append(idx, i)
+		}
+	}
+	return idx
+}
+
+// withEnv returns hs with env given to the hooks listed in idx.
+func withEnv(hs []specs.Hook, idx []int, env []string) []specs.Hook {
+	if len(idx) == 0 {
+		return hs
+	}
+	out := slices.Clone(hs)
+	for _, i := range idx {
+		if i >= 0 && i < len(out) {
+			out[i].Env = env
+		}
 	}
 	return out
 }
