@@ -42,63 +42,79 @@ var execCommand = &cli.Command{
 		if c.NArg() < 1 {
 			return errors.New("exec: expects <container-id> [command [args...]]")
 		}
-		root, id := c.String("root"), c.Args().First()
-		ct, err := libcontainer.Load(root, id)
-		if err != nil {
-			return err
-		}
-		proc, err := execProcessSpec(c, ct.Process())
-		if err != nil {
-			return err
-		}
-		// Also over --process: a flag given is never silently dropped.
-		if v := c.String("apparmor"); v != "" {
-			proc.ApparmorProfile = v
-		}
-		if v := c.String("process-label"); v != "" {
-			proc.SelinuxLabel = v
-		}
-		opts := &libcontainer.ExecOpts{
-			Process:      proc,
-			PidFile:      c.String("pid-file"),
-			PreserveFDs:  c.Int("preserve-fds"),
-			IgnorePaused: c.Bool("ignore-paused"),
-			Cgroup:       c.StringSlice("cgroup"),
-			Stdin:        os.Stdin,
-			Stdout:       os.Stdout,
-			Stderr:       os.Stderr,
-		}
-		detach := c.Bool("detach")
-		term, err := newTerminal(proc.Terminal, c.String("console-socket"), detach)
-		if err != nil {
-			return err
-		}
-		defer term.close()
-		opts.Console = term.initEnd
-		if !detach {
-			if err := becomeSubreaper(); err != nil {
-				return err
-			}
-		}
-		sigs := forwardSignals(!detach)
-		info, err := ct.Exec(opts)
-		term.closeInitEnd()
-		if err != nil {
-			return err
-		}
-		if detach {
-			return nil
-		}
-		if err := term.attach(); err != nil {
-			return err
-		}
-		status := waitForward(info.Pid, sigs)
-		term.detach()
-		if status != 0 {
-			return exitCode(status)
-		}
-		return nil
+		return execFailure(execAction(c))
 	},
+}
+
+// execFailure gives exec's own failures exit status 255, as runc does, so
+// that an engine tells them from the exit status of the process, which is
+// passed on (exitCode) as it is.
+func execFailure(err error) error {
+	var ec exitCode
+	if err == nil || errors.As(err, &ec) {
+		return err
+	}
+	return cli.Exit(err, 255)
+}
+
+// execAction is exec once its arguments are checked.
+func execAction(c *cli.Context) error {
+	root, id := c.String("root"), c.Args().First()
+	ct, err := libcontainer.Load(root, id)
+	if err != nil {
+		return err
+	}
+	proc, err := execProcessSpec(c, ct.Process())
+	if err != nil {
+		return err
+	}
+	// Also over --process: a flag given is never silently dropped.
+	if v := c.String("apparmor"); v != "" {
+		proc.ApparmorProfile = v
+	}
+	if v := c.String("process-label"); v != "" {
+		proc.SelinuxLabel = v
+	}
+	opts := &libcontainer.ExecOpts{
+		Process:      proc,
+		PidFile:      c.String("pid-file"),
+		PreserveFDs:  c.Int("preserve-fds"),
+		IgnorePaused: c.Bool("ignore-paused"),
+		Cgroup:       c.StringSlice("cgroup"),
+		Stdin:        os.Stdin,
+		Stdout:       os.Stdout,
+		Stderr:       os.Stderr,
+	}
+	detach := c.Bool("detach")
+	term, err := newTerminal(proc.Terminal, c.String("console-socket"), detach)
+	if err != nil {
+		return err
+	}
+	defer term.close()
+	opts.Console = term.initEnd
+	if !detach {
+		if err := becomeSubreaper(); err != nil {
+			return err
+		}
+	}
+	sigs := forwardSignals(!detach)
+	info, err := ct.Exec(opts)
+	term.closeInitEnd()
+	if err != nil {
+		return err
+	}
+	if detach {
+		return nil
+	}
+	if err := term.attach(); err != nil {
+		return err
+	}
+	status := waitForward(info.Pid, sigs)
+	term.detach()
+	if status != 0 {
+		return exitCode(status)
+	}
+	return nil
 }
 
 // execProcessSpec builds the process to run: --process as given, or the

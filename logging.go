@@ -112,11 +112,11 @@ func (h *humanHandler) WithAttrs(as []slog.Attr) slog.Handler {
 
 func (h *humanHandler) WithGroup(string) slog.Handler { return h }
 
-// fatal reports err and exits 1.
-func fatal(err error) {
+// fatal reports err and exits with status.
+func fatal(err error, status int) {
 	slog.Error(err.Error())
 	if logToFile {
 		fmt.Fprintln(os.Stderr, "berth:", err)
 	}
-	os.Exit(1)
+	os.Exit(status)
 }

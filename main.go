@@ -50,12 +50,19 @@ func main() {
 		if errors.As(err, &ec) {
 			os.Exit(int(ec))
 		}
-		fatal(err)
+		// runc's statuses: 1 for a failure, usage errors included; 255
+		// for exec's own failures (execFailure); 3 for an unknown command.
+		status := 1
+		var coded *cli.ExitError
+		if errors.As(err, &coded) {
+			status = coded.Code
+		}
+		fatal(err, status)
 	}
 }
 
 // exitCode ends berth with a given status without an error message (run
-// passes on the container's exit status this way).
+// and exec pass on the process's exit status this way).
 type exitCode int
 
 func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) }

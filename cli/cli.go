@@ -159,6 +159,25 @@ func (c *Context) assign(f Flag, name, value string) error {
 
 var versionFlag = &BoolFlag{Name: "version", Aliases: []string{"v"}, Usage: "print the version"}
 
+// ExitError is an error with the exit status it ends the program with. A
+// concrete type rather than urfave/cli's ExitCoder interface: a wrapped
+// *exec.ExitError (a failed hook's) has an ExitCode method too, and its
+// status is not berth's.
+type ExitError struct {
+	Err  error
+	Code int
+}
+
+func (e *ExitError) Error() string { return e.Err.Error() }
+func (e *ExitError) Unwrap() error { return e.Err }
+
+// Exit attaches exit status code to err.
+func Exit(err error, code int) error { return &ExitError{err, code} }
+
+// exitUnknownCommand is the status for a command that does not exist: 3,
+// as urfave/cli's help, and so runc, exits for it.
+const exitUnknownCommand = 3
+
 // errHelp: -h/--help was asked for.
 var errHelp = errors.New("help requested")
 
@@ -257,14 +276,14 @@ func (a *App) Run(args []string) error {
 				a.commandHelp(out, cmd)
 				return nil
 			}
-			return fmt.Errorf("no command %q (%s --help lists them)", rest[1], a.Name)
+			return Exit(fmt.Errorf("no command %q (%s --help lists them)", rest[1], a.Name), exitUnknownCommand)
 		}
 		a.help(out)
 		return nil
 	}
 	cmd := a.command(rest[0])
 	if cmd == nil {
-		return fmt.Errorf("no command %q (%s --help lists them)", rest[0], a.Name)
+		return Exit(fmt.Errorf("no command %q (%s --help lists them)", rest[0], a.Name), exitUnknownCommand)
 	}
 	c, err := parse(cmd, cmd.Flags, global, rest[1:])
 	if errors.Is(err, errHelp) {

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -92,6 +93,12 @@ func TestParseErrors(t *testing.T) {
 		_, _, err := run(t, tc.argv...)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: error %v, want %q", tc.argv, err, tc.want)
+		}
+		// runc's statuses: 3 for an unknown command, the caller's (1)
+		// for the rest.
+		var ee *ExitError
+		if coded := errors.As(err, &ee); coded != (tc.argv[0] == "nosuch") || coded && ee.Code != 3 {
+			t.Errorf("%q: exit status carried: %v %v", tc.argv, coded, ee)
 		}
 	}
 }

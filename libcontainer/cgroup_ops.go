@@ -65,13 +65,16 @@ func Resume(root, id string) error {
 }
 
 // Processes lists the pids (host view) of every process in the container.
+// A stopped container is not an error, as with runc: whatever its cgroup
+// still holds (processes that outlived an init without a pid namespace),
+// usually nothing.
 func Processes(root, id string) ([]int, error) {
 	c, err := Load(root, id)
 	if err != nil {
 		return nil, err
 	}
-	if c.Status() == Stopped {
-		return nil, fmt.Errorf("container %q is stopped", id)
+	if c.Status() == Stopped && c.state.cgroup() == nil {
+		return nil, nil
 	}
 	mgr, err := requireCgroup(c.state, "list processes of")
 	if err != nil {

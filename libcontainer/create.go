@@ -205,7 +205,13 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 		return nil, err
 	}
 	defer exe.Close()
-	o.Spec = withProcessEnv(o.Spec, listenEnv)
+	proc, err := normalizeProcess(o.Spec.Process, listenEnv)
+	if err != nil {
+		return nil, err
+	}
+	withProc := *o.Spec
+	withProc.Process = proc
+	o.Spec = &withProc
 	// The C init's plan is compiled while the stub makes the namespaces;
 	// only the cgroup mount waits for the init's cgroups (own).
 	type ownResult struct {
@@ -345,6 +351,9 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 		Pid:          pid,
 		Trace:        tracing(),
 	}
+	if o.Spec.Hooks != nil {
+		cfg.EnvlessStartHooks = envlessHooks(o.Spec.Hooks.StartContainer)
+	}
 	if err := ch.send(cfg); err != nil {
 		return nil, fmt.Errorf("send config to container init: %w", err)
 	}
@@ -414,19 +423,6 @@ func runCreateHooks(st *State) error {
 		return err
 	}
 	return hooks.Run("createRuntime", h.CreateRuntime, state)
-}
-
-// withProcessEnv returns s with env added to process.env, copying what it
-// changes so the caller's spec (and the one saved in state) stays as it was.
-func withProcessEnv(s *specs.Spec, env []string) *specs.Spec {
-	if len(env) == 0 {
-		return s
-	}
-	spec := *s
-	proc := *spec.Process
-	proc.Env = append(append([]string{}, proc.Env...), env...)
-	spec.Process = &proc
-	return &spec
 }
 
 // preservedFiles returns the caller's fds 3..3+n-1 to hand to the container,

@@ -87,7 +87,12 @@ func (c *Container) Exec(o *ExecOpts) (info *CreatedInfo, err error) {
 	// The C path needs only the process and the seccomp profile of the
 	// spec; the whole spec is decoded when the Go path runs.
 	ev := st.execView()
-	execSpec := &specs.Spec{Process: o.Process, Linux: &specs.Linux{Seccomp: ev.seccomp()}}
+	preserve, listenEnv := preservedFiles(o.PreserveFDs)
+	proc, err := normalizeProcess(o.Process, listenEnv)
+	if err != nil {
+		return nil, fmt.Errorf("exec: %w", err)
+	}
+	execSpec := &specs.Spec{Process: proc, Linux: &specs.Linux{Seccomp: ev.seccomp()}}
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("socketpair: %w", err)
@@ -95,8 +100,6 @@ func (c *Container) Exec(o *ExecOpts) (info *CreatedInfo, err error) {
 	parentSock := os.NewFile(uintptr(fds[0]), "exec-parent")
 	childSock := os.NewFile(uintptr(fds[1]), "exec-child")
 	defer parentSock.Close()
-	preserve, listenEnv := preservedFiles(o.PreserveFDs)
-	execSpec = withProcessEnv(execSpec, listenEnv)
 	extra := append([]*os.File{}, preserve...)
 	base := 3 + len(extra)
 	extra = append(extra, childSock)
@@ -114,8 +117,8 @@ func (c *Container) Exec(o *ExecOpts) (info *CreatedInfo, err error) {
 	}
 	if plan.exec == nil {
 		spec := *st.spec()
-		spec.Process = o.Process
-		execSpec = withProcessEnv(&spec, listenEnv)
+		spec.Process = proc
+		execSpec = &spec
 	}
 	clk.step("exec: process record")
 	cmd, exe, err := initCmd(extra, base, o.Stdin, o.Stdout, o.Stderr)

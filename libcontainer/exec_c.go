@@ -3,7 +3,6 @@ package libcontainer
 import (
 	"encoding/binary"
 	"fmt"
-	"log/slog"
 	"os"
 	"strings"
 	"unsafe"
@@ -65,14 +64,12 @@ func (w *recordWriter) process(sc *specs.LinuxSeccomp, proc *specs.Process, pres
 		flags |= cxUmask
 		umask = *proc.User.Umask
 	}
-	// As in the Go path, no capabilities object means none at all.
+	// As in the Go path, no capabilities object means none at all. The
+	// warnings were logged by normalizeProcess.
 	flags |= cxCaps
-	sets, warnings, err := caps.FromSpec(proc.Capabilities)
+	sets, _, err := caps.FromSpec(proc.Capabilities)
 	if err != nil {
 		return fmt.Errorf("process.capabilities: %w", err)
-	}
-	for _, w := range warnings {
-		slog.Warn(w)
 	}
 	u32(flags)
 	u32(proc.User.UID)

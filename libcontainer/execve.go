@@ -22,6 +22,7 @@ type finalExec struct {
 	envv   []*byte
 	limits []deferredLimit
 	lsm    *lsm.ExecAttrs // written by the caller just before run
+	env    []string       // the process's environment, HOME filled in
 }
 
 type deferredLimit struct {
@@ -42,7 +43,7 @@ func newFinalExec(path string, args, env []string, limits []deferredLimit) (*fin
 	if err != nil {
 		return nil, fmt.Errorf("process.env: %w", err)
 	}
-	return &finalExec{argv0: argv0, argv: argv, envv: envv, limits: limits}, nil
+	return &finalExec{argv0: argv0, argv: argv, envv: envv, limits: limits, env: env}, nil
 }
 
 // run does not return on success. It must not allocate.

@@ -177,7 +177,8 @@ func initContainer(cfg *initConfig, ch *channel, sock *os.File) error {
 	unix.Close(ownProc)
 	if spec.Hooks != nil && len(spec.Hooks.StartContainer) > 0 {
 		st := &specs.State{Version: specs.Version, ID: cfg.ID, Status: specs.StateCreated, Pid: cfg.Pid, Bundle: cfg.Bundle, Annotations: spec.Annotations}
-		if err := hooks.Run("startContainer", spec.Hooks.StartContainer, st); err != nil {
+		hs := withEnv(spec.Hooks.StartContainer, cfg.EnvlessStartHooks, final.env)
+		if err := hooks.Run("startContainer", hs, st); err != nil {
 			unix.Write(fifo, append([]byte{fifoFailed}, err.Error()...))
 			os.Exit(1)
 		}
@@ -450,12 +451,11 @@ var rlimitResources = map[string]int{
 // for: bounding is dropped while still root, keepcaps carries the permitted
 // set over the uid change, then the sets are applied on this (locked) thread.
 func setUser(proc *specs.Process) error {
-	sets, warnings, err := caps.FromSpec(proc.Capabilities)
+	// The parent logged the warnings (normalizeProcess): this stderr is
+	// the container's.
+	sets, _, err := caps.FromSpec(proc.Capabilities)
 	if err != nil {
 		return fmt.Errorf("process.capabilities: %w", err)
-	}
-	for _, w := range warnings {
-		fmt.Fprintln(os.Stderr, "berth: warning:", w)
 	}
 	if err := sets.DropBounding(); err != nil {
 		return fmt.Errorf("process.capabilities.bounding: %w", err)
@@ -593,13 +593,18 @@ func checkExecutable(p string) error {
 	return nil
 }
 
-// withHome adds HOME from the container's /etc/passwd when the spec has none,
-// as runc does; "/" when the user has no entry or the file is not one
-// berth reads (readPasswd).
+// withHome adds HOME from the container's /etc/passwd when the spec has none
+// or an empty one (in its place), as runc does; "/" when the user has no
+// entry or the file is not one berth reads (readPasswd). env has each
+// variable once (normalizeEnv).
 func withHome(env []string, uid uint32) []string {
-	for _, e := range env {
-		if strings.HasPrefix(e, "HOME=") {
-			return env
+	at := len(env)
+	for i, e := range env {
+		if v, ok := strings.CutPrefix(e, "HOME="); ok {
+			if v != "" {
+				return env
+			}
+			at = i
 		}
 	}
 	home := "/"
@@ -611,7 +616,12 @@ func withHome(env []string, uid uint32) []string {
 			break
 		}
 	}
-	return append(append([]string{}, env...), "HOME="+home)
+	out := append([]string{}, env...)
+	if at < len(out) {
+		out[at] = "HOME=" + home
+		return out
+	}
+	return append(out, "HOME="+home)
 }
 
 // passwdMax bounds what is read of the container's /etc/passwd.

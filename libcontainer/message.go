@@ -30,6 +30,11 @@ type initConfig struct {
 	ConsoleFD   int  `json:"console_fd"`
 	// Pid is the init's pid in the host's view, for the hooks' state.
 	Pid int `json:"pid"`
+	// EnvlessStartHooks lists the startContainer hooks with no env in the
+	// spec: they get the process's environment (envlessHooks). Said apart
+	// because an empty env, which stays empty, is dropped from the
+	// marshalled spec (omitempty) and would look the same.
+	EnvlessStartHooks []int `json:"envless_start_hooks,omitempty"`
 	// Trace asks the init to report per-step timings (berth --debug).
 	Trace bool `json:"trace,omitempty"`
 }

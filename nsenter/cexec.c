@@ -185,16 +185,21 @@ static char *read_passwd(void)
 }
 
 /*
- * with_home adds HOME from the container's /etc/passwd when env has none,
- * as the Go init's withHome reads it: whole lines, the uid field equal to
- * the uid in decimal, a non-empty sixth field; "/" when there is none.
+ * with_home adds HOME from the container's /etc/passwd when env has none or
+ * an empty one (replaced in its place), as the Go init's withHome reads
+ * it: whole lines, the uid field equal to the uid in decimal, a non-empty
+ * sixth field; "/" when there is none. The parent gave each variable once.
  */
 static void with_home(char **envp, uint32_t uid)
 {
-	int n = 0;
-	for (; envp[n] != NULL; n++)
-		if (strncmp(envp[n], "HOME=", 5) == 0)
-			return;
+	int n = 0, at = -1;
+	for (; envp[n] != NULL; n++) {
+		if (strncmp(envp[n], "HOME=", 5) == 0) {
+			if (envp[n][5] != '\0')
+				return;
+			at = n;
+		}
+	}
 	char want[16];
 	snprintf(want, sizeof(want), "%u", uid);
 	const char *home = "/";
@@ -214,6 +219,10 @@ static void with_home(char **envp, uint32_t uid)
 	if (asprintf(&h, "HOME=%s", home) < 0)
 		bail(ENOMEM, "HOME");
 	free(text);
+	if (at >= 0) {
+		envp[at] = h;
+		return;
+	}
 	envp[n] = h;
 	envp[n + 1] = NULL;
 }

@@ -122,6 +122,47 @@ func TestCgroupLimitsAndCommands(t *testing.T) {
 	}
 }
 
+// TestPsStopped: ps on a stopped container is no error, as with runc: the
+// table header alone (or the JSON list, empty) when nothing is left; and
+// what its cgroup still holds, such as a child that outlived an init
+// without a pid namespace, is listed.
+func TestPsStopped(t *testing.T) {
+	r := newRuntime(t)
+	psJSON := func(id string) []int {
+		t.Helper()
+		res := r.mustRun("ps", "--format", "json", id)
+		var pids []int
+		if err := json.Unmarshal([]byte(res.stdout), &pids); err != nil {
+			t.Fatalf("ps --format json: %v: %s", err, res)
+		}
+		return pids
+	}
+
+	c := r.create(newBundle(t, "true"))
+	c.start()
+	r.waitStatus(c.id, specs.StateStopped)
+	if out := lines(r.mustRun("ps", c.id).stdout); len(out) != 1 || !strings.Contains(out[0], "PID") {
+		t.Errorf("ps of a stopped container: %q, want the header alone", out)
+	}
+	if pids := psJSON(c.id); len(pids) != 0 {
+		t.Errorf("ps --format json of a stopped container: %v, want none", pids)
+	}
+
+	b := newShBundle(t, "sleep 1000 & exit 0")
+	b.removeNamespace(specs.PIDNamespace)
+	c = r.create(b)
+	c.start()
+	r.waitStatus(c.id, specs.StateStopped)
+	pids := psJSON(c.id)
+	if len(pids) != 1 {
+		t.Fatalf("ps --format json: %v, want the sleep left in the cgroup", pids)
+	}
+	if cmd, _ := os.ReadFile("/proc/" + strconv.Itoa(pids[0]) + "/cmdline"); !strings.HasPrefix(string(cmd), "sleep\x00") {
+		t.Errorf("ps listed pid %d (%q), want the sleep", pids[0], cmd)
+	}
+	r.mustRun("delete", c.id)
+}
+
 // TestCgroupPidsLimitLow: a limit below what berth's own init needs must
 // still let the workload start (limits are set once the init is up), and
 // then hold for the workload.

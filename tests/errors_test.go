@@ -28,9 +28,6 @@ func TestMalformedConfigs(t *testing.T) {
 		{"unknown namespace", func(t *testing.T, b *bundle) {
 			b.spec.Linux.Namespaces = append(b.spec.Linux.Namespaces, specs.LinuxNamespace{Type: "bogusns"})
 		}, []string{"bogusns"}},
-		{"unknown capability", func(t *testing.T, b *bundle) {
-			b.spec.Process.Capabilities.Bounding = append(b.spec.Process.Capabilities.Bounding, "CAP_BOGUS")
-		}, []string{"CAP_BOGUS"}},
 		{"bad rlimit type", func(t *testing.T, b *bundle) {
 			b.spec.Process.Rlimits = append(b.spec.Process.Rlimits, specs.POSIXRlimit{Type: "RLIMIT_BOGUS", Soft: 1, Hard: 1})
 		}, []string{"RLIMIT_BOGUS"}},

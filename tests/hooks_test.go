@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -148,6 +149,55 @@ func indexOf(list []string, s string) int {
 		}
 	}
 	return -1
+}
+
+// TestStartContainerHookEnv: a startContainer hook with no env gets the
+// container process's environment (normalised, HOME filled in), as with
+// runc, whose init runs these hooks just before its exec and lets them
+// inherit its environment; an empty or given env is what the hook gets.
+func TestStartContainerHookEnv(t *testing.T) {
+	r := newRuntime(t)
+	b := newBundle(t, "true")
+	b.spec.Process.User = specs.User{UID: 1000, GID: 1000}
+	b.spec.Process.Env = []string{"PATH=/bin", "A=1", "A=2", "HOME=", "B=x"}
+	// The hooks run in the container (after pivot_root), as its user.
+	envTo := func(name string, env []string) specs.Hook {
+		return specs.Hook{Path: "/bin/sh", Args: []string{"sh", "-c", "env > /tmp/" + name}, Env: env}
+	}
+	b.spec.Hooks = &specs.Hooks{StartContainer: []specs.Hook{
+		envTo("none", nil), envTo("empty", nil), envTo("given", []string{"Z=1"}),
+	}}
+	// "env": [] (the typed spec drops an empty list: omitempty).
+	b.mutateJSON(t, func(m map[string]any) {
+		m["hooks"].(map[string]any)["startContainer"].([]any)[1].(map[string]any)["env"] = []any{}
+	})
+	r.mustRunContainer(b)
+	// What the hook's own shell adds (SHLVL, PWD, a default PATH) aside.
+	env := func(name string) []string {
+		data, err := os.ReadFile(filepath.Join(b.rootfs, "tmp", name))
+		if err != nil {
+			t.Fatalf("startContainer hook %s: %v", name, err)
+		}
+		var out []string
+		for _, l := range lines(string(data)) {
+			if !strings.HasPrefix(l, "SHLVL=") && !strings.HasPrefix(l, "PWD=") && (name == "none" || !strings.HasPrefix(l, "PATH=")) {
+				out = append(out, l)
+			}
+		}
+		return out
+	}
+	for name, want := range map[string][]string{
+		"none":  {"HOME=/home/user", "A=2", "PATH=/bin", "B=x"},
+		"empty": nil,
+		"given": {"Z=1"},
+	} {
+		got := env(name)
+		slices.Sort(got)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Errorf("startContainer hook with env %s: got %q, want %q", name, got, want)
+		}
+	}
 }
 
 func TestHookFailures(t *testing.T) {

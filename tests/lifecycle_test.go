@@ -217,6 +217,49 @@ func TestRunExitStatus(t *testing.T) {
 	}
 }
 
+// TestExitStatus: berth's own failures exit as runc's do, which engines
+// rely on: 255 when exec itself fails (an engine tells that from the exec'd
+// process's status, passed on as it is, 128+N for a signal), 3 for a
+// command that does not exist, 1 for any other failure, usage errors
+// included. The same commands run through runc as well.
+func TestExitStatus(t *testing.T) {
+	for _, rt := range []struct {
+		name string
+		r    *runtime
+	}{{"berth", newRuntime(t)}, {"runc", referenceRuntime(t)}} {
+		t.Run(rt.name, func(t *testing.T) {
+			r := rt.r
+			c := runningSleeper(t, r)
+			missing := "bt-nonexistent-" + strconv.Itoa(os.Getpid())
+			for _, tc := range []struct {
+				args []string
+				want int
+			}{
+				{[]string{"state", missing}, 1},
+				{[]string{"state"}, 1},
+				{[]string{"--bogus", "list"}, 1},
+				{[]string{"list", "--bogus"}, 1},
+				{[]string{"kill", missing, "KILL"}, 1},
+				{[]string{"run", "--bundle", "/nonexistent", missing}, 1},
+				{[]string{"nosuchcommand"}, 3},
+				{[]string{"exec"}, 1},
+				{[]string{"exec", "--bogus", c.id, "true"}, 1},
+				{[]string{"exec", missing, "true"}, 255},
+				{[]string{"exec", c.id}, 255},
+				{[]string{"exec", c.id, "/no/such/binary"}, 255},
+				{[]string{"exec", "-d", c.id, "/no/such/binary"}, 255},
+				{[]string{"exec", "--user", "abc", c.id, "true"}, 255},
+				{[]string{"exec", c.id, "sh", "-c", "exit 7"}, 7},
+				{[]string{"exec", c.id, "sh", "-c", "kill -9 $$"}, 137},
+			} {
+				if res := r.run(tc.args...); res.code != tc.want {
+					t.Errorf("exit status %d, want %d: %s", res.code, tc.want, res)
+				}
+			}
+		})
+	}
+}
+
 // TestRunKilledBySignal: a container killed by SIGKILL makes `run` exit
 // 128+9, and the attached run deletes the container afterwards.
 func TestRunKilledBySignal(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -132,6 +133,58 @@ func TestCapabilities(t *testing.T) {
 	})
 }
 
+// TestCapabilityWarnings: a capability name the runtime does not know is
+// left out with a warning and the container starts, as the runtime spec
+// asks ("SHOULD NOT fail", "MUST log a warning") and runc does; on both
+// inits and both exec paths. The warning goes to the runtime's log, never
+// into the container's stdio: the Go init once printed it on its stderr,
+// which is the container's.
+func TestCapabilityWarnings(t *testing.T) {
+	r := newRuntime(t)
+	known := []string{"CAP_KILL", "CAP_NET_BIND_SERVICE"}
+	withBogus := append(known[:len(known):len(known)], "CAP_BOGUS")
+	check := func(t *testing.T, res result, logFile string, want []string) {
+		t.Helper()
+		if res.code != 0 {
+			t.Fatalf("an unknown capability failed the container: %s", res)
+		}
+		if got := statusField(res.stdout, "CapBnd"); got != capMask(t, want...) {
+			t.Errorf("CapBnd = %s, want %s (%s)", got, capMask(t, want...), want)
+		}
+		log, err := os.ReadFile(logFile)
+		if err != nil || !strings.Contains(string(log), `unknown capability \"CAP_BOGUS\"; ignored`) {
+			t.Errorf("no warning about CAP_BOGUS in the log (%v):\n%s", err, log)
+		}
+		if strings.Contains(res.stdout+res.stderr, "CAP_BOGUS") {
+			t.Errorf("the warning reached the container's stdio: %s", res)
+		}
+	}
+	for _, goInit := range []bool{false, true} {
+		t.Run(fmt.Sprintf("create BERTH_INIT_GO=%v", goInit), func(t *testing.T) {
+			b := newShBundle(t, "grep ^CapBnd /proc/self/status")
+			b.spec.Process.Capabilities = &specs.LinuxCapabilities{Bounding: withBogus, Effective: withBogus, Permitted: withBogus}
+			b.write(t)
+			logFile := filepath.Join(testDir(t, "log"), "berth.log")
+			id := r.newID()
+			res := r.runCmd(func(cmd *exec.Cmd) { cmd.Env = initEnv(goInit) }, "--log", logFile, "run", "--bundle", b.dir, id)
+			check(t, res, logFile, known)
+		})
+	}
+	c := runningSleeper(t, r)
+	for _, goExec := range []bool{false, true} {
+		t.Run(fmt.Sprintf("exec BERTH_EXEC_GO=%v", goExec), func(t *testing.T) {
+			logFile := filepath.Join(testDir(t, "log"), "berth.log")
+			res := r.runCmd(func(cmd *exec.Cmd) {
+				if goExec {
+					cmd.Env = append(cmd.Environ(), "BERTH_EXEC_GO=1")
+				}
+			}, "--log", logFile, "exec", "--cap", "CAP_BOGUS", c.id, "grep", "^CapBnd", "/proc/self/status")
+			// The container's own set (baseSpec's), without the unknown one.
+			check(t, res, logFile, []string{"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"})
+		})
+	}
+}
+
 func TestUser(t *testing.T) {
 	r := newRuntime(t)
 	script := "id -u; id -g; umask; grep ^Groups /proc/self/status; touch /tmp/owned; stat -c '%u:%g %a' /tmp/owned"
@@ -184,6 +237,66 @@ func TestEnvAndCwd(t *testing.T) {
 	want := []string{"/home/user/work", "FOO=bar", "SPACED=a b  c", "1", "0"}
 	if strings.Join(out, "\n") != strings.Join(want, "\n") {
 		t.Errorf("got %q, want %q (cwd, env from the spec, nothing from the runtime's environment)", out, want)
+	}
+}
+
+// TestEnvNormalised: a variable given twice reaches the process once, in
+// its first place with its last value, and an empty HOME counts as unset
+// (HOME then comes from the container's /etc/passwd, "/" for a user it
+// lacks). runc 1.1.5 gives exactly these environments, in this order. On
+// both inits and both exec paths: the parent normalises, the executors
+// look HOME up.
+func TestEnvNormalised(t *testing.T) {
+	r := newRuntime(t)
+	dup := []string{"A=1", "HOME=", "PATH=/bin", "B=2", "A=3", "C=x=y", "B="}
+	cases := []struct {
+		name string
+		uid  uint32
+		env  []string
+		want []string
+	}{
+		{"root, empty HOME", 0, dup, []string{"A=3", "HOME=/root", "PATH=/bin", "B=", "C=x=y"}},
+		{"user, empty HOME", 1000, dup, []string{"A=3", "HOME=/home/user", "PATH=/bin", "B=", "C=x=y"}},
+		{"no passwd entry", 1234, dup, []string{"A=3", "HOME=/", "PATH=/bin", "B=", "C=x=y"}},
+		{"HOME emptied last", 0, []string{"PATH=/bin", "HOME=/x", "HOME="}, []string{"PATH=/bin", "HOME=/root"}},
+		{"HOME set last", 0, []string{"PATH=/bin", "HOME=", "HOME=/x"}, []string{"PATH=/bin", "HOME=/x"}},
+		{"no HOME", 1000, []string{"PATH=/bin"}, []string{"PATH=/bin", "HOME=/home/user"}},
+	}
+	for _, goInit := range []bool{false, true} {
+		for _, tc := range cases {
+			t.Run(fmt.Sprintf("create BERTH_INIT_GO=%v %s", goInit, tc.name), func(t *testing.T) {
+				b := newBundle(t, "env")
+				b.spec.Process.User = specs.User{UID: tc.uid, GID: tc.uid}
+				b.spec.Process.Env = tc.env
+				b.write(t)
+				res := r.runCmd(func(cmd *exec.Cmd) { cmd.Env = initEnv(goInit) }, "run", "--bundle", b.dir, r.newID())
+				if res.code != 0 {
+					t.Fatalf("run: %s", res)
+				}
+				if got := lines(res.stdout); !slices.Equal(got, tc.want) {
+					t.Errorf("env %q, want %q", got, tc.want)
+				}
+			})
+		}
+	}
+	c := runningSleeper(t, r)
+	for _, goExec := range []bool{false, true} {
+		for _, tc := range cases {
+			t.Run(fmt.Sprintf("exec BERTH_EXEC_GO=%v %s", goExec, tc.name), func(t *testing.T) {
+				proc := writeProcessJSON(t, specs.Process{Args: []string{"env"}, Cwd: "/", Env: tc.env, User: specs.User{UID: tc.uid, GID: tc.uid}})
+				res := r.runCmd(func(cmd *exec.Cmd) {
+					if goExec {
+						cmd.Env = append(cmd.Environ(), "BERTH_EXEC_GO=1")
+					}
+				}, "exec", "--process", proc, c.id)
+				if res.code != 0 {
+					t.Fatalf("exec: %s", res)
+				}
+				if got := lines(res.stdout); !slices.Equal(got, tc.want) {
+					t.Errorf("env %q, want %q", got, tc.want)
+				}
+			})
+		}
 	}
 }
 

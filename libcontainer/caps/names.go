@@ -4,7 +4,7 @@
 // The container init uses it in this order, on the locked OS thread that
 // will execve the workload:
 //
-//	sets, warnings, err := caps.FromSpec(spec.Process.Capabilities)
+//	sets, warnings, err := caps.FromSpec(spec.Process.Capabilities) // warnings: for the parent to log
 //	sets.DropBounding()   // still root: needs CAP_SETPCAP
 //	caps.KeepCaps(true)   // keep the permitted set across setresuid
 //	setresgid/setresuid/setgroups
@@ -77,9 +77,9 @@ var byName = func() map[string]int {
 }()
 
 // Parse converts a capability name such as "CAP_SYS_ADMIN" to its number.
-// Names are matched exactly, as the runtime spec writes them; an unknown
-// name is an error (runc only warns, but a misspelt capability is a config
-// bug that silently weakens or breaks the container).
+// Names are matched exactly, as the runtime spec writes them (runc does
+// too). The error of an unknown name points at the likely spelling;
+// FromSpec turns it into a warning.
 func Parse(name string) (int, error) {
 	if c, ok := byName[name]; ok {
 		return c, nil

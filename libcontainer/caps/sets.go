@@ -20,9 +20,12 @@ type Sets struct {
 // FromSpec converts the spec's capability lists into masks.
 //
 // A nil c yields empty sets: the process keeps no capability at all (runc
-// does the same). Unknown names are errors. Capabilities berth knows but the
-// running kernel lacks are dropped with a warning, so one config works on
-// older kernels.
+// does the same). A name berth does not know, and a capability the running
+// kernel lacks, is left out with a warning: the runtime spec says a runtime
+// should not fail when a capability cannot be granted and must log a
+// warning, and runc goes on the same way (so one config works on older
+// kernels). The caller logs the warnings in the parent, never into the
+// container's stdio.
 //
 // Set relations the kernel would reject with a bare EPERM at capset time are
 // reported here with the field named instead: effective must be a subset of
@@ -52,7 +55,8 @@ func FromSpec(c *specs.LinuxCapabilities) (*Sets, []string, error) {
 		for i, name := range l.names {
 			n, err := Parse(name)
 			if err != nil {
-				return nil, nil, fmt.Errorf("process.capabilities.%s[%d]: %w", l.field, i, err)
+				warnings = append(warnings, fmt.Sprintf("process.capabilities.%s[%d]: %v; ignored", l.field, i, err))
+				continue
 			}
 			if n > last {
 				warnings = append(warnings, fmt.Sprintf(

@@ -48,9 +48,18 @@ func TestFromSpec(t *testing.T) {
 			},
 		},
 		{
-			name:    "unknown name names the field",
-			in:      &specs.LinuxCapabilities{Bounding: []string{"CAP_KILL"}, Permitted: []string{"CAP_KILL", "CAP_FOO"}},
-			wantErr: `process.capabilities.permitted[1]: unknown capability "CAP_FOO"`,
+			name: "unknown names are left out with a warning naming the field",
+			in: &specs.LinuxCapabilities{
+				Bounding:  []string{"CAP_KILL", "cap_net_raw"},
+				Permitted: []string{"CAP_KILL", "CAP_FOO"},
+				Effective: []string{"CAP_FOO"},
+			},
+			want: Sets{Bounding: 1 << 5, Permitted: 1 << 5},
+			warnings: []string{
+				`process.capabilities.bounding[1]: unknown capability "cap_net_raw" (did you mean "CAP_NET_RAW"?); ignored`,
+				`process.capabilities.effective[0]: unknown capability "CAP_FOO"; ignored`,
+				`process.capabilities.permitted[1]: unknown capability "CAP_FOO"; ignored`,
+			},
 		},
 		{
 			name:    "effective outside permitted",
