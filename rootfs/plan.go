@@ -133,8 +133,24 @@ const opCgroupPending = 0
 
 // ResolveCgroups expands the "cgroup" mounts of a plan from PlanSetup
 // (asking c for the init's cgroups only then, so that the rest can be
-// compiled while the init is being made).
+// compiled while the init is being made). OwnCgroupsFrom is asked once,
+// however many "cgroup" mounts the spec has: it may answer only once (the
+// parent's channel from the init's start).
 func ResolveCgroups(c *Config, ops []PlanOp) ([]PlanOp, error) {
+	if from := c.OwnCgroupsFrom; from != nil && c.OwnCgroups == nil {
+		cc := *c
+		var own map[string]string
+		var err error
+		asked := false
+		cc.OwnCgroupsFrom = func() (map[string]string, error) {
+			if !asked {
+				own, err = from()
+				asked = true
+			}
+			return own, err
+		}
+		c = &cc
+	}
 	var out []PlanOp
 	for _, op := range ops {
 		if op.Code != opCgroupPending {

@@ -161,3 +161,33 @@ func TestPlanSetup(t *testing.T) {
 		t.Errorf("bind without source: %v", err)
 	}
 }
+
+// TestResolveCgroupsAsksOnce: a spec with two "cgroup" mounts asks for the
+// init's cgroups once (the parent answers once: a second ask waited
+// forever).
+func TestResolveCgroupsAsksOnce(t *testing.T) {
+	asked := 0
+	c := &Config{
+		Rootfs: "/b/rootfs",
+		Spec: &specs.Spec{Mounts: []specs.Mount{
+			{Destination: "/sys/fs/cgroup", Type: "cgroup", Source: "cgroup"},
+			{Destination: "/cg2", Type: "cgroup", Source: "cgroup"},
+		}},
+		OwnCgroupsFrom: func() (map[string]string, error) {
+			if asked++; asked > 1 {
+				t.Fatal("OwnCgroupsFrom asked twice")
+			}
+			return map[string]string{"": "/x"}, nil
+		},
+	}
+	ops, err := PlanSetup(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ops, err = ResolveCgroups(c, ops); err != nil {
+		t.Fatal(err)
+	}
+	if asked != 1 || slices.ContainsFunc(ops, func(op PlanOp) bool { return op.Code == opCgroupPending }) {
+		t.Errorf("asked %d times; ops %+v", asked, ops)
+	}
+}
