@@ -85,6 +85,9 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 	if plan.has(specs.UserNamespace) && (len(o.Spec.Linux.UIDMappings) == 0 || len(o.Spec.Linux.GIDMappings) == 0) {
 		return nil, errors.New("config.json: linux.uidMappings/gidMappings: required with a new user namespace")
 	}
+	if err := checkUserNSProcfs(o.Spec.Linux, userNSOwnsPidNS); err != nil {
+		return nil, fmt.Errorf("config.json: %w", err)
+	}
 	netCfg, err := network.FromAnnotations(o.Spec.Annotations)
 	if err != nil {
 		return nil, err
