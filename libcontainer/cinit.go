@@ -44,7 +44,7 @@ func cInitReason(o *CreateOpts, plan *nsPlan) string {
 	case len(l.Sysctl) > 0:
 		return "linux.sysctl"
 	}
-	return rootfs.PlanUnsupported(&rootfs.Config{Spec: s, UserNS: plan.userNS()})
+	return rootfs.PlanUnsupported(&rootfs.Config{Spec: s})
 }
 
 // cInitPlan encodes the plan for the init pid (layout at the top of
@@ -54,8 +54,8 @@ func cInitReason(o *CreateOpts, plan *nsPlan) string {
 //
 // own gives the init's cgroups (rootfs.Config.OwnCgroups) once it has
 // joined them; the rest is compiled while the init is still being made.
-func cInitPlan(o *CreateOpts, spec *specs.Spec, own func() (map[string]string, error), fifoFD, preserveFDs int, netNS, cgroupNS bool) ([]byte, error) {
-	rc := &rootfs.Config{Spec: spec, Rootfs: o.Rootfs, Bundle: o.Bundle, NoPivot: o.NoPivot, CgroupNS: cgroupNS, OwnCgroupsFrom: own}
+func cInitPlan(o *CreateOpts, spec *specs.Spec, own func() (map[string]string, error), fifoFD, preserveFDs int, netNS, cgroupNS, userNS bool) ([]byte, error) {
+	rc := &rootfs.Config{Spec: spec, Rootfs: o.Rootfs, Bundle: o.Bundle, NoPivot: o.NoPivot, UserNS: userNS, CgroupNS: cgroupNS, OwnCgroupsFrom: own}
 	ops := []rootfs.PlanOp{{Code: nsenter.OpSetsid}}
 	setup, err := rootfs.PlanSetup(rc)
 	if err != nil {
@@ -85,6 +85,12 @@ func cInitPlan(o *CreateOpts, spec *specs.Spec, own func() (map[string]string, e
 		return nil, fmt.Errorf("rootfs: %w", err)
 	}
 
+	return encodePlan(fifoFD, ops, x.b)
+}
+
+// encodePlan lays out a plan (the layout at the top of cinit.c): the
+// header, ops, then the exec record x; with its length word in front.
+func encodePlan(fifoFD int, ops []rootfs.PlanOp, x []byte) ([]byte, error) {
 	w := &recordWriter{}
 	allowed, lockable := rootfs.PlanHeader()
 	w.u32(uint32(fifoFD))
@@ -107,8 +113,8 @@ func cInitPlan(o *CreateOpts, spec *specs.Spec, own func() (map[string]string, e
 			w.strs([]string{s}, false)
 		}
 	}
-	w.u32(uint32(len(x.b)))
-	w.b = append(w.b, x.b...)
+	w.u32(uint32(len(x)))
+	w.b = append(w.b, x...)
 	out := binary.NativeEndian.AppendUint32(nil, uint32(len(w.b)))
 	return append(out, w.b...), nil
 }

@@ -29,6 +29,7 @@ func planSpec() (*CreateOpts, *specs.Spec) {
 			{Destination: "/proc", Type: "proc", Source: "proc"},
 			{Destination: "/data", Type: "bind", Source: "data", Options: []string{"rbind", "ro", "rslave"}},
 			{Destination: "/t", Type: "tmpfs", Options: []string{"rro", "size=1m"}},
+			{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: []string{"ro"}},
 		},
 		Linux: &specs.Linux{
 			MaskedPaths:   []string{"/proc/kcore"},
@@ -41,13 +42,14 @@ func planSpec() (*CreateOpts, *specs.Spec) {
 }
 
 // encodedPlan is cInitPlan of planSpec, without its length word; with
-// noPivot, it has this host's proc and sysfs mounts to detach.
-func encodedPlan(t testing.TB, noPivot bool) ([]byte, *specs.Spec, *CreateOpts) {
+// noPivot, it has this host's proc and sysfs mounts to detach; with userNS,
+// the fallbacks of a user namespace.
+func encodedPlan(t testing.TB, noPivot, userNS bool) ([]byte, *specs.Spec, *CreateOpts) {
 	defer slog.SetDefault(slog.Default())
 	slog.SetDefault(slog.New(slog.DiscardHandler))
 	o, s := planSpec()
 	o.NoPivot = noPivot
-	rec, err := cInitPlan(o, s, func() (map[string]string, error) { return nil, nil }, 7, 1, true, false)
+	rec, err := cInitPlan(o, s, func() (map[string]string, error) { return nil, nil }, 7, 1, true, false, userNS)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,12 +63,13 @@ func encodedPlan(t testing.TB, noPivot bool) ([]byte, *specs.Spec, *CreateOpts) 
 // back unchanged: every operation, the header and the process; with
 // --no-pivot too.
 func TestPlanRoundTrip(t *testing.T) {
-	t.Run("pivot", func(t *testing.T) { planRoundTrip(t, false) })
-	t.Run("no-pivot", func(t *testing.T) { planRoundTrip(t, true) })
+	t.Run("pivot", func(t *testing.T) { planRoundTrip(t, false, false) })
+	t.Run("no-pivot", func(t *testing.T) { planRoundTrip(t, true, false) })
+	t.Run("user namespace", func(t *testing.T) { planRoundTrip(t, false, true) })
 }
 
-func planRoundTrip(t *testing.T, noPivot bool) {
-	body, s, o := encodedPlan(t, noPivot)
+func planRoundTrip(t *testing.T, noPivot, userNS bool) {
+	body, s, o := encodedPlan(t, noPivot, userNS)
 	p, err := nsenter.ParsePlan(body)
 	if err != nil {
 		t.Fatal(err)
@@ -75,7 +78,7 @@ func planRoundTrip(t *testing.T, noPivot bool) {
 	if p.FifoFD != 7 || p.Lockable != lockable || !slices.Equal(p.ProcAllowed, allowed) {
 		t.Errorf("header: %d %#x %v", p.FifoFD, p.Lockable, p.ProcAllowed)
 	}
-	setup, err := rootfs.PlanSetup(&rootfs.Config{Spec: s, Rootfs: o.Rootfs, Bundle: o.Bundle, NoPivot: noPivot})
+	setup, err := rootfs.PlanSetup(&rootfs.Config{Spec: s, Rootfs: o.Rootfs, Bundle: o.Bundle, NoPivot: noPivot, UserNS: userNS})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,6 +96,9 @@ func planRoundTrip(t *testing.T, noPivot bool) {
 	// Every host has a /proc outside /b/rootfs.
 	if slices.Contains(codes, nsenter.OpDetach) != noPivot {
 		t.Errorf("no-pivot %v: ops %v", noPivot, codes)
+	}
+	if slices.Contains(codes, nsenter.OpHostBind) != userNS {
+		t.Errorf("user namespace %v: ops %v", userNS, codes)
 	}
 	// The setup part, op for op.
 	for i, want := range setup {
@@ -115,7 +121,7 @@ func planRoundTrip(t *testing.T, noPivot bool) {
 // buffer (a guard page follows it), whatever the bytes; a cut or extended
 // valid plan is refused.
 func FuzzInitPlan(f *testing.F) {
-	good, _, _ := encodedPlan(f, true)
+	good, _, _ := encodedPlan(f, true, true)
 	f.Add(good, uint16(0), uint8(0))
 	f.Add([]byte{}, uint16(0), uint8(0))
 	f.Add(good[:len(good)/2], uint16(3), uint8(0xff))
@@ -135,4 +141,47 @@ func FuzzInitPlan(f *testing.F) {
 			t.Fatalf("a plan with a byte after it was accepted")
 		}
 	})
+}
+
+// TestPlanHostBindPairs: the C parser takes an OP_HOSTBIND only right after
+// the OP_FRESH whose fallback it is (B_HOSTBIND), and such an OP_FRESH only
+// with its OP_HOSTBIND after it.
+func TestPlanHostBindPairs(t *testing.T) {
+	fresh := rootfs.PlanOp{Code: nsenter.OpFresh, N: [6]uint64{2: nsenter.BitHostBind}, S: [6]string{"/sys", "sysfs"}}
+	plain := rootfs.PlanOp{Code: nsenter.OpFresh, S: [6]string{"/sys", "sysfs"}}
+	host := rootfs.PlanOp{Code: nsenter.OpHostBind, S: [6]string{"/sys"}}
+	mark := rootfs.PlanOp{Code: nsenter.OpMark, S: [6]string{"m"}}
+	// Another op's n[2] may have the same bit: a device's minor number.
+	dev := rootfs.PlanOp{Code: nsenter.OpDevice, N: [6]uint64{2: nsenter.BitHostBind}, S: [6]string{"/dev/x"}}
+	for _, tc := range []struct {
+		ops []rootfs.PlanOp
+		ok  bool
+	}{
+		{[]rootfs.PlanOp{fresh, host}, true},
+		{[]rootfs.PlanOp{mark, fresh, host, mark}, true},
+		{[]rootfs.PlanOp{dev, mark}, true},
+		{[]rootfs.PlanOp{fresh}, false},
+		{[]rootfs.PlanOp{fresh, mark, host}, false},
+		{[]rootfs.PlanOp{host}, false},
+		{[]rootfs.PlanOp{plain, host}, false},
+		{[]rootfs.PlanOp{dev, host}, false},
+		{[]rootfs.PlanOp{fresh, host, host}, false},
+	} {
+		x := &recordWriter{}
+		if err := x.process(nil, &specs.Process{Args: []string{"true"}, Cwd: "/"}, 0, -1); err != nil {
+			t.Fatal(err)
+		}
+		rec, err := encodePlan(7, tc.ops, x.b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = nsenter.ParsePlan(rec[4:])
+		var codes []uint32
+		for _, op := range tc.ops {
+			codes = append(codes, op.Code)
+		}
+		if got := err == nil; got != tc.ok {
+			t.Errorf("ops %v: parsed %v, want %v", codes, got, tc.ok)
+		}
+	}
 }

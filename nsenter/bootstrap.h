@@ -79,7 +79,7 @@ enum {
 	OP_CGHIER, /* n0 flags, n1 cleared, n2 bits; s1 hierarchy name, s2 host dir, s3 controllers */
 	OP_CGDONE, /* n0 flags, n1 cleared, n2 bits, n3-5 mount_attr */
 	OP_CGROUP2, /* n0 flags, n1 cleared, n2 bits; s1 host dir of the init's cgroup */
-	OP_DEVICE, /* n0 mode, n1 major, n2 minor, n3 uid, n4 gid; s0 path */
+	OP_DEVICE, /* n0 mode, n1 major, n2 minor, n3 uid, n4 gid, n5 bits (B_DEVBIND); s0 path */
 	OP_DEVLINKS, /* n2 bits (B_DEVPTS, B_KCORE) */
 	OP_HOOKS, /* the parent sets limits and runs prestart/createRuntime */
 	OP_PIVOT, /* n2 bits (B_NOPIVOT: after the OP_DETACHs); s0 rootfs */
@@ -94,6 +94,7 @@ enum {
 	OP_MARK, /* s0 step name (berth --debug) */
 	OP_SETSID,
 	OP_DETACH, /* s0 mount point, s1 fstype, s2 its parent's mount point or "": a host proc/sysfs mount --no-pivot takes away */
+	OP_HOSTBIND, /* s0 host path: the fallback of the OP_FRESH before it (B_HOSTBIND), done by that op alone */
 	OP_MAX
 };
 
@@ -129,6 +130,8 @@ void berth_free_plan(struct plan *p);
 #define B_NOPIVOT 32 /* MS_MOVE and chroot instead of pivot_root */
 #define B_CG2 64 /* a v1 host's cgroup2 hierarchy ("unified") */
 #define B_KCORE 128 /* the host has /proc/kcore: /dev/core -> /proc/kcore */
+#define B_HOSTBIND 256 /* OP_FRESH: on EPERM bind the host's instance the next op (OP_HOSTBIND) names */
+#define B_DEVBIND 512 /* OP_DEVICE (in n5): bind the host's node, no mknod (user namespace) */
 
 
 /* berth_parse_exec reads an exec record; 0, or -1 when malformed. */

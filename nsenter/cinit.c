@@ -1,9 +1,9 @@
 /*
  * cinit: the container init finished in C, without starting the Go runtime.
  *
- * For the common create (a new mount namespace, no user namespace, no
- * terminal, no LSM label, no seccomp listener, no createContainer or
- * startContainer hook, no sysctl, no overlay rootfs) the parent compiles the
+ * For the common create (a new mount namespace, no terminal, no LSM label,
+ * no seccomp listener, no createContainer or startContainer hook, no
+ * sysctl, no overlay rootfs) the parent compiles the
  * spec into a list of operations (libcontainer/cinit.go, rootfs/plan.go):
  * options parsed, bind sources joined with the bundle, cgroup hierarchies
  * found, every error message's field named. After the stub has made the
@@ -14,6 +14,18 @@
  * process (cexec.c), then it waits on the exec fifo and execs. The Go
  * runtime's start-up and the spec's JSON decode (~3 ms of a create here)
  * are gone.
+ *
+ * In a user namespace (the stub made it, or joined it, and the parent wrote
+ * the id maps) the plan says what the kernel refuses there and what stands
+ * in: device nodes are binds of the host's (B_DEVBIND), sysfs and mqueue
+ * fall back to a bind of the host's instance on EPERM (B_HOSTBIND and the
+ * OP_HOSTBIND after it), a cgroup2 mount to a bind of the init's own
+ * cgroup; remounts keep the flags the mount inherited locked
+ * (remount_bind). The init's own procfs is made before any mount, while the
+ * host's full /proc is still visible in the new mount namespace, which the
+ * kernel requires of a procfs made in a user namespace; that the user
+ * namespace may make one at all for the container's pid namespace the
+ * parent checked (libcontainer/userns.go).
  *
  * What the init holds of the host is the plan and one O_PATH descriptor of
  * the exec fifo (not of the state directory: a process of the container
@@ -152,6 +164,15 @@ int berth_parse_plan(const char *buf, uint32_t len, struct plan *p)
 		for (int k = 0; k < 6; k++)
 			o->s[k] = str(&c);
 		if (o->code == 0 || o->code >= OP_MAX)
+			return -1;
+	}
+	/* An OP_HOSTBIND is the fallback of the OP_FRESH right before it, and only that. */
+	for (uint32_t i = 0; i < p->nops && !c.bad; i++) {
+		const struct op *o = &p->ops[i];
+		int asks = o->code == OP_FRESH && (o->n[2] & B_HOSTBIND);
+		if (asks != (p->ops[i + 1].code == OP_HOSTBIND))
+			return -1;
+		if (o->code == OP_HOSTBIND && (i == 0 || !(o[-1].code == OP_FRESH && (o[-1].n[2] & B_HOSTBIND))))
 			return -1;
 	}
 	uint32_t xlen = u32(&c);
@@ -689,6 +710,54 @@ static void check_plain_dir(const struct op *o)
 		     o->s[1], dest, S_ISLNK(st.st_mode) ? "a symlink" : "not a directory");
 }
 
+/*
+ * bind_host is rootfs.bindHost, the fallback a plan names for a filesystem
+ * the kernel refuses to mount here (EPERM in a user namespace: sysfs without
+ * its own network namespace, mqueue without its own IPC namespace, cgroup2
+ * without its own cgroup namespace): the host's instance at host (chosen by
+ * the parent) bound recursively onto t with the mount's flags, read-only for
+ * the whole tree where asked (CVE-2023-25809: the host's /sys comes with its
+ * cgroup submounts). It bails, saying what first failed (first) and then
+ * what the fallback met.
+ */
+static void bind_host(const struct op *o, struct target *t, const char *host, const char *whose, int first)
+{
+	char b1[32], b2[32], err[PATH_MAX + 64] = "";
+	int mnt = -1, r = -1;
+	int src = open(host, O_PATH | O_CLOEXEC | O_DIRECTORY);
+	if (src >= 0) {
+		r = mount(procfd(src, b1), procfd(t->fd, b2), NULL, MS_BIND | MS_REC, NULL);
+		int e = errno;
+		close(src);
+		errno = e;
+	}
+	if (r == 0 && (mnt = reopen_mount(t, err, sizeof(err))) < 0)
+		r = -1;
+	if (r == 0)
+		r = remount_bind(mnt, (unsigned long)o->n[0], (unsigned long)o->n[1]);
+	if (r == 0 && (o->n[0] & MS_RDONLY)) {
+		struct {
+			uint64_t set, clr, prop, userns;
+		} attr = { MOUNT_ATTR_RDONLY_, 0, 0, 0 };
+		r = (int)syscall(SYS_mount_setattr, mnt, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr));
+		if (r < 0)
+			snprintf(err, sizeof(err), "mount_setattr (recursive read-only)");
+	}
+	if (r < 0) {
+		int e = errno;
+		char first_s[128], what[PATH_MAX + 192];
+		snprintf(first_s, sizeof(first_s), "%s", berth_strerror(first));
+		if (err[0] != '\0' && e != 0)
+			snprintf(what, sizeof(what), "%s: %s", err, berth_strerror(e));
+		else
+			snprintf(what, sizeof(what), "%s", err[0] != '\0' ? err : berth_strerror(e));
+		bail(0, "rootfs: mount \"%s\" on \"%s\" (%s): %s (falling back to a bind of %s%s: %s)", o->s[5], DEST(o),
+		     FIELD(o), first_s, whose, host, what);
+	}
+	after_mount(o, mnt);
+	close(mnt);
+}
+
 static void op_fresh(const struct op *o)
 {
 	char b[32];
@@ -701,8 +770,15 @@ static void op_fresh(const struct op *o)
 		bail(0, "rootfs: %s: filesystem \"%s\" must be mounted on an ordinary directory, but \"%s\" led to \"%s\"",
 		     FIELD(o), o->s[1], DEST(o), t.path);
 	check_proc_dest(o, t.path, o->s[1], -1);
-	if (mount(o->s[2], procfd(t.fd, b), o->s[1], (unsigned long)o->n[0], o->s[3][0] ? o->s[3] : NULL) < 0)
-		mount_fail(o, NULL, errno);
+	if (mount(o->s[2], procfd(t.fd, b), o->s[1], (unsigned long)o->n[0], o->s[3][0] ? o->s[3] : NULL) < 0) {
+		int e = errno;
+		/* The parser checked that the fallback follows. */
+		if (e != EPERM || !(o->n[2] & B_HOSTBIND))
+			mount_fail(o, NULL, e);
+		bind_host(o, &t, o[1].s[0], "the host's ", e);
+		target_close(&t);
+		return;
+	}
 	int mnt = reopen_or_fail(o, &t);
 	after_mount(o, mnt);
 	close(mnt);
@@ -844,7 +920,7 @@ static void op_cgdone(const struct op *o)
 
 static void op_cgroup2(const struct op *o)
 {
-	char b1[32], b2[32];
+	char b1[32];
 	struct target t;
 	resolve_dest(o, C_DIR, 0755, &t);
 	check_proc_dest(o, t.path, "cgroup", -1);
@@ -854,20 +930,7 @@ static void op_cgroup2(const struct op *o)
 		if (e != EPERM && e != EBUSY)
 			mount_fail(o, NULL, e);
 		/* The kernel refuses a fresh cgroup2 here: bind the init's own cgroup. */
-		const char *host = o->s[1];
-		int hfd = open(host, O_PATH | O_CLOEXEC | O_DIRECTORY);
-		if (hfd < 0 || mount(procfd(hfd, b1), procfd(t.fd, b2), NULL, MS_BIND | MS_REC, NULL) < 0) {
-			char first[128];
-			snprintf(first, sizeof(first), "%s", berth_strerror(e));
-			bail(0, "rootfs: mount \"%s\" on \"%s\" (%s): %s (falling back to a bind of %s: %s)", o->s[5], DEST(o),
-			     FIELD(o), first, host, berth_strerror(errno));
-		}
-		close(hfd);
-		int mnt = reopen_or_fail(o, &t);
-		if (remount_bind(mnt, (unsigned long)o->n[0], (unsigned long)o->n[1]) < 0)
-			mount_fail(o, "remount", errno);
-		after_mount(o, mnt);
-		close(mnt);
+		bind_host(o, &t, o->s[1], "", e);
 		target_close(&t);
 		return;
 	}
@@ -879,10 +942,38 @@ static void op_cgroup2(const struct op *o)
 
 /* --- /dev (rootfs/devices.go) --------------------------------------------- */
 
+/* bind_device is rootfs.bindDevice: the host's node at the same path, bound onto an empty file. */
+static void bind_device(const struct op *o, int dir, const char *name)
+{
+	char b1[32], b2[32];
+	const char *path = o->s[0];
+	int f = openat(dir, name, O_CREAT | O_NOFOLLOW | O_RDONLY | O_CLOEXEC, 0);
+	if (f < 0)
+		bail(errno, "rootfs: create \"%s\" for a bind of the host device (%s)", path, FIELD(o));
+	close(f);
+	int dst = openat(dir, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (dst < 0)
+		bail(errno, "rootfs: open \"%s\" (%s)", path, FIELD(o));
+	int src = open(path, O_PATH | O_CLOEXEC);
+	if (src < 0)
+		bail(errno, "rootfs: open host device \"%s\" (%s)", path, FIELD(o));
+	if (mount(procfd(src, b1), procfd(dst, b2), NULL, MS_BIND, NULL) < 0)
+		bail(errno, "rootfs: bind mount host device \"%s\" (%s)", path, FIELD(o));
+	close(src);
+	close(dst);
+}
+
+/*
+ * op_device is rootfs.createDevice: an existing entry is left as it is, else
+ * mknod, else (EPERM) a bind of the host's node. With B_DEVBIND (a user
+ * namespace, where mknod of a device is never allowed) the bind comes
+ * without trying, and also over a regular file that stands at the path.
+ */
 static void op_device(const struct op *o)
 {
-	char dir[PATH_MAX], err[PATH_MAX + 64], b1[32], b2[32];
+	char dir[PATH_MAX], err[PATH_MAX + 64];
 	const char *path = o->s[0], *name;
+	int bind_only = (o->n[5] & B_DEVBIND) != 0;
 	if (split_path(path, dir, sizeof(dir), &name) < 0)
 		bail(ENAMETOOLONG, "rootfs: %s: path", FIELD(o));
 	struct target parent;
@@ -890,32 +981,25 @@ static void op_device(const struct op *o)
 		bail(errno, "rootfs: mkdir \"%s\" in rootfs (%s): %s", dir, FIELD(o), err);
 	struct stat st;
 	if (fstatat(parent.fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-		target_close(&parent);
-		return; /* an existing entry is left as it is */
-	}
-	if (errno != ENOENT)
+		if (!(bind_only && S_ISREG(st.st_mode))) {
+			target_close(&parent);
+			return;
+		}
+	} else if (errno != ENOENT) {
 		bail(errno, "rootfs: stat \"%s\" (%s)", path, FIELD(o));
+	}
+	if (bind_only) {
+		bind_device(o, parent.fd, name);
+		target_close(&parent);
+		return;
+	}
 	int r = mknodat(parent.fd, name, (mode_t)o->n[0], makedev((unsigned)o->n[1], (unsigned)o->n[2]));
 	int e = errno;
 	if (r == 0) {
 		if (fchownat(parent.fd, name, (uid_t)o->n[3], (gid_t)o->n[4], AT_SYMLINK_NOFOLLOW) < 0)
 			bail(errno, "rootfs: chown \"%s\" (%s)", path, FIELD(o));
 	} else if (e == EPERM) {
-		/* No mknod here: bind the host's node onto an empty file. */
-		int f = openat(parent.fd, name, O_CREAT | O_NOFOLLOW | O_RDONLY | O_CLOEXEC, 0);
-		if (f < 0)
-			bail(errno, "rootfs: create \"%s\" for a bind of the host device (%s)", path, FIELD(o));
-		close(f);
-		int dst = openat(parent.fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-		if (dst < 0)
-			bail(errno, "rootfs: open \"%s\" (%s)", path, FIELD(o));
-		int src = open(path, O_PATH | O_CLOEXEC);
-		if (src < 0)
-			bail(errno, "rootfs: open host device \"%s\" (%s)", path, FIELD(o));
-		if (mount(procfd(src, b1), procfd(dst, b2), NULL, MS_BIND, NULL) < 0)
-			bail(errno, "rootfs: bind mount host device \"%s\" (%s)", path, FIELD(o));
-		close(src);
-		close(dst);
+		bind_device(o, parent.fd, name);
 	} else if (e != EEXIST) {
 		bail(e, "rootfs: mknod \"%s\" (%s)", path, FIELD(o));
 	}
@@ -1192,6 +1276,9 @@ static void run_op(const struct op *o)
 	}
 	case OP_DETACH:
 		op_detach(o);
+		break;
+	case OP_HOSTBIND:
+		/* Done, if at all, by the OP_FRESH before it. */
 		break;
 	case OP_PIVOT:
 		op_pivot(o);

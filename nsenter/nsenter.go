@@ -56,6 +56,7 @@ const (
 	OpMark
 	OpSetsid
 	OpDetach
+	OpHostBind
 	opMax
 )
 
@@ -69,6 +70,8 @@ const (
 	BitNoPivot
 	BitCgroup2
 	BitKcore
+	BitHostBind
+	BitDevBind
 )
 
 // EnvInitFD names the inherited socket the stub talks over.

@@ -33,6 +33,9 @@ const (
 	_ = uint(BitPlainDir-C.B_PLAINDIR) + uint(C.B_PLAINDIR-BitPlainDir)
 	_ = uint(BitKcore-C.B_KCORE) + uint(C.B_KCORE-BitKcore)
 	_ = uint(BitDevpts-C.B_DEVPTS) + uint(C.B_DEVPTS-BitDevpts)
+	_ = uint(OpHostBind-C.OP_HOSTBIND) + uint(C.OP_HOSTBIND-OpHostBind)
+	_ = uint(BitHostBind-C.B_HOSTBIND) + uint(C.B_HOSTBIND-BitHostBind)
+	_ = uint(BitDevBind-C.B_DEVBIND) + uint(C.B_DEVBIND-BitDevBind)
 )
 
 // MaxBootstrap is the largest bootstrap body the stub accepts.

@@ -228,11 +228,7 @@ func (s *setup) mountFresh(mc *mountCtx) error {
 	label := mountLabel(s.c.Spec)
 	err = unix.Mount(mc.m.Source, procFd(t.fd), typ, flags, labelData(typ, mc.opts.Data, label))
 	if err != nil && errors.Is(err, unix.EPERM) && s.c.UserNS {
-		// Without its own network namespace (sysfs) or IPC namespace
-		// (mqueue) a user namespace may not mount these; runc then shows
-		// the host's instance instead.
-		host := map[string]string{"sysfs": "/sys", "mqueue": "/dev/mqueue"}[typ]
-		if host != "" {
+		if host := userNSHostInstance[typ]; host != "" {
 			if ferr := s.bindHost(mc, t, host); ferr != nil {
 				return mc.mountErr(fmt.Errorf("%w (falling back to a bind of the host's %s: %v)", err, host, ferr))
 			}
@@ -262,6 +258,11 @@ func (s *setup) mountFresh(mc *mountCtx) error {
 	}
 	return s.afterMount(mc, mnt)
 }
+
+// userNSHostInstance is the host's instance of a filesystem a user
+// namespace may not mount without its own network namespace (sysfs) or IPC
+// namespace (mqueue): on EPERM it is bound instead, as runc does.
+var userNSHostInstance = map[string]string{"sysfs": "/sys", "mqueue": "/dev/mqueue"}
 
 // bindHost recursively binds a host path onto the resolved target with the
 // mount's flags, as a stand-in for a filesystem the namespace may not mount.

@@ -32,9 +32,6 @@ func PlanUnsupported(c *Config) string {
 	if _, ok := s.Annotations[OverlayAnnotation]; ok {
 		return "overlay rootfs"
 	}
-	if c.UserNS {
-		return "user namespace"
-	}
 	if mountLabel(s) != "" {
 		return "linux.mountLabel"
 	}
@@ -226,23 +223,36 @@ func planMount(c *Config, i int, m specs.Mount) ([]PlanOp, error) {
 		if m.Type == "proc" || m.Type == "sysfs" {
 			op.N[2] |= nsenter.BitPlainDir
 		}
+		// mountFresh's fallback: right after the op it stands in for,
+		// which runs it on EPERM.
+		if host := userNSHostInstance[m.Type]; c.UserNS && host != "" {
+			op.N[2] |= nsenter.BitHostBind
+			return []PlanOp{op, {Code: nsenter.OpHostBind, S: [6]string{host}}}, nil
+		}
 	}
 	return []PlanOp{op}, nil
+}
+
+// cgroupFSType is the filesystem type of the host's /sys/fs/cgroup (a
+// variable for the golden tests).
+var cgroupFSType = func() (int64, error) {
+	var sfs unix.Statfs_t
+	err := unix.Statfs(cgroupRoot, &sfs)
+	return sfs.Type, err
 }
 
 // planCgroup is mountCgroup, with the init's cgroups (OwnCgroups) and this
 // (the same) mount table.
 func planCgroup(c *Config, op PlanOp) ([]PlanOp, error) {
-	var sfs unix.Statfs_t
-	if err := unix.Statfs(cgroupRoot, &sfs); err != nil {
+	fsType, err := cgroupFSType()
+	if err != nil {
 		return nil, fmt.Errorf("mount %q on %q (%s): statfs %s: %w", op.S[5], op.S[0], op.S[4], cgroupRoot, err)
 	}
 	// Read before waiting for the init's cgroups (the same table: the
 	// init's mount namespace is a copy of this one).
 	var mounts []mountInfo
-	if sfs.Type != unix.CGROUP2_SUPER_MAGIC {
-		var err error
-		if mounts, err = readMountinfo(); err != nil {
+	if fsType != unix.CGROUP2_SUPER_MAGIC {
+		if mounts, err = mountTable(); err != nil {
 			return nil, fmt.Errorf("mount %q on %q (%s): find cgroup hierarchies: %w", op.S[5], op.S[0], op.S[4], err)
 		}
 	}
@@ -250,7 +260,7 @@ func planCgroup(c *Config, op PlanOp) ([]PlanOp, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mount %q on %q (%s): %w", op.S[5], op.S[0], op.S[4], err)
 	}
-	if sfs.Type == unix.CGROUP2_SUPER_MAGIC {
+	if fsType == unix.CGROUP2_SUPER_MAGIC {
 		op.Code = nsenter.OpCgroup2
 		op.S[1] = cgroupRoot
 		if p, ok := own[""]; ok {
@@ -289,10 +299,16 @@ func planDev(c *Config) ([]PlanOp, error) {
 		return nil, err
 	}
 	var ops []PlanOp
+	// createDevice's bindMode: in a user namespace mknod of a device is
+	// never allowed, so the host's node is bound without trying.
+	var bits uint64
+	if c.UserNS {
+		bits = nsenter.BitDevBind
+	}
 	for _, d := range devs {
 		ops = append(ops, PlanOp{
 			Code: nsenter.OpDevice,
-			N:    [6]uint64{uint64(d.typ | d.mode), uint64(d.major), uint64(d.minor), uint64(d.uid), uint64(d.gid)},
+			N:    [6]uint64{uint64(d.typ | d.mode), uint64(d.major), uint64(d.minor), uint64(d.uid), uint64(d.gid), bits},
 			S:    [6]string{d.path, "", "", "", d.field},
 		})
 	}
