@@ -49,9 +49,10 @@ func TestUserNSInitPathsAgree(t *testing.T) {
 		t.Run("cgroupns="+strconv.FormatBool(cgroupNS), func(t *testing.T) {
 			r := newRuntime(t)
 			b := initPathBundle(t)
-			// A fifo is bound from the host in a user namespace, as runc
-			// does, and the host has none at /dev/sub/pipe.
-			b.spec.Linux.Devices = b.spec.Linux.Devices[:1]
+			// In a user namespace every node is bound from the host's at
+			// the same path, as runc does: one every host has (devtmpfs
+			// makes it; not /dev/fuse, nor a fifo at /dev/sub/pipe).
+			b.spec.Linux.Devices = []specs.LinuxDevice{{Path: "/dev/kmsg", Type: "c", Major: 1, Minor: 11}}
 			if cgroupNS {
 				b.addNamespace(specs.CgroupNamespace, "")
 			}
@@ -60,8 +61,16 @@ func TestUserNSInitPathsAgree(t *testing.T) {
 			if !strings.Contains(cOut, "probe-done") {
 				t.Fatalf("probe did not finish: %q", cOut)
 			}
+			// The cgroup mount: on a v1 host a hierarchy bound (or
+			// mounted fresh in the cgroup namespace) read-only in the
+			// tmpfs; on a unified one the init's cgroup, bound without
+			// a cgroup namespace.
+			cg := " /sys/fs/cgroup/memory ro,"
+			if isUnified() {
+				cg = " /sys/fs/cgroup ro,"
+			}
 			for _, want := range []string{
-				" /mnt/dir ro,", " /etc/hostfile ", "/null /dev/null ", "/fuse /dev/fuse ", " /sys/fs/cgroup/memory ro,",
+				" /mnt/dir ro,", " /etc/hostfile ", "/null /dev/null ", "/kmsg /dev/kmsg ", cg,
 				"uid=1000(user) gid=1000(user) groups=5(tty),6", "hostname berth-test domain paths.example umask 0027",
 			} {
 				if !strings.Contains(cOut, want) {
