@@ -74,7 +74,7 @@ enum {
 	OP_PREPARE = 1, /* n0 propagation of /; s0 rootfs; s4 linux.rootfsPropagation value */
 	OP_FRESH, /* n0 flags; n2 bits; n3-5 mount_attr; s0-3; a new filesystem */
 	OP_BIND, /* n0 flags, n1 cleared, n2 bits; s0 dest, s2 host source */
-	OP_REMOUNT, /* n0 flags; s0-3 */
+	OP_REMOUNT, /* n0 flags, n1 cleared, n2 bits (B_REMOUNT: a bind remount, locked flags kept); s0-3 */
 	OP_CGROUP1, /* n0 flags, n1 cleared; a tmpfs for the v1 hierarchies */
 	OP_CGHIER, /* n0 flags, n1 cleared, n2 bits; s1 hierarchy name, s2 host dir, s3 controllers */
 	OP_CGDONE, /* n0 flags, n1 cleared, n2 bits, n3-5 mount_attr */
@@ -123,7 +123,7 @@ void berth_free_plan(struct plan *p);
 
 /* bits in n2 */
 #define B_PLAINDIR 1 /* proc, sysfs: only on an ordinary directory */
-#define B_REMOUNT 2 /* a bind needs MS_REMOUNT for its flags */
+#define B_REMOUNT 2 /* a bind needs MS_REMOUNT for its flags; OP_REMOUNT: through remount_bind */
 #define B_ATTR 4 /* n3-5 hold recursive mount_attr */
 #define B_CGNS 8 /* a cgroup namespace: fresh cgroup mounts first */
 #define B_DEVPTS 16 /* /dev/pts is a devpts: /dev/ptmx -> pts/ptmx */

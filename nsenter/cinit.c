@@ -818,8 +818,13 @@ static void op_remount(const struct op *o)
 	struct target t;
 	if (resolve(ci.rootfd, DEST(o), C_NONE, 0, &t, err, sizeof(err)) < 0)
 		bail(errno, "rootfs: mount \"%s\" on \"%s\" (%s): resolve destination: %s", o->s[5], DEST(o), FIELD(o), err);
-	if (mount(o->s[2], procfd(t.fd, b), o->s[1], (unsigned long)o->n[0], o->s[3][0] ? o->s[3] : NULL) < 0)
+	if (o->n[2] & B_REMOUNT) {
+		/* A bind remount: the flags a user namespace inherited locked are kept. */
+		if (remount_bind(t.fd, (unsigned long)o->n[0], (unsigned long)o->n[1]) < 0)
+			mount_fail(o, NULL, errno);
+	} else if (mount(o->s[2], procfd(t.fd, b), o->s[1], (unsigned long)o->n[0], o->s[3][0] ? o->s[3] : NULL) < 0) {
 		mount_fail(o, NULL, errno);
+	}
 	after_mount(o, t.fd);
 	target_close(&t);
 }

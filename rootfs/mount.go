@@ -117,10 +117,22 @@ func (s *setup) mountRemount(mc *mountCtx) error {
 		return mc.stepErr("resolve destination", err)
 	}
 	defer t.close()
-	if err := unix.Mount(mc.m.Source, procFd(t.fd), mc.m.Type, mc.opts.Flags, mc.opts.Data); err != nil {
+	if isBindRemount(mc.opts) {
+		// Per-mount flags only: those a user namespace inherited locked
+		// are kept, as for a bind mount's own flags.
+		if err := remountBind(t.fd, mc.opts.Flags, mc.opts.Cleared); err != nil {
+			return mc.mountErr(err)
+		}
+	} else if err := unix.Mount(mc.m.Source, procFd(t.fd), mc.m.Type, mc.opts.Flags, mc.opts.Data); err != nil {
 		return mc.mountErr(err)
 	}
 	return s.afterMount(mc, t.fd)
+}
+
+// isBindRemount: a "remount" mount with "bind" changes the flags of the
+// mount at its destination, not of the filesystem.
+func isBindRemount(o MountOptions) bool {
+	return o.Flags&unix.MS_REMOUNT != 0 && o.Flags&unix.MS_BIND != 0
 }
 
 func (s *setup) mountBind(mc *mountCtx) error {

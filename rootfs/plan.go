@@ -209,6 +209,9 @@ func planMount(c *Config, i int, m specs.Mount) ([]PlanOp, error) {
 	switch mc.kind {
 	case mountRemount:
 		op.Code = nsenter.OpRemount
+		if isBindRemount(opts) {
+			op.N[2] |= nsenter.BitRemount
+		}
 	case mountBind:
 		op.Code = nsenter.OpBind
 		op.S[2] = mc.src

@@ -123,7 +123,10 @@ func TestPlanSetup(t *testing.T) {
 	if want := [][3]string{{"/proc", "proc", "/"}, {"/sys", "sysfs", "/"}, {"/run/sys copy", "sysfs", "/run"}, {"/b/rootfs2/proc", "proc", "/"}}; !slices.Equal(detached, want) {
 		t.Errorf("--no-pivot detaches %q, want %q", detached, want)
 	}
-	proc, bind, tmpfs := ops[2], ops[3], ops[5]
+	proc, bind, remount, tmpfs := ops[2], ops[3], ops[4], ops[5]
+	if remount.Code != nsenter.OpRemount || remount.N[2]&nsenter.BitRemount == 0 {
+		t.Errorf("a bind remount keeps the locked flags (remount_bind): %+v", remount)
+	}
 	if proc.S[0] != "/proc" || proc.N[2]&nsenter.BitPlainDir == 0 || proc.S[4] != "spec mounts[0]" {
 		t.Errorf("proc: %+v", proc)
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // A container with a user namespace is set up by the C init too; these
@@ -270,5 +271,31 @@ func TestUserNSPidNamespace(t *testing.T) {
 				assertErrorLine(t, res, tc.hints...)
 			}
 		})
+	}
+}
+
+// TestUserNSBindRemountLocked: a "remount,bind,ro" of a volume whose host
+// mount is nosuid,nodev (flags a user namespace inherits locked, which a
+// remount may not clear) keeps them, from both inits, as a bind mount's
+// own "ro" does.
+func TestUserNSBindRemountLocked(t *testing.T) {
+	r := newRuntime(t)
+	host := testDir(t, "userns-locked")
+	if err := unix.Mount("tmpfs", host, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "size=64k"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Unmount(host, unix.MNT_DETACH) })
+	b := newShBundle(t, `awk '$5 ~ "^/mnt/(vol|vol2)$" { print $5, $6 }' /proc/self/mountinfo`)
+	b.addMount(specs.Mount{Destination: "/mnt/vol", Type: "bind", Source: host, Options: []string{"rbind"}})
+	b.addMount(specs.Mount{Destination: "/mnt/vol", Type: "bind", Source: host, Options: []string{"remount", "bind", "ro"}})
+	b.addMount(specs.Mount{Destination: "/mnt/vol2", Type: "bind", Source: host, Options: []string{"rbind", "ro", "noexec"}})
+	addUserNS(t, b)
+	c, g := runInits(t, r, b)
+	if c.code != 0 || g.code != 0 {
+		t.Fatalf("C init: %s\nGo init: %s", c, g)
+	}
+	want := "/mnt/vol ro,nosuid,nodev,relatime\n/mnt/vol2 ro,nosuid,nodev,noexec,relatime\n"
+	if c.stdout != want || g.stdout != want {
+		t.Errorf("C init %q, Go init %q, want %q", c.stdout, g.stdout, want)
 	}
 }
