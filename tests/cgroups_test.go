@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -136,5 +137,52 @@ func TestCgroupPidsLimitLow(t *testing.T) {
 	var n int
 	if _, err := fmt.Sscanf(out, "done %d", &n); err != nil || n < 2 || n > 4 {
 		t.Errorf("pids.max 4: want \"done N\" with 2 <= N <= 4 processes, got %q", out)
+	}
+}
+
+// TestCgroupFrozenRefused: a linux.cgroupsPath naming an existing cgroup
+// that is frozen, by itself or through its parent, is refused before
+// anything is made or started (runc refuses it too), instead of leaving
+// run -d waiting on an init frozen in it. The cgroup stays as it was.
+func TestCgroupFrozenRefused(t *testing.T) {
+	r := newRuntime(t)
+	b := newBundle(t, "true")
+	type freezer struct{ mount, file, value string }
+	var freezers []freezer
+	if isUnified() {
+		freezers = append(freezers, freezer{"/sys/fs/cgroup", "cgroup.freeze", "1"})
+	} else {
+		freezers = append(freezers, freezer{"/sys/fs/cgroup/freezer", "freezer.state", "FROZEN"})
+		if _, err := os.Stat("/sys/fs/cgroup/unified/cgroup.procs"); err == nil {
+			// A hybrid host's cgroup2 mount has a freezer of its own.
+			freezers = append(freezers, freezer{"/sys/fs/cgroup/unified", "cgroup.freeze", "1"})
+		}
+	}
+	for _, f := range freezers {
+		for _, viaParent := range []bool{false, true} {
+			cg := uniqueCgroup()
+			removeCgroupsAtEnd(t, cg)
+			frozen, target := f.mount+cg, cg
+			if viaParent {
+				target = cg + "/child"
+			}
+			if err := os.MkdirAll(f.mount+target, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			writeCgroup(t, frozen, f.file, f.value)
+			b.spec.Linux.CgroupsPath = target
+			id, res := r.runContainer(b, "--detach")
+			what := fmt.Sprintf("%s=%s in %s, cgroupsPath %s", f.file, f.value, frozen, target)
+			assertErrorAll(t, res, "linux.cgroupsPath", f.mount+target, "frozen")
+			if _, err := os.Stat(filepath.Join(r.root, id)); !os.IsNotExist(err) {
+				t.Errorf("%s: state of %s left (%v)", what, id, err)
+			}
+			if d := cgroupDirs(cg); len(d) != 1 || d[0] != frozen {
+				t.Errorf("%s: cgroup directories after the refusal: %q, want only %s", what, d, frozen)
+			}
+			if _, err := os.Stat(f.mount + target); err != nil {
+				t.Errorf("%s: the existing cgroup was removed: %v", what, err)
+			}
+		}
 	}
 }
