@@ -186,3 +186,50 @@ func TestCgroupFrozenRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestCgroupCpusetEmptyParent: on cgroup v1 an existing parent whose
+// cpuset.cpus and cpuset.mems are empty (a pod cgroup an engine made and
+// left empty) gets them from its own parent, top down, as with runc, so
+// the container can join below it; the sets it had stay.
+func TestCgroupCpusetEmptyParent(t *testing.T) {
+	if isUnified() {
+		t.Skip("cgroup v2: cpuset.cpus and cpuset.mems start as the parent's there")
+	}
+	const mount = "/sys/fs/cgroup/cpuset"
+	r := newRuntime(t)
+	top := uniqueCgroup()
+	removeCgroupsAtEnd(t, top)
+	pod := top + "/pod"
+	if err := os.MkdirAll(mount+pod, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	rootCpus, rootMems := readCgroup(t, mount, "cpuset.cpus"), readCgroup(t, mount, "cpuset.mems")
+	// The top level has cpus but no mems; the pod has neither.
+	writeCgroup(t, mount+top, "cpuset.cpus", rootCpus)
+	for _, f := range []string{"cpuset.cpus", "cpuset.mems"} {
+		if got := readCgroup(t, mount+pod, f); got != "" {
+			t.Fatalf("new cgroup %s/%s = %q, want empty (cgroup.clone_children set?)", mount+pod, f, got)
+		}
+	}
+	b := newShBundle(t, "grep -E '^(Cpus|Mems)_allowed_list' /proc/self/status")
+	b.spec.Linux.CgroupsPath = pod + "/ctr"
+	out := r.mustRunContainer(b)
+	if want := "Cpus_allowed_list:\t" + rootCpus + "\nMems_allowed_list:\t" + rootMems + "\n"; out != want {
+		t.Errorf("container's cpuset: %q, want %q", out, want)
+	}
+	for _, d := range []string{top, pod} {
+		if cpus, mems := readCgroup(t, mount+d, "cpuset.cpus"), readCgroup(t, mount+d, "cpuset.mems"); cpus != rootCpus || mems != rootMems {
+			t.Errorf("%s: cpus %q mems %q, want the root's %q %q", mount+d, cpus, mems, rootCpus, rootMems)
+		}
+	}
+	cgroupGone(t, pod+"/ctr")
+}
+
+func readCgroup(t *testing.T, dir, file string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(b))
+}

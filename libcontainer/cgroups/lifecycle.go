@@ -71,10 +71,9 @@ func CheckNotFrozen(m Manager) error {
 	return nil
 }
 
-// mkdirCgroup creates dir and its missing parents, calling made(parent,
-// child) for each directory it creates, top-down (v1 cpuset needs the
-// parent's cpus and mems copied into every new level).
-func mkdirCgroup(dir string, made func(parent, child string) error) error {
+// mkdirCgroup creates dir and its missing parents (v1 cpuset has its own,
+// mkdirCpuset).
+func mkdirCgroup(dir string) error {
 	if _, err := os.Stat(dir); err == nil {
 		return nil
 	}
@@ -82,14 +81,11 @@ func mkdirCgroup(dir string, made func(parent, child string) error) error {
 	if parent == dir {
 		return fmt.Errorf("mkdir %s: no cgroup hierarchy above it", dir)
 	}
-	if err := mkdirCgroup(parent, made); err != nil {
+	if err := mkdirCgroup(parent); err != nil {
 		return err
 	}
 	if err := unix.Mkdir(dir, 0o755); err != nil && err != unix.EEXIST {
 		return fmt.Errorf("mkdir %s: %w", dir, err)
-	}
-	if made != nil {
-		return made(parent, dir)
 	}
 	return nil
 }
