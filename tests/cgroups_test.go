@@ -81,6 +81,16 @@ func TestCgroupLimitsAndCommands(t *testing.T) {
 	if got := cgroupFile(t, pid, "memory", "memory.limit_in_bytes", "memory.max"); got != strconv.FormatInt(2*limit, 10) {
 		t.Errorf("memory limit after update: %s, want %d", got, 2*limit)
 	}
+	// runc's form with the flags after the id, and sizes with units.
+	r.mustRun("update", c.id, "--memory", "160M", "--pids-limit=35")
+	if got := cgroupFile(t, pid, "memory", "memory.limit_in_bytes", "memory.max"); got != strconv.Itoa(160<<20) {
+		t.Errorf("memory limit after update ID --memory 160M: %s, want %d", got, 160<<20)
+	}
+	if got := cgroupFile(t, pid, "pids", "pids.max", "pids.max"); got != "35" {
+		t.Errorf("pids.max after update ID --pids-limit=35: %s, want 35", got)
+	}
+	assertErrorLine(t, r.run("update", c.id, "--memory", "1x"), "--memory")
+	assertErrorLine(t, r.run("update", c.id, "--bogus", "1"), "argument")
 	// dockerd's form: LinuxResources JSON on stdin.
 	res := r.runCmd(func(cmd *exec.Cmd) { cmd.Stdin = strings.NewReader(`{"pids":{"limit":40}}`) }, "update", "--resources", "-", c.id)
 	if res.code != 0 {
