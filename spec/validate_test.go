@@ -218,6 +218,9 @@ func TestValidate(t *testing.T) {
 		}, `linux.devices[1].path "/dev/null": duplicate of linux.devices[0]`},
 		{"device cgroup access", func(s *specs.Spec) { s.Linux.Resources.Devices[0].Access = "rwx" },
 			`linux.resources.devices[0].access "rwx": must be made of r, w and m`},
+		{"device cgroup access a ignored", func(s *specs.Spec) { s.Linux.Resources.Devices[0].Access = "rwa" }, ""},
+		{"device cgroup access only a", func(s *specs.Spec) { s.Linux.Resources.Devices[0].Access = "a" },
+			`linux.resources.devices[0].access "a": names none of r, w and m`},
 		{"device cgroup type", func(s *specs.Spec) { s.Linux.Resources.Devices[0].Type = "p" },
 			`linux.resources.devices[0].type "p": must be a, c or b`},
 
