@@ -71,10 +71,17 @@ func TestCgroupLimitsAndCommands(t *testing.T) {
 		t.Errorf("pids.max: %s, want 20", got)
 	}
 
-	// ps lists the init and its child.
+	// ps lists the init and its child (once the shell has forked it).
 	var ps []int
-	if err := json.Unmarshal([]byte(r.mustRun("ps", "--format", "json", c.id).stdout), &ps); err != nil || len(ps) < 2 {
-		t.Fatalf("ps --format json: %v %v", ps, err)
+	for i := 0; ; i++ {
+		err := json.Unmarshal([]byte(r.mustRun("ps", "--format", "json", c.id).stdout), &ps)
+		if err == nil && len(ps) >= 2 {
+			break
+		}
+		if err != nil || i == 100 {
+			t.Fatalf("ps --format json: %v %v", ps, err)
+		}
+		sleepMs(20)
 	}
 
 	r.mustRun("update", "--memory", strconv.FormatInt(2*limit, 10), "--pids-limit", "30", c.id)
