@@ -104,6 +104,10 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("linux.cgroupsPath %q: %w", o.Spec.Linux.CgroupsPath, err)
 	}
+	// Before anything is made: nothing to undo.
+	if err := cgroups.CheckNotFrozen(mgr); err != nil {
+		return nil, fmt.Errorf("linux.cgroupsPath %q: %w", o.Spec.Linux.CgroupsPath, err)
+	}
 
 	if err := os.MkdirAll(root, 0o700); err != nil {
 		return nil, fmt.Errorf("state root %s: %w", root, err)
