@@ -106,6 +106,17 @@ func cInitPlan(o *CreateOpts, spec *specs.Spec, own func() (map[string]string, e
 			}
 			w.strs([]string{s}, false)
 		}
+		if len(op.V) != nsenter.OpVectors(op.Code) {
+			return nil, fmt.Errorf("plan: operation %d has %d string vectors, want %d", op.Code, len(op.V), nsenter.OpVectors(op.Code))
+		}
+		for _, v := range op.V {
+			for _, s := range v {
+				if strings.ContainsRune(s, 0) {
+					return nil, fmt.Errorf("config.json: %q contains a NUL byte", s)
+				}
+			}
+			w.strs(v, true)
+		}
 	}
 	w.u32(uint32(len(x.b)))
 	w.b = append(w.b, x.b...)
