@@ -89,7 +89,11 @@ func PlanSetup(c *Config) ([]PlanOp, error) {
 		return nil, err
 	}
 	ops = append(ops, dev...)
+	// The hooks point, then the createContainer hooks (BeforePivotOps),
+	// where Setup calls BeforePivot: every mount in place, before the
+	// root changes.
 	ops = append(ops, mark("rootfs: /dev"), PlanOp{Code: nsenter.OpHooks})
+	ops = append(ops, c.BeforePivotOps...)
 	pivot := PlanOp{Code: nsenter.OpPivot, S: [6]string{c.Rootfs}}
 	if c.NoPivot {
 		pivot.N[2] = nsenter.BitNoPivot

@@ -190,3 +190,20 @@ func TestPlanCopyUp(t *testing.T) {
 		}
 	}
 }
+
+// TestPlanBeforePivotOps: the createContainer hooks go right after the
+// hooks point, before the --no-pivot detaches and the pivot.
+func TestPlanBeforePivotOps(t *testing.T) {
+	withMountTable(t, goldenMounts)
+	hook := PlanOp{Code: nsenter.OpHook, S: [6]string{"/hook"}, V: [][]string{{"/hook"}, nil}}
+	c := &Config{Rootfs: "/b/rootfs", NoPivot: true, Spec: &specs.Spec{Linux: &specs.Linux{}}, BeforePivotOps: []PlanOp{hook, hook}}
+	ops, err := PlanSetup(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes := opCodes(ops)
+	i := slices.Index(codes, nsenter.OpHooks)
+	if i < 0 || !slices.Equal(codes[i:i+4], []uint32{nsenter.OpHooks, nsenter.OpHook, nsenter.OpHook, nsenter.OpDetach}) {
+		t.Errorf("ops %v: want the hooks point, the two hooks, then the detaches", codes)
+	}
+}

@@ -14,7 +14,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// What the C init took over from the Go init: every
+// What the C init took over from the Go init: createContainer and
+// startContainer hooks, containers without a mount namespace, every
 // linux.rootfsPropagation, the overlay rootfs and tmpcopyup. Each test
 // runs the same bundle on both inits, checks from the log that the C init
 // did run (and the Go one when forced), and wants the same container and
@@ -70,6 +71,188 @@ func sameOutput(t *testing.T, c, g result) string {
 		t.Errorf("the two inits made different containers:\n%s", lineDiff(g.stdout, c.stdout))
 	}
 	return c.stdout
+}
+
+// hookProbe is a hook (host or container /bin/sh) that records, in dir,
+// what it got: stdin (the state), args, environment and working directory.
+func hookProbe(kind, dir string, env []string) specs.Hook {
+	timeout := 10
+	return specs.Hook{
+		Path: "/bin/sh",
+		Args: []string{"sh", "-c", `cat > "$1/$2.json"; echo "$@" > "$1/$2.args"; env | sort > "$1/$2.env"; pwd > "$1/$2.cwd"; echo "$2" >> "$1/order"`,
+			"sh", dir, kind},
+		Env:     env,
+		Timeout: &timeout,
+	}
+}
+
+var statePid = regexp.MustCompile(`"pid":[0-9]+`)
+
+// TestCInitHooks: createContainer and startContainer hooks run from the C
+// init with what the Go init gives them (state, args, env, working
+// directory, order), and fail with the same line.
+func TestCInitHooks(t *testing.T) {
+	r := newRuntime(t)
+	var record [2]string
+	for i, goInit := range []bool{false, true} {
+		dir := testDir(t, "cinit-hooks")
+		b := newShBundle(t, "echo workload")
+		b.addMount(specs.Mount{Destination: dir, Type: "bind", Source: dir, Options: []string{"bind"}})
+		b.spec.Process.Env = append(b.spec.Process.Env, "X=1", "X=2")
+		b.spec.Hooks = &specs.Hooks{
+			CreateContainer: []specs.Hook{hookProbe("createContainer", dir, []string{"A=1", "PATH=/bin:/usr/bin", "A=2"})},
+			StartContainer: []specs.Hook{
+				hookProbe("startContainer", dir, []string{"B=1"}),
+				hookProbe("startContainer-noenv", dir, nil),
+			},
+		}
+		b.write(t)
+		id := r.newID()
+		res := initCall(t, r, goInit, nil, "run", "--bundle", b.dir, id)
+		if res.code != 0 || !strings.Contains(res.stdout, "workload") {
+			t.Fatalf("BERTH_INIT_GO=%v: %s", goInit, res)
+		}
+		var all strings.Builder
+		for _, kind := range []string{"createContainer", "startContainer", "startContainer-noenv"} {
+			for _, what := range []string{"json", "args", "env", "cwd"} {
+				data, err := os.ReadFile(filepath.Join(dir, kind+"."+what))
+				if err != nil {
+					t.Fatalf("BERTH_INIT_GO=%v: %s hook: %v", goInit, kind, err)
+				}
+				text := strings.NewReplacer(id, "ID", dir, "DIR", b.dir, "BUNDLE").Replace(string(data))
+				fmt.Fprintf(&all, "%s.%s: %s\n", kind, what, statePid.ReplaceAllString(text, `"pid":N`))
+			}
+		}
+		order, _ := os.ReadFile(filepath.Join(dir, "order"))
+		all.WriteString("order: " + string(order))
+		record[i] = all.String()
+	}
+	if record[0] != record[1] {
+		t.Errorf("the hooks got different things from the two inits:\n%s", lineDiff(record[1], record[0]))
+	}
+	for _, want := range []string{
+		`createContainer.json: {"ociVersion":"` + specs.Version + `","id":"ID","status":"creating","pid":N,"bundle":"BUNDLE"}`,
+		`startContainer.json: {"ociVersion":"` + specs.Version + `","id":"ID","status":"created","pid":N,"bundle":"BUNDLE"}`,
+		"createContainer.cwd: BUNDLE/rootfs", "startContainer.cwd: /",
+		"createContainer.env: A=2\nPATH=/bin:/usr/bin", "startContainer.env: B=1",
+		"startContainer-noenv.env: HOME=/root", "X=2", "createContainer.args: DIR createContainer",
+		"order: createContainer\nstartContainer\nstartContainer-noenv",
+	} {
+		if !strings.Contains(record[0], want) {
+			t.Errorf("C init: %q missing from\n%s", want, record[0])
+		}
+	}
+}
+
+// TestCInitHookFailures: a hook that fails, is killed, times out or cannot
+// be started fails create (or start) with one line, the same from both
+// inits; a timed-out hook's whole process group is killed.
+func TestCInitHookFailures(t *testing.T) {
+	r := newRuntime(t)
+	sh := func(script string) specs.Hook {
+		return specs.Hook{Path: "/bin/sh", Args: []string{"sh", "-c", script}}
+	}
+	one := 1
+	late := testDir(t, "late")
+	timed := sh(`(sleep 2; touch "` + late + `/$0") & sleep 30`)
+	timed.Timeout = &one
+	for _, tc := range []struct {
+		name    string
+		start   bool // a startContainer hook: start fails, not create
+		nomnt   bool // no mount namespace
+		hooks   []specs.Hook
+		want    string
+		withArg bool
+	}{
+		{name: "exit status and stderr", hooks: []specs.Hook{sh("echo out; echo e1 >&2; echo e2 >&2; echo '  e3  ' >&2; echo >&2; echo e4 >&2; exit 7")},
+			want: `rootfs: createContainer hook [0] "/bin/sh": exit status 7: e2; e3; e4`},
+		{name: "stdout", hooks: []specs.Hook{sh("echo only-out; exit 3")},
+			want: `rootfs: createContainer hook [0] "/bin/sh": exit status 3: only-out`},
+		{name: "silent", hooks: []specs.Hook{sh("true"), sh("exit 9")},
+			want: `rootfs: createContainer hook [1] "/bin/sh": exit status 9`},
+		{name: "signal", hooks: []specs.Hook{sh("kill -TERM $$")},
+			want: `rootfs: createContainer hook [0] "/bin/sh": signal: terminated`},
+		{name: "timeout", hooks: []specs.Hook{timed}, withArg: true,
+			want: `rootfs: createContainer hook [0] "/bin/sh": timed out after 1s`},
+		{name: "not found", hooks: []specs.Hook{{Path: "/no/such/hook"}},
+			want: `rootfs: createContainer hook [0] "/no/such/hook": fork/exec /no/such/hook: no such file or directory`},
+		{name: "no mount namespace", nomnt: true, hooks: []specs.Hook{sh("echo nope >&2; exit 5")},
+			want: `createContainer hook [0] "/bin/sh": exit status 5: nope`},
+		{name: "startContainer", start: true, hooks: []specs.Hook{sh("true"), sh("echo not now >&2; exit 4")},
+			want: `startContainer hook [1] "/bin/sh": exit status 4: not now`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var lines [2]string
+			for i, goInit := range []bool{false, true} {
+				var b *bundle
+				if tc.nomnt {
+					b = noMountBundle(t, "true")
+				} else {
+					b = newBundle(t, "true")
+				}
+				hs := append([]specs.Hook{}, tc.hooks...)
+				if tc.withArg {
+					hs[0].Args = append(append([]string{}, hs[0].Args...), fmt.Sprint(goInit))
+				}
+				if tc.start {
+					b.spec.Hooks = &specs.Hooks{StartContainer: hs}
+				} else {
+					b.spec.Hooks = &specs.Hooks{CreateContainer: hs}
+				}
+				b.write(t)
+				id := r.newID()
+				before := hostMounts()
+				res := initCall(t, r, goInit, nil, "create", "--bundle", b.dir, id)
+				if tc.start {
+					if res.code != 0 {
+						t.Fatalf("BERTH_INIT_GO=%v: create: %s", goInit, res)
+					}
+					res = r.run("start", id)
+					r.forceDelete(id)
+				}
+				assertErrorLine(t, res, tc.want)
+				lines[i] = strings.TrimSpace(strings.ReplaceAll(res.stderr, id, "ID"))
+				if !tc.start {
+					assertNothingLeft(t, r, id, before)
+				}
+			}
+			if !strings.Contains(lines[0], tc.want) {
+				t.Errorf("C init: %q, want %q", lines[0], tc.want)
+			}
+			if lines[0] != lines[1] {
+				t.Errorf("the inits fail differently:\nC:  %s\nGo: %s", lines[0], lines[1])
+			}
+		})
+	}
+	sleepMs(2500)
+	if names, _ := os.ReadDir(late); len(names) != 0 {
+		t.Errorf("a process the timed-out hook started outlived it: %v", names)
+	}
+}
+
+// TestCInitNoMountNamespace: a container sharing the host's mount
+// namespace is chrooted by the C init, after its createContainer hooks,
+// as by the Go init.
+func TestCInitNoMountNamespace(t *testing.T) {
+	r := newRuntime(t)
+	dir := testDir(t, "nomnt-hook")
+	b := noMountBundle(t, "sh", "-c", "pwd; ls /; hostname; cat /from-hook")
+	hook := specs.Hook{Path: "/bin/sh", Args: []string{"sh", "-c", `pwd > "$0/cwd-$$"; cat > /dev/null; echo hook-ran > from-hook`, dir}}
+	b.spec.Hooks = &specs.Hooks{CreateContainer: []specs.Hook{hook}}
+	c, g := bothInits(t, r, b, nil)
+	out := sameOutput(t, c, g)
+	if want := "/\nbin\ndev\netc\nfrom-hook\nhome\nmnt\nproc\nroot\nsys\ntmp\nberth-test\nhook-ran\n"; out != want {
+		t.Errorf("C init: %q, want %q", out, want)
+	}
+	names, _ := os.ReadDir(dir)
+	for _, n := range names {
+		if cwd, _ := os.ReadFile(filepath.Join(dir, n.Name())); strings.TrimSpace(string(cwd)) != b.rootfs {
+			t.Errorf("the createContainer hook ran in %q, want the rootfs %s", cwd, b.rootfs)
+		}
+	}
+	if len(names) != 2 {
+		t.Errorf("the hook ran %d times, want once per init", len(names))
+	}
 }
 
 // rootProbe prints the propagation of the container's / (its tags without
