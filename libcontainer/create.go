@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -217,10 +218,11 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 	withProc.Process = proc
 	o.Spec = &withProc
 	// The C init's plan is compiled while the stub makes the namespaces;
-	// only the cgroup mount waits for the init's cgroups (own).
+	// only the cgroup mount (the init's cgroups) and the hooks (its pid)
+	// wait for the init.
 	type ownResult struct {
-		own map[string]string
-		err error
+		facts initFacts
+		err   error
 	}
 	type planResult struct {
 		rec []byte
@@ -238,11 +240,13 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 	if plan.cinit {
 		planCh = make(chan planResult, 1)
 		spec := o.Spec
+		facts := sync.OnceValues(func() (initFacts, error) {
+			r := <-ownCh
+			return r.facts, r.err
+		})
 		go func() {
-			rec, err := cInitPlan(o, spec, func() (map[string]string, error) {
-				r := <-ownCh
-				return r.own, r.err
-			}, base+1, len(preserve), plan.has(specs.NetworkNamespace), plan.has(specs.CgroupNamespace))
+			rec, err := cInitPlan(o, spec, facts, base+1, len(preserve),
+				plan.has(specs.MountNamespace), plan.has(specs.NetworkNamespace), plan.has(specs.CgroupNamespace))
 			planCh <- planResult{rec, err}
 		}()
 	}
@@ -297,7 +301,7 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 			return nil, fmt.Errorf("container init %d: %w", pid, err)
 		}
 	}
-	ownCh <- ownResult{own: own}
+	ownCh <- ownResult{facts: initFacts{pid: pid, own: own}}
 	// Where the init has built the rootfs and waits: limits (now that the
 	// init is up; a low pids.max set earlier could kill a Go init at
 	// start-up), then prestart and createRuntime hooks.

@@ -56,6 +56,12 @@ const (
 	OpMark
 	OpSetsid
 	OpDetach
+	OpHook      // a createContainer hook (nsenter/chook.c); V: args, env
+	OpStartHook // a startContainer hook, after the wait on the exec fifo; the plan's last ops
+	OpChroot
+	OpPrivate
+	OpOverlay // V: the lower directories
+	OpRootBind
 	opMax
 )
 
@@ -69,7 +75,23 @@ const (
 	BitNoPivot
 	BitCgroup2
 	BitKcore
+	BitProcEnv
+	BitNoBind
+	BitCopyUp
+	BitCopyUpRO
 )
+
+// OpVectors is how many string vectors follow the strings of an operation
+// with this code (berth_op_vectors in cinit.c).
+func OpVectors(code uint32) int {
+	switch code {
+	case OpHook, OpStartHook:
+		return 2
+	case OpOverlay:
+		return 1
+	}
+	return 0
+}
 
 // EnvInitFD names the inherited socket the stub talks over.
 const EnvInitFD = "_BERTH_INIT_FD"

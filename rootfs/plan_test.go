@@ -11,10 +11,8 @@ import (
 	"berth/nsenter"
 )
 
-// TestPlanUnsupported: the C init skips makeParentPrivate, which is right
-// only for root propagations that leave no mount shared (recursive slave or
-// private); every other value, and what only the Go Setup does, must keep
-// the Go init.
+// TestPlanUnsupported: what only the Go Setup does keeps the Go init; every
+// root propagation, the overlay rootfs and tmpcopyup are the C init's.
 func TestPlanUnsupported(t *testing.T) {
 	for _, tc := range []struct {
 		edit func(*Config)
@@ -23,17 +21,17 @@ func TestPlanUnsupported(t *testing.T) {
 		{func(*Config) {}, true},
 		{func(c *Config) { c.Spec.Linux.RootfsPropagation = "rslave" }, true},
 		{func(c *Config) { c.Spec.Linux.RootfsPropagation = "rprivate" }, true},
-		{func(c *Config) { c.Spec.Linux.RootfsPropagation = "private" }, false},
-		{func(c *Config) { c.Spec.Linux.RootfsPropagation = "slave" }, false},
-		{func(c *Config) { c.Spec.Linux.RootfsPropagation = "shared" }, false},
-		{func(c *Config) { c.Spec.Linux.RootfsPropagation = "rshared" }, false},
-		{func(c *Config) { c.Spec.Linux.RootfsPropagation = "unbindable" }, false},
-		{func(c *Config) { c.UserNS = true }, false},
-		{func(c *Config) { c.Spec.Linux.MountLabel = "system_u:object_r:container_file_t:s0" }, false},
-		{func(c *Config) { c.Spec.Annotations = map[string]string{OverlayAnnotation: "/l"} }, false},
+		{func(c *Config) { c.Spec.Linux.RootfsPropagation = "private" }, true},
+		{func(c *Config) { c.Spec.Linux.RootfsPropagation = "slave" }, true},
+		{func(c *Config) { c.Spec.Linux.RootfsPropagation = "shared" }, true},
+		{func(c *Config) { c.Spec.Linux.RootfsPropagation = "rshared" }, true},
+		{func(c *Config) { c.Spec.Linux.RootfsPropagation = "unbindable" }, true},
+		{func(c *Config) { c.Spec.Annotations = map[string]string{OverlayAnnotation: "/l"} }, true},
 		{func(c *Config) {
 			c.Spec.Mounts = []specs.Mount{{Destination: "/tmp", Type: "tmpfs", Options: []string{"tmpcopyup"}}}
-		}, false},
+		}, true},
+		{func(c *Config) { c.UserNS = true }, false},
+		{func(c *Config) { c.Spec.Linux.MountLabel = "system_u:object_r:container_file_t:s0" }, false},
 	} {
 		c := &Config{Spec: &specs.Spec{Linux: &specs.Linux{}}}
 		tc.edit(c)

@@ -38,6 +38,9 @@ type Config struct {
 	// BeforePivot runs after every mount and device is in place and before
 	// pivot_root (the createContainer hook point). May be nil.
 	BeforePivot func() error
+	// BeforePivotOps is BeforePivot for the C init's plan (PlanSetup):
+	// the createContainer hooks, placed right after the hooks point.
+	BeforePivotOps []PlanOp
 	// Mark, when set, is told each step done (berth --debug timings).
 	Mark func(step string)
 }
