@@ -321,3 +321,38 @@ func TestTagMatches(t *testing.T) {
 		}
 	}
 }
+
+// TestParseDigest holds go-digest's validation to image-spec's registered
+// algorithms: sha384 is valid to go-digest (crypto/sha512 registers it)
+// but not an algorithm an image may use.
+func TestParseDigest(t *testing.T) {
+	for _, c := range []struct{ in, wantErr string }{
+		{"sha256:" + strings.Repeat("ab", 32), ""},
+		{"sha512:" + strings.Repeat("ab", 64), ""},
+		{"sha384:" + strings.Repeat("ab", 48), "want sha256:<hex> or sha512:<hex>"},
+		{"md5:" + strings.Repeat("ab", 16), "want sha256:<hex> or sha512:<hex>"},
+		{"sha256", "want sha256:<hex> or sha512:<hex>"},
+		{"sha256:short", "want 64 lowercase hex digits"},
+		{"sha256:" + strings.Repeat("AB", 32), "want 64 lowercase hex digits"},
+		{"sha512:" + strings.Repeat("ab", 32), "want 128 lowercase hex digits"},
+	} {
+		d, err := parseDigest(c.in)
+		switch {
+		case c.wantErr == "" && (err != nil || d.String() != c.in):
+			t.Errorf("parseDigest(%q) = %q, %v", c.in, d, err)
+		case c.wantErr != "" && (err == nil || !strings.Contains(err.Error(), c.wantErr)):
+			t.Errorf("parseDigest(%q) = %q, %v; want an error with %q", c.in, d, err, c.wantErr)
+		}
+	}
+	for name, want := range map[string]string{
+		"blobs/sha256/" + strings.Repeat("ab", 32):   "sha256:" + strings.Repeat("ab", 32),
+		"./" + strings.Repeat("cd", 32) + ".json":    "sha256:" + strings.Repeat("cd", 32),
+		"blobs/sha384/" + strings.Repeat("ab", 48):   "",
+		"blobs/sha256/x/" + strings.Repeat("ab", 32): "",
+		"aaa/layer.tar": "",
+	} {
+		if got := nameDigest(name); string(got) != want {
+			t.Errorf("nameDigest(%q) = %q, want %q", name, got, want)
+		}
+	}
+}
