@@ -3,9 +3,11 @@ package libcontainer
 import (
 	"encoding/binary"
 	"log/slog"
+	"os"
 	"reflect"
 	"slices"
 	"testing"
+	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
@@ -17,6 +19,7 @@ import (
 // that one depends on the host).
 func planSpec() (*CreateOpts, *specs.Spec) {
 	umask := uint32(0o027)
+	timeout := 3
 	s := &specs.Spec{
 		Hostname: "h", Domainname: "d",
 		Root: &specs.Root{Path: "rootfs", Readonly: true},
@@ -30,6 +33,11 @@ func planSpec() (*CreateOpts, *specs.Spec) {
 			{Destination: "/data", Type: "bind", Source: "data", Options: []string{"rbind", "ro", "rslave"}},
 			{Destination: "/t", Type: "tmpfs", Options: []string{"rro", "size=1m"}},
 			{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: []string{"ro"}},
+			{Destination: "/u", Type: "tmpfs", Options: []string{"tmpcopyup", "ro"}},
+		},
+		Hooks: &specs.Hooks{
+			CreateContainer: []specs.Hook{{Path: "/hook", Args: []string{"h", "a b"}, Env: []string{"A=1"}, Timeout: &timeout}},
+			StartContainer:  []specs.Hook{{Path: "/s1"}, {Path: "/s2", Env: []string{}}},
 		},
 		Linux: &specs.Linux{
 			MaskedPaths:   []string{"/proc/kcore"},
@@ -49,7 +57,7 @@ func encodedPlan(t testing.TB, noPivot, userNS bool) ([]byte, *specs.Spec, *Crea
 	slog.SetDefault(slog.New(slog.DiscardHandler))
 	o, s := planSpec()
 	o.NoPivot = noPivot
-	rec, err := cInitPlan(o, s, func() (map[string]string, error) { return nil, nil }, 7, 1, true, false, userNS)
+	rec, err := cInitPlan(o, s, func() (initFacts, error) { return initFacts{pid: 4242}, nil }, 7, 1, true, true, false, userNS)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +86,14 @@ func planRoundTrip(t *testing.T, noPivot, userNS bool) {
 	if p.FifoFD != 7 || p.Lockable != lockable || !slices.Equal(p.ProcAllowed, allowed) {
 		t.Errorf("header: %d %#x %v", p.FifoFD, p.Lockable, p.ProcAllowed)
 	}
-	setup, err := rootfs.PlanSetup(&rootfs.Config{Spec: s, Rootfs: o.Rootfs, Bundle: o.Bundle, NoPivot: noPivot, UserNS: userNS})
+	hooks := hookOps("createContainer", nsenter.OpHook, s.Hooks.CreateContainer, o.Rootfs, "rootfs: ")
+	starts := hookOps("startContainer", nsenter.OpStartHook, s.Hooks.StartContainer, "", "")
+	all := append(append([]rootfs.PlanOp{}, hooks...), starts...)
+	if err := setHookStates(all, o, s, 4242); err != nil {
+		t.Fatal(err)
+	}
+	hooks, starts = all[:len(hooks)], all[len(hooks):]
+	setup, err := rootfs.PlanSetup(&rootfs.Config{Spec: s, Rootfs: o.Rootfs, Bundle: o.Bundle, NoPivot: noPivot, UserNS: userNS, BeforePivotOps: hooks})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,16 +115,32 @@ func planRoundTrip(t *testing.T, noPivot, userNS bool) {
 	if slices.Contains(codes, nsenter.OpHostBind) != userNS {
 		t.Errorf("user namespace %v: ops %v", userNS, codes)
 	}
-	// The setup part, op for op.
-	for i, want := range setup {
-		got := p.Ops[1+i]
+	// The setup part, op for op, and the startContainer hooks at the end.
+	same := func(i int, got nsenter.PlanOp, want rootfs.PlanOp) {
+		t.Helper()
 		wantProp := want.Prop
 		if len(wantProp) == 0 {
 			wantProp = nil
 		}
-		if got.Code != want.Code || got.N != want.N || got.S != want.S || !reflect.DeepEqual(got.Prop, wantProp) {
+		var wantV [][]string
+		for _, v := range want.V {
+			if len(v) == 0 {
+				v = nil
+			}
+			wantV = append(wantV, v)
+		}
+		if got.Code != want.Code || got.N != want.N || got.S != want.S || !reflect.DeepEqual(got.Prop, wantProp) || !reflect.DeepEqual(got.V, wantV) {
 			t.Errorf("op %d: got %+v, want %+v", i, got, want)
 		}
+	}
+	for i, want := range setup {
+		same(i, p.Ops[1+i], want)
+	}
+	for i, want := range starts {
+		same(len(p.Ops)-len(starts)+i, p.Ops[len(p.Ops)-len(starts)+i], want)
+	}
+	if !slices.Contains(codes, nsenter.OpHook) || slices.ContainsFunc(p.Ops[:len(p.Ops)-2], func(op nsenter.PlanOp) bool { return op.Code == nsenter.OpStartHook }) {
+		t.Errorf("hooks: ops %v", codes)
 	}
 	if x := p.Exec; x == nil || !slices.Equal(x.Args, s.Process.Args) || x.UID != 1 || x.GID != 2 || x.Umask != 0o027 ||
 		x.Flags&cxUmask == 0 || len(x.Filters) == 0 || x.Console != ^uint32(0) || x.PreserveFDs != 1 {
@@ -183,5 +214,36 @@ func TestPlanHostBindPairs(t *testing.T) {
 		if got := err == nil; got != tc.ok {
 			t.Errorf("ops %v: parsed %v, want %v", codes, got, tc.ok)
 		}
+	}
+}
+
+// TestCInitPlanAnsweredOnce: the parent answers the plan compiler once
+// (initFactsOnce), and a spec with two "cgroup" mounts and hooks, which
+// ask three times, still gets its plan (a second receive waited forever).
+func TestCInitPlanAnsweredOnce(t *testing.T) {
+	defer slog.SetDefault(slog.Default())
+	slog.SetDefault(slog.New(slog.DiscardHandler))
+	own, err := rootfs.OwnCgroupsOf(os.Getpid())
+	if err != nil {
+		t.Skip(err)
+	}
+	o, s := planSpec()
+	s.Mounts = append(s.Mounts,
+		specs.Mount{Destination: "/sys/fs/cgroup", Type: "cgroup", Source: "cgroup"},
+		specs.Mount{Destination: "/cg", Type: "cgroup", Source: "cgroup"})
+	ch := make(chan initFactsResult, 1)
+	ch <- initFactsResult{facts: initFacts{pid: 4242, own: own}}
+	done := make(chan error, 1)
+	go func() {
+		_, err := cInitPlan(o, s, initFactsOnce(ch), 7, 1, true, true, false, false)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("cInitPlan waits for a second answer")
 	}
 }

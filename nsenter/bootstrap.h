@@ -94,6 +94,12 @@ enum {
 	OP_MARK, /* s0 step name (berth --debug) */
 	OP_SETSID,
 	OP_DETACH, /* s0 mount point, s1 fstype, s2 its parent's mount point or "": a host proc/sysfs mount --no-pivot takes away */
+	OP_HOOK, /* a createContainer hook, run now (chook.c has the fields); v[0] args, v[1] env */
+	OP_STARTHOOK, /* a startContainer hook: the plan's last ops, run once the exec fifo is opened */
+	OP_CHROOT, /* s0 rootfs: no mount namespace, the init only chroots */
+	OP_PRIVATE, /* s0 mount point made private (the rootfs's parent), s1 rootfs; after OP_PREPARE with B_NOBIND */
+	OP_OVERLAY, /* s0 rootfs, s1 upperdir, s2 workdir, s3 mount(2) data or "" (mount API), s4 field; n0 lowers; v[0] lowers */
+	OP_ROOTBIND, /* s0 rootfs: the bind on itself an OP_PREPARE with B_NOBIND left for later */
 	OP_HOSTBIND, /* s0 host path: the fallback of the OP_FRESH before it (B_HOSTBIND), done by that op alone */
 	OP_MAX
 };
@@ -105,7 +111,11 @@ struct op {
 	uint32_t nprop;
 	const char *prop; /* nprop x u64, unaligned */
 	const char *s[6];
+	char **v[2]; /* string vectors of the ops that have them (berth_op_vectors) */
 };
+
+/* berth_op_vectors is how many string vectors follow an op's strings. */
+int berth_op_vectors(uint32_t code);
 
 struct plan {
 	uint32_t fifo_fd; /* O_PATH of the exec fifo, nothing else of the host */
@@ -130,8 +140,12 @@ void berth_free_plan(struct plan *p);
 #define B_NOPIVOT 32 /* MS_MOVE and chroot instead of pivot_root */
 #define B_CG2 64 /* a v1 host's cgroup2 hierarchy ("unified") */
 #define B_KCORE 128 /* the host has /proc/kcore: /dev/core -> /proc/kcore */
-#define B_HOSTBIND 256 /* OP_FRESH: on EPERM bind the host's instance the next op (OP_HOSTBIND) names */
-#define B_DEVBIND 512 /* OP_DEVICE (in n5): bind the host's node, no mknod (user namespace) */
+#define B_PROCENV 256 /* OP_STARTHOOK: the hook's env is the process's (HOME filled in), not v[1] */
+#define B_NOBIND 512 /* OP_PREPARE: only the propagation of /; OP_ROOTBIND binds the rootfs later */
+#define B_COPYUP 1024 /* OP_FRESH: tmpcopyup, the directory underneath copied into the new tmpfs */
+#define B_COPYUP_RO 2048 /* OP_FRESH with B_COPYUP: remount read-only (n0|MS_RDONLY) after the copy */
+#define B_HOSTBIND 4096 /* OP_FRESH: on EPERM bind the host's instance the next op (OP_HOSTBIND) names */
+#define B_DEVBIND 8192 /* OP_DEVICE (in n5): bind the host's node, no mknod (user namespace) */
 
 
 /* berth_parse_exec reads an exec record; 0, or -1 when malformed. */
@@ -152,6 +166,21 @@ int read_all(int fd, void *buf, size_t len);
 /* The socket to the parent, -1 once closed (bail then writes to stderr). */
 extern int berth_sync_fd;
 void bail(int errnum, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));
+/*
+ * berth_run_hook runs the hook of an OP_HOOK or OP_STARTHOOK with envp as
+ * its environment; 0 when it exited 0, else -1 with the one-line error in
+ * msg (chook.c).
+ */
+int berth_run_hook(const struct op *o, char **envp, char *msg, size_t size);
+/* berth_signal_name is Go's name of a signal ("killed"), or "signal N" in buf. */
+const char *berth_signal_name(int sig, char *buf, size_t size);
+/* berth_hook_tail is the end of a failed hook's output as the Go init quotes it (chook.c). */
+void berth_hook_tail(const char *data, size_t len, int cut, char *out, size_t size);
+/* berth_op_overlay mounts an OP_OVERLAY (cmount.c). */
+void berth_op_overlay(const struct op *o);
+/* berth_copy_up copies directory src into dst (O_PATH fds), tmpcopyup; -1 with errno and the names in err. */
+int berth_copy_up(int src, int dst, char *err, size_t errlen);
+
 /* berth_init_in_c reads the init plan and runs the container init; never returns. */
 void berth_init_in_c(void) __attribute__((noreturn));
 

@@ -1,17 +1,18 @@
 /*
  * cinit: the container init finished in C, without starting the Go runtime.
  *
- * For the common create (a new mount namespace, no terminal, no LSM label,
- * no seccomp listener, no createContainer or startContainer hook, no
- * sysctl, no overlay rootfs) the parent compiles the
- * spec into a list of operations (libcontainer/cinit.go, rootfs/plan.go):
+ * For the common create (no joined mount namespace, no terminal, no LSM
+ * label, no seccomp listener, no sysctl) the parent compiles the spec into
+ * a list of operations (libcontainer/cinit.go, rootfs/plan.go,
+ * libcontainer/cinit_hooks.go):
  * options parsed, bind sources joined with the bundle, cgroup hierarchies
  * found, every error message's field named. After the stub has made the
  * namespaces, the init reads that plan and runs it here: the Go init's
  * rootfs.Setup and Finalize, step for step (the same resolution inside the
  * root without following anything out of it, the same checks of /proc
  * destinations and /dev/null, the same mount re-open by id), then the
- * process (cexec.c), then it waits on the exec fifo and execs. The Go
+ * process (cexec.c), then it waits on the exec fifo, runs the
+ * startContainer hooks (chook.c; the plan's last ops) and execs. The Go
  * runtime's start-up and the spec's JSON decode (~3 ms of a create here)
  * are gone.
  *
@@ -43,7 +44,9 @@
  *   u32 len + bytes: the exec record (layout in cexec.c)
  * op: u32 code, 6 x u64 n, u32 nprop, nprop x u64 propagation flags,
  *     6 x str s: s[0] destination/path, s[1] fstype, s[2] source, s[3]
- *     data, s[4] spec field for messages, s[5] source as named in messages.
+ *     data, s[4] spec field for messages, s[5] source as named in messages,
+ *     then berth_op_vectors(code) string vectors (u32 count, u32 len,
+ *     NUL-terminated strings): a hook's args and env, an overlay's lowers.
  *     Where an op means something else by n or s, the enum below says so.
  * Errors go to the parent through bail() as SYNC_ERR.
  */
@@ -165,6 +168,13 @@ int berth_parse_plan(const char *buf, uint32_t len, struct plan *p)
 			o->s[k] = str(&c);
 		if (o->code == 0 || o->code >= OP_MAX)
 			return -1;
+		for (int k = 0; k < berth_op_vectors(o->code) && !c.bad; k++)
+			o->v[k] = strv(&c, 0);
+		/* The startContainer hooks come last: the init runs them after the wait on the fifo. */
+		if (i > 0 && p->ops[i - 1].code == OP_STARTHOOK && o->code != OP_STARTHOOK)
+			return -1;
+		if ((o->code == OP_HOOK || o->code == OP_STARTHOOK) && !c.bad && o->v[0][0] == NULL)
+			return -1;
 	}
 	/* An OP_HOSTBIND is the fallback of the OP_FRESH right before it, and only that. */
 	for (uint32_t i = 0; i < p->nops && !c.bad; i++) {
@@ -182,8 +192,23 @@ int berth_parse_plan(const char *buf, uint32_t len, struct plan *p)
 	return berth_parse_exec(xbuf, xlen, &p->x);
 }
 
+int berth_op_vectors(uint32_t code)
+{
+	switch (code) {
+	case OP_HOOK:
+	case OP_STARTHOOK:
+		return 2; /* args, env */
+	case OP_OVERLAY:
+		return 1; /* lowers */
+	}
+	return 0;
+}
+
 void berth_free_plan(struct plan *p)
 {
+	for (uint32_t i = 0; p->ops != NULL && i < p->nops; i++)
+		for (int k = 0; k < 2; k++)
+			free(p->ops[i].v[k]);
 	free(p->proc_allowed);
 	free(p->ops);
 	free(p->x.argv);
@@ -652,16 +677,45 @@ static void resolve_dest(const struct op *o, int create, mode_t perm, struct tar
 		     FIELD(o), DEST(o));
 }
 
-static void op_prepare(const struct op *o)
+static void op_rootbind(const struct op *o)
 {
 	const char *rootfs = o->s[0];
-	if (mount("", "/", NULL, (unsigned long)o->n[0], NULL) < 0)
-		bail(errno, "rootfs: set propagation of / (linux.rootfsPropagation \"%s\")", o->s[4]);
 	if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
 		bail(errno, "rootfs: bind mount rootfs \"%s\" on itself", rootfs);
 	ci.rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (ci.rootfd < 0)
 		bail(errno, "rootfs: open %s", rootfs);
+}
+
+/*
+ * op_prepare sets the propagation of / first: with the default rslave
+ * nothing mounted later can propagate back to the host. With B_NOBIND the
+ * rootfs's parent is made private (OP_PRIVATE) and the overlay mounted
+ * (OP_OVERLAY) before OP_ROOTBIND binds the rootfs on itself.
+ */
+static void op_prepare(const struct op *o)
+{
+	if (mount("", "/", NULL, (unsigned long)o->n[0], NULL) < 0)
+		bail(errno, "rootfs: set propagation of / (linux.rootfsPropagation \"%s\")", o->s[4]);
+	if (!(o->n[2] & B_NOBIND))
+		op_rootbind(o);
+}
+
+static void op_private(const struct op *o)
+{
+	if (mount("", o->s[0], NULL, MS_PRIVATE, NULL) < 0)
+		bail(errno, "rootfs: prepare rootfs \"%s\": make \"%s\" private", o->s[1], o->s[0]);
+}
+
+/* op_chroot is the root of a container without a mount namespace: a chroot, nothing mounted. */
+static void op_chroot(const struct op *o)
+{
+	if (chroot(o->s[0]) < 0)
+		bail(errno, "chroot \"%s\" (root.path, no mount namespace)", o->s[0]);
+	if (chdir("/") < 0)
+		bail(errno, "chdir / after chroot");
+	if (fchdir(ci.proc) < 0)
+		bail(errno, "init: chdir to the init's own procfs");
 }
 
 /*
@@ -758,6 +812,23 @@ static void bind_host(const struct op *o, struct target *t, const char *host, co
 	close(mnt);
 }
 
+/*
+ * copy_up is tmpcopyup: what the new tmpfs (mnt) covers (t.fd still names
+ * it) copied in, nothing followed; then read-only if asked (the parent
+ * left MS_RDONLY out of the mount for the copy).
+ */
+static void copy_up(const struct op *o, int under, int mnt)
+{
+	char err[PATH_MAX], step[PATH_MAX + 16];
+	if (berth_copy_up(under, mnt, err, sizeof(err)) < 0) {
+		snprintf(step, sizeof(step), "tmpcopyup%s%s", err[0] ? ": " : "", err);
+		mount_fail(o, step, errno);
+	}
+	if ((o->n[2] & B_COPYUP_RO) &&
+	    remount_bind(mnt, (unsigned long)o->n[0] | MS_RDONLY, (unsigned long)o->n[1]) < 0)
+		mount_fail(o, "remount read-only", errno);
+}
+
 static void op_fresh(const struct op *o)
 {
 	char b[32];
@@ -780,6 +851,8 @@ static void op_fresh(const struct op *o)
 		return;
 	}
 	int mnt = reopen_or_fail(o, &t);
+	if (o->n[2] & B_COPYUP)
+		copy_up(o, t.fd, mnt);
 	after_mount(o, mnt);
 	close(mnt);
 	target_close(&t);
@@ -1224,6 +1297,35 @@ static void op_root_ro(void)
 		bail(errno, "rootfs: remount / read-only (root.readonly)");
 }
 
+/* fail_msg is bail for a message made elsewhere, of any length (a hook's output). */
+static void fail_msg(const char *msg) __attribute__((noreturn));
+static void fail_msg(const char *msg)
+{
+	uint32_t n = (uint32_t)strlen(msg);
+	uint32_t hdr[2] = { SYNC_ERR, n };
+	if (berth_sync_fd < 0 || write_all(berth_sync_fd, hdr, sizeof(hdr)) < 0 || write_all(berth_sync_fd, msg, n) < 0)
+		fprintf(stderr, "berth init: %.*s\n", (int)n, msg);
+	_exit(1);
+}
+
+/*
+ * start_hooks runs the startContainer hooks (ops from..nops, all
+ * OP_STARTHOOK: the parser checked) once `berth start` opened the fifo; a
+ * failure goes to start through the fifo, as the Go init sends it.
+ */
+static void start_hooks(const struct plan *p, uint32_t from, int fifo)
+{
+	static char msg[16384];
+	for (uint32_t i = from; i < p->nops; i++) {
+		const struct op *o = &p->ops[i];
+		if (berth_run_hook(o, (o->n[2] & B_PROCENV) ? p->x.envp : o->v[1], msg + 1, sizeof(msg) - 1) < 0) {
+			msg[0] = '1';
+			write_all(fifo, msg, strlen(msg));
+			_exit(1);
+		}
+	}
+}
+
 static void run_op(const struct op *o)
 {
 	switch (o->code) {
@@ -1320,6 +1422,25 @@ static void run_op(const struct op *o)
 	case OP_MARK:
 		mark(o->s[0]);
 		break;
+	case OP_HOOK: {
+		/* createContainer: in the container's namespaces, before pivot_root (B_PROCENV is for start hooks). */
+		static char msg[16384];
+		if (berth_run_hook(o, o->v[1], msg, sizeof(msg)) < 0)
+			fail_msg(msg);
+		break;
+	}
+	case OP_CHROOT:
+		op_chroot(o);
+		break;
+	case OP_PRIVATE:
+		op_private(o);
+		break;
+	case OP_OVERLAY:
+		berth_op_overlay(o);
+		break;
+	case OP_ROOTBIND:
+		op_rootbind(o);
+		break;
 	default:
 		bail(0, "init: unknown plan operation %u", o->code);
 	}
@@ -1343,7 +1464,8 @@ void berth_init_in_c(void)
 	ci.p = &p;
 	mark("plan received");
 	open_proc();
-	for (uint32_t i = 0; i < p.nops; i++)
+	uint32_t i = 0;
+	for (; i < p.nops && p.ops[i].code != OP_STARTHOOK; i++)
 		run_op(&p.ops[i]);
 	if (ci.nullfd >= 0)
 		close(ci.nullfd);
@@ -1366,6 +1488,8 @@ void berth_init_in_c(void)
 		bail(errno, "open exec fifo");
 	close((int)p.fifo_fd);
 	close(ci.proc);
+	/* As the process (its user, capabilities, seccomp), before RLIMIT_AS and RLIMIT_DATA. */
+	start_hooks(&p, i, fifo);
 	if (write(fifo, "0", 1) != 1)
 		bail(errno, "write exec fifo");
 	/* The fifo stays open: close-on-exec tells start that the exec happened. */

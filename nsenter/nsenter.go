@@ -56,7 +56,13 @@ const (
 	OpMark
 	OpSetsid
 	OpDetach
-	OpHostBind
+	OpHook      // a createContainer hook (nsenter/chook.c); V: args, env
+	OpStartHook // a startContainer hook, after the wait on the exec fifo; the plan's last ops
+	OpChroot
+	OpPrivate
+	OpOverlay // V: the lower directories
+	OpRootBind
+	OpHostBind // S0: the host instance the OpFresh before it falls back to (BitHostBind)
 	opMax
 )
 
@@ -70,9 +76,25 @@ const (
 	BitNoPivot
 	BitCgroup2
 	BitKcore
+	BitProcEnv
+	BitNoBind
+	BitCopyUp
+	BitCopyUpRO
 	BitHostBind
 	BitDevBind
 )
+
+// OpVectors is how many string vectors follow the strings of an operation
+// with this code (berth_op_vectors in cinit.c).
+func OpVectors(code uint32) int {
+	switch code {
+	case OpHook, OpStartHook:
+		return 2
+	case OpOverlay:
+		return 1
+	}
+	return 0
+}
 
 // EnvInitFD names the inherited socket the stub talks over.
 const EnvInitFD = "_BERTH_INIT_FD"

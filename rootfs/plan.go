@@ -23,31 +23,16 @@ type PlanOp struct {
 	N    [6]uint64
 	Prop []uint64
 	S    [6]string
+	// V holds the string vectors of the operations that have them
+	// (nsenter.OpVectors): a hook's args and env, an overlay's lowers.
+	V [][]string
 }
 
 // PlanUnsupported says why the C init cannot build this rootfs (what only
 // the Go Setup does), or "" when it can.
 func PlanUnsupported(c *Config) string {
-	s := c.Spec
-	if _, ok := s.Annotations[OverlayAnnotation]; ok {
-		return "overlay rootfs"
-	}
-	if mountLabel(s) != "" {
+	if mountLabel(c.Spec) != "" {
 		return "linux.mountLabel"
-	}
-	if s.Linux != nil {
-		// Other values may leave the rootfs's parent mount shared, which
-		// Setup makes private by reading mountinfo in the container.
-		switch s.Linux.RootfsPropagation {
-		case "", "rslave", "rprivate":
-		default:
-			return "linux.rootfsPropagation " + s.Linux.RootfsPropagation
-		}
-	}
-	for _, m := range s.Mounts {
-		if slices.Contains(m.Options, "tmpcopyup") {
-			return "tmpcopyup"
-		}
 	}
 	return ""
 }
@@ -67,10 +52,27 @@ func PlanSetup(c *Config) ([]PlanOp, error) {
 	if err != nil {
 		return nil, err
 	}
-	ops := []PlanOp{
-		{Code: nsenter.OpPrepare, N: [6]uint64{uint64(prop)}, S: [6]string{c.Rootfs, "", "", "", propName}},
-		mark("rootfs: propagation, bind"),
+	// Before anything is mounted: with the default rslave nothing below
+	// can propagate back to the host's mount namespace.
+	prepare := PlanOp{Code: nsenter.OpPrepare, N: [6]uint64{uint64(prop)}, S: [6]string{c.Rootfs, "", "", "", propName}}
+	// Then, before the rootfs bind (which it would copy out to its
+	// peers), its parent mount made private when it is still shared, and
+	// the overlay mounted on the rootfs path.
+	between, err := planParentPrivate(c.Rootfs, prop)
+	if err != nil {
+		return nil, err
 	}
+	overlay, err := planOverlay(c)
+	if err != nil {
+		return nil, err
+	}
+	between = append(between, overlay...)
+	ops := []PlanOp{prepare}
+	if len(between) > 0 {
+		ops[0].N[2] |= nsenter.BitNoBind
+		ops = append(append(ops, between...), PlanOp{Code: nsenter.OpRootBind, S: [6]string{c.Rootfs}})
+	}
+	ops = append(ops, mark("rootfs: propagation, bind"))
 	for i, m := range c.Spec.Mounts {
 		mops, err := planMount(c, i, m)
 		if err != nil {
@@ -84,7 +86,11 @@ func PlanSetup(c *Config) ([]PlanOp, error) {
 		return nil, err
 	}
 	ops = append(ops, dev...)
+	// The hooks point, then the createContainer hooks (BeforePivotOps),
+	// where Setup calls BeforePivot: every mount in place, before the
+	// root changes.
 	ops = append(ops, mark("rootfs: /dev"), PlanOp{Code: nsenter.OpHooks})
+	ops = append(ops, c.BeforePivotOps...)
 	pivot := PlanOp{Code: nsenter.OpPivot, S: [6]string{c.Rootfs}}
 	if c.NoPivot {
 		pivot.N[2] = nsenter.BitNoPivot
@@ -130,24 +136,9 @@ const opCgroupPending = 0
 
 // ResolveCgroups expands the "cgroup" mounts of a plan from PlanSetup
 // (asking c for the init's cgroups only then, so that the rest can be
-// compiled while the init is being made). OwnCgroupsFrom is asked once,
-// however many "cgroup" mounts the spec has: it may answer only once (the
-// parent's channel from the init's start).
+// compiled while the init is being made). OwnCgroupsFrom is asked once per
+// "cgroup" mount.
 func ResolveCgroups(c *Config, ops []PlanOp) ([]PlanOp, error) {
-	if from := c.OwnCgroupsFrom; from != nil && c.OwnCgroups == nil {
-		cc := *c
-		var own map[string]string
-		var err error
-		asked := false
-		cc.OwnCgroupsFrom = func() (map[string]string, error) {
-			if !asked {
-				own, err = from()
-				asked = true
-			}
-			return own, err
-		}
-		c = &cc
-	}
 	var out []PlanOp
 	for _, op := range ops {
 		if op.Code != opCgroupPending {
@@ -225,6 +216,14 @@ func planMount(c *Config, i int, m specs.Mount) ([]PlanOp, error) {
 		op.Code = nsenter.OpFresh
 		if m.Type == "proc" || m.Type == "sysfs" {
 			op.N[2] |= nsenter.BitPlainDir
+		}
+		if opts.TmpCopyUp && m.Type == "tmpfs" {
+			// The copy needs a writable tmpfs; ro comes after it.
+			op.N[2] |= nsenter.BitCopyUp
+			if opts.Flags&unix.MS_RDONLY != 0 {
+				op.N[0] &^= unix.MS_RDONLY
+				op.N[2] |= nsenter.BitCopyUpRO
+			}
 		}
 		// mountFresh's fallback: right after the op it stands in for,
 		// which runs it on EPERM.

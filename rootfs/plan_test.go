@@ -12,10 +12,9 @@ import (
 	"berth/nsenter"
 )
 
-// TestPlanUnsupported: the C init skips makeParentPrivate, which is right
-// only for root propagations that leave no mount shared (recursive slave or
-// private); every other value, and what only the Go Setup does, must keep
-// the Go init.
+// TestPlanUnsupported: what only the Go Setup does keeps the Go init; every
+// root propagation, the overlay rootfs, tmpcopyup and a user namespace are
+// the C init's.
 func TestPlanUnsupported(t *testing.T) {
 	for _, tc := range []struct {
 		edit func(*Config)
@@ -24,17 +23,17 @@ func TestPlanUnsupported(t *testing.T) {
 		{func(*Config) {}, true},
 		{func(c *Config) { c.Spec.Linux.RootfsPropagation = "rslave" }, true},
 		{func(c *Config) { c.Spec.Linux.RootfsPropagation = "rprivate" }, true},
-		{func(c *Config) { c.Spec.Linux.RootfsPropagation = "private" }, false},
-		{func(c *Config) { c.Spec.Linux.RootfsPropagation = "slave" }, false},
-		{func(c *Config) { c.Spec.Linux.RootfsPropagation = "shared" }, false},
-		{func(c *Config) { c.Spec.Linux.RootfsPropagation = "rshared" }, false},
-		{func(c *Config) { c.Spec.Linux.RootfsPropagation = "unbindable" }, false},
-		{func(c *Config) { c.UserNS = true }, true},
-		{func(c *Config) { c.Spec.Linux.MountLabel = "system_u:object_r:container_file_t:s0" }, false},
-		{func(c *Config) { c.Spec.Annotations = map[string]string{OverlayAnnotation: "/l"} }, false},
+		{func(c *Config) { c.Spec.Linux.RootfsPropagation = "private" }, true},
+		{func(c *Config) { c.Spec.Linux.RootfsPropagation = "slave" }, true},
+		{func(c *Config) { c.Spec.Linux.RootfsPropagation = "shared" }, true},
+		{func(c *Config) { c.Spec.Linux.RootfsPropagation = "rshared" }, true},
+		{func(c *Config) { c.Spec.Linux.RootfsPropagation = "unbindable" }, true},
+		{func(c *Config) { c.Spec.Annotations = map[string]string{OverlayAnnotation: "/l"} }, true},
 		{func(c *Config) {
 			c.Spec.Mounts = []specs.Mount{{Destination: "/tmp", Type: "tmpfs", Options: []string{"tmpcopyup"}}}
-		}, false},
+		}, true},
+		{func(c *Config) { c.UserNS = true }, true},
+		{func(c *Config) { c.Spec.Linux.MountLabel = "system_u:object_r:container_file_t:s0" }, false},
 	} {
 		c := &Config{Spec: &specs.Spec{Linux: &specs.Linux{}}}
 		tc.edit(c)
@@ -166,36 +165,6 @@ func TestPlanSetup(t *testing.T) {
 	}
 }
 
-// TestResolveCgroupsAsksOnce: a spec with two "cgroup" mounts asks for the
-// init's cgroups once (the parent answers once: a second ask waited
-// forever).
-func TestResolveCgroupsAsksOnce(t *testing.T) {
-	asked := 0
-	c := &Config{
-		Rootfs: "/b/rootfs",
-		Spec: &specs.Spec{Mounts: []specs.Mount{
-			{Destination: "/sys/fs/cgroup", Type: "cgroup", Source: "cgroup"},
-			{Destination: "/cg2", Type: "cgroup", Source: "cgroup"},
-		}},
-		OwnCgroupsFrom: func() (map[string]string, error) {
-			if asked++; asked > 1 {
-				t.Fatal("OwnCgroupsFrom asked twice")
-			}
-			return map[string]string{"": "/x"}, nil
-		},
-	}
-	ops, err := PlanSetup(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ops, err = ResolveCgroups(c, ops); err != nil {
-		t.Fatal(err)
-	}
-	if asked != 1 || slices.ContainsFunc(ops, func(op PlanOp) bool { return op.Code == opCgroupPending }) {
-		t.Errorf("asked %d times; ops %+v", asked, ops)
-	}
-}
-
 // TestPlanUserNS: in a user namespace the plan names mountFresh's
 // fallbacks (sysfs and mqueue: a bind of the host's instance, in an
 // OP_HOSTBIND right after the mount it stands in for, which asks for it) and
@@ -323,5 +292,20 @@ func TestPlanCgroupFallbacks(t *testing.T) {
 		if ops[0].Code != nsenter.OpCgroup1 || ops[len(ops)-1].Code != nsenter.OpCgroupDone || !slices.Equal(got, want) {
 			t.Errorf("cgroup v1, cgroup namespace %v:\n got %q\nwant %q", cgroupNS, got, want)
 		}
+	}
+}
+
+// TestPlanOverlayUserNS: an overlay rootfs with a user namespace is refused
+// by the plan with the Go Setup's line (the lowers' trusted.* xattrs).
+func TestPlanOverlayUserNS(t *testing.T) {
+	lower := t.TempDir()
+	c := &Config{
+		Rootfs: "/b/rootfs", Bundle: "/b", UserNS: true,
+		Spec: &specs.Spec{Annotations: map[string]string{OverlayAnnotation: `["` + lower + `"]`}},
+	}
+	_, err := PlanSetup(c)
+	_, _, _, _, goErr := c.overlayDirs()
+	if err == nil || goErr == nil || err.Error() != goErr.Error() || !strings.Contains(err.Error(), "user namespace") {
+		t.Errorf("plan: %v; Setup: %v", err, goErr)
 	}
 }
