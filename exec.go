@@ -12,7 +12,6 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"berth/libcontainer"
-	"berth/libcontainer/console"
 	"berth/spec"
 )
 
@@ -228,79 +227,4 @@ func parseUser(u string) (uint32, uint32, error) {
 		}
 	}
 	return uint32(uid), uint32(gid), nil
-}
-
-// terminal is the console plumbing shared by run and exec: a socket given by
-// the caller, or a private socketpair whose pty is relayed to our own stdio.
-type terminal struct {
-	initEnd  *os.File // handed to the container process
-	relayEnd *os.File // ours, when relaying
-	stop     func()
-}
-
-func newTerminal(want bool, socketPath string, detach bool) (*terminal, error) {
-	t := &terminal{}
-	if socketPath != "" {
-		if !want {
-			return nil, errors.New("--console-socket given but process.terminal is false")
-		}
-		conn, err := console.Dial(socketPath)
-		if err != nil {
-			return nil, fmt.Errorf("--console-socket %s: %w", socketPath, err)
-		}
-		t.initEnd = conn
-		return t, nil
-	}
-	if !want {
-		return t, nil
-	}
-	if detach {
-		return nil, errors.New("a terminal with --detach needs --console-socket")
-	}
-	fds, err := socketpair()
-	if err != nil {
-		return nil, err
-	}
-	t.relayEnd, t.initEnd = fds[0], fds[1]
-	return t, nil
-}
-
-func (t *terminal) closeInitEnd() {
-	if t.initEnd != nil {
-		t.initEnd.Close()
-		t.initEnd = nil
-	}
-}
-
-// attach receives the pty master and starts relaying it, when relaying.
-func (t *terminal) attach() error {
-	if t.relayEnd == nil {
-		return nil
-	}
-	master, err := console.RecvFd(t.relayEnd)
-	if err != nil {
-		return fmt.Errorf("receive pty master: %w", err)
-	}
-	stop, err := console.Relay(master, os.Stdin, os.Stdout)
-	master.Close()
-	if err != nil {
-		return fmt.Errorf("attach terminal: %w", err)
-	}
-	t.stop = stop
-	return nil
-}
-
-func (t *terminal) detach() {
-	if t.stop != nil {
-		t.stop()
-		t.stop = nil
-	}
-}
-
-func (t *terminal) close() {
-	t.detach()
-	t.closeInitEnd()
-	if t.relayEnd != nil {
-		t.relayEnd.Close()
-	}
 }

@@ -66,10 +66,3 @@ func main() {
 type exitCode int
 
 func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
-
-func checkArgs(c *cli.Context, n int, usage string) error {
-	if c.NArg() != n {
-		return fmt.Errorf("%s: expects %d argument(s): %s", c.Command.Name, n, usage)
-	}
-	return nil
-}
