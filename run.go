@@ -5,7 +5,7 @@ import (
 	"log/slog"
 	"os"
 
-	"berth/cli"
+	"github.com/urfave/cli/v2"
 
 	"berth/image"
 	"berth/libcontainer"

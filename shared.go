@@ -10,7 +10,7 @@ import (
 	"os"
 	"os/signal"
 
-	"berth/cli"
+	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 
 	"berth/libcontainer/console"
