@@ -10,18 +10,18 @@ import (
 	"strconv"
 	"strings"
 
-	"berth/cli"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/urfave/cli/v2"
 
 	"berth/libcontainer"
 )
 
+// Its flags may also follow the id (`update ID --memory 1M`), as runc's
+// do: main moves them in front (flagsAfterArgs).
 var updateCommand = &cli.Command{
 	Name:      "update",
 	Usage:     "change the resource limits of a container",
 	ArgsUsage: "<container-id>",
-	// runc takes `update ID --memory 1M` as well.
-	FlagsAfterArgs: true,
 	Flags: []cli.Flag{
 		&cli.StringFlag{Name: "resources", Aliases: []string{"r"}, Usage: "LinuxResources JSON file, or - for stdin"},
 		&cli.StringFlag{Name: "memory", Usage: "memory limit in bytes, or with a k, m, g, t or p suffix (-1: unlimited)"},
