@@ -446,12 +446,31 @@ __attribute__((constructor)) static void berth_nsenter(void)
 
 	int need_fork = (clone_flags & (CLONE_NEWPID | CLONE_NEWTIME)) || (joined & (CLONE_NEWPID | CLONE_NEWTIME));
 	if (need_fork) {
+		/*
+		 * exec's child may write to the socket at once (SYNC_ERR) while
+		 * the parent reads SYNC_PID first: it waits at this gate until the
+		 * pid is sent. The init's child reads its plan first, which the
+		 * parent sends only after the pid.
+		 */
+		int gate[2] = { -1, -1 };
+		if (bs.exec != NULL && pipe2(gate, O_CLOEXEC) < 0)
+			bail(errno, "nsenter: pipe2");
 		pid_t child = fork();
 		if (child < 0)
 			bail(errno, "fork into the new pid/time namespace");
 		if (child > 0) {
 			send_sync(SYNC_PID, (uint32_t)child);
+			/* The child goes on at this byte (or at end of file). */
+			if (gate[1] >= 0 && write(gate[1], "", 1) != 1)
+				_exit(1);
 			_exit(0);
+		}
+		if (gate[0] >= 0) {
+			char c;
+			close(gate[1]);
+			while (read(gate[0], &c, 1) < 0 && errno == EINTR)
+				;
+			close(gate[0]);
 		}
 	} else {
 		send_sync(SYNC_PID, (uint32_t)getpid());
