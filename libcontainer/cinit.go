@@ -9,7 +9,6 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
-	"berth/libcontainer/seccomp"
 	"berth/nsenter"
 	"berth/rootfs"
 )
@@ -37,8 +36,6 @@ func cInitReason(o *CreateOpts, plan *nsPlan) string {
 		return "process.terminal"
 	case s.Process.ApparmorProfile != "" || s.Process.SelinuxLabel != "":
 		return "LSM label"
-	case seccomp.UsesNotify(l.Seccomp):
-		return "seccomp listener"
 	case s.Hooks != nil && (len(s.Hooks.CreateContainer) > 0 || len(s.Hooks.StartContainer) > 0):
 		return "createContainer/startContainer hooks"
 	case len(l.Sysctl) > 0:
@@ -115,8 +112,10 @@ func cInitPlan(o *CreateOpts, spec *specs.Spec, own func() (map[string]string, e
 
 // cInitExchange serves the C init until it is ready: at the hooks point it
 // calls hooksPoint (limits, prestart and createRuntime hooks) and lets the
-// init go on; the init's step timings go to the clock's log.
-func cInitExchange(sock *os.File, clk stepClock, hooksPoint func() error) error {
+// init go on; a seccomp listener it sends goes to listener (the agent); the
+// init's step timings go to the clock's log. sock is the sync socket, read
+// with recvmsg (fdConn) when a listener may come.
+func cInitExchange(sock io.ReadWriter, clk stepClock, hooksPoint func() error, listener func(sock io.Reader) error) error {
 	for {
 		tag, val, err := readSync(sock)
 		if err != nil {
@@ -138,6 +137,13 @@ func cInitExchange(sock *os.File, clk stepClock, hooksPoint func() error) error 
 			if _, err := sock.Write(binary.NativeEndian.AppendUint32(nil, nsenter.SyncHooksAck)); err != nil {
 				return fmt.Errorf("container init: %w", err)
 			}
+		case nsenter.SyncSeccomp:
+			if err := listener(sock); err != nil {
+				return err
+			}
+			if _, err := sock.Write(binary.NativeEndian.AppendUint32(nil, nsenter.SyncSeccompAck)); err != nil {
+				return fmt.Errorf("container init: %w", err)
+			}
 		case nsenter.SyncErr:
 			return readStubError(sock, val)
 		default:
@@ -147,7 +153,7 @@ func cInitExchange(sock *os.File, clk stepClock, hooksPoint func() error) error 
 }
 
 // readCTrace reads size bytes of C init step timings: u64 ns, u32 len, name.
-func readCTrace(sock *os.File, size uint32) ([]traceStep, error) {
+func readCTrace(sock io.Reader, size uint32) ([]traceStep, error) {
 	if size > 64<<10 {
 		return nil, fmt.Errorf("container init: trace of %d bytes", size)
 	}

@@ -23,10 +23,10 @@ const (
 
 // cExecRecord encodes proc for the nsenter stub to exec without starting
 // the Go runtime (nsenter/cexec.c), when nothing in it needs Go: no LSM
-// label, no seccomp listener, no BERTH_EXEC_GO=1 in
-// berth's environment (kept for comparing the two paths). It returns nil
-// when the Go path must run. Everything the host side can work out is done
-// here: capability masks, the compiled seccomp program, rlimit numbers.
+// label, no BERTH_EXEC_GO=1 in berth's environment (kept for comparing the
+// two paths). It returns nil when the Go path must run. Everything the host
+// side can work out is done here: capability masks, the compiled seccomp
+// program and its flags (a listener's included), rlimit numbers.
 //
 // consoleFD is the console socket's fd in the exec process (the stub makes
 // the pty, as the Go path does), or -1.
@@ -37,9 +37,6 @@ func cExecRecord(spec *specs.Spec, proc *specs.Process, preserveFDs, consoleFD i
 	var sc *specs.LinuxSeccomp
 	if spec.Linux != nil {
 		sc = spec.Linux.Seccomp
-	}
-	if seccomp.UsesNotify(sc) {
-		return nil, nil
 	}
 	w := &recordWriter{}
 	if err := w.process(sc, proc, preserveFDs, consoleFD); err != nil {

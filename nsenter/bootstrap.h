@@ -24,6 +24,15 @@
 #define SYNC_HOOKS 0x44 /* cinit: rootfs ready; value: trace bytes that follow */
 #define SYNC_HOOKS_ACK 0x45 /* parent -> cinit: limits set, hooks ran */
 #define SYNC_READY 0x46 /* cinit: waiting for start; value: trace bytes that follow */
+/*
+ * SCMP_ACT_NOTIFY: cinit or cexec -> parent, value 0, the seccomp listener
+ * attached (SCM_RIGHTS) to the 8 bytes, sent right after seccomp(2) with
+ * nothing in between; the parent hands the fd to the agent at
+ * linux.seccomp.listenerPath and answers u32 SYNC_SECCOMP_ACK, or reports
+ * the failure itself and kills the process (anything else read: exit 1).
+ */
+#define SYNC_SECCOMP 0x50
+#define SYNC_SECCOMP_ACK 0x51 /* parent -> cinit/cexec: the agent has the listener */
 
 #define MAX_BOOTSTRAP (1 << 20)
 #define MAX_NS 16

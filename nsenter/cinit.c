@@ -2,8 +2,8 @@
  * cinit: the container init finished in C, without starting the Go runtime.
  *
  * For the common create (a new mount namespace, no user namespace, no
- * terminal, no LSM label, no seccomp listener, no createContainer or
- * startContainer hook, no sysctl, no overlay rootfs) the parent compiles the
+ * terminal, no LSM label, no createContainer or startContainer hook, no
+ * sysctl, no overlay rootfs) the parent compiles the
  * spec into a list of operations (libcontainer/cinit.go, rootfs/plan.go):
  * options parsed, bind sources joined with the bundle, cgroup hierarchies
  * found, every error message's field named. After the stub has made the

@@ -29,6 +29,10 @@ const (
 	SyncHooks      = 0x44 // C init: rootfs built; trace bytes follow
 	SyncHooksAck   = 0x45 // parent -> C init: limits set, hooks ran
 	SyncReady      = 0x46 // C init: waiting for start; trace bytes follow
+	// C init or exec: the seccomp listener comes with it (SCM_RIGHTS);
+	// the parent answers SyncSeccompAck once the agent has it.
+	SyncSeccomp    = 0x50
+	SyncSeccompAck = 0x51
 )
 
 // The operations of the C init's plan (the enum in bootstrap.h).

@@ -33,6 +33,8 @@ const (
 	_ = uint(BitPlainDir-C.B_PLAINDIR) + uint(C.B_PLAINDIR-BitPlainDir)
 	_ = uint(BitKcore-C.B_KCORE) + uint(C.B_KCORE-BitKcore)
 	_ = uint(BitDevpts-C.B_DEVPTS) + uint(C.B_DEVPTS-BitDevpts)
+	_ = uint(SyncSeccomp-C.SYNC_SECCOMP) + uint(C.SYNC_SECCOMP-SyncSeccomp)
+	_ = uint(SyncSeccompAck-C.SYNC_SECCOMP_ACK) + uint(C.SYNC_SECCOMP_ACK-SyncSeccompAck)
 )
 
 // MaxBootstrap is the largest bootstrap body the stub accepts.
