@@ -4,7 +4,9 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -22,7 +24,7 @@ import (
 // cInitReason says why this create needs the Go init, or "" when the C init
 // can do it. BERTH_INIT_GO=1 forces the Go init (to compare the two).
 func cInitReason(o *CreateOpts, plan *nsPlan) string {
-	s, l := o.Spec, o.Spec.Linux
+	s := o.Spec
 	switch {
 	case os.Getenv("BERTH_INIT_GO") == "1":
 		return "BERTH_INIT_GO=1"
@@ -38,16 +40,14 @@ func cInitReason(o *CreateOpts, plan *nsPlan) string {
 		return "LSM label"
 	case s.Hooks != nil && (len(s.Hooks.CreateContainer) > 0 || len(s.Hooks.StartContainer) > 0):
 		return "createContainer/startContainer hooks"
-	case len(l.Sysctl) > 0:
-		return "linux.sysctl"
 	}
 	return rootfs.PlanUnsupported(&rootfs.Config{Spec: s, UserNS: plan.userNS()})
 }
 
 // cInitPlan encodes the plan for the init pid (layout at the top of
 // cinit.c), in the Go init's order: setsid, rootfs.Setup (with the hooks
-// point), loopback, hostname, domainname, rootfs.Finalize, keyring, then
-// the process.
+// point), loopback, hostname, domainname, sysctl, rootfs.Finalize, keyring,
+// then the process.
 //
 // own gives the init's cgroups (rootfs.Config.OwnCgroups) once it has
 // joined them; the rest is compiled while the init is still being made.
@@ -68,6 +68,13 @@ func cInitPlan(o *CreateOpts, spec *specs.Spec, own func() (map[string]string, e
 	if spec.Domainname != "" {
 		ops = append(ops, rootfs.PlanOp{Code: nsenter.OpDomainname, S: [6]string{spec.Domainname}})
 	}
+	// After the hostname (a kernel.hostname sysctl is written last and
+	// wins) and before Finalize, as the Go init does.
+	sysctl, err := planSysctl(spec.Linux.Sysctl)
+	if err != nil {
+		return nil, err
+	}
+	ops = append(ops, sysctl...)
 	ops = append(ops, rootfs.PlanFinalize(rc)...)
 	if !o.NoNewKeyring {
 		ops = append(ops, rootfs.PlanOp{Code: nsenter.OpKeyring, S: [6]string{"_ses." + o.ID}})
@@ -108,6 +115,30 @@ func cInitPlan(o *CreateOpts, spec *specs.Spec, own func() (map[string]string, e
 	w.b = append(w.b, x.b...)
 	out := binary.NativeEndian.AppendUint32(nil, uint32(len(w.b)))
 	return append(out, w.b...), nil
+}
+
+// planSysctl compiles linux.sysctl into one write each, in name order:
+// the file below a procfs root and the value.
+func planSysctl(sysctl map[string]string) ([]rootfs.PlanOp, error) {
+	var ops []rootfs.PlanOp
+	for _, k := range slices.Sorted(maps.Keys(sysctl)) {
+		rel, err := sysctlPath(k)
+		if err != nil {
+			return nil, err
+		}
+		v := sysctl[k]
+		ops = append(ops, rootfs.PlanOp{Code: nsenter.OpSysctl, S: [6]string{rel, v, fmt.Sprintf("%q", v), 4: fmt.Sprintf("linux.sysctl %q", k)}})
+	}
+	return ops, nil
+}
+
+// sysctlPath is the file of sysctl k below a procfs root ("net.ipv4.ip_forward"
+// is "sys/net/ipv4/ip_forward"); a name that could leave /proc/sys is refused.
+func sysctlPath(k string) (string, error) {
+	if k == "" || strings.Contains(k, "/") || strings.Contains(k, "..") {
+		return "", fmt.Errorf("linux.sysctl %q: invalid name", k)
+	}
+	return "sys/" + strings.ReplaceAll(k, ".", "/"), nil
 }
 
 // cInitExchange serves the C init until it is ready: at the hooks point it

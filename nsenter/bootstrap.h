@@ -103,6 +103,7 @@ enum {
 	OP_MARK, /* s0 step name (berth --debug) */
 	OP_SETSID,
 	OP_DETACH, /* s0 mount point, s1 fstype, s2 its parent's mount point or "": a host proc/sysfs mount --no-pivot takes away */
+	OP_SYSCTL, /* s0 path below a procfs root ("sys/net/ipv4/ip_forward"), s1 value, s4 field */
 	OP_MAX
 };
 
@@ -144,6 +145,23 @@ void berth_free_plan(struct plan *p);
 int berth_parse_exec(const char *buf, uint32_t len, struct exec_plan *x);
 /* berth_exec_prepare applies an exec record up to execve; returns the path. */
 char *berth_exec_prepare(struct exec_plan *x, const int *keep, int nkeep);
+/*
+ * procfs.c: a procfs berth made or checked, and files below it opened
+ * without following a symlink or crossing a mount. berth_open_procfs
+ * returns a fresh writable instance (fsopen, all of it), or /proc checked
+ * to be a procfs root when the kernel refuses a new one; -1 with err.
+ */
+int berth_open_procfs(char *err, size_t errlen);
+/* berth_procfs_open opens rel below proc (openat2, checked to be on procfs); -1 with errno and err. */
+int berth_procfs_open(int proc, const char *rel, int flags, char *err, size_t errlen);
+/* berth_write_value writes value in one write(2), as procfs wants; -1 with errno. */
+int berth_write_value(int fd, const char *value);
+/*
+ * berth_sysctl_write writes value (quoted: as messages show it) to rel
+ * below *proc, a fresh procfs it opens when *proc is -1 (the caller closes
+ * it); 0, or -1 with the message in err.
+ */
+int berth_sysctl_write(int *proc, const char *rel, const char *value, const char *quoted, char *err, size_t errlen);
 /* berth_exec_final_limits sets RLIMIT_AS and RLIMIT_DATA, last before execve. */
 void berth_exec_final_limits(const struct exec_plan *x);
 /* berth_strerror is strerror in Go's spelling (lower-case first letter). */

@@ -3,7 +3,7 @@
  *
  * For the common create (a new mount namespace, no user namespace, no
  * terminal, no LSM label, no createContainer or startContainer hook, no
- * sysctl, no overlay rootfs) the parent compiles the
+ * overlay rootfs) the parent compiles the
  * spec into a list of operations (libcontainer/cinit.go, rootfs/plan.go):
  * options parsed, bind sources joined with the bundle, cgroup hierarchies
  * found, every error message's field named. After the stub has made the
@@ -79,7 +79,8 @@ static struct {
 	int cgmnt; /* O_PATH of the v1 cgroup tmpfs while its hierarchies go in */
 	int nullfd; /* the checked /dev/null, for maskedPaths */
 	int proc; /* the init's own procfs (open_proc), its working directory during the ops */
-} ci = { .rootfd = -1, .cgmnt = -1, .nullfd = -1, .proc = -1 };
+	int wproc; /* a fresh writable procfs for a run of OP_SYSCTLs (procfs.c), or -1 */
+} ci = { .rootfd = -1, .cgmnt = -1, .nullfd = -1, .proc = -1, .wproc = -1 };
 
 /* --- trace (berth --debug) ------------------------------------------------ */
 
@@ -1135,6 +1136,24 @@ static void op_root_ro(void)
 		bail(errno, "rootfs: remount / read-only (root.readonly)");
 }
 
+/*
+ * op_sysctl writes one linux.sysctl through a fresh writable procfs
+ * (procfs.c), opened for the first of a run of them and closed after the
+ * last (berth_init_in_c): neither the rootfs's /proc nor a mount over one
+ * of its files can take the write elsewhere.
+ */
+static void op_sysctl(const struct op *o)
+{
+	char err[PATH_MAX + 256];
+	int fresh = ci.wproc < 0;
+	if (berth_sysctl_write(&ci.wproc, o->s[0], o->s[1], o->s[2], err, sizeof(err)) < 0) {
+		/* No procfs: lsm.OpenProc's failure, which names no key. */
+		if (fresh && ci.wproc < 0)
+			bail(0, "linux.sysctl: %s", err);
+		bail(0, "%s: %s", FIELD(o), err);
+	}
+}
+
 static void run_op(const struct op *o)
 {
 	switch (o->code) {
@@ -1228,6 +1247,9 @@ static void run_op(const struct op *o)
 	case OP_MARK:
 		mark(o->s[0]);
 		break;
+	case OP_SYSCTL:
+		op_sysctl(o);
+		break;
 	default:
 		bail(0, "init: unknown plan operation %u", o->code);
 	}
@@ -1251,8 +1273,15 @@ void berth_init_in_c(void)
 	ci.p = &p;
 	mark("plan received");
 	open_proc();
-	for (uint32_t i = 0; i < p.nops; i++)
+	for (uint32_t i = 0; i < p.nops; i++) {
+		if (ci.wproc >= 0 && p.ops[i].code != OP_SYSCTL) {
+			close(ci.wproc);
+			ci.wproc = -1;
+		}
 		run_op(&p.ops[i]);
+	}
+	if (ci.wproc >= 0)
+		close(ci.wproc);
 	if (ci.nullfd >= 0)
 		close(ci.nullfd);
 	if (ci.rootfd >= 0)

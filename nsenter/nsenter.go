@@ -60,6 +60,7 @@ const (
 	OpMark
 	OpSetsid
 	OpDetach
+	OpSysctl // S[0] path below a procfs root, S[1] value, S[2] it quoted, S[4] field
 	opMax
 )
 

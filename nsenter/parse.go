@@ -35,6 +35,7 @@ const (
 	_ = uint(BitDevpts-C.B_DEVPTS) + uint(C.B_DEVPTS-BitDevpts)
 	_ = uint(SyncSeccomp-C.SYNC_SECCOMP) + uint(C.SYNC_SECCOMP-SyncSeccomp)
 	_ = uint(SyncSeccompAck-C.SYNC_SECCOMP_ACK) + uint(C.SYNC_SECCOMP_ACK-SyncSeccompAck)
+	_ = uint(OpSysctl-C.OP_SYSCTL) + uint(C.OP_SYSCTL-OpSysctl)
 )
 
 // MaxBootstrap is the largest bootstrap body the stub accepts.

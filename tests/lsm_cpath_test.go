@@ -1,15 +1,81 @@
 package tests
 
 import (
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
-// The seccomp listener through the C executor (nsenter/cinit.c, cexec.c),
-// held to what the Go init and exec do with the same spec.
+// linux.sysctl and the seccomp listener through the C executor
+// (nsenter/cinit.c, cexec.c, procfs.c), held to what the Go init and exec
+// do with the same spec.
+
+// TestCPathSysctl: sysctls are written by the C init, after the hostname
+// (kernel.hostname wins), through a procfs of its own: a rootfs whose
+// /proc is a plain directory with files in it (no proc mount) does not
+// get the writes. An unknown sysctl is one line naming the key and the
+// file, from either init, and leaves nothing behind.
+func TestCPathSysctl(t *testing.T) {
+	r := newRuntime(t)
+	b := newShBundle(t, "cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/msgmax; hostname")
+	b.spec.Linux.Sysctl = map[string]string{"net.ipv4.ip_forward": "1", "kernel.msgmax": "4321", "kernel.hostname": "from-sysctl"}
+	cOut, goOut := runBothInits(t, r, b)
+	if got := strings.Join(lines(cOut), " "); got != "1 4321 from-sysctl" {
+		t.Errorf("C init: sysctls inside %q, want 1 4321 from-sysctl", got)
+	}
+	if cOut != goOut {
+		t.Errorf("the two inits disagree:\n%s", lineDiff(goOut, cOut))
+	}
+
+	t.Run("rootfs /proc is not a procfs", func(t *testing.T) {
+		b := newShBundle(t, "hostname; cat /proc/sys/kernel/hostname")
+		b.spec.Mounts = slicesDelete(b.spec.Mounts, "/proc")
+		fake := filepath.Join(b.rootfs, "proc", "sys", "kernel")
+		if err := os.MkdirAll(fake, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, filepath.Join(fake, "hostname"), "fake\n")
+		b.spec.Linux.Sysctl = map[string]string{"kernel.hostname": "from-sysctl"}
+		cOut, goOut := runBothInits(t, r, b)
+		if got := strings.Join(lines(cOut), " "); got != "from-sysctl fake" {
+			t.Errorf("C init: %q, want the real hostname from the sysctl and the rootfs's file untouched", got)
+		}
+		if cOut != goOut {
+			t.Errorf("the two inits disagree:\n%s", lineDiff(goOut, cOut))
+		}
+	})
+
+	t.Run("unknown sysctl", func(t *testing.T) {
+		for _, goInit := range []bool{false, true} {
+			b := newShBundle(t, "echo should-not-run")
+			b.spec.Linux.Sysctl = map[string]string{"net.ipv4.berth_no_such": "1"}
+			b.write(t)
+			id := r.newID()
+			before := hostMounts()
+			res := r.runCmd(func(cmd *exec.Cmd) { cmd.Env = initEnv(goInit) }, "create", "--bundle", b.dir, id)
+			assertErrorLine(t, res)
+			want := `linux.sysctl "net.ipv4.berth_no_such": openat2 /proc/sys/net/ipv4/berth_no_such: no such file or directory`
+			if !strings.Contains(res.stderr, want) {
+				t.Errorf("BERTH_INIT_GO=%v: error %q, want %q", goInit, res.stderr, want)
+			}
+			assertNothingLeft(t, r, id, before)
+		}
+	})
+}
+
+func slicesDelete(ms []specs.Mount, dest string) []specs.Mount {
+	var out []specs.Mount
+	for _, m := range ms {
+		if m.Destination != dest {
+			out = append(out, m)
+		}
+	}
+	return out
+}
 
 // TestCPathSeccompNotify: with SCMP_ACT_NOTIFY the C init (both load
 // points: with and without no_new_privs) and the C exec send the listener
