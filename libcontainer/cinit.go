@@ -36,8 +36,6 @@ func cInitReason(o *CreateOpts, plan *nsPlan) string {
 		// races a create that ends within ~5 ms of sending it the pty
 		// master (a 5 ms pause there removed it). The Go init is slower.
 		return "process.terminal"
-	case s.Process.ApparmorProfile != "" || s.Process.SelinuxLabel != "":
-		return "LSM label"
 	case s.Hooks != nil && (len(s.Hooks.CreateContainer) > 0 || len(s.Hooks.StartContainer) > 0):
 		return "createContainer/startContainer hooks"
 	}

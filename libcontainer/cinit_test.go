@@ -10,6 +10,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"berth/libcontainer/lsm"
 	"berth/nsenter"
 	"berth/rootfs"
 )
@@ -23,8 +24,9 @@ func planSpec() (*CreateOpts, *specs.Spec) {
 		Root: &specs.Root{Path: "rootfs", Readonly: true},
 		Process: &specs.Process{
 			Args: []string{"sh", "-c", "true"}, Env: []string{"PATH=/bin"}, Cwd: "/",
-			User:    specs.User{UID: 1, GID: 2, Umask: &umask},
-			Rlimits: []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Soft: 10, Hard: 20}},
+			User:            specs.User{UID: 1, GID: 2, Umask: &umask},
+			Rlimits:         []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Soft: 10, Hard: 20}},
+			ApparmorProfile: "berth-test", SelinuxLabel: "system_u:system_r:container_t:s0",
 		},
 		Mounts: []specs.Mount{
 			{Destination: "/proc", Type: "proc", Source: "proc"},
@@ -110,6 +112,14 @@ func planRoundTrip(t *testing.T, noPivot bool) {
 	if x := p.Exec; x == nil || !slices.Equal(x.Args, s.Process.Args) || x.UID != 1 || x.GID != 2 || x.Umask != 0o027 ||
 		x.Flags&cxUmask == 0 || len(x.Filters) == 0 || x.Console != ^uint32(0) || x.PreserveFDs != 1 {
 		t.Errorf("process: %+v", p.Exec)
+	}
+	var lsms []nsenter.LSMAttr
+	for _, w := range lsm.ExecWrites(s.Process) {
+		lsms = append(lsms, nsenter.LSMAttr{Dir: w.Dir, Value: w.Value, Quoted: w.Quoted, Test: w.Test,
+			TestQuoted: w.TestQuoted, Missing: w.Missing, Field: w.Field})
+	}
+	if len(lsms) != 2 || !reflect.DeepEqual(p.Exec.LSM, lsms) {
+		t.Errorf("LSM attributes: got %+v, want %+v", p.Exec.LSM, lsms)
 	}
 }
 

@@ -57,6 +57,23 @@ struct bootstrap {
 	int root_fd; /* BT_ROOT_FD, or -1 */
 };
 
+/*
+ * An LSM exec attribute (process.apparmorProfile, process.selinuxLabel):
+ * value is written to this thread's attr/<dir>/exec (attr/exec when dir is
+ * "" or the kernel has no attr/<dir>) just before execve. When the file is
+ * opened, test (unless "") is written to attr/<dir>/current first
+ * (AppArmor's "permprofile <name>": is such a profile loaded). The rest is
+ * for messages, made in Go: field names the spec field and its value;
+ * quoted and testq are value and test's command as quoted there; missing
+ * says what ENOENT from the test means.
+ */
+struct lsm_attr {
+	const char *dir, *value, *quoted, *test, *testq, *missing, *field;
+	int fd; /* the opened exec attribute, or -1 */
+	char path[64]; /* its path below the procfs root */
+};
+#define CX_MAX_LSM 2
+
 /* The BT_EXEC payload (layout in cexec.c). */
 #define CX_NNP 1 /* process.noNewPrivileges */
 #define CX_UMASK 2 /* process.user.umask given */
@@ -74,6 +91,8 @@ struct exec_plan {
 	char **argv, **envp; /* malloc'ed arrays into the buffer; envp has a spare slot */
 	uint32_t console_fd; /* the console socket (process.terminal), or CX_NO_CONSOLE */
 	uint32_t rows, cols; /* process.consoleSize, 0 0 when not given */
+	uint32_t nlsm;
+	struct lsm_attr lsm[CX_MAX_LSM]; /* exec attributes written just before execve */
 };
 
 #define CX_NO_CONSOLE 0xffffffffu
@@ -146,6 +165,21 @@ int berth_parse_exec(const char *buf, uint32_t len, struct exec_plan *x);
 /* berth_exec_prepare applies an exec record up to execve; returns the path. */
 char *berth_exec_prepare(struct exec_plan *x, const int *keep, int nkeep);
 /*
+ * berth_lsm_apply writes the exec attributes berth_exec_prepare opened;
+ * 0, or -1 with the message in err.
+ */
+int berth_lsm_apply(struct exec_plan *x, char *err, size_t errlen);
+/* berth_lsm_prepare opens them (lsm.Prepare); 0, or -1 with err. */
+int berth_lsm_prepare(struct exec_plan *x, char *err, size_t errlen);
+/* berth_lsm_close closes what berth_lsm_prepare opened and apply did not. */
+void berth_lsm_close(struct exec_plan *x);
+/*
+ * berth_sysctl_write writes value (quoted: as messages show it) to rel
+ * below *proc, a fresh procfs it opens when *proc is -1 (the caller closes
+ * it); 0, or -1 with the message in err.
+ */
+int berth_sysctl_write(int *proc, const char *rel, const char *value, const char *quoted, char *err, size_t errlen);
+/*
  * procfs.c: a procfs berth made or checked, and files below it opened
  * without following a symlink or crossing a mount. berth_open_procfs
  * returns a fresh writable instance (fsopen, all of it), or /proc checked
@@ -156,12 +190,6 @@ int berth_open_procfs(char *err, size_t errlen);
 int berth_procfs_open(int proc, const char *rel, int flags, char *err, size_t errlen);
 /* berth_write_value writes value in one write(2), as procfs wants; -1 with errno. */
 int berth_write_value(int fd, const char *value);
-/*
- * berth_sysctl_write writes value (quoted: as messages show it) to rel
- * below *proc, a fresh procfs it opens when *proc is -1 (the caller closes
- * it); 0, or -1 with the message in err.
- */
-int berth_sysctl_write(int *proc, const char *rel, const char *value, const char *quoted, char *err, size_t errlen);
 /* berth_exec_final_limits sets RLIMIT_AS and RLIMIT_DATA, last before execve. */
 void berth_exec_final_limits(const struct exec_plan *x);
 /* berth_strerror is strerror in Go's spelling (lower-case first letter). */

@@ -1,19 +1,21 @@
 /*
  * cexec: `berth exec` finished in C, without starting the Go runtime.
  *
- * For the common exec (no terminal, no LSM label) the parent resolves
- * everything it can on the host side (capability masks, the compiled
- * seccomp program and its flags, rlimit numbers) and sends it as the BT_EXEC
+ * For the common exec (no terminal) the parent resolves everything it can
+ * on the host side (capability masks, the compiled seccomp program and its
+ * flags, rlimit numbers, the LSM attributes to write and every message
+ * about them) and sends it as the BT_EXEC
  * bootstrap record. After the stub has joined the container's namespaces,
  * the process applies the rest here and execs the workload: no Go runtime
  * start-up (~3 ms of an exec here) between setns and execve. The order is the
  * Go init's (prepareProcess): rlimits, cwd (checked to be inside the root),
  * the fd sweep (every fd not passed on purpose closed), executable lookup
  * (after the chdir, so a relative args[0] is the file in process.cwd), HOME,
- * seccomp early when no_new_privs is off, bounding set, user switch with
- * keep-caps, capsets and ambient, umask, no_new_privs, seccomp last when it
- * is on, execve. A filter with a listener (SCMP_ACT_NOTIFY) sends it to the
- * parent at once (SYNC_SECCOMP in bootstrap.h).
+ * the LSM exec attributes opened (procfs.c), seccomp early when
+ * no_new_privs is off, bounding set, user switch with keep-caps, capsets
+ * and ambient, umask, no_new_privs, seccomp last when it is on, the LSM
+ * attributes written, execve. A filter with a listener (SCMP_ACT_NOTIFY)
+ * sends it to the parent at once (SYNC_SECCOMP in bootstrap.h).
  *
  * Nothing here reads a file to make a security decision: the last
  * capability of the kernel comes from the parent, which read the host's
@@ -31,6 +33,8 @@
  *   u32 argc, u32 len + bytes: args, each NUL-terminated
  *   u32 envc, u32 len + bytes: env, each NUL-terminated
  *   u32 console socket fd (CX_NO_CONSOLE: no terminal), u32 rows, u32 cols
+ *   u32 nlsm (at most CX_MAX_LSM), nlsm x 7 str: dir, value, quoted, test,
+ *       testq, missing, field (struct lsm_attr in bootstrap.h)
  * Errors go to the parent as SYNC_ERR through bail(); success is the sync
  * socket closing on exec.
  */
@@ -103,6 +107,20 @@ int berth_parse_exec(const char *buf, uint32_t len, struct exec_plan *x)
 	x->console_fd = u32(&c);
 	x->rows = u32(&c);
 	x->cols = u32(&c);
+	x->nlsm = u32(&c);
+	if (x->nlsm > CX_MAX_LSM)
+		c.bad = 1;
+	for (uint32_t i = 0; i < x->nlsm && !c.bad; i++) {
+		struct lsm_attr *a = &x->lsm[i];
+		a->dir = str(&c);
+		a->value = str(&c);
+		a->quoted = str(&c);
+		a->test = str(&c);
+		a->testq = str(&c);
+		a->missing = str(&c);
+		a->field = str(&c);
+		a->fd = -1;
+	}
 	if (c.bad || c.left != 0 || x->argv[0] == NULL || x->envp == NULL ||
 	    (x->console_fd != CX_NO_CONSOLE && x->console_fd > 1 << 20)) {
 		free(x->argv);
@@ -482,6 +500,10 @@ char *berth_exec_prepare(struct exec_plan *x, const int *keep, int nkeep)
 	/* After the chdir: a relative args[0] names a file of process.cwd, as in runc. */
 	char *path = lookup(x->argv[0], x->path);
 	with_home(x->envp, x->uid);
+	/* Opened while still root and unfiltered; written just before execve. */
+	char err[1024];
+	if (berth_lsm_prepare(x, err, sizeof(err)) < 0)
+		bail(0, "%s", err);
 	if (x->nfilters > 0 && !(x->flags & CX_NNP))
 		load_seccomp(x);
 	set_user_and_caps(x);
@@ -515,6 +537,9 @@ void berth_exec_in_c(const char *buf, uint32_t len)
 		bail(0, "nsenter: malformed exec record");
 	/* The sync socket stays (close-on-exec) for an error before the execve. */
 	char *path = berth_exec_prepare(&x, &berth_sync_fd, 1);
+	char err[512];
+	if (berth_lsm_apply(&x, err, sizeof(err)) < 0)
+		bail(0, "%s", err);
 	berth_exec_final_limits(&x);
 	execve(path, x.argv, x.envp);
 	bail(errno, "exec \"%s\" (process.args[0])", x.argv[0]);

@@ -2,8 +2,8 @@
  * cinit: the container init finished in C, without starting the Go runtime.
  *
  * For the common create (a new mount namespace, no user namespace, no
- * terminal, no LSM label, no createContainer or startContainer hook, no
- * overlay rootfs) the parent compiles the
+ * terminal, no createContainer or startContainer hook, no overlay rootfs)
+ * the parent compiles the
  * spec into a list of operations (libcontainer/cinit.go, rootfs/plan.go):
  * options parsed, bind sources joined with the bundle, cgroup hierarchies
  * found, every error message's field named. After the stub has made the
@@ -18,7 +18,9 @@
  * What the init holds of the host is the plan and one O_PATH descriptor of
  * the exec fifo (not of the state directory: a process of the container
  * with CAP_SYS_PTRACE could walk /proc/1/fd/N/.. out of the root while the
- * init waits). Every magic link the init uses (mount(2) on /proc/self/fd/N)
+ * init waits). With an LSM label it also holds its own exec attribute files
+ * (procfs.c), which no other process can write (the kernel refuses a write
+ * to another task's attributes). Every magic link the init uses (mount(2) on /proc/self/fd/N)
  * goes through a procfs it made itself (fsopen, subset=pid, read-only) and
  * made its working directory, never through a /proc of the rootfs, which a
  * hostile image or volume could have shaped. Nothing is ever mounted on the
@@ -33,7 +35,9 @@
  *     6 x str s: s[0] destination/path, s[1] fstype, s[2] source, s[3]
  *     data, s[4] spec field for messages, s[5] source as named in messages.
  *     Where an op means something else by n or s, the enum below says so.
- * Errors go to the parent through bail() as SYNC_ERR.
+ * Errors go to the parent through bail() as SYNC_ERR; after SYNC_READY,
+ * when the socket is closed, the one step left that can fail (the LSM
+ * attributes' write) reports through the exec fifo to `berth start`.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -1303,6 +1307,15 @@ void berth_init_in_c(void)
 		bail(errno, "open exec fifo");
 	close((int)p.fifo_fd);
 	close(ci.proc);
+	/* After everything berth itself runs in the container: the label is the workload's. */
+	char err[512];
+	if (berth_lsm_apply(&p.x, err + 1, sizeof(err) - 1) < 0) {
+		err[0] = '1'; /* libcontainer's fifoFailed: start reports the rest */
+		if (write(fifo, err, strlen(err)) < 0) {
+			/* Nobody reads: start sees the fifo close without "0". */
+		}
+		_exit(1);
+	}
 	if (write(fifo, "0", 1) != 1)
 		bail(errno, "write exec fifo");
 	/* The fifo stays open: close-on-exec tells start that the exec happened. */

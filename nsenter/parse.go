@@ -36,6 +36,7 @@ const (
 	_ = uint(SyncSeccomp-C.SYNC_SECCOMP) + uint(C.SYNC_SECCOMP-SyncSeccomp)
 	_ = uint(SyncSeccompAck-C.SYNC_SECCOMP_ACK) + uint(C.SYNC_SECCOMP_ACK-SyncSeccompAck)
 	_ = uint(OpSysctl-C.OP_SYSCTL) + uint(C.OP_SYSCTL-OpSysctl)
+	_ = uint(MaxLSM-C.CX_MAX_LSM) + uint(C.CX_MAX_LSM-MaxLSM)
 )
 
 // MaxBootstrap is the largest bootstrap body the stub accepts.
@@ -65,6 +66,15 @@ type ExecPlan struct {
 	Cwd, Path                                    string
 	Args, Env                                    []string
 	Console, Rows, Cols                          uint32 // console socket fd (^0: none), process.consoleSize
+	LSM                                          []LSMAttr
+}
+
+// MaxLSM is how many LSM attributes an exec record may carry (CX_MAX_LSM).
+const MaxLSM = 2
+
+// LSMAttr is an exec record's LSM attribute (struct lsm_attr in bootstrap.h).
+type LSMAttr struct {
+	Dir, Value, Quoted, Test, TestQuoted, Missing, Field string
 }
 
 // ParseBootstrap runs the stub's own C parser (berth_parse_bootstrap) on
@@ -221,6 +231,11 @@ func goExecPlan(x *C.struct_exec_plan) *ExecPlan {
 	}
 	e.Args = goStrings(x.argv)
 	e.Env = goStrings(x.envp)
+	for i := 0; i < int(x.nlsm); i++ {
+		a := &x.lsm[i]
+		e.LSM = append(e.LSM, LSMAttr{C.GoString(a.dir), C.GoString(a.value), C.GoString(a.quoted),
+			C.GoString(a.test), C.GoString(a.testq), C.GoString(a.missing), C.GoString(a.field)})
+	}
 	return e
 }
 

@@ -1,8 +1,9 @@
 /*
  * procfs: the executor's writes to procfs files it must not be fooled
- * into writing elsewhere: linux.sysctl (cinit.c OP_SYSCTL).
- * libcontainer/lsm/procattr.go does the same in Go, and its package doc
- * says why (CVE-2025-52881).
+ * into writing elsewhere: linux.sysctl (cinit.c OP_SYSCTL) and the LSM
+ * exec attributes of process.apparmorProfile and process.selinuxLabel
+ * (cexec.c, create and exec). libcontainer/lsm/procattr.go does the same in
+ * Go, and its package doc says why (CVE-2025-52881).
  *
  * The procfs is a fresh instance (fsopen, no subset, writable), mounted
  * nowhere, so no mount of the container can cover one of its files; the
@@ -12,7 +13,9 @@
  * to be the root of a procfs. Below it every file is opened with openat2
  * RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS|RESOLVE_NO_MAGICLINKS|RESOLVE_NO_XDEV
  * (neither a symlink nor a bind mount over the file is followed: EXDEV)
- * and checked to be on procfs again before the write.
+ * and checked to be on procfs again before the write. A thread's
+ * attributes are named <pid>/task/<tid>/attr/..., never thread-self, a
+ * symlink.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -150,6 +153,86 @@ int berth_write_value(int fd, const char *value)
 	return 0;
 }
 
+/*
+ * thread_attr opens this thread's attribute name for writing, in the LSM's
+ * own directory (attr/<dir>/) when dir is set and the kernel has it, else
+ * the shared one (attr/); the path goes to path for messages.
+ */
+static int thread_attr(int proc, const char *dir, const char *name, char *path, size_t pathlen, char *err,
+		       size_t errlen)
+{
+	int pid = (int)getpid(), tid = (int)syscall(SYS_gettid);
+	if (dir[0] != '\0') {
+		snprintf(path, pathlen, "%d/task/%d/attr/%s/%s", pid, tid, dir, name);
+		int fd = berth_procfs_open(proc, path, O_WRONLY, err, errlen);
+		if (fd >= 0 || errno != ENOENT)
+			return fd;
+	}
+	snprintf(path, pathlen, "%d/task/%d/attr/%s", pid, tid, name);
+	return berth_procfs_open(proc, path, O_WRONLY, err, errlen);
+}
+
+/*
+ * berth_lsm_prepare is lsm.Prepare: it opens the exec attribute files of
+ * x's LSM fields, while the process is still root and unfiltered, so that
+ * the write just before execve needs only write(2) and close(2); an
+ * attribute with a test (AppArmor's "permprofile <name>" on attr/current)
+ * is tested first, so that a profile that is not loaded fails here and not
+ * at start. 0, or -1 with the message in err (what is open stays open for
+ * berth_lsm_close).
+ */
+int berth_lsm_prepare(struct exec_plan *x, char *err, size_t errlen)
+{
+	char why[512], path[64];
+	if (x->nlsm == 0)
+		return 0;
+	int proc = berth_open_procfs(why, sizeof(why));
+	if (proc < 0) {
+		snprintf(err, errlen, "%s: %s", x->lsm[0].field, why);
+		return -1;
+	}
+	int ret = -1;
+	for (uint32_t i = 0; i < x->nlsm; i++) {
+		struct lsm_attr *a = &x->lsm[i];
+		if (a->test[0] != '\0') {
+			int fd = thread_attr(proc, a->dir, "current", path, sizeof(path), why, sizeof(why));
+			if (fd < 0) {
+				snprintf(err, errlen, "%s: %s", a->field, why);
+				goto out;
+			}
+			int r = berth_write_value(fd, a->test), e = errno;
+			close(fd);
+			if (r < 0 && e == ENOENT) {
+				snprintf(err, errlen, "%s: %s (write %s to /proc/%s: %s)", a->field, a->missing, a->testq, path,
+					 berth_strerror(e));
+				goto out;
+			}
+			if (r < 0) {
+				snprintf(err, errlen, "%s: write %s to /proc/%s: %s", a->field, a->testq, path, berth_strerror(e));
+				goto out;
+			}
+		}
+		a->fd = thread_attr(proc, a->dir, "exec", a->path, sizeof(a->path), why, sizeof(why));
+		if (a->fd < 0) {
+			snprintf(err, errlen, "%s: %s", a->field, why);
+			goto out;
+		}
+	}
+	ret = 0;
+out:
+	close(proc);
+	return ret;
+}
+
+void berth_lsm_close(struct exec_plan *x)
+{
+	for (uint32_t i = 0; i < x->nlsm; i++) {
+		if (x->lsm[i].fd >= 0)
+			close(x->lsm[i].fd);
+		x->lsm[i].fd = -1;
+	}
+}
+
 int berth_sysctl_write(int *proc, const char *rel, const char *value, const char *quoted, char *err, size_t errlen)
 {
 	if (*proc < 0 && (*proc = berth_open_procfs(err, errlen)) < 0)
@@ -163,6 +246,22 @@ int berth_sysctl_write(int *proc, const char *rel, const char *value, const char
 		snprintf(err, errlen, "write %s to /proc/%s: %s", quoted, rel, berth_strerror(e));
 		errno = e;
 		return -1;
+	}
+	return 0;
+}
+
+int berth_lsm_apply(struct exec_plan *x, char *err, size_t errlen)
+{
+	for (uint32_t i = 0; i < x->nlsm; i++) {
+		struct lsm_attr *a = &x->lsm[i];
+		int r = berth_write_value(a->fd, a->value);
+		int e = errno;
+		close(a->fd);
+		a->fd = -1;
+		if (r < 0) {
+			snprintf(err, errlen, "%s: write %s to /proc/%s: %s", a->field, a->quoted, a->path, berth_strerror(e));
+			return -1;
+		}
 	}
 	return 0;
 }

@@ -1,6 +1,7 @@
 package nsenter_test
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -38,6 +39,7 @@ func TestMain(m *testing.M) {
 
 var childScenarios = map[string]func() error{
 	"sysctl": sysctlScenario,
+	"lsm":    lsmScenario,
 }
 
 func runChild(t *testing.T, name string) {
@@ -60,6 +62,13 @@ func runChild(t *testing.T, name string) {
 // and a mount over the file (even of another procfs file) is refused, as
 // is a symlink on the way.
 func TestSysctlWrite(t *testing.T) { runChild(t, "sysctl") }
+
+// TestLSMWrite: the exec attributes are opened below a fresh procfs as
+// <pid>/task/<tid>/attr/[<lsm>/]exec, a test write goes to attr/current
+// first, and the kernel's answer comes back with the field and path named
+// (on a host without AppArmor or SELinux: EINVAL); through /proc, a mount
+// over the attribute is refused.
+func TestLSMWrite(t *testing.T) { runChild(t, "lsm") }
 
 // overmount gives the UTS namespace names and mounts hostname's procfs file
 // over domainname's: a write through /proc to domainname would land in the
@@ -160,6 +169,62 @@ func sysctlScenario() error {
 	}
 	if err := wantErr(nsenter.SysctlWrite("kernel/hostname", "x", `"x"`), "/proc: not the root of a procfs (inode"); err != nil {
 		return fmt.Errorf("/proc/sys on /proc: %w", err)
+	}
+	return nil
+}
+
+// lsmOn reports whether the kernel runs AppArmor or SELinux, whose answer
+// to a write this test cannot know.
+func lsmOn() bool {
+	b, err := os.ReadFile("/sys/module/apparmor/parameters/enabled")
+	if err == nil && strings.TrimSpace(string(b)) == "Y" {
+		return true
+	}
+	_, err = os.Stat("/sys/fs/selinux/enforce")
+	return err == nil
+}
+
+func lsmScenario() error {
+	if err := overmount(); err != nil {
+		return err
+	}
+	self := fmt.Sprintf("%d/task/%d/attr/", unix.Getpid(), unix.Gettid())
+	label := nsenter.LSMAttr{Value: "u:r:t:s0", Quoted: `"u:r:t:s0"`, Field: `process.selinuxLabel "u:r:t:s0"`}
+	profile := nsenter.LSMAttr{Dir: "apparmor", Value: "exec p", Quoted: `"exec p"`, Test: "permprofile p",
+		TestQuoted: `"permprofile"`, Missing: "no such profile is loaded", Field: `process.apparmorProfile "p"`}
+	_, aaDir := os.Stat("/proc/thread-self/attr/apparmor")
+	prep, apply := nsenter.LSMExec([]nsenter.LSMAttr{label})
+	if prep != nil {
+		return fmt.Errorf("open %sexec: %w", self, prep)
+	}
+	if !lsmOn() {
+		if err := wantErr(apply, `process.selinuxLabel "u:r:t:s0": write "u:r:t:s0" to /proc/`+self+"exec: invalid argument"); err != nil {
+			return fmt.Errorf("no LSM: %w", err)
+		}
+		current := self + "current"
+		if aaDir == nil {
+			current = self + "apparmor/current"
+		}
+		prep, _ = nsenter.LSMExec([]nsenter.LSMAttr{profile, label})
+		if err := wantErr(prep, `process.apparmorProfile "p": write "permprofile" to /proc/`+current+": invalid argument"); err != nil {
+			return fmt.Errorf("no LSM, profile test: %w", err)
+		}
+	}
+
+	// Through /proc (no fresh procfs), with another procfs file over the
+	// attribute: refused, as in CVE-2025-52881.
+	if err := refuseFsopen(); err != nil {
+		return fmt.Errorf("refuse fsopen: %w", err)
+	}
+	if err := unix.Mount("/proc/sys/kernel/domainname", "/proc/"+self+"exec", "", unix.MS_BIND, ""); err != nil {
+		return fmt.Errorf("bind over attr/exec: %w", err)
+	}
+	prep, _ = nsenter.LSMExec([]nsenter.LSMAttr{label})
+	if err := wantErr(prep, `process.selinuxLabel "u:r:t:s0": openat2 /proc/`+self+"exec: invalid cross-device link (something is mounted over it)"); err != nil {
+		return fmt.Errorf("a mount over attr/exec: %w", err)
+	}
+	if h, d := uts(); h != "berth-c-host" || d != "berth-c-domain" {
+		return errors.New("the write went through the mount")
 	}
 	return nil
 }

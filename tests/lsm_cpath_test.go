@@ -4,15 +4,16 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
-// linux.sysctl and the seccomp listener through the C executor
-// (nsenter/cinit.c, cexec.c, procfs.c), held to what the Go init and exec
-// do with the same spec.
+// linux.sysctl, the LSM labels and the seccomp listener through the C
+// executor (nsenter/cinit.c, cexec.c, procfs.c), held to what the Go init
+// and exec do with the same spec.
 
 // TestCPathSysctl: sysctls are written by the C init, after the hostname
 // (kernel.hostname wins), through a procfs of its own: a rootfs whose
@@ -75,6 +76,136 @@ func slicesDelete(ms []specs.Mount, dest string) []specs.Mount {
 		}
 	}
 	return out
+}
+
+// fakeLSMRuntime is a runtime whose every command runs in a mount
+// namespace of its own where the host seems to run AppArmor
+// (/sys/module/apparmor/parameters/enabled reads Y) and SELinux
+// (/sys/fs/selinux/enforce exists), so that the parent's check lets LSM
+// fields through to the executor on a kernel that has neither: the kernel
+// then refuses the writes, and the tests see where each was made.
+func fakeLSMRuntime(t *testing.T) *runtime {
+	t.Helper()
+	if appArmorOn() || seLinuxOn() {
+		t.Skip("an LSM is enabled on this kernel: TestAppArmorProfile covers it")
+	}
+	unshare, err := exec.LookPath("unshare")
+	if err != nil {
+		t.Fatalf("unshare (util-linux) is needed: %v", err)
+	}
+	script := `set -e
+mount -t tmpfs -o mode=755 berth-fake-lsm /sys/module
+mkdir -p /sys/module/apparmor/parameters
+echo Y >/sys/module/apparmor/parameters/enabled
+d=$(mktemp -d)
+mount --rbind /sys/fs "$d"
+mount -t tmpfs -o mode=755 berth-fake-lsm /sys/fs
+for e in "$d"/*; do mkdir "/sys/fs/${e##*/}"; mount --rbind "$e" "/sys/fs/${e##*/}"; done
+umount -l "$d"
+rmdir "$d"
+mkdir -p /sys/fs/selinux
+echo 1 >/sys/fs/selinux/enforce
+exec "$@"`
+	r := newRuntime(t)
+	r.wrap = []string{unshare, "--mount", "--propagation", "private", "sh", "-c", script, "sh"}
+	return r
+}
+
+// attrPath matches this executor's thread attribute paths in messages:
+// /proc/<pid>/task/<tid>/attr/.
+var attrPath = regexp.MustCompile(`/proc/[0-9]+/task/[0-9]+/attr/`)
+
+// TestCPathLSMLabel: process.selinuxLabel goes through the C init: its
+// exec attribute is opened while create runs, and written after `berth
+// start` released the fifo (the kernel refuses it here, so start fails and
+// the workload never runs), by the init itself (pid 1 of its namespace,
+// one thread). exec --process-label writes it from the C exec, just before
+// the execve. The Go paths fail at the same points with the same line.
+func TestCPathLSMLabel(t *testing.T) {
+	r := fakeLSMRuntime(t)
+	const label = "system_u:system_r:container_t:s0:c1,c2"
+	want := `process.selinuxLabel "` + label + `": write "` + label + `" to /proc/1/task/1/attr/exec: invalid argument`
+	for _, goInit := range []bool{false, true} {
+		b := newShBundle(t, "touch /ran")
+		b.spec.Process.SelinuxLabel = label
+		b.write(t)
+		id := r.newID()
+		env := func(cmd *exec.Cmd) { cmd.Env = initEnv(goInit) }
+		res := r.runCmd(env, "--debug", "create", "--bundle", b.dir, id)
+		if res.code != 0 {
+			t.Fatalf("BERTH_INIT_GO=%v: create (the attribute is only opened): %s", goInit, res)
+		}
+		if ranGo := strings.Contains(res.stderr, "create: the Go init runs"); ranGo != goInit {
+			t.Errorf("BERTH_INIT_GO=%v: the Go init ran: %v\n%s", goInit, ranGo, res.stderr)
+		}
+		res = r.run("start", id)
+		assertErrorLine(t, res)
+		got := attrPath.ReplaceAllString(res.stderr, "/proc/1/task/1/attr/")
+		if !strings.Contains(got, want) || goInit == false && !strings.Contains(res.stderr, want) {
+			t.Errorf("BERTH_INIT_GO=%v: start: %q, want %q", goInit, res.stderr, want)
+		}
+		if _, err := os.Stat(filepath.Join(b.rootfs, "ran")); err == nil {
+			t.Errorf("BERTH_INIT_GO=%v: the workload ran although its label was refused", goInit)
+		}
+		r.run("delete", "-f", id)
+	}
+
+	c := runningSleeper(t, r)
+	defer r.run("delete", "-f", c.id)
+	for _, goExec := range []bool{false, true} {
+		res := r.runCmd(func(cmd *exec.Cmd) { cmd.Env = execPathEnv(goExec) }, "--debug", "exec", "--process-label", label, c.id, "touch", "/exec-ran")
+		if res.code == 0 {
+			t.Fatalf("BERTH_EXEC_GO=%v: exec with a label the kernel refuses: %s", goExec, res)
+		}
+		if ranGo := strings.Contains(res.stderr, "exec: the Go exec runs"); ranGo != goExec {
+			t.Errorf("BERTH_EXEC_GO=%v: the Go exec ran: %v\n%s", goExec, ranGo, res.stderr)
+		}
+		wantExec := `process.selinuxLabel "` + label + `": write "` + label + `" to /proc/N/task/N/attr/exec: invalid argument`
+		if got := attrPath.ReplaceAllString(res.stderr, "/proc/N/task/N/attr/"); !strings.Contains(got, wantExec) {
+			t.Errorf("BERTH_EXEC_GO=%v: exec: %q, want %q", goExec, res.stderr, wantExec)
+		}
+		if _, err := os.Stat(filepath.Join(c.b.rootfs, "exec-ran")); err == nil {
+			t.Errorf("BERTH_EXEC_GO=%v: the exec'd process ran although its label was refused", goExec)
+		}
+	}
+}
+
+// TestCPathAppArmorProfile: process.apparmorProfile goes through the C
+// init and exec: the profile is tested ("permprofile") while create or
+// exec runs, so a kernel that refuses it fails them, with one line naming
+// the field and the file, and create leaves nothing behind.
+func TestCPathAppArmorProfile(t *testing.T) {
+	r := fakeLSMRuntime(t)
+	current := func(s string) string {
+		// The kernel may have attr/apparmor/ without AppArmor running.
+		return strings.Replace(attrPath.ReplaceAllString(s, "/proc/N/task/N/attr/"), "attr/apparmor/current", "attr/current", 1)
+	}
+	want := `process.apparmorProfile "berth-test": write "permprofile" to /proc/N/task/N/attr/current: invalid argument`
+	for _, goInit := range []bool{false, true} {
+		b := newShBundle(t, "touch /ran")
+		b.spec.Process.ApparmorProfile = "berth-test"
+		b.write(t)
+		id := r.newID()
+		before := hostMounts()
+		res := r.runCmd(func(cmd *exec.Cmd) { cmd.Env = initEnv(goInit) }, "create", "--bundle", b.dir, id)
+		assertErrorLine(t, res)
+		if !strings.Contains(current(res.stderr), want) {
+			t.Errorf("BERTH_INIT_GO=%v: create: %q, want %q", goInit, res.stderr, want)
+		}
+		if !goInit && !strings.Contains(res.stderr, "/proc/1/task/1/attr/") {
+			t.Errorf("the C init did not test its own attribute (pid 1): %q", res.stderr)
+		}
+		assertNothingLeft(t, r, id, before)
+	}
+	c := runningSleeper(t, r)
+	defer r.run("delete", "-f", c.id)
+	for _, goExec := range []bool{false, true} {
+		res := r.runCmd(func(cmd *exec.Cmd) { cmd.Env = execPathEnv(goExec) }, "exec", "--apparmor", "berth-test", c.id, "true")
+		assertErrorLine(t, res)
+		if !strings.Contains(current(res.stderr), want) {
+			t.Errorf("BERTH_EXEC_GO=%v: exec: %q, want %q", goExec, res.stderr, want)
+		}
+	}
 }
 
 // TestCPathSeccompNotify: with SCMP_ACT_NOTIFY the C init (both load
