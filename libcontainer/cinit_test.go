@@ -32,9 +32,11 @@ func planSpec() (*CreateOpts, *specs.Spec) {
 			{Destination: "/proc", Type: "proc", Source: "proc"},
 			{Destination: "/data", Type: "bind", Source: "data", Options: []string{"rbind", "ro", "rslave"}},
 			{Destination: "/t", Type: "tmpfs", Options: []string{"rro", "size=1m"}},
+			{Destination: "/dev/mqueue", Type: "mqueue", Source: "mqueue"},
 		},
 		Linux: &specs.Linux{
 			Sysctl:        map[string]string{"net.ipv4.ip_forward": "1", "kernel.msgmax": "4321"},
+			MountLabel:    "system_u:object_r:container_file_t:s0",
 			MaskedPaths:   []string{"/proc/kcore"},
 			ReadonlyPaths: []string{"/proc/sys"},
 			Devices:       []specs.LinuxDevice{{Path: "/dev/fuse", Type: "c", Major: 10, Minor: 229}},
@@ -87,7 +89,7 @@ func planRoundTrip(t *testing.T, noPivot bool) {
 	for _, op := range p.Ops {
 		codes = append(codes, op.Code)
 	}
-	for _, want := range []uint32{nsenter.OpSetsid, nsenter.OpPrepare, nsenter.OpBind, nsenter.OpHooks, nsenter.OpPivot,
+	for _, want := range []uint32{nsenter.OpSetsid, nsenter.OpPrepare, nsenter.OpMountLabel, nsenter.OpBind, nsenter.OpHooks, nsenter.OpPivot,
 		nsenter.OpLoopback, nsenter.OpHostname, nsenter.OpDomainname, nsenter.OpSysctl, nsenter.OpMask, nsenter.OpReadonly,
 		nsenter.OpRootReadonly, nsenter.OpKeyring} {
 		if !slices.Contains(codes, want) {

@@ -123,6 +123,7 @@ enum {
 	OP_SETSID,
 	OP_DETACH, /* s0 mount point, s1 fstype, s2 its parent's mount point or "": a host proc/sysfs mount --no-pivot takes away */
 	OP_SYSCTL, /* s0 path below a procfs root ("sys/net/ipv4/ip_forward"), s1 value, s4 field */
+	OP_MOUNTLABEL, /* s0 linux.mountLabel, for the B_MQLABEL mounts that follow */
 	OP_MAX
 };
 
@@ -158,6 +159,7 @@ void berth_free_plan(struct plan *p);
 #define B_NOPIVOT 32 /* MS_MOVE and chroot instead of pivot_root */
 #define B_CG2 64 /* a v1 host's cgroup2 hierarchy ("unified") */
 #define B_KCORE 128 /* the host has /proc/kcore: /dev/core -> /proc/kcore */
+#define B_MQLABEL 256 /* an mqueue: its root gets the OP_MOUNTLABEL label as security.selinux */
 
 
 /* berth_parse_exec reads an exec record; 0, or -1 when malformed. */

@@ -56,6 +56,7 @@
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -84,6 +85,7 @@ static struct {
 	int nullfd; /* the checked /dev/null, for maskedPaths */
 	int proc; /* the init's own procfs (open_proc), its working directory during the ops */
 	int wproc; /* a fresh writable procfs for a run of OP_SYSCTLs (procfs.c), or -1 */
+	const char *mount_label; /* OP_MOUNTLABEL, for B_MQLABEL mounts */
 } ci = { .rootfd = -1, .cgmnt = -1, .nullfd = -1, .proc = -1, .wproc = -1 };
 
 /* --- trace (berth --debug) ------------------------------------------------ */
@@ -694,6 +696,22 @@ static void check_plain_dir(const struct op *o)
 		     o->s[1], dest, S_ISLNK(st.st_mode) ? "a symlink" : "not a directory");
 }
 
+/*
+ * mqueue_label gives the root of a fresh mqueue mount the mount label as
+ * an xattr (mqueue takes no context= option), before after_mount could
+ * make it read-only.
+ */
+static void mqueue_label(const struct op *o, int mnt)
+{
+	char b[32];
+	const char *l = ci.mount_label;
+	if (l == NULL)
+		bail(0, "init: an mqueue to label before OP_MOUNTLABEL");
+	if (setxattr(procfd(mnt, b), "security.selinux", l, strlen(l), 0) < 0)
+		bail(errno, "rootfs: mount \"%s\" on \"%s\" (%s): label: setxattr security.selinux \"%s\" (linux.mountLabel)",
+		     o->s[5], DEST(o), FIELD(o), l);
+}
+
 static void op_fresh(const struct op *o)
 {
 	char b[32];
@@ -709,6 +727,8 @@ static void op_fresh(const struct op *o)
 	if (mount(o->s[2], procfd(t.fd, b), o->s[1], (unsigned long)o->n[0], o->s[3][0] ? o->s[3] : NULL) < 0)
 		mount_fail(o, NULL, errno);
 	int mnt = reopen_or_fail(o, &t);
+	if (o->n[2] & B_MQLABEL)
+		mqueue_label(o, mnt);
 	after_mount(o, mnt);
 	close(mnt);
 	target_close(&t);
@@ -759,7 +779,8 @@ static void op_cgroup1(const struct op *o)
 	struct target t;
 	resolve_dest(o, C_DIR, 0755, &t);
 	check_proc_dest(o, t.path, "cgroup", -1);
-	if (mount("tmpfs", procfd(t.fd, b), "tmpfs", (unsigned long)o->n[0] & ~(unsigned long)MS_RDONLY, "mode=755") < 0)
+	/* s3: the tmpfs's data, the mount label's context= in it. */
+	if (mount("tmpfs", procfd(t.fd, b), "tmpfs", (unsigned long)o->n[0] & ~(unsigned long)MS_RDONLY, o->s[3]) < 0)
 		mount_fail(o, NULL, errno);
 	ci.cgmnt = reopen_or_fail(o, &t);
 	target_close(&t);
@@ -1092,7 +1113,8 @@ static void op_mask(const struct op *o)
 	if (fstat(t.fd, &st) < 0)
 		bail(errno, "rootfs: mask \"%s\" (%s): fstat", p, FIELD(o));
 	if (S_ISDIR(st.st_mode)) {
-		if (mount("tmpfs", procfd(t.fd, b1), "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		if (mount("tmpfs", procfd(t.fd, b1), "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+			  o->s[3][0] ? o->s[3] : NULL) < 0)
 			bail(errno, "rootfs: mask \"%s\" (%s): mount tmpfs", p, FIELD(o));
 	} else {
 		if (ci.nullfd < 0 && (ci.nullfd = open_dev_null(err, sizeof(err))) < 0)
@@ -1253,6 +1275,9 @@ static void run_op(const struct op *o)
 		break;
 	case OP_SYSCTL:
 		op_sysctl(o);
+		break;
+	case OP_MOUNTLABEL:
+		ci.mount_label = o->s[0];
 		break;
 	default:
 		bail(0, "init: unknown plan operation %u", o->code);

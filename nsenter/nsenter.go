@@ -60,7 +60,8 @@ const (
 	OpMark
 	OpSetsid
 	OpDetach
-	OpSysctl // S[0] path below a procfs root, S[1] value, S[2] it quoted, S[4] field
+	OpSysctl     // S[0] path below a procfs root, S[1] value, S[2] it quoted, S[4] field
+	OpMountLabel // S[0] linux.mountLabel, for the BitMqueueLabel mounts after it
 	opMax
 )
 
@@ -74,6 +75,7 @@ const (
 	BitNoPivot
 	BitCgroup2
 	BitKcore
+	BitMqueueLabel // an mqueue: its root gets OpMountLabel's label (security.selinux)
 )
 
 // EnvInitFD names the inherited socket the stub talks over.

@@ -35,9 +35,6 @@ func PlanUnsupported(c *Config) string {
 	if c.UserNS {
 		return "user namespace"
 	}
-	if mountLabel(s) != "" {
-		return "linux.mountLabel"
-	}
 	if s.Linux != nil {
 		// Other values may leave the rootfs's parent mount shared, which
 		// Setup makes private by reading mountinfo in the container.
@@ -73,6 +70,12 @@ func PlanSetup(c *Config) ([]PlanOp, error) {
 	ops := []PlanOp{
 		{Code: nsenter.OpPrepare, N: [6]uint64{uint64(prop)}, S: [6]string{c.Rootfs, "", "", "", propName}},
 		mark("rootfs: propagation, bind"),
+	}
+	// linux.mountLabel is in the data of each fresh mount that takes a
+	// context= option (labelData); an mqueue, which takes none, gets it as
+	// an xattr of its root (BitMqueueLabel) from this op.
+	if l := mountLabel(c.Spec); l != "" {
+		ops = append(ops, PlanOp{Code: nsenter.OpMountLabel, S: [6]string{l}})
 	}
 	for i, m := range c.Spec.Mounts {
 		mops, err := planMount(c, i, m)
@@ -115,7 +118,9 @@ func PlanFinalize(c *Config) []PlanOp {
 	var ops []PlanOp
 	if l := c.Spec.Linux; l != nil {
 		for i, p := range l.MaskedPaths {
-			ops = append(ops, PlanOp{Code: nsenter.OpMask, S: [6]string{p, "", "", "", "linux.maskedPaths[" + strconv.Itoa(i) + "]"}})
+			// S[3]: the data of the tmpfs that covers a directory.
+			data := labelData("tmpfs", "", mountLabel(c.Spec))
+			ops = append(ops, PlanOp{Code: nsenter.OpMask, S: [6]string{p, "", "", data, "linux.maskedPaths[" + strconv.Itoa(i) + "]"}})
 		}
 		for i, p := range l.ReadonlyPaths {
 			ops = append(ops, PlanOp{Code: nsenter.OpReadonly, S: [6]string{p, "", "", "", "linux.readonlyPaths[" + strconv.Itoa(i) + "]"}})
@@ -210,6 +215,11 @@ func planMount(c *Config, i int, m specs.Mount) ([]PlanOp, error) {
 		if m.Type == "proc" || m.Type == "sysfs" {
 			op.N[2] |= nsenter.BitPlainDir
 		}
+		label := mountLabel(c.Spec)
+		op.S[3] = labelData(m.Type, opts.Data, label)
+		if label != "" && m.Type == "mqueue" {
+			op.N[2] |= nsenter.BitMqueueLabel
+		}
 	}
 	return []PlanOp{op}, nil
 }
@@ -248,6 +258,7 @@ func planCgroup(c *Config, op PlanOp) ([]PlanOp, error) {
 	hs := hierarchiesIn(own, mounts)
 	tmpfs := op
 	tmpfs.Code, tmpfs.Prop, tmpfs.N[2] = nsenter.OpCgroup1, nil, 0
+	tmpfs.S[3] = labelData("tmpfs", "mode=755", mountLabel(c.Spec))
 	ops := []PlanOp{tmpfs}
 	for _, h := range hs {
 		hop := PlanOp{Code: nsenter.OpCgroupHierarchy, N: [6]uint64{op.N[0], op.N[1]}}

@@ -11,7 +11,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
-// linux.sysctl, the LSM labels and the seccomp listener through the C
+// linux.sysctl, the LSM fields and the seccomp listener through the C
 // executor (nsenter/cinit.c, cexec.c, procfs.c), held to what the Go init
 // and exec do with the same spec.
 
@@ -205,6 +205,43 @@ func TestCPathAppArmorProfile(t *testing.T) {
 		if !strings.Contains(current(res.stderr), want) {
 			t.Errorf("BERTH_EXEC_GO=%v: exec: %q, want %q", goExec, res.stderr, want)
 		}
+	}
+}
+
+// TestCPathMountLabel: linux.mountLabel reaches the C init's mounts as
+// the Go init passes it: context= in the data of a tmpfs (which a kernel
+// without SELinux refuses), and for an mqueue, which takes no context=,
+// the security.selinux xattr of its root.
+func TestCPathMountLabel(t *testing.T) {
+	r := fakeLSMRuntime(t)
+	const label = "system_u:object_r:container_file_t:s0"
+	for _, tc := range []struct {
+		name string
+		edit func(b *bundle)
+		want string
+	}{
+		{"tmpfs", func(b *bundle) {}, `rootfs: mount "tmpfs" on "/dev" (spec mounts[1]): invalid argument`},
+		{"mqueue", func(b *bundle) {
+			// Only mounts that take no context= before it.
+			b.spec.Mounts = []specs.Mount{b.spec.Mounts[0], b.spec.Mounts[4], b.spec.Mounts[5]}
+		}, `rootfs: mount "mqueue" on "/dev/mqueue" (spec mounts[1]): label: setxattr security.selinux "` + label + `" (linux.mountLabel): operation not supported`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, goInit := range []bool{false, true} {
+				b := newShBundle(t, "true")
+				b.spec.Linux.MountLabel = label
+				tc.edit(b)
+				b.write(t)
+				id := r.newID()
+				before := hostMounts()
+				res := r.runCmd(func(cmd *exec.Cmd) { cmd.Env = initEnv(goInit) }, "create", "--bundle", b.dir, id)
+				assertErrorLine(t, res)
+				if !strings.Contains(res.stderr, tc.want) {
+					t.Errorf("BERTH_INIT_GO=%v: %q, want %q", goInit, res.stderr, tc.want)
+				}
+				assertNothingLeft(t, r, id, before)
+			}
+		})
 	}
 }
 
