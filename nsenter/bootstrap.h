@@ -103,7 +103,7 @@ enum {
 	OP_FRESH, /* n0 flags; n2 bits; n3-5 mount_attr; s0-3; a new filesystem */
 	OP_BIND, /* n0 flags, n1 cleared, n2 bits; s0 dest, s2 host source */
 	OP_REMOUNT, /* n0 flags; s0-3 */
-	OP_CGROUP1, /* n0 flags, n1 cleared; a tmpfs for the v1 hierarchies */
+	OP_CGROUP1, /* n0 flags, n1 cleared, s3 data; a tmpfs for the v1 hierarchies */
 	OP_CGHIER, /* n0 flags, n1 cleared, n2 bits; s1 hierarchy name, s2 host dir, s3 controllers */
 	OP_CGDONE, /* n0 flags, n1 cleared, n2 bits, n3-5 mount_attr */
 	OP_CGROUP2, /* n0 flags, n1 cleared, n2 bits; s1 host dir of the init's cgroup */
@@ -115,14 +115,14 @@ enum {
 	OP_LOOPBACK,
 	OP_HOSTNAME, /* s0 */
 	OP_DOMAINNAME, /* s0 */
-	OP_MASK, /* s0 path */
+	OP_MASK, /* s0 path, s3 data of the tmpfs over a directory */
 	OP_READONLY, /* s0 path */
 	OP_ROOT_RO,
 	OP_KEYRING, /* s0 keyring name */
 	OP_MARK, /* s0 step name (berth --debug) */
 	OP_SETSID,
 	OP_DETACH, /* s0 mount point, s1 fstype, s2 its parent's mount point or "": a host proc/sysfs mount --no-pivot takes away */
-	OP_SYSCTL, /* s0 path below a procfs root ("sys/net/ipv4/ip_forward"), s1 value, s4 field */
+	OP_SYSCTL, /* s0 path below a procfs root ("sys/net/ipv4/ip_forward"), s1 value, s2 it quoted, s4 field */
 	OP_MOUNTLABEL, /* s0 linux.mountLabel, for the B_MQLABEL mounts that follow */
 	OP_MAX
 };
