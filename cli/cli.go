@@ -35,7 +35,12 @@ type Command struct {
 	Name, Usage, ArgsUsage string
 	Aliases                []string
 	Flags                  []Flag
-	Action                 func(*Context) error
+	// FlagsAfterArgs lets the command's own flags, each with its value,
+	// also follow the arguments, up to a "--" (`update ID --memory 1M`):
+	// runc 1.1's parser (urfave/cli v1) moved them in front for most
+	// commands. Anything else that starts with "-" stays an argument.
+	FlagsAfterArgs bool
+	Action         func(*Context) error
 }
 
 // Context is what an action sees: its command's flags, the global ones
@@ -229,6 +234,37 @@ func parse(cmd *Command, flags []Flag, parent *Context, args []string) (*Context
 	return c, nil
 }
 
+// flagsFirst moves the flags of flags found among args, with the value
+// a non-bool one takes from the next argument, in front of the rest,
+// keeping the order of each part; nothing after a "--" moves.
+func flagsFirst(flags []Flag, args []string) []string {
+	front := make([]string, 0, len(args))
+	var rest []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			rest = append(rest, args[i:]...)
+			break
+		}
+		name := strings.TrimPrefix(strings.TrimPrefix(a, "-"), "-")
+		name, _, hasValue := strings.Cut(name, "=")
+		f := find(flags, name)
+		takesNext := f != nil && !hasValue && !f.isBool()
+		if len(a) < 2 || a[0] != '-' || f == nil || takesNext && i+1 == len(args) {
+			// A flag missing its value stays too: moved, it would
+			// take the first argument as its value.
+			rest = append(rest, a)
+			continue
+		}
+		front = append(front, a)
+		if takesNext {
+			i++
+			front = append(front, args[i])
+		}
+	}
+	return append(front, rest...)
+}
+
 func find(flags []Flag, name string) Flag {
 	for _, f := range flags {
 		if slices.Contains(f.names(), name) {
@@ -285,7 +321,11 @@ func (a *App) Run(args []string) error {
 	if cmd == nil {
 		return Exit(fmt.Errorf("no command %q (%s --help lists them)", rest[0], a.Name), exitUnknownCommand)
 	}
-	c, err := parse(cmd, cmd.Flags, global, rest[1:])
+	cmdArgs := rest[1:]
+	if cmd.FlagsAfterArgs {
+		cmdArgs = flagsFirst(cmd.Flags, cmdArgs)
+	}
+	c, err := parse(cmd, cmd.Flags, global, cmdArgs)
 	if errors.Is(err, errHelp) {
 		a.commandHelp(out, cmd)
 		return nil

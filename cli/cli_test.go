@@ -120,3 +120,60 @@ func TestHelpAndVersion(t *testing.T) {
 		}
 	}
 }
+
+// TestFlagsAfterArgs: a command with FlagsAfterArgs takes its flags after
+// its arguments too (runc's `update ID --memory 1M`); others stop at the
+// first argument.
+func TestFlagsAfterArgs(t *testing.T) {
+	parseAll := func(after bool, argv ...string) (*Context, error) {
+		var got *Context
+		app := &App{
+			Name: "b", Writer: &bytes.Buffer{},
+			Flags: []Flag{&StringFlag{Name: "root"}},
+			Commands: []*Command{{
+				Name: "update", FlagsAfterArgs: after,
+				Flags: []Flag{
+					&StringFlag{Name: "memory", Aliases: []string{"m"}},
+					&StringFlag{Name: "pids-limit"},
+					&BoolFlag{Name: "quiet"},
+				},
+				Action: func(c *Context) error { got = c; return nil },
+			}},
+		}
+		err := app.Run(append([]string{"b"}, argv...))
+		return got, err
+	}
+	for _, tc := range []struct {
+		argv         []string
+		memory, pids string
+		quiet        bool
+		args         []string
+	}{
+		{[]string{"update", "id", "--memory", "1M"}, "1M", "", false, []string{"id"}},
+		{[]string{"update", "--memory", "1M", "id"}, "1M", "", false, []string{"id"}},
+		{[]string{"update", "--pids-limit", "5", "id", "-m=2M", "--quiet"}, "2M", "5", true, []string{"id"}},
+		{[]string{"update", "id", "--memory", "-1"}, "-1", "", false, []string{"id"}},
+		{[]string{"update", "id", "--quiet", "x"}, "", "", true, []string{"id", "x"}},
+		// Not ours, or after "--": arguments.
+		{[]string{"update", "id", "--bogus", "5"}, "", "", false, []string{"id", "--bogus", "5"}},
+		{[]string{"update", "id", "--", "--memory", "5"}, "", "", false, []string{"id", "--", "--memory", "5"}},
+		{[]string{"update", "--", "id", "--memory", "5"}, "", "", false, []string{"id", "--memory", "5"}},
+		// A flag without its value takes no argument as one.
+		{[]string{"update", "id", "-", "--memory"}, "", "", false, []string{"id", "-", "--memory"}},
+	} {
+		c, err := parseAll(true, tc.argv...)
+		if err != nil {
+			t.Errorf("%q: %v", tc.argv, err)
+			continue
+		}
+		if c.String("memory") != tc.memory || c.String("pids-limit") != tc.pids || c.Bool("quiet") != tc.quiet || !reflect.DeepEqual(c.Args().Slice(), tc.args) {
+			t.Errorf("%q: memory %q pids %q quiet %v args %q; want %q %q %v %q", tc.argv,
+				c.String("memory"), c.String("pids-limit"), c.Bool("quiet"), c.Args(), tc.memory, tc.pids, tc.quiet, tc.args)
+		}
+	}
+	// Without it, flags end at the first argument.
+	c, err := parseAll(false, "update", "id", "--memory", "1M")
+	if err != nil || c.IsSet("memory") || !reflect.DeepEqual(c.Args().Slice(), []string{"id", "--memory", "1M"}) {
+		t.Errorf("without FlagsAfterArgs: %v, memory set %v, args %q", err, c.IsSet("memory"), c.Args())
+	}
+}

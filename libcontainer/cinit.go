@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
@@ -16,10 +17,11 @@ import (
 )
 
 // The container init finished in C (nsenter/cinit.c): for the common
-// create the parent compiles the spec into a plan of mount, device and
-// process steps, and the init runs it without starting the Go runtime or
-// decoding the spec (~3 ms of a create here). What needs Go (below) takes
-// the Go init, which is the reference the C init follows step for step.
+// create the parent compiles the spec into a plan of mount, device, hook
+// and process steps, and the init runs it without starting the Go runtime
+// or decoding the spec (~3 ms of a create here). What needs Go (below)
+// takes the Go init, which is the reference the C init follows step for
+// step.
 
 // cInitReason says why this create needs the Go init, or "" when the C init
 // can do it. BERTH_INIT_GO=1 forces the Go init (to compare the two).
@@ -28,35 +30,80 @@ func cInitReason(o *CreateOpts, plan *nsPlan) string {
 	switch {
 	case os.Getenv("BERTH_INIT_GO") == "1":
 		return "BERTH_INIT_GO=1"
-	case !plan.has(specs.MountNamespace):
-		return "no new mount namespace"
+	case !plan.has(specs.MountNamespace) && joins(plan, "mount"):
+		return "joined mount namespace"
 	case s.Process.Terminal:
 		// Tried: with the pty made by the C init, `podman run -it` lost the
 		// container's first output line under load (3 runs in 6); conmon
 		// races a create that ends within ~5 ms of sending it the pty
 		// master (a 5 ms pause there removed it). The Go init is slower.
 		return "process.terminal"
-	case s.Hooks != nil && (len(s.Hooks.CreateContainer) > 0 || len(s.Hooks.StartContainer) > 0):
-		return "createContainer/startContainer hooks"
 	}
-	return rootfs.PlanUnsupported(&rootfs.Config{Spec: s, UserNS: plan.userNS()})
+	return rootfs.PlanUnsupported(&rootfs.Config{Spec: s})
+}
+
+// initFacts are what the plan needs of the init once it exists: its pid
+// as the host sees it (for the hooks' state) and its cgroups
+// (rootfs.Config.OwnCgroups).
+type initFacts struct {
+	pid int
+	own map[string]string
+}
+
+// initFactsResult is the parent's one answer to the plan compiler, once
+// the init exists (or create failed).
+type initFactsResult struct {
+	facts initFacts
+	err   error
+}
+
+// initFactsOnce is cInitPlan's facts from the parent's one answer on ch:
+// the compiler asks for each "cgroup" mount and for the hooks, and a
+// second receive would wait forever.
+func initFactsOnce(ch <-chan initFactsResult) func() (initFacts, error) {
+	return sync.OnceValues(func() (initFacts, error) {
+		r := <-ch
+		return r.facts, r.err
+	})
 }
 
 // cInitPlan encodes the plan for the init pid (layout at the top of
 // cinit.c), in the Go init's order: setsid, rootfs.Setup (with the hooks
-// point), loopback, hostname, domainname, sysctl, rootfs.Finalize, keyring,
-// then the process.
+// point and the createContainer hooks; without a mount namespace only
+// those and a chroot), loopback, hostname, domainname, sysctl,
+// rootfs.Finalize, keyring, then the process; the startContainer hooks
+// last, which the init runs once `berth start` opened the exec fifo.
 //
-// own gives the init's cgroups (rootfs.Config.OwnCgroups) once it has
-// joined them; the rest is compiled while the init is still being made.
-func cInitPlan(o *CreateOpts, spec *specs.Spec, own func() (map[string]string, error), fifoFD, preserveFDs int, netNS, cgroupNS bool) ([]byte, error) {
-	rc := &rootfs.Config{Spec: spec, Rootfs: o.Rootfs, Bundle: o.Bundle, NoPivot: o.NoPivot, CgroupNS: cgroupNS, OwnCgroupsFrom: own}
-	ops := []rootfs.PlanOp{{Code: nsenter.OpSetsid}}
-	setup, err := rootfs.PlanSetup(rc)
-	if err != nil {
-		return nil, fmt.Errorf("rootfs: %w", err)
+// facts gives what is known once the init exists (it may be called more
+// than once); the rest is compiled while the init is still being made.
+func cInitPlan(o *CreateOpts, spec *specs.Spec, facts func() (initFacts, error), fifoFD, preserveFDs int, mountNS, netNS, cgroupNS, userNS bool) ([]byte, error) {
+	own := func() (map[string]string, error) {
+		f, err := facts()
+		return f.own, err
 	}
-	ops = append(ops, setup...)
+	rc := &rootfs.Config{Spec: spec, Rootfs: o.Rootfs, Bundle: o.Bundle, NoPivot: o.NoPivot, UserNS: userNS, CgroupNS: cgroupNS, OwnCgroupsFrom: own}
+	var createHooks, startHooks []specs.Hook
+	if h := spec.Hooks; h != nil {
+		createHooks, startHooks = h.CreateContainer, h.StartContainer
+	}
+	ops := []rootfs.PlanOp{{Code: nsenter.OpSetsid}}
+	if mountNS {
+		// The Go init wraps what rootfs.Setup returns, its hooks included.
+		rc.BeforePivotOps = hookOps("createContainer", nsenter.OpHook, createHooks, o.Rootfs, "rootfs: ")
+		setup, err := rootfs.PlanSetup(rc)
+		if err != nil {
+			return nil, fmt.Errorf("rootfs: %w", err)
+		}
+		ops = append(ops, setup...)
+	} else {
+		// Sharing the host's mount namespace: the hooks point and the
+		// createContainer hooks, then a chroot is all that can be done
+		// without rearranging the host's mounts (spec validation refused
+		// what needs more).
+		ops = append(ops, rootfs.PlanOp{Code: nsenter.OpHooks})
+		ops = append(ops, hookOps("createContainer", nsenter.OpHook, createHooks, o.Rootfs, "")...)
+		ops = append(ops, rootfs.PlanOp{Code: nsenter.OpChroot, S: [6]string{o.Rootfs}})
+	}
 	if netNS {
 		ops = append(ops, rootfs.PlanOp{Code: nsenter.OpLoopback})
 	}
@@ -73,20 +120,40 @@ func cInitPlan(o *CreateOpts, spec *specs.Spec, own func() (map[string]string, e
 		return nil, err
 	}
 	ops = append(ops, sysctl...)
-	ops = append(ops, rootfs.PlanFinalize(rc)...)
+	if mountNS {
+		ops = append(ops, rootfs.PlanFinalize(rc)...)
+	}
 	if !o.NoNewKeyring {
 		ops = append(ops, rootfs.PlanOp{Code: nsenter.OpKeyring, S: [6]string{"_ses." + o.ID}})
 	}
 	ops = append(ops, rootfs.PlanOp{Code: nsenter.OpMark, S: [6]string{"rootfs finalized, hostname"}})
+	// Last: after the wait on the fifo, as the process, just before the
+	// execve (the C init stops its setup at the first of them).
+	ops = append(ops, hookOps("startContainer", nsenter.OpStartHook, startHooks, "", "")...)
 	x := &recordWriter{}
 	if err := x.process(spec.Linux.Seccomp, spec.Process, preserveFDs, -1); err != nil {
 		return nil, err
 	}
-	// Last: this waits for the init to have joined its cgroups.
+	// Last: these wait for the init to exist and to have joined its cgroups.
 	if ops, err = rootfs.ResolveCgroups(rc, ops); err != nil {
 		return nil, fmt.Errorf("rootfs: %w", err)
 	}
+	if hasHookOps(ops) {
+		f, err := facts()
+		if err != nil {
+			return nil, err
+		}
+		if err := setHookStates(ops, o, spec, f.pid); err != nil {
+			return nil, err
+		}
+	}
 
+	return encodePlan(fifoFD, ops, x.b)
+}
+
+// encodePlan lays out a plan (the layout at the top of cinit.c): the
+// header, ops, then the exec record x; with its length word in front.
+func encodePlan(fifoFD int, ops []rootfs.PlanOp, x []byte) ([]byte, error) {
 	w := &recordWriter{}
 	allowed, lockable := rootfs.PlanHeader()
 	w.u32(uint32(fifoFD))
@@ -108,9 +175,20 @@ func cInitPlan(o *CreateOpts, spec *specs.Spec, own func() (map[string]string, e
 			}
 			w.strs([]string{s}, false)
 		}
+		if len(op.V) != nsenter.OpVectors(op.Code) {
+			return nil, fmt.Errorf("plan: operation %d has %d string vectors, want %d", op.Code, len(op.V), nsenter.OpVectors(op.Code))
+		}
+		for _, v := range op.V {
+			for _, s := range v {
+				if strings.ContainsRune(s, 0) {
+					return nil, fmt.Errorf("config.json: %q contains a NUL byte", s)
+				}
+			}
+			w.strs(v, true)
+		}
 	}
-	w.u32(uint32(len(x.b)))
-	w.b = append(w.b, x.b...)
+	w.u32(uint32(len(x)))
+	w.b = append(w.b, x...)
 	out := binary.NativeEndian.AppendUint32(nil, uint32(len(w.b)))
 	return append(out, w.b...), nil
 }

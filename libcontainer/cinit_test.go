@@ -4,9 +4,11 @@ import (
 	"encoding/binary"
 	"fmt"
 	"log/slog"
+	"os"
 	"reflect"
 	"slices"
 	"testing"
+	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
@@ -19,6 +21,7 @@ import (
 // that one depends on the host).
 func planSpec() (*CreateOpts, *specs.Spec) {
 	umask := uint32(0o027)
+	timeout := 3
 	s := &specs.Spec{
 		Hostname: "h", Domainname: "d",
 		Root: &specs.Root{Path: "rootfs", Readonly: true},
@@ -33,6 +36,12 @@ func planSpec() (*CreateOpts, *specs.Spec) {
 			{Destination: "/data", Type: "bind", Source: "data", Options: []string{"rbind", "ro", "rslave"}},
 			{Destination: "/t", Type: "tmpfs", Options: []string{"rro", "size=1m"}},
 			{Destination: "/dev/mqueue", Type: "mqueue", Source: "mqueue"},
+			{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: []string{"ro"}},
+			{Destination: "/u", Type: "tmpfs", Options: []string{"tmpcopyup", "ro"}},
+		},
+		Hooks: &specs.Hooks{
+			CreateContainer: []specs.Hook{{Path: "/hook", Args: []string{"h", "a b"}, Env: []string{"A=1"}, Timeout: &timeout}},
+			StartContainer:  []specs.Hook{{Path: "/s1"}, {Path: "/s2", Env: []string{}}},
 		},
 		Linux: &specs.Linux{
 			Sysctl:        map[string]string{"net.ipv4.ip_forward": "1", "kernel.msgmax": "4321"},
@@ -47,13 +56,14 @@ func planSpec() (*CreateOpts, *specs.Spec) {
 }
 
 // encodedPlan is cInitPlan of planSpec, without its length word; with
-// noPivot, it has this host's proc and sysfs mounts to detach.
-func encodedPlan(t testing.TB, noPivot bool) ([]byte, *specs.Spec, *CreateOpts) {
+// noPivot, it has this host's proc and sysfs mounts to detach; with userNS,
+// the fallbacks of a user namespace.
+func encodedPlan(t testing.TB, noPivot, userNS bool) ([]byte, *specs.Spec, *CreateOpts) {
 	defer slog.SetDefault(slog.Default())
 	slog.SetDefault(slog.New(slog.DiscardHandler))
 	o, s := planSpec()
 	o.NoPivot = noPivot
-	rec, err := cInitPlan(o, s, func() (map[string]string, error) { return nil, nil }, 7, 1, true, false)
+	rec, err := cInitPlan(o, s, func() (initFacts, error) { return initFacts{pid: 4242}, nil }, 7, 1, true, true, false, userNS)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,12 +77,13 @@ func encodedPlan(t testing.TB, noPivot bool) ([]byte, *specs.Spec, *CreateOpts) 
 // back unchanged: every operation, the header and the process; with
 // --no-pivot too.
 func TestPlanRoundTrip(t *testing.T) {
-	t.Run("pivot", func(t *testing.T) { planRoundTrip(t, false) })
-	t.Run("no-pivot", func(t *testing.T) { planRoundTrip(t, true) })
+	t.Run("pivot", func(t *testing.T) { planRoundTrip(t, false, false) })
+	t.Run("no-pivot", func(t *testing.T) { planRoundTrip(t, true, false) })
+	t.Run("user namespace", func(t *testing.T) { planRoundTrip(t, false, true) })
 }
 
-func planRoundTrip(t *testing.T, noPivot bool) {
-	body, s, o := encodedPlan(t, noPivot)
+func planRoundTrip(t *testing.T, noPivot, userNS bool) {
+	body, s, o := encodedPlan(t, noPivot, userNS)
 	p, err := nsenter.ParsePlan(body)
 	if err != nil {
 		t.Fatal(err)
@@ -81,7 +92,14 @@ func planRoundTrip(t *testing.T, noPivot bool) {
 	if p.FifoFD != 7 || p.Lockable != lockable || !slices.Equal(p.ProcAllowed, allowed) {
 		t.Errorf("header: %d %#x %v", p.FifoFD, p.Lockable, p.ProcAllowed)
 	}
-	setup, err := rootfs.PlanSetup(&rootfs.Config{Spec: s, Rootfs: o.Rootfs, Bundle: o.Bundle, NoPivot: noPivot})
+	hooks := hookOps("createContainer", nsenter.OpHook, s.Hooks.CreateContainer, o.Rootfs, "rootfs: ")
+	starts := hookOps("startContainer", nsenter.OpStartHook, s.Hooks.StartContainer, "", "")
+	all := append(append([]rootfs.PlanOp{}, hooks...), starts...)
+	if err := setHookStates(all, o, s, 4242); err != nil {
+		t.Fatal(err)
+	}
+	hooks, starts = all[:len(hooks)], all[len(hooks):]
+	setup, err := rootfs.PlanSetup(&rootfs.Config{Spec: s, Rootfs: o.Rootfs, Bundle: o.Bundle, NoPivot: noPivot, UserNS: userNS, BeforePivotOps: hooks})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,16 +118,35 @@ func planRoundTrip(t *testing.T, noPivot bool) {
 	if slices.Contains(codes, nsenter.OpDetach) != noPivot {
 		t.Errorf("no-pivot %v: ops %v", noPivot, codes)
 	}
-	// The setup part, op for op.
-	for i, want := range setup {
-		got := p.Ops[1+i]
+	if slices.Contains(codes, nsenter.OpHostBind) != userNS {
+		t.Errorf("user namespace %v: ops %v", userNS, codes)
+	}
+	// The setup part, op for op, and the startContainer hooks at the end.
+	same := func(i int, got nsenter.PlanOp, want rootfs.PlanOp) {
+		t.Helper()
 		wantProp := want.Prop
 		if len(wantProp) == 0 {
 			wantProp = nil
 		}
-		if got.Code != want.Code || got.N != want.N || got.S != want.S || !reflect.DeepEqual(got.Prop, wantProp) {
+		var wantV [][]string
+		for _, v := range want.V {
+			if len(v) == 0 {
+				v = nil
+			}
+			wantV = append(wantV, v)
+		}
+		if got.Code != want.Code || got.N != want.N || got.S != want.S || !reflect.DeepEqual(got.Prop, wantProp) || !reflect.DeepEqual(got.V, wantV) {
 			t.Errorf("op %d: got %+v, want %+v", i, got, want)
 		}
+	}
+	for i, want := range setup {
+		same(i, p.Ops[1+i], want)
+	}
+	for i, want := range starts {
+		same(len(p.Ops)-len(starts)+i, p.Ops[len(p.Ops)-len(starts)+i], want)
+	}
+	if !slices.Contains(codes, nsenter.OpHook) || slices.ContainsFunc(p.Ops[:len(p.Ops)-2], func(op nsenter.PlanOp) bool { return op.Code == nsenter.OpStartHook }) {
+		t.Errorf("hooks: ops %v", codes)
 	}
 	if x := p.Exec; x == nil || !slices.Equal(x.Args, s.Process.Args) || x.UID != 1 || x.GID != 2 || x.Umask != 0o027 ||
 		x.Flags&cxUmask == 0 || len(x.Filters) == 0 || x.Console != ^uint32(0) || x.PreserveFDs != 1 {
@@ -131,7 +168,7 @@ func planRoundTrip(t *testing.T, noPivot bool) {
 // a name that could leave /proc/sys is refused with the field named before
 // anything runs.
 func TestPlanSysctl(t *testing.T) {
-	body, _, _ := encodedPlan(t, false)
+	body, _, _ := encodedPlan(t, false, false)
 	p, err := nsenter.ParsePlan(body)
 	if err != nil {
 		t.Fatal(err)
@@ -175,7 +212,7 @@ func TestPlanSysctl(t *testing.T) {
 // buffer (a guard page follows it), whatever the bytes; a cut or extended
 // valid plan is refused.
 func FuzzInitPlan(f *testing.F) {
-	good, _, _ := encodedPlan(f, true)
+	good, _, _ := encodedPlan(f, true, true)
 	f.Add(good, uint16(0), uint8(0))
 	f.Add([]byte{}, uint16(0), uint8(0))
 	f.Add(good[:len(good)/2], uint16(3), uint8(0xff))
@@ -195,4 +232,78 @@ func FuzzInitPlan(f *testing.F) {
 			t.Fatalf("a plan with a byte after it was accepted")
 		}
 	})
+}
+
+// TestPlanHostBindPairs: the C parser takes an OP_HOSTBIND only right after
+// the OP_FRESH whose fallback it is (B_HOSTBIND), and such an OP_FRESH only
+// with its OP_HOSTBIND after it.
+func TestPlanHostBindPairs(t *testing.T) {
+	fresh := rootfs.PlanOp{Code: nsenter.OpFresh, N: [6]uint64{2: nsenter.BitHostBind}, S: [6]string{"/sys", "sysfs"}}
+	plain := rootfs.PlanOp{Code: nsenter.OpFresh, S: [6]string{"/sys", "sysfs"}}
+	host := rootfs.PlanOp{Code: nsenter.OpHostBind, S: [6]string{"/sys"}}
+	mark := rootfs.PlanOp{Code: nsenter.OpMark, S: [6]string{"m"}}
+	// Another op's n[2] may have the same bit: a device's minor number.
+	dev := rootfs.PlanOp{Code: nsenter.OpDevice, N: [6]uint64{2: nsenter.BitHostBind}, S: [6]string{"/dev/x"}}
+	for _, tc := range []struct {
+		ops []rootfs.PlanOp
+		ok  bool
+	}{
+		{[]rootfs.PlanOp{fresh, host}, true},
+		{[]rootfs.PlanOp{mark, fresh, host, mark}, true},
+		{[]rootfs.PlanOp{dev, mark}, true},
+		{[]rootfs.PlanOp{fresh}, false},
+		{[]rootfs.PlanOp{fresh, mark, host}, false},
+		{[]rootfs.PlanOp{host}, false},
+		{[]rootfs.PlanOp{plain, host}, false},
+		{[]rootfs.PlanOp{dev, host}, false},
+		{[]rootfs.PlanOp{fresh, host, host}, false},
+	} {
+		x := &recordWriter{}
+		if err := x.process(nil, &specs.Process{Args: []string{"true"}, Cwd: "/"}, 0, -1); err != nil {
+			t.Fatal(err)
+		}
+		rec, err := encodePlan(7, tc.ops, x.b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = nsenter.ParsePlan(rec[4:])
+		var codes []uint32
+		for _, op := range tc.ops {
+			codes = append(codes, op.Code)
+		}
+		if got := err == nil; got != tc.ok {
+			t.Errorf("ops %v: parsed %v, want %v", codes, got, tc.ok)
+		}
+	}
+}
+
+// TestCInitPlanAnsweredOnce: the parent answers the plan compiler once
+// (initFactsOnce), and a spec with two "cgroup" mounts and hooks, which
+// ask three times, still gets its plan (a second receive waited forever).
+func TestCInitPlanAnsweredOnce(t *testing.T) {
+	defer slog.SetDefault(slog.Default())
+	slog.SetDefault(slog.New(slog.DiscardHandler))
+	own, err := rootfs.OwnCgroupsOf(os.Getpid())
+	if err != nil {
+		t.Skip(err)
+	}
+	o, s := planSpec()
+	s.Mounts = append(s.Mounts,
+		specs.Mount{Destination: "/sys/fs/cgroup", Type: "cgroup", Source: "cgroup"},
+		specs.Mount{Destination: "/cg", Type: "cgroup", Source: "cgroup"})
+	ch := make(chan initFactsResult, 1)
+	ch <- initFactsResult{facts: initFacts{pid: 4242, own: own}}
+	done := make(chan error, 1)
+	go func() {
+		_, err := cInitPlan(o, s, initFactsOnce(ch), 7, 1, true, true, false, false)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("cInitPlan waits for a second answer")
+	}
 }

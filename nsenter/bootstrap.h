@@ -102,12 +102,12 @@ enum {
 	OP_PREPARE = 1, /* n0 propagation of /; s0 rootfs; s4 linux.rootfsPropagation value */
 	OP_FRESH, /* n0 flags; n2 bits; n3-5 mount_attr; s0-3; a new filesystem */
 	OP_BIND, /* n0 flags, n1 cleared, n2 bits; s0 dest, s2 host source */
-	OP_REMOUNT, /* n0 flags; s0-3 */
+	OP_REMOUNT, /* n0 flags, n1 cleared, n2 bits (B_REMOUNT: a bind remount, locked flags kept); s0-3 */
 	OP_CGROUP1, /* n0 flags, n1 cleared, s3 data; a tmpfs for the v1 hierarchies */
 	OP_CGHIER, /* n0 flags, n1 cleared, n2 bits; s1 hierarchy name, s2 host dir, s3 controllers */
 	OP_CGDONE, /* n0 flags, n1 cleared, n2 bits, n3-5 mount_attr */
 	OP_CGROUP2, /* n0 flags, n1 cleared, n2 bits; s1 host dir of the init's cgroup */
-	OP_DEVICE, /* n0 mode, n1 major, n2 minor, n3 uid, n4 gid; s0 path */
+	OP_DEVICE, /* n0 mode, n1 major, n2 minor, n3 uid, n4 gid, n5 bits (B_DEVBIND); s0 path */
 	OP_DEVLINKS, /* n2 bits (B_DEVPTS, B_KCORE) */
 	OP_HOOKS, /* the parent sets limits and runs prestart/createRuntime */
 	OP_PIVOT, /* n2 bits (B_NOPIVOT: after the OP_DETACHs); s0 rootfs */
@@ -122,6 +122,13 @@ enum {
 	OP_MARK, /* s0 step name (berth --debug) */
 	OP_SETSID,
 	OP_DETACH, /* s0 mount point, s1 fstype, s2 its parent's mount point or "": a host proc/sysfs mount --no-pivot takes away */
+	OP_HOOK, /* a createContainer hook, run now (chook.c has the fields); v[0] args, v[1] env */
+	OP_STARTHOOK, /* a startContainer hook: the plan's last ops, run once the exec fifo is opened, before the LSM attributes are written */
+	OP_CHROOT, /* s0 rootfs: no mount namespace, the init only chroots */
+	OP_PRIVATE, /* s0 mount point made private (the rootfs's parent), s1 rootfs; after OP_PREPARE with B_NOBIND */
+	OP_OVERLAY, /* s0 rootfs, s1 upperdir, s2 workdir, s3 mount(2) data or "" (mount API), s4 field; n0 lowers; v[0] lowers */
+	OP_ROOTBIND, /* s0 rootfs: the bind on itself an OP_PREPARE with B_NOBIND left for later */
+	OP_HOSTBIND, /* s0 host path: the fallback of the OP_FRESH before it (B_HOSTBIND), done by that op alone */
 	OP_SYSCTL, /* s0 path below a procfs root ("sys/net/ipv4/ip_forward"), s1 value, s2 it quoted, s4 field */
 	OP_MOUNTLABEL, /* s0 linux.mountLabel, for the B_MQLABEL mounts that follow */
 	OP_MAX
@@ -134,7 +141,11 @@ struct op {
 	uint32_t nprop;
 	const char *prop; /* nprop x u64, unaligned */
 	const char *s[6];
+	char **v[2]; /* string vectors of the ops that have them (berth_op_vectors) */
 };
+
+/* berth_op_vectors is how many string vectors follow an op's strings. */
+int berth_op_vectors(uint32_t code);
 
 struct plan {
 	uint32_t fifo_fd; /* O_PATH of the exec fifo, nothing else of the host */
@@ -152,14 +163,20 @@ void berth_free_plan(struct plan *p);
 
 /* bits in n2 */
 #define B_PLAINDIR 1 /* proc, sysfs: only on an ordinary directory */
-#define B_REMOUNT 2 /* a bind needs MS_REMOUNT for its flags */
+#define B_REMOUNT 2 /* a bind needs MS_REMOUNT for its flags; OP_REMOUNT: through remount_bind */
 #define B_ATTR 4 /* n3-5 hold recursive mount_attr */
 #define B_CGNS 8 /* a cgroup namespace: fresh cgroup mounts first */
 #define B_DEVPTS 16 /* /dev/pts is a devpts: /dev/ptmx -> pts/ptmx */
 #define B_NOPIVOT 32 /* MS_MOVE and chroot instead of pivot_root */
 #define B_CG2 64 /* a v1 host's cgroup2 hierarchy ("unified") */
 #define B_KCORE 128 /* the host has /proc/kcore: /dev/core -> /proc/kcore */
-#define B_MQLABEL 256 /* an mqueue: its root gets the OP_MOUNTLABEL label as security.selinux */
+#define B_PROCENV 256 /* OP_STARTHOOK: the hook's env is the process's (HOME filled in), not v[1] */
+#define B_NOBIND 512 /* OP_PREPARE: only the propagation of /; OP_ROOTBIND binds the rootfs later */
+#define B_COPYUP 1024 /* OP_FRESH: tmpcopyup, the directory underneath copied into the new tmpfs */
+#define B_COPYUP_RO 2048 /* OP_FRESH with B_COPYUP: remount read-only (n0|MS_RDONLY) after the copy */
+#define B_HOSTBIND 4096 /* OP_FRESH: on EPERM bind the host's instance the next op (OP_HOSTBIND) names */
+#define B_DEVBIND 8192 /* OP_DEVICE (in n5): bind the host's node, no mknod (user namespace) */
+#define B_MQLABEL 16384 /* OP_FRESH of an mqueue: its root gets the OP_MOUNTLABEL label as security.selinux */
 
 
 /* berth_parse_exec reads an exec record; 0, or -1 when malformed. */
@@ -206,6 +223,21 @@ int read_all(int fd, void *buf, size_t len);
 /* The socket to the parent, -1 once closed (bail then writes to stderr). */
 extern int berth_sync_fd;
 void bail(int errnum, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));
+/*
+ * berth_run_hook runs the hook of an OP_HOOK or OP_STARTHOOK with envp as
+ * its environment; 0 when it exited 0, else -1 with the one-line error in
+ * msg (chook.c).
+ */
+int berth_run_hook(const struct op *o, char **envp, char *msg, size_t size);
+/* berth_signal_name is Go's name of a signal ("killed"), or "signal N" in buf. */
+const char *berth_signal_name(int sig, char *buf, size_t size);
+/* berth_hook_tail is the end of a failed hook's output as the Go init quotes it (chook.c). */
+void berth_hook_tail(const char *data, size_t len, int cut, char *out, size_t size);
+/* berth_op_overlay mounts an OP_OVERLAY (cmount.c). */
+void berth_op_overlay(const struct op *o);
+/* berth_copy_up copies directory src into dst (O_PATH fds), tmpcopyup; -1 with errno and the names in err. */
+int berth_copy_up(int src, int dst, char *err, size_t errlen);
+
 /* berth_init_in_c reads the init plan and runs the container init; never returns. */
 void berth_init_in_c(void) __attribute__((noreturn));
 

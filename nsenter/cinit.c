@@ -1,30 +1,47 @@
 /*
  * cinit: the container init finished in C, without starting the Go runtime.
  *
- * For the common create (a new mount namespace, no user namespace, no
- * terminal, no createContainer or startContainer hook, no overlay rootfs)
- * the parent compiles the
- * spec into a list of operations (libcontainer/cinit.go, rootfs/plan.go):
+ * For the common create (no joined mount namespace, no terminal) the
+ * parent compiles the spec into a list of operations (libcontainer/cinit.go,
+ * rootfs/plan.go, libcontainer/cinit_hooks.go):
  * options parsed, bind sources joined with the bundle, cgroup hierarchies
  * found, every error message's field named. After the stub has made the
  * namespaces, the init reads that plan and runs it here: the Go init's
  * rootfs.Setup and Finalize, step for step (the same resolution inside the
  * root without following anything out of it, the same checks of /proc
  * destinations and /dev/null, the same mount re-open by id), then the
- * process (cexec.c), then it waits on the exec fifo and execs. The Go
- * runtime's start-up and the spec's JSON decode (~3 ms of a create here)
- * are gone.
+ * process (cexec.c), then it waits on the exec fifo, runs the
+ * startContainer hooks (chook.c; the plan's last ops), writes the LSM exec
+ * attributes (process.apparmorProfile, process.selinuxLabel) and execs.
+ * linux.sysctl and those attributes are written through a fresh writable
+ * procfs (procfs.c); linux.mountLabel is in the data of the fresh mounts
+ * (an mqueue's root gets it as an xattr); a seccomp listener goes to the
+ * parent as SYNC_SECCOMP. The Go runtime's start-up and the spec's JSON
+ * decode (~3 ms of a create here) are gone.
+ *
+ * In a user namespace (the stub made it, or joined it, and the parent wrote
+ * the id maps) the plan says what the kernel refuses there and what stands
+ * in: device nodes are binds of the host's (B_DEVBIND), sysfs and mqueue
+ * fall back to a bind of the host's instance on EPERM (B_HOSTBIND and the
+ * OP_HOSTBIND after it), a cgroup2 mount to a bind of the init's own
+ * cgroup; remounts keep the flags the mount inherited locked
+ * (remount_bind). The init's own procfs is made before any mount, while the
+ * host's full /proc is still visible in the new mount namespace, which the
+ * kernel requires of a procfs made in a user namespace; that the user
+ * namespace may make one at all for the container's pid namespace the
+ * parent checked (libcontainer/userns.go).
  *
  * What the init holds of the host is the plan and one O_PATH descriptor of
  * the exec fifo (not of the state directory: a process of the container
  * with CAP_SYS_PTRACE could walk /proc/1/fd/N/.. out of the root while the
- * init waits). With an LSM label it also holds its own exec attribute files
- * (procfs.c), which no other process can write (the kernel refuses a write
- * to another task's attributes). Every magic link the init uses (mount(2) on /proc/self/fd/N)
- * goes through a procfs it made itself (fsopen, subset=pid, read-only) and
- * made its working directory, never through a /proc of the rootfs, which a
- * hostile image or volume could have shaped. Nothing is ever mounted on the
- * container's root: a destination that resolves to it is refused.
+ * init waits). With an LSM label it also holds its own exec attribute
+ * files (procfs.c), which no other process can write (the kernel refuses a
+ * write to another task's attributes). Every magic link the init uses
+ * (mount(2) on /proc/self/fd/N) goes through a procfs it made itself
+ * (fsopen, subset=pid, read-only) and made its working directory, never
+ * through a /proc of the rootfs, which a hostile image or volume could
+ * have shaped. Nothing is ever mounted on the container's root: a
+ * destination that resolves to it is refused.
  *
  * Plan (host byte order), sent after SYNC_PID as u32 length + payload:
  *   u32 exec fifo fd (O_PATH), u64 lockable mount flags
@@ -33,11 +50,14 @@
  *   u32 len + bytes: the exec record (layout in cexec.c)
  * op: u32 code, 6 x u64 n, u32 nprop, nprop x u64 propagation flags,
  *     6 x str s: s[0] destination/path, s[1] fstype, s[2] source, s[3]
- *     data, s[4] spec field for messages, s[5] source as named in messages.
+ *     data, s[4] spec field for messages, s[5] source as named in messages,
+ *     then berth_op_vectors(code) string vectors (u32 count, u32 len,
+ *     NUL-terminated strings): a hook's args and env, an overlay's lowers.
  *     Where an op means something else by n or s, the enum below says so.
  * Errors go to the parent through bail() as SYNC_ERR; after SYNC_READY,
- * when the socket is closed, the one step left that can fail (the LSM
- * attributes' write) reports through the exec fifo to `berth start`.
+ * when the socket is closed, the steps left that can fail (the
+ * startContainer hooks, then the LSM attributes' write) report through the
+ * exec fifo to `berth start`.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -160,6 +180,22 @@ int berth_parse_plan(const char *buf, uint32_t len, struct plan *p)
 			o->s[k] = str(&c);
 		if (o->code == 0 || o->code >= OP_MAX)
 			return -1;
+		for (int k = 0; k < berth_op_vectors(o->code) && !c.bad; k++)
+			o->v[k] = strv(&c, 0);
+		/* The startContainer hooks come last: the init runs them after the wait on the fifo. */
+		if (i > 0 && p->ops[i - 1].code == OP_STARTHOOK && o->code != OP_STARTHOOK)
+			return -1;
+		if ((o->code == OP_HOOK || o->code == OP_STARTHOOK) && !c.bad && o->v[0][0] == NULL)
+			return -1;
+	}
+	/* An OP_HOSTBIND is the fallback of the OP_FRESH right before it, and only that. */
+	for (uint32_t i = 0; i < p->nops && !c.bad; i++) {
+		const struct op *o = &p->ops[i];
+		int asks = o->code == OP_FRESH && (o->n[2] & B_HOSTBIND);
+		if (asks != (p->ops[i + 1].code == OP_HOSTBIND))
+			return -1;
+		if (o->code == OP_HOSTBIND && (i == 0 || !(o[-1].code == OP_FRESH && (o[-1].n[2] & B_HOSTBIND))))
+			return -1;
 	}
 	uint32_t xlen = u32(&c);
 	const char *xbuf = take(&c, xlen);
@@ -168,8 +204,23 @@ int berth_parse_plan(const char *buf, uint32_t len, struct plan *p)
 	return berth_parse_exec(xbuf, xlen, &p->x);
 }
 
+int berth_op_vectors(uint32_t code)
+{
+	switch (code) {
+	case OP_HOOK:
+	case OP_STARTHOOK:
+		return 2; /* args, env */
+	case OP_OVERLAY:
+		return 1; /* lowers */
+	}
+	return 0;
+}
+
 void berth_free_plan(struct plan *p)
 {
+	for (uint32_t i = 0; p->ops != NULL && i < p->nops; i++)
+		for (int k = 0; k < 2; k++)
+			free(p->ops[i].v[k]);
 	free(p->proc_allowed);
 	free(p->ops);
 	free(p->x.argv);
@@ -638,16 +689,45 @@ static void resolve_dest(const struct op *o, int create, mode_t perm, struct tar
 		     FIELD(o), DEST(o));
 }
 
-static void op_prepare(const struct op *o)
+static void op_rootbind(const struct op *o)
 {
 	const char *rootfs = o->s[0];
-	if (mount("", "/", NULL, (unsigned long)o->n[0], NULL) < 0)
-		bail(errno, "rootfs: set propagation of / (linux.rootfsPropagation \"%s\")", o->s[4]);
 	if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
 		bail(errno, "rootfs: bind mount rootfs \"%s\" on itself", rootfs);
 	ci.rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (ci.rootfd < 0)
 		bail(errno, "rootfs: open %s", rootfs);
+}
+
+/*
+ * op_prepare sets the propagation of / first: with the default rslave
+ * nothing mounted later can propagate back to the host. With B_NOBIND the
+ * rootfs's parent is made private (OP_PRIVATE) and the overlay mounted
+ * (OP_OVERLAY) before OP_ROOTBIND binds the rootfs on itself.
+ */
+static void op_prepare(const struct op *o)
+{
+	if (mount("", "/", NULL, (unsigned long)o->n[0], NULL) < 0)
+		bail(errno, "rootfs: set propagation of / (linux.rootfsPropagation \"%s\")", o->s[4]);
+	if (!(o->n[2] & B_NOBIND))
+		op_rootbind(o);
+}
+
+static void op_private(const struct op *o)
+{
+	if (mount("", o->s[0], NULL, MS_PRIVATE, NULL) < 0)
+		bail(errno, "rootfs: prepare rootfs \"%s\": make \"%s\" private", o->s[1], o->s[0]);
+}
+
+/* op_chroot is the root of a container without a mount namespace: a chroot, nothing mounted. */
+static void op_chroot(const struct op *o)
+{
+	if (chroot(o->s[0]) < 0)
+		bail(errno, "chroot \"%s\" (root.path, no mount namespace)", o->s[0]);
+	if (chdir("/") < 0)
+		bail(errno, "chdir / after chroot");
+	if (fchdir(ci.proc) < 0)
+		bail(errno, "init: chdir to the init's own procfs");
 }
 
 /*
@@ -712,6 +792,71 @@ static void mqueue_label(const struct op *o, int mnt)
 		     o->s[5], DEST(o), FIELD(o), l);
 }
 
+/*
+ * bind_host is rootfs.bindHost, the fallback a plan names for a filesystem
+ * the kernel refuses to mount here (EPERM in a user namespace: sysfs without
+ * its own network namespace, mqueue without its own IPC namespace, cgroup2
+ * without its own cgroup namespace): the host's instance at host (chosen by
+ * the parent) bound recursively onto t with the mount's flags, read-only for
+ * the whole tree where asked (CVE-2023-25809: the host's /sys comes with its
+ * cgroup submounts). It bails, saying what first failed (first) and then
+ * what the fallback met.
+ */
+static void bind_host(const struct op *o, struct target *t, const char *host, const char *whose, int first)
+{
+	char b1[32], b2[32], err[PATH_MAX + 64] = "";
+	int mnt = -1, r = -1;
+	int src = open(host, O_PATH | O_CLOEXEC | O_DIRECTORY);
+	if (src >= 0) {
+		r = mount(procfd(src, b1), procfd(t->fd, b2), NULL, MS_BIND | MS_REC, NULL);
+		int e = errno;
+		close(src);
+		errno = e;
+	}
+	if (r == 0 && (mnt = reopen_mount(t, err, sizeof(err))) < 0)
+		r = -1;
+	if (r == 0)
+		r = remount_bind(mnt, (unsigned long)o->n[0], (unsigned long)o->n[1]);
+	if (r == 0 && (o->n[0] & MS_RDONLY)) {
+		struct {
+			uint64_t set, clr, prop, userns;
+		} attr = { MOUNT_ATTR_RDONLY_, 0, 0, 0 };
+		r = (int)syscall(SYS_mount_setattr, mnt, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr));
+		if (r < 0)
+			snprintf(err, sizeof(err), "mount_setattr (recursive read-only)");
+	}
+	if (r < 0) {
+		int e = errno;
+		char first_s[128], what[PATH_MAX + 192];
+		snprintf(first_s, sizeof(first_s), "%s", berth_strerror(first));
+		if (err[0] != '\0' && e != 0)
+			snprintf(what, sizeof(what), "%s: %s", err, berth_strerror(e));
+		else
+			snprintf(what, sizeof(what), "%s", err[0] != '\0' ? err : berth_strerror(e));
+		bail(0, "rootfs: mount \"%s\" on \"%s\" (%s): %s (falling back to a bind of %s%s: %s)", o->s[5], DEST(o),
+		     FIELD(o), first_s, whose, host, what);
+	}
+	after_mount(o, mnt);
+	close(mnt);
+}
+
+/*
+ * copy_up is tmpcopyup: what the new tmpfs (mnt) covers (t.fd still names
+ * it) copied in, nothing followed; then read-only if asked (the parent
+ * left MS_RDONLY out of the mount for the copy).
+ */
+static void copy_up(const struct op *o, int under, int mnt)
+{
+	char err[PATH_MAX], step[PATH_MAX + 16];
+	if (berth_copy_up(under, mnt, err, sizeof(err)) < 0) {
+		snprintf(step, sizeof(step), "tmpcopyup%s%s", err[0] ? ": " : "", err);
+		mount_fail(o, step, errno);
+	}
+	if ((o->n[2] & B_COPYUP_RO) &&
+	    remount_bind(mnt, (unsigned long)o->n[0] | MS_RDONLY, (unsigned long)o->n[1]) < 0)
+		mount_fail(o, "remount read-only", errno);
+}
+
 static void op_fresh(const struct op *o)
 {
 	char b[32];
@@ -724,11 +869,20 @@ static void op_fresh(const struct op *o)
 		bail(0, "rootfs: %s: filesystem \"%s\" must be mounted on an ordinary directory, but \"%s\" led to \"%s\"",
 		     FIELD(o), o->s[1], DEST(o), t.path);
 	check_proc_dest(o, t.path, o->s[1], -1);
-	if (mount(o->s[2], procfd(t.fd, b), o->s[1], (unsigned long)o->n[0], o->s[3][0] ? o->s[3] : NULL) < 0)
-		mount_fail(o, NULL, errno);
+	if (mount(o->s[2], procfd(t.fd, b), o->s[1], (unsigned long)o->n[0], o->s[3][0] ? o->s[3] : NULL) < 0) {
+		int e = errno;
+		/* The parser checked that the fallback follows. */
+		if (e != EPERM || !(o->n[2] & B_HOSTBIND))
+			mount_fail(o, NULL, e);
+		bind_host(o, &t, o[1].s[0], "the host's ", e);
+		target_close(&t);
+		return;
+	}
 	int mnt = reopen_or_fail(o, &t);
 	if (o->n[2] & B_MQLABEL)
 		mqueue_label(o, mnt);
+	if (o->n[2] & B_COPYUP)
+		copy_up(o, t.fd, mnt);
 	after_mount(o, mnt);
 	close(mnt);
 	target_close(&t);
@@ -767,8 +921,13 @@ static void op_remount(const struct op *o)
 	struct target t;
 	if (resolve(ci.rootfd, DEST(o), C_NONE, 0, &t, err, sizeof(err)) < 0)
 		bail(errno, "rootfs: mount \"%s\" on \"%s\" (%s): resolve destination: %s", o->s[5], DEST(o), FIELD(o), err);
-	if (mount(o->s[2], procfd(t.fd, b), o->s[1], (unsigned long)o->n[0], o->s[3][0] ? o->s[3] : NULL) < 0)
+	if (o->n[2] & B_REMOUNT) {
+		/* A bind remount: the flags a user namespace inherited locked are kept. */
+		if (remount_bind(t.fd, (unsigned long)o->n[0], (unsigned long)o->n[1]) < 0)
+			mount_fail(o, NULL, errno);
+	} else if (mount(o->s[2], procfd(t.fd, b), o->s[1], (unsigned long)o->n[0], o->s[3][0] ? o->s[3] : NULL) < 0) {
 		mount_fail(o, NULL, errno);
+	}
 	after_mount(o, t.fd);
 	target_close(&t);
 }
@@ -870,7 +1029,7 @@ static void op_cgdone(const struct op *o)
 
 static void op_cgroup2(const struct op *o)
 {
-	char b1[32], b2[32];
+	char b1[32];
 	struct target t;
 	resolve_dest(o, C_DIR, 0755, &t);
 	check_proc_dest(o, t.path, "cgroup", -1);
@@ -880,20 +1039,7 @@ static void op_cgroup2(const struct op *o)
 		if (e != EPERM && e != EBUSY)
 			mount_fail(o, NULL, e);
 		/* The kernel refuses a fresh cgroup2 here: bind the init's own cgroup. */
-		const char *host = o->s[1];
-		int hfd = open(host, O_PATH | O_CLOEXEC | O_DIRECTORY);
-		if (hfd < 0 || mount(procfd(hfd, b1), procfd(t.fd, b2), NULL, MS_BIND | MS_REC, NULL) < 0) {
-			char first[128];
-			snprintf(first, sizeof(first), "%s", berth_strerror(e));
-			bail(0, "rootfs: mount \"%s\" on \"%s\" (%s): %s (falling back to a bind of %s: %s)", o->s[5], DEST(o),
-			     FIELD(o), first, host, berth_strerror(errno));
-		}
-		close(hfd);
-		int mnt = reopen_or_fail(o, &t);
-		if (remount_bind(mnt, (unsigned long)o->n[0], (unsigned long)o->n[1]) < 0)
-			mount_fail(o, "remount", errno);
-		after_mount(o, mnt);
-		close(mnt);
+		bind_host(o, &t, o->s[1], "", e);
 		target_close(&t);
 		return;
 	}
@@ -905,10 +1051,38 @@ static void op_cgroup2(const struct op *o)
 
 /* --- /dev (rootfs/devices.go) --------------------------------------------- */
 
+/* bind_device is rootfs.bindDevice: the host's node at the same path, bound onto an empty file. */
+static void bind_device(const struct op *o, int dir, const char *name)
+{
+	char b1[32], b2[32];
+	const char *path = o->s[0];
+	int f = openat(dir, name, O_CREAT | O_NOFOLLOW | O_RDONLY | O_CLOEXEC, 0);
+	if (f < 0)
+		bail(errno, "rootfs: create \"%s\" for a bind of the host device (%s)", path, FIELD(o));
+	close(f);
+	int dst = openat(dir, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (dst < 0)
+		bail(errno, "rootfs: open \"%s\" (%s)", path, FIELD(o));
+	int src = open(path, O_PATH | O_CLOEXEC);
+	if (src < 0)
+		bail(errno, "rootfs: open host device \"%s\" (%s)", path, FIELD(o));
+	if (mount(procfd(src, b1), procfd(dst, b2), NULL, MS_BIND, NULL) < 0)
+		bail(errno, "rootfs: bind mount host device \"%s\" (%s)", path, FIELD(o));
+	close(src);
+	close(dst);
+}
+
+/*
+ * op_device is rootfs.createDevice: an existing entry is left as it is, else
+ * mknod, else (EPERM) a bind of the host's node. With B_DEVBIND (a user
+ * namespace, where mknod of a device is never allowed) the bind comes
+ * without trying, and also over a regular file that stands at the path.
+ */
 static void op_device(const struct op *o)
 {
-	char dir[PATH_MAX], err[PATH_MAX + 64], b1[32], b2[32];
+	char dir[PATH_MAX], err[PATH_MAX + 64];
 	const char *path = o->s[0], *name;
+	int bind_only = (o->n[5] & B_DEVBIND) != 0;
 	if (split_path(path, dir, sizeof(dir), &name) < 0)
 		bail(ENAMETOOLONG, "rootfs: %s: path", FIELD(o));
 	struct target parent;
@@ -916,32 +1090,25 @@ static void op_device(const struct op *o)
 		bail(errno, "rootfs: mkdir \"%s\" in rootfs (%s): %s", dir, FIELD(o), err);
 	struct stat st;
 	if (fstatat(parent.fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-		target_close(&parent);
-		return; /* an existing entry is left as it is */
-	}
-	if (errno != ENOENT)
+		if (!(bind_only && S_ISREG(st.st_mode))) {
+			target_close(&parent);
+			return;
+		}
+	} else if (errno != ENOENT) {
 		bail(errno, "rootfs: stat \"%s\" (%s)", path, FIELD(o));
+	}
+	if (bind_only) {
+		bind_device(o, parent.fd, name);
+		target_close(&parent);
+		return;
+	}
 	int r = mknodat(parent.fd, name, (mode_t)o->n[0], makedev((unsigned)o->n[1], (unsigned)o->n[2]));
 	int e = errno;
 	if (r == 0) {
 		if (fchownat(parent.fd, name, (uid_t)o->n[3], (gid_t)o->n[4], AT_SYMLINK_NOFOLLOW) < 0)
 			bail(errno, "rootfs: chown \"%s\" (%s)", path, FIELD(o));
 	} else if (e == EPERM) {
-		/* No mknod here: bind the host's node onto an empty file. */
-		int f = openat(parent.fd, name, O_CREAT | O_NOFOLLOW | O_RDONLY | O_CLOEXEC, 0);
-		if (f < 0)
-			bail(errno, "rootfs: create \"%s\" for a bind of the host device (%s)", path, FIELD(o));
-		close(f);
-		int dst = openat(parent.fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-		if (dst < 0)
-			bail(errno, "rootfs: open \"%s\" (%s)", path, FIELD(o));
-		int src = open(path, O_PATH | O_CLOEXEC);
-		if (src < 0)
-			bail(errno, "rootfs: open host device \"%s\" (%s)", path, FIELD(o));
-		if (mount(procfd(src, b1), procfd(dst, b2), NULL, MS_BIND, NULL) < 0)
-			bail(errno, "rootfs: bind mount host device \"%s\" (%s)", path, FIELD(o));
-		close(src);
-		close(dst);
+		bind_device(o, parent.fd, name);
 	} else if (e != EEXIST) {
 		bail(e, "rootfs: mknod \"%s\" (%s)", path, FIELD(o));
 	}
@@ -1180,6 +1347,35 @@ static void op_sysctl(const struct op *o)
 	}
 }
 
+/* fail_msg is bail for a message made elsewhere, of any length (a hook's output). */
+static void fail_msg(const char *msg) __attribute__((noreturn));
+static void fail_msg(const char *msg)
+{
+	uint32_t n = (uint32_t)strlen(msg);
+	uint32_t hdr[2] = { SYNC_ERR, n };
+	if (berth_sync_fd < 0 || write_all(berth_sync_fd, hdr, sizeof(hdr)) < 0 || write_all(berth_sync_fd, msg, n) < 0)
+		fprintf(stderr, "berth init: %.*s\n", (int)n, msg);
+	_exit(1);
+}
+
+/*
+ * start_hooks runs the startContainer hooks (ops from..nops, all
+ * OP_STARTHOOK: the parser checked) once `berth start` opened the fifo; a
+ * failure goes to start through the fifo, as the Go init sends it.
+ */
+static void start_hooks(const struct plan *p, uint32_t from, int fifo)
+{
+	static char msg[16384];
+	for (uint32_t i = from; i < p->nops; i++) {
+		const struct op *o = &p->ops[i];
+		if (berth_run_hook(o, (o->n[2] & B_PROCENV) ? p->x.envp : o->v[1], msg + 1, sizeof(msg) - 1) < 0) {
+			msg[0] = '1';
+			write_all(fifo, msg, strlen(msg));
+			_exit(1);
+		}
+	}
+}
+
 static void run_op(const struct op *o)
 {
 	switch (o->code) {
@@ -1238,6 +1434,9 @@ static void run_op(const struct op *o)
 	case OP_DETACH:
 		op_detach(o);
 		break;
+	case OP_HOSTBIND:
+		/* Done, if at all, by the OP_FRESH before it. */
+		break;
 	case OP_PIVOT:
 		op_pivot(o);
 		break;
@@ -1279,6 +1478,25 @@ static void run_op(const struct op *o)
 	case OP_MOUNTLABEL:
 		ci.mount_label = o->s[0];
 		break;
+	case OP_HOOK: {
+		/* createContainer: in the container's namespaces, before pivot_root (B_PROCENV is for start hooks). */
+		static char msg[16384];
+		if (berth_run_hook(o, o->v[1], msg, sizeof(msg)) < 0)
+			fail_msg(msg);
+		break;
+	}
+	case OP_CHROOT:
+		op_chroot(o);
+		break;
+	case OP_PRIVATE:
+		op_private(o);
+		break;
+	case OP_OVERLAY:
+		berth_op_overlay(o);
+		break;
+	case OP_ROOTBIND:
+		op_rootbind(o);
+		break;
 	default:
 		bail(0, "init: unknown plan operation %u", o->code);
 	}
@@ -1302,7 +1520,8 @@ void berth_init_in_c(void)
 	ci.p = &p;
 	mark("plan received");
 	open_proc();
-	for (uint32_t i = 0; i < p.nops; i++) {
+	uint32_t i = 0;
+	for (; i < p.nops && p.ops[i].code != OP_STARTHOOK; i++) {
 		if (ci.wproc >= 0 && p.ops[i].code != OP_SYSCTL) {
 			close(ci.wproc);
 			ci.wproc = -1;
@@ -1332,7 +1551,13 @@ void berth_init_in_c(void)
 		bail(errno, "open exec fifo");
 	close((int)p.fifo_fd);
 	close(ci.proc);
-	/* After everything berth itself runs in the container: the label is the workload's. */
+	/* As the process (its user, capabilities, seccomp), before RLIMIT_AS and RLIMIT_DATA. */
+	start_hooks(&p, i, fifo);
+	/*
+	 * After everything berth itself runs in the container, the
+	 * startContainer hooks included (they must not run under the
+	 * container's label): the label is the workload's.
+	 */
 	char err[512];
 	if (berth_lsm_apply(&p.x, err + 1, sizeof(err) - 1) < 0) {
 		err[0] = '1'; /* libcontainer's fifoFailed: start reports the rest */

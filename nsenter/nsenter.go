@@ -60,6 +60,13 @@ const (
 	OpMark
 	OpSetsid
 	OpDetach
+	OpHook      // a createContainer hook (nsenter/chook.c); V: args, env
+	OpStartHook // a startContainer hook, after the wait on the exec fifo; the plan's last ops
+	OpChroot
+	OpPrivate
+	OpOverlay // V: the lower directories
+	OpRootBind
+	OpHostBind   // S0: the host instance the OpFresh before it falls back to (BitHostBind)
 	OpSysctl     // S[0] path below a procfs root, S[1] value, S[2] it quoted, S[4] field
 	OpMountLabel // S[0] linux.mountLabel, for the BitMqueueLabel mounts after it
 	opMax
@@ -75,8 +82,26 @@ const (
 	BitNoPivot
 	BitCgroup2
 	BitKcore
+	BitProcEnv
+	BitNoBind
+	BitCopyUp
+	BitCopyUpRO
+	BitHostBind
+	BitDevBind
 	BitMqueueLabel // an mqueue: its root gets OpMountLabel's label (security.selinux)
 )
+
+// OpVectors is how many string vectors follow the strings of an operation
+// with this code (berth_op_vectors in cinit.c).
+func OpVectors(code uint32) int {
+	switch code {
+	case OpHook, OpStartHook:
+		return 2
+	case OpOverlay:
+		return 1
+	}
+	return 0
+}
 
 // EnvInitFD names the inherited socket the stub talks over.
 const EnvInitFD = "_BERTH_INIT_FD"

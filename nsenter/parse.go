@@ -33,6 +33,20 @@ const (
 	_ = uint(BitPlainDir-C.B_PLAINDIR) + uint(C.B_PLAINDIR-BitPlainDir)
 	_ = uint(BitKcore-C.B_KCORE) + uint(C.B_KCORE-BitKcore)
 	_ = uint(BitDevpts-C.B_DEVPTS) + uint(C.B_DEVPTS-BitDevpts)
+	_ = uint(BitRemount-C.B_REMOUNT) + uint(C.B_REMOUNT-BitRemount)
+	_ = uint(OpHook-C.OP_HOOK) + uint(C.OP_HOOK-OpHook)
+	_ = uint(OpStartHook-C.OP_STARTHOOK) + uint(C.OP_STARTHOOK-OpStartHook)
+	_ = uint(OpChroot-C.OP_CHROOT) + uint(C.OP_CHROOT-OpChroot)
+	_ = uint(OpPrivate-C.OP_PRIVATE) + uint(C.OP_PRIVATE-OpPrivate)
+	_ = uint(OpOverlay-C.OP_OVERLAY) + uint(C.OP_OVERLAY-OpOverlay)
+	_ = uint(OpRootBind-C.OP_ROOTBIND) + uint(C.OP_ROOTBIND-OpRootBind)
+	_ = uint(BitProcEnv-C.B_PROCENV) + uint(C.B_PROCENV-BitProcEnv)
+	_ = uint(BitNoBind-C.B_NOBIND) + uint(C.B_NOBIND-BitNoBind)
+	_ = uint(BitCopyUp-C.B_COPYUP) + uint(C.B_COPYUP-BitCopyUp)
+	_ = uint(BitCopyUpRO-C.B_COPYUP_RO) + uint(C.B_COPYUP_RO-BitCopyUpRO)
+	_ = uint(OpHostBind-C.OP_HOSTBIND) + uint(C.OP_HOSTBIND-OpHostBind)
+	_ = uint(BitHostBind-C.B_HOSTBIND) + uint(C.B_HOSTBIND-BitHostBind)
+	_ = uint(BitDevBind-C.B_DEVBIND) + uint(C.B_DEVBIND-BitDevBind)
 	_ = uint(SyncSeccomp-C.SYNC_SECCOMP) + uint(C.SYNC_SECCOMP-SyncSeccomp)
 	_ = uint(SyncSeccompAck-C.SYNC_SECCOMP_ACK) + uint(C.SYNC_SECCOMP_ACK-SyncSeccompAck)
 	_ = uint(OpSysctl-C.OP_SYSCTL) + uint(C.OP_SYSCTL-OpSysctl)
@@ -160,6 +174,7 @@ type PlanOp struct {
 	N    [6]uint64
 	Prop []uint64
 	S    [6]string
+	V    [][]string // OpVectors(Code) string vectors
 }
 
 // ParsePlan runs the C init's own parser (berth_parse_plan) on body, the
@@ -195,6 +210,9 @@ func ParsePlan(body []byte) (*Plan, error) {
 			for k := 0; k < len(raw); k += 8 {
 				op.Prop = append(op.Prop, *(*uint64)(unsafe.Pointer(&raw[k])))
 			}
+		}
+		for k := 0; k < OpVectors(op.Code); k++ {
+			op.V = append(op.V, goStrings(o.v[k]))
 		}
 		out.Ops = append(out.Ops, op)
 	}
@@ -249,3 +267,24 @@ func goStrings(v **C.char) []string {
 	}
 	return out
 }
+
+// signalName, hookTail and opVectors run chook.c's and cinit.c's own code,
+// for the tests that hold them to Go's.
+func signalName(sig int) string {
+	var buf [32]C.char
+	return C.GoString(C.berth_signal_name(C.int(sig), &buf[0], C.size_t(len(buf))))
+}
+
+func hookTail(data []byte, cut bool) string {
+	var out [8192]C.char
+	c := C.int(0)
+	if cut {
+		c = 1
+	}
+	mem := C.CBytes(append(data, 0))
+	defer C.free(mem)
+	C.berth_hook_tail((*C.char)(mem), C.size_t(len(data)), c, &out[0], C.size_t(len(out)))
+	return C.GoString(&out[0])
+}
+
+func opVectors(code uint32) int { return int(C.berth_op_vectors(C.uint32_t(code))) }

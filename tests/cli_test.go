@@ -117,6 +117,13 @@ func TestSpec(t *testing.T) {
 			t.Errorf("default spec lacks a %s namespace", ns)
 		}
 	}
+	cgroupNS := false
+	for _, n := range s.Linux.Namespaces {
+		cgroupNS = cgroupNS || n.Type == specs.CgroupNamespace
+	}
+	if cgroupNS != isUnified() {
+		t.Errorf("default spec has a cgroup namespace: %v; want one only on a cgroup v2 host (this one: %v), as runc's", cgroupNS, isUnified())
+	}
 
 	t.Run("runs", func(t *testing.T) {
 		// The generated config, changed only where a test run must differ

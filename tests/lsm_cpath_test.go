@@ -50,6 +50,22 @@ func TestCPathSysctl(t *testing.T) {
 		}
 	})
 
+	t.Run("user namespace", func(t *testing.T) {
+		// Both inits write them from inside the user namespace, through a
+		// fresh procfs or, where the kernel refuses one there, the
+		// container's verified /proc.
+		b := newShBundle(t, "cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/msgmax; id -u")
+		b.spec.Linux.Sysctl = map[string]string{"net.ipv4.ip_forward": "1", "kernel.msgmax": "4321"}
+		addUserNS(t, b)
+		cOut, goOut := runBothInits(t, r, b)
+		if got := strings.Join(lines(cOut), " "); got != "1 4321 0" {
+			t.Errorf("C init in a user namespace: %q, want 1 4321 0", got)
+		}
+		if cOut != goOut {
+			t.Errorf("the two inits disagree:\n%s", lineDiff(goOut, cOut))
+		}
+	})
+
 	t.Run("unknown sysctl", func(t *testing.T) {
 		for _, goInit := range []bool{false, true} {
 			b := newShBundle(t, "echo should-not-run")
@@ -66,16 +82,6 @@ func TestCPathSysctl(t *testing.T) {
 			assertNothingLeft(t, r, id, before)
 		}
 	})
-}
-
-func slicesDelete(ms []specs.Mount, dest string) []specs.Mount {
-	var out []specs.Mount
-	for _, m := range ms {
-		if m.Destination != dest {
-			out = append(out, m)
-		}
-	}
-	return out
 }
 
 // fakeLSMRuntime is a runtime whose every command runs in a mount
@@ -166,6 +172,54 @@ func TestCPathLSMLabel(t *testing.T) {
 		}
 		if _, err := os.Stat(filepath.Join(c.b.rootfs, "exec-ran")); err == nil {
 			t.Errorf("BERTH_EXEC_GO=%v: the exec'd process ran although its label was refused", goExec)
+		}
+	}
+}
+
+// TestCPathLSMLabelAfterStartHooks: the startContainer hooks run before
+// the exec attribute is written, in the C init as in the Go init (the hooks
+// must not run under the container's label): a hook that succeeds has run
+// when the write the kernel refuses fails start, and a hook that fails is
+// what start reports, the label never tried.
+func TestCPathLSMLabelAfterStartHooks(t *testing.T) {
+	r := fakeLSMRuntime(t)
+	const label = "system_u:system_r:container_t:s0:c1,c2"
+	for _, goInit := range []bool{false, true} {
+		for _, hookFails := range []bool{false, true} {
+			b := newShBundle(t, "touch /ran")
+			b.spec.Process.SelinuxLabel = label
+			script := "#!/bin/sh\ntouch /hook-ran\n"
+			if hookFails {
+				script += "echo hook-refuses >&2; exit 3\n"
+			}
+			writeFile(t, filepath.Join(b.rootfs, "hook.sh"), script)
+			if err := os.Chmod(filepath.Join(b.rootfs, "hook.sh"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			b.spec.Hooks = &specs.Hooks{StartContainer: []specs.Hook{{Path: "/hook.sh"}}}
+			b.write(t)
+			id := r.newID()
+			res := r.runCmd(func(cmd *exec.Cmd) { cmd.Env = initEnv(goInit) }, "--debug", "create", "--bundle", b.dir, id)
+			if res.code != 0 {
+				t.Fatalf("BERTH_INIT_GO=%v: create: %s", goInit, res)
+			}
+			if ranGo := strings.Contains(res.stderr, "create: the Go init runs"); ranGo != goInit {
+				t.Errorf("BERTH_INIT_GO=%v: the Go init ran: %v\n%s", goInit, ranGo, res.stderr)
+			}
+			res = r.run("start", id)
+			assertErrorLine(t, res)
+			labelErr := strings.Contains(res.stderr, `process.selinuxLabel "`+label+`": write`)
+			hookErr := strings.Contains(res.stderr, "startContainer") && strings.Contains(res.stderr, "hook-refuses")
+			if labelErr == hookFails || hookErr != hookFails {
+				t.Errorf("BERTH_INIT_GO=%v, hook fails %v: start: %q", goInit, hookFails, res.stderr)
+			}
+			if _, err := os.Stat(filepath.Join(b.rootfs, "hook-ran")); err != nil {
+				t.Errorf("BERTH_INIT_GO=%v, hook fails %v: the startContainer hook did not run: %v", goInit, hookFails, err)
+			}
+			if _, err := os.Stat(filepath.Join(b.rootfs, "ran")); err == nil {
+				t.Errorf("BERTH_INIT_GO=%v, hook fails %v: the workload ran", goInit, hookFails)
+			}
+			r.run("delete", "-f", id)
 		}
 	}
 }

@@ -178,7 +178,7 @@ func TestAppArmorProfile(t *testing.T) {
 		}
 	})
 	t.Run("C init and exec", func(t *testing.T) {
-		// No hook, no user namespace: the C executor writes the attribute.
+		// Checked to be the C init and the C exec that write the attribute.
 		b := newShBundle(t, "cat /proc/self/attr/current; echo x >/tmp/denied || echo TMP-DENIED")
 		b.spec.Process.ApparmorProfile = profile
 		b.write(t)
