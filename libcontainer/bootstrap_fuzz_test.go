@@ -12,6 +12,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"berth/libcontainer/caps"
+	"berth/libcontainer/lsm"
 	"berth/nsenter"
 )
 
@@ -290,6 +291,12 @@ func encodeExecPlan(e *nsenter.ExecPlan) []byte {
 	u32(e.Console)
 	u32(e.Rows)
 	u32(e.Cols)
+	u32(uint32(len(e.LSM)))
+	for _, a := range e.LSM {
+		for _, s := range []string{a.Dir, a.Value, a.Quoted, a.Test, a.TestQuoted, a.Missing, a.Field} {
+			strs([]string{s}, false)
+		}
+	}
 	return w.b
 }
 
@@ -325,6 +332,7 @@ func FuzzExecRecord(f *testing.F) {
 		Capabilities: &specs.LinuxCapabilities{Bounding: []string{"CAP_KILL"}, Permitted: []string{"CAP_KILL"},
 			Inheritable: []string{"CAP_KILL"}, Ambient: []string{"CAP_KILL"}},
 		NoNewPrivileges: true,
+		ApparmorProfile: "berth-test", SelinuxLabel: "system_u:system_r:container_t:s0",
 	}, 2, -1)
 	if err != nil {
 		f.Fatal(err)
@@ -383,6 +391,9 @@ func FuzzExecRecord(f *testing.F) {
 				Inheritable: capNames(c(3) & c(0)), Ambient: capNames(c(4)),
 			}
 		}
+		if flags&8 != 0 {
+			p.ApparmorProfile, p.SelinuxLabel = "prof-"+cwd, "u:r:t:"+cwd
+		}
 		for i := 0; i+4 <= len(groups) && i < 4*64; i += 4 {
 			p.User.AdditionalGids = append(p.User.AdditionalGids, binary.NativeEndian.Uint32(groups[i:]))
 		}
@@ -429,6 +440,10 @@ func FuzzExecRecord(f *testing.F) {
 		if p.User.Umask != nil {
 			want.Flags |= cxUmask
 			want.Umask = *p.User.Umask
+		}
+		for _, w := range lsm.ExecWrites(p) {
+			want.LSM = append(want.LSM, nsenter.LSMAttr{Dir: w.Dir, Value: w.Value, Quoted: w.Quoted, Test: w.Test,
+				TestQuoted: w.TestQuoted, Missing: w.Missing, Field: w.Field})
 		}
 		got := *b.Exec
 		if len(got.Rlimits) != 24*len(p.Rlimits) {

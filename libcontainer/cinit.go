@@ -4,13 +4,14 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
-	"berth/libcontainer/seccomp"
 	"berth/nsenter"
 	"berth/rootfs"
 )
@@ -25,7 +26,7 @@ import (
 // cInitReason says why this create needs the Go init, or "" when the C init
 // can do it. BERTH_INIT_GO=1 forces the Go init (to compare the two).
 func cInitReason(o *CreateOpts, plan *nsPlan) string {
-	s, l := o.Spec, o.Spec.Linux
+	s := o.Spec
 	switch {
 	case os.Getenv("BERTH_INIT_GO") == "1":
 		return "BERTH_INIT_GO=1"
@@ -37,12 +38,6 @@ func cInitReason(o *CreateOpts, plan *nsPlan) string {
 		// races a create that ends within ~5 ms of sending it the pty
 		// master (a 5 ms pause there removed it). The Go init is slower.
 		return "process.terminal"
-	case s.Process.ApparmorProfile != "" || s.Process.SelinuxLabel != "":
-		return "LSM label"
-	case seccomp.UsesNotify(l.Seccomp):
-		return "seccomp listener"
-	case len(l.Sysctl) > 0:
-		return "linux.sysctl"
 	}
 	return rootfs.PlanUnsupported(&rootfs.Config{Spec: s})
 }
@@ -75,9 +70,9 @@ func initFactsOnce(ch <-chan initFactsResult) func() (initFacts, error) {
 // cInitPlan encodes the plan for the init pid (layout at the top of
 // cinit.c), in the Go init's order: setsid, rootfs.Setup (with the hooks
 // point and the createContainer hooks; without a mount namespace only
-// those and a chroot), loopback, hostname, domainname, rootfs.Finalize,
-// keyring, then the process; the startContainer hooks last, which the
-// init runs once `berth start` opened the exec fifo.
+// those and a chroot), loopback, hostname, domainname, sysctl,
+// rootfs.Finalize, keyring, then the process; the startContainer hooks
+// last, which the init runs once `berth start` opened the exec fifo.
 //
 // facts gives what is known once the init exists (it may be called more
 // than once); the rest is compiled while the init is still being made.
@@ -118,6 +113,13 @@ func cInitPlan(o *CreateOpts, spec *specs.Spec, facts func() (initFacts, error),
 	if spec.Domainname != "" {
 		ops = append(ops, rootfs.PlanOp{Code: nsenter.OpDomainname, S: [6]string{spec.Domainname}})
 	}
+	// After the hostname (a kernel.hostname sysctl is written last and
+	// wins) and before Finalize, as the Go init does.
+	sysctl, err := planSysctl(spec.Linux.Sysctl)
+	if err != nil {
+		return nil, err
+	}
+	ops = append(ops, sysctl...)
 	if mountNS {
 		ops = append(ops, rootfs.PlanFinalize(rc)...)
 	}
@@ -133,7 +135,6 @@ func cInitPlan(o *CreateOpts, spec *specs.Spec, facts func() (initFacts, error),
 		return nil, err
 	}
 	// Last: these wait for the init to exist and to have joined its cgroups.
-	var err error
 	if ops, err = rootfs.ResolveCgroups(rc, ops); err != nil {
 		return nil, fmt.Errorf("rootfs: %w", err)
 	}
@@ -192,10 +193,36 @@ func encodePlan(fifoFD int, ops []rootfs.PlanOp, x []byte) ([]byte, error) {
 	return append(out, w.b...), nil
 }
 
+// planSysctl compiles linux.sysctl into one write each, in name order:
+// the file below a procfs root and the value.
+func planSysctl(sysctl map[string]string) ([]rootfs.PlanOp, error) {
+	var ops []rootfs.PlanOp
+	for _, k := range slices.Sorted(maps.Keys(sysctl)) {
+		rel, err := sysctlPath(k)
+		if err != nil {
+			return nil, err
+		}
+		v := sysctl[k]
+		ops = append(ops, rootfs.PlanOp{Code: nsenter.OpSysctl, S: [6]string{rel, v, fmt.Sprintf("%q", v), 4: fmt.Sprintf("linux.sysctl %q", k)}})
+	}
+	return ops, nil
+}
+
+// sysctlPath is the file of sysctl k below a procfs root ("net.ipv4.ip_forward"
+// is "sys/net/ipv4/ip_forward"); a name that could leave /proc/sys is refused.
+func sysctlPath(k string) (string, error) {
+	if k == "" || strings.Contains(k, "/") || strings.Contains(k, "..") {
+		return "", fmt.Errorf("linux.sysctl %q: invalid name", k)
+	}
+	return "sys/" + strings.ReplaceAll(k, ".", "/"), nil
+}
+
 // cInitExchange serves the C init until it is ready: at the hooks point it
 // calls hooksPoint (limits, prestart and createRuntime hooks) and lets the
-// init go on; the init's step timings go to the clock's log.
-func cInitExchange(sock *os.File, clk stepClock, hooksPoint func() error) error {
+// init go on; a seccomp listener it sends goes to listener (the agent); the
+// init's step timings go to the clock's log. sock is the sync socket, read
+// with recvmsg (fdConn) when a listener may come.
+func cInitExchange(sock io.ReadWriter, clk stepClock, hooksPoint func() error, listener func(sock io.Reader) error) error {
 	for {
 		tag, val, err := readSync(sock)
 		if err != nil {
@@ -217,6 +244,13 @@ func cInitExchange(sock *os.File, clk stepClock, hooksPoint func() error) error 
 			if _, err := sock.Write(binary.NativeEndian.AppendUint32(nil, nsenter.SyncHooksAck)); err != nil {
 				return fmt.Errorf("container init: %w", err)
 			}
+		case nsenter.SyncSeccomp:
+			if err := listener(sock); err != nil {
+				return err
+			}
+			if _, err := sock.Write(binary.NativeEndian.AppendUint32(nil, nsenter.SyncSeccompAck)); err != nil {
+				return fmt.Errorf("container init: %w", err)
+			}
 		case nsenter.SyncErr:
 			return readStubError(sock, val)
 		default:
@@ -226,7 +260,7 @@ func cInitExchange(sock *os.File, clk stepClock, hooksPoint func() error) error 
 }
 
 // readCTrace reads size bytes of C init step timings: u64 ns, u32 len, name.
-func readCTrace(sock *os.File, size uint32) ([]traceStep, error) {
+func readCTrace(sock io.Reader, size uint32) ([]traceStep, error) {
 	if size > 64<<10 {
 		return nil, fmt.Errorf("container init: trace of %d bytes", size)
 	}

@@ -84,7 +84,8 @@ func TestExecEnv(t *testing.T) {
 
 // TestCInitPlanNoMountNamespace: without a mount namespace the plan is the
 // hooks point, the createContainer hooks and a chroot; no mount, no
-// masked path, none of Finalize.
+// masked path, none of Finalize (sysctl is written all the same, as the Go
+// init does).
 func TestCInitPlanNoMountNamespace(t *testing.T) {
 	o, s := planSpec()
 	rec, err := cInitPlan(o, s, func() (initFacts, error) { return initFacts{pid: 9}, nil }, 7, 0, false, true, false, false)
@@ -100,7 +101,7 @@ func TestCInitPlanNoMountNamespace(t *testing.T) {
 		codes = append(codes, op.Code)
 	}
 	want := []uint32{nsenter.OpSetsid, nsenter.OpHooks, nsenter.OpHook, nsenter.OpChroot, nsenter.OpLoopback, nsenter.OpHostname,
-		nsenter.OpDomainname, nsenter.OpKeyring, nsenter.OpMark, nsenter.OpStartHook, nsenter.OpStartHook}
+		nsenter.OpDomainname, nsenter.OpSysctl, nsenter.OpSysctl, nsenter.OpKeyring, nsenter.OpMark, nsenter.OpStartHook, nsenter.OpStartHook}
 	if !slices.Equal(codes, want) {
 		t.Fatalf("ops %v, want %v", codes, want)
 	}
@@ -112,22 +113,26 @@ func TestCInitPlanNoMountNamespace(t *testing.T) {
 		t.Errorf("createContainer hook: %+v", h)
 	}
 	var st specs.State
-	if err := json.Unmarshal([]byte(p.Ops[9].S[3]), &st); err != nil || st.Pid != 9 || st.Status != specs.StateCreated || st.ID != "c1" {
-		t.Errorf("startContainer state %q: %v", p.Ops[9].S[3], err)
+	s1, s2 := p.Ops[len(p.Ops)-2], p.Ops[len(p.Ops)-1]
+	if err := json.Unmarshal([]byte(s1.S[3]), &st); err != nil || st.Pid != 9 || st.Status != specs.StateCreated || st.ID != "c1" {
+		t.Errorf("startContainer state %q: %v", s1.S[3], err)
 	}
-	if p.Ops[9].N[2]&nsenter.BitProcEnv == 0 || p.Ops[10].N[2]&nsenter.BitProcEnv != 0 || p.Ops[10].V[1] != nil {
-		t.Errorf("start hooks' env: %+v %+v", p.Ops[9], p.Ops[10])
+	if s1.N[2]&nsenter.BitProcEnv == 0 || s2.N[2]&nsenter.BitProcEnv != 0 || s2.V[1] != nil {
+		t.Errorf("start hooks' env: %+v %+v", s1, s2)
 	}
 }
 
 // TestCInitReason: hooks, no mount namespace, every root propagation,
-// overlay and tmpcopyup go to the C init; a joined mount namespace still
-// takes the Go init.
+// overlay, tmpcopyup, LSM labels, the mount label, sysctl and a seccomp
+// listener go to the C init; a joined mount namespace still takes the Go
+// init.
 func TestCInitReason(t *testing.T) {
 	t.Setenv("BERTH_INIT_GO", "")
 	o, s := planSpec()
 	o.Spec = s
 	s.Linux.RootfsPropagation = "shared"
+	s.Linux.Seccomp.ListenerPath = "/run/agent.sock"
+	s.Linux.Seccomp.Syscalls = append(s.Linux.Seccomp.Syscalls, specs.LinuxSyscall{Names: []string{"mkdir"}, Action: specs.ActNotify})
 	s.Annotations = map[string]string{rootfs.OverlayAnnotation: `["/l"]`}
 	mnt := &nsPlan{cloneFlags: uint32(nsFlags[specs.MountNamespace].flag)}
 	for _, tc := range []struct {

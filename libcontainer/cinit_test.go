@@ -2,6 +2,7 @@ package libcontainer
 
 import (
 	"encoding/binary"
+	"fmt"
 	"log/slog"
 	"os"
 	"reflect"
@@ -11,6 +12,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"berth/libcontainer/lsm"
 	"berth/nsenter"
 	"berth/rootfs"
 )
@@ -25,13 +27,15 @@ func planSpec() (*CreateOpts, *specs.Spec) {
 		Root: &specs.Root{Path: "rootfs", Readonly: true},
 		Process: &specs.Process{
 			Args: []string{"sh", "-c", "true"}, Env: []string{"PATH=/bin"}, Cwd: "/",
-			User:    specs.User{UID: 1, GID: 2, Umask: &umask},
-			Rlimits: []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Soft: 10, Hard: 20}},
+			User:            specs.User{UID: 1, GID: 2, Umask: &umask},
+			Rlimits:         []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Soft: 10, Hard: 20}},
+			ApparmorProfile: "berth-test", SelinuxLabel: "system_u:system_r:container_t:s0",
 		},
 		Mounts: []specs.Mount{
 			{Destination: "/proc", Type: "proc", Source: "proc"},
 			{Destination: "/data", Type: "bind", Source: "data", Options: []string{"rbind", "ro", "rslave"}},
 			{Destination: "/t", Type: "tmpfs", Options: []string{"rro", "size=1m"}},
+			{Destination: "/dev/mqueue", Type: "mqueue", Source: "mqueue"},
 			{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: []string{"ro"}},
 			{Destination: "/u", Type: "tmpfs", Options: []string{"tmpcopyup", "ro"}},
 		},
@@ -40,6 +44,8 @@ func planSpec() (*CreateOpts, *specs.Spec) {
 			StartContainer:  []specs.Hook{{Path: "/s1"}, {Path: "/s2", Env: []string{}}},
 		},
 		Linux: &specs.Linux{
+			Sysctl:        map[string]string{"net.ipv4.ip_forward": "1", "kernel.msgmax": "4321"},
+			MountLabel:    "system_u:object_r:container_file_t:s0",
 			MaskedPaths:   []string{"/proc/kcore"},
 			ReadonlyPaths: []string{"/proc/sys"},
 			Devices:       []specs.LinuxDevice{{Path: "/dev/fuse", Type: "c", Major: 10, Minor: 229}},
@@ -101,8 +107,8 @@ func planRoundTrip(t *testing.T, noPivot, userNS bool) {
 	for _, op := range p.Ops {
 		codes = append(codes, op.Code)
 	}
-	for _, want := range []uint32{nsenter.OpSetsid, nsenter.OpPrepare, nsenter.OpBind, nsenter.OpHooks, nsenter.OpPivot,
-		nsenter.OpLoopback, nsenter.OpHostname, nsenter.OpDomainname, nsenter.OpMask, nsenter.OpReadonly,
+	for _, want := range []uint32{nsenter.OpSetsid, nsenter.OpPrepare, nsenter.OpMountLabel, nsenter.OpBind, nsenter.OpHooks, nsenter.OpPivot,
+		nsenter.OpLoopback, nsenter.OpHostname, nsenter.OpDomainname, nsenter.OpSysctl, nsenter.OpMask, nsenter.OpReadonly,
 		nsenter.OpRootReadonly, nsenter.OpKeyring} {
 		if !slices.Contains(codes, want) {
 			t.Errorf("op %d missing from %v", want, codes)
@@ -145,6 +151,60 @@ func planRoundTrip(t *testing.T, noPivot, userNS bool) {
 	if x := p.Exec; x == nil || !slices.Equal(x.Args, s.Process.Args) || x.UID != 1 || x.GID != 2 || x.Umask != 0o027 ||
 		x.Flags&cxUmask == 0 || len(x.Filters) == 0 || x.Console != ^uint32(0) || x.PreserveFDs != 1 {
 		t.Errorf("process: %+v", p.Exec)
+	}
+	var lsms []nsenter.LSMAttr
+	for _, w := range lsm.ExecWrites(s.Process) {
+		lsms = append(lsms, nsenter.LSMAttr{Dir: w.Dir, Value: w.Value, Quoted: w.Quoted, Test: w.Test,
+			TestQuoted: w.TestQuoted, Missing: w.Missing, Field: w.Field})
+	}
+	if len(lsms) != 2 || !reflect.DeepEqual(p.Exec.LSM, lsms) {
+		t.Errorf("LSM attributes: got %+v, want %+v", p.Exec.LSM, lsms)
+	}
+}
+
+// TestPlanSysctl: linux.sysctl is compiled into one write each, in name
+// order, after the hostname and the domainname and before the masked
+// paths (the Go init's order), with its messages' field and quoted value;
+// a name that could leave /proc/sys is refused with the field named before
+// anything runs.
+func TestPlanSysctl(t *testing.T) {
+	body, _, _ := encodedPlan(t, false, false)
+	p, err := nsenter.ParsePlan(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []nsenter.PlanOp
+	at := map[uint32]int{}
+	for i, op := range p.Ops {
+		if op.Code == nsenter.OpSysctl {
+			got = append(got, op)
+		}
+		if _, ok := at[op.Code]; !ok {
+			at[op.Code] = i
+		}
+	}
+	want := [][6]string{
+		{"sys/kernel/msgmax", "4321", `"4321"`, "", `linux.sysctl "kernel.msgmax"`, ""},
+		{"sys/net/ipv4/ip_forward", "1", `"1"`, "", `linux.sysctl "net.ipv4.ip_forward"`, ""},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("sysctl ops %+v", got)
+	}
+	for i := range want {
+		if got[i].S != want[i] || got[i].N != [6]uint64{} {
+			t.Errorf("sysctl op %d: %+v, want S %q", i, got[i], want[i])
+		}
+	}
+	if !(at[nsenter.OpDomainname] < at[nsenter.OpSysctl] && at[nsenter.OpSysctl] < at[nsenter.OpMask]) {
+		t.Errorf("sysctl at op %d, domainname %d, mask %d", at[nsenter.OpSysctl], at[nsenter.OpDomainname], at[nsenter.OpMask])
+	}
+	for _, bad := range []string{"net/ipv4/ip_forward", "net...x", "kernel..", ""} {
+		if _, err := planSysctl(map[string]string{bad: "1"}); err == nil || err.Error() != fmt.Sprintf("linux.sysctl %q: invalid name", bad) {
+			t.Errorf("planSysctl(%q): %v", bad, err)
+		}
+	}
+	if ops, err := planSysctl(nil); err != nil || ops != nil {
+		t.Errorf("no sysctl: %v, %v", ops, err)
 	}
 }
 

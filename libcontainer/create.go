@@ -3,6 +3,7 @@ package libcontainer
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -330,7 +331,10 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 		if _, err := parentSock.Write(r.rec); err != nil {
 			return nil, fmt.Errorf("send plan to container init: %w", err)
 		}
-		if err := cInitExchange(parentSock, clk, hooksPoint); err != nil {
+		listener := func(conn io.Reader) error {
+			return handListener(conn, &listenerAgent{o.Spec.Linux.Seccomp, pid, st.oci(Creating)})
+		}
+		if err := cInitExchange(syncConn(parentSock, o.Spec.Linux.Seccomp), clk, hooksPoint, listener); err != nil {
 			return nil, err
 		}
 		return ready()

@@ -1,10 +1,9 @@
 /*
  * cinit: the container init finished in C, without starting the Go runtime.
  *
- * For the common create (no joined mount namespace, no terminal, no LSM
- * label, no seccomp listener, no sysctl) the parent compiles the spec into
- * a list of operations (libcontainer/cinit.go, rootfs/plan.go,
- * libcontainer/cinit_hooks.go):
+ * For the common create (no joined mount namespace, no terminal) the
+ * parent compiles the spec into a list of operations (libcontainer/cinit.go,
+ * rootfs/plan.go, libcontainer/cinit_hooks.go):
  * options parsed, bind sources joined with the bundle, cgroup hierarchies
  * found, every error message's field named. After the stub has made the
  * namespaces, the init reads that plan and runs it here: the Go init's
@@ -12,9 +11,13 @@
  * root without following anything out of it, the same checks of /proc
  * destinations and /dev/null, the same mount re-open by id), then the
  * process (cexec.c), then it waits on the exec fifo, runs the
- * startContainer hooks (chook.c; the plan's last ops) and execs. The Go
- * runtime's start-up and the spec's JSON decode (~3 ms of a create here)
- * are gone.
+ * startContainer hooks (chook.c; the plan's last ops), writes the LSM exec
+ * attributes (process.apparmorProfile, process.selinuxLabel) and execs.
+ * linux.sysctl and those attributes are written through a fresh writable
+ * procfs (procfs.c); linux.mountLabel is in the data of the fresh mounts
+ * (an mqueue's root gets it as an xattr); a seccomp listener goes to the
+ * parent as SYNC_SECCOMP. The Go runtime's start-up and the spec's JSON
+ * decode (~3 ms of a create here) are gone.
  *
  * In a user namespace (the stub made it, or joined it, and the parent wrote
  * the id maps) the plan says what the kernel refuses there and what stands
@@ -31,11 +34,14 @@
  * What the init holds of the host is the plan and one O_PATH descriptor of
  * the exec fifo (not of the state directory: a process of the container
  * with CAP_SYS_PTRACE could walk /proc/1/fd/N/.. out of the root while the
- * init waits). Every magic link the init uses (mount(2) on /proc/self/fd/N)
- * goes through a procfs it made itself (fsopen, subset=pid, read-only) and
- * made its working directory, never through a /proc of the rootfs, which a
- * hostile image or volume could have shaped. Nothing is ever mounted on the
- * container's root: a destination that resolves to it is refused.
+ * init waits). With an LSM label it also holds its own exec attribute
+ * files (procfs.c), which no other process can write (the kernel refuses a
+ * write to another task's attributes). Every magic link the init uses
+ * (mount(2) on /proc/self/fd/N) goes through a procfs it made itself
+ * (fsopen, subset=pid, read-only) and made its working directory, never
+ * through a /proc of the rootfs, which a hostile image or volume could
+ * have shaped. Nothing is ever mounted on the container's root: a
+ * destination that resolves to it is refused.
  *
  * Plan (host byte order), sent after SYNC_PID as u32 length + payload:
  *   u32 exec fifo fd (O_PATH), u64 lockable mount flags
@@ -48,7 +54,10 @@
  *     then berth_op_vectors(code) string vectors (u32 count, u32 len,
  *     NUL-terminated strings): a hook's args and env, an overlay's lowers.
  *     Where an op means something else by n or s, the enum below says so.
- * Errors go to the parent through bail() as SYNC_ERR.
+ * Errors go to the parent through bail() as SYNC_ERR; after SYNC_READY,
+ * when the socket is closed, the steps left that can fail (the
+ * startContainer hooks, then the LSM attributes' write) report through the
+ * exec fifo to `berth start`.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -67,6 +76,7 @@
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -94,7 +104,9 @@ static struct {
 	int cgmnt; /* O_PATH of the v1 cgroup tmpfs while its hierarchies go in */
 	int nullfd; /* the checked /dev/null, for maskedPaths */
 	int proc; /* the init's own procfs (open_proc), its working directory during the ops */
-} ci = { .rootfd = -1, .cgmnt = -1, .nullfd = -1, .proc = -1 };
+	int wproc; /* a fresh writable procfs for a run of OP_SYSCTLs (procfs.c), or -1 */
+	const char *mount_label; /* OP_MOUNTLABEL, for B_MQLABEL mounts */
+} ci = { .rootfd = -1, .cgmnt = -1, .nullfd = -1, .proc = -1, .wproc = -1 };
 
 /* --- trace (berth --debug) ------------------------------------------------ */
 
@@ -765,6 +777,22 @@ static void check_plain_dir(const struct op *o)
 }
 
 /*
+ * mqueue_label gives the root of a fresh mqueue mount the mount label as
+ * an xattr (mqueue takes no context= option), before after_mount could
+ * make it read-only.
+ */
+static void mqueue_label(const struct op *o, int mnt)
+{
+	char b[32];
+	const char *l = ci.mount_label;
+	if (l == NULL)
+		bail(0, "init: an mqueue to label before OP_MOUNTLABEL");
+	if (setxattr(procfd(mnt, b), "security.selinux", l, strlen(l), 0) < 0)
+		bail(errno, "rootfs: mount \"%s\" on \"%s\" (%s): label: setxattr security.selinux \"%s\" (linux.mountLabel)",
+		     o->s[5], DEST(o), FIELD(o), l);
+}
+
+/*
  * bind_host is rootfs.bindHost, the fallback a plan names for a filesystem
  * the kernel refuses to mount here (EPERM in a user namespace: sysfs without
  * its own network namespace, mqueue without its own IPC namespace, cgroup2
@@ -851,6 +879,8 @@ static void op_fresh(const struct op *o)
 		return;
 	}
 	int mnt = reopen_or_fail(o, &t);
+	if (o->n[2] & B_MQLABEL)
+		mqueue_label(o, mnt);
 	if (o->n[2] & B_COPYUP)
 		copy_up(o, t.fd, mnt);
 	after_mount(o, mnt);
@@ -908,7 +938,8 @@ static void op_cgroup1(const struct op *o)
 	struct target t;
 	resolve_dest(o, C_DIR, 0755, &t);
 	check_proc_dest(o, t.path, "cgroup", -1);
-	if (mount("tmpfs", procfd(t.fd, b), "tmpfs", (unsigned long)o->n[0] & ~(unsigned long)MS_RDONLY, "mode=755") < 0)
+	/* s3: the tmpfs's data, the mount label's context= in it. */
+	if (mount("tmpfs", procfd(t.fd, b), "tmpfs", (unsigned long)o->n[0] & ~(unsigned long)MS_RDONLY, o->s[3]) < 0)
 		mount_fail(o, NULL, errno);
 	ci.cgmnt = reopen_or_fail(o, &t);
 	target_close(&t);
@@ -1249,7 +1280,8 @@ static void op_mask(const struct op *o)
 	if (fstat(t.fd, &st) < 0)
 		bail(errno, "rootfs: mask \"%s\" (%s): fstat", p, FIELD(o));
 	if (S_ISDIR(st.st_mode)) {
-		if (mount("tmpfs", procfd(t.fd, b1), "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		if (mount("tmpfs", procfd(t.fd, b1), "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+			  o->s[3][0] ? o->s[3] : NULL) < 0)
 			bail(errno, "rootfs: mask \"%s\" (%s): mount tmpfs", p, FIELD(o));
 	} else {
 		if (ci.nullfd < 0 && (ci.nullfd = open_dev_null(err, sizeof(err))) < 0)
@@ -1295,6 +1327,24 @@ static void op_root_ro(void)
 	unsigned long flags = (st_to_ms((unsigned long)st.f_flags) & ci.p->lockable) | MS_RDONLY;
 	if (mount("", "/", NULL, MS_BIND | MS_REMOUNT | flags, NULL) < 0)
 		bail(errno, "rootfs: remount / read-only (root.readonly)");
+}
+
+/*
+ * op_sysctl writes one linux.sysctl through a fresh writable procfs
+ * (procfs.c), opened for the first of a run of them and closed after the
+ * last (berth_init_in_c): neither the rootfs's /proc nor a mount over one
+ * of its files can take the write elsewhere.
+ */
+static void op_sysctl(const struct op *o)
+{
+	char err[PATH_MAX + 256];
+	int fresh = ci.wproc < 0;
+	if (berth_sysctl_write(&ci.wproc, o->s[0], o->s[1], o->s[2], err, sizeof(err)) < 0) {
+		/* No procfs: lsm.OpenProc's failure, which names no key. */
+		if (fresh && ci.wproc < 0)
+			bail(0, "linux.sysctl: %s", err);
+		bail(0, "%s: %s", FIELD(o), err);
+	}
 }
 
 /* fail_msg is bail for a message made elsewhere, of any length (a hook's output). */
@@ -1422,6 +1472,12 @@ static void run_op(const struct op *o)
 	case OP_MARK:
 		mark(o->s[0]);
 		break;
+	case OP_SYSCTL:
+		op_sysctl(o);
+		break;
+	case OP_MOUNTLABEL:
+		ci.mount_label = o->s[0];
+		break;
 	case OP_HOOK: {
 		/* createContainer: in the container's namespaces, before pivot_root (B_PROCENV is for start hooks). */
 		static char msg[16384];
@@ -1465,8 +1521,15 @@ void berth_init_in_c(void)
 	mark("plan received");
 	open_proc();
 	uint32_t i = 0;
-	for (; i < p.nops && p.ops[i].code != OP_STARTHOOK; i++)
+	for (; i < p.nops && p.ops[i].code != OP_STARTHOOK; i++) {
+		if (ci.wproc >= 0 && p.ops[i].code != OP_SYSCTL) {
+			close(ci.wproc);
+			ci.wproc = -1;
+		}
 		run_op(&p.ops[i]);
+	}
+	if (ci.wproc >= 0)
+		close(ci.wproc);
 	if (ci.nullfd >= 0)
 		close(ci.nullfd);
 	if (ci.rootfd >= 0)
@@ -1490,6 +1553,19 @@ void berth_init_in_c(void)
 	close(ci.proc);
 	/* As the process (its user, capabilities, seccomp), before RLIMIT_AS and RLIMIT_DATA. */
 	start_hooks(&p, i, fifo);
+	/*
+	 * After everything berth itself runs in the container, the
+	 * startContainer hooks included (they must not run under the
+	 * container's label): the label is the workload's.
+	 */
+	char err[512];
+	if (berth_lsm_apply(&p.x, err + 1, sizeof(err) - 1) < 0) {
+		err[0] = '1'; /* libcontainer's fifoFailed: start reports the rest */
+		if (write(fifo, err, strlen(err)) < 0) {
+			/* Nobody reads: start sees the fifo close without "0". */
+		}
+		_exit(1);
+	}
 	if (write(fifo, "0", 1) != 1)
 		bail(errno, "write exec fifo");
 	/* The fifo stays open: close-on-exec tells start that the exec happened. */

@@ -25,6 +25,12 @@
  *                                         of the process that goes on into Go
  *                      SYNC_ERR     len   followed by len bytes of message; the
  *                                         stub then exits 1
+ *                      SYNC_SECCOMP 0     (cinit, cexec) the seccomp listener
+ *                                         attached (SCM_RIGHTS) to these 8 bytes,
+ *                                         sent right after seccomp(2); the parent
+ *                                         hands it to the agent at
+ *                                         linux.seccomp.listenerPath and answers
+ *                                         u32 SYNC_SECCOMP_ACK (or closes: exit 1)
  *
  * Order of work: join namespaces by path (user first, all paths opened before
  * the first setns so that /proc/<pid>/ns paths resolve in the host's view);
@@ -446,12 +452,31 @@ __attribute__((constructor)) static void berth_nsenter(void)
 
 	int need_fork = (clone_flags & (CLONE_NEWPID | CLONE_NEWTIME)) || (joined & (CLONE_NEWPID | CLONE_NEWTIME));
 	if (need_fork) {
+		/*
+		 * exec's child may write to the socket at once (SYNC_SECCOMP,
+		 * SYNC_ERR) while the parent reads SYNC_PID first: it waits at this
+		 * gate until the pid is sent. The init's child reads its plan first,
+		 * which the parent sends only after the pid.
+		 */
+		int gate[2] = { -1, -1 };
+		if (bs.exec != NULL && pipe2(gate, O_CLOEXEC) < 0)
+			bail(errno, "nsenter: pipe2");
 		pid_t child = fork();
 		if (child < 0)
 			bail(errno, "fork into the new pid/time namespace");
 		if (child > 0) {
 			send_sync(SYNC_PID, (uint32_t)child);
+			/* The child goes on at this byte (or at end of file). */
+			if (gate[1] >= 0 && write(gate[1], "", 1) != 1)
+				_exit(1);
 			_exit(0);
+		}
+		if (gate[0] >= 0) {
+			char c;
+			close(gate[1]);
+			while (read(gate[0], &c, 1) < 0 && errno == EINTR)
+				;
+			close(gate[0]);
 		}
 	} else {
 		send_sync(SYNC_PID, (uint32_t)getpid());

@@ -29,6 +29,10 @@ const (
 	SyncHooks      = 0x44 // C init: rootfs built; trace bytes follow
 	SyncHooksAck   = 0x45 // parent -> C init: limits set, hooks ran
 	SyncReady      = 0x46 // C init: waiting for start; trace bytes follow
+	// C init or exec: the seccomp listener comes with it (SCM_RIGHTS);
+	// the parent answers SyncSeccompAck once the agent has it.
+	SyncSeccomp    = 0x50
+	SyncSeccompAck = 0x51
 )
 
 // The operations of the C init's plan (the enum in bootstrap.h).
@@ -62,7 +66,9 @@ const (
 	OpPrivate
 	OpOverlay // V: the lower directories
 	OpRootBind
-	OpHostBind // S0: the host instance the OpFresh before it falls back to (BitHostBind)
+	OpHostBind   // S0: the host instance the OpFresh before it falls back to (BitHostBind)
+	OpSysctl     // S[0] path below a procfs root, S[1] value, S[2] it quoted, S[4] field
+	OpMountLabel // S[0] linux.mountLabel, for the BitMqueueLabel mounts after it
 	opMax
 )
 
@@ -82,6 +88,7 @@ const (
 	BitCopyUpRO
 	BitHostBind
 	BitDevBind
+	BitMqueueLabel // an mqueue: its root gets OpMountLabel's label (security.selinux)
 )
 
 // OpVectors is how many string vectors follow the strings of an operation

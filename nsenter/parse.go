@@ -33,6 +33,7 @@ const (
 	_ = uint(BitPlainDir-C.B_PLAINDIR) + uint(C.B_PLAINDIR-BitPlainDir)
 	_ = uint(BitKcore-C.B_KCORE) + uint(C.B_KCORE-BitKcore)
 	_ = uint(BitDevpts-C.B_DEVPTS) + uint(C.B_DEVPTS-BitDevpts)
+	_ = uint(BitRemount-C.B_REMOUNT) + uint(C.B_REMOUNT-BitRemount)
 	_ = uint(OpHook-C.OP_HOOK) + uint(C.OP_HOOK-OpHook)
 	_ = uint(OpStartHook-C.OP_STARTHOOK) + uint(C.OP_STARTHOOK-OpStartHook)
 	_ = uint(OpChroot-C.OP_CHROOT) + uint(C.OP_CHROOT-OpChroot)
@@ -46,6 +47,12 @@ const (
 	_ = uint(OpHostBind-C.OP_HOSTBIND) + uint(C.OP_HOSTBIND-OpHostBind)
 	_ = uint(BitHostBind-C.B_HOSTBIND) + uint(C.B_HOSTBIND-BitHostBind)
 	_ = uint(BitDevBind-C.B_DEVBIND) + uint(C.B_DEVBIND-BitDevBind)
+	_ = uint(SyncSeccomp-C.SYNC_SECCOMP) + uint(C.SYNC_SECCOMP-SyncSeccomp)
+	_ = uint(SyncSeccompAck-C.SYNC_SECCOMP_ACK) + uint(C.SYNC_SECCOMP_ACK-SyncSeccompAck)
+	_ = uint(OpSysctl-C.OP_SYSCTL) + uint(C.OP_SYSCTL-OpSysctl)
+	_ = uint(OpMountLabel-C.OP_MOUNTLABEL) + uint(C.OP_MOUNTLABEL-OpMountLabel)
+	_ = uint(BitMqueueLabel-C.B_MQLABEL) + uint(C.B_MQLABEL-BitMqueueLabel)
+	_ = uint(MaxLSM-C.CX_MAX_LSM) + uint(C.CX_MAX_LSM-MaxLSM)
 )
 
 // MaxBootstrap is the largest bootstrap body the stub accepts.
@@ -75,6 +82,15 @@ type ExecPlan struct {
 	Cwd, Path                                    string
 	Args, Env                                    []string
 	Console, Rows, Cols                          uint32 // console socket fd (^0: none), process.consoleSize
+	LSM                                          []LSMAttr
+}
+
+// MaxLSM is how many LSM attributes an exec record may carry (CX_MAX_LSM).
+const MaxLSM = 2
+
+// LSMAttr is an exec record's LSM attribute (struct lsm_attr in bootstrap.h).
+type LSMAttr struct {
+	Dir, Value, Quoted, Test, TestQuoted, Missing, Field string
 }
 
 // ParseBootstrap runs the stub's own C parser (berth_parse_bootstrap) on
@@ -235,6 +251,11 @@ func goExecPlan(x *C.struct_exec_plan) *ExecPlan {
 	}
 	e.Args = goStrings(x.argv)
 	e.Env = goStrings(x.envp)
+	for i := 0; i < int(x.nlsm); i++ {
+		a := &x.lsm[i]
+		e.LSM = append(e.LSM, LSMAttr{C.GoString(a.dir), C.GoString(a.value), C.GoString(a.quoted),
+			C.GoString(a.test), C.GoString(a.testq), C.GoString(a.missing), C.GoString(a.field)})
+	}
 	return e
 }
 

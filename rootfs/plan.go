@@ -29,11 +29,9 @@ type PlanOp struct {
 }
 
 // PlanUnsupported says why the C init cannot build this rootfs (what only
-// the Go Setup does), or "" when it can.
+// the Go Setup does), or "" when it can: today it can build every rootfs
+// Setup can.
 func PlanUnsupported(c *Config) string {
-	if mountLabel(c.Spec) != "" {
-		return "linux.mountLabel"
-	}
 	return ""
 }
 
@@ -73,6 +71,12 @@ func PlanSetup(c *Config) ([]PlanOp, error) {
 		ops = append(append(ops, between...), PlanOp{Code: nsenter.OpRootBind, S: [6]string{c.Rootfs}})
 	}
 	ops = append(ops, mark("rootfs: propagation, bind"))
+	// linux.mountLabel is in the data of each fresh mount that takes a
+	// context= option (labelData); an mqueue, which takes none, gets it as
+	// an xattr of its root (BitMqueueLabel) from this op.
+	if l := mountLabel(c.Spec); l != "" {
+		ops = append(ops, PlanOp{Code: nsenter.OpMountLabel, S: [6]string{l}})
+	}
 	for i, m := range c.Spec.Mounts {
 		mops, err := planMount(c, i, m)
 		if err != nil {
@@ -118,7 +122,9 @@ func PlanFinalize(c *Config) []PlanOp {
 	var ops []PlanOp
 	if l := c.Spec.Linux; l != nil {
 		for i, p := range l.MaskedPaths {
-			ops = append(ops, PlanOp{Code: nsenter.OpMask, S: [6]string{p, "", "", "", "linux.maskedPaths[" + strconv.Itoa(i) + "]"}})
+			// S[3]: the data of the tmpfs that covers a directory.
+			data := labelData("tmpfs", "", mountLabel(c.Spec))
+			ops = append(ops, PlanOp{Code: nsenter.OpMask, S: [6]string{p, "", "", data, "linux.maskedPaths[" + strconv.Itoa(i) + "]"}})
 		}
 		for i, p := range l.ReadonlyPaths {
 			ops = append(ops, PlanOp{Code: nsenter.OpReadonly, S: [6]string{p, "", "", "", "linux.readonlyPaths[" + strconv.Itoa(i) + "]"}})
@@ -217,6 +223,11 @@ func planMount(c *Config, i int, m specs.Mount) ([]PlanOp, error) {
 		if m.Type == "proc" || m.Type == "sysfs" {
 			op.N[2] |= nsenter.BitPlainDir
 		}
+		label := mountLabel(c.Spec)
+		op.S[3] = labelData(m.Type, opts.Data, label)
+		if label != "" && m.Type == "mqueue" {
+			op.N[2] |= nsenter.BitMqueueLabel
+		}
 		if opts.TmpCopyUp && m.Type == "tmpfs" {
 			// The copy needs a writable tmpfs; ro comes after it.
 			op.N[2] |= nsenter.BitCopyUp
@@ -276,6 +287,7 @@ func planCgroup(c *Config, op PlanOp) ([]PlanOp, error) {
 	hs := hierarchiesIn(own, mounts)
 	tmpfs := op
 	tmpfs.Code, tmpfs.Prop, tmpfs.N[2] = nsenter.OpCgroup1, nil, 0
+	tmpfs.S[3] = labelData("tmpfs", "mode=755", mountLabel(c.Spec))
 	ops := []PlanOp{tmpfs}
 	for _, h := range hs {
 		hop := PlanOp{Code: nsenter.OpCgroupHierarchy, N: [6]uint64{op.N[0], op.N[1]}}

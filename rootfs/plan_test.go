@@ -12,9 +12,9 @@ import (
 	"berth/nsenter"
 )
 
-// TestPlanUnsupported: what only the Go Setup does keeps the Go init; every
-// root propagation, the overlay rootfs, tmpcopyup and a user namespace are
-// the C init's.
+// TestPlanUnsupported: nothing keeps the Go init any more; every root
+// propagation, the overlay rootfs, tmpcopyup, a user namespace and
+// linux.mountLabel are the C init's.
 func TestPlanUnsupported(t *testing.T) {
 	for _, tc := range []struct {
 		edit func(*Config)
@@ -33,7 +33,7 @@ func TestPlanUnsupported(t *testing.T) {
 			c.Spec.Mounts = []specs.Mount{{Destination: "/tmp", Type: "tmpfs", Options: []string{"tmpcopyup"}}}
 		}, true},
 		{func(c *Config) { c.UserNS = true }, true},
-		{func(c *Config) { c.Spec.Linux.MountLabel = "system_u:object_r:container_file_t:s0" }, false},
+		{func(c *Config) { c.Spec.Linux.MountLabel = "system_u:object_r:container_file_t:s0" }, true},
 	} {
 		c := &Config{Spec: &specs.Spec{Linux: &specs.Linux{}}}
 		tc.edit(c)
@@ -162,6 +162,90 @@ func TestPlanSetup(t *testing.T) {
 	c.Spec.Mounts = []specs.Mount{{Destination: "/x", Type: "bind"}}
 	if _, err := PlanSetup(c); err == nil || err.Error() != "spec mounts[0].source: empty for a bind mount" {
 		t.Errorf("bind without source: %v", err)
+	}
+}
+
+// TestPlanMountLabel: linux.mountLabel goes into the data of every fresh
+// mount that takes a context= option, of the tmpfs that masks a directory
+// and of the v1 cgroup tmpfs, as Setup and Finalize pass it; proc, sysfs
+// and mqueue keep their data, and an mqueue gets the label as an xattr
+// (BitMqueueLabel, after the OpMountLabel that carries it).
+func TestPlanMountLabel(t *testing.T) {
+	const l = "system_u:object_r:container_file_t:s0:c1,c2"
+	ctx := `context="` + l + `"`
+	spec := func(label string) *specs.Spec {
+		return &specs.Spec{
+			Mounts: []specs.Mount{
+				{Destination: "/proc", Type: "proc", Source: "proc"},
+				{Destination: "/dev", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "mode=755"}},
+				{Destination: "/dev/pts", Type: "devpts", Source: "devpts", Options: []string{"newinstance", "ptmxmode=0666"}},
+				{Destination: "/dev/mqueue", Type: "mqueue", Source: "mqueue", Options: []string{"nosuid"}},
+				{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: []string{"ro"}},
+				{Destination: "/data", Type: "bind", Source: "/tmp", Options: []string{"rbind"}},
+				{Destination: "/sys/fs/cgroup", Type: "cgroup", Source: "cgroup"},
+			},
+			Linux: &specs.Linux{MountLabel: label, MaskedPaths: []string{"/proc/acpi"}},
+		}
+	}
+	c := &Config{Rootfs: "/b/rootfs", Bundle: "/b", Spec: spec(l), OwnCgroupsFrom: func() (map[string]string, error) { return map[string]string{}, nil }}
+	ops, err := PlanSetup(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ops, err = ResolveCgroups(c, ops); err != nil {
+		t.Fatal(err)
+	}
+	if ops[0].Code != nsenter.OpPrepare || ops[2].Code != nsenter.OpMountLabel || ops[2].S[0] != l {
+		t.Fatalf("want OpMountLabel %q right after the prepare step: %+v", l, ops[:3])
+	}
+	data := map[string]string{}
+	var bits = map[string]uint64{}
+	for _, op := range ops {
+		switch op.Code {
+		case nsenter.OpFresh, nsenter.OpCgroup1:
+			data[op.S[0]] = op.S[3]
+			bits[op.S[0]] = op.N[2]
+		case nsenter.OpBind:
+			if op.S[3] != "" {
+				t.Errorf("bind mount with data %q", op.S[3])
+			}
+		}
+	}
+	for dest, want := range map[string]string{
+		"/proc": "", "/dev": "mode=755," + ctx, "/dev/pts": "newinstance,ptmxmode=0666," + ctx,
+		"/dev/mqueue": "", "/sys": "",
+	} {
+		if data[dest] != want {
+			t.Errorf("%s: data %q, want %q", dest, data[dest], want)
+		}
+	}
+	if bits["/dev/mqueue"]&nsenter.BitMqueueLabel == 0 || bits["/dev"]&nsenter.BitMqueueLabel != 0 {
+		t.Errorf("BitMqueueLabel: mqueue %#x, tmpfs %#x", bits["/dev/mqueue"], bits["/dev"])
+	}
+	// A v1 host mounts a tmpfs for the hierarchies (v2: cgroup2 takes no context=).
+	t.Logf("cgroup mount data: %q", data["/sys/fs/cgroup"])
+	if d, ok := data["/sys/fs/cgroup"]; ok && d != "mode=755,"+ctx {
+		t.Errorf("cgroup v1 tmpfs: data %q", d)
+	}
+	if fin := PlanFinalize(c); len(fin) != 1 || fin[0].Code != nsenter.OpMask || fin[0].S[3] != ctx {
+		t.Errorf("masked directory tmpfs: %+v", fin)
+	}
+
+	// Without a label: the data as the spec gives it, no label op or bit.
+	c.Spec = spec("")
+	ops, _ = PlanSetup(c)
+	ops, _ = ResolveCgroups(c, ops)
+	for _, op := range ops {
+		if op.Code == nsenter.OpMountLabel || op.N[2]&nsenter.BitMqueueLabel != 0 && op.Code == nsenter.OpFresh ||
+			strings.Contains(op.S[3], "context=") {
+			t.Errorf("no mountLabel: %+v", op)
+		}
+		if op.Code == nsenter.OpCgroup1 && op.S[3] != "mode=755" {
+			t.Errorf("cgroup v1 tmpfs without a label: data %q", op.S[3])
+		}
+	}
+	if fin := PlanFinalize(c); fin[0].S[3] != "" {
+		t.Errorf("masked directory tmpfs without a label: %+v", fin)
 	}
 }
 
