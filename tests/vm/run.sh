@@ -24,7 +24,7 @@
 #
 # Options:
 #   --bench        run the benchmark instead of the tests
-#   --timeout S    kill the VM after S seconds, boot included (default 900)
+#   --timeout S    kill the VM after S seconds, boot included (default 1800)
 #   -v, --verbose  run the tests with -test.v
 #   --console      also print the guest kernel's boot messages
 #   --keep         keep the work directory (initramfs, kernel, console log)
@@ -69,7 +69,7 @@ set -euo pipefail
 export LC_ALL=C
 
 MODE=tests
-TIMEOUT=900
+TIMEOUT=1800
 VERBOSE=0
 CONSOLE=0
 KEEP=0
