@@ -91,7 +91,7 @@ func execAction(c *cli.Context) error {
 		return err
 	}
 	defer term.close()
-	opts.Console = term.initEnd
+	opts.Console, opts.ConsoleRelay = term.initEnd, term.relayEnd != nil
 	if !detach {
 		if err := becomeSubreaper(); err != nil {
 			return err
@@ -280,6 +280,12 @@ func (t *terminal) attach() error {
 	master, err := console.RecvFd(t.relayEnd)
 	if err != nil {
 		return fmt.Errorf("receive pty master: %w", err)
+	}
+	// The C init and exec turned it off already (ConsoleRelay); the Go
+	// ones did not. As runc's relay: the output is the container's bytes.
+	if err := console.ClearONLCR(master); err != nil {
+		master.Close()
+		return fmt.Errorf("attach terminal: %w", err)
 	}
 	stop, err := console.Relay(master, os.Stdin, os.Stdout)
 	master.Close()

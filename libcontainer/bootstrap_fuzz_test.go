@@ -325,7 +325,7 @@ func FuzzExecRecord(f *testing.F) {
 		Capabilities: &specs.LinuxCapabilities{Bounding: []string{"CAP_KILL"}, Permitted: []string{"CAP_KILL"},
 			Inheritable: []string{"CAP_KILL"}, Ambient: []string{"CAP_KILL"}},
 		NoNewPrivileges: true,
-	}, 2, -1)
+	}, 2, -1, false)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -395,7 +395,7 @@ func FuzzExecRecord(f *testing.F) {
 		nul := strings.ContainsRune(cwd, 0) || strings.ContainsRune(searchPath(p.Env), 0) ||
 			slices.ContainsFunc(p.Args, func(s string) bool { return strings.ContainsRune(s, 0) }) ||
 			slices.ContainsFunc(p.Env, func(s string) bool { return strings.ContainsRune(s, 0) })
-		rec, err := cExecRecord(&specs.Spec{}, p, preserve, -1)
+		rec, err := cExecRecord(&specs.Spec{}, p, preserve, -1, false)
 		if nul {
 			// Refused with the field named before the stub sees it (the
 			// stub's own parser refuses such records too: FuzzBootstrapParse).

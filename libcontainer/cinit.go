@@ -77,7 +77,7 @@ func cInitPlan(o *CreateOpts, spec *specs.Spec, own func() (map[string]string, e
 	}
 	ops = append(ops, rootfs.PlanOp{Code: nsenter.OpMark, S: [6]string{"rootfs finalized, hostname"}})
 	x := &recordWriter{}
-	if err := x.process(spec.Linux.Seccomp, spec.Process, preserveFDs, -1); err != nil {
+	if err := x.process(spec.Linux.Seccomp, spec.Process, preserveFDs, -1, false); err != nil {
 		return nil, err
 	}
 	// Last: this waits for the init to have joined its cgroups.

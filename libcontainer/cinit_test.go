@@ -136,3 +136,31 @@ func FuzzInitPlan(f *testing.F) {
 		}
 	})
 }
+
+// TestExecRecordRelay: the exec record asks the C exec to turn ONLCR off
+// only when berth relays a terminal.
+func TestExecRecordRelay(t *testing.T) {
+	defer slog.SetDefault(slog.Default())
+	slog.SetDefault(slog.New(slog.DiscardHandler))
+	proc := &specs.Process{Args: []string{"sh"}, Cwd: "/", Terminal: true}
+	for _, tc := range []struct {
+		console int
+		relay   bool
+		want    bool
+	}{{5, true, true}, {5, false, false}, {-1, true, false}} {
+		rec, err := cExecRecord(&specs.Spec{}, proc, 0, tc.console, tc.relay)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := binary.NativeEndian.AppendUint32(nil, nsenter.BootstrapExec)
+		b = binary.NativeEndian.AppendUint32(b, uint32(len(rec)))
+		b = append(b, rec...)
+		bs, err := nsenter.ParseBootstrap(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := bs.Exec.Flags&nsenter.ExecRelay != 0; got != tc.want || bs.Exec.Console != uint32(int32(tc.console)) {
+			t.Errorf("console %d relay %v: flags %#x console %d", tc.console, tc.relay, bs.Exec.Flags, int32(bs.Exec.Console))
+		}
+	}
+}

@@ -35,7 +35,10 @@ type CreateOpts struct {
 	// PidFile, when set, receives the init's pid once it is created.
 	PidFile string
 	// Console is a connected console socket; required when process.terminal is true.
-	Console      *os.File
+	Console *os.File
+	// ConsoleRelay says berth itself receives the pty master on Console
+	// and relays it (run -t without --console-socket).
+	ConsoleRelay bool
 	NoPivot      bool
 	NoNewKeyring bool
 	PreserveFDs  int

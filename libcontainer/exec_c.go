@@ -12,6 +12,7 @@ import (
 
 	"berth/libcontainer/caps"
 	"berth/libcontainer/seccomp"
+	"berth/nsenter"
 )
 
 // The flags of the stub's exec record (CX_* in nsenter/bootstrap.h).
@@ -29,8 +30,9 @@ const (
 // here: capability masks, the compiled seccomp program, rlimit numbers.
 //
 // consoleFD is the console socket's fd in the exec process (the stub makes
-// the pty, as the Go path does), or -1.
-func cExecRecord(spec *specs.Spec, proc *specs.Process, preserveFDs, consoleFD int) ([]byte, error) {
+// the pty, as the Go path does), or -1; relay says berth relays that pty
+// itself (exec -t without --console-socket).
+func cExecRecord(spec *specs.Spec, proc *specs.Process, preserveFDs, consoleFD int, relay bool) ([]byte, error) {
 	if proc.ApparmorProfile != "" || proc.SelinuxLabel != "" || os.Getenv("BERTH_EXEC_GO") == "1" {
 		return nil, nil
 	}
@@ -42,14 +44,14 @@ func cExecRecord(spec *specs.Spec, proc *specs.Process, preserveFDs, consoleFD i
 		return nil, nil
 	}
 	w := &recordWriter{}
-	if err := w.process(sc, proc, preserveFDs, consoleFD); err != nil {
+	if err := w.process(sc, proc, preserveFDs, consoleFD, relay); err != nil {
 		return nil, err
 	}
 	return w.b, nil
 }
 
 // process appends the exec record of proc (the layout at the top of cexec.c).
-func (w *recordWriter) process(sc *specs.LinuxSeccomp, proc *specs.Process, preserveFDs, consoleFD int) error {
+func (w *recordWriter) process(sc *specs.LinuxSeccomp, proc *specs.Process, preserveFDs, consoleFD int, relay bool) error {
 	if err := noNUL(proc); err != nil {
 		return err
 	}
@@ -67,6 +69,10 @@ func (w *recordWriter) process(sc *specs.LinuxSeccomp, proc *specs.Process, pres
 	// As in the Go path, no capabilities object means none at all. The
 	// warnings were logged by normalizeProcess.
 	flags |= cxCaps
+	if relay && consoleFD >= 0 {
+		// berth's own relay wants the container's bytes, as runc's does.
+		flags |= nsenter.ExecRelay
+	}
 	sets, _, err := caps.FromSpec(proc.Capabilities)
 	if err != nil {
 		return fmt.Errorf("process.capabilities: %w", err)

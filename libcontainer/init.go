@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -402,9 +403,22 @@ func setupConsole(cfg *initConfig, proc *specs.Process) error {
 			return fmt.Errorf("process.terminal: %w", err)
 		}
 	}
+	// The owner is the process's user, the group what devpts gave (runc's
+	// rule); ids a user namespace does not map leave it as it is.
+	var st unix.Stat_t
+	if err := unix.Fstat(int(slave.Fd()), &st); err != nil {
+		return fmt.Errorf("process.terminal: stat %s: %w", slavePath, err)
+	}
+	if err := unix.Fchown(int(slave.Fd()), int(proc.User.UID), int(st.Gid)); err != nil && err != unix.EINVAL && err != unix.EPERM {
+		return fmt.Errorf("process.terminal: chown %s to %d:%d (process.user.uid): %w", slavePath, proc.User.UID, st.Gid, err)
+	}
 	if err := console.SendFd(sock, master.Name(), master); err != nil {
 		return fmt.Errorf("process.terminal: send pty master to console socket: %w", err)
 	}
+	// A receiver that closes the master hangs the terminal up, and the
+	// kernel sends SIGHUP to the session leader: caught (the handler goes
+	// with execve), it does not kill this process before the exec.
+	signal.Notify(make(chan os.Signal, 1), unix.SIGHUP)
 	// setsid was done already; SetControlling may call it again harmlessly.
 	if err := console.SetControlling(slave); err != nil {
 		return fmt.Errorf("process.terminal: %w", err)

@@ -52,6 +52,7 @@ struct bootstrap {
 #define CX_NNP 1 /* process.noNewPrivileges */
 #define CX_UMASK 2 /* process.user.umask given */
 #define CX_CAPS 4 /* process.capabilities given */
+#define CX_RELAY 8 /* berth relays the terminal itself (exec -t without --console-socket) */
 
 struct exec_plan {
 	uint32_t flags, uid, gid, umask, preserve_fds, last_cap, ngroups;
@@ -139,6 +140,15 @@ char *berth_exec_prepare(struct exec_plan *x, const int *keep, int nkeep);
 void berth_exec_final_limits(const struct exec_plan *x);
 /* berth_strerror is strerror in Go's spelling (lower-case first letter). */
 const char *berth_strerror(int errnum);
+/*
+ * process.terminal (cexec.c): berth_pty_slave unlocks a fresh ptmx open and
+ * returns its slave, ready; berth_pty_handoff makes it the controlling
+ * terminal and stdio and sends the master over the console socket.
+ */
+int berth_pty_slave(int master, uint32_t rows, uint32_t cols, uint32_t uid, int relay, char *name, size_t namelen);
+void berth_pty_handoff(int master, int slave, int sock);
+/* Set once stdio is the container's terminal: bail then never writes there. */
+extern int berth_stdio_is_terminal;
 /* berth_exec_in_c applies an exec record and execs; it never returns. */
 void berth_exec_in_c(const char *buf, uint32_t len) __attribute__((noreturn));
 

@@ -64,6 +64,7 @@
 
 int berth_sync_fd = -1;
 #define sync_fd berth_sync_fd
+int berth_stdio_is_terminal;
 
 int write_all(int fd, const void *buf, size_t len)
 {
@@ -111,7 +112,11 @@ const char *berth_strerror(int errnum)
 	return buf;
 }
 
-/* bail reports the error (with errno text when errnum != 0) and exits. */
+/*
+ * bail reports the error (with errno text when errnum != 0) and exits:
+ * over the sync socket; once that is closed on stderr, unless stderr is
+ * the container's terminal.
+ */
 void bail(int errnum, const char *fmt, ...)
 {
 	char msg[1024];
@@ -131,7 +136,8 @@ void bail(int errnum, const char *fmt, ...)
 	if (sync_fd >= 0) {
 		write_all(sync_fd, hdr, sizeof(hdr));
 		write_all(sync_fd, msg, (size_t)n);
-	} else {
+	} else if (!berth_stdio_is_terminal) {
+		/* Never into the container's terminal: its output, not berth's. */
 		fprintf(stderr, "berth init: %.*s\n", n, msg);
 	}
 	_exit(1);

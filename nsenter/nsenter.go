@@ -71,5 +71,9 @@ const (
 	BitKcore
 )
 
+// ExecRelay is the exec record's flag CX_RELAY: berth relays the
+// terminal itself, so the stub turns ONLCR off before handing the master.
+const ExecRelay = 8
+
 // EnvInitFD names the inherited socket the stub talks over.
 const EnvInitFD = "_BERTH_INIT_FD"
