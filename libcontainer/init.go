@@ -57,8 +57,9 @@ func Init() {
 	switch {
 	case errors.As(err, &fromParent):
 		// The parent reported it already.
-	case ch.send(message{Type: msgError, Msg: err.Error()}) != nil:
-		// After "ready" nobody listens: the container's stderr is all that is left.
+	case ch.send(message{Type: msgError, Msg: err.Error()}) != nil && cfg.ConsoleFD < 0:
+		// After "ready" nobody listens: the container's stderr is all
+		// that is left, unless it is the container's terminal.
 		fmt.Fprintln(os.Stderr, "berth init:", err)
 	}
 	os.Exit(1)
@@ -194,7 +195,8 @@ func initContainer(cfg *initConfig, ch *channel, sock *os.File) error {
 	}
 	// fifo stays open: close-on-exec tells start that the exec happened.
 	errno := final.run()
-	fmt.Fprintf(os.Stderr, "berth: exec %q (process.args[0]): %v\n", proc.Args[0], errno)
+	// start reports it: never onto stdio, which may be the container's terminal.
+	unix.Write(fifo, append([]byte{fifoFailed}, fmt.Sprintf("exec %q (process.args[0]): %v", proc.Args[0], errno)...))
 	os.Exit(127)
 	return nil
 }

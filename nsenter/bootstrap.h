@@ -149,6 +149,8 @@ int berth_pty_slave(int master, uint32_t rows, uint32_t cols, uint32_t uid, int 
 void berth_pty_handoff(int master, int slave, int sock);
 /* Set once stdio is the container's terminal: bail then never writes there. */
 extern int berth_stdio_is_terminal;
+/* The exec fifo, once open for writing: bail reports there after the sync socket closed. */
+extern int berth_fifo_fd;
 /* berth_exec_in_c applies an exec record and execs; it never returns. */
 void berth_exec_in_c(const char *buf, uint32_t len) __attribute__((noreturn));
 

@@ -33,7 +33,10 @@
  *     6 x str s: s[0] destination/path, s[1] fstype, s[2] source, s[3]
  *     data, s[4] spec field for messages, s[5] source as named in messages.
  *     Where an op means something else by n or s, the enum below says so.
- * Errors go to the parent through bail() as SYNC_ERR.
+ * Errors go to the parent through bail() as SYNC_ERR; once the init has
+ * reported ready and closed the socket, into the exec fifo for `berth
+ * start` ("0" released, then "1" and the message), never onto the
+ * container's stdio.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -1272,13 +1275,18 @@ void berth_init_in_c(void)
 	int fifo = openat(ci.proc, procfd((int)p.fifo_fd, b), O_WRONLY | O_CLOEXEC);
 	if (fifo < 0)
 		bail(errno, "open exec fifo");
+	/* From here on a failure is start's to report (bail writes it there). */
+	berth_fifo_fd = fifo;
 	close((int)p.fifo_fd);
 	close(ci.proc);
-	if (write(fifo, "0", 1) != 1)
+	berth_exec_final_limits(&p.x);
+	if (write_all(fifo, "0", 1) < 0)
 		bail(errno, "write exec fifo");
 	/* The fifo stays open: close-on-exec tells start that the exec happened. */
-	berth_exec_final_limits(&p.x);
 	execve(path, p.x.argv, p.x.envp);
-	fprintf(stderr, "berth: exec \"%s\" (process.args[0]): %s\n", p.x.argv[0], berth_strerror(errno));
+	int e = errno;
+	char msg[PATH_MAX + 128];
+	int n = snprintf(msg, sizeof(msg), "1exec \"%s\" (process.args[0]): %s", p.x.argv[0], berth_strerror(e));
+	write_all(fifo, msg, n < (int)sizeof(msg) ? (size_t)n : sizeof(msg) - 1);
 	_exit(127);
 }

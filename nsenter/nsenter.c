@@ -64,6 +64,7 @@
 
 int berth_sync_fd = -1;
 #define sync_fd berth_sync_fd
+int berth_fifo_fd = -1;
 int berth_stdio_is_terminal;
 
 int write_all(int fd, const void *buf, size_t len)
@@ -114,8 +115,9 @@ const char *berth_strerror(int errnum)
 
 /*
  * bail reports the error (with errno text when errnum != 0) and exits:
- * over the sync socket; once that is closed on stderr, unless stderr is
- * the container's terminal.
+ * over the sync socket; once the init closed it, into the exec fifo for
+ * `berth start` ("1" and the message, after the "0" when that went first);
+ * between the two on stderr, unless stderr is the container's terminal.
  */
 void bail(int errnum, const char *fmt, ...)
 {
@@ -136,6 +138,10 @@ void bail(int errnum, const char *fmt, ...)
 	if (sync_fd >= 0) {
 		write_all(sync_fd, hdr, sizeof(hdr));
 		write_all(sync_fd, msg, (size_t)n);
+	} else if (berth_fifo_fd >= 0) {
+		/* The init after "ready": `berth start` reads the exec fifo. */
+		write_all(berth_fifo_fd, "1", 1);
+		write_all(berth_fifo_fd, msg, (size_t)n);
 	} else if (!berth_stdio_is_terminal) {
 		/* Never into the container's terminal: its output, not berth's. */
 		fprintf(stderr, "berth init: %.*s\n", n, msg);

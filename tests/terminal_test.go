@@ -155,6 +155,11 @@ var initPaths = []struct {
 	goEnv bool
 }{{"c", false}, {"go", true}}
 
+// readAll reads f until EIO (every slave closed) or the deadline.
+func readAll(f *os.File, d time.Duration) string {
+	return readUntil(f, "\x00never\x00", d)
+}
+
 // acceptRaw accepts one connection on ln and returns the descriptor the
 // runtime sends, as it came (no O_NONBLOCK added), or an error.
 func acceptRaw(ln *net.UnixListener) (int, error) {
@@ -323,6 +328,34 @@ func TestExecTerminalRelay(t *testing.T) {
 			}
 			if path == "c" && strings.Contains(res.stdout, "\r") {
 				t.Errorf("exec -t output %q has \\r added", res.stdout)
+			}
+		})
+	}
+}
+
+// TestTerminalExecFailure: when the execve itself fails after start, the
+// error is start's to report, and none of berth's words reach the
+// container's terminal, which belongs to the container's output.
+func TestTerminalExecFailure(t *testing.T) {
+	for _, p := range initPaths {
+		t.Run(p.name, func(t *testing.T) {
+			r := newRuntime(t)
+			r.env = initEnv(p.goEnv)
+			sock, ln, got := listenConsole(t)
+			defer ln.Close()
+			b := newBundle(t, "/bin/not-a-program")
+			writeFile(t, filepath.Join(b.rootfs, "bin", "not-a-program"), "neither ELF nor #!\n")
+			os.Chmod(filepath.Join(b.rootfs, "bin", "not-a-program"), 0o755)
+			b.spec.Process.Terminal = true
+			c := r.create(b, "--console-socket", sock)
+			m := waitConsole(t, got, "create")
+			defer m.f.Close()
+			res := r.run("start", c.id)
+			if res.code == 0 || !strings.Contains(res.stderr, `exec "/bin/not-a-program" (process.args[0]): exec format error`) {
+				t.Errorf("start of a workload whose execve fails: %s", res)
+			}
+			if out := readAll(m.f, 2*time.Second); out != "" {
+				t.Errorf("the container's terminal got %q, want nothing", out)
 			}
 		})
 	}
