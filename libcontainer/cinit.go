@@ -29,12 +29,6 @@ func cInitReason(o *CreateOpts, plan *nsPlan) string {
 		return "BERTH_INIT_GO=1"
 	case !plan.has(specs.MountNamespace):
 		return "no new mount namespace"
-	case s.Process.Terminal:
-		// Tried: with the pty made by the C init, `podman run -it` lost the
-		// container's first output line under load (3 runs in 6); conmon
-		// races a create that ends within ~5 ms of sending it the pty
-		// master (a 5 ms pause there removed it). The Go init is slower.
-		return "process.terminal"
 	case s.Process.ApparmorProfile != "" || s.Process.SelinuxLabel != "":
 		return "LSM label"
 	case seccomp.UsesNotify(l.Seccomp):
@@ -49,19 +43,28 @@ func cInitReason(o *CreateOpts, plan *nsPlan) string {
 
 // cInitPlan encodes the plan for the init pid (layout at the top of
 // cinit.c), in the Go init's order: setsid, rootfs.Setup (with the hooks
-// point), loopback, hostname, domainname, rootfs.Finalize, keyring, then
-// the process.
+// point), the terminal, loopback, hostname, domainname, rootfs.Finalize,
+// keyring, then the process.
 //
 // own gives the init's cgroups (rootfs.Config.OwnCgroups) once it has
 // joined them; the rest is compiled while the init is still being made.
-func cInitPlan(o *CreateOpts, spec *specs.Spec, own func() (map[string]string, error), fifoFD, preserveFDs int, netNS, cgroupNS bool) ([]byte, error) {
+// consoleFD is the console socket's fd in the init, or -1.
+func cInitPlan(o *CreateOpts, spec *specs.Spec, own func() (map[string]string, error), fifoFD, preserveFDs, consoleFD int, netNS, cgroupNS bool) ([]byte, error) {
 	rc := &rootfs.Config{Spec: spec, Rootfs: o.Rootfs, Bundle: o.Bundle, NoPivot: o.NoPivot, CgroupNS: cgroupNS, OwnCgroupsFrom: own}
+	// First: the init leads a session of its own, so that a terminal can
+	// become its controlling tty.
 	ops := []rootfs.PlanOp{{Code: nsenter.OpSetsid}}
 	setup, err := rootfs.PlanSetup(rc)
 	if err != nil {
 		return nil, fmt.Errorf("rootfs: %w", err)
 	}
 	ops = append(ops, setup...)
+	if consoleFD >= 0 {
+		// After the pivot, so the pty comes from the container's own
+		// devpts and /dev/console is the container's; before Finalize,
+		// which may make /dev read-only or mask it.
+		ops = append(ops, consoleOp(spec.Process, consoleFD, o.ConsoleRelay))
+	}
 	if netNS {
 		ops = append(ops, rootfs.PlanOp{Code: nsenter.OpLoopback})
 	}
@@ -77,6 +80,7 @@ func cInitPlan(o *CreateOpts, spec *specs.Spec, own func() (map[string]string, e
 	}
 	ops = append(ops, rootfs.PlanOp{Code: nsenter.OpMark, S: [6]string{"rootfs finalized, hostname"}})
 	x := &recordWriter{}
+	// The terminal is OP_CONSOLE's: the record has none.
 	if err := x.process(spec.Linux.Seccomp, spec.Process, preserveFDs, -1, false); err != nil {
 		return nil, err
 	}
@@ -111,6 +115,25 @@ func cInitPlan(o *CreateOpts, spec *specs.Spec, own func() (map[string]string, e
 	w.b = append(w.b, x.b...)
 	out := binary.NativeEndian.AppendUint32(nil, uint32(len(w.b)))
 	return append(out, w.b...), nil
+}
+
+// consoleOp is the init's terminal (process.terminal), as setupConsole of
+// the Go init makes it: a pty from the container's /dev/ptmx, the slave
+// given to process.user.uid and bound over /dev/console, made the
+// controlling terminal and stdio, the master sent to the console socket
+// (consoleFD in the init). relay: berth relays the pty itself (run -t), so
+// ONLCR goes off, as runc's relay does.
+func consoleOp(proc *specs.Process, consoleFD int, relay bool) rootfs.PlanOp {
+	op := rootfs.PlanOp{Code: nsenter.OpConsole, S: [6]string{"/dev/ptmx", "/dev/console", 4: "process.terminal"}}
+	op.N[0] = uint64(consoleFD)
+	if cs := proc.ConsoleSize; cs != nil {
+		op.N[1], op.N[3] = uint64(cs.Height), uint64(cs.Width)
+	}
+	if relay {
+		op.N[2] = nsenter.BitRelay
+	}
+	op.N[4] = uint64(proc.User.UID)
+	return op
 }
 
 // cInitExchange serves the C init until it is ready: at the hooks point it

@@ -241,7 +241,7 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 			rec, err := cInitPlan(o, spec, func() (map[string]string, error) {
 				r := <-ownCh
 				return r.own, r.err
-			}, base+1, len(preserve), plan.has(specs.NetworkNamespace), plan.has(specs.CgroupNamespace))
+			}, base+1, len(preserve), consoleFD, plan.has(specs.NetworkNamespace), plan.has(specs.CgroupNamespace))
 			planCh <- planResult{rec, err}
 		}()
 	}

@@ -95,6 +95,7 @@ enum {
 	OP_MARK, /* s0 step name (berth --debug) */
 	OP_SETSID,
 	OP_DETACH, /* s0 mount point, s1 fstype, s2 its parent's mount point or "": a host proc/sysfs mount --no-pivot takes away */
+	OP_CONSOLE, /* n0 console socket fd, n1 rows, n2 bits (B_RELAY), n3 cols, n4 uid of the slave; s0 ptmx, s1 console */
 	OP_MAX
 };
 
@@ -130,6 +131,7 @@ void berth_free_plan(struct plan *p);
 #define B_NOPIVOT 32 /* MS_MOVE and chroot instead of pivot_root */
 #define B_CG2 64 /* a v1 host's cgroup2 hierarchy ("unified") */
 #define B_KCORE 128 /* the host has /proc/kcore: /dev/core -> /proc/kcore */
+#define B_RELAY 256 /* OP_CONSOLE: berth relays the terminal itself (run -t without --console-socket) */
 
 
 /* berth_parse_exec reads an exec record; 0, or -1 when malformed. */

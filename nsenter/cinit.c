@@ -1,16 +1,17 @@
 /*
  * cinit: the container init finished in C, without starting the Go runtime.
  *
- * For the common create (a new mount namespace, no user namespace, no
- * terminal, no LSM label, no seccomp listener, no createContainer or
- * startContainer hook, no sysctl, no overlay rootfs) the parent compiles the
+ * For the common create (a new mount namespace, no user namespace, no LSM
+ * label, no seccomp listener, no createContainer or startContainer hook,
+ * no sysctl, no overlay rootfs) the parent compiles the
  * spec into a list of operations (libcontainer/cinit.go, rootfs/plan.go):
  * options parsed, bind sources joined with the bundle, cgroup hierarchies
  * found, every error message's field named. After the stub has made the
  * namespaces, the init reads that plan and runs it here: the Go init's
  * rootfs.Setup and Finalize, step for step (the same resolution inside the
  * root without following anything out of it, the same checks of /proc
- * destinations and /dev/null, the same mount re-open by id), then the
+ * destinations and /dev/null, the same mount re-open by id), with the
+ * terminal of process.terminal made after the pivot (OP_CONSOLE), then the
  * process (cexec.c), then it waits on the exec fifo and execs. The Go
  * runtime's start-up and the spec's JSON decode (~3 ms of a create here)
  * are gone.
@@ -1022,6 +1023,66 @@ static void op_pivot(const struct op *o)
 		bail(errno, "init: chdir to the init's own procfs");
 }
 
+/* --- process.terminal (libcontainer/init.go setupConsole) ----------------- */
+
+/*
+ * mount_console is rootfs/console.go's MountConsole: the slave bound over
+ * /dev/console, which is made as an empty file when missing and refused
+ * when it is anything but a file or a device node: a symlink the rootfs or
+ * a hook planted must not redirect the bind (CVE-2025-52565). The slave is
+ * the fd from the master, never looked up again by its /dev/pts path.
+ */
+static void mount_console(const struct op *o, int slave, const char *name)
+{
+	char err[PATH_MAX + 64], b1[32], b2[32];
+	const char *path = o->s[1];
+	struct target dev;
+	if (resolve(ci.rootfd, "/dev", C_DIR, 0755, &dev, err, sizeof(err)) < 0)
+		bail(errno, "process.terminal: mkdir \"/dev\": %s", err);
+	int f = openat(dev.fd, "console", O_CREAT | O_EXCL | O_NOFOLLOW | O_RDONLY | O_CLOEXEC, 0666);
+	if (f >= 0)
+		close(f);
+	else if (errno != EEXIST)
+		bail(errno, "process.terminal: create %s", path);
+	int console = openat(dev.fd, "console", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (console < 0)
+		bail(errno, "process.terminal: open %s", path);
+	struct stat st;
+	if (fstat(console, &st) < 0)
+		bail(errno, "process.terminal: stat %s", path);
+	if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode))
+		bail(0, "process.terminal: %s is neither a file nor a device node (a symlink?), refusing to mount over it", path);
+	if (mount(procfd(slave, b1), procfd(console, b2), NULL, MS_BIND, NULL) < 0)
+		bail(errno, "process.terminal: bind mount \"%s\" on %s", name, path);
+	close(console);
+	target_close(&dev);
+}
+
+/*
+ * op_console makes the container's terminal where the Go init does, right
+ * after the pivot (the container's /dev/pts is mounted), before the
+ * finalize steps: a new pty from the container's ptmx (s0, resolved inside
+ * the root like any path here and opened through the init's own procfs),
+ * the slave readied (cexec.c berth_pty_slave), bound over /dev/console,
+ * then made the controlling terminal and stdio and the master sent to the
+ * console socket (berth_pty_handoff).
+ */
+static void op_console(const struct op *o)
+{
+	char err[PATH_MAX + 64], b[32], name[32];
+	struct target t;
+	if (resolve(ci.rootfd, o->s[0], C_NONE, 0, &t, err, sizeof(err)) < 0)
+		bail(errno, "process.terminal: open \"%s\": %s", o->s[0], err);
+	int master = openat(ci.proc, procfd(t.fd, b), O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (master < 0)
+		bail(errno, "process.terminal: open \"%s\"", o->s[0]);
+	target_close(&t);
+	int slave = berth_pty_slave(master, (uint32_t)o->n[1], (uint32_t)o->n[3], (uint32_t)o->n[4], (o->n[2] & B_RELAY) != 0,
+				    name, sizeof(name));
+	mount_console(o, slave, name);
+	berth_pty_handoff(master, slave, (int)o->n[0]);
+}
+
 /* --- after the pivot (libcontainer/init.go, rootfs/finalize.go) ----------- */
 
 static void op_loopback(void)
@@ -1230,6 +1291,9 @@ static void run_op(const struct op *o)
 		break;
 	case OP_MARK:
 		mark(o->s[0]);
+		break;
+	case OP_CONSOLE:
+		op_console(o);
 		break;
 	default:
 		bail(0, "init: unknown plan operation %u", o->code);

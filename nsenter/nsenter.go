@@ -56,6 +56,7 @@ const (
 	OpMark
 	OpSetsid
 	OpDetach
+	OpConsole
 	opMax
 )
 
@@ -69,6 +70,7 @@ const (
 	BitNoPivot
 	BitCgroup2
 	BitKcore
+	BitRelay
 )
 
 // ExecRelay is the exec record's flag CX_RELAY: berth relays the

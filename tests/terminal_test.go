@@ -147,7 +147,9 @@ func TestTerminalWithoutSocket(t *testing.T) {
 	assertNothingLeft(t, r, c.id, before)
 }
 
-// Each terminal test runs both inits where the two can differ.
+// The terminal of process.terminal is made by the C init (nsenter/cinit.c
+// OP_CONSOLE) and the C exec; the Go init and exec stay until they go.
+// Each test runs both where the two can differ.
 
 // initPaths are the two container inits; the Go one is forced.
 var initPaths = []struct {
@@ -155,9 +157,74 @@ var initPaths = []struct {
 	goEnv bool
 }{{"c", false}, {"go", true}}
 
+// withLog makes r log --debug to a file and returns a reader of it.
+func withLog(t *testing.T, r *runtime) func() string {
+	logFile := filepath.Join(testDir(t, "log"), "berth.log")
+	r.global = []string{"--debug", "--log", logFile}
+	return func() string {
+		b, _ := os.ReadFile(logFile)
+		return string(b)
+	}
+}
+
+// checkInit fails the test unless the log shows the wanted init at work.
+func checkInit(t *testing.T, log string, goInit bool) {
+	t.Helper()
+	ranGo := strings.Contains(log, "create: the Go init runs")
+	ranC := strings.Contains(log, "create: init: plan received")
+	if ranGo != goInit || ranC == goInit {
+		t.Errorf("want the %s init; log:\n%s", map[bool]string{false: "C", true: "Go"}[goInit], log)
+	}
+}
+
+// terminalProbe prints what a terminal container should see: its tty, the
+// size, the owner of the slave (uid gid), /dev/console bound in, ONLCR.
+const terminalProbe = `tty; stty size; ls -ln $(tty) | awk '{ print "owner", $3, $4 }'
+awk '$5 == "/dev/console" { print "console mounted" }' /proc/self/mountinfo
+stty -a | tr ' ' '\n' | grep -x -e onlcr -e -onlcr
+echo probe-done`
+
 // readAll reads f until EIO (every slave closed) or the deadline.
 func readAll(f *os.File, d time.Duration) string {
 	return readUntil(f, "\x00never\x00", d)
+}
+
+// TestTerminalInitPaths: the C init makes the container's terminal as the
+// Go init does: a /dev/pts tty of consoleSize, owned by process.user.uid
+// and the devpts gid (gid=5), bound over /dev/console, ONLCR on for a
+// console socket's receiver; and the C init is the one that ran.
+func TestTerminalInitPaths(t *testing.T) {
+	outs := map[string]string{}
+	for _, p := range initPaths {
+		t.Run(p.name, func(t *testing.T) {
+			r := newRuntime(t)
+			r.env = initEnv(p.goEnv)
+			log := withLog(t, r)
+			sock, ln, got := listenConsole(t)
+			defer ln.Close()
+			b := newShBundle(t, terminalProbe)
+			b.spec.Process.Terminal = true
+			b.spec.Process.ConsoleSize = &specs.Box{Height: 25, Width: 91}
+			b.spec.Process.User = specs.User{UID: 1000, GID: 1000}
+			_, _, wait := r.startAttached(b, "--console-socket", sock)
+			m := waitConsole(t, got, "run")
+			defer m.f.Close()
+			out := readAll(m.f, 15*time.Second)
+			if res := wait(); res.code != 0 {
+				t.Fatalf("run: %s", res)
+			}
+			checkInit(t, log(), p.goEnv)
+			for _, want := range []string{"/dev/pts/", "25 91", "owner 1000 5", "console mounted", "\nonlcr", "probe-done"} {
+				if !strings.Contains(out, want) {
+					t.Errorf("terminal output %q lacks %q", out, want)
+				}
+			}
+			outs[p.name] = out
+		})
+	}
+	if outs["c"] != outs["go"] {
+		t.Errorf("the inits' terminals differ:\nC:  %q\nGo: %q", outs["c"], outs["go"])
+	}
 }
 
 // acceptRaw accepts one connection on ln and returns the descriptor the
