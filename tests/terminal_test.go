@@ -322,8 +322,9 @@ func TestTerminalBlockingReceiver(t *testing.T) {
 
 // TestTerminalReceiverGone: a receiver that closes the master at once
 // hangs the terminal up, and the kernel sends SIGHUP to the init, which
-// leads the terminal's session. The init survives to its exec (runc's
-// does too): start succeeds and the workload runs, on a hung-up terminal.
+// leads the terminal's session. The init survives to its exec: start
+// succeeds and the workload runs, on a hung-up terminal. (runc 1.1's init
+// dies of it, and its start fails.)
 func TestTerminalReceiverGone(t *testing.T) {
 	for _, p := range initPaths {
 		t.Run(p.name, func(t *testing.T) {
