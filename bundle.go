@@ -9,23 +9,25 @@ import (
 	"path/filepath"
 	"strings"
 
-	"berth/cli"
+	"github.com/urfave/cli/v2"
 
 	"berth/image"
 	"berth/spec"
 )
 
 var bundleCommand = &cli.Command{
-	Name:  "bundle",
-	Usage: "unpack an OCI image into a bundle (rootfs + config.json)",
-	ArgsUsage: "<bundle-dir> [command [arg...]]\n\n" +
-		"   --image is an OCI image layout or a `docker save` archive, as a directory\n" +
-		"   or a tarball, optionally with :TAG (the org.opencontainers.image.ref.name\n" +
-		"   annotation, or a docker repo tag) or @sha256:DIGEST. A command after the\n" +
-		"   bundle directory replaces the image's Cmd; --args replaces the whole\n" +
-		"   process.args.",
+	Name:      "bundle",
+	Usage:     "unpack an OCI image into a bundle (rootfs + config.json)",
+	ArgsUsage: "<bundle-dir> [command [arg...]]",
+	Description: "--image is an OCI image layout or a `docker save` archive, as a directory\n" +
+		"or a tarball, optionally with :TAG (the org.opencontainers.image.ref.name\n" +
+		"annotation, or a docker repo tag) or @sha256:DIGEST. A command after the\n" +
+		"bundle directory replaces the image's Cmd; --args replaces the whole\n" +
+		"process.args.",
 	Flags: []cli.Flag{
-		&cli.StringFlag{Name: "image", Required: true, Usage: "image: DIR, DIR:TAG, DIR@DIGEST (DIR may be a tarball)"},
+		// Required, but checked by the action: urfave/cli would print the
+		// whole help with the error.
+		&cli.StringFlag{Name: "image", Usage: "image: DIR, DIR:TAG, DIR@DIGEST (DIR may be a tarball); required"},
 		&cli.StringSliceFlag{Name: "uid-map", Usage: "shift file owners and map container uids: CONTAINER:HOST:SIZE (repeatable)"},
 		&cli.StringSliceFlag{Name: "gid-map", Usage: "shift file groups and map container gids: CONTAINER:HOST:SIZE (repeatable)"},
 		&cli.StringFlag{Name: "args", Usage: `process.args: a JSON array, or words split at spaces`},
@@ -35,6 +37,9 @@ var bundleCommand = &cli.Command{
 		&cli.StringFlag{Name: "layers", Value: image.DefaultLayerStore, Usage: "the layer store of --overlay"},
 	},
 	Action: func(c *cli.Context) error {
+		if !c.IsSet("image") {
+			return errors.New("bundle: required flag --image not given")
+		}
 		if c.NArg() < 1 {
 			return fmt.Errorf("bundle: expects a bundle directory: <bundle-dir> [command [arg...]]")
 		}

@@ -5,7 +5,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"berth/cli"
+	"github.com/urfave/cli/v2"
 
 	"berth/libcontainer"
 	"berth/libcontainer/console"

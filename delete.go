@@ -3,7 +3,7 @@ package main
 import (
 	"errors"
 
-	"berth/cli"
+	"github.com/urfave/cli/v2"
 
 	"berth/libcontainer"
 )

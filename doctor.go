@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"os"
 
-	"berth/cli"
+	"github.com/urfave/cli/v2"
 
 	"berth/doctor"
 )

@@ -8,11 +8,10 @@ import (
 	"strconv"
 	"strings"
 
-	"berth/cli"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/urfave/cli/v2"
 
 	"berth/libcontainer"
-	"berth/libcontainer/console"
 	"berth/spec"
 )
 
@@ -29,7 +28,9 @@ var execCommand = &cli.Command{
 		&cli.StringFlag{Name: "cwd", Usage: "working directory inside the container"},
 		&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "set an environment variable (NAME=VALUE)"},
 		&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "uid[:gid] to run as"},
-		&cli.Int64SliceFlag{Name: "additional-gids", Aliases: []string{"g"}, Usage: "additional group ids"},
+		// A list flag takes each value whole (the app disables the
+		// separator for -e); -g splits its own, so -g 5,6 is two gids.
+		&cli.StringSliceFlag{Name: "additional-gids", Aliases: []string{"g"}, Usage: "additional group ids (repeatable, or comma-separated)"},
 		&cli.StringSliceFlag{Name: "cap", Aliases: []string{"c"}, Usage: "add a capability"},
 		&cli.BoolFlag{Name: "no-new-privs", Usage: "set no_new_privs for the process"},
 		&cli.StringFlag{Name: "apparmor", Usage: "AppArmor profile to run the process under (sets process.apparmorProfile)"},
@@ -41,6 +42,11 @@ var execCommand = &cli.Command{
 	Action: func(c *cli.Context) error {
 		if c.NArg() < 1 {
 			return errors.New("exec: expects <container-id> [command [args...]]")
+		}
+		// A malformed -g is a usage error (status 1), as a value a
+		// flag cannot parse is.
+		if _, err := additionalGids(c); err != nil {
+			return err
 		}
 		return execFailure(execAction(c))
 	},
@@ -166,12 +172,11 @@ func execProcessSpec(c *cli.Context, base *specs.Process) (*specs.Process, error
 		}
 		p.User.UID, p.User.GID = uid, gid
 	}
-	for _, g := range c.Int64Slice("additional-gids") {
-		if g < 0 || g > 1<<32-2 {
-			return nil, fmt.Errorf("--additional-gids %d: out of range", g)
-		}
-		p.User.AdditionalGids = append(p.User.AdditionalGids, uint32(g))
+	gids, err := additionalGids(c)
+	if err != nil {
+		return nil, err
 	}
+	p.User.AdditionalGids = append(p.User.AdditionalGids, gids...)
 	if addCaps := c.StringSlice("cap"); len(addCaps) > 0 {
 		if p.Capabilities == nil {
 			p.Capabilities = &specs.LinuxCapabilities{}
@@ -194,6 +199,21 @@ func execProcessSpec(c *cli.Context, base *specs.Process) (*specs.Process, error
 		p.NoNewPrivileges = true
 	}
 	return p, nil
+}
+
+// additionalGids reads -g: each value one gid or several, comma-separated.
+func additionalGids(c *cli.Context) ([]uint32, error) {
+	var gids []uint32
+	for _, v := range c.StringSlice("additional-gids") {
+		for _, s := range strings.Split(v, ",") {
+			g, err := strconv.ParseUint(strings.TrimSpace(s), 0, 32)
+			if err != nil || g > 1<<32-2 {
+				return nil, fmt.Errorf("--additional-gids %q: want gids from 0 to %d", v, uint32(1<<32-2))
+			}
+			gids = append(gids, uint32(g))
+		}
+	}
+	return gids, nil
 }
 
 // mergeEnv overrides base's variables with the -e ones by name.
@@ -228,85 +248,4 @@ func parseUser(u string) (uint32, uint32, error) {
 		}
 	}
 	return uint32(uid), uint32(gid), nil
-}
-
-// terminal is the console plumbing shared by run and exec: a socket given by
-// the caller, or a private socketpair whose pty is relayed to our own stdio.
-type terminal struct {
-	initEnd  *os.File // handed to the container process
-	relayEnd *os.File // ours, when relaying
-	stop     func()
-}
-
-func newTerminal(want bool, socketPath string, detach bool) (*terminal, error) {
-	t := &terminal{}
-	if socketPath != "" {
-		if !want {
-			return nil, errors.New("--console-socket given but process.terminal is false")
-		}
-		conn, err := console.Dial(socketPath)
-		if err != nil {
-			return nil, fmt.Errorf("--console-socket %s: %w", socketPath, err)
-		}
-		t.initEnd = conn
-		return t, nil
-	}
-	if !want {
-		return t, nil
-	}
-	if detach {
-		return nil, errors.New("a terminal with --detach needs --console-socket")
-	}
-	fds, err := socketpair()
-	if err != nil {
-		return nil, err
-	}
-	t.relayEnd, t.initEnd = fds[0], fds[1]
-	return t, nil
-}
-
-func (t *terminal) closeInitEnd() {
-	if t.initEnd != nil {
-		t.initEnd.Close()
-		t.initEnd = nil
-	}
-}
-
-// attach receives the pty master and starts relaying it, when relaying.
-func (t *terminal) attach() error {
-	if t.relayEnd == nil {
-		return nil
-	}
-	master, err := console.RecvFd(t.relayEnd)
-	if err != nil {
-		return fmt.Errorf("receive pty master: %w", err)
-	}
-	// The C init and exec turned it off already (ConsoleRelay); the Go
-	// ones did not. As runc's relay: the output is the container's bytes.
-	if err := console.ClearONLCR(master); err != nil {
-		master.Close()
-		return fmt.Errorf("attach terminal: %w", err)
-	}
-	stop, err := console.Relay(master, os.Stdin, os.Stdout)
-	master.Close()
-	if err != nil {
-		return fmt.Errorf("attach terminal: %w", err)
-	}
-	t.stop = stop
-	return nil
-}
-
-func (t *terminal) detach() {
-	if t.stop != nil {
-		t.stop()
-		t.stop = nil
-	}
-}
-
-func (t *terminal) close() {
-	t.detach()
-	t.closeInitEnd()
-	if t.relayEnd != nil {
-		t.relayEnd.Close()
-	}
 }

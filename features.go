@@ -4,9 +4,9 @@ import (
 	"encoding/json"
 	"os"
 
-	"berth/cli"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/opencontainers/runtime-spec/specs-go/features"
+	"github.com/urfave/cli/v2"
 
 	"berth/libcontainer/caps"
 	"berth/libcontainer/seccomp"

@@ -3,7 +3,7 @@ package main
 import (
 	"fmt"
 
-	"berth/cli"
+	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 
 	"berth/libcontainer"

@@ -7,7 +7,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"berth/cli"
+	"github.com/urfave/cli/v2"
 
 	"berth/libcontainer"
 )

@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"berth/cli"
+	"github.com/urfave/cli/v2"
 )
 
 // logToFile is true when --log sends the log somewhere other than stderr: an

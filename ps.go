@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"strings"
 
-	"berth/cli"
+	"github.com/urfave/cli/v2"
 
 	"berth/libcontainer"
 )

@@ -1,7 +1,7 @@
 package main
 
 import (
-	"berth/cli"
+	"github.com/urfave/cli/v2"
 
 	"berth/spec"
 )

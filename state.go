@@ -5,7 +5,7 @@ import (
 	"os"
 	"time"
 
-	"berth/cli"
+	"github.com/urfave/cli/v2"
 
 	"berth/libcontainer"
 	"berth/network"

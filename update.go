@@ -2,26 +2,31 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strconv"
+	"strings"
 
-	"berth/cli"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/urfave/cli/v2"
 
 	"berth/libcontainer"
 )
 
+// Its flags may also follow the id (`update ID --memory 1M`), as runc's
+// do: main moves them in front (flagsAfterArgs).
 var updateCommand = &cli.Command{
 	Name:      "update",
 	Usage:     "change the resource limits of a container",
 	ArgsUsage: "<container-id>",
 	Flags: []cli.Flag{
 		&cli.StringFlag{Name: "resources", Aliases: []string{"r"}, Usage: "LinuxResources JSON file, or - for stdin"},
-		&cli.StringFlag{Name: "memory", Usage: "memory limit in bytes (-1: unlimited)"},
-		&cli.StringFlag{Name: "memory-reservation", Usage: "memory soft limit in bytes"},
-		&cli.StringFlag{Name: "memory-swap", Usage: "memory+swap limit in bytes (-1: unlimited)"},
+		&cli.StringFlag{Name: "memory", Usage: "memory limit in bytes, or with a k, m, g, t or p suffix (-1: unlimited)"},
+		&cli.StringFlag{Name: "memory-reservation", Usage: "memory soft limit, as --memory"},
+		&cli.StringFlag{Name: "memory-swap", Usage: "memory+swap limit, as --memory (-1: unlimited)"},
 		&cli.StringFlag{Name: "cpu-period", Usage: "CFS period in microseconds"},
 		&cli.StringFlag{Name: "cpu-quota", Usage: "CFS quota in microseconds (-1: unlimited)"},
 		&cli.StringFlag{Name: "cpu-share", Aliases: []string{"cpu-shares"}, Usage: "CPU shares (relative weight)"},
@@ -85,6 +90,17 @@ func updateResources(c *cli.Context) (*specs.LinuxResources, error) {
 		}
 		set(v)
 	}
+	size := func(flag string, set func(v int64)) {
+		if err != nil || !c.IsSet(flag) {
+			return
+		}
+		v, perr := memSize(c.String(flag))
+		if perr != nil {
+			err = fmt.Errorf("--%s %q: %w", flag, c.String(flag), perr)
+			return
+		}
+		set(v)
+	}
 	mem := func() *specs.LinuxMemory {
 		if r.Memory == nil {
 			r.Memory = &specs.LinuxMemory{}
@@ -97,9 +113,9 @@ func updateResources(c *cli.Context) (*specs.LinuxResources, error) {
 		}
 		return r.CPU
 	}
-	i64("memory", func(v int64) { mem().Limit = &v })
-	i64("memory-reservation", func(v int64) { mem().Reservation = &v })
-	i64("memory-swap", func(v int64) { mem().Swap = &v })
+	size("memory", func(v int64) { mem().Limit = &v })
+	size("memory-reservation", func(v int64) { mem().Reservation = &v })
+	size("memory-swap", func(v int64) { mem().Swap = &v })
 	u64("cpu-period", func(v uint64) { cpu().Period = &v })
 	i64("cpu-quota", func(v int64) { cpu().Quota = &v })
 	u64("cpu-share", func(v uint64) { cpu().Shares = &v })
@@ -123,4 +139,42 @@ func updateResources(c *cli.Context) (*specs.LinuxResources, error) {
 		cpu().Mems = c.String("cpuset-mems")
 	}
 	return r, nil
+}
+
+// memSize reads a memory flag of update the way runc does: -1
+// (unlimited), or a number of bytes, maybe with a fraction and a binary
+// unit (k, m, g, t, p; any case; an optional i and b after it; a space
+// before it): 512, 64M, 1.5g, 2 GiB, 1kb.
+func memSize(s string) (int64, error) {
+	if s == "-1" {
+		return -1, nil
+	}
+	errSize := errors.New("not a size: bytes, or a number with a k, m, g, t or p suffix (-1: unlimited)")
+	end := strings.IndexFunc(s, func(r rune) bool { return (r < '0' || r > '9') && r != '.' })
+	if end < 0 {
+		end = len(s)
+	}
+	num, unit := s[:end], strings.ToLower(strings.TrimPrefix(s[end:], " "))
+	if num == "" || num[0] < '0' || num[0] > '9' || num[len(num)-1] == '.' {
+		return 0, errSize
+	}
+	n, perr := strconv.ParseFloat(num, 64)
+	if perr != nil {
+		return 0, errSize
+	}
+	mult := 1.0
+	if unit != "" {
+		if i := strings.IndexByte("kmgtp", unit[0]); i >= 0 {
+			mult = math.Pow(1024, float64(i+1))
+			unit = unit[1:]
+		}
+	}
+	if unit = strings.TrimPrefix(strings.TrimPrefix(unit, "i"), "b"); unit != "" {
+		return 0, errSize
+	}
+	v := n * mult
+	if v >= math.MaxInt64 {
+		return 0, fmt.Errorf("%s is too large", s)
+	}
+	return int64(v), nil
 }

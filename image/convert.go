@@ -5,6 +5,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
@@ -117,11 +118,13 @@ func annotations(img *resolved) map[string]string {
 	set(p+"os.version", cfg.OSVersion)
 	set(p+"os.features", strings.Join(cfg.OSFeatures, ","))
 	set(p+"author", cfg.Author)
-	set(p+"created", cfg.Created)
+	if cfg.Created != nil {
+		set(p+"created", cfg.Created.Format(time.RFC3339Nano))
+	}
 	set(p+"stopSignal", cfg.Config.StopSignal)
 	set(p+"exposedPorts", sortedKeys(cfg.Config.ExposedPorts))
 	set("berth.image.volumes", sortedKeys(cfg.Config.Volumes))
-	set("berth.image.manifest", img.manifest)
+	set("berth.image.manifest", img.manifest.String())
 	for k, v := range cfg.Config.Labels {
 		a[k] = v
 	}

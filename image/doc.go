@@ -13,6 +13,13 @@
 // write outside it. A name that climbs above the root is rejected outright:
 // no honest layer contains one.
 //
+// The documents are image-spec's Go types (specs-go/v1) and digests are
+// go-digest's, validated and computed by it; berth takes the algorithms
+// image-spec registers, sha256 and sha512. Docker's schema 2 manifest list,
+// manifest and config are the same documents under other media types and
+// decode into the same types (docker.go keeps Docker's names and the
+// `docker save` manifest.json, which no OCI document describes).
+//
 // The generated spec starts from berth's default (spec.Default) and follows
 // the image-spec conversion rules (conversion.md). Where berth chooses:
 //
@@ -30,6 +37,8 @@
 //	org.opencontainers.image.os, .architecture, .variant, .os.version,
 //	.os.features, .author, .created, .stopSignal
 //	                         from the config, as conversion.md says
+//	                         (.created as RFC 3339 with nanoseconds: the
+//	                         config's created is decoded as a time)
 //	<every Config.Labels key> verbatim, winning over the above
 //	org.opencontainers.image.exposedPorts
 //	                         Config.ExposedPorts keys, sorted, comma-separated

@@ -4,8 +4,6 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -14,6 +12,9 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/zstd"
+	digest "github.com/opencontainers/go-digest"
+	imagespecs "github.com/opencontainers/image-spec/specs-go"
+	v1 "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // These helpers write real OCI image layouts for the tests.
@@ -109,10 +110,9 @@ func compress(t testing.TB, comp string, data []byte) []byte {
 	return buf.Bytes()
 }
 
-func sha(data []byte) string {
-	sum := sha256.Sum256(data)
-	return "sha256:" + hex.EncodeToString(sum[:])
-}
+func sha(data []byte) digest.Digest { return digest.FromBytes(data) }
+
+var schema2 = imagespecs.Versioned{SchemaVersion: 2}
 
 // layoutB builds an OCI image layout in dir.
 type layoutB struct {
@@ -139,15 +139,14 @@ func (b *layoutB) write(name string, data []byte) {
 	}
 }
 
-func (b *layoutB) blob(mediaType string, data []byte) descriptor {
+func (b *layoutB) blob(mediaType string, data []byte) v1.Descriptor {
 	b.t.Helper()
-	d := descriptor{MediaType: mediaType, Digest: sha(data), Size: int64(len(data))}
-	dg, _ := parseDigest(d.Digest)
-	b.write(dg.blobPath(), data)
+	d := v1.Descriptor{MediaType: mediaType, Digest: sha(data), Size: int64(len(data))}
+	b.write(blobPath(d.Digest), data)
 	return d
 }
 
-func (b *layoutB) jsonBlob(mediaType string, v any) descriptor {
+func (b *layoutB) jsonBlob(mediaType string, v any) v1.Descriptor {
 	b.t.Helper()
 	data, err := json.Marshal(v)
 	if err != nil {
@@ -157,9 +156,9 @@ func (b *layoutB) jsonBlob(mediaType string, v any) descriptor {
 }
 
 var layerTypes = map[string]string{
-	"none": "application/vnd.oci.image.layer.v1.tar",
-	"gzip": "application/vnd.oci.image.layer.v1.tar+gzip",
-	"zstd": "application/vnd.oci.image.layer.v1.tar+zstd",
+	"none": v1.MediaTypeImageLayer,
+	"gzip": v1.MediaTypeImageLayerGzip,
+	"zstd": v1.MediaTypeImageLayerZstd,
 }
 
 type testLayer struct {
@@ -171,9 +170,9 @@ func lay(comp string, entries ...entry) testLayer { return testLayer{comp: comp,
 
 // image writes the layers, a config and a manifest, and returns the
 // manifest's descriptor (for the index) and the layer descriptors.
-func (b *layoutB) image(cfg imageConfig, layers ...testLayer) (descriptor, []descriptor) {
+func (b *layoutB) image(cfg v1.Image, layers ...testLayer) (v1.Descriptor, []v1.Descriptor) {
 	b.t.Helper()
-	var descs []descriptor
+	var descs []v1.Descriptor
 	cfg.RootFS.Type = "layers"
 	cfg.RootFS.DiffIDs = nil
 	for _, l := range layers {
@@ -184,32 +183,32 @@ func (b *layoutB) image(cfg imageConfig, layers ...testLayer) (descriptor, []des
 	if cfg.OS == "" {
 		cfg.OS, cfg.Architecture = runtime.GOOS, runtime.GOARCH
 	}
-	c := b.jsonBlob(mediaTypeOCIConfig, cfg)
-	m := b.jsonBlob(mediaTypeOCIManifest, manifest{SchemaVersion: 2, MediaType: mediaTypeOCIManifest, Config: c, Layers: descs})
+	c := b.jsonBlob(v1.MediaTypeImageConfig, cfg)
+	m := b.jsonBlob(v1.MediaTypeImageManifest, v1.Manifest{Versioned: schema2, MediaType: v1.MediaTypeImageManifest, Config: c, Layers: descs})
 	return m, descs
 }
 
-func (b *layoutB) index(ds ...descriptor) {
+func (b *layoutB) index(ds ...v1.Descriptor) {
 	b.t.Helper()
-	data, err := json.Marshal(index{SchemaVersion: 2, MediaType: mediaTypeOCIIndex, Manifests: ds})
+	data, err := json.Marshal(v1.Index{Versioned: schema2, MediaType: v1.MediaTypeImageIndex, Manifests: ds})
 	if err != nil {
 		b.t.Fatal(err)
 	}
 	b.write("index.json", data)
 }
 
-func tagged(d descriptor, tag string) descriptor {
-	d.Annotations = map[string]string{annotationRefName: tag}
+func tagged(d v1.Descriptor, tag string) v1.Descriptor {
+	d.Annotations = map[string]string{v1.AnnotationRefName: tag}
 	return d
 }
 
-func onPlatform(d descriptor, os, arch string) descriptor {
-	d.Platform = &platform{OS: os, Architecture: arch}
+func onPlatform(d v1.Descriptor, os, arch string) v1.Descriptor {
+	d.Platform = &v1.Platform{OS: os, Architecture: arch}
 	return d
 }
 
-func hostConfig() imageConfig {
-	var c imageConfig
+func hostConfig() v1.Image {
+	var c v1.Image
 	c.OS, c.Architecture = runtime.GOOS, runtime.GOARCH
 	c.Config.Cmd = []string{"sh"}
 	return c

@@ -1,8 +1,6 @@
 package image
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,8 +8,8 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
-	"strings"
 
+	digest "github.com/opencontainers/go-digest"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
@@ -79,7 +77,7 @@ func unpackOverlay(s store, img *resolved, r reference, bundleDir string, opts O
 	// the same layer again above changes nothing the top copy does not
 	// redo.
 	var lowers []string
-	chain := ""
+	var chain digest.Digest
 	for _, l := range img.layers {
 		chain = chainID(chain, l.diffID)
 		dir, err := ensureLayer(s, l, storeDir, chain, lowers)
@@ -156,21 +154,19 @@ func dirNames(p string) ([]string, error) {
 
 // chainID is image-spec's ChainID of a layer whose parent chain is
 // parent ("" for the bottom layer).
-func chainID(parent string, diffID digest) string {
+func chainID(parent, diffID digest.Digest) digest.Digest {
 	if parent == "" {
-		return diffID.String()
+		return diffID
 	}
-	sum := sha256.Sum256([]byte(parent + " " + diffID.String()))
-	return "sha256:" + hex.EncodeToString(sum[:])
+	return digest.SHA256.FromString(parent.String() + " " + diffID.String())
 }
 
 // ensureLayer returns the store directory of layer l, whose chain id is
 // chain and whose lowers (top first) are below, unpacking it first unless
 // an earlier bundle did.
-func ensureLayer(s store, l layer, storeDir, chain string, below []string) (string, error) {
-	shared := filepath.Join(storeDir, l.diffID.hex)
-	_, chainHex, _ := strings.Cut(chain, ":")
-	own := filepath.Join(storeDir, "chain-"+chainHex)
+func ensureLayer(s store, l layer, storeDir string, chain digest.Digest, below []string) (string, error) {
+	shared := filepath.Join(storeDir, l.diffID.Encoded())
+	own := filepath.Join(storeDir, "chain-"+chain.Encoded())
 	if len(below) == 0 {
 		own = shared
 	}
@@ -185,7 +181,7 @@ func ensureLayer(s store, l layer, storeDir, chain string, below []string) (stri
 	if d := find(); d != "" {
 		return d, nil
 	}
-	lockPath := filepath.Join(storeDir, ".lock-"+l.diffID.hex)
+	lockPath := filepath.Join(storeDir, ".lock-"+l.diffID.Encoded())
 	lock, err := unix.Open(lockPath, unix.O_RDWR|unix.O_CREAT|unix.O_CLOEXEC, 0o600)
 	if err != nil {
 		return "", fmt.Errorf("layer store: open %s: %w", lockPath, err)
@@ -206,13 +202,13 @@ func ensureLayer(s store, l layer, storeDir, chain string, below []string) (stri
 	}
 	// Holding the lock, any temporary directory of this layer is the
 	// remains of an unpack that died.
-	stale, _ := filepath.Glob(filepath.Join(storeDir, ".tmp-"+l.diffID.hex+"-*"))
+	stale, _ := filepath.Glob(filepath.Join(storeDir, ".tmp-"+l.diffID.Encoded()+"-*"))
 	for _, d := range stale {
 		if err := os.RemoveAll(d); err != nil {
 			return "", fmt.Errorf("layer store: remove the leftover %s: %w", d, err)
 		}
 	}
-	tmp, err := os.MkdirTemp(storeDir, ".tmp-"+l.diffID.hex+"-")
+	tmp, err := os.MkdirTemp(storeDir, ".tmp-"+l.diffID.Encoded()+"-")
 	if err != nil {
 		return "", fmt.Errorf("layer store: %w", err)
 	}

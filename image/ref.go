@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"strings"
+
+	digest "github.com/opencontainers/go-digest"
 )
 
 // reference is a parsed --image value: a path with an optional tag or
@@ -11,13 +13,13 @@ import (
 type reference struct {
 	path   string
 	tag    string
-	digest string
+	digest digest.Digest
 }
 
 func (r reference) String() string {
 	switch {
 	case r.digest != "":
-		return r.path + "@" + r.digest
+		return r.path + "@" + r.digest.String()
 	case r.tag != "":
 		return r.path + ":" + r.tag
 	}
@@ -37,13 +39,14 @@ func parseRef(ref string) (reference, error) {
 	}
 	if i := strings.LastIndex(ref, "@"); i > 0 {
 		p, d := ref[:i], ref[i+1:]
-		if _, err := parseDigest(d); err != nil {
+		dg, err := parseDigest(d)
+		if err != nil {
 			return reference{}, fmt.Errorf("image %q: %w", ref, err)
 		}
 		if !exists(p) {
 			return reference{}, fmt.Errorf("image %q: %q does not exist", ref, p)
 		}
-		return reference{path: p, digest: d}, nil
+		return reference{path: p, digest: dg}, nil
 	}
 	for i := 0; i < len(ref); i++ {
 		if ref[i] == ':' && i > 0 && exists(ref[:i]) {

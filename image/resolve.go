@@ -5,34 +5,35 @@ import (
 	"fmt"
 	"io"
 	"path"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
-	"sync"
+
+	digest "github.com/opencontainers/go-digest"
+	v1 "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // resolved is an image picked out of a store: its config and where each
 // layer's bytes are.
 type resolved struct {
-	manifest string // digest of the manifest, "" for a legacy docker-save image
-	config   imageConfig
+	manifest digest.Digest // "" for a legacy docker-save image
+	config   v1.Image
 	layers   []layer
 }
 
 type layer struct {
-	name      string  // file in the store
-	what      string  // "layer 2 of 3 (sha256:…)" for messages
-	digest    *digest // of the stored bytes; nil when nothing names it
-	size      int64   // -1 when unknown
-	mediaType string  // "" when the compression is to be sniffed
-	diffID    digest  // of the uncompressed tar
+	name      string        // file in the store
+	what      string        // "layer 2 of 3 (sha256:…)" for messages
+	digest    digest.Digest // of the stored bytes; "" when nothing names it
+	size      int64         // -1 when unknown
+	mediaType string        // "" when the compression is to be sniffed
+	diffID    digest.Digest // of the uncompressed tar
 }
 
 // resolve finds the image ref names in s for the platform want.
-func resolve(s store, ref reference, want platform) (*resolved, error) {
+func resolve(s store, ref reference, want v1.Platform) (*resolved, error) {
 	switch {
-	case s.exists("index.json"):
+	case s.exists(v1.ImageIndexFile):
 		return resolveOCI(s, ref, want)
 	case s.exists("manifest.json"):
 		return resolveDockerSave(s, ref, want)
@@ -40,35 +41,35 @@ func resolve(s store, ref reference, want platform) (*resolved, error) {
 	return nil, fmt.Errorf("image %q: not an OCI image layout (no index.json) nor a docker-save archive (no manifest.json)", ref.path)
 }
 
-func resolveOCI(s store, ref reference, want platform) (*resolved, error) {
-	data, err := readFile(s, "oci-layout")
+func resolveOCI(s store, ref reference, want v1.Platform) (*resolved, error) {
+	data, err := readFile(s, v1.ImageLayoutFile)
 	if err != nil {
 		return nil, fmt.Errorf("image %q: not an OCI image layout: oci-layout: %w", ref.path, err)
 	}
-	var lf layoutFile
+	var lf v1.ImageLayout
 	if err := json.Unmarshal(data, &lf); err != nil {
 		return nil, fmt.Errorf("image %q: oci-layout: %w", ref.path, err)
 	}
-	if lf.ImageLayoutVersion != layoutVersion {
-		return nil, fmt.Errorf("image %q: oci-layout: imageLayoutVersion %q, berth reads %q", ref.path, lf.ImageLayoutVersion, layoutVersion)
+	if lf.Version != v1.ImageLayoutVersion {
+		return nil, fmt.Errorf("image %q: oci-layout: imageLayoutVersion %q, berth reads %q", ref.path, lf.Version, v1.ImageLayoutVersion)
 	}
-	data, err = readFile(s, "index.json")
+	data, err = readFile(s, v1.ImageIndexFile)
 	if err != nil {
 		return nil, fmt.Errorf("image %q: %w", ref.path, err)
 	}
-	var idx index
+	var idx v1.Index
 	if err := json.Unmarshal(data, &idx); err != nil {
 		return nil, fmt.Errorf("image %q: index.json: %w", ref.path, err)
 	}
 
-	var d descriptor
+	var d v1.Descriptor
 	switch {
 	case ref.digest != "":
 		d, err = findDigest(s, idx, ref.digest, 0)
 	case ref.tag != "":
-		var tagged []descriptor
+		var tagged []v1.Descriptor
 		for _, m := range idx.Manifests {
-			if m.Annotations[annotationRefName] == ref.tag || m.Annotations[annotationContainerdRef] == ref.tag {
+			if m.Annotations[v1.AnnotationRefName] == ref.tag || m.Annotations[annotationContainerdRef] == ref.tag {
 				tagged = append(tagged, m)
 			}
 		}
@@ -95,10 +96,10 @@ func resolveOCI(s store, ref reference, want platform) (*resolved, error) {
 	return img, nil
 }
 
-func tagList(ds []descriptor) string {
+func tagList(ds []v1.Descriptor) string {
 	var tags []string
 	for _, d := range ds {
-		if t := d.Annotations[annotationRefName]; t != "" {
+		if t := d.Annotations[v1.AnnotationRefName]; t != "" {
 			tags = append(tags, t)
 		}
 	}
@@ -113,7 +114,7 @@ const maxDepth = 4
 
 // findDigest looks for a manifest or index by digest in the index and the
 // indexes it lists, and finally among the blobs themselves.
-func findDigest(s store, idx index, want string, depth int) (descriptor, error) {
+func findDigest(s store, idx v1.Index, want digest.Digest, depth int) (v1.Descriptor, error) {
 	for _, m := range idx.Manifests {
 		if m.Digest == want {
 			return m, nil
@@ -126,11 +127,11 @@ func findDigest(s store, idx index, want string, depth int) (descriptor, error) 
 			}
 			data, err := readBlob(s, m, "index")
 			if err != nil {
-				return descriptor{}, err
+				return v1.Descriptor{}, err
 			}
-			var sub index
+			var sub v1.Index
 			if err := json.Unmarshal(data, &sub); err != nil {
-				return descriptor{}, fmt.Errorf("index %s: %w", m.Digest, err)
+				return v1.Descriptor{}, fmt.Errorf("index %s: %w", m.Digest, err)
 			}
 			if d, err := findDigest(s, sub, want, depth+1); err == nil {
 				return d, nil
@@ -138,35 +139,50 @@ func findDigest(s store, idx index, want string, depth int) (descriptor, error) 
 		}
 	}
 	if depth == 0 {
-		dg, _ := parseDigest(want)
-		if rc, size, err := s.open(dg.blobPath()); err == nil {
+		if rc, size, err := s.open(blobPath(want)); err == nil {
 			rc.Close()
-			return descriptor{Digest: want, Size: size}, nil
+			return v1.Descriptor{Digest: want, Size: size}, nil
 		}
 	}
-	return descriptor{}, fmt.Errorf("no manifest or index with digest %s", want)
+	return v1.Descriptor{}, fmt.Errorf("no manifest or index with digest %s", want)
 }
 
-func isIndex(mt string) bool { return mt == mediaTypeOCIIndex || mt == mediaTypeDockerList }
+func isIndex(mt string) bool { return mt == v1.MediaTypeImageIndex || mt == mediaTypeDockerList }
 
-func isManifest(mt string) bool { return mt == mediaTypeOCIManifest || mt == mediaTypeDockerManif }
+func isManifest(mt string) bool {
+	return mt == v1.MediaTypeImageManifest || mt == mediaTypeDockerManifest
+}
 
-func (p *platform) matches(want platform) bool {
+// platformMatches tells whether a descriptor's platform (nil when it names
+// none) runs on want; a variant only one of them names does not matter.
+func platformMatches(p *v1.Platform, want v1.Platform) bool {
 	if p == nil || p.OS != want.OS || p.Architecture != want.Architecture {
 		return false
 	}
 	return p.Variant == "" || want.Variant == "" || p.Variant == want.Variant
 }
 
+// platformString names a platform as --platform takes it, os/arch[/variant].
+func platformString(p *v1.Platform) string {
+	if p == nil {
+		return "(no platform)"
+	}
+	s := p.OS + "/" + p.Architecture
+	if p.Variant != "" {
+		s += "/" + p.Variant
+	}
+	return s
+}
+
 // pickPlatform chooses among descriptors: the only one, else the only one
 // for the wanted platform.
-func pickPlatform(ds []descriptor, want platform, where string) (descriptor, error) {
+func pickPlatform(ds []v1.Descriptor, want v1.Platform, where string) (v1.Descriptor, error) {
 	if len(ds) == 1 {
 		return ds[0], nil
 	}
-	var match []descriptor
+	var match []v1.Descriptor
 	for _, d := range ds {
-		if d.Platform.matches(want) {
+		if platformMatches(d.Platform, want) {
 			match = append(match, d)
 		}
 	}
@@ -175,16 +191,16 @@ func pickPlatform(ds []descriptor, want platform, where string) (descriptor, err
 	}
 	var have []string
 	for _, d := range ds {
-		have = append(have, d.Platform.String())
+		have = append(have, platformString(d.Platform))
 	}
 	if len(match) == 0 {
-		return descriptor{}, fmt.Errorf("%s: no manifest for %s (it has %s)", where, want.String(), strings.Join(have, ", "))
+		return v1.Descriptor{}, fmt.Errorf("%s: no manifest for %s (it has %s)", where, platformString(&want), strings.Join(have, ", "))
 	}
-	return descriptor{}, fmt.Errorf("%s: %d manifests for %s, cannot choose", where, len(match), want.String())
+	return v1.Descriptor{}, fmt.Errorf("%s: %d manifests for %s, cannot choose", where, len(match), platformString(&want))
 }
 
 // descend follows indexes down to an image manifest and reads it.
-func descend(s store, d descriptor, want platform, from string, depth int) (*resolved, error) {
+func descend(s store, d v1.Descriptor, want v1.Platform, from string, depth int) (*resolved, error) {
 	if depth > maxDepth {
 		return nil, fmt.Errorf("indexes nested deeper than %d", maxDepth)
 	}
@@ -198,15 +214,15 @@ func descend(s store, d descriptor, want platform, from string, depth int) (*res
 	}
 	switch {
 	case isIndex(mt):
-		var sub index
+		var sub v1.Index
 		if err := json.Unmarshal(data, &sub); err != nil {
 			return nil, fmt.Errorf("index %s: %w", d.Digest, err)
 		}
 		// Only the host's platform is wanted here: an index of one
 		// manifest for another architecture is no match either.
-		var match []descriptor
+		var match []v1.Descriptor
 		for _, m := range sub.Manifests {
-			if m.Platform.matches(want) {
+			if platformMatches(m.Platform, want) {
 				match = append(match, m)
 			}
 		}
@@ -214,15 +230,15 @@ func descend(s store, d descriptor, want platform, from string, depth int) (*res
 			if len(sub.Manifests) != 1 || sub.Manifests[0].Platform != nil {
 				var have []string
 				for _, m := range sub.Manifests {
-					have = append(have, m.Platform.String())
+					have = append(have, platformString(m.Platform))
 				}
-				return nil, fmt.Errorf("index %s: no manifest for %s (it has %s)", d.Digest, want.String(), strings.Join(have, ", "))
+				return nil, fmt.Errorf("index %s: no manifest for %s (it has %s)", d.Digest, platformString(&want), strings.Join(have, ", "))
 			}
 			match = sub.Manifests
 		}
-		return descend(s, match[0], want, "index "+d.Digest, depth+1)
+		return descend(s, match[0], want, "index "+d.Digest.String(), depth+1)
 	case isManifest(mt):
-		var m manifest
+		var m v1.Manifest
 		if err := json.Unmarshal(data, &m); err != nil {
 			return nil, fmt.Errorf("manifest %s: %w", d.Digest, err)
 		}
@@ -231,10 +247,32 @@ func descend(s store, d descriptor, want platform, from string, depth int) (*res
 	return nil, fmt.Errorf("%s %s: media type %q is neither an image index nor an image manifest", from, d.Digest, mt)
 }
 
-func readManifest(s store, mdigest string, m manifest, want platform) (*resolved, error) {
-	where := "manifest " + mdigest
+// sniff tells an index from a manifest when a descriptor carries no media
+// type (Docker's older tools leave it out).
+func sniff(data []byte) string {
+	var probe struct {
+		MediaType string            `json:"mediaType"`
+		Manifests []json.RawMessage `json:"manifests"`
+		Layers    []json.RawMessage `json:"layers"`
+	}
+	if json.Unmarshal(data, &probe) != nil {
+		return ""
+	}
+	switch {
+	case probe.MediaType != "":
+		return probe.MediaType
+	case probe.Manifests != nil:
+		return v1.MediaTypeImageIndex
+	case probe.Layers != nil:
+		return v1.MediaTypeImageManifest
+	}
+	return ""
+}
+
+func readManifest(s store, mdigest digest.Digest, m v1.Manifest, want v1.Platform) (*resolved, error) {
+	where := "manifest " + mdigest.String()
 	switch m.Config.MediaType {
-	case mediaTypeOCIConfig, mediaTypeDockerConfig:
+	case v1.MediaTypeImageConfig, mediaTypeDockerConfig:
 	default:
 		return nil, fmt.Errorf("%s: config media type %q is not a container image config (an artifact?)", where, m.Config.MediaType)
 	}
@@ -246,11 +284,11 @@ func readManifest(s store, mdigest string, m manifest, want platform) (*resolved
 	if err := json.Unmarshal(data, &img.config); err != nil {
 		return nil, fmt.Errorf("config %s: %w", m.Config.Digest, err)
 	}
-	if err := checkConfig(&img.config, "config "+m.Config.Digest, len(m.Layers), want); err != nil {
+	if err := checkConfig(&img.config, "config "+m.Config.Digest.String(), len(m.Layers), want); err != nil {
 		return nil, err
 	}
 	for i, l := range m.Layers {
-		dg, err := parseDigest(l.Digest)
+		dg, err := parseDigest(string(l.Digest))
 		if err != nil {
 			return nil, fmt.Errorf("%s: layers[%d]: %w", where, i, err)
 		}
@@ -260,14 +298,13 @@ func readManifest(s store, mdigest string, m manifest, want platform) (*resolved
 		if l.Size < 0 {
 			return nil, fmt.Errorf("%s: layers[%d] %s: negative size %d", where, i, l.Digest, l.Size)
 		}
-		diff, _ := parseDigest(img.config.RootFS.DiffIDs[i])
 		img.layers = append(img.layers, layer{
-			name:      dg.blobPath(),
+			name:      blobPath(dg),
 			what:      fmt.Sprintf("blob %s (layer %d of %d)", dg, i+1, len(m.Layers)),
-			digest:    &dg,
+			digest:    dg,
 			size:      l.Size,
 			mediaType: l.MediaType,
-			diffID:    diff,
+			diffID:    img.config.RootFS.DiffIDs[i],
 		})
 	}
 	return img, nil
@@ -276,43 +313,42 @@ func readManifest(s store, mdigest string, m manifest, want platform) (*resolved
 // checkConfig holds the config to the manifest and the host: one diff_id
 // per layer, and the host's os and architecture (a foreign binary would only
 // fail later, at exec, with a less helpful error).
-func checkConfig(c *imageConfig, where string, layers int, want platform) error {
+func checkConfig(c *v1.Image, where string, layers int, want v1.Platform) error {
 	if len(c.RootFS.DiffIDs) != layers {
 		return fmt.Errorf("%s: rootfs.diff_ids has %d entries for %d layers", where, len(c.RootFS.DiffIDs), layers)
 	}
 	for i, d := range c.RootFS.DiffIDs {
-		if _, err := parseDigest(d); err != nil {
+		if _, err := parseDigest(string(d)); err != nil {
 			return fmt.Errorf("%s: rootfs.diff_ids[%d]: %w", where, i, err)
 		}
 	}
 	if (c.OS != "" && c.OS != want.OS) || (c.Architecture != "" && c.Architecture != want.Architecture) {
-		return fmt.Errorf("%s: image is for %s/%s, this host runs %s", where, c.OS, c.Architecture, want.String())
+		return fmt.Errorf("%s: image is for %s/%s, this host runs %s", where, c.OS, c.Architecture, platformString(&want))
 	}
 	return nil
 }
 
-// Compiled on first use: every berth process (the container init too)
-// would otherwise pay for them at start-up.
-var (
-	blobName   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^blobs/(sha256|sha512)/([0-9a-f]+)$`) })
-	legacyName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^([0-9a-f]{64})\.json$`) })
-)
-
-// nameDigest recovers the digest a docker-save file name carries.
-func nameDigest(name string) *digest {
+// nameDigest recovers the digest a docker-save file name carries: a blob
+// of the layout inside the archive, or an older `docker save`'s
+// "<sha256 hex>.json" config. It is "" for any other name.
+func nameDigest(name string) digest.Digest {
 	name = path.Clean(name)
-	if m := blobName().FindStringSubmatch(name); m != nil {
-		if d, err := parseDigest(m[1] + ":" + m[2]); err == nil {
-			return &d
+	if rest, ok := strings.CutPrefix(name, v1.ImageBlobsDir+"/"); ok {
+		if alg, hex, ok := strings.Cut(rest, "/"); ok {
+			if d, err := parseDigest(alg + ":" + hex); err == nil {
+				return d
+			}
 		}
 	}
-	if m := legacyName().FindStringSubmatch(name); m != nil {
-		return &digest{alg: "sha256", hex: m[1]}
+	if hex, ok := strings.CutSuffix(name, ".json"); ok {
+		if d, err := parseDigest(string(digest.SHA256) + ":" + hex); err == nil {
+			return d
+		}
 	}
-	return nil
+	return ""
 }
 
-func resolveDockerSave(s store, ref reference, want platform) (*resolved, error) {
+func resolveDockerSave(s store, ref reference, want v1.Platform) (*resolved, error) {
 	data, err := readFile(s, "manifest.json")
 	if err != nil {
 		return nil, fmt.Errorf("image %q: %w", ref.path, err)
@@ -330,7 +366,7 @@ func resolveDockerSave(s store, ref reference, want platform) (*resolved, error)
 	for _, e := range entries {
 		switch {
 		case ref.digest != "":
-			if d := nameDigest(e.Config); d != nil && d.String() == ref.digest {
+			if nameDigest(e.Config) == ref.digest {
 				pick = append(pick, e)
 			}
 		case ref.tag != "":
@@ -360,8 +396,8 @@ func resolveDockerSave(s store, ref reference, want platform) (*resolved, error)
 		return nil, fmt.Errorf("%s: %d bytes, more than %d", where, size, maxJSON)
 	}
 	var r io.Reader = rc
-	if d := nameDigest(e.Config); d != nil {
-		r = newVerifier(rc, *d, size, "blob "+d.String()+" (config)")
+	if d := nameDigest(e.Config); d != "" {
+		r = newVerifier(rc, d, size, "blob "+d.String()+" (config)")
 	}
 	data, err = io.ReadAll(r)
 	if err != nil {
@@ -375,13 +411,12 @@ func resolveDockerSave(s store, ref reference, want platform) (*resolved, error)
 		return nil, err
 	}
 	for i, name := range e.Layers {
-		diff, _ := parseDigest(img.config.RootFS.DiffIDs[i])
 		l := layer{
 			name:   name,
 			what:   fmt.Sprintf("%s (layer %d of %d)", name, i+1, len(e.Layers)),
 			digest: nameDigest(name),
 			size:   -1,
-			diffID: diff,
+			diffID: img.config.RootFS.DiffIDs[i],
 		}
 		img.layers = append(img.layers, l)
 	}

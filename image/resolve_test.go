@@ -8,6 +8,10 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
+
+	digest "github.com/opencontainers/go-digest"
+	v1 "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 func TestParseRef(t *testing.T) {
@@ -19,7 +23,7 @@ func TestParseRef(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	dg := "sha256:" + strings.Repeat("ab", 32)
+	dg := digest.Digest("sha256:" + strings.Repeat("ab", 32))
 	cases := []struct {
 		in      string
 		want    reference
@@ -28,7 +32,7 @@ func TestParseRef(t *testing.T) {
 		{in: layout, want: reference{path: layout}},
 		{in: layout + ":v1", want: reference{path: layout, tag: "v1"}},
 		{in: layout + ":busybox:1.36", want: reference{path: layout, tag: "busybox:1.36"}},
-		{in: layout + "@" + dg, want: reference{path: layout, digest: dg}},
+		{in: layout + "@" + dg.String(), want: reference{path: layout, digest: dg}},
 		{in: colon, want: reference{path: colon}},
 		{in: colon + ":v2", want: reference{path: colon, tag: "v2"}},
 		{in: layout + "@sha256:short", wantErr: "64 lowercase hex"},
@@ -71,7 +75,7 @@ func unpackArgs(t *testing.T, ref string) (string, error) {
 	return strings.Join(sp.Process.Args, " "), nil
 }
 
-func cmdConfig(cmd ...string) imageConfig {
+func cmdConfig(cmd ...string) v1.Image {
 	c := hostConfig()
 	c.Config.Cmd = cmd
 	return c
@@ -87,20 +91,20 @@ func TestSelectManifest(t *testing.T) {
 	other.Architecture = "s390x"
 	mOther, _ := b.image(other, lay("none", fileE("f", "x", 0o644)))
 	mHost, _ := b.image(cmdConfig("nested-host"), lay("gzip", fileE("f", "h", 0o644)))
-	nested := b.jsonBlob(mediaTypeOCIIndex, index{SchemaVersion: 2, MediaType: mediaTypeOCIIndex, Manifests: []descriptor{
+	nested := b.jsonBlob(v1.MediaTypeImageIndex, v1.Index{Versioned: schema2, MediaType: v1.MediaTypeImageIndex, Manifests: []v1.Descriptor{
 		onPlatform(mOther, "linux", "s390x"),
 		onPlatform(mHost, runtime.GOOS, runtime.GOARCH),
 	}})
 	// An index with only a foreign platform.
-	foreign := b.jsonBlob(mediaTypeOCIIndex, index{SchemaVersion: 2, Manifests: []descriptor{onPlatform(mOther, "linux", "s390x")}})
+	foreign := b.jsonBlob(v1.MediaTypeImageIndex, v1.Index{Versioned: schema2, Manifests: []v1.Descriptor{onPlatform(mOther, "linux", "s390x")}})
 	b.index(tagged(m1, "v1"), tagged(m2, "v2"), tagged(nested, "multi"), tagged(foreign, "s390x"), tagged(mOther, "bare-foreign"))
 
 	cases := []struct{ ref, want, wantErr string }{
 		{ref: b.dir + ":v1", want: "one"},
 		{ref: b.dir + ":v2", want: "two"},
-		{ref: b.dir + "@" + m2.Digest, want: "two"},
+		{ref: b.dir + "@" + m2.Digest.String(), want: "two"},
 		{ref: b.dir + ":multi", want: "nested-host"},
-		{ref: b.dir + "@" + mHost.Digest, want: "nested-host"}, // found inside the nested index
+		{ref: b.dir + "@" + mHost.Digest.String(), want: "nested-host"}, // found inside the nested index
 		{ref: b.dir + ":nope", wantErr: `no manifest in index.json has the tag "nope" (tags: v1, v2, multi, s390x, bare-foreign)`},
 		{ref: b.dir, wantErr: "name one as"},
 		{ref: b.dir + ":s390x", wantErr: "no manifest for " + runtime.GOOS + "/" + runtime.GOARCH + " (it has linux/s390x)"},
@@ -191,18 +195,18 @@ func TestDockerSave(t *testing.T) {
 	l1 := tarOf(t, fileE("etc/motd", "docker", 0o644), fileE("etc/old", "x", 0o644))
 	l2 := compress(t, "gzip", tarOf(t, whiteoutE("etc/.wh.old")))
 	cfg := cmdConfig("from-docker")
-	cfg.RootFS.DiffIDs = []string{sha(l1), sha(tarOf(t, whiteoutE("etc/.wh.old")))}
+	cfg.RootFS.DiffIDs = []digest.Digest{sha(l1), sha(tarOf(t, whiteoutE("etc/.wh.old")))}
 	cfgData, _ := json.Marshal(cfg)
-	cfgName := strings.TrimPrefix(sha(cfgData), "sha256:") + ".json"
+	cfgName := sha(cfgData).Encoded() + ".json"
 	write(cfgName, cfgData)
 	write("aaa/layer.tar", l1)
-	write("blobs/sha256/"+strings.TrimPrefix(sha(l2), "sha256:"), l2)
-	man, _ := json.Marshal([]dockerSaveEntry{{Config: cfgName, RepoTags: []string{"example/app:1.0"}, Layers: []string{"aaa/layer.tar", "blobs/sha256/" + strings.TrimPrefix(sha(l2), "sha256:")}}})
+	write("blobs/sha256/"+sha(l2).Encoded(), l2)
+	man, _ := json.Marshal([]dockerSaveEntry{{Config: cfgName, RepoTags: []string{"example/app:1.0"}, Layers: []string{"aaa/layer.tar", "blobs/sha256/" + sha(l2).Encoded()}}})
 	write("manifest.json", man)
 	archive := filepath.Join(t.TempDir(), "saved.tar")
 	tarDir(t, dir, archive)
 
-	for _, ref := range []string{archive, archive + ":example/app:1.0", archive + ":1.0", archive + "@" + sha(cfgData)} {
+	for _, ref := range []string{archive, archive + ":example/app:1.0", archive + ":1.0", archive + "@" + sha(cfgData).String()} {
 		bundle := t.TempDir()
 		sp, err := Unpack(ref, bundle, Options{})
 		if err != nil {
@@ -231,9 +235,10 @@ func TestConvert(t *testing.T) {
 	requireRoot(t)
 	b := newLayout(t)
 	cfg := hostConfig()
-	cfg.Created = "2024-01-01T00:00:00Z"
+	created := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	cfg.Created = &created
 	cfg.Author = "someone"
-	cfg.Config = containerConfig{
+	cfg.Config = v1.ImageConfig{
 		User:         "app",
 		Env:          []string{"PATH=/app/bin:/bin", "MODE=prod"},
 		Entrypoint:   []string{"/entry"},
@@ -276,7 +281,7 @@ func TestConvert(t *testing.T) {
 		"org.opencontainers.image.stopSignal":   "SIGQUIT",
 		"org.opencontainers.image.exposedPorts": "443/tcp,80/tcp",
 		"berth.image.volumes":                   "/cache,/data",
-		"berth.image.manifest":                  m.Digest,
+		"berth.image.manifest":                  m.Digest.String(),
 	}
 	for k, v := range want {
 		if sp.Annotations[k] != v {
@@ -313,6 +318,41 @@ func TestTagMatches(t *testing.T) {
 	} {
 		if got := tagMatches(c.repoTag, c.want); got != c.match {
 			t.Errorf("tagMatches(%q, %q) = %v, want %v", c.repoTag, c.want, got, c.match)
+		}
+	}
+}
+
+// TestParseDigest holds go-digest's validation to image-spec's registered
+// algorithms: sha384 is valid to go-digest (crypto/sha512 registers it)
+// but not an algorithm an image may use.
+func TestParseDigest(t *testing.T) {
+	for _, c := range []struct{ in, wantErr string }{
+		{"sha256:" + strings.Repeat("ab", 32), ""},
+		{"sha512:" + strings.Repeat("ab", 64), ""},
+		{"sha384:" + strings.Repeat("ab", 48), "want sha256:<hex> or sha512:<hex>"},
+		{"md5:" + strings.Repeat("ab", 16), "want sha256:<hex> or sha512:<hex>"},
+		{"sha256", "want sha256:<hex> or sha512:<hex>"},
+		{"sha256:short", "want 64 lowercase hex digits"},
+		{"sha256:" + strings.Repeat("AB", 32), "want 64 lowercase hex digits"},
+		{"sha512:" + strings.Repeat("ab", 32), "want 128 lowercase hex digits"},
+	} {
+		d, err := parseDigest(c.in)
+		switch {
+		case c.wantErr == "" && (err != nil || d.String() != c.in):
+			t.Errorf("parseDigest(%q) = %q, %v", c.in, d, err)
+		case c.wantErr != "" && (err == nil || !strings.Contains(err.Error(), c.wantErr)):
+			t.Errorf("parseDigest(%q) = %q, %v; want an error with %q", c.in, d, err, c.wantErr)
+		}
+	}
+	for name, want := range map[string]string{
+		"blobs/sha256/" + strings.Repeat("ab", 32):   "sha256:" + strings.Repeat("ab", 32),
+		"./" + strings.Repeat("cd", 32) + ".json":    "sha256:" + strings.Repeat("cd", 32),
+		"blobs/sha384/" + strings.Repeat("ab", 48):   "",
+		"blobs/sha256/x/" + strings.Repeat("ab", 32): "",
+		"aaa/layer.tar": "",
+	} {
+		if got := nameDigest(name); string(got) != want {
+			t.Errorf("nameDigest(%q) = %q, want %q", name, got, want)
 		}
 	}
 }

@@ -2,9 +2,10 @@ package image
 
 import (
 	"archive/tar"
-	"crypto/sha256"
-	"crypto/sha512"
-	"encoding/hex"
+	// go-digest computes through crypto.Hash and leaves registering the
+	// hashes to its user: these are the two parseDigest lets through.
+	_ "crypto/sha256"
+	_ "crypto/sha512"
 	"fmt"
 	"hash"
 	"io"
@@ -13,6 +14,9 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+
+	digest "github.com/opencontainers/go-digest"
+	v1 "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // store is where the files of an image live: a directory, or a tarball read
@@ -135,33 +139,25 @@ func (t *tarStore) exists(name string) bool {
 
 func (t *tarStore) close() error { return t.f.Close() }
 
-// digest is a validated "algorithm:hex" content address.
-type digest struct{ alg, hex string }
-
-func parseDigest(s string) (digest, error) {
-	alg, h, ok := strings.Cut(s, ":")
-	want := map[string]int{"sha256": 64, "sha512": 128}[alg]
-	if !ok || want == 0 {
-		return digest{}, fmt.Errorf("digest %q: want sha256:<hex> or sha512:<hex>", s)
+// parseDigest validates s as a content address berth can check: go-digest's
+// rules (lowercase hex of the algorithm's length), restricted to the
+// algorithms image-spec registers. go-digest alone would also take sha384.
+func parseDigest(s string) (digest.Digest, error) {
+	name, _, ok := strings.Cut(s, ":")
+	alg := digest.Algorithm(name)
+	if !ok || (alg != digest.SHA256 && alg != digest.SHA512) {
+		return "", fmt.Errorf("digest %q: want sha256:<hex> or sha512:<hex>", s)
 	}
-	if len(h) != want || strings.ToLower(h) != h {
-		return digest{}, fmt.Errorf("digest %q: want %d lowercase hex digits", s, want)
+	d := digest.Digest(s)
+	if err := d.Validate(); err != nil {
+		return "", fmt.Errorf("digest %q: want %d lowercase hex digits: %w", s, 2*alg.Size(), err)
 	}
-	if _, err := hex.DecodeString(h); err != nil {
-		return digest{}, fmt.Errorf("digest %q: %w", s, err)
-	}
-	return digest{alg: alg, hex: h}, nil
+	return d, nil
 }
 
-func (d digest) String() string { return d.alg + ":" + d.hex }
-
-func (d digest) blobPath() string { return "blobs/" + d.alg + "/" + d.hex }
-
-func (d digest) newHash() hash.Hash {
-	if d.alg == "sha512" {
-		return sha512.New()
-	}
-	return sha256.New()
+// blobPath is where an image layout keeps the blob d (image-layout.md).
+func blobPath(d digest.Digest) string {
+	return v1.ImageBlobsDir + "/" + d.Algorithm().String() + "/" + d.Encoded()
 }
 
 // verifier passes a blob's bytes through and, at its end, turns EOF into
@@ -170,14 +166,16 @@ type verifier struct {
 	r    io.Reader
 	h    hash.Hash
 	n    int64
-	want digest
+	want digest.Digest
 	size int64  // -1 when no descriptor tells
 	what string // "blob sha256:… (layer 2)"
 	done bool
 }
 
-func newVerifier(r io.Reader, want digest, size int64, what string) *verifier {
-	return &verifier{r: r, h: want.newHash(), want: want, size: size, what: what}
+// newVerifier hashes with want's algorithm, which must have been validated
+// (parseDigest): go-digest panics on one it cannot compute.
+func newVerifier(r io.Reader, want digest.Digest, size int64, what string) *verifier {
+	return &verifier{r: r, h: want.Algorithm().Hash(), want: want, size: size, what: what}
 }
 
 func (v *verifier) Read(p []byte) (int, error) {
@@ -200,8 +198,8 @@ func (v *verifier) check() error {
 	if v.size >= 0 && v.n != v.size {
 		return fmt.Errorf("%s: size mismatch: descriptor says %d bytes, blob has %d", v.what, v.size, v.n)
 	}
-	if got := hex.EncodeToString(v.h.Sum(nil)); got != v.want.hex {
-		return fmt.Errorf("%s: digest mismatch: content is %s:%s", v.what, v.want.alg, got)
+	if got := digest.NewDigest(v.want.Algorithm(), v.h); got != v.want {
+		return fmt.Errorf("%s: digest mismatch: content is %s", v.what, got)
 	}
 	return nil
 }
@@ -220,8 +218,8 @@ func (v *verifier) finish() error {
 const maxJSON = 32 << 20
 
 // readBlob reads and verifies a whole (small) blob named by a descriptor.
-func readBlob(s store, d descriptor, what string) ([]byte, error) {
-	dg, err := parseDigest(d.Digest)
+func readBlob(s store, d v1.Descriptor, what string) ([]byte, error) {
+	dg, err := parseDigest(string(d.Digest))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
@@ -229,7 +227,7 @@ func readBlob(s store, d descriptor, what string) ([]byte, error) {
 	if d.Size < 0 || d.Size > maxJSON {
 		return nil, fmt.Errorf("%s: descriptor size %d out of range (0..%d)", what, d.Size, maxJSON)
 	}
-	rc, size, err := s.open(dg.blobPath())
+	rc, size, err := s.open(blobPath(dg))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}

@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"strings"
 
+	v1 "github.com/opencontainers/image-spec/specs-go/v1"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -106,15 +107,15 @@ func Unpack(ref, bundleDir string, opts Options) (*specs.Spec, error) {
 	return sp, nil
 }
 
-func parsePlatform(p string) (platform, error) {
+func parsePlatform(p string) (v1.Platform, error) {
 	if p == "" {
-		return platform{OS: runtime.GOOS, Architecture: runtime.GOARCH}, nil
+		return v1.Platform{OS: runtime.GOOS, Architecture: runtime.GOARCH}, nil
 	}
 	parts := strings.Split(p, "/")
 	if len(parts) < 2 || len(parts) > 3 || parts[0] == "" || parts[1] == "" {
-		return platform{}, fmt.Errorf("platform %q: want os/arch[/variant]", p)
+		return v1.Platform{}, fmt.Errorf("platform %q: want os/arch[/variant]", p)
 	}
-	pl := platform{OS: parts[0], Architecture: parts[1]}
+	pl := v1.Platform{OS: parts[0], Architecture: parts[1]}
 	if len(parts) == 3 {
 		pl.Variant = parts[2]
 	}
@@ -179,17 +180,19 @@ func (a *applier) ownRoot() error {
 // compression tells how a layer media type is compressed.
 func compression(mediaType string) (string, error) {
 	switch mediaType {
-	case "application/vnd.oci.image.layer.v1.tar",
-		"application/vnd.oci.image.layer.nondistributable.v1.tar",
-		"application/vnd.docker.image.rootfs.diff.tar":
+	// The non-distributable types are deprecated for new images, not for
+	// reading old ones.
+	case v1.MediaTypeImageLayer,
+		v1.MediaTypeImageLayerNonDistributable,
+		mediaTypeDockerLayer:
 		return "none", nil
-	case "application/vnd.oci.image.layer.v1.tar+gzip",
-		"application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
-		"application/vnd.docker.image.rootfs.diff.tar.gzip",
-		"application/vnd.docker.image.rootfs.foreign.diff.tar.gzip":
+	case v1.MediaTypeImageLayerGzip,
+		v1.MediaTypeImageLayerNonDistributableGzip,
+		mediaTypeDockerLayerGzip,
+		mediaTypeDockerForeignLayerGzip:
 		return "gzip", nil
-	case "application/vnd.oci.image.layer.v1.tar+zstd",
-		"application/vnd.oci.image.layer.nondistributable.v1.tar+zstd":
+	case v1.MediaTypeImageLayerZstd,
+		v1.MediaTypeImageLayerNonDistributableZstd:
 		return "zstd", nil
 	}
 	return "", fmt.Errorf("unsupported layer media type %q", mediaType)
@@ -213,8 +216,8 @@ func applyLayer(s store, l layer, a *applier) error {
 	}
 	var raw io.Reader = rc
 	var rawV *verifier
-	if l.digest != nil {
-		rawV = newVerifier(rc, *l.digest, size, l.what)
+	if l.digest != "" {
+		rawV = newVerifier(rc, l.digest, size, l.what)
 		raw = rawV
 	}
 	br := bufio.NewReaderSize(raw, 64<<10)

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	digest "github.com/opencontainers/go-digest"
+	v1 "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/sys/unix"
 )
 
@@ -281,10 +283,9 @@ func TestUnpackEscapes(t *testing.T) {
 }
 
 // corrupt flips one byte of a blob, keeping its size.
-func corrupt(t *testing.T, b *layoutB, d descriptor) {
+func corrupt(t *testing.T, b *layoutB, d v1.Descriptor) {
 	t.Helper()
-	dg, _ := parseDigest(d.Digest)
-	p := filepath.Join(b.dir, dg.blobPath())
+	p := filepath.Join(b.dir, blobPath(d.Digest))
 	data, err := os.ReadFile(p)
 	if err != nil {
 		t.Fatal(err)
@@ -297,7 +298,7 @@ func corrupt(t *testing.T, b *layoutB, d descriptor) {
 
 func TestUnpackVerifiesBlobs(t *testing.T) {
 	requireRoot(t)
-	mk := func(t *testing.T, comp string) (*layoutB, descriptor, []descriptor) {
+	mk := func(t *testing.T, comp string) (*layoutB, v1.Descriptor, []v1.Descriptor) {
 		b := newLayout(t)
 		m, layers := b.image(hostConfig(),
 			lay(comp, fileE("a", strings.Repeat("a", 4096), 0o644)),
@@ -311,7 +312,7 @@ func TestUnpackVerifiesBlobs(t *testing.T) {
 			corrupt(t, b, layers[1])
 			bundle := t.TempDir()
 			_, err := Unpack(b.dir, bundle, Options{})
-			want := "blob " + layers[1].Digest + " (layer 2 of 2): digest mismatch"
+			want := "blob " + layers[1].Digest.String() + " (layer 2 of 2): digest mismatch"
 			if err == nil || !strings.Contains(err.Error(), want) {
 				t.Fatalf("err %v, want one containing %q", err, want)
 			}
@@ -322,15 +323,14 @@ func TestUnpackVerifiesBlobs(t *testing.T) {
 	}
 	t.Run("layer size", func(t *testing.T) {
 		b, _, layers := mk(t, "gzip")
-		dg, _ := parseDigest(layers[0].Digest)
-		f, err := os.OpenFile(filepath.Join(b.dir, dg.blobPath()), os.O_APPEND|os.O_WRONLY, 0)
+		f, err := os.OpenFile(filepath.Join(b.dir, blobPath(layers[0].Digest)), os.O_APPEND|os.O_WRONLY, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
 		f.Write([]byte("trailing"))
 		f.Close()
 		_, err = Unpack(b.dir, t.TempDir(), Options{})
-		want := "blob " + layers[0].Digest + " (layer 1 of 2): size mismatch"
+		want := "blob " + layers[0].Digest.String() + " (layer 1 of 2): size mismatch"
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Fatalf("err %v, want one containing %q", err, want)
 		}
@@ -339,7 +339,7 @@ func TestUnpackVerifiesBlobs(t *testing.T) {
 		b, m, _ := mk(t, "gzip")
 		corrupt(t, b, m)
 		_, err := Unpack(b.dir, t.TempDir(), Options{})
-		want := "blob " + m.Digest + " (manifest listed in index.json): digest mismatch"
+		want := "blob " + m.Digest.String() + " (manifest listed in index.json): digest mismatch"
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Fatalf("err %v, want one containing %q", err, want)
 		}
@@ -348,9 +348,9 @@ func TestUnpackVerifiesBlobs(t *testing.T) {
 		b := newLayout(t)
 		cfg := hostConfig()
 		layer := b.blob(layerTypes["none"], tarOf(t, fileE("a", "a", 0o644)))
-		cfg.RootFS.DiffIDs = []string{sha([]byte("something else"))}
-		c := b.jsonBlob(mediaTypeOCIConfig, cfg)
-		m := b.jsonBlob(mediaTypeOCIManifest, manifest{SchemaVersion: 2, Config: c, Layers: []descriptor{layer}})
+		cfg.RootFS.DiffIDs = []digest.Digest{sha([]byte("something else"))}
+		c := b.jsonBlob(v1.MediaTypeImageConfig, cfg)
+		m := b.jsonBlob(v1.MediaTypeImageManifest, v1.Manifest{Versioned: schema2, Config: c, Layers: []v1.Descriptor{layer}})
 		b.index(m)
 		_, err := Unpack(b.dir, t.TempDir(), Options{})
 		if err == nil || !strings.Contains(err.Error(), "rootfs.diff_ids") || !strings.Contains(err.Error(), "digest mismatch") {
@@ -362,9 +362,9 @@ func TestUnpackVerifiesBlobs(t *testing.T) {
 		cfg := hostConfig()
 		plain := tarOf(t, fileE("a", "a", 0o644))
 		layer := b.blob("application/vnd.example.layer+lz4", plain)
-		cfg.RootFS.DiffIDs = []string{sha(plain)}
-		c := b.jsonBlob(mediaTypeOCIConfig, cfg)
-		b.index(b.jsonBlob(mediaTypeOCIManifest, manifest{SchemaVersion: 2, Config: c, Layers: []descriptor{layer}}))
+		cfg.RootFS.DiffIDs = []digest.Digest{sha(plain)}
+		c := b.jsonBlob(v1.MediaTypeImageConfig, cfg)
+		b.index(b.jsonBlob(v1.MediaTypeImageManifest, v1.Manifest{Versioned: schema2, Config: c, Layers: []v1.Descriptor{layer}}))
 		_, err := Unpack(b.dir, t.TempDir(), Options{})
 		if err == nil || !strings.Contains(err.Error(), `unsupported layer media type "application/vnd.example.layer+lz4"`) {
 			t.Fatalf("err %v, want the unsupported media type named", err)

@@ -167,7 +167,7 @@ func stubExchange(sock *os.File, plan *nsPlan, writeMaps func(pid int) error) (i
 }
 
 // readSync reads one sync header of the stub (nsenter.c): tag and value.
-func readSync(sock *os.File) (tag, val uint32, err error) {
+func readSync(sock io.Reader) (tag, val uint32, err error) {
 	var hdr [8]byte
 	if _, err := io.ReadFull(sock, hdr[:]); err != nil {
 		return 0, 0, err
@@ -177,7 +177,7 @@ func readSync(sock *os.File) (tag, val uint32, err error) {
 
 // readStubError reads the size bytes of a SyncErr report and returns them
 // as the error.
-func readStubError(sock *os.File, size uint32) error {
+func readStubError(sock io.Reader, size uint32) error {
 	if size > 64<<10 {
 		return fmt.Errorf("container init: error message of %d bytes", size)
 	}

@@ -12,6 +12,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"berth/libcontainer/caps"
+	"berth/libcontainer/lsm"
 	"berth/nsenter"
 )
 
@@ -290,6 +291,12 @@ func encodeExecPlan(e *nsenter.ExecPlan) []byte {
 	u32(e.Console)
 	u32(e.Rows)
 	u32(e.Cols)
+	u32(uint32(len(e.LSM)))
+	for _, a := range e.LSM {
+		for _, s := range []string{a.Dir, a.Value, a.Quoted, a.Test, a.TestQuoted, a.Missing, a.Field} {
+			strs([]string{s}, false)
+		}
+	}
 	return w.b
 }
 
@@ -325,7 +332,9 @@ func FuzzExecRecord(f *testing.F) {
 		Capabilities: &specs.LinuxCapabilities{Bounding: []string{"CAP_KILL"}, Permitted: []string{"CAP_KILL"},
 			Inheritable: []string{"CAP_KILL"}, Ambient: []string{"CAP_KILL"}},
 		NoNewPrivileges: true,
-	}, 2, -1, false)
+		ApparmorProfile: "berth-test", SelinuxLabel: "system_u:system_r:container_t:s0",
+		Terminal: true, ConsoleSize: &specs.Box{Height: 24, Width: 80},
+	}, 2, 5, true)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -383,6 +392,9 @@ func FuzzExecRecord(f *testing.F) {
 				Inheritable: capNames(c(3) & c(0)), Ambient: capNames(c(4)),
 			}
 		}
+		if flags&8 != 0 {
+			p.ApparmorProfile, p.SelinuxLabel = "prof-"+cwd, "u:r:t:"+cwd
+		}
 		for i := 0; i+4 <= len(groups) && i < 4*64; i += 4 {
 			p.User.AdditionalGids = append(p.User.AdditionalGids, binary.NativeEndian.Uint32(groups[i:]))
 		}
@@ -391,11 +403,17 @@ func FuzzExecRecord(f *testing.F) {
 				Type: rlimitNames[(int(nrlimits)/4+i)%len(rlimitNames)], Soft: uint64(uid), Hard: uint64(gid) << 3,
 			})
 		}
-		preserve := int(flags >> 4)
+		preserve, console := int(flags>>5), -1
+		if flags&16 != 0 {
+			// A terminal berth relays: the console socket after the
+			// preserved fds, ONLCR off (the relay flag), a console size.
+			console = 3 + preserve
+			p.Terminal, p.ConsoleSize = true, &specs.Box{Height: uint(uid % 1000), Width: uint(gid % 1000)}
+		}
 		nul := strings.ContainsRune(cwd, 0) || strings.ContainsRune(searchPath(p.Env), 0) ||
 			slices.ContainsFunc(p.Args, func(s string) bool { return strings.ContainsRune(s, 0) }) ||
 			slices.ContainsFunc(p.Env, func(s string) bool { return strings.ContainsRune(s, 0) })
-		rec, err := cExecRecord(&specs.Spec{}, p, preserve, -1, false)
+		rec, err := cExecRecord(&specs.Spec{}, p, preserve, console, console >= 0)
 		if nul {
 			// Refused with the field named before the stub sees it (the
 			// stub's own parser refuses such records too: FuzzBootstrapParse).
@@ -426,9 +444,17 @@ func FuzzExecRecord(f *testing.F) {
 		if p.NoNewPrivileges {
 			want.Flags |= cxNNP
 		}
+		if console >= 0 {
+			want.Flags |= cxRelay
+			want.Console, want.Rows, want.Cols = uint32(console), uint32(p.ConsoleSize.Height), uint32(p.ConsoleSize.Width)
+		}
 		if p.User.Umask != nil {
 			want.Flags |= cxUmask
 			want.Umask = *p.User.Umask
+		}
+		for _, w := range lsm.ExecWrites(p) {
+			want.LSM = append(want.LSM, nsenter.LSMAttr{Dir: w.Dir, Value: w.Value, Quoted: w.Quoted, Test: w.Test,
+				TestQuoted: w.TestQuoted, Missing: w.Missing, Field: w.Field})
 		}
 		got := *b.Exec
 		if len(got.Rlimits) != 24*len(p.Rlimits) {

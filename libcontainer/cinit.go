@@ -4,66 +4,108 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"strings"
+	"sync"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
-	"berth/libcontainer/seccomp"
 	"berth/nsenter"
 	"berth/rootfs"
 )
 
 // The container init finished in C (nsenter/cinit.c): for the common
-// create the parent compiles the spec into a plan of mount, device and
-// process steps, and the init runs it without starting the Go runtime or
-// decoding the spec (~3 ms of a create here). What needs Go (below) takes
-// the Go init, which is the reference the C init follows step for step.
+// create the parent compiles the spec into a plan of mount, device, hook
+// and process steps, and the init runs it without starting the Go runtime
+// or decoding the spec (~3 ms of a create here). What needs Go (below)
+// takes the Go init, which is the reference the C init follows step for
+// step.
 
 // cInitReason says why this create needs the Go init, or "" when the C init
 // can do it. BERTH_INIT_GO=1 forces the Go init (to compare the two).
 func cInitReason(o *CreateOpts, plan *nsPlan) string {
-	s, l := o.Spec, o.Spec.Linux
+	s := o.Spec
 	switch {
 	case os.Getenv("BERTH_INIT_GO") == "1":
 		return "BERTH_INIT_GO=1"
-	case !plan.has(specs.MountNamespace):
-		return "no new mount namespace"
-	case s.Process.ApparmorProfile != "" || s.Process.SelinuxLabel != "":
-		return "LSM label"
-	case seccomp.UsesNotify(l.Seccomp):
-		return "seccomp listener"
-	case s.Hooks != nil && (len(s.Hooks.CreateContainer) > 0 || len(s.Hooks.StartContainer) > 0):
-		return "createContainer/startContainer hooks"
-	case len(l.Sysctl) > 0:
-		return "linux.sysctl"
+	case !plan.has(specs.MountNamespace) && joins(plan, "mount"):
+		return "joined mount namespace"
 	}
-	return rootfs.PlanUnsupported(&rootfs.Config{Spec: s, UserNS: plan.userNS()})
+	return rootfs.PlanUnsupported(&rootfs.Config{Spec: s})
+}
+
+// initFacts are what the plan needs of the init once it exists: its pid
+// as the host sees it (for the hooks' state) and its cgroups
+// (rootfs.Config.OwnCgroups).
+type initFacts struct {
+	pid int
+	own map[string]string
+}
+
+// initFactsResult is the parent's one answer to the plan compiler, once
+// the init exists (or create failed).
+type initFactsResult struct {
+	facts initFacts
+	err   error
+}
+
+// initFactsOnce is cInitPlan's facts from the parent's one answer on ch:
+// the compiler asks for each "cgroup" mount and for the hooks, and a
+// second receive would wait forever.
+func initFactsOnce(ch <-chan initFactsResult) func() (initFacts, error) {
+	return sync.OnceValues(func() (initFacts, error) {
+		r := <-ch
+		return r.facts, r.err
+	})
 }
 
 // cInitPlan encodes the plan for the init pid (layout at the top of
 // cinit.c), in the Go init's order: setsid, rootfs.Setup (with the hooks
-// point), the terminal, loopback, hostname, domainname, rootfs.Finalize,
-// keyring, then the process.
+// point and the createContainer hooks; without a mount namespace only
+// those and a chroot), the terminal, loopback, hostname, domainname, sysctl,
+// rootfs.Finalize, keyring, then the process; the startContainer hooks
+// last, which the init runs once `berth start` opened the exec fifo.
 //
-// own gives the init's cgroups (rootfs.Config.OwnCgroups) once it has
-// joined them; the rest is compiled while the init is still being made.
+// facts gives what is known once the init exists (it may be called more
+// than once); the rest is compiled while the init is still being made.
 // consoleFD is the console socket's fd in the init, or -1.
-func cInitPlan(o *CreateOpts, spec *specs.Spec, own func() (map[string]string, error), fifoFD, preserveFDs, consoleFD int, netNS, cgroupNS bool) ([]byte, error) {
-	rc := &rootfs.Config{Spec: spec, Rootfs: o.Rootfs, Bundle: o.Bundle, NoPivot: o.NoPivot, CgroupNS: cgroupNS, OwnCgroupsFrom: own}
+func cInitPlan(o *CreateOpts, spec *specs.Spec, facts func() (initFacts, error), fifoFD, preserveFDs, consoleFD int, mountNS, netNS, cgroupNS, userNS bool) ([]byte, error) {
+	own := func() (map[string]string, error) {
+		f, err := facts()
+		return f.own, err
+	}
+	rc := &rootfs.Config{Spec: spec, Rootfs: o.Rootfs, Bundle: o.Bundle, NoPivot: o.NoPivot, UserNS: userNS, CgroupNS: cgroupNS, OwnCgroupsFrom: own}
+	var createHooks, startHooks []specs.Hook
+	if h := spec.Hooks; h != nil {
+		createHooks, startHooks = h.CreateContainer, h.StartContainer
+	}
 	// First: the init leads a session of its own, so that a terminal can
 	// become its controlling tty.
 	ops := []rootfs.PlanOp{{Code: nsenter.OpSetsid}}
-	setup, err := rootfs.PlanSetup(rc)
-	if err != nil {
-		return nil, fmt.Errorf("rootfs: %w", err)
+	if mountNS {
+		// The Go init wraps what rootfs.Setup returns, its hooks included.
+		rc.BeforePivotOps = hookOps("createContainer", nsenter.OpHook, createHooks, o.Rootfs, "rootfs: ")
+		setup, err := rootfs.PlanSetup(rc)
+		if err != nil {
+			return nil, fmt.Errorf("rootfs: %w", err)
+		}
+		ops = append(ops, setup...)
+	} else {
+		// Sharing the host's mount namespace: the hooks point and the
+		// createContainer hooks, then a chroot is all that can be done
+		// without rearranging the host's mounts (spec validation refused
+		// what needs more).
+		ops = append(ops, rootfs.PlanOp{Code: nsenter.OpHooks})
+		ops = append(ops, hookOps("createContainer", nsenter.OpHook, createHooks, o.Rootfs, "")...)
+		ops = append(ops, rootfs.PlanOp{Code: nsenter.OpChroot, S: [6]string{o.Rootfs}})
 	}
-	ops = append(ops, setup...)
 	if consoleFD >= 0 {
-		// After the pivot, so the pty comes from the container's own
-		// devpts and /dev/console is the container's; before Finalize,
-		// which may make /dev read-only or mask it.
-		ops = append(ops, consoleOp(spec.Process, consoleFD, o.ConsoleRelay))
+		// After the pivot (or the chroot), so the pty comes from the
+		// container's own devpts and /dev/console is the container's;
+		// before Finalize, which may make /dev read-only or mask it.
+		ops = append(ops, consoleOp(spec.Process, consoleFD, o.ConsoleRelay, mountNS))
 	}
 	if netNS {
 		ops = append(ops, rootfs.PlanOp{Code: nsenter.OpLoopback})
@@ -74,21 +116,48 @@ func cInitPlan(o *CreateOpts, spec *specs.Spec, own func() (map[string]string, e
 	if spec.Domainname != "" {
 		ops = append(ops, rootfs.PlanOp{Code: nsenter.OpDomainname, S: [6]string{spec.Domainname}})
 	}
-	ops = append(ops, rootfs.PlanFinalize(rc)...)
+	// After the hostname (a kernel.hostname sysctl is written last and
+	// wins) and before Finalize, as the Go init does.
+	sysctl, err := planSysctl(spec.Linux.Sysctl)
+	if err != nil {
+		return nil, err
+	}
+	ops = append(ops, sysctl...)
+	if mountNS {
+		ops = append(ops, rootfs.PlanFinalize(rc)...)
+	}
 	if !o.NoNewKeyring {
 		ops = append(ops, rootfs.PlanOp{Code: nsenter.OpKeyring, S: [6]string{"_ses." + o.ID}})
 	}
 	ops = append(ops, rootfs.PlanOp{Code: nsenter.OpMark, S: [6]string{"rootfs finalized, hostname"}})
+	// Last: after the wait on the fifo, as the process, just before the
+	// execve (the C init stops its setup at the first of them).
+	ops = append(ops, hookOps("startContainer", nsenter.OpStartHook, startHooks, "", "")...)
 	x := &recordWriter{}
 	// The terminal is OP_CONSOLE's: the record has none.
 	if err := x.process(spec.Linux.Seccomp, spec.Process, preserveFDs, -1, false); err != nil {
 		return nil, err
 	}
-	// Last: this waits for the init to have joined its cgroups.
+	// Last: these wait for the init to exist and to have joined its cgroups.
 	if ops, err = rootfs.ResolveCgroups(rc, ops); err != nil {
 		return nil, fmt.Errorf("rootfs: %w", err)
 	}
+	if hasHookOps(ops) {
+		f, err := facts()
+		if err != nil {
+			return nil, err
+		}
+		if err := setHookStates(ops, o, spec, f.pid); err != nil {
+			return nil, err
+		}
+	}
 
+	return encodePlan(fifoFD, ops, x.b)
+}
+
+// encodePlan lays out a plan (the layout at the top of cinit.c): the
+// header, ops, then the exec record x; with its length word in front.
+func encodePlan(fifoFD int, ops []rootfs.PlanOp, x []byte) ([]byte, error) {
 	w := &recordWriter{}
 	allowed, lockable := rootfs.PlanHeader()
 	w.u32(uint32(fifoFD))
@@ -110,21 +179,36 @@ func cInitPlan(o *CreateOpts, spec *specs.Spec, own func() (map[string]string, e
 			}
 			w.strs([]string{s}, false)
 		}
+		if len(op.V) != nsenter.OpVectors(op.Code) {
+			return nil, fmt.Errorf("plan: operation %d has %d string vectors, want %d", op.Code, len(op.V), nsenter.OpVectors(op.Code))
+		}
+		for _, v := range op.V {
+			for _, s := range v {
+				if strings.ContainsRune(s, 0) {
+					return nil, fmt.Errorf("config.json: %q contains a NUL byte", s)
+				}
+			}
+			w.strs(v, true)
+		}
 	}
-	w.u32(uint32(len(x.b)))
-	w.b = append(w.b, x.b...)
+	w.u32(uint32(len(x)))
+	w.b = append(w.b, x...)
 	out := binary.NativeEndian.AppendUint32(nil, uint32(len(w.b)))
 	return append(out, w.b...), nil
 }
 
 // consoleOp is the init's terminal (process.terminal), as setupConsole of
 // the Go init makes it: a pty from the container's /dev/ptmx, the slave
-// given to process.user.uid and bound over /dev/console, made the
-// controlling terminal and stdio, the master sent to the console socket
-// (consoleFD in the init). relay: berth relays the pty itself (run -t), so
-// ONLCR goes off, as runc's relay does.
-func consoleOp(proc *specs.Process, consoleFD int, relay bool) rootfs.PlanOp {
+// given to process.user.uid and bound over /dev/console (with a mount
+// namespace only: S[1] is empty without one), made the controlling
+// terminal and stdio, the master sent to the console socket (consoleFD in
+// the init). relay: berth relays the pty itself (run -t), so ONLCR goes
+// off, as runc's relay does.
+func consoleOp(proc *specs.Process, consoleFD int, relay, mountNS bool) rootfs.PlanOp {
 	op := rootfs.PlanOp{Code: nsenter.OpConsole, S: [6]string{"/dev/ptmx", "/dev/console", 4: "process.terminal"}}
+	if !mountNS {
+		op.S[1] = ""
+	}
 	op.N[0] = uint64(consoleFD)
 	if cs := proc.ConsoleSize; cs != nil {
 		op.N[1], op.N[3] = uint64(cs.Height), uint64(cs.Width)
@@ -136,10 +220,36 @@ func consoleOp(proc *specs.Process, consoleFD int, relay bool) rootfs.PlanOp {
 	return op
 }
 
+// planSysctl compiles linux.sysctl into one write each, in name order:
+// the file below a procfs root and the value.
+func planSysctl(sysctl map[string]string) ([]rootfs.PlanOp, error) {
+	var ops []rootfs.PlanOp
+	for _, k := range slices.Sorted(maps.Keys(sysctl)) {
+		rel, err := sysctlPath(k)
+		if err != nil {
+			return nil, err
+		}
+		v := sysctl[k]
+		ops = append(ops, rootfs.PlanOp{Code: nsenter.OpSysctl, S: [6]string{rel, v, fmt.Sprintf("%q", v), 4: fmt.Sprintf("linux.sysctl %q", k)}})
+	}
+	return ops, nil
+}
+
+// sysctlPath is the file of sysctl k below a procfs root ("net.ipv4.ip_forward"
+// is "sys/net/ipv4/ip_forward"); a name that could leave /proc/sys is refused.
+func sysctlPath(k string) (string, error) {
+	if k == "" || strings.Contains(k, "/") || strings.Contains(k, "..") {
+		return "", fmt.Errorf("linux.sysctl %q: invalid name", k)
+	}
+	return "sys/" + strings.ReplaceAll(k, ".", "/"), nil
+}
+
 // cInitExchange serves the C init until it is ready: at the hooks point it
 // calls hooksPoint (limits, prestart and createRuntime hooks) and lets the
-// init go on; the init's step timings go to the clock's log.
-func cInitExchange(sock *os.File, clk stepClock, hooksPoint func() error) error {
+// init go on; a seccomp listener it sends goes to listener (the agent); the
+// init's step timings go to the clock's log. sock is the sync socket, read
+// with recvmsg (fdConn) when a listener may come.
+func cInitExchange(sock io.ReadWriter, clk stepClock, hooksPoint func() error, listener func(sock io.Reader) error) error {
 	for {
 		tag, val, err := readSync(sock)
 		if err != nil {
@@ -161,6 +271,13 @@ func cInitExchange(sock *os.File, clk stepClock, hooksPoint func() error) error 
 			if _, err := sock.Write(binary.NativeEndian.AppendUint32(nil, nsenter.SyncHooksAck)); err != nil {
 				return fmt.Errorf("container init: %w", err)
 			}
+		case nsenter.SyncSeccomp:
+			if err := listener(sock); err != nil {
+				return err
+			}
+			if _, err := sock.Write(binary.NativeEndian.AppendUint32(nil, nsenter.SyncSeccompAck)); err != nil {
+				return fmt.Errorf("container init: %w", err)
+			}
 		case nsenter.SyncErr:
 			return readStubError(sock, val)
 		default:
@@ -170,7 +287,7 @@ func cInitExchange(sock *os.File, clk stepClock, hooksPoint func() error) error 
 }
 
 // readCTrace reads size bytes of C init step timings: u64 ns, u32 len, name.
-func readCTrace(sock *os.File, size uint32) ([]traceStep, error) {
+func readCTrace(sock io.Reader, size uint32) ([]traceStep, error) {
 	if size > 64<<10 {
 		return nil, fmt.Errorf("container init: trace of %d bytes", size)
 	}

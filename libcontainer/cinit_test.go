@@ -2,13 +2,17 @@ package libcontainer
 
 import (
 	"encoding/binary"
+	"fmt"
 	"log/slog"
+	"os"
 	"reflect"
 	"slices"
 	"testing"
+	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"berth/libcontainer/lsm"
 	"berth/nsenter"
 	"berth/rootfs"
 )
@@ -17,20 +21,31 @@ import (
 // that one depends on the host).
 func planSpec() (*CreateOpts, *specs.Spec) {
 	umask := uint32(0o027)
+	timeout := 3
 	s := &specs.Spec{
 		Hostname: "h", Domainname: "d",
 		Root: &specs.Root{Path: "rootfs", Readonly: true},
 		Process: &specs.Process{
 			Args: []string{"sh", "-c", "true"}, Env: []string{"PATH=/bin"}, Cwd: "/", Terminal: true,
-			User:    specs.User{UID: 1, GID: 2, Umask: &umask},
-			Rlimits: []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Soft: 10, Hard: 20}},
+			User:            specs.User{UID: 1, GID: 2, Umask: &umask},
+			Rlimits:         []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Soft: 10, Hard: 20}},
+			ApparmorProfile: "berth-test", SelinuxLabel: "system_u:system_r:container_t:s0",
 		},
 		Mounts: []specs.Mount{
 			{Destination: "/proc", Type: "proc", Source: "proc"},
 			{Destination: "/data", Type: "bind", Source: "data", Options: []string{"rbind", "ro", "rslave"}},
 			{Destination: "/t", Type: "tmpfs", Options: []string{"rro", "size=1m"}},
+			{Destination: "/dev/mqueue", Type: "mqueue", Source: "mqueue"},
+			{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: []string{"ro"}},
+			{Destination: "/u", Type: "tmpfs", Options: []string{"tmpcopyup", "ro"}},
+		},
+		Hooks: &specs.Hooks{
+			CreateContainer: []specs.Hook{{Path: "/hook", Args: []string{"h", "a b"}, Env: []string{"A=1"}, Timeout: &timeout}},
+			StartContainer:  []specs.Hook{{Path: "/s1"}, {Path: "/s2", Env: []string{}}},
 		},
 		Linux: &specs.Linux{
+			Sysctl:        map[string]string{"net.ipv4.ip_forward": "1", "kernel.msgmax": "4321"},
+			MountLabel:    "system_u:object_r:container_file_t:s0",
 			MaskedPaths:   []string{"/proc/kcore"},
 			ReadonlyPaths: []string{"/proc/sys"},
 			Devices:       []specs.LinuxDevice{{Path: "/dev/fuse", Type: "c", Major: 10, Minor: 229}},
@@ -41,13 +56,14 @@ func planSpec() (*CreateOpts, *specs.Spec) {
 }
 
 // encodedPlan is cInitPlan of planSpec, without its length word; with
-// noPivot, it has this host's proc and sysfs mounts to detach.
-func encodedPlan(t testing.TB, noPivot bool) ([]byte, *specs.Spec, *CreateOpts) {
+// noPivot, it has this host's proc and sysfs mounts to detach; with userNS,
+// the fallbacks of a user namespace.
+func encodedPlan(t testing.TB, noPivot, userNS bool) ([]byte, *specs.Spec, *CreateOpts) {
 	defer slog.SetDefault(slog.Default())
 	slog.SetDefault(slog.New(slog.DiscardHandler))
 	o, s := planSpec()
 	o.NoPivot = noPivot
-	rec, err := cInitPlan(o, s, func() (map[string]string, error) { return nil, nil }, 7, 1, 9, true, false)
+	rec, err := cInitPlan(o, s, func() (initFacts, error) { return initFacts{pid: 4242}, nil }, 7, 1, 9, true, true, false, userNS)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,12 +77,13 @@ func encodedPlan(t testing.TB, noPivot bool) ([]byte, *specs.Spec, *CreateOpts) 
 // back unchanged: every operation, the header and the process; with
 // --no-pivot too.
 func TestPlanRoundTrip(t *testing.T) {
-	t.Run("pivot", func(t *testing.T) { planRoundTrip(t, false) })
-	t.Run("no-pivot", func(t *testing.T) { planRoundTrip(t, true) })
+	t.Run("pivot", func(t *testing.T) { planRoundTrip(t, false, false) })
+	t.Run("no-pivot", func(t *testing.T) { planRoundTrip(t, true, false) })
+	t.Run("user namespace", func(t *testing.T) { planRoundTrip(t, false, true) })
 }
 
-func planRoundTrip(t *testing.T, noPivot bool) {
-	body, s, o := encodedPlan(t, noPivot)
+func planRoundTrip(t *testing.T, noPivot, userNS bool) {
+	body, s, o := encodedPlan(t, noPivot, userNS)
 	p, err := nsenter.ParsePlan(body)
 	if err != nil {
 		t.Fatal(err)
@@ -75,7 +92,14 @@ func planRoundTrip(t *testing.T, noPivot bool) {
 	if p.FifoFD != 7 || p.Lockable != lockable || !slices.Equal(p.ProcAllowed, allowed) {
 		t.Errorf("header: %d %#x %v", p.FifoFD, p.Lockable, p.ProcAllowed)
 	}
-	setup, err := rootfs.PlanSetup(&rootfs.Config{Spec: s, Rootfs: o.Rootfs, Bundle: o.Bundle, NoPivot: noPivot})
+	hooks := hookOps("createContainer", nsenter.OpHook, s.Hooks.CreateContainer, o.Rootfs, "rootfs: ")
+	starts := hookOps("startContainer", nsenter.OpStartHook, s.Hooks.StartContainer, "", "")
+	all := append(append([]rootfs.PlanOp{}, hooks...), starts...)
+	if err := setHookStates(all, o, s, 4242); err != nil {
+		t.Fatal(err)
+	}
+	hooks, starts = all[:len(hooks)], all[len(hooks):]
+	setup, err := rootfs.PlanSetup(&rootfs.Config{Spec: s, Rootfs: o.Rootfs, Bundle: o.Bundle, NoPivot: noPivot, UserNS: userNS, BeforePivotOps: hooks})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,8 +107,8 @@ func planRoundTrip(t *testing.T, noPivot bool) {
 	for _, op := range p.Ops {
 		codes = append(codes, op.Code)
 	}
-	for _, want := range []uint32{nsenter.OpSetsid, nsenter.OpPrepare, nsenter.OpBind, nsenter.OpHooks, nsenter.OpPivot,
-		nsenter.OpLoopback, nsenter.OpHostname, nsenter.OpDomainname, nsenter.OpMask, nsenter.OpReadonly,
+	for _, want := range []uint32{nsenter.OpSetsid, nsenter.OpPrepare, nsenter.OpMountLabel, nsenter.OpBind, nsenter.OpHooks, nsenter.OpPivot,
+		nsenter.OpLoopback, nsenter.OpHostname, nsenter.OpDomainname, nsenter.OpSysctl, nsenter.OpMask, nsenter.OpReadonly,
 		nsenter.OpRootReadonly, nsenter.OpKeyring, nsenter.OpConsole} {
 		if !slices.Contains(codes, want) {
 			t.Errorf("op %d missing from %v", want, codes)
@@ -94,20 +118,93 @@ func planRoundTrip(t *testing.T, noPivot bool) {
 	if slices.Contains(codes, nsenter.OpDetach) != noPivot {
 		t.Errorf("no-pivot %v: ops %v", noPivot, codes)
 	}
-	// The setup part, op for op.
-	for i, want := range setup {
-		got := p.Ops[1+i]
+	if slices.Contains(codes, nsenter.OpHostBind) != userNS {
+		t.Errorf("user namespace %v: ops %v", userNS, codes)
+	}
+	// The setup part, op for op, and the startContainer hooks at the end.
+	same := func(i int, got nsenter.PlanOp, want rootfs.PlanOp) {
+		t.Helper()
 		wantProp := want.Prop
 		if len(wantProp) == 0 {
 			wantProp = nil
 		}
-		if got.Code != want.Code || got.N != want.N || got.S != want.S || !reflect.DeepEqual(got.Prop, wantProp) {
+		var wantV [][]string
+		for _, v := range want.V {
+			if len(v) == 0 {
+				v = nil
+			}
+			wantV = append(wantV, v)
+		}
+		if got.Code != want.Code || got.N != want.N || got.S != want.S || !reflect.DeepEqual(got.Prop, wantProp) || !reflect.DeepEqual(got.V, wantV) {
 			t.Errorf("op %d: got %+v, want %+v", i, got, want)
 		}
+	}
+	for i, want := range setup {
+		same(i, p.Ops[1+i], want)
+	}
+	for i, want := range starts {
+		same(len(p.Ops)-len(starts)+i, p.Ops[len(p.Ops)-len(starts)+i], want)
+	}
+	if !slices.Contains(codes, nsenter.OpHook) || slices.ContainsFunc(p.Ops[:len(p.Ops)-2], func(op nsenter.PlanOp) bool { return op.Code == nsenter.OpStartHook }) {
+		t.Errorf("hooks: ops %v", codes)
 	}
 	if x := p.Exec; x == nil || !slices.Equal(x.Args, s.Process.Args) || x.UID != 1 || x.GID != 2 || x.Umask != 0o027 ||
 		x.Flags&cxUmask == 0 || len(x.Filters) == 0 || x.Console != ^uint32(0) || x.PreserveFDs != 1 {
 		t.Errorf("process: %+v", p.Exec)
+	}
+	var lsms []nsenter.LSMAttr
+	for _, w := range lsm.ExecWrites(s.Process) {
+		lsms = append(lsms, nsenter.LSMAttr{Dir: w.Dir, Value: w.Value, Quoted: w.Quoted, Test: w.Test,
+			TestQuoted: w.TestQuoted, Missing: w.Missing, Field: w.Field})
+	}
+	if len(lsms) != 2 || !reflect.DeepEqual(p.Exec.LSM, lsms) {
+		t.Errorf("LSM attributes: got %+v, want %+v", p.Exec.LSM, lsms)
+	}
+}
+
+// TestPlanSysctl: linux.sysctl is compiled into one write each, in name
+// order, after the hostname and the domainname and before the masked
+// paths (the Go init's order), with its messages' field and quoted value;
+// a name that could leave /proc/sys is refused with the field named before
+// anything runs.
+func TestPlanSysctl(t *testing.T) {
+	body, _, _ := encodedPlan(t, false, false)
+	p, err := nsenter.ParsePlan(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []nsenter.PlanOp
+	at := map[uint32]int{}
+	for i, op := range p.Ops {
+		if op.Code == nsenter.OpSysctl {
+			got = append(got, op)
+		}
+		if _, ok := at[op.Code]; !ok {
+			at[op.Code] = i
+		}
+	}
+	want := [][6]string{
+		{"sys/kernel/msgmax", "4321", `"4321"`, "", `linux.sysctl "kernel.msgmax"`, ""},
+		{"sys/net/ipv4/ip_forward", "1", `"1"`, "", `linux.sysctl "net.ipv4.ip_forward"`, ""},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("sysctl ops %+v", got)
+	}
+	for i := range want {
+		if got[i].S != want[i] || got[i].N != [6]uint64{} {
+			t.Errorf("sysctl op %d: %+v, want S %q", i, got[i], want[i])
+		}
+	}
+	if !(at[nsenter.OpDomainname] < at[nsenter.OpSysctl] && at[nsenter.OpSysctl] < at[nsenter.OpMask]) {
+		t.Errorf("sysctl at op %d, domainname %d, mask %d", at[nsenter.OpSysctl], at[nsenter.OpDomainname], at[nsenter.OpMask])
+	}
+	for _, bad := range []string{"net/ipv4/ip_forward", "net...x", "kernel..", ""} {
+		if _, err := planSysctl(map[string]string{bad: "1"}); err == nil || err.Error() != fmt.Sprintf("linux.sysctl %q: invalid name", bad) {
+			t.Errorf("planSysctl(%q): %v", bad, err)
+		}
+	}
+	if ops, err := planSysctl(nil); err != nil || ops != nil {
+		t.Errorf("no sysctl: %v, %v", ops, err)
 	}
 }
 
@@ -115,7 +212,7 @@ func planRoundTrip(t *testing.T, noPivot bool) {
 // buffer (a guard page follows it), whatever the bytes; a cut or extended
 // valid plan is refused.
 func FuzzInitPlan(f *testing.F) {
-	good, _, _ := encodedPlan(f, true)
+	good, _, _ := encodedPlan(f, true, true)
 	f.Add(good, uint16(0), uint8(0))
 	f.Add([]byte{}, uint16(0), uint8(0))
 	f.Add(good[:len(good)/2], uint16(3), uint8(0xff))
@@ -141,17 +238,25 @@ func FuzzInitPlan(f *testing.F) {
 // the owner and the relay bit, and names the paths the C init opens.
 func TestConsoleOp(t *testing.T) {
 	proc := &specs.Process{User: specs.User{UID: 1000, GID: 1000}, ConsoleSize: &specs.Box{Height: 30, Width: 100}}
-	got := consoleOp(proc, 9, true)
+	got := consoleOp(proc, 9, true, true)
 	want := rootfs.PlanOp{Code: nsenter.OpConsole, N: [6]uint64{9, 30, nsenter.BitRelay, 100, 1000, 0},
 		S: [6]string{"/dev/ptmx", "/dev/console", "", "", "process.terminal", ""}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("relayed, sized:\n got %+v\nwant %+v", got, want)
 	}
-	got = consoleOp(&specs.Process{}, 5, false)
+	got = consoleOp(&specs.Process{}, 5, false, true)
 	want = rootfs.PlanOp{Code: nsenter.OpConsole, N: [6]uint64{5, 0, 0, 0, 0, 0},
 		S: [6]string{"/dev/ptmx", "/dev/console", "", "", "process.terminal", ""}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("console socket, no size:\n got %+v\nwant %+v", got, want)
+	}
+	// Without a mount namespace nothing is bound over /dev/console (the
+	// Go init binds nothing there either).
+	got = consoleOp(&specs.Process{}, 5, false, false)
+	want = rootfs.PlanOp{Code: nsenter.OpConsole, N: [6]uint64{5, 0, 0, 0, 0, 0},
+		S: [6]string{"/dev/ptmx", "", "", "", "process.terminal", ""}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("no mount namespace:\n got %+v\nwant %+v", got, want)
 	}
 }
 
@@ -177,7 +282,7 @@ func TestPlanTerminal(t *testing.T) {
 		t.Fatalf("a terminal container takes the Go init: %s", why)
 	}
 	o.ConsoleRelay = true
-	rec, err := cInitPlan(o, s, func() (map[string]string, error) { return nil, nil }, 7, 0, 11, true, false)
+	rec, err := cInitPlan(o, s, func() (initFacts, error) { return initFacts{pid: 4242}, nil }, 7, 0, 11, true, true, false, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +299,7 @@ func TestPlanTerminal(t *testing.T) {
 		codes = append(codes, op.Code)
 		if op.Code == nsenter.OpConsole {
 			at = i
-			if want := consoleOp(s.Process, 11, true); op.N != want.N || op.S != want.S {
+			if want := consoleOp(s.Process, 11, true, true); op.N != want.N || op.S != want.S {
 				t.Errorf("console op %+v, want %+v", op, want)
 			}
 		}
@@ -210,7 +315,7 @@ func TestPlanTerminal(t *testing.T) {
 		t.Errorf("the init's process record has a console: %+v", p.Exec)
 	}
 	s.Process.Terminal = false
-	rec, err = cInitPlan(o, s, func() (map[string]string, error) { return nil, nil }, 7, 0, -1, true, false)
+	rec, err = cInitPlan(o, s, func() (initFacts, error) { return initFacts{pid: 4242}, nil }, 7, 0, -1, true, true, false, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,5 +354,79 @@ func TestExecRecordRelay(t *testing.T) {
 		if got := bs.Exec.Flags&nsenter.ExecRelay != 0; got != tc.want || bs.Exec.Console != uint32(int32(tc.console)) {
 			t.Errorf("console %d relay %v: flags %#x console %d", tc.console, tc.relay, bs.Exec.Flags, int32(bs.Exec.Console))
 		}
+	}
+}
+
+// TestPlanHostBindPairs: the C parser takes an OP_HOSTBIND only right after
+// the OP_FRESH whose fallback it is (B_HOSTBIND), and such an OP_FRESH only
+// with its OP_HOSTBIND after it.
+func TestPlanHostBindPairs(t *testing.T) {
+	fresh := rootfs.PlanOp{Code: nsenter.OpFresh, N: [6]uint64{2: nsenter.BitHostBind}, S: [6]string{"/sys", "sysfs"}}
+	plain := rootfs.PlanOp{Code: nsenter.OpFresh, S: [6]string{"/sys", "sysfs"}}
+	host := rootfs.PlanOp{Code: nsenter.OpHostBind, S: [6]string{"/sys"}}
+	mark := rootfs.PlanOp{Code: nsenter.OpMark, S: [6]string{"m"}}
+	// Another op's n[2] may have the same bit: a device's minor number.
+	dev := rootfs.PlanOp{Code: nsenter.OpDevice, N: [6]uint64{2: nsenter.BitHostBind}, S: [6]string{"/dev/x"}}
+	for _, tc := range []struct {
+		ops []rootfs.PlanOp
+		ok  bool
+	}{
+		{[]rootfs.PlanOp{fresh, host}, true},
+		{[]rootfs.PlanOp{mark, fresh, host, mark}, true},
+		{[]rootfs.PlanOp{dev, mark}, true},
+		{[]rootfs.PlanOp{fresh}, false},
+		{[]rootfs.PlanOp{fresh, mark, host}, false},
+		{[]rootfs.PlanOp{host}, false},
+		{[]rootfs.PlanOp{plain, host}, false},
+		{[]rootfs.PlanOp{dev, host}, false},
+		{[]rootfs.PlanOp{fresh, host, host}, false},
+	} {
+		x := &recordWriter{}
+		if err := x.process(nil, &specs.Process{Args: []string{"true"}, Cwd: "/"}, 0, -1, false); err != nil {
+			t.Fatal(err)
+		}
+		rec, err := encodePlan(7, tc.ops, x.b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = nsenter.ParsePlan(rec[4:])
+		var codes []uint32
+		for _, op := range tc.ops {
+			codes = append(codes, op.Code)
+		}
+		if got := err == nil; got != tc.ok {
+			t.Errorf("ops %v: parsed %v, want %v", codes, got, tc.ok)
+		}
+	}
+}
+
+// TestCInitPlanAnsweredOnce: the parent answers the plan compiler once
+// (initFactsOnce), and a spec with two "cgroup" mounts and hooks, which
+// ask three times, still gets its plan (a second receive waited forever).
+func TestCInitPlanAnsweredOnce(t *testing.T) {
+	defer slog.SetDefault(slog.Default())
+	slog.SetDefault(slog.New(slog.DiscardHandler))
+	own, err := rootfs.OwnCgroupsOf(os.Getpid())
+	if err != nil {
+		t.Skip(err)
+	}
+	o, s := planSpec()
+	s.Mounts = append(s.Mounts,
+		specs.Mount{Destination: "/sys/fs/cgroup", Type: "cgroup", Source: "cgroup"},
+		specs.Mount{Destination: "/cg", Type: "cgroup", Source: "cgroup"})
+	ch := make(chan initFactsResult, 1)
+	ch <- initFactsResult{facts: initFacts{pid: 4242, own: own}}
+	done := make(chan error, 1)
+	go func() {
+		_, err := cInitPlan(o, s, initFactsOnce(ch), 7, 1, -1, true, true, false, false)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("cInitPlan waits for a second answer")
 	}
 }

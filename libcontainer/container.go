@@ -75,6 +75,7 @@ func withLock(root, id string, fn func(s *store, st *State) error) error {
 	if err != nil {
 		return err
 	}
+	st.held = true
 	return fn(s, st)
 }
 
@@ -94,7 +95,9 @@ func List(root string) ([]*Container, error) {
 		}
 		c, err := Load(root, e.Name())
 		if err != nil {
-			// A create in progress has a directory but maybe no state yet.
+			// Not a container's directory (.network), or a state
+			// that cannot be read.
+			slog.Debug("list: skipped", "dir", e.Name(), "err", err)
 			continue
 		}
 		out = append(out, c)
@@ -120,6 +123,12 @@ func (c *Container) Bundle() string { return c.state.Bundle }
 func (c *Container) Status() string { return c.state.status(c.root) }
 
 func (st *State) status(root string) string {
+	if st.Status == Creating && !st.createRunning(root) {
+		// The create died before it wrote "created" (killed, or the
+		// host went down): what it started is left for delete, which
+		// finds it through the cgroup the state names.
+		return Stopped
+	}
 	if st.Pid == 0 {
 		if st.Status == Creating {
 			return Creating
@@ -139,6 +148,21 @@ func (st *State) status(root string) string {
 		return Paused
 	}
 	return Running
+}
+
+// createRunning reports whether the create that wrote a "creating" state
+// still runs: it holds the container directory's lock from its mkdir to
+// its return, and the kernel drops the lock when it dies.
+func (st *State) createRunning(root string) bool {
+	if st.held {
+		return false // this process holds the lock: the create is over
+	}
+	fd, err := unix.Open(containerDir(root, st.ID), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return false
+	}
+	defer unix.Close(fd)
+	return unix.Flock(fd, unix.LOCK_SH|unix.LOCK_NB) == unix.EWOULDBLOCK
 }
 
 // OCIState is the state as the runtime spec defines it.

@@ -3,6 +3,7 @@ package libcontainer
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -88,6 +89,9 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 	if plan.has(specs.UserNamespace) && (len(o.Spec.Linux.UIDMappings) == 0 || len(o.Spec.Linux.GIDMappings) == 0) {
 		return nil, errors.New("config.json: linux.uidMappings/gidMappings: required with a new user namespace")
 	}
+	if err := checkUserNSProcfs(o.Spec.Linux, userNSOwnsPidNS); err != nil {
+		return nil, fmt.Errorf("config.json: %w", err)
+	}
 	netCfg, err := network.FromAnnotations(o.Spec.Annotations)
 	if err != nil {
 		return nil, err
@@ -105,6 +109,10 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 	}
 	mgr, err := cgroups.NewManager(o.Spec.Linux.CgroupsPath, o.ID)
 	if err != nil {
+		return nil, fmt.Errorf("linux.cgroupsPath %q: %w", o.Spec.Linux.CgroupsPath, err)
+	}
+	// Before anything is made: nothing to undo.
+	if err := cgroups.CheckNotFrozen(mgr); err != nil {
 		return nil, fmt.Errorf("linux.cgroupsPath %q: %w", o.Spec.Linux.CgroupsPath, err)
 	}
 
@@ -216,20 +224,17 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 	withProc.Process = proc
 	o.Spec = &withProc
 	// The C init's plan is compiled while the stub makes the namespaces;
-	// only the cgroup mount waits for the init's cgroups (own).
-	type ownResult struct {
-		own map[string]string
-		err error
-	}
+	// only the cgroup mount (the init's cgroups) and the hooks (its pid)
+	// wait for the init.
 	type planResult struct {
 		rec []byte
 		err error
 	}
-	ownCh := make(chan ownResult, 1)
+	ownCh := make(chan initFactsResult, 1)
 	// Whatever return comes first, the compiling goroutine is answered.
 	defer func() {
 		select {
-		case ownCh <- ownResult{err: errors.New("create failed")}:
+		case ownCh <- initFactsResult{err: errors.New("create failed")}:
 		default:
 		}
 	}()
@@ -237,11 +242,10 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 	if plan.cinit {
 		planCh = make(chan planResult, 1)
 		spec := o.Spec
+		facts := initFactsOnce(ownCh)
 		go func() {
-			rec, err := cInitPlan(o, spec, func() (map[string]string, error) {
-				r := <-ownCh
-				return r.own, r.err
-			}, base+1, len(preserve), consoleFD, plan.has(specs.NetworkNamespace), plan.has(specs.CgroupNamespace))
+			rec, err := cInitPlan(o, spec, facts, base+1, len(preserve), consoleFD,
+				plan.has(specs.MountNamespace), plan.has(specs.NetworkNamespace), plan.has(specs.CgroupNamespace), plan.userNS())
 			planCh <- planResult{rec, err}
 		}()
 	}
@@ -296,7 +300,7 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 			return nil, fmt.Errorf("container init %d: %w", pid, err)
 		}
 	}
-	ownCh <- ownResult{own: own}
+	ownCh <- initFactsResult{facts: initFacts{pid: pid, own: own}}
 	// Where the init has built the rootfs and waits: limits (now that the
 	// init is up; a low pids.max set earlier could kill a Go init at
 	// start-up), then prestart and createRuntime hooks.
@@ -330,7 +334,10 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 		if _, err := parentSock.Write(r.rec); err != nil {
 			return nil, fmt.Errorf("send plan to container init: %w", err)
 		}
-		if err := cInitExchange(parentSock, clk, hooksPoint); err != nil {
+		listener := func(conn io.Reader) error {
+			return handListener(conn, &listenerAgent{o.Spec.Linux.Seccomp, pid, st.oci(Creating)})
+		}
+		if err := cInitExchange(syncConn(parentSock, o.Spec.Linux.Seccomp), clk, hooksPoint, listener); err != nil {
 			return nil, err
 		}
 		return ready()

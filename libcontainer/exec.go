@@ -1,9 +1,11 @@
 package libcontainer
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strconv"
 	"syscall"
@@ -119,6 +121,7 @@ func (c *Container) Exec(o *ExecOpts) (info *CreatedInfo, err error) {
 		return nil, err
 	}
 	if plan.exec == nil {
+		slog.Debug("exec: the Go exec runs", "why", "BERTH_EXEC_GO=1")
 		spec := *st.spec()
 		spec.Process = proc
 		execSpec = &spec
@@ -179,8 +182,12 @@ func (c *Container) Exec(o *ExecOpts) (info *CreatedInfo, err error) {
 	}
 	clk.step("exec: namespaces joined")
 	if plan.exec != nil {
-		// The stub execs by itself (exec_c.go): end-of-file, or its error.
-		if err := stubExecResult(parentSock); err != nil {
+		// The stub execs by itself (exec_c.go): end-of-file, or its error;
+		// a seccomp listener on the way goes to the agent.
+		listener := func(conn io.Reader) error {
+			return handListener(conn, &listenerAgent{execSpec.Linux.Seccomp, pid, c.state.oci(c.Status())})
+		}
+		if err := stubExecResult(syncConn(parentSock, execSpec.Linux.Seccomp), listener); err != nil {
 			if !child {
 				killPid(pid)
 			}
@@ -267,16 +274,27 @@ func goExec(c *Container, parentSock *os.File, execSpec *specs.Spec, cfg *initCo
 }
 
 // stubExecResult waits for the stub's C exec: end-of-file when the socket
-// closed on execve, or the error it reported.
-func stubExecResult(sock *os.File) error {
-	tag, val, err := readSync(sock)
-	switch {
-	case err == io.EOF: // nothing read: the exec closed the socket
-		return nil
-	case err != nil:
-		return fmt.Errorf("exec process: %w", err)
-	case tag != nsenter.SyncErr:
-		return fmt.Errorf("exec process: unexpected sync tag %#x", tag)
+// closed on execve, or the error it reported. A seccomp listener sent on
+// the way (SyncSeccomp) goes to listener, and the stub is told to go on.
+func stubExecResult(sock io.ReadWriter, listener func(conn io.Reader) error) error {
+	for {
+		tag, val, err := readSync(sock)
+		switch {
+		case err == io.EOF: // nothing read: the exec closed the socket
+			return nil
+		case err != nil:
+			return fmt.Errorf("exec process: %w", err)
+		case tag == nsenter.SyncSeccomp:
+			if err := listener(sock); err != nil {
+				return err
+			}
+			if _, err := sock.Write(binary.NativeEndian.AppendUint32(nil, nsenter.SyncSeccompAck)); err != nil {
+				return fmt.Errorf("exec process: %w", err)
+			}
+			continue
+		case tag != nsenter.SyncErr:
+			return fmt.Errorf("exec process: unexpected sync tag %#x", tag)
+		}
+		return readStubError(sock, val)
 	}
-	return readStubError(sock, val)
 }

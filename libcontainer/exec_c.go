@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"berth/libcontainer/caps"
+	"berth/libcontainer/lsm"
 	"berth/libcontainer/seccomp"
 	"berth/nsenter"
 )
@@ -20,28 +21,26 @@ const (
 	cxNNP   = 1
 	cxUmask = 2
 	cxCaps  = 4
+	cxRelay = nsenter.ExecRelay // berth relays the terminal: ONLCR off
 )
 
 // cExecRecord encodes proc for the nsenter stub to exec without starting
-// the Go runtime (nsenter/cexec.c), when nothing in it needs Go: no LSM
-// label, no seccomp listener, no BERTH_EXEC_GO=1 in
-// berth's environment (kept for comparing the two paths). It returns nil
-// when the Go path must run. Everything the host side can work out is done
-// here: capability masks, the compiled seccomp program, rlimit numbers.
+// the Go runtime (nsenter/cexec.c). It returns nil when the Go path must
+// run: BERTH_EXEC_GO=1 in berth's environment (kept for comparing the two
+// paths). Everything the host side can work out is done here: capability
+// masks, the compiled seccomp program and its flags (a listener's
+// included), rlimit numbers, the LSM attributes and their messages.
 //
 // consoleFD is the console socket's fd in the exec process (the stub makes
 // the pty, as the Go path does), or -1; relay says berth relays that pty
 // itself (exec -t without --console-socket).
 func cExecRecord(spec *specs.Spec, proc *specs.Process, preserveFDs, consoleFD int, relay bool) ([]byte, error) {
-	if proc.ApparmorProfile != "" || proc.SelinuxLabel != "" || os.Getenv("BERTH_EXEC_GO") == "1" {
+	if os.Getenv("BERTH_EXEC_GO") == "1" {
 		return nil, nil
 	}
 	var sc *specs.LinuxSeccomp
 	if spec.Linux != nil {
 		sc = spec.Linux.Seccomp
-	}
-	if seccomp.UsesNotify(sc) {
-		return nil, nil
 	}
 	w := &recordWriter{}
 	if err := w.process(sc, proc, preserveFDs, consoleFD, relay); err != nil {
@@ -71,7 +70,7 @@ func (w *recordWriter) process(sc *specs.LinuxSeccomp, proc *specs.Process, pres
 	flags |= cxCaps
 	if relay && consoleFD >= 0 {
 		// berth's own relay wants the container's bytes, as runc's does.
-		flags |= nsenter.ExecRelay
+		flags |= cxRelay
 	}
 	sets, _, err := caps.FromSpec(proc.Capabilities)
 	if err != nil {
@@ -130,6 +129,19 @@ func (w *recordWriter) process(sc *specs.LinuxSeccomp, proc *specs.Process, pres
 	}
 	u32(rows)
 	u32(cols)
+	ws := lsm.ExecWrites(proc)
+	if len(ws) > nsenter.MaxLSM {
+		return fmt.Errorf("%d LSM attributes, the exec record holds %d", len(ws), nsenter.MaxLSM)
+	}
+	u32(uint32(len(ws)))
+	for _, a := range ws {
+		for _, s := range []string{a.Dir, a.Value, a.Quoted, a.Test, a.TestQuoted, a.Missing, a.Field} {
+			if strings.ContainsRune(s, 0) {
+				return fmt.Errorf("%s: contains a NUL byte", a.Field)
+			}
+			strs([]string{s}, false)
+		}
+	}
 	return nil
 }
 

@@ -444,10 +444,11 @@ func writeSysctls(sysctl map[string]string) error {
 	}
 	defer proc.Close()
 	for k, v := range sysctl {
-		if strings.Contains(k, "/") || strings.Contains(k, "..") {
-			return fmt.Errorf("linux.sysctl %q: invalid name", k)
+		rel, err := sysctlPath(k)
+		if err != nil {
+			return err
 		}
-		if err := proc.Write("sys/"+strings.ReplaceAll(k, ".", "/"), v); err != nil {
+		if err := proc.Write(rel, v); err != nil {
 			return fmt.Errorf("linux.sysctl %q: %w", k, err)
 		}
 	}

@@ -8,13 +8,16 @@ package libcontainer
 // the only process that gets the listener fd. It cannot reach the agent
 // itself (it is in the container's mount namespace by then), so:
 //
-//  1. the init sends {"type":"seccomp"} with the listener attached
-//     (SCM_RIGHTS, one sendmsg) right after seccomp(2) returned, and waits;
+//  1. the init sends the listener attached (SCM_RIGHTS, one sendmsg) right
+//     after seccomp(2) returned, and waits: the C executor (nsenter/cexec.c)
+//     as the sync tag SYNC_SECCOMP, the Go init as {"type":"seccomp"};
 //  2. the parent, which reads the sync socket with recvmsg while a
-//     listener is expected, connects to listenerPath, sends the container
-//     process state JSON with the fd (SCM_RIGHTS, first sendmsg), closes the
-//     connection and its copy, and answers {"type":"seccomp-done"}, or
-//     {"type":"error"} when the agent could not be reached;
+//     listener is expected (fdConn), connects to listenerPath, sends the
+//     container process state JSON with the fd (SCM_RIGHTS, first
+//     sendmsg), closes the connection and its copy, and answers
+//     (SYNC_SECCOMP_ACK, {"type":"seccomp-done"}); when the agent could not
+//     be reached it reports the error and the init exits (the C one when
+//     its socket closes, the Go one on {"type":"error"});
 //  3. the init closes its copy and goes on. Every notified syscall from then
 //     on, its own and the workload's, waits for the agent, which has the fd.
 //
@@ -140,7 +143,13 @@ func serveListener(ch *channel, a *listenerAgent) error {
 }
 
 func forwardListener(ch *channel, a *listenerAgent) error {
-	c, ok := ch.rw.(*fdConn)
+	return handListener(ch.rw, a)
+}
+
+// handListener passes the descriptor that came with the last message read
+// from conn (an fdConn) to the agent.
+func handListener(conn io.Reader, a *listenerAgent) error {
+	c, ok := conn.(*fdConn)
 	if !ok {
 		return errors.New("container init sent a seccomp listener, but no rule of linux.seccomp.syscalls uses SCMP_ACT_NOTIFY")
 	}

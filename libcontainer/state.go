@@ -51,9 +51,12 @@ type State struct {
 	RawConfig json.RawMessage `json:"config,omitempty"`
 	// configChanged marks Config as edited since RawConfig was made (update).
 	configChanged bool
-	partial       *specView
-	execPart      *execView
-	NsPaths       map[string]string `json:"ns_paths,omitempty"`
+	// held: loaded under the directory's lock (withLock), so no create
+	// of it is running.
+	held     bool
+	partial  *specView
+	execPart *execView
+	NsPaths  map[string]string `json:"ns_paths,omitempty"`
 	// CgroupPaths are the container's cgroup directories by controller.
 	CgroupPaths map[string]string `json:"cgroup_paths,omitempty"`
 	// Network is the veth set up from the berth.net.* annotations.
@@ -124,6 +127,9 @@ func (s *store) unlock() {
 
 func (s *store) load() (*State, error) {
 	data, err := os.ReadFile(filepath.Join(s.dir, stateFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return s.unwritten()
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -132,6 +138,30 @@ func (s *store) load() (*State, error) {
 		return nil, fmt.Errorf("state %s: %w", filepath.Join(s.dir, stateFile), err)
 	}
 	return st, nil
+}
+
+// unwritten is the state of a container directory without state.json: a
+// create between its mkdir and its first state write, or one killed
+// there. Create writes state.json (naming the cgroup) before it makes the
+// cgroup or starts a process, so such a directory holds nothing to kill or
+// remove but itself (and maybe a temp file of the write): its status is
+// "creating" while the create holds the directory's lock, "stopped" once
+// it is gone (status), and delete removes it. The directory's mtime and
+// owner stand in for the created time and owner.
+func (s *store) unwritten() (*State, error) {
+	var fi unix.Stat_t
+	if err := unix.Stat(s.dir, &fi); err != nil {
+		if err == unix.ENOENT {
+			return nil, os.ErrNotExist
+		}
+		return nil, fmt.Errorf("container directory %s: %w", s.dir, err)
+	}
+	return &State{
+		ID:      filepath.Base(s.dir),
+		Created: time.Unix(fi.Mtim.Unix()).UTC(),
+		Owner:   int(fi.Uid),
+		Status:  Creating,
+	}, nil
 }
 
 // specView is the part of the spec that start, delete, kill and state use.

@@ -24,6 +24,15 @@
 #define SYNC_HOOKS 0x44 /* cinit: rootfs ready; value: trace bytes that follow */
 #define SYNC_HOOKS_ACK 0x45 /* parent -> cinit: limits set, hooks ran */
 #define SYNC_READY 0x46 /* cinit: waiting for start; value: trace bytes that follow */
+/*
+ * SCMP_ACT_NOTIFY: cinit or cexec -> parent, value 0, the seccomp listener
+ * attached (SCM_RIGHTS) to the 8 bytes, sent right after seccomp(2) with
+ * nothing in between; the parent hands the fd to the agent at
+ * linux.seccomp.listenerPath and answers u32 SYNC_SECCOMP_ACK, or reports
+ * the failure itself and kills the process (anything else read: exit 1).
+ */
+#define SYNC_SECCOMP 0x50
+#define SYNC_SECCOMP_ACK 0x51 /* parent -> cinit/cexec: the agent has the listener */
 
 #define MAX_BOOTSTRAP (1 << 20)
 #define MAX_NS 16
@@ -48,6 +57,23 @@ struct bootstrap {
 	int root_fd; /* BT_ROOT_FD, or -1 */
 };
 
+/*
+ * An LSM exec attribute (process.apparmorProfile, process.selinuxLabel):
+ * value is written to this thread's attr/<dir>/exec (attr/exec when dir is
+ * "" or the kernel has no attr/<dir>) just before execve. When the file is
+ * opened, test (unless "") is written to attr/<dir>/current first
+ * (AppArmor's "permprofile <name>": is such a profile loaded). The rest is
+ * for messages, made in Go: field names the spec field and its value;
+ * quoted and testq are value and test's command as quoted there; missing
+ * says what ENOENT from the test means.
+ */
+struct lsm_attr {
+	const char *dir, *value, *quoted, *test, *testq, *missing, *field;
+	int fd; /* the opened exec attribute, or -1 */
+	char path[64]; /* its path below the procfs root */
+};
+#define CX_MAX_LSM 2
+
 /* The BT_EXEC payload (layout in cexec.c). */
 #define CX_NNP 1 /* process.noNewPrivileges */
 #define CX_UMASK 2 /* process.user.umask given */
@@ -66,6 +92,8 @@ struct exec_plan {
 	char **argv, **envp; /* malloc'ed arrays into the buffer; envp has a spare slot */
 	uint32_t console_fd; /* the console socket (process.terminal), or CX_NO_CONSOLE */
 	uint32_t rows, cols; /* process.consoleSize, 0 0 when not given */
+	uint32_t nlsm;
+	struct lsm_attr lsm[CX_MAX_LSM]; /* exec attributes written just before execve */
 };
 
 #define CX_NO_CONSOLE 0xffffffffu
@@ -75,12 +103,12 @@ enum {
 	OP_PREPARE = 1, /* n0 propagation of /; s0 rootfs; s4 linux.rootfsPropagation value */
 	OP_FRESH, /* n0 flags; n2 bits; n3-5 mount_attr; s0-3; a new filesystem */
 	OP_BIND, /* n0 flags, n1 cleared, n2 bits; s0 dest, s2 host source */
-	OP_REMOUNT, /* n0 flags; s0-3 */
-	OP_CGROUP1, /* n0 flags, n1 cleared; a tmpfs for the v1 hierarchies */
+	OP_REMOUNT, /* n0 flags, n1 cleared, n2 bits (B_REMOUNT: a bind remount, locked flags kept); s0-3 */
+	OP_CGROUP1, /* n0 flags, n1 cleared, s3 data; a tmpfs for the v1 hierarchies */
 	OP_CGHIER, /* n0 flags, n1 cleared, n2 bits; s1 hierarchy name, s2 host dir, s3 controllers */
 	OP_CGDONE, /* n0 flags, n1 cleared, n2 bits, n3-5 mount_attr */
 	OP_CGROUP2, /* n0 flags, n1 cleared, n2 bits; s1 host dir of the init's cgroup */
-	OP_DEVICE, /* n0 mode, n1 major, n2 minor, n3 uid, n4 gid; s0 path */
+	OP_DEVICE, /* n0 mode, n1 major, n2 minor, n3 uid, n4 gid, n5 bits (B_DEVBIND); s0 path */
 	OP_DEVLINKS, /* n2 bits (B_DEVPTS, B_KCORE) */
 	OP_HOOKS, /* the parent sets limits and runs prestart/createRuntime */
 	OP_PIVOT, /* n2 bits (B_NOPIVOT: after the OP_DETACHs); s0 rootfs */
@@ -88,14 +116,23 @@ enum {
 	OP_LOOPBACK,
 	OP_HOSTNAME, /* s0 */
 	OP_DOMAINNAME, /* s0 */
-	OP_MASK, /* s0 path */
+	OP_MASK, /* s0 path, s3 data of the tmpfs over a directory */
 	OP_READONLY, /* s0 path */
 	OP_ROOT_RO,
 	OP_KEYRING, /* s0 keyring name */
 	OP_MARK, /* s0 step name (berth --debug) */
 	OP_SETSID,
 	OP_DETACH, /* s0 mount point, s1 fstype, s2 its parent's mount point or "": a host proc/sysfs mount --no-pivot takes away */
-	OP_CONSOLE, /* n0 console socket fd, n1 rows, n2 bits (B_RELAY), n3 cols, n4 uid of the slave; s0 ptmx, s1 console */
+	OP_HOOK, /* a createContainer hook, run now (chook.c has the fields); v[0] args, v[1] env */
+	OP_STARTHOOK, /* a startContainer hook: the plan's last ops, run once the exec fifo is opened, before the LSM attributes are written */
+	OP_CHROOT, /* s0 rootfs: no mount namespace, the init only chroots */
+	OP_PRIVATE, /* s0 mount point made private (the rootfs's parent), s1 rootfs; after OP_PREPARE with B_NOBIND */
+	OP_OVERLAY, /* s0 rootfs, s1 upperdir, s2 workdir, s3 mount(2) data or "" (mount API), s4 field; n0 lowers; v[0] lowers */
+	OP_ROOTBIND, /* s0 rootfs: the bind on itself an OP_PREPARE with B_NOBIND left for later */
+	OP_HOSTBIND, /* s0 host path: the fallback of the OP_FRESH before it (B_HOSTBIND), done by that op alone */
+	OP_SYSCTL, /* s0 path below a procfs root ("sys/net/ipv4/ip_forward"), s1 value, s2 it quoted, s4 field */
+	OP_MOUNTLABEL, /* s0 linux.mountLabel, for the B_MQLABEL mounts that follow */
+	OP_CONSOLE, /* n0 console socket fd, n1 rows, n2 bits (B_RELAY), n3 cols, n4 uid of the slave; s0 ptmx, s1 console ("": no bind) */
 	OP_MAX
 };
 
@@ -106,7 +143,11 @@ struct op {
 	uint32_t nprop;
 	const char *prop; /* nprop x u64, unaligned */
 	const char *s[6];
+	char **v[2]; /* string vectors of the ops that have them (berth_op_vectors) */
 };
+
+/* berth_op_vectors is how many string vectors follow an op's strings. */
+int berth_op_vectors(uint32_t code);
 
 struct plan {
 	uint32_t fifo_fd; /* O_PATH of the exec fifo, nothing else of the host */
@@ -124,20 +165,53 @@ void berth_free_plan(struct plan *p);
 
 /* bits in n2 */
 #define B_PLAINDIR 1 /* proc, sysfs: only on an ordinary directory */
-#define B_REMOUNT 2 /* a bind needs MS_REMOUNT for its flags */
+#define B_REMOUNT 2 /* a bind needs MS_REMOUNT for its flags; OP_REMOUNT: through remount_bind */
 #define B_ATTR 4 /* n3-5 hold recursive mount_attr */
 #define B_CGNS 8 /* a cgroup namespace: fresh cgroup mounts first */
 #define B_DEVPTS 16 /* /dev/pts is a devpts: /dev/ptmx -> pts/ptmx */
 #define B_NOPIVOT 32 /* MS_MOVE and chroot instead of pivot_root */
 #define B_CG2 64 /* a v1 host's cgroup2 hierarchy ("unified") */
 #define B_KCORE 128 /* the host has /proc/kcore: /dev/core -> /proc/kcore */
-#define B_RELAY 256 /* OP_CONSOLE: berth relays the terminal itself (run -t without --console-socket) */
+#define B_PROCENV 256 /* OP_STARTHOOK: the hook's env is the process's (HOME filled in), not v[1] */
+#define B_NOBIND 512 /* OP_PREPARE: only the propagation of /; OP_ROOTBIND binds the rootfs later */
+#define B_COPYUP 1024 /* OP_FRESH: tmpcopyup, the directory underneath copied into the new tmpfs */
+#define B_COPYUP_RO 2048 /* OP_FRESH with B_COPYUP: remount read-only (n0|MS_RDONLY) after the copy */
+#define B_HOSTBIND 4096 /* OP_FRESH: on EPERM bind the host's instance the next op (OP_HOSTBIND) names */
+#define B_DEVBIND 8192 /* OP_DEVICE (in n5): bind the host's node, no mknod (user namespace) */
+#define B_MQLABEL 16384 /* OP_FRESH of an mqueue: its root gets the OP_MOUNTLABEL label as security.selinux */
+#define B_RELAY 32768 /* OP_CONSOLE: berth relays the terminal itself (run -t without --console-socket) */
 
 
 /* berth_parse_exec reads an exec record; 0, or -1 when malformed. */
 int berth_parse_exec(const char *buf, uint32_t len, struct exec_plan *x);
 /* berth_exec_prepare applies an exec record up to execve; returns the path. */
 char *berth_exec_prepare(struct exec_plan *x, const int *keep, int nkeep);
+/*
+ * berth_lsm_apply writes the exec attributes berth_exec_prepare opened;
+ * 0, or -1 with the message in err.
+ */
+int berth_lsm_apply(struct exec_plan *x, char *err, size_t errlen);
+/* berth_lsm_prepare opens them (lsm.Prepare); 0, or -1 with err. */
+int berth_lsm_prepare(struct exec_plan *x, char *err, size_t errlen);
+/* berth_lsm_close closes what berth_lsm_prepare opened and apply did not. */
+void berth_lsm_close(struct exec_plan *x);
+/*
+ * berth_sysctl_write writes value (quoted: as messages show it) to rel
+ * below *proc, a fresh procfs it opens when *proc is -1 (the caller closes
+ * it); 0, or -1 with the message in err.
+ */
+int berth_sysctl_write(int *proc, const char *rel, const char *value, const char *quoted, char *err, size_t errlen);
+/*
+ * procfs.c: a procfs berth made or checked, and files below it opened
+ * without following a symlink or crossing a mount. berth_open_procfs
+ * returns a fresh writable instance (fsopen, all of it), or /proc checked
+ * to be a procfs root when the kernel refuses a new one; -1 with err.
+ */
+int berth_open_procfs(char *err, size_t errlen);
+/* berth_procfs_open opens rel below proc (openat2, checked to be on procfs); -1 with errno and err. */
+int berth_procfs_open(int proc, const char *rel, int flags, char *err, size_t errlen);
+/* berth_write_value writes value in one write(2), as procfs wants; -1 with errno. */
+int berth_write_value(int fd, const char *value);
 /* berth_exec_final_limits sets RLIMIT_AS and RLIMIT_DATA, last before execve. */
 void berth_exec_final_limits(const struct exec_plan *x);
 /* berth_strerror is strerror in Go's spelling (lower-case first letter). */
@@ -149,9 +223,9 @@ const char *berth_strerror(int errnum);
  */
 int berth_pty_slave(int master, uint32_t rows, uint32_t cols, uint32_t uid, int relay, char *name, size_t namelen);
 void berth_pty_handoff(int master, int slave, int sock);
-/* Set once stdio is the container's terminal: bail then never writes there. */
+/* Set once stdio is the container's terminal: a failure is then never written there. */
 extern int berth_stdio_is_terminal;
-/* The exec fifo, once open for writing: bail reports there after the sync socket closed. */
+/* The exec fifo, once open for writing: failures go there after the sync socket closed. */
 extern int berth_fifo_fd;
 /* berth_exec_in_c applies an exec record and execs; it never returns. */
 void berth_exec_in_c(const char *buf, uint32_t len) __attribute__((noreturn));
@@ -160,9 +234,34 @@ void berth_exec_in_c(const char *buf, uint32_t len) __attribute__((noreturn));
 int write_all(int fd, const void *buf, size_t len);
 int read_all(int fd, void *buf, size_t len);
 
-/* The socket to the parent, -1 once closed (bail then writes to stderr). */
+/* The socket to the parent, -1 once closed (failures then go to the exec fifo). */
 extern int berth_sync_fd;
+/*
+ * berth_report sends a failure's n-byte message where it belongs: over the
+ * sync socket (SYNC_ERR); once the init closed it, into the exec fifo for
+ * `berth start` (libcontainer's fifoFailed "1" and the message, after the
+ * "0" when that went first); in between (the init's fifo not yet open), on
+ * stderr, unless stderr is the container's terminal. berth_fail reports msg and exits 1; bail formats
+ * the message (errno text appended when errnum != 0) and fails with it.
+ */
+void berth_report(const char *msg, size_t n);
+void berth_fail(const char *msg) __attribute__((noreturn));
 void bail(int errnum, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));
+/*
+ * berth_run_hook runs the hook of an OP_HOOK or OP_STARTHOOK with envp as
+ * its environment; 0 when it exited 0, else -1 with the one-line error in
+ * msg (chook.c).
+ */
+int berth_run_hook(const struct op *o, char **envp, char *msg, size_t size);
+/* berth_signal_name is Go's name of a signal ("killed"), or "signal N" in buf. */
+const char *berth_signal_name(int sig, char *buf, size_t size);
+/* berth_hook_tail is the end of a failed hook's output as the Go init quotes it (chook.c). */
+void berth_hook_tail(const char *data, size_t len, int cut, char *out, size_t size);
+/* berth_op_overlay mounts an OP_OVERLAY (cmount.c). */
+void berth_op_overlay(const struct op *o);
+/* berth_copy_up copies directory src into dst (O_PATH fds), tmpcopyup; -1 with errno and the names in err. */
+int berth_copy_up(int src, int dst, char *err, size_t errlen);
+
 /* berth_init_in_c reads the init plan and runs the container init; never returns. */
 void berth_init_in_c(void) __attribute__((noreturn));
 

@@ -1,26 +1,31 @@
 /*
  * cexec: `berth exec` finished in C, without starting the Go runtime.
  *
- * For the common exec (no LSM label, no seccomp listener) the
- * parent resolves everything it can on the host side (capability masks, the
- * compiled seccomp program, rlimit numbers) and sends it as the BT_EXEC
+ * For every exec (unless BERTH_EXEC_GO=1) the parent resolves everything it
+ * can on the host side (capability masks, the compiled seccomp program and
+ * its flags, rlimit numbers, the LSM attributes to write and every message
+ * about them, whether berth relays the terminal) and sends it as the BT_EXEC
  * bootstrap record. After the stub has joined the container's namespaces,
  * the process applies the rest here and execs the workload: no Go runtime
  * start-up (~3 ms of an exec here) between setns and execve. The order is the
  * Go init's (prepareProcess), after the terminal of process.terminal (a new
- * session and pty, the master sent to the console socket): rlimits, cwd (checked to be inside the root),
+ * session and pty, the master sent to the console socket; ONLCR off when
+ * berth relays it): rlimits, cwd (checked to be inside the root),
  * the fd sweep (every fd not passed on purpose closed), executable lookup
  * (after the chdir, so a relative args[0] is the file in process.cwd), HOME,
- * seccomp early when no_new_privs is off, bounding set, user switch with
- * keep-caps, capsets and ambient, umask, no_new_privs, seccomp last when it
- * is on, execve.
+ * the LSM exec attributes opened (procfs.c), seccomp early when
+ * no_new_privs is off, bounding set, user switch with keep-caps, capsets
+ * and ambient, umask, no_new_privs, seccomp last when it is on, the LSM
+ * attributes written, execve. A filter with a listener (SCMP_ACT_NOTIFY)
+ * sends it to the parent at once (SYNC_SECCOMP in bootstrap.h).
  *
  * Nothing here reads a file to make a security decision: the last
  * capability of the kernel comes from the parent, which read the host's
  * /proc (a cap_last_cap in a container's /proc could be anything).
  *
  * Payload (host byte order), parsed with bounds checks by berth_parse_exec:
- *   u32 flags (CX_*), u32 uid, u32 gid, u32 umask, u32 preserve_fds,
+ *   u32 flags (CX_*; CX_RELAY: berth relays the terminal, ONLCR off),
+ *   u32 uid, u32 gid, u32 umask, u32 preserve_fds,
  *   u32 last_cap (the host kernel's last capability number)
  *   u32 ngroups, ngroups x u32
  *   5 x u64 capability sets: bounding, effective, permitted, inheritable, ambient
@@ -31,6 +36,8 @@
  *   u32 argc, u32 len + bytes: args, each NUL-terminated
  *   u32 envc, u32 len + bytes: env, each NUL-terminated
  *   u32 console socket fd (CX_NO_CONSOLE: no terminal), u32 rows, u32 cols
+ *   u32 nlsm (at most CX_MAX_LSM), nlsm x 7 str: dir, value, quoted, test,
+ *       testq, missing, field (struct lsm_attr in bootstrap.h)
  * Errors go to the parent as SYNC_ERR through bail(); success is the sync
  * socket closing on exec.
  */
@@ -59,6 +66,7 @@
 #include "record.h"
 
 #define PROC_SUPER_MAGIC_ 0x9fa0
+#define SECCOMP_FILTER_FLAG_NEW_LISTENER_ 8
 #define SYSFS_MAGIC_ 0x62656572
 #ifndef PR_CAP_AMBIENT
 #define PR_CAP_AMBIENT 47
@@ -103,6 +111,20 @@ int berth_parse_exec(const char *buf, uint32_t len, struct exec_plan *x)
 	x->console_fd = u32(&c);
 	x->rows = u32(&c);
 	x->cols = u32(&c);
+	x->nlsm = u32(&c);
+	if (x->nlsm > CX_MAX_LSM)
+		c.bad = 1;
+	for (uint32_t i = 0; i < x->nlsm && !c.bad; i++) {
+		struct lsm_attr *a = &x->lsm[i];
+		a->dir = str(&c);
+		a->value = str(&c);
+		a->quoted = str(&c);
+		a->test = str(&c);
+		a->testq = str(&c);
+		a->missing = str(&c);
+		a->field = str(&c);
+		a->fd = -1;
+	}
 	if (c.bad || c.left != 0 || x->argv[0] == NULL || x->envp == NULL ||
 	    (x->console_fd != CX_NO_CONSOLE && x->console_fd > 1 << 20)) {
 		free(x->argv);
@@ -229,11 +251,47 @@ static void with_home(char **envp, uint32_t uid)
 	envp[n + 1] = NULL;
 }
 
+/*
+ * send_listener hands the seccomp listener to the parent (SYNC_SECCOMP with
+ * the fd), for the agent at linux.seccomp.listenerPath, and waits until the
+ * agent has it. Nothing but the sendmsg may come between seccomp(2) and it:
+ * a notified syscall would wait for an agent that has no fd yet (the
+ * parent's validation refuses NOTIFY for sendmsg and write). The read and
+ * the close may be notified: the agent answers by then.
+ */
+static void send_listener(int fd)
+{
+	uint32_t hdr[2] = { SYNC_SECCOMP, 0 };
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	memset(cbuf, 0, sizeof(cbuf));
+	struct iovec iov = { .iov_base = hdr, .iov_len = sizeof(hdr) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	ssize_t n;
+	do
+		n = sendmsg(berth_sync_fd, &msg, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)sizeof(hdr))
+		bail(n < 0 ? errno : EIO, "linux.seccomp: send the listener fd to the runtime: sendmsg");
+	uint32_t ack;
+	/* A failure there is the parent's to report; it kills this process. */
+	if (read_all(berth_sync_fd, &ack, sizeof(ack)) < 0 || ack != SYNC_SECCOMP_ACK)
+		_exit(1);
+	close(fd);
+}
+
 static void load_seccomp(const struct exec_plan *x)
 {
 	struct sock_fprog prog = { .len = (unsigned short)x->nfilters, .filter = (struct sock_filter *)x->filters };
-	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, x->seccomp_flags, &prog) < 0)
+	long r = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, x->seccomp_flags, &prog);
+	if (r < 0)
 		bail(errno, "linux.seccomp: seccomp(SECCOMP_SET_MODE_FILTER, flags %#x)", x->seccomp_flags);
+	if (x->seccomp_flags & SECCOMP_FILTER_FLAG_NEW_LISTENER_)
+		send_listener((int)r);
 }
 
 static void set_user_and_caps(const struct exec_plan *x)
@@ -504,6 +562,10 @@ char *berth_exec_prepare(struct exec_plan *x, const int *keep, int nkeep)
 	/* After the chdir: a relative args[0] names a file of process.cwd, as in runc. */
 	char *path = lookup(x->argv[0], x->path);
 	with_home(x->envp, x->uid);
+	/* Opened while still root and unfiltered; written just before execve. */
+	char err[1024];
+	if (berth_lsm_prepare(x, err, sizeof(err)) < 0)
+		bail(0, "%s", err);
 	if (x->nfilters > 0 && !(x->flags & CX_NNP))
 		load_seccomp(x);
 	set_user_and_caps(x);
@@ -537,6 +599,9 @@ void berth_exec_in_c(const char *buf, uint32_t len)
 		bail(0, "nsenter: malformed exec record");
 	/* The sync socket stays (close-on-exec) for an error before the execve. */
 	char *path = berth_exec_prepare(&x, &berth_sync_fd, 1);
+	char err[512];
+	if (berth_lsm_apply(&x, err, sizeof(err)) < 0)
+		bail(0, "%s", err);
 	berth_exec_final_limits(&x);
 	execve(path, x.argv, x.envp);
 	bail(errno, "exec \"%s\" (process.args[0])", x.argv[0]);

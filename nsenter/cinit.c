@@ -1,10 +1,9 @@
 /*
  * cinit: the container init finished in C, without starting the Go runtime.
  *
- * For the common create (a new mount namespace, no user namespace, no LSM
- * label, no seccomp listener, no createContainer or startContainer hook,
- * no sysctl, no overlay rootfs) the parent compiles the
- * spec into a list of operations (libcontainer/cinit.go, rootfs/plan.go):
+ * For the common create (no joined mount namespace) the parent compiles
+ * the spec into a list of operations (libcontainer/cinit.go,
+ * rootfs/plan.go, libcontainer/cinit_hooks.go):
  * options parsed, bind sources joined with the bundle, cgroup hierarchies
  * found, every error message's field named. After the stub has made the
  * namespaces, the init reads that plan and runs it here: the Go init's
@@ -12,18 +11,38 @@
  * root without following anything out of it, the same checks of /proc
  * destinations and /dev/null, the same mount re-open by id), with the
  * terminal of process.terminal made after the pivot (OP_CONSOLE), then the
- * process (cexec.c), then it waits on the exec fifo and execs. The Go
- * runtime's start-up and the spec's JSON decode (~3 ms of a create here)
- * are gone.
+ * process (cexec.c), then it waits on the exec fifo, runs the
+ * startContainer hooks (chook.c; the plan's last ops), writes the LSM exec
+ * attributes (process.apparmorProfile, process.selinuxLabel) and execs.
+ * linux.sysctl and those attributes are written through a fresh writable
+ * procfs (procfs.c); linux.mountLabel is in the data of the fresh mounts
+ * (an mqueue's root gets it as an xattr); a seccomp listener goes to the
+ * parent as SYNC_SECCOMP. The Go runtime's start-up and the spec's JSON
+ * decode (~3 ms of a create here) are gone.
+ *
+ * In a user namespace (the stub made it, or joined it, and the parent wrote
+ * the id maps) the plan says what the kernel refuses there and what stands
+ * in: device nodes are binds of the host's (B_DEVBIND), sysfs and mqueue
+ * fall back to a bind of the host's instance on EPERM (B_HOSTBIND and the
+ * OP_HOSTBIND after it), a cgroup2 mount to a bind of the init's own
+ * cgroup; remounts keep the flags the mount inherited locked
+ * (remount_bind). The init's own procfs is made before any mount, while the
+ * host's full /proc is still visible in the new mount namespace, which the
+ * kernel requires of a procfs made in a user namespace; that the user
+ * namespace may make one at all for the container's pid namespace the
+ * parent checked (libcontainer/userns.go).
  *
  * What the init holds of the host is the plan and one O_PATH descriptor of
  * the exec fifo (not of the state directory: a process of the container
  * with CAP_SYS_PTRACE could walk /proc/1/fd/N/.. out of the root while the
- * init waits). Every magic link the init uses (mount(2) on /proc/self/fd/N)
- * goes through a procfs it made itself (fsopen, subset=pid, read-only) and
- * made its working directory, never through a /proc of the rootfs, which a
- * hostile image or volume could have shaped. Nothing is ever mounted on the
- * container's root: a destination that resolves to it is refused.
+ * init waits). With an LSM label it also holds its own exec attribute
+ * files (procfs.c), which no other process can write (the kernel refuses a
+ * write to another task's attributes). Every magic link the init uses
+ * (mount(2) on /proc/self/fd/N) goes through a procfs it made itself
+ * (fsopen, subset=pid, read-only) and made its working directory, never
+ * through a /proc of the rootfs, which a hostile image or volume could
+ * have shaped. Nothing is ever mounted on the container's root: a
+ * destination that resolves to it is refused.
  *
  * Plan (host byte order), sent after SYNC_PID as u32 length + payload:
  *   u32 exec fifo fd (O_PATH), u64 lockable mount flags
@@ -32,12 +51,16 @@
  *   u32 len + bytes: the exec record (layout in cexec.c)
  * op: u32 code, 6 x u64 n, u32 nprop, nprop x u64 propagation flags,
  *     6 x str s: s[0] destination/path, s[1] fstype, s[2] source, s[3]
- *     data, s[4] spec field for messages, s[5] source as named in messages.
+ *     data, s[4] spec field for messages, s[5] source as named in messages,
+ *     then berth_op_vectors(code) string vectors (u32 count, u32 len,
+ *     NUL-terminated strings): a hook's args and env, an overlay's lowers.
  *     Where an op means something else by n or s, the enum below says so.
- * Errors go to the parent through bail() as SYNC_ERR; once the init has
- * reported ready and closed the socket, into the exec fifo for `berth
- * start` ("0" released, then "1" and the message), never onto the
- * container's stdio.
+ * Errors go to the parent through bail() as SYNC_ERR; after SYNC_READY,
+ * when the socket is closed, the steps left that can fail (the
+ * startContainer hooks, the LSM attributes' write, the final rlimits, the
+ * execve itself) report through the exec fifo to `berth start` (bail,
+ * berth_fail, berth_report: "1" and the message, after the "0" for the
+ * execve), never onto the container's stdio, which may be its terminal.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -56,6 +79,7 @@
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -83,7 +107,9 @@ static struct {
 	int cgmnt; /* O_PATH of the v1 cgroup tmpfs while its hierarchies go in */
 	int nullfd; /* the checked /dev/null, for maskedPaths */
 	int proc; /* the init's own procfs (open_proc), its working directory during the ops */
-} ci = { .rootfd = -1, .cgmnt = -1, .nullfd = -1, .proc = -1 };
+	int wproc; /* a fresh writable procfs for a run of OP_SYSCTLs (procfs.c), or -1 */
+	const char *mount_label; /* OP_MOUNTLABEL, for B_MQLABEL mounts */
+} ci = { .rootfd = -1, .cgmnt = -1, .nullfd = -1, .proc = -1, .wproc = -1 };
 
 /* --- trace (berth --debug) ------------------------------------------------ */
 
@@ -157,6 +183,22 @@ int berth_parse_plan(const char *buf, uint32_t len, struct plan *p)
 			o->s[k] = str(&c);
 		if (o->code == 0 || o->code >= OP_MAX)
 			return -1;
+		for (int k = 0; k < berth_op_vectors(o->code) && !c.bad; k++)
+			o->v[k] = strv(&c, 0);
+		/* The startContainer hooks come last: the init runs them after the wait on the fifo. */
+		if (i > 0 && p->ops[i - 1].code == OP_STARTHOOK && o->code != OP_STARTHOOK)
+			return -1;
+		if ((o->code == OP_HOOK || o->code == OP_STARTHOOK) && !c.bad && o->v[0][0] == NULL)
+			return -1;
+	}
+	/* An OP_HOSTBIND is the fallback of the OP_FRESH right before it, and only that. */
+	for (uint32_t i = 0; i < p->nops && !c.bad; i++) {
+		const struct op *o = &p->ops[i];
+		int asks = o->code == OP_FRESH && (o->n[2] & B_HOSTBIND);
+		if (asks != (p->ops[i + 1].code == OP_HOSTBIND))
+			return -1;
+		if (o->code == OP_HOSTBIND && (i == 0 || !(o[-1].code == OP_FRESH && (o[-1].n[2] & B_HOSTBIND))))
+			return -1;
 	}
 	uint32_t xlen = u32(&c);
 	const char *xbuf = take(&c, xlen);
@@ -165,8 +207,23 @@ int berth_parse_plan(const char *buf, uint32_t len, struct plan *p)
 	return berth_parse_exec(xbuf, xlen, &p->x);
 }
 
+int berth_op_vectors(uint32_t code)
+{
+	switch (code) {
+	case OP_HOOK:
+	case OP_STARTHOOK:
+		return 2; /* args, env */
+	case OP_OVERLAY:
+		return 1; /* lowers */
+	}
+	return 0;
+}
+
 void berth_free_plan(struct plan *p)
 {
+	for (uint32_t i = 0; p->ops != NULL && i < p->nops; i++)
+		for (int k = 0; k < 2; k++)
+			free(p->ops[i].v[k]);
 	free(p->proc_allowed);
 	free(p->ops);
 	free(p->x.argv);
@@ -635,16 +692,49 @@ static void resolve_dest(const struct op *o, int create, mode_t perm, struct tar
 		     FIELD(o), DEST(o));
 }
 
-static void op_prepare(const struct op *o)
+static void op_rootbind(const struct op *o)
 {
 	const char *rootfs = o->s[0];
-	if (mount("", "/", NULL, (unsigned long)o->n[0], NULL) < 0)
-		bail(errno, "rootfs: set propagation of / (linux.rootfsPropagation \"%s\")", o->s[4]);
 	if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
 		bail(errno, "rootfs: bind mount rootfs \"%s\" on itself", rootfs);
 	ci.rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (ci.rootfd < 0)
 		bail(errno, "rootfs: open %s", rootfs);
+}
+
+/*
+ * op_prepare sets the propagation of / first: with the default rslave
+ * nothing mounted later can propagate back to the host. With B_NOBIND the
+ * rootfs's parent is made private (OP_PRIVATE) and the overlay mounted
+ * (OP_OVERLAY) before OP_ROOTBIND binds the rootfs on itself.
+ */
+static void op_prepare(const struct op *o)
+{
+	if (mount("", "/", NULL, (unsigned long)o->n[0], NULL) < 0)
+		bail(errno, "rootfs: set propagation of / (linux.rootfsPropagation \"%s\")", o->s[4]);
+	if (!(o->n[2] & B_NOBIND))
+		op_rootbind(o);
+}
+
+static void op_private(const struct op *o)
+{
+	if (mount("", o->s[0], NULL, MS_PRIVATE, NULL) < 0)
+		bail(errno, "rootfs: prepare rootfs \"%s\": make \"%s\" private", o->s[1], o->s[0]);
+}
+
+/* op_chroot is the root of a container without a mount namespace: a chroot, nothing mounted. */
+static void op_chroot(const struct op *o)
+{
+	if (chroot(o->s[0]) < 0)
+		bail(errno, "chroot \"%s\" (root.path, no mount namespace)", o->s[0]);
+	if (chdir("/") < 0)
+		bail(errno, "chdir / after chroot");
+	/* The root the steps after it resolve in (OP_CONSOLE's ptmx). */
+	ci.rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (ci.rootfd < 0)
+		bail(errno, "init: open / after chroot");
+	if (fchdir(ci.proc) < 0)
+		bail(errno, "init: chdir to the init's own procfs");
 }
 
 /*
@@ -693,6 +783,87 @@ static void check_plain_dir(const struct op *o)
 		     o->s[1], dest, S_ISLNK(st.st_mode) ? "a symlink" : "not a directory");
 }
 
+/*
+ * mqueue_label gives the root of a fresh mqueue mount the mount label as
+ * an xattr (mqueue takes no context= option), before after_mount could
+ * make it read-only.
+ */
+static void mqueue_label(const struct op *o, int mnt)
+{
+	char b[32];
+	const char *l = ci.mount_label;
+	if (l == NULL)
+		bail(0, "init: an mqueue to label before OP_MOUNTLABEL");
+	if (setxattr(procfd(mnt, b), "security.selinux", l, strlen(l), 0) < 0)
+		bail(errno, "rootfs: mount \"%s\" on \"%s\" (%s): label: setxattr security.selinux \"%s\" (linux.mountLabel)",
+		     o->s[5], DEST(o), FIELD(o), l);
+}
+
+/*
+ * bind_host is rootfs.bindHost, the fallback a plan names for a filesystem
+ * the kernel refuses to mount here (EPERM in a user namespace: sysfs without
+ * its own network namespace, mqueue without its own IPC namespace, cgroup2
+ * without its own cgroup namespace): the host's instance at host (chosen by
+ * the parent) bound recursively onto t with the mount's flags, read-only for
+ * the whole tree where asked (CVE-2023-25809: the host's /sys comes with its
+ * cgroup submounts). It bails, saying what first failed (first) and then
+ * what the fallback met.
+ */
+static void bind_host(const struct op *o, struct target *t, const char *host, const char *whose, int first)
+{
+	char b1[32], b2[32], err[PATH_MAX + 64] = "";
+	int mnt = -1, r = -1;
+	int src = open(host, O_PATH | O_CLOEXEC | O_DIRECTORY);
+	if (src >= 0) {
+		r = mount(procfd(src, b1), procfd(t->fd, b2), NULL, MS_BIND | MS_REC, NULL);
+		int e = errno;
+		close(src);
+		errno = e;
+	}
+	if (r == 0 && (mnt = reopen_mount(t, err, sizeof(err))) < 0)
+		r = -1;
+	if (r == 0)
+		r = remount_bind(mnt, (unsigned long)o->n[0], (unsigned long)o->n[1]);
+	if (r == 0 && (o->n[0] & MS_RDONLY)) {
+		struct {
+			uint64_t set, clr, prop, userns;
+		} attr = { MOUNT_ATTR_RDONLY_, 0, 0, 0 };
+		r = (int)syscall(SYS_mount_setattr, mnt, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr));
+		if (r < 0)
+			snprintf(err, sizeof(err), "mount_setattr (recursive read-only)");
+	}
+	if (r < 0) {
+		int e = errno;
+		char first_s[128], what[PATH_MAX + 192];
+		snprintf(first_s, sizeof(first_s), "%s", berth_strerror(first));
+		if (err[0] != '\0' && e != 0)
+			snprintf(what, sizeof(what), "%s: %s", err, berth_strerror(e));
+		else
+			snprintf(what, sizeof(what), "%s", err[0] != '\0' ? err : berth_strerror(e));
+		bail(0, "rootfs: mount \"%s\" on \"%s\" (%s): %s (falling back to a bind of %s%s: %s)", o->s[5], DEST(o),
+		     FIELD(o), first_s, whose, host, what);
+	}
+	after_mount(o, mnt);
+	close(mnt);
+}
+
+/*
+ * copy_up is tmpcopyup: what the new tmpfs (mnt) covers (t.fd still names
+ * it) copied in, nothing followed; then read-only if asked (the parent
+ * left MS_RDONLY out of the mount for the copy).
+ */
+static void copy_up(const struct op *o, int under, int mnt)
+{
+	char err[PATH_MAX], step[PATH_MAX + 16];
+	if (berth_copy_up(under, mnt, err, sizeof(err)) < 0) {
+		snprintf(step, sizeof(step), "tmpcopyup%s%s", err[0] ? ": " : "", err);
+		mount_fail(o, step, errno);
+	}
+	if ((o->n[2] & B_COPYUP_RO) &&
+	    remount_bind(mnt, (unsigned long)o->n[0] | MS_RDONLY, (unsigned long)o->n[1]) < 0)
+		mount_fail(o, "remount read-only", errno);
+}
+
 static void op_fresh(const struct op *o)
 {
 	char b[32];
@@ -705,9 +876,20 @@ static void op_fresh(const struct op *o)
 		bail(0, "rootfs: %s: filesystem \"%s\" must be mounted on an ordinary directory, but \"%s\" led to \"%s\"",
 		     FIELD(o), o->s[1], DEST(o), t.path);
 	check_proc_dest(o, t.path, o->s[1], -1);
-	if (mount(o->s[2], procfd(t.fd, b), o->s[1], (unsigned long)o->n[0], o->s[3][0] ? o->s[3] : NULL) < 0)
-		mount_fail(o, NULL, errno);
+	if (mount(o->s[2], procfd(t.fd, b), o->s[1], (unsigned long)o->n[0], o->s[3][0] ? o->s[3] : NULL) < 0) {
+		int e = errno;
+		/* The parser checked that the fallback follows. */
+		if (e != EPERM || !(o->n[2] & B_HOSTBIND))
+			mount_fail(o, NULL, e);
+		bind_host(o, &t, o[1].s[0], "the host's ", e);
+		target_close(&t);
+		return;
+	}
 	int mnt = reopen_or_fail(o, &t);
+	if (o->n[2] & B_MQLABEL)
+		mqueue_label(o, mnt);
+	if (o->n[2] & B_COPYUP)
+		copy_up(o, t.fd, mnt);
 	after_mount(o, mnt);
 	close(mnt);
 	target_close(&t);
@@ -746,8 +928,13 @@ static void op_remount(const struct op *o)
 	struct target t;
 	if (resolve(ci.rootfd, DEST(o), C_NONE, 0, &t, err, sizeof(err)) < 0)
 		bail(errno, "rootfs: mount \"%s\" on \"%s\" (%s): resolve destination: %s", o->s[5], DEST(o), FIELD(o), err);
-	if (mount(o->s[2], procfd(t.fd, b), o->s[1], (unsigned long)o->n[0], o->s[3][0] ? o->s[3] : NULL) < 0)
+	if (o->n[2] & B_REMOUNT) {
+		/* A bind remount: the flags a user namespace inherited locked are kept. */
+		if (remount_bind(t.fd, (unsigned long)o->n[0], (unsigned long)o->n[1]) < 0)
+			mount_fail(o, NULL, errno);
+	} else if (mount(o->s[2], procfd(t.fd, b), o->s[1], (unsigned long)o->n[0], o->s[3][0] ? o->s[3] : NULL) < 0) {
 		mount_fail(o, NULL, errno);
+	}
 	after_mount(o, t.fd);
 	target_close(&t);
 }
@@ -758,7 +945,8 @@ static void op_cgroup1(const struct op *o)
 	struct target t;
 	resolve_dest(o, C_DIR, 0755, &t);
 	check_proc_dest(o, t.path, "cgroup", -1);
-	if (mount("tmpfs", procfd(t.fd, b), "tmpfs", (unsigned long)o->n[0] & ~(unsigned long)MS_RDONLY, "mode=755") < 0)
+	/* s3: the tmpfs's data, the mount label's context= in it. */
+	if (mount("tmpfs", procfd(t.fd, b), "tmpfs", (unsigned long)o->n[0] & ~(unsigned long)MS_RDONLY, o->s[3]) < 0)
 		mount_fail(o, NULL, errno);
 	ci.cgmnt = reopen_or_fail(o, &t);
 	target_close(&t);
@@ -848,7 +1036,7 @@ static void op_cgdone(const struct op *o)
 
 static void op_cgroup2(const struct op *o)
 {
-	char b1[32], b2[32];
+	char b1[32];
 	struct target t;
 	resolve_dest(o, C_DIR, 0755, &t);
 	check_proc_dest(o, t.path, "cgroup", -1);
@@ -858,20 +1046,7 @@ static void op_cgroup2(const struct op *o)
 		if (e != EPERM && e != EBUSY)
 			mount_fail(o, NULL, e);
 		/* The kernel refuses a fresh cgroup2 here: bind the init's own cgroup. */
-		const char *host = o->s[1];
-		int hfd = open(host, O_PATH | O_CLOEXEC | O_DIRECTORY);
-		if (hfd < 0 || mount(procfd(hfd, b1), procfd(t.fd, b2), NULL, MS_BIND | MS_REC, NULL) < 0) {
-			char first[128];
-			snprintf(first, sizeof(first), "%s", berth_strerror(e));
-			bail(0, "rootfs: mount \"%s\" on \"%s\" (%s): %s (falling back to a bind of %s: %s)", o->s[5], DEST(o),
-			     FIELD(o), first, host, berth_strerror(errno));
-		}
-		close(hfd);
-		int mnt = reopen_or_fail(o, &t);
-		if (remount_bind(mnt, (unsigned long)o->n[0], (unsigned long)o->n[1]) < 0)
-			mount_fail(o, "remount", errno);
-		after_mount(o, mnt);
-		close(mnt);
+		bind_host(o, &t, o->s[1], "", e);
 		target_close(&t);
 		return;
 	}
@@ -883,10 +1058,38 @@ static void op_cgroup2(const struct op *o)
 
 /* --- /dev (rootfs/devices.go) --------------------------------------------- */
 
+/* bind_device is rootfs.bindDevice: the host's node at the same path, bound onto an empty file. */
+static void bind_device(const struct op *o, int dir, const char *name)
+{
+	char b1[32], b2[32];
+	const char *path = o->s[0];
+	int f = openat(dir, name, O_CREAT | O_NOFOLLOW | O_RDONLY | O_CLOEXEC, 0);
+	if (f < 0)
+		bail(errno, "rootfs: create \"%s\" for a bind of the host device (%s)", path, FIELD(o));
+	close(f);
+	int dst = openat(dir, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (dst < 0)
+		bail(errno, "rootfs: open \"%s\" (%s)", path, FIELD(o));
+	int src = open(path, O_PATH | O_CLOEXEC);
+	if (src < 0)
+		bail(errno, "rootfs: open host device \"%s\" (%s)", path, FIELD(o));
+	if (mount(procfd(src, b1), procfd(dst, b2), NULL, MS_BIND, NULL) < 0)
+		bail(errno, "rootfs: bind mount host device \"%s\" (%s)", path, FIELD(o));
+	close(src);
+	close(dst);
+}
+
+/*
+ * op_device is rootfs.createDevice: an existing entry is left as it is, else
+ * mknod, else (EPERM) a bind of the host's node. With B_DEVBIND (a user
+ * namespace, where mknod of a device is never allowed) the bind comes
+ * without trying, and also over a regular file that stands at the path.
+ */
 static void op_device(const struct op *o)
 {
-	char dir[PATH_MAX], err[PATH_MAX + 64], b1[32], b2[32];
+	char dir[PATH_MAX], err[PATH_MAX + 64];
 	const char *path = o->s[0], *name;
+	int bind_only = (o->n[5] & B_DEVBIND) != 0;
 	if (split_path(path, dir, sizeof(dir), &name) < 0)
 		bail(ENAMETOOLONG, "rootfs: %s: path", FIELD(o));
 	struct target parent;
@@ -894,32 +1097,25 @@ static void op_device(const struct op *o)
 		bail(errno, "rootfs: mkdir \"%s\" in rootfs (%s): %s", dir, FIELD(o), err);
 	struct stat st;
 	if (fstatat(parent.fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-		target_close(&parent);
-		return; /* an existing entry is left as it is */
-	}
-	if (errno != ENOENT)
+		if (!(bind_only && S_ISREG(st.st_mode))) {
+			target_close(&parent);
+			return;
+		}
+	} else if (errno != ENOENT) {
 		bail(errno, "rootfs: stat \"%s\" (%s)", path, FIELD(o));
+	}
+	if (bind_only) {
+		bind_device(o, parent.fd, name);
+		target_close(&parent);
+		return;
+	}
 	int r = mknodat(parent.fd, name, (mode_t)o->n[0], makedev((unsigned)o->n[1], (unsigned)o->n[2]));
 	int e = errno;
 	if (r == 0) {
 		if (fchownat(parent.fd, name, (uid_t)o->n[3], (gid_t)o->n[4], AT_SYMLINK_NOFOLLOW) < 0)
 			bail(errno, "rootfs: chown \"%s\" (%s)", path, FIELD(o));
 	} else if (e == EPERM) {
-		/* No mknod here: bind the host's node onto an empty file. */
-		int f = openat(parent.fd, name, O_CREAT | O_NOFOLLOW | O_RDONLY | O_CLOEXEC, 0);
-		if (f < 0)
-			bail(errno, "rootfs: create \"%s\" for a bind of the host device (%s)", path, FIELD(o));
-		close(f);
-		int dst = openat(parent.fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-		if (dst < 0)
-			bail(errno, "rootfs: open \"%s\" (%s)", path, FIELD(o));
-		int src = open(path, O_PATH | O_CLOEXEC);
-		if (src < 0)
-			bail(errno, "rootfs: open host device \"%s\" (%s)", path, FIELD(o));
-		if (mount(procfd(src, b1), procfd(dst, b2), NULL, MS_BIND, NULL) < 0)
-			bail(errno, "rootfs: bind mount host device \"%s\" (%s)", path, FIELD(o));
-		close(src);
-		close(dst);
+		bind_device(o, parent.fd, name);
 	} else if (e != EEXIST) {
 		bail(e, "rootfs: mknod \"%s\" (%s)", path, FIELD(o));
 	}
@@ -1063,9 +1259,10 @@ static void mount_console(const struct op *o, int slave, const char *name)
  * after the pivot (the container's /dev/pts is mounted), before the
  * finalize steps: a new pty from the container's ptmx (s0, resolved inside
  * the root like any path here and opened through the init's own procfs),
- * the slave readied (cexec.c berth_pty_slave), bound over /dev/console,
- * then made the controlling terminal and stdio and the master sent to the
- * console socket (berth_pty_handoff).
+ * the slave readied (cexec.c berth_pty_slave), bound over /dev/console
+ * (s1; "" without a mount namespace, where the Go init binds nothing
+ * either), then made the controlling terminal and stdio and the master
+ * sent to the console socket (berth_pty_handoff).
  */
 static void op_console(const struct op *o)
 {
@@ -1079,7 +1276,8 @@ static void op_console(const struct op *o)
 	target_close(&t);
 	int slave = berth_pty_slave(master, (uint32_t)o->n[1], (uint32_t)o->n[3], (uint32_t)o->n[4], (o->n[2] & B_RELAY) != 0,
 				    name, sizeof(name));
-	mount_console(o, slave, name);
+	if (o->s[1][0] != '\0')
+		mount_console(o, slave, name);
 	berth_pty_handoff(master, slave, (int)o->n[0]);
 }
 
@@ -1151,7 +1349,8 @@ static void op_mask(const struct op *o)
 	if (fstat(t.fd, &st) < 0)
 		bail(errno, "rootfs: mask \"%s\" (%s): fstat", p, FIELD(o));
 	if (S_ISDIR(st.st_mode)) {
-		if (mount("tmpfs", procfd(t.fd, b1), "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		if (mount("tmpfs", procfd(t.fd, b1), "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+			  o->s[3][0] ? o->s[3] : NULL) < 0)
 			bail(errno, "rootfs: mask \"%s\" (%s): mount tmpfs", p, FIELD(o));
 	} else {
 		if (ci.nullfd < 0 && (ci.nullfd = open_dev_null(err, sizeof(err))) < 0)
@@ -1197,6 +1396,40 @@ static void op_root_ro(void)
 	unsigned long flags = (st_to_ms((unsigned long)st.f_flags) & ci.p->lockable) | MS_RDONLY;
 	if (mount("", "/", NULL, MS_BIND | MS_REMOUNT | flags, NULL) < 0)
 		bail(errno, "rootfs: remount / read-only (root.readonly)");
+}
+
+/*
+ * op_sysctl writes one linux.sysctl through a fresh writable procfs
+ * (procfs.c), opened for the first of a run of them and closed after the
+ * last (berth_init_in_c): neither the rootfs's /proc nor a mount over one
+ * of its files can take the write elsewhere.
+ */
+static void op_sysctl(const struct op *o)
+{
+	char err[PATH_MAX + 256];
+	int fresh = ci.wproc < 0;
+	if (berth_sysctl_write(&ci.wproc, o->s[0], o->s[1], o->s[2], err, sizeof(err)) < 0) {
+		/* No procfs: lsm.OpenProc's failure, which names no key. */
+		if (fresh && ci.wproc < 0)
+			bail(0, "linux.sysctl: %s", err);
+		bail(0, "%s: %s", FIELD(o), err);
+	}
+}
+
+/*
+ * start_hooks runs the startContainer hooks (ops from..nops, all
+ * OP_STARTHOOK: the parser checked) once `berth start` opened the fifo; a
+ * failure goes to start through the fifo (berth_fail), as the Go init
+ * sends it.
+ */
+static void start_hooks(const struct plan *p, uint32_t from)
+{
+	static char msg[16384];
+	for (uint32_t i = from; i < p->nops; i++) {
+		const struct op *o = &p->ops[i];
+		if (berth_run_hook(o, (o->n[2] & B_PROCENV) ? p->x.envp : o->v[1], msg, sizeof(msg)) < 0)
+			berth_fail(msg);
+	}
 }
 
 static void run_op(const struct op *o)
@@ -1257,6 +1490,9 @@ static void run_op(const struct op *o)
 	case OP_DETACH:
 		op_detach(o);
 		break;
+	case OP_HOSTBIND:
+		/* Done, if at all, by the OP_FRESH before it. */
+		break;
 	case OP_PIVOT:
 		op_pivot(o);
 		break;
@@ -1292,6 +1528,31 @@ static void run_op(const struct op *o)
 	case OP_MARK:
 		mark(o->s[0]);
 		break;
+	case OP_SYSCTL:
+		op_sysctl(o);
+		break;
+	case OP_MOUNTLABEL:
+		ci.mount_label = o->s[0];
+		break;
+	case OP_HOOK: {
+		/* createContainer: in the container's namespaces, before pivot_root (B_PROCENV is for start hooks). */
+		static char msg[16384];
+		if (berth_run_hook(o, o->v[1], msg, sizeof(msg)) < 0)
+			berth_fail(msg);
+		break;
+	}
+	case OP_CHROOT:
+		op_chroot(o);
+		break;
+	case OP_PRIVATE:
+		op_private(o);
+		break;
+	case OP_OVERLAY:
+		berth_op_overlay(o);
+		break;
+	case OP_ROOTBIND:
+		op_rootbind(o);
+		break;
 	case OP_CONSOLE:
 		op_console(o);
 		break;
@@ -1318,8 +1579,16 @@ void berth_init_in_c(void)
 	ci.p = &p;
 	mark("plan received");
 	open_proc();
-	for (uint32_t i = 0; i < p.nops; i++)
+	uint32_t i = 0;
+	for (; i < p.nops && p.ops[i].code != OP_STARTHOOK; i++) {
+		if (ci.wproc >= 0 && p.ops[i].code != OP_SYSCTL) {
+			close(ci.wproc);
+			ci.wproc = -1;
+		}
 		run_op(&p.ops[i]);
+	}
+	if (ci.wproc >= 0)
+		close(ci.wproc);
 	if (ci.nullfd >= 0)
 		close(ci.nullfd);
 	if (ci.rootfd >= 0)
@@ -1343,14 +1612,25 @@ void berth_init_in_c(void)
 	berth_fifo_fd = fifo;
 	close((int)p.fifo_fd);
 	close(ci.proc);
+	/* As the process (its user, capabilities, seccomp), before RLIMIT_AS and RLIMIT_DATA. */
+	start_hooks(&p, i);
+	/*
+	 * After everything berth itself runs in the container, the
+	 * startContainer hooks included (they must not run under the
+	 * container's label): the label is the workload's.
+	 */
+	char err[512];
+	if (berth_lsm_apply(&p.x, err, sizeof(err)) < 0)
+		berth_fail(err);
 	berth_exec_final_limits(&p.x);
 	if (write_all(fifo, "0", 1) < 0)
 		bail(errno, "write exec fifo");
 	/* The fifo stays open: close-on-exec tells start that the exec happened. */
 	execve(path, p.x.argv, p.x.envp);
+	/* After the "0": start reads "01" and the message (the Go init's exit status). */
 	int e = errno;
 	char msg[PATH_MAX + 128];
-	int n = snprintf(msg, sizeof(msg), "1exec \"%s\" (process.args[0]): %s", p.x.argv[0], berth_strerror(e));
-	write_all(fifo, msg, n < (int)sizeof(msg) ? (size_t)n : sizeof(msg) - 1);
+	int n = snprintf(msg, sizeof(msg), "exec \"%s\" (process.args[0]): %s", p.x.argv[0], berth_strerror(e));
+	berth_report(msg, n < (int)sizeof(msg) ? (size_t)n : sizeof(msg) - 1);
 	_exit(127);
 }

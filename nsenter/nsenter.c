@@ -25,6 +25,12 @@
  *                                         of the process that goes on into Go
  *                      SYNC_ERR     len   followed by len bytes of message; the
  *                                         stub then exits 1
+ *                      SYNC_SECCOMP 0     (cinit, cexec) the seccomp listener
+ *                                         attached (SCM_RIGHTS) to these 8 bytes,
+ *                                         sent right after seccomp(2); the parent
+ *                                         hands it to the agent at
+ *                                         linux.seccomp.listenerPath and answers
+ *                                         u32 SYNC_SECCOMP_ACK (or closes: exit 1)
  *
  * Order of work: join namespaces by path (user first, all paths opened before
  * the first setns so that /proc/<pid>/ns paths resolve in the host's view);
@@ -113,12 +119,28 @@ const char *berth_strerror(int errnum)
 	return buf;
 }
 
-/*
- * bail reports the error (with errno text when errnum != 0) and exits:
- * over the sync socket; once the init closed it, into the exec fifo for
- * `berth start` ("1" and the message, after the "0" when that went first);
- * between the two on stderr, unless stderr is the container's terminal.
- */
+void berth_report(const char *msg, size_t n)
+{
+	uint32_t hdr[2] = { SYNC_ERR, (uint32_t)n };
+	if (sync_fd >= 0) {
+		if (write_all(sync_fd, hdr, sizeof(hdr)) == 0)
+			write_all(sync_fd, msg, n);
+	} else if (berth_fifo_fd >= 0) {
+		/* The init after "ready": `berth start` reads the exec fifo. */
+		if (write_all(berth_fifo_fd, "1", 1) == 0)
+			write_all(berth_fifo_fd, msg, n);
+	} else if (!berth_stdio_is_terminal) {
+		/* Never into the container's terminal: its output, not berth's. */
+		fprintf(stderr, "berth init: %.*s\n", (int)n, msg);
+	}
+}
+
+void berth_fail(const char *msg)
+{
+	berth_report(msg, strlen(msg));
+	_exit(1);
+}
+
 void bail(int errnum, const char *fmt, ...)
 {
 	char msg[1024];
@@ -134,18 +156,7 @@ void bail(int errnum, const char *fmt, ...)
 		n += snprintf(msg + n, sizeof(msg) - n, ": %s", berth_strerror(errnum));
 	if ((size_t)n >= sizeof(msg))
 		n = sizeof(msg) - 1;
-	uint32_t hdr[2] = { SYNC_ERR, (uint32_t)n };
-	if (sync_fd >= 0) {
-		write_all(sync_fd, hdr, sizeof(hdr));
-		write_all(sync_fd, msg, (size_t)n);
-	} else if (berth_fifo_fd >= 0) {
-		/* The init after "ready": `berth start` reads the exec fifo. */
-		write_all(berth_fifo_fd, "1", 1);
-		write_all(berth_fifo_fd, msg, (size_t)n);
-	} else if (!berth_stdio_is_terminal) {
-		/* Never into the container's terminal: its output, not berth's. */
-		fprintf(stderr, "berth init: %.*s\n", n, msg);
-	}
+	berth_report(msg, (size_t)n);
 	_exit(1);
 }
 
@@ -458,12 +469,31 @@ __attribute__((constructor)) static void berth_nsenter(void)
 
 	int need_fork = (clone_flags & (CLONE_NEWPID | CLONE_NEWTIME)) || (joined & (CLONE_NEWPID | CLONE_NEWTIME));
 	if (need_fork) {
+		/*
+		 * exec's child may write to the socket at once (SYNC_SECCOMP,
+		 * SYNC_ERR) while the parent reads SYNC_PID first: it waits at this
+		 * gate until the pid is sent. The init's child reads its plan first,
+		 * which the parent sends only after the pid.
+		 */
+		int gate[2] = { -1, -1 };
+		if (bs.exec != NULL && pipe2(gate, O_CLOEXEC) < 0)
+			bail(errno, "nsenter: pipe2");
 		pid_t child = fork();
 		if (child < 0)
 			bail(errno, "fork into the new pid/time namespace");
 		if (child > 0) {
 			send_sync(SYNC_PID, (uint32_t)child);
+			/* The child goes on at this byte (or at end of file). */
+			if (gate[1] >= 0 && write(gate[1], "", 1) != 1)
+				_exit(1);
 			_exit(0);
+		}
+		if (gate[0] >= 0) {
+			char c;
+			close(gate[1]);
+			while (read(gate[0], &c, 1) < 0 && errno == EINTR)
+				;
+			close(gate[0]);
 		}
 	} else {
 		send_sync(SYNC_PID, (uint32_t)getpid());

@@ -29,6 +29,10 @@ const (
 	SyncHooks      = 0x44 // C init: rootfs built; trace bytes follow
 	SyncHooksAck   = 0x45 // parent -> C init: limits set, hooks ran
 	SyncReady      = 0x46 // C init: waiting for start; trace bytes follow
+	// C init or exec: the seccomp listener comes with it (SCM_RIGHTS);
+	// the parent answers SyncSeccompAck once the agent has it.
+	SyncSeccomp    = 0x50
+	SyncSeccompAck = 0x51
 )
 
 // The operations of the C init's plan (the enum in bootstrap.h).
@@ -56,7 +60,16 @@ const (
 	OpMark
 	OpSetsid
 	OpDetach
-	OpConsole
+	OpHook      // a createContainer hook (nsenter/chook.c); V: args, env
+	OpStartHook // a startContainer hook, after the wait on the exec fifo; the plan's last ops
+	OpChroot
+	OpPrivate
+	OpOverlay // V: the lower directories
+	OpRootBind
+	OpHostBind   // S0: the host instance the OpFresh before it falls back to (BitHostBind)
+	OpSysctl     // S[0] path below a procfs root, S[1] value, S[2] it quoted, S[4] field
+	OpMountLabel // S[0] linux.mountLabel, for the BitMqueueLabel mounts after it
+	OpConsole    // N0 console socket fd, N1 rows, N2 bits (BitRelay), N3 cols, N4 uid; S0 ptmx, S1 console
 	opMax
 )
 
@@ -70,12 +83,31 @@ const (
 	BitNoPivot
 	BitCgroup2
 	BitKcore
-	BitRelay
+	BitProcEnv
+	BitNoBind
+	BitCopyUp
+	BitCopyUpRO
+	BitHostBind
+	BitDevBind
+	BitMqueueLabel // an mqueue: its root gets OpMountLabel's label (security.selinux)
+	BitRelay       // OpConsole: berth relays the terminal itself
 )
 
 // ExecRelay is the exec record's flag CX_RELAY: berth relays the
 // terminal itself, so the stub turns ONLCR off before handing the master.
 const ExecRelay = 8
+
+// OpVectors is how many string vectors follow the strings of an operation
+// with this code (berth_op_vectors in cinit.c).
+func OpVectors(code uint32) int {
+	switch code {
+	case OpHook, OpStartHook:
+		return 2
+	case OpOverlay:
+		return 1
+	}
+	return 0
+}
 
 // EnvInitFD names the inherited socket the stub talks over.
 const EnvInitFD = "_BERTH_INIT_FD"

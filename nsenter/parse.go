@@ -34,6 +34,26 @@ const (
 	_ = uint(BitPlainDir-C.B_PLAINDIR) + uint(C.B_PLAINDIR-BitPlainDir)
 	_ = uint(BitKcore-C.B_KCORE) + uint(C.B_KCORE-BitKcore)
 	_ = uint(BitDevpts-C.B_DEVPTS) + uint(C.B_DEVPTS-BitDevpts)
+	_ = uint(BitRemount-C.B_REMOUNT) + uint(C.B_REMOUNT-BitRemount)
+	_ = uint(OpHook-C.OP_HOOK) + uint(C.OP_HOOK-OpHook)
+	_ = uint(OpStartHook-C.OP_STARTHOOK) + uint(C.OP_STARTHOOK-OpStartHook)
+	_ = uint(OpChroot-C.OP_CHROOT) + uint(C.OP_CHROOT-OpChroot)
+	_ = uint(OpPrivate-C.OP_PRIVATE) + uint(C.OP_PRIVATE-OpPrivate)
+	_ = uint(OpOverlay-C.OP_OVERLAY) + uint(C.OP_OVERLAY-OpOverlay)
+	_ = uint(OpRootBind-C.OP_ROOTBIND) + uint(C.OP_ROOTBIND-OpRootBind)
+	_ = uint(BitProcEnv-C.B_PROCENV) + uint(C.B_PROCENV-BitProcEnv)
+	_ = uint(BitNoBind-C.B_NOBIND) + uint(C.B_NOBIND-BitNoBind)
+	_ = uint(BitCopyUp-C.B_COPYUP) + uint(C.B_COPYUP-BitCopyUp)
+	_ = uint(BitCopyUpRO-C.B_COPYUP_RO) + uint(C.B_COPYUP_RO-BitCopyUpRO)
+	_ = uint(OpHostBind-C.OP_HOSTBIND) + uint(C.OP_HOSTBIND-OpHostBind)
+	_ = uint(BitHostBind-C.B_HOSTBIND) + uint(C.B_HOSTBIND-BitHostBind)
+	_ = uint(BitDevBind-C.B_DEVBIND) + uint(C.B_DEVBIND-BitDevBind)
+	_ = uint(SyncSeccomp-C.SYNC_SECCOMP) + uint(C.SYNC_SECCOMP-SyncSeccomp)
+	_ = uint(SyncSeccompAck-C.SYNC_SECCOMP_ACK) + uint(C.SYNC_SECCOMP_ACK-SyncSeccompAck)
+	_ = uint(OpSysctl-C.OP_SYSCTL) + uint(C.OP_SYSCTL-OpSysctl)
+	_ = uint(OpMountLabel-C.OP_MOUNTLABEL) + uint(C.OP_MOUNTLABEL-OpMountLabel)
+	_ = uint(BitMqueueLabel-C.B_MQLABEL) + uint(C.B_MQLABEL-BitMqueueLabel)
+	_ = uint(MaxLSM-C.CX_MAX_LSM) + uint(C.CX_MAX_LSM-MaxLSM)
 	_ = uint(BitRelay-C.B_RELAY) + uint(C.B_RELAY-BitRelay)
 	_ = uint(ExecRelay-C.CX_RELAY) + uint(C.CX_RELAY-ExecRelay)
 )
@@ -54,7 +74,8 @@ type Bootstrap struct {
 }
 
 // ExecPlan is berth_parse_exec's reading of a BT_EXEC record (layout at
-// the top of cexec.c).
+// the top of cexec.c). Flags holds the CX_* bits, ExecRelay among them;
+// LSM the exec attributes that follow the console fields.
 type ExecPlan struct {
 	Flags, UID, GID, Umask, PreserveFDs, LastCap uint32
 	Groups                                       []uint32
@@ -65,6 +86,15 @@ type ExecPlan struct {
 	Cwd, Path                                    string
 	Args, Env                                    []string
 	Console, Rows, Cols                          uint32 // console socket fd (^0: none), process.consoleSize
+	LSM                                          []LSMAttr
+}
+
+// MaxLSM is how many LSM attributes an exec record may carry (CX_MAX_LSM).
+const MaxLSM = 2
+
+// LSMAttr is an exec record's LSM attribute (struct lsm_attr in bootstrap.h).
+type LSMAttr struct {
+	Dir, Value, Quoted, Test, TestQuoted, Missing, Field string
 }
 
 // ParseBootstrap runs the stub's own C parser (berth_parse_bootstrap) on
@@ -148,6 +178,7 @@ type PlanOp struct {
 	N    [6]uint64
 	Prop []uint64
 	S    [6]string
+	V    [][]string // OpVectors(Code) string vectors
 }
 
 // ParsePlan runs the C init's own parser (berth_parse_plan) on body, the
@@ -183,6 +214,9 @@ func ParsePlan(body []byte) (*Plan, error) {
 			for k := 0; k < len(raw); k += 8 {
 				op.Prop = append(op.Prop, *(*uint64)(unsafe.Pointer(&raw[k])))
 			}
+		}
+		for k := 0; k < OpVectors(op.Code); k++ {
+			op.V = append(op.V, goStrings(o.v[k]))
 		}
 		out.Ops = append(out.Ops, op)
 	}
@@ -221,6 +255,11 @@ func goExecPlan(x *C.struct_exec_plan) *ExecPlan {
 	}
 	e.Args = goStrings(x.argv)
 	e.Env = goStrings(x.envp)
+	for i := 0; i < int(x.nlsm); i++ {
+		a := &x.lsm[i]
+		e.LSM = append(e.LSM, LSMAttr{C.GoString(a.dir), C.GoString(a.value), C.GoString(a.quoted),
+			C.GoString(a.test), C.GoString(a.testq), C.GoString(a.missing), C.GoString(a.field)})
+	}
 	return e
 }
 
@@ -232,3 +271,24 @@ func goStrings(v **C.char) []string {
 	}
 	return out
 }
+
+// signalName, hookTail and opVectors run chook.c's and cinit.c's own code,
+// for the tests that hold them to Go's.
+func signalName(sig int) string {
+	var buf [32]C.char
+	return C.GoString(C.berth_signal_name(C.int(sig), &buf[0], C.size_t(len(buf))))
+}
+
+func hookTail(data []byte, cut bool) string {
+	var out [8192]C.char
+	c := C.int(0)
+	if cut {
+		c = 1
+	}
+	mem := C.CBytes(append(data, 0))
+	defer C.free(mem)
+	C.berth_hook_tail((*C.char)(mem), C.size_t(len(data)), c, &out[0], C.size_t(len(out)))
+	return C.GoString(&out[0])
+}
+
+func opVectors(code uint32) int { return int(C.berth_op_vectors(C.uint32_t(code))) }

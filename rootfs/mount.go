@@ -117,10 +117,22 @@ func (s *setup) mountRemount(mc *mountCtx) error {
 		return mc.stepErr("resolve destination", err)
 	}
 	defer t.close()
-	if err := unix.Mount(mc.m.Source, procFd(t.fd), mc.m.Type, mc.opts.Flags, mc.opts.Data); err != nil {
+	if isBindRemount(mc.opts) {
+		// Per-mount flags only: those a user namespace inherited locked
+		// are kept, as for a bind mount's own flags.
+		if err := remountBind(t.fd, mc.opts.Flags, mc.opts.Cleared); err != nil {
+			return mc.mountErr(err)
+		}
+	} else if err := unix.Mount(mc.m.Source, procFd(t.fd), mc.m.Type, mc.opts.Flags, mc.opts.Data); err != nil {
 		return mc.mountErr(err)
 	}
 	return s.afterMount(mc, t.fd)
+}
+
+// isBindRemount: a "remount" mount with "bind" changes the flags of the
+// mount at its destination, not of the filesystem.
+func isBindRemount(o MountOptions) bool {
+	return o.Flags&unix.MS_REMOUNT != 0 && o.Flags&unix.MS_BIND != 0
 }
 
 func (s *setup) mountBind(mc *mountCtx) error {
@@ -228,11 +240,7 @@ func (s *setup) mountFresh(mc *mountCtx) error {
 	label := mountLabel(s.c.Spec)
 	err = unix.Mount(mc.m.Source, procFd(t.fd), typ, flags, labelData(typ, mc.opts.Data, label))
 	if err != nil && errors.Is(err, unix.EPERM) && s.c.UserNS {
-		// Without its own network namespace (sysfs) or IPC namespace
-		// (mqueue) a user namespace may not mount these; runc then shows
-		// the host's instance instead.
-		host := map[string]string{"sysfs": "/sys", "mqueue": "/dev/mqueue"}[typ]
-		if host != "" {
+		if host := userNSHostInstance[typ]; host != "" {
 			if ferr := s.bindHost(mc, t, host); ferr != nil {
 				return mc.mountErr(fmt.Errorf("%w (falling back to a bind of the host's %s: %v)", err, host, ferr))
 			}
@@ -262,6 +270,11 @@ func (s *setup) mountFresh(mc *mountCtx) error {
 	}
 	return s.afterMount(mc, mnt)
 }
+
+// userNSHostInstance is the host's instance of a filesystem a user
+// namespace may not mount without its own network namespace (sysfs) or IPC
+// namespace (mqueue): on EPERM it is bound instead, as runc does.
+var userNSHostInstance = map[string]string{"sysfs": "/sys", "mqueue": "/dev/mqueue"}
 
 // bindHost recursively binds a host path onto the resolved target with the
 // mount's flags, as a stand-in for a filesystem the namespace may not mount.

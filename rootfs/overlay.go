@@ -64,30 +64,41 @@ func OverlayLowers(annotations map[string]string) (lowers []string, ok bool, err
 // runs after the rootfs's parent mount was made private, so the mount
 // cannot propagate to the host.
 func (c *Config) mountOverlayRoot() error {
-	lowers, ok, err := OverlayLowers(c.Spec.Annotations)
+	lowers, upper, work, ok, err := c.overlayDirs()
 	if err != nil || !ok {
 		return err
-	}
-	if c.UserNS {
-		// Whiteouts and opaque directories of the lowers are trusted.*
-		// xattrs and 0:0 devices made by the host's root; an overlay
-		// mounted inside a user namespace cannot read trusted.* xattrs.
-		return fmt.Errorf("annotation %s: an overlay rootfs cannot be used with a user namespace", OverlayAnnotation)
-	}
-	if c.Bundle == "" {
-		return fmt.Errorf("annotation %s: no bundle directory to hold %s/ and %s/", OverlayAnnotation, OverlayUpper, OverlayWork)
-	}
-	upper := filepath.Join(c.Bundle, OverlayUpper)
-	work := filepath.Join(c.Bundle, OverlayWork)
-	for _, d := range []string{upper, work} {
-		if st, err := os.Stat(d); err != nil || !st.IsDir() {
-			return fmt.Errorf("annotation %s: the bundle needs the directory %q: %v", OverlayAnnotation, d, errOrNotDir(err))
-		}
 	}
 	if err := MountOverlay(c.Rootfs, lowers, upper, work); err != nil {
 		return fmt.Errorf("annotation %s: %w", OverlayAnnotation, err)
 	}
 	return nil
+}
+
+// overlayDirs reads and checks what an overlay rootfs is made of: the
+// annotation's lowers and the bundle's upper and work directories. ok is
+// false when the spec has no overlay rootfs.
+func (c *Config) overlayDirs() (lowers []string, upper, work string, ok bool, err error) {
+	lowers, ok, err = OverlayLowers(c.Spec.Annotations)
+	if err != nil || !ok {
+		return nil, "", "", ok, err
+	}
+	if c.UserNS {
+		// Whiteouts and opaque directories of the lowers are trusted.*
+		// xattrs and 0:0 devices made by the host's root; an overlay
+		// mounted inside a user namespace cannot read trusted.* xattrs.
+		return nil, "", "", true, fmt.Errorf("annotation %s: an overlay rootfs cannot be used with a user namespace", OverlayAnnotation)
+	}
+	if c.Bundle == "" {
+		return nil, "", "", true, fmt.Errorf("annotation %s: no bundle directory to hold %s/ and %s/", OverlayAnnotation, OverlayUpper, OverlayWork)
+	}
+	upper = filepath.Join(c.Bundle, OverlayUpper)
+	work = filepath.Join(c.Bundle, OverlayWork)
+	for _, d := range []string{upper, work} {
+		if st, err := os.Stat(d); err != nil || !st.IsDir() {
+			return nil, "", "", true, fmt.Errorf("annotation %s: the bundle needs the directory %q: %v", OverlayAnnotation, d, errOrNotDir(err))
+		}
+	}
+	return lowers, upper, work, true, nil
 }
 
 func errOrNotDir(err error) error {

@@ -23,35 +23,15 @@ type PlanOp struct {
 	N    [6]uint64
 	Prop []uint64
 	S    [6]string
+	// V holds the string vectors of the operations that have them
+	// (nsenter.OpVectors): a hook's args and env, an overlay's lowers.
+	V [][]string
 }
 
 // PlanUnsupported says why the C init cannot build this rootfs (what only
-// the Go Setup does), or "" when it can.
+// the Go Setup does), or "" when it can: today it can build every rootfs
+// Setup can.
 func PlanUnsupported(c *Config) string {
-	s := c.Spec
-	if _, ok := s.Annotations[OverlayAnnotation]; ok {
-		return "overlay rootfs"
-	}
-	if c.UserNS {
-		return "user namespace"
-	}
-	if mountLabel(s) != "" {
-		return "linux.mountLabel"
-	}
-	if s.Linux != nil {
-		// Other values may leave the rootfs's parent mount shared, which
-		// Setup makes private by reading mountinfo in the container.
-		switch s.Linux.RootfsPropagation {
-		case "", "rslave", "rprivate":
-		default:
-			return "linux.rootfsPropagation " + s.Linux.RootfsPropagation
-		}
-	}
-	for _, m := range s.Mounts {
-		if slices.Contains(m.Options, "tmpcopyup") {
-			return "tmpcopyup"
-		}
-	}
 	return ""
 }
 
@@ -70,9 +50,32 @@ func PlanSetup(c *Config) ([]PlanOp, error) {
 	if err != nil {
 		return nil, err
 	}
-	ops := []PlanOp{
-		{Code: nsenter.OpPrepare, N: [6]uint64{uint64(prop)}, S: [6]string{c.Rootfs, "", "", "", propName}},
-		mark("rootfs: propagation, bind"),
+	// Before anything is mounted: with the default rslave nothing below
+	// can propagate back to the host's mount namespace.
+	prepare := PlanOp{Code: nsenter.OpPrepare, N: [6]uint64{uint64(prop)}, S: [6]string{c.Rootfs, "", "", "", propName}}
+	// Then, before the rootfs bind (which it would copy out to its
+	// peers), its parent mount made private when it is still shared, and
+	// the overlay mounted on the rootfs path.
+	between, err := planParentPrivate(c.Rootfs, prop)
+	if err != nil {
+		return nil, err
+	}
+	overlay, err := planOverlay(c)
+	if err != nil {
+		return nil, err
+	}
+	between = append(between, overlay...)
+	ops := []PlanOp{prepare}
+	if len(between) > 0 {
+		ops[0].N[2] |= nsenter.BitNoBind
+		ops = append(append(ops, between...), PlanOp{Code: nsenter.OpRootBind, S: [6]string{c.Rootfs}})
+	}
+	ops = append(ops, mark("rootfs: propagation, bind"))
+	// linux.mountLabel is in the data of each fresh mount that takes a
+	// context= option (labelData); an mqueue, which takes none, gets it as
+	// an xattr of its root (BitMqueueLabel) from this op.
+	if l := mountLabel(c.Spec); l != "" {
+		ops = append(ops, PlanOp{Code: nsenter.OpMountLabel, S: [6]string{l}})
 	}
 	for i, m := range c.Spec.Mounts {
 		mops, err := planMount(c, i, m)
@@ -87,7 +90,11 @@ func PlanSetup(c *Config) ([]PlanOp, error) {
 		return nil, err
 	}
 	ops = append(ops, dev...)
+	// The hooks point, then the createContainer hooks (BeforePivotOps),
+	// where Setup calls BeforePivot: every mount in place, before the
+	// root changes.
 	ops = append(ops, mark("rootfs: /dev"), PlanOp{Code: nsenter.OpHooks})
+	ops = append(ops, c.BeforePivotOps...)
 	pivot := PlanOp{Code: nsenter.OpPivot, S: [6]string{c.Rootfs}}
 	if c.NoPivot {
 		pivot.N[2] = nsenter.BitNoPivot
@@ -115,7 +122,9 @@ func PlanFinalize(c *Config) []PlanOp {
 	var ops []PlanOp
 	if l := c.Spec.Linux; l != nil {
 		for i, p := range l.MaskedPaths {
-			ops = append(ops, PlanOp{Code: nsenter.OpMask, S: [6]string{p, "", "", "", "linux.maskedPaths[" + strconv.Itoa(i) + "]"}})
+			// S[3]: the data of the tmpfs that covers a directory.
+			data := labelData("tmpfs", "", mountLabel(c.Spec))
+			ops = append(ops, PlanOp{Code: nsenter.OpMask, S: [6]string{p, "", "", data, "linux.maskedPaths[" + strconv.Itoa(i) + "]"}})
 		}
 		for i, p := range l.ReadonlyPaths {
 			ops = append(ops, PlanOp{Code: nsenter.OpReadonly, S: [6]string{p, "", "", "", "linux.readonlyPaths[" + strconv.Itoa(i) + "]"}})
@@ -133,7 +142,8 @@ const opCgroupPending = 0
 
 // ResolveCgroups expands the "cgroup" mounts of a plan from PlanSetup
 // (asking c for the init's cgroups only then, so that the rest can be
-// compiled while the init is being made).
+// compiled while the init is being made). OwnCgroupsFrom is asked once per
+// "cgroup" mount.
 func ResolveCgroups(c *Config, ops []PlanOp) ([]PlanOp, error) {
 	var out []PlanOp
 	for _, op := range ops {
@@ -196,6 +206,9 @@ func planMount(c *Config, i int, m specs.Mount) ([]PlanOp, error) {
 	switch mc.kind {
 	case mountRemount:
 		op.Code = nsenter.OpRemount
+		if isBindRemount(opts) {
+			op.N[2] |= nsenter.BitRemount
+		}
 	case mountBind:
 		op.Code = nsenter.OpBind
 		op.S[2] = mc.src
@@ -210,23 +223,49 @@ func planMount(c *Config, i int, m specs.Mount) ([]PlanOp, error) {
 		if m.Type == "proc" || m.Type == "sysfs" {
 			op.N[2] |= nsenter.BitPlainDir
 		}
+		label := mountLabel(c.Spec)
+		op.S[3] = labelData(m.Type, opts.Data, label)
+		if label != "" && m.Type == "mqueue" {
+			op.N[2] |= nsenter.BitMqueueLabel
+		}
+		if opts.TmpCopyUp && m.Type == "tmpfs" {
+			// The copy needs a writable tmpfs; ro comes after it.
+			op.N[2] |= nsenter.BitCopyUp
+			if opts.Flags&unix.MS_RDONLY != 0 {
+				op.N[0] &^= unix.MS_RDONLY
+				op.N[2] |= nsenter.BitCopyUpRO
+			}
+		}
+		// mountFresh's fallback: right after the op it stands in for,
+		// which runs it on EPERM.
+		if host := userNSHostInstance[m.Type]; c.UserNS && host != "" {
+			op.N[2] |= nsenter.BitHostBind
+			return []PlanOp{op, {Code: nsenter.OpHostBind, S: [6]string{host}}}, nil
+		}
 	}
 	return []PlanOp{op}, nil
+}
+
+// cgroupFSType is the filesystem type of the host's /sys/fs/cgroup (a
+// variable for the golden tests).
+var cgroupFSType = func() (int64, error) {
+	var sfs unix.Statfs_t
+	err := unix.Statfs(cgroupRoot, &sfs)
+	return sfs.Type, err
 }
 
 // planCgroup is mountCgroup, with the init's cgroups (OwnCgroups) and this
 // (the same) mount table.
 func planCgroup(c *Config, op PlanOp) ([]PlanOp, error) {
-	var sfs unix.Statfs_t
-	if err := unix.Statfs(cgroupRoot, &sfs); err != nil {
+	fsType, err := cgroupFSType()
+	if err != nil {
 		return nil, fmt.Errorf("mount %q on %q (%s): statfs %s: %w", op.S[5], op.S[0], op.S[4], cgroupRoot, err)
 	}
 	// Read before waiting for the init's cgroups (the same table: the
 	// init's mount namespace is a copy of this one).
 	var mounts []mountInfo
-	if sfs.Type != unix.CGROUP2_SUPER_MAGIC {
-		var err error
-		if mounts, err = readMountinfo(); err != nil {
+	if fsType != unix.CGROUP2_SUPER_MAGIC {
+		if mounts, err = mountTable(); err != nil {
 			return nil, fmt.Errorf("mount %q on %q (%s): find cgroup hierarchies: %w", op.S[5], op.S[0], op.S[4], err)
 		}
 	}
@@ -234,7 +273,7 @@ func planCgroup(c *Config, op PlanOp) ([]PlanOp, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mount %q on %q (%s): %w", op.S[5], op.S[0], op.S[4], err)
 	}
-	if sfs.Type == unix.CGROUP2_SUPER_MAGIC {
+	if fsType == unix.CGROUP2_SUPER_MAGIC {
 		op.Code = nsenter.OpCgroup2
 		op.S[1] = cgroupRoot
 		if p, ok := own[""]; ok {
@@ -248,6 +287,7 @@ func planCgroup(c *Config, op PlanOp) ([]PlanOp, error) {
 	hs := hierarchiesIn(own, mounts)
 	tmpfs := op
 	tmpfs.Code, tmpfs.Prop, tmpfs.N[2] = nsenter.OpCgroup1, nil, 0
+	tmpfs.S[3] = labelData("tmpfs", "mode=755", mountLabel(c.Spec))
 	ops := []PlanOp{tmpfs}
 	for _, h := range hs {
 		hop := PlanOp{Code: nsenter.OpCgroupHierarchy, N: [6]uint64{op.N[0], op.N[1]}}
@@ -273,10 +313,16 @@ func planDev(c *Config) ([]PlanOp, error) {
 		return nil, err
 	}
 	var ops []PlanOp
+	// createDevice's bindMode: in a user namespace mknod of a device is
+	// never allowed, so the host's node is bound without trying.
+	var bits uint64
+	if c.UserNS {
+		bits = nsenter.BitDevBind
+	}
 	for _, d := range devs {
 		ops = append(ops, PlanOp{
 			Code: nsenter.OpDevice,
-			N:    [6]uint64{uint64(d.typ | d.mode), uint64(d.major), uint64(d.minor), uint64(d.uid), uint64(d.gid)},
+			N:    [6]uint64{uint64(d.typ | d.mode), uint64(d.major), uint64(d.minor), uint64(d.uid), uint64(d.gid), bits},
 			S:    [6]string{d.path, "", "", "", d.field},
 		})
 	}

@@ -2,6 +2,7 @@ package rootfs
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -11,10 +12,9 @@ import (
 	"berth/nsenter"
 )
 
-// TestPlanUnsupported: the C init skips makeParentPrivate, which is right
-// only for root propagations that leave no mount shared (recursive slave or
-// private); every other value, and what only the Go Setup does, must keep
-// the Go init.
+// TestPlanUnsupported: nothing keeps the Go init any more; every root
+// propagation, the overlay rootfs, tmpcopyup, a user namespace and
+// linux.mountLabel are the C init's.
 func TestPlanUnsupported(t *testing.T) {
 	for _, tc := range []struct {
 		edit func(*Config)
@@ -23,17 +23,17 @@ func TestPlanUnsupported(t *testing.T) {
 		{func(*Config) {}, true},
 		{func(c *Config) { c.Spec.Linux.RootfsPropagation = "rslave" }, true},
 		{func(c *Config) { c.Spec.Linux.RootfsPropagation = "rprivate" }, true},
-		{func(c *Config) { c.Spec.Linux.RootfsPropagation = "private" }, false},
-		{func(c *Config) { c.Spec.Linux.RootfsPropagation = "slave" }, false},
-		{func(c *Config) { c.Spec.Linux.RootfsPropagation = "shared" }, false},
-		{func(c *Config) { c.Spec.Linux.RootfsPropagation = "rshared" }, false},
-		{func(c *Config) { c.Spec.Linux.RootfsPropagation = "unbindable" }, false},
-		{func(c *Config) { c.UserNS = true }, false},
-		{func(c *Config) { c.Spec.Linux.MountLabel = "system_u:object_r:container_file_t:s0" }, false},
-		{func(c *Config) { c.Spec.Annotations = map[string]string{OverlayAnnotation: "/l"} }, false},
+		{func(c *Config) { c.Spec.Linux.RootfsPropagation = "private" }, true},
+		{func(c *Config) { c.Spec.Linux.RootfsPropagation = "slave" }, true},
+		{func(c *Config) { c.Spec.Linux.RootfsPropagation = "shared" }, true},
+		{func(c *Config) { c.Spec.Linux.RootfsPropagation = "rshared" }, true},
+		{func(c *Config) { c.Spec.Linux.RootfsPropagation = "unbindable" }, true},
+		{func(c *Config) { c.Spec.Annotations = map[string]string{OverlayAnnotation: "/l"} }, true},
 		{func(c *Config) {
 			c.Spec.Mounts = []specs.Mount{{Destination: "/tmp", Type: "tmpfs", Options: []string{"tmpcopyup"}}}
-		}, false},
+		}, true},
+		{func(c *Config) { c.UserNS = true }, true},
+		{func(c *Config) { c.Spec.Linux.MountLabel = "system_u:object_r:container_file_t:s0" }, true},
 	} {
 		c := &Config{Spec: &specs.Spec{Linux: &specs.Linux{}}}
 		tc.edit(c)
@@ -122,7 +122,10 @@ func TestPlanSetup(t *testing.T) {
 	if want := [][3]string{{"/proc", "proc", "/"}, {"/sys", "sysfs", "/"}, {"/run/sys copy", "sysfs", "/run"}, {"/b/rootfs2/proc", "proc", "/"}}; !slices.Equal(detached, want) {
 		t.Errorf("--no-pivot detaches %q, want %q", detached, want)
 	}
-	proc, bind, tmpfs := ops[2], ops[3], ops[5]
+	proc, bind, remount, tmpfs := ops[2], ops[3], ops[4], ops[5]
+	if remount.Code != nsenter.OpRemount || remount.N[2]&nsenter.BitRemount == 0 {
+		t.Errorf("a bind remount keeps the locked flags (remount_bind): %+v", remount)
+	}
 	if proc.S[0] != "/proc" || proc.N[2]&nsenter.BitPlainDir == 0 || proc.S[4] != "spec mounts[0]" {
 		t.Errorf("proc: %+v", proc)
 	}
@@ -159,5 +162,234 @@ func TestPlanSetup(t *testing.T) {
 	c.Spec.Mounts = []specs.Mount{{Destination: "/x", Type: "bind"}}
 	if _, err := PlanSetup(c); err == nil || err.Error() != "spec mounts[0].source: empty for a bind mount" {
 		t.Errorf("bind without source: %v", err)
+	}
+}
+
+// TestPlanMountLabel: linux.mountLabel goes into the data of every fresh
+// mount that takes a context= option, of the tmpfs that masks a directory
+// and of the v1 cgroup tmpfs, as Setup and Finalize pass it; proc, sysfs
+// and mqueue keep their data, and an mqueue gets the label as an xattr
+// (BitMqueueLabel, after the OpMountLabel that carries it).
+func TestPlanMountLabel(t *testing.T) {
+	const l = "system_u:object_r:container_file_t:s0:c1,c2"
+	ctx := `context="` + l + `"`
+	spec := func(label string) *specs.Spec {
+		return &specs.Spec{
+			Mounts: []specs.Mount{
+				{Destination: "/proc", Type: "proc", Source: "proc"},
+				{Destination: "/dev", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "mode=755"}},
+				{Destination: "/dev/pts", Type: "devpts", Source: "devpts", Options: []string{"newinstance", "ptmxmode=0666"}},
+				{Destination: "/dev/mqueue", Type: "mqueue", Source: "mqueue", Options: []string{"nosuid"}},
+				{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: []string{"ro"}},
+				{Destination: "/data", Type: "bind", Source: "/tmp", Options: []string{"rbind"}},
+				{Destination: "/sys/fs/cgroup", Type: "cgroup", Source: "cgroup"},
+			},
+			Linux: &specs.Linux{MountLabel: label, MaskedPaths: []string{"/proc/acpi"}},
+		}
+	}
+	c := &Config{Rootfs: "/b/rootfs", Bundle: "/b", Spec: spec(l), OwnCgroupsFrom: func() (map[string]string, error) { return map[string]string{}, nil }}
+	ops, err := PlanSetup(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ops, err = ResolveCgroups(c, ops); err != nil {
+		t.Fatal(err)
+	}
+	if ops[0].Code != nsenter.OpPrepare || ops[2].Code != nsenter.OpMountLabel || ops[2].S[0] != l {
+		t.Fatalf("want OpMountLabel %q right after the prepare step: %+v", l, ops[:3])
+	}
+	data := map[string]string{}
+	var bits = map[string]uint64{}
+	for _, op := range ops {
+		switch op.Code {
+		case nsenter.OpFresh, nsenter.OpCgroup1:
+			data[op.S[0]] = op.S[3]
+			bits[op.S[0]] = op.N[2]
+		case nsenter.OpBind:
+			if op.S[3] != "" {
+				t.Errorf("bind mount with data %q", op.S[3])
+			}
+		}
+	}
+	for dest, want := range map[string]string{
+		"/proc": "", "/dev": "mode=755," + ctx, "/dev/pts": "newinstance,ptmxmode=0666," + ctx,
+		"/dev/mqueue": "", "/sys": "",
+	} {
+		if data[dest] != want {
+			t.Errorf("%s: data %q, want %q", dest, data[dest], want)
+		}
+	}
+	if bits["/dev/mqueue"]&nsenter.BitMqueueLabel == 0 || bits["/dev"]&nsenter.BitMqueueLabel != 0 {
+		t.Errorf("BitMqueueLabel: mqueue %#x, tmpfs %#x", bits["/dev/mqueue"], bits["/dev"])
+	}
+	// A v1 host mounts a tmpfs for the hierarchies (v2: cgroup2 takes no context=).
+	t.Logf("cgroup mount data: %q", data["/sys/fs/cgroup"])
+	if d, ok := data["/sys/fs/cgroup"]; ok && d != "mode=755,"+ctx {
+		t.Errorf("cgroup v1 tmpfs: data %q", d)
+	}
+	if fin := PlanFinalize(c); len(fin) != 1 || fin[0].Code != nsenter.OpMask || fin[0].S[3] != ctx {
+		t.Errorf("masked directory tmpfs: %+v", fin)
+	}
+
+	// Without a label: the data as the spec gives it, no label op or bit.
+	c.Spec = spec("")
+	ops, _ = PlanSetup(c)
+	ops, _ = ResolveCgroups(c, ops)
+	for _, op := range ops {
+		if op.Code == nsenter.OpMountLabel || op.N[2]&nsenter.BitMqueueLabel != 0 && op.Code == nsenter.OpFresh ||
+			strings.Contains(op.S[3], "context=") {
+			t.Errorf("no mountLabel: %+v", op)
+		}
+		if op.Code == nsenter.OpCgroup1 && op.S[3] != "mode=755" {
+			t.Errorf("cgroup v1 tmpfs without a label: data %q", op.S[3])
+		}
+	}
+	if fin := PlanFinalize(c); fin[0].S[3] != "" {
+		t.Errorf("masked directory tmpfs without a label: %+v", fin)
+	}
+}
+
+// TestPlanUserNS: in a user namespace the plan names mountFresh's
+// fallbacks (sysfs and mqueue: a bind of the host's instance, in an
+// OP_HOSTBIND right after the mount it stands in for, which asks for it) and
+// createDevice's bind mode (every node a bind of the host's); other
+// filesystems have none. Without a user namespace there is none of these.
+func TestPlanUserNS(t *testing.T) {
+	spec := &specs.Spec{
+		Mounts: []specs.Mount{
+			{Destination: "/proc", Type: "proc", Source: "proc"},
+			{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: []string{"nosuid", "ro"}},
+			{Destination: "/dev/mqueue", Type: "mqueue", Source: "mqueue", Options: []string{"rnodev"}},
+			{Destination: "/run", Type: "tmpfs", Source: "tmpfs"},
+		},
+		Linux: &specs.Linux{Devices: []specs.LinuxDevice{{Path: "/dev/fuse", Type: "c", Major: 10, Minor: 229}}},
+	}
+	type step struct {
+		code uint32
+		dest string
+		bits uint64 // n[2], n[5] for a device
+	}
+	plan := func(userNS bool) []step {
+		ops, err := PlanSetup(&Config{Spec: spec, Rootfs: "/b/rootfs", UserNS: userNS})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []step
+		for _, op := range ops {
+			switch op.Code {
+			case nsenter.OpFresh, nsenter.OpHostBind:
+				out = append(out, step{op.Code, op.S[0], op.N[2]})
+			case nsenter.OpDevice:
+				out = append(out, step{op.Code, op.S[0], op.N[5]})
+			}
+		}
+		return out
+	}
+	var devs []step
+	for _, d := range defaultDevices {
+		devs = append(devs, step{nsenter.OpDevice, d.path, nsenter.BitDevBind})
+	}
+	devs = append(devs, step{nsenter.OpDevice, "/dev/fuse", nsenter.BitDevBind})
+	want := append([]step{
+		{nsenter.OpFresh, "/proc", nsenter.BitPlainDir},
+		{nsenter.OpFresh, "/sys", nsenter.BitPlainDir | nsenter.BitHostBind},
+		{nsenter.OpHostBind, "/sys", 0},
+		{nsenter.OpFresh, "/dev/mqueue", nsenter.BitAttr | nsenter.BitHostBind},
+		{nsenter.OpHostBind, "/dev/mqueue", 0},
+		{nsenter.OpFresh, "/run", 0},
+	}, devs...)
+	if got := plan(true); !slices.Equal(got, want) {
+		t.Errorf("user namespace:\n got %+v\nwant %+v", got, want)
+	}
+	for i := range devs {
+		devs[i].bits = 0
+	}
+	want = append([]step{
+		{nsenter.OpFresh, "/proc", nsenter.BitPlainDir},
+		{nsenter.OpFresh, "/sys", nsenter.BitPlainDir},
+		{nsenter.OpFresh, "/dev/mqueue", nsenter.BitAttr},
+		{nsenter.OpFresh, "/run", 0},
+	}, devs...)
+	if got := plan(false); !slices.Equal(got, want) {
+		t.Errorf("no user namespace:\n got %+v\nwant %+v", got, want)
+	}
+}
+
+// TestPlanCgroupFallbacks: what a "cgroup" mount falls back to is named by
+// the plan: on a unified host the init's own cgroup directory (bound where
+// the kernel refuses a fresh cgroup2, as in a user namespace without a
+// cgroup namespace); on a v1 host each hierarchy's host directory of the
+// init's cgroup, tried after a fresh mount only with a cgroup namespace,
+// and none where the host's mount does not show it.
+func TestPlanCgroupFallbacks(t *testing.T) {
+	old := cgroupFSType
+	t.Cleanup(func() { cgroupFSType = old })
+	spec := &specs.Spec{Mounts: []specs.Mount{{Destination: "/sys/fs/cgroup", Type: "cgroup", Source: "cgroup", Options: []string{"ro", "nosuid"}}}}
+	resolve := func(c *Config) []PlanOp {
+		t.Helper()
+		ops, err := PlanSetup(c)
+		if err == nil {
+			ops, err = ResolveCgroups(c, ops)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []PlanOp
+		for _, op := range ops {
+			switch op.Code {
+			case nsenter.OpCgroup1, nsenter.OpCgroupHierarchy, nsenter.OpCgroupDone, nsenter.OpCgroup2:
+				out = append(out, op)
+			}
+		}
+		return out
+	}
+
+	cgroupFSType = func() (int64, error) { return unix.CGROUP2_SUPER_MAGIC, nil }
+	ops := resolve(&Config{Spec: spec, Rootfs: "/b/rootfs", UserNS: true, OwnCgroups: map[string]string{"": "/berth/c1"}})
+	if len(ops) != 1 || ops[0].Code != nsenter.OpCgroup2 || ops[0].S[1] != "/sys/fs/cgroup/berth/c1" || ops[0].S[2] != "" ||
+		ops[0].N[0] != unix.MS_RDONLY|unix.MS_NOSUID {
+		t.Errorf("cgroup2: %+v", ops)
+	}
+
+	withMountTable(t, `30 22 0:26 / /sys/fs/cgroup ro,nosuid,nodev,noexec - tmpfs tmpfs ro,mode=755
+31 30 0:27 / /sys/fs/cgroup/unified rw,nosuid,nodev,noexec,relatime - cgroup2 cgroup2 rw
+32 30 0:28 / /sys/fs/cgroup/cpu,cpuacct rw,nosuid,nodev,noexec,relatime - cgroup cgroup rw,cpu,cpuacct
+33 30 0:29 /c1 /sys/fs/cgroup/memory rw,nosuid,nodev,noexec,relatime - cgroup cgroup rw,memory
+`)
+	cgroupFSType = func() (int64, error) { return unix.TMPFS_MAGIC, nil }
+	own := map[string]string{"": "/berth/c1", "cpu,cpuacct": "/berth/c1", "memory": "/other"}
+	for _, cgroupNS := range []bool{false, true} {
+		ops = resolve(&Config{Spec: spec, Rootfs: "/b/rootfs", UserNS: true, CgroupNS: cgroupNS, OwnCgroups: own})
+		var got [][4]string
+		for _, op := range ops[1 : len(ops)-1] {
+			got = append(got, [4]string{op.S[1], op.S[2], op.S[3], strconv.FormatUint(op.N[2], 10)})
+		}
+		ns := uint64(0)
+		if cgroupNS {
+			ns = nsenter.BitCgroupNS
+		}
+		want := [][4]string{
+			{"cpu,cpuacct", "/sys/fs/cgroup/cpu,cpuacct/berth/c1", "cpu,cpuacct", strconv.FormatUint(ns, 10)},
+			{"memory", "", "memory", strconv.FormatUint(ns, 10)},
+			{"unified", "/sys/fs/cgroup/unified/berth/c1", "", strconv.FormatUint(ns|nsenter.BitCgroup2, 10)},
+		}
+		if ops[0].Code != nsenter.OpCgroup1 || ops[len(ops)-1].Code != nsenter.OpCgroupDone || !slices.Equal(got, want) {
+			t.Errorf("cgroup v1, cgroup namespace %v:\n got %q\nwant %q", cgroupNS, got, want)
+		}
+	}
+}
+
+// TestPlanOverlayUserNS: an overlay rootfs with a user namespace is refused
+// by the plan with the Go Setup's line (the lowers' trusted.* xattrs).
+func TestPlanOverlayUserNS(t *testing.T) {
+	lower := t.TempDir()
+	c := &Config{
+		Rootfs: "/b/rootfs", Bundle: "/b", UserNS: true,
+		Spec: &specs.Spec{Annotations: map[string]string{OverlayAnnotation: `["` + lower + `"]`}},
+	}
+	_, err := PlanSetup(c)
+	_, _, _, _, goErr := c.overlayDirs()
+	if err == nil || goErr == nil || err.Error() != goErr.Error() || !strings.Contains(err.Error(), "user namespace") {
+		t.Errorf("plan: %v; Setup: %v", err, goErr)
 	}
 }

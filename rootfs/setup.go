@@ -33,11 +33,15 @@ type Config struct {
 	// "/"). Nil: read /proc/self/cgroup.
 	OwnCgroups map[string]string
 	// OwnCgroupsFrom, when OwnCgroups is nil, gives them when first needed
-	// (the plan is compiled while the init is still being made).
+	// (the plan is compiled while the init is still being made); asked
+	// once per "cgroup" mount.
 	OwnCgroupsFrom func() (map[string]string, error)
 	// BeforePivot runs after every mount and device is in place and before
 	// pivot_root (the createContainer hook point). May be nil.
 	BeforePivot func() error
+	// BeforePivotOps is BeforePivot for the C init's plan (PlanSetup):
+	// the createContainer hooks, placed right after the hooks point.
+	BeforePivotOps []PlanOp
 	// Mark, when set, is told each step done (berth --debug timings).
 	Mark func(step string)
 }

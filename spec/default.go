@@ -4,15 +4,26 @@ import (
 	"os"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // Default returns the spec `berth spec` writes: a shell in a read-only
 // "rootfs" with the usual kernel filesystems, a small capability set and
-// fresh namespaces. With rootless set it runs in a new user namespace that
-// maps container root to the calling user and leaves out what an
-// unprivileged user cannot create (network and cgroup namespaces, sysfs and
-// cgroup mounts, device cgroup rules).
+// fresh namespaces, a cgroup namespace among them only where
+// /sys/fs/cgroup is cgroup v2, as runc's. With rootless set it runs in a
+// new user namespace that maps container root to the calling user and
+// leaves out what an unprivileged user cannot create (network and cgroup
+// namespaces, sysfs and cgroup mounts, device cgroup rules).
 func Default(rootless bool) *specs.Spec {
+	var fs unix.Statfs_t
+	unified := unix.Statfs("/sys/fs/cgroup", &fs) == nil && fs.Type == unix.CGROUP2_SUPER_MAGIC
+	return defaultFor(rootless, unified)
+}
+
+// defaultFor is Default on a host whose /sys/fs/cgroup is cgroup v2
+// (unified) or not: runc's default spec has a cgroup namespace only on v2
+// (and Docker's default cgroupns mode is private on v2, host on v1).
+func defaultFor(rootless, unified bool) *specs.Spec {
 	defaultCaps := []string{"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"}
 	s := &specs.Spec{
 		Version: specs.Version,
@@ -77,12 +88,14 @@ func Default(rootless bool) *specs.Spec {
 				{Type: specs.IPCNamespace},
 				{Type: specs.UTSNamespace},
 				{Type: specs.MountNamespace},
-				{Type: specs.CgroupNamespace},
 			},
 			Resources: &specs.LinuxResources{
 				Devices: []specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}},
 			},
 		},
+	}
+	if unified {
+		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.CgroupNamespace})
 	}
 	if rootless {
 		makeRootless(s)

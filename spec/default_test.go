@@ -26,7 +26,7 @@ func nsTypes(s *specs.Spec) []specs.LinuxNamespaceType {
 }
 
 func TestDefault(t *testing.T) {
-	s := Default(false)
+	s := defaultFor(false, true)
 	if err := Validate(s); err != nil {
 		t.Fatal(err)
 	}
@@ -70,6 +70,23 @@ func TestDefault(t *testing.T) {
 	c.Effective[0] = "CAP_CHOWN"
 	if c.Bounding[0] != "CAP_AUDIT_WRITE" || c.Permitted[0] != "CAP_AUDIT_WRITE" {
 		t.Error("capability lists alias each other")
+	}
+}
+
+// TestDefaultCgroupNamespace: a cgroup namespace on a cgroup v2 host
+// only, as runc's default spec; the rootless spec has none either way.
+func TestDefaultCgroupNamespace(t *testing.T) {
+	for _, unified := range []bool{false, true} {
+		want := []specs.LinuxNamespaceType{"pid", "network", "ipc", "uts", "mount"}
+		if unified {
+			want = append(want, "cgroup")
+		}
+		if got := nsTypes(defaultFor(false, unified)); !slices.Equal(got, want) {
+			t.Errorf("unified %v: namespaces %q, want %q", unified, got, want)
+		}
+		if got, want := nsTypes(defaultFor(true, unified)), []specs.LinuxNamespaceType{"pid", "ipc", "uts", "mount", "user"}; !slices.Equal(got, want) {
+			t.Errorf("unified %v, rootless: namespaces %q, want %q", unified, got, want)
+		}
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"berth/libcontainer/caps"
+	"berth/libcontainer/cgroups/devices"
 	"berth/libcontainer/lsm"
 	"berth/libcontainer/seccomp"
 )
@@ -251,8 +252,8 @@ func checkLinux(s *specs.Spec) error {
 			default:
 				return fmt.Errorf("linux.resources.devices[%d].type %q: must be a, c or b", i, d.Type)
 			}
-			if strings.Trim(d.Access, "rwm") != "" {
-				return fmt.Errorf("linux.resources.devices[%d].access %q: must be made of r, w and m", i, d.Access)
+			if _, err := devices.ParseAccess(d.Access); err != nil {
+				return fmt.Errorf("linux.resources.devices[%d].%w", i, err)
 			}
 		}
 	}

@@ -241,6 +241,9 @@ func TestValidate(t *testing.T) {
 		}, `linux.devices[1].path "/dev/null": duplicate of linux.devices[0]`},
 		{"device cgroup access", func(s *specs.Spec) { s.Linux.Resources.Devices[0].Access = "rwx" },
 			`linux.resources.devices[0].access "rwx": must be made of r, w and m`},
+		{"device cgroup access a ignored", func(s *specs.Spec) { s.Linux.Resources.Devices[0].Access = "rwa" }, ""},
+		{"device cgroup access only a", func(s *specs.Spec) { s.Linux.Resources.Devices[0].Access = "a" },
+			`linux.resources.devices[0].access "a": names none of r, w and m`},
 		{"device cgroup type", func(s *specs.Spec) { s.Linux.Resources.Devices[0].Type = "p" },
 			`linux.resources.devices[0].type "p": must be a, c or b`},
 
@@ -287,7 +290,9 @@ func TestValidate(t *testing.T) {
 			`linux.mountLabel "system_u::container_file_t:s0": want user:role:type[:level], field 2 is empty`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := Default(false)
+			// The v2 default (six namespaces): the expected indexes
+			// must not depend on the host.
+			s := defaultFor(false, true)
 			tc.mutate(s)
 			err := Validate(s)
 			if tc.wantErr == "" {

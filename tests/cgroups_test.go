@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -70,16 +71,33 @@ func TestCgroupLimitsAndCommands(t *testing.T) {
 		t.Errorf("pids.max: %s, want 20", got)
 	}
 
-	// ps lists the init and its child.
+	// ps lists the init and its child (once the shell has forked it).
 	var ps []int
-	if err := json.Unmarshal([]byte(r.mustRun("ps", "--format", "json", c.id).stdout), &ps); err != nil || len(ps) < 2 {
-		t.Fatalf("ps --format json: %v %v", ps, err)
+	for i := 0; ; i++ {
+		err := json.Unmarshal([]byte(r.mustRun("ps", "--format", "json", c.id).stdout), &ps)
+		if err == nil && len(ps) >= 2 {
+			break
+		}
+		if err != nil || i == 100 {
+			t.Fatalf("ps --format json: %v %v", ps, err)
+		}
+		sleepMs(20)
 	}
 
 	r.mustRun("update", "--memory", strconv.FormatInt(2*limit, 10), "--pids-limit", "30", c.id)
 	if got := cgroupFile(t, pid, "memory", "memory.limit_in_bytes", "memory.max"); got != strconv.FormatInt(2*limit, 10) {
 		t.Errorf("memory limit after update: %s, want %d", got, 2*limit)
 	}
+	// runc's form with the flags after the id, and sizes with units.
+	r.mustRun("update", c.id, "--memory", "160M", "--pids-limit=35")
+	if got := cgroupFile(t, pid, "memory", "memory.limit_in_bytes", "memory.max"); got != strconv.Itoa(160<<20) {
+		t.Errorf("memory limit after update ID --memory 160M: %s, want %d", got, 160<<20)
+	}
+	if got := cgroupFile(t, pid, "pids", "pids.max", "pids.max"); got != "35" {
+		t.Errorf("pids.max after update ID --pids-limit=35: %s, want 35", got)
+	}
+	assertErrorLine(t, r.run("update", c.id, "--memory", "1x"), "--memory")
+	assertErrorLine(t, r.run("update", c.id, "--bogus", "1"), "argument")
 	// dockerd's form: LinuxResources JSON on stdin.
 	res := r.runCmd(func(cmd *exec.Cmd) { cmd.Stdin = strings.NewReader(`{"pids":{"limit":40}}`) }, "update", "--resources", "-", c.id)
 	if res.code != 0 {
@@ -178,4 +196,98 @@ func TestCgroupPidsLimitLow(t *testing.T) {
 	if _, err := fmt.Sscanf(out, "done %d", &n); err != nil || n < 2 || n > 4 {
 		t.Errorf("pids.max 4: want \"done N\" with 2 <= N <= 4 processes, got %q", out)
 	}
+}
+
+// TestCgroupFrozenRefused: a linux.cgroupsPath naming an existing cgroup
+// that is frozen, by itself or through its parent, is refused before
+// anything is made or started (runc refuses it too), instead of leaving
+// run -d waiting on an init frozen in it. The cgroup stays as it was.
+func TestCgroupFrozenRefused(t *testing.T) {
+	r := newRuntime(t)
+	b := newBundle(t, "true")
+	type freezer struct{ mount, file, value string }
+	var freezers []freezer
+	if isUnified() {
+		freezers = append(freezers, freezer{"/sys/fs/cgroup", "cgroup.freeze", "1"})
+	} else {
+		freezers = append(freezers, freezer{"/sys/fs/cgroup/freezer", "freezer.state", "FROZEN"})
+		if _, err := os.Stat("/sys/fs/cgroup/unified/cgroup.procs"); err == nil {
+			// A hybrid host's cgroup2 mount has a freezer of its own.
+			freezers = append(freezers, freezer{"/sys/fs/cgroup/unified", "cgroup.freeze", "1"})
+		}
+	}
+	for _, f := range freezers {
+		for _, viaParent := range []bool{false, true} {
+			cg := uniqueCgroup()
+			removeCgroupsAtEnd(t, cg)
+			frozen, target := f.mount+cg, cg
+			if viaParent {
+				target = cg + "/child"
+			}
+			if err := os.MkdirAll(f.mount+target, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			writeCgroup(t, frozen, f.file, f.value)
+			b.spec.Linux.CgroupsPath = target
+			id, res := r.runContainer(b, "--detach")
+			what := fmt.Sprintf("%s=%s in %s, cgroupsPath %s", f.file, f.value, frozen, target)
+			assertErrorAll(t, res, "linux.cgroupsPath", f.mount+target, "frozen")
+			if _, err := os.Stat(filepath.Join(r.root, id)); !os.IsNotExist(err) {
+				t.Errorf("%s: state of %s left (%v)", what, id, err)
+			}
+			if d := cgroupDirs(cg); len(d) != 1 || d[0] != frozen {
+				t.Errorf("%s: cgroup directories after the refusal: %q, want only %s", what, d, frozen)
+			}
+			if _, err := os.Stat(f.mount + target); err != nil {
+				t.Errorf("%s: the existing cgroup was removed: %v", what, err)
+			}
+		}
+	}
+}
+
+// TestCgroupCpusetEmptyParent: on cgroup v1 an existing parent whose
+// cpuset.cpus and cpuset.mems are empty (a pod cgroup an engine made and
+// left empty) gets them from its own parent, top down, as with runc, so
+// the container can join below it; the sets it had stay.
+func TestCgroupCpusetEmptyParent(t *testing.T) {
+	if isUnified() {
+		t.Skip("cgroup v2: cpuset.cpus and cpuset.mems start as the parent's there")
+	}
+	const mount = "/sys/fs/cgroup/cpuset"
+	r := newRuntime(t)
+	top := uniqueCgroup()
+	removeCgroupsAtEnd(t, top)
+	pod := top + "/pod"
+	if err := os.MkdirAll(mount+pod, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	rootCpus, rootMems := readCgroup(t, mount, "cpuset.cpus"), readCgroup(t, mount, "cpuset.mems")
+	// The top level has cpus but no mems; the pod has neither.
+	writeCgroup(t, mount+top, "cpuset.cpus", rootCpus)
+	for _, f := range []string{"cpuset.cpus", "cpuset.mems"} {
+		if got := readCgroup(t, mount+pod, f); got != "" {
+			t.Fatalf("new cgroup %s/%s = %q, want empty (cgroup.clone_children set?)", mount+pod, f, got)
+		}
+	}
+	b := newShBundle(t, "grep -E '^(Cpus|Mems)_allowed_list' /proc/self/status")
+	b.spec.Linux.CgroupsPath = pod + "/ctr"
+	out := r.mustRunContainer(b)
+	if want := "Cpus_allowed_list:\t" + rootCpus + "\nMems_allowed_list:\t" + rootMems + "\n"; out != want {
+		t.Errorf("container's cpuset: %q, want %q", out, want)
+	}
+	for _, d := range []string{top, pod} {
+		if cpus, mems := readCgroup(t, mount+d, "cpuset.cpus"), readCgroup(t, mount+d, "cpuset.mems"); cpus != rootCpus || mems != rootMems {
+			t.Errorf("%s: cpus %q mems %q, want the root's %q %q", mount+d, cpus, mems, rootCpus, rootMems)
+		}
+	}
+	cgroupGone(t, pod+"/ctr")
+}
+
+func readCgroup(t *testing.T, dir, file string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(b))
 }

@@ -117,6 +117,13 @@ func TestSpec(t *testing.T) {
 			t.Errorf("default spec lacks a %s namespace", ns)
 		}
 	}
+	cgroupNS := false
+	for _, n := range s.Linux.Namespaces {
+		cgroupNS = cgroupNS || n.Type == specs.CgroupNamespace
+	}
+	if cgroupNS != isUnified() {
+		t.Errorf("default spec has a cgroup namespace: %v; want one only on a cgroup v2 host (this one: %v), as runc's", cgroupNS, isUnified())
+	}
 
 	t.Run("runs", func(t *testing.T) {
 		// The generated config, changed only where a test run must differ
@@ -172,4 +179,82 @@ func TestFeatures(t *testing.T) {
 	if f.OCIVersionMax == "" || len(f.Hooks) != 6 || len(f.Linux.Namespaces) != 8 || !f.Linux.Seccomp.Enabled {
 		t.Errorf("features: %+v", f)
 	}
+}
+
+// TestCLI: the command line itself, through the binary. List flags take
+// each value whole (exec -e A=x,y is one variable, as in runc) while -g
+// also takes a comma-separated list; help and --version print and exit 0;
+// a container id that is the name of the help command is still an id;
+// a usage error is one line on stderr, without the help on stdout.
+func TestCLI(t *testing.T) {
+	r := newRuntime(t)
+
+	t.Run("help and version", func(t *testing.T) {
+		for _, tc := range []struct {
+			args []string
+			want string
+		}{
+			{[]string{"--version"}, "version"},
+			{[]string{"-v"}, "version"},
+			{[]string{"--help"}, "COMMANDS:"},
+			{[]string{"-h"}, "COMMANDS:"},
+			{nil, "COMMANDS:"},
+			{[]string{"help"}, "COMMANDS:"},
+			{[]string{"help", "exec"}, "--env value, -e value"},
+			{[]string{"exec", "--help"}, "--env value, -e value"},
+			{[]string{"update", "-h"}, "--memory value"},
+		} {
+			res := r.run(tc.args...)
+			if res.code != 0 || !strings.Contains(res.stdout, tc.want) {
+				t.Errorf("want exit 0 and %q on stdout: %s", tc.want, res)
+			}
+		}
+	})
+
+	t.Run("usage errors", func(t *testing.T) {
+		for _, tc := range []struct {
+			args []string
+			code int
+			want string
+		}{
+			{[]string{"--bogus", "list"}, 1, "-bogus"},
+			{[]string{"list", "--bogus"}, 1, "list: flag provided but not defined: -bogus"},
+			{[]string{"exec", "--bogus", "id", "true"}, 1, "exec: flag provided but not defined: -bogus"},
+			{[]string{"exec", "--preserve-fds", "x", "id", "true"}, 1, "preserve-fds"},
+			{[]string{"exec", "-g", "5,x", "id", "true"}, 1, `"5,x"`},
+			{[]string{"list", "--format"}, 1, "flag needs an argument"},
+			{[]string{"bundle", "dir"}, 1, "--image"},
+			{[]string{"state"}, 1, "expects 1 argument"},
+			{[]string{"nosuchcommand"}, 3, `no command "nosuchcommand"`},
+			{[]string{"help", "nosuchcommand"}, 3, "nosuchcommand"},
+		} {
+			res := r.run(tc.args...)
+			msg := strings.TrimRight(res.stderr, "\n")
+			if res.code != tc.code || res.stdout != "" || strings.Contains(msg, "\n") || !strings.Contains(msg, tc.want) {
+				t.Errorf("want exit %d, nothing on stdout and one line on stderr with %q: %s", tc.code, tc.want, res)
+			}
+		}
+	})
+
+	t.Run("ids named help", func(t *testing.T) {
+		for _, id := range []string{"h", "help"} {
+			res := r.run("state", id)
+			if res.code != 1 || res.stdout != "" || !strings.Contains(res.stderr, `"`+id+`" does not exist`) {
+				t.Errorf("state %s: want the container looked up, not help: %s", id, res)
+			}
+		}
+	})
+
+	t.Run("list flags", func(t *testing.T) {
+		c := runningSleeper(t, r)
+		res := r.mustRun("exec", "-e", "A=x,y", "-e=B=1, 2", "-g", "5,6", "-g", "7", c.id,
+			"sh", "-c", `echo "A=$A"; echo "B=$B"; id -G`)
+		if got, want := lines(res.stdout), []string{"A=x,y", "B=1, 2", "0 5 6 7"}; strings.Join(got, "|") != strings.Join(want, "|") {
+			t.Errorf("exec -e A=x,y -e=B=1, 2 -g 5,6 -g 7: got %q, want %q", got, want)
+		}
+		res = r.mustRun("exec", "--env", "C=a,b", c.id, "sh", "-c", `echo "C=$C"`)
+		if got := strings.TrimSpace(res.stdout); got != "C=a,b" {
+			t.Errorf("exec --env C=a,b: got %q", got)
+		}
+	})
 }

@@ -109,6 +109,13 @@ func TestEnginePodman(t *testing.T) {
 	if !strings.Contains(mem, "67108864") {
 		t.Errorf("podman run --memory 64m: the container sees %q", mem)
 	}
+	// A user namespace (the C init builds it): podman's spec, with its
+	// cgroup mount, /dev/mqueue and the default devices, in mapped ids.
+	userns := sh(t, time.Minute, pm, podman(t, store, append(append([]string{"run", "--rm", "--uidmap", "0:100000:65536", "--gidmap", "0:100000:65536"},
+		noLimitRaise()...), image, "sh", "-c", "cat /proc/self/uid_map; id -u; stat -c %t:%T /dev/null")...)...)
+	if f := strings.Fields(userns); len(f) < 5 || strings.Join(f[len(f)-5:], " ") != "0 100000 65536 0 1:3" {
+		t.Errorf("podman run --uidmap: %q, want the map, uid 0 and /dev/null", userns)
+	}
 	// run -it under a pty, as a person at a terminal would.
 	onTerminal(t, "podman run -it", "it-ok",
 		append([]string{pm}, podman(t, store, append(append([]string{"run", "--rm", "-it"}, noLimitRaise()...), image, "sh", "-c", "tty && echo it-ok")...)...))

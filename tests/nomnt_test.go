@@ -128,7 +128,7 @@ unshare -mrpfn sh -c '
 		name   string
 		b      *bundle
 		goInit bool
-	}{{"C init", probe(false), false}, {"Go init", probe(false), true}, {"user namespace", probe(true), true}} {
+	}{{"C init", probe(false), false}, {"Go init", probe(false), true}, {"user namespace", probe(true), false}, {"user namespace, Go init", probe(true), true}} {
 		for _, flags := range [][]string{nil, {"--no-pivot"}} {
 			args := append(append([]string{"run"}, flags...), "--bundle", tc.b.dir, r.newID())
 			res := r.runCmd(func(cmd *exec.Cmd) { cmd.Env = initEnv(tc.goInit) }, args...)

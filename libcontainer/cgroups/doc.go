@@ -25,7 +25,10 @@
 //   - "slice:prefix:name": systemd's form, refused with ErrSystemdPath
 //     until berth has a systemd driver.
 //
-// A path that resolves to a root cgroup or to berth's own is refused.
+// A path that resolves to a root cgroup or to berth's own is refused, and
+// so is an existing cgroup that is frozen or freezing, itself or through
+// a parent (CheckNotFrozen, before create makes anything), where runc
+// 1.1 catches only the first and hangs on a frozen parent.
 // Where the container's cgroup ends up depends on where berth runs, so
 // the state records Paths() and later commands use Load, never NewManager.
 // Destroy removes the container's directory (and what the container made

@@ -31,10 +31,49 @@ const (
 	destroyTimeout = time.Second
 )
 
-// mkdirCgroup creates dir and its missing parents, calling made(parent,
-// child) for each directory it creates, top-down (v1 cpuset needs the
-// parent's cpus and mems copied into every new level).
-func mkdirCgroup(dir string, made func(parent, child string) error) error {
+// CheckNotFrozen fails when the cgroup of m already exists and is frozen
+// or freezing, by itself or through an ancestor: a container started in
+// it would stop in its init before running anything, and create would
+// wait for it forever (runc refuses such a cgroup too). It reads the v1
+// freezer's freezer.state, and in a cgroup2 directory (v2, or a hybrid
+// host's controller-less one, which has a freezer of its own)
+// cgroup.freeze and the "frozen" key of cgroup.events. A cgroup that does
+// not exist yet passes.
+func CheckNotFrozen(m Manager) error {
+	paths := m.Paths()
+	if dir, ok := paths["freezer"]; ok {
+		st, err := readTrimmed(dir, "freezer.state")
+		if err != nil && !isNotExist(err) {
+			return fmt.Errorf("read %s/freezer.state: %w", dir, err)
+		}
+		if st == string(Frozen) || st == string(Freezing) {
+			return fmt.Errorf("cgroup %s is frozen (freezer.state %s): thaw it or use another cgroup", dir, st)
+		}
+	}
+	if dir, ok := paths[unifiedKey]; ok {
+		self, err := readTrimmed(dir, "cgroup.freeze")
+		if err != nil && !isNotExist(err) {
+			return fmt.Errorf("read %s/cgroup.freeze: %w", dir, err)
+		}
+		if self == "1" {
+			return fmt.Errorf("cgroup %s is frozen (cgroup.freeze 1): thaw it or use another cgroup", dir)
+		}
+		if err == nil {
+			ev, err := readKV(dir, "cgroup.events")
+			if err != nil && !isNotExist(err) {
+				return fmt.Errorf("read %s/cgroup.events: %w", dir, err)
+			}
+			if ev["frozen"] == 1 {
+				return fmt.Errorf("cgroup %s is frozen through a parent (cgroup.events: frozen 1): thaw it or use another cgroup", dir)
+			}
+		}
+	}
+	return nil
+}
+
+// mkdirCgroup creates dir and its missing parents (v1 cpuset has its own,
+// mkdirCpuset).
+func mkdirCgroup(dir string) error {
 	if _, err := os.Stat(dir); err == nil {
 		return nil
 	}
@@ -42,14 +81,11 @@ func mkdirCgroup(dir string, made func(parent, child string) error) error {
 	if parent == dir {
 		return fmt.Errorf("mkdir %s: no cgroup hierarchy above it", dir)
 	}
-	if err := mkdirCgroup(parent, made); err != nil {
+	if err := mkdirCgroup(parent); err != nil {
 		return err
 	}
 	if err := unix.Mkdir(dir, 0o755); err != nil && err != unix.EEXIST {
 		return fmt.Errorf("mkdir %s: %w", dir, err)
-	}
-	if made != nil {
-		return made(parent, dir)
 	}
 	return nil
 }

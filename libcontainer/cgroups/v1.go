@@ -76,11 +76,13 @@ func (m *v1Manager) Create() error {
 	}
 	cpuset := m.paths["cpuset"]
 	for _, dir := range m.dirs() {
-		var made func(parent, child string) error
+		var err error
 		if dir == cpuset {
-			made = inheritCpuset
+			_, _, err = mkdirCpuset(dir)
+		} else {
+			err = mkdirCgroup(dir)
 		}
-		if err := mkdirCgroup(dir, made); err != nil {
+		if err != nil {
 			return err
 		}
 	}
@@ -88,26 +90,65 @@ func (m *v1Manager) Create() error {
 	return nil
 }
 
-// inheritCpuset gives a new v1 cpuset cgroup its parent's cpus and mems:
-// it starts with none, and a cgroup without cpus takes no processes.
-func inheritCpuset(parent, child string) error {
-	for _, f := range []string{"cpuset.cpus", "cpuset.mems"} {
-		cur, err := readTrimmed(child, f)
-		if err != nil {
-			return fmt.Errorf("new cpuset cgroup: %w", err)
+// mkdirCpuset creates a v1 cpuset cgroup and returns its cpus and mems.
+// A cpuset cgroup starts with none, takes no process while it has none
+// (ENOSPC), and may have only what its parent has: the new directories,
+// and every existing ancestor left empty (a pod cgroup an engine made and
+// never filled), get their parent's cpuset.cpus and cpuset.mems, top
+// down, as runc does. The walk up stops at the first level that has both:
+// the kernel keeps a child's sets within its parent's, so every level
+// above it has them too, and the hierarchy's root always does.
+func mkdirCpuset(dir string) (cpus, mems string, err error) {
+	cpus, mems, err = readCpuset(dir)
+	existed := err == nil
+	if existed && cpus != "" && mems != "" {
+		return cpus, mems, nil
+	}
+	if err != nil && !isNotExist(err) {
+		return "", "", err
+	}
+	parent := path.Dir(dir)
+	if parent == dir {
+		return "", "", fmt.Errorf("cpuset cgroup %s: no cgroup hierarchy above it", dir)
+	}
+	pcpus, pmems, err := mkdirCpuset(parent)
+	if err != nil {
+		return "", "", err
+	}
+	if !existed {
+		if err := unix.Mkdir(dir, 0o755); err != nil && err != unix.EEXIST {
+			return "", "", fmt.Errorf("mkdir %s: %w", dir, err)
 		}
-		if cur != "" {
-			continue
-		}
-		v, err := readTrimmed(parent, f)
-		if err != nil {
-			return fmt.Errorf("new cpuset cgroup: %w", err)
-		}
-		if err := writeFile(child, f, v, "copied from the parent cpuset"); err != nil {
-			return err
+		// cgroup.clone_children in the parent, or a racing creator,
+		// may have filled it already.
+		if cpus, mems, err = readCpuset(dir); err != nil {
+			return "", "", err
 		}
 	}
-	return nil
+	const what = "copied from the parent cpuset"
+	if cpus == "" {
+		if err := writeFile(dir, "cpuset.cpus", pcpus, what); err != nil {
+			return "", "", err
+		}
+		cpus = pcpus
+	}
+	if mems == "" {
+		if err := writeFile(dir, "cpuset.mems", pmems, what); err != nil {
+			return "", "", err
+		}
+		mems = pmems
+	}
+	return cpus, mems, nil
+}
+
+func readCpuset(dir string) (cpus, mems string, err error) {
+	if cpus, err = readTrimmed(dir, "cpuset.cpus"); err != nil {
+		return "", "", err
+	}
+	if mems, err = readTrimmed(dir, "cpuset.mems"); err != nil {
+		return "", "", err
+	}
+	return cpus, mems, nil
 }
 
 // Apply writes pid to cgroup.procs in every hierarchy. The first such

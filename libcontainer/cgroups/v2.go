@@ -53,7 +53,7 @@ func (m *v2Manager) Create() error {
 	if m.created {
 		return nil
 	}
-	if err := mkdirCgroup(m.dir, nil); err != nil {
+	if err := mkdirCgroup(m.dir); err != nil {
 		return err
 	}
 	want := v2Controllers

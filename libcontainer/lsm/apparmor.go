@@ -49,20 +49,21 @@ func checkAttrValue(v string) error {
 	return nil
 }
 
-// testProfile asks AppArmor whether this task could change to profile
-// ("permprofile": a test, nothing changes), so a profile that is not loaded
-// fails while create can still report it; the change itself happens at exec.
-func (p *Proc) testProfile(profile string) error {
-	fd, path, err := p.ThreadAttr("apparmor", "current")
+// test writes w.Test to this thread's attr/<Dir>/current: for AppArmor
+// ("permprofile <name>") a question whether this task could change to the
+// profile, which changes nothing, so a profile that is not loaded fails
+// while create can still report it; the change itself happens at exec.
+func (p *Proc) test(w ExecWrite) error {
+	fd, path, err := p.ThreadAttr(w.Dir, "current")
 	if err != nil {
 		return err
 	}
 	defer closeFd(fd)
-	if err := writeAttr(fd, "permprofile "+profile); err != nil {
+	if err := writeAttr(fd, w.Test); err != nil {
 		if errors.Is(err, unix.ENOENT) {
-			return fmt.Errorf("no such profile is loaded (write \"permprofile\" to /proc/%s: %w)", path, err)
+			return fmt.Errorf("%s (write %s to /proc/%s: %w)", w.Missing, w.TestQuoted, path, err)
 		}
-		return fmt.Errorf("write \"permprofile\" to /proc/%s: %w", path, err)
+		return fmt.Errorf("write %s to /proc/%s: %w", w.TestQuoted, path, err)
 	}
 	return nil
 }

@@ -42,4 +42,7 @@
 // /proc/sys/kernel/core_pattern, itself a procfs file) is followed, and the
 // opened file is checked to be on procfs again before the write. The path
 // names the thread as <pid>/task/<tid>, not thread-self, which is a symlink.
+//
+// The C executor (nsenter/procfs.c) does the same, step for step, from the
+// attributes and messages ExecWrites decides.
 package lsm

@@ -21,51 +21,74 @@ type attrWrite struct {
 	field string // the spec field and value, for errors
 }
 
+// ExecWrite is one exec attribute a process's LSM fields ask for, as
+// decided here for both executors (Prepare and Apply in Go; the C exec
+// record, nsenter/procfs.c): Value goes to this thread's attr/<Dir>/exec
+// (attr/exec when Dir is "" or the kernel has no attr/<Dir>) just before
+// execve. Test, when set, is written to attr/<Dir>/current when the file is
+// opened, so that what the kernel would refuse at execve fails create. The
+// rest is the text of the messages.
+type ExecWrite struct {
+	Dir, Value, Test string
+	Field            string // the spec field and its value
+	Quoted           string // Value, quoted
+	TestQuoted       string // Test's command word, quoted
+	Missing          string // what ENOENT from the test means
+}
+
+// ExecWrites lists the exec attributes of proc: AppArmor's first (tested
+// with "permprofile", which changes nothing, so that a profile that is not
+// loaded fails create and not start), then SELinux's (which has no
+// directory of its own under attr/). Nil when proc asks for none.
+func ExecWrites(proc *specs.Process) []ExecWrite {
+	if proc == nil {
+		return nil
+	}
+	var ws []ExecWrite
+	if prof := proc.ApparmorProfile; prof != "" {
+		v := "exec " + prof
+		ws = append(ws, ExecWrite{
+			Dir: "apparmor", Value: v, Quoted: fmt.Sprintf("%q", v),
+			Test: "permprofile " + prof, TestQuoted: `"permprofile"`, Missing: "no such profile is loaded",
+			Field: fmt.Sprintf("process.apparmorProfile %q", prof),
+		})
+	}
+	if label := proc.SelinuxLabel; label != "" {
+		ws = append(ws, ExecWrite{Value: label, Quoted: fmt.Sprintf("%q", label), Field: fmt.Sprintf("process.selinuxLabel %q", label)})
+	}
+	return ws
+}
+
 // Prepare opens the attribute files process.apparmorProfile and
-// process.selinuxLabel need, on the calling (locked) thread, and checks that
-// an AppArmor profile is loaded. It must run before the user switch and
-// before a seccomp filter: Apply then only needs write(2) and close(2).
+// process.selinuxLabel need (ExecWrites), on the calling (locked) thread,
+// and runs their tests. It must run before the user switch and before a
+// seccomp filter: Apply then only needs write(2) and close(2).
 func Prepare(proc *specs.Process) (*ExecAttrs, error) {
-	if proc == nil || proc.ApparmorProfile == "" && proc.SelinuxLabel == "" {
+	ws := ExecWrites(proc)
+	if len(ws) == 0 {
 		return nil, nil
 	}
 	p, err := OpenProc()
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", fieldOf(proc), err)
+		return nil, fmt.Errorf("%s: %w", ws[0].Field, err)
 	}
 	defer p.Close()
 	a := &ExecAttrs{}
-	if prof := proc.ApparmorProfile; prof != "" {
-		field := fmt.Sprintf("process.apparmorProfile %q", prof)
-		if err := p.testProfile(prof); err != nil {
-			a.Close()
-			return nil, fmt.Errorf("%s: %w", field, err)
+	for _, w := range ws {
+		if w.Test != "" {
+			if err := p.test(w); err != nil {
+				a.Close()
+				return nil, fmt.Errorf("%s: %w", w.Field, err)
+			}
 		}
-		fd, path, err := p.ThreadAttr("apparmor", "exec")
+		fd, path, err := p.ThreadAttr(w.Dir, "exec")
 		if err != nil {
 			a.Close()
-			return nil, fmt.Errorf("%s: %w", field, err)
+			return nil, fmt.Errorf("%s: %w", w.Field, err)
 		}
-		a.writes = append(a.writes, attrWrite{fd: fd, path: path, value: "exec " + prof, field: field})
-	}
-	if label := proc.SelinuxLabel; label != "" {
-		field := fmt.Sprintf("process.selinuxLabel %q", label)
-		// SELinux has no directory of its own under attr/.
-		fd, path, err := p.ThreadAttr("", "exec")
-		if err != nil {
-			a.Close()
-			return nil, fmt.Errorf("%s: %w", field, err)
-		}
-		a.writes = append(a.writes, attrWrite{fd: fd, path: path, value: label, field: field})
+		a.writes = append(a.writes, attrWrite{fd: fd, path: path, value: w.Value, field: w.Field})
 	}
 	return a, nil
-}
-
-func fieldOf(proc *specs.Process) string {
-	if proc.ApparmorProfile != "" {
-		return fmt.Sprintf("process.apparmorProfile %q", proc.ApparmorProfile)
-	}
-	return fmt.Sprintf("process.selinuxLabel %q", proc.SelinuxLabel)
 }
 
 // Apply writes the exec attributes; the kernel applies them at the next

@@ -85,7 +85,9 @@ type Rule struct {
 }
 
 // ParseAccess reads a "rwm" permission string; "" means all three, as the
-// v1 kernel reads a rule without permissions.
+// v1 kernel reads a rule without permissions. An "a" is accepted and
+// ignored, as runc does ("rwa" is "rw"), but an access of nothing else
+// names no permission and is refused (runc fails on it too, obscurely).
 func ParseAccess(s string) (Access, error) {
 	if s == "" {
 		return RWM, nil
@@ -99,9 +101,13 @@ func ParseAccess(s string) (Access, error) {
 			a |= Write
 		case 'm':
 			a |= Mknod
+		case 'a':
 		default:
-			return 0, fmt.Errorf("access %q: only r, w and m are allowed", s)
+			return 0, fmt.Errorf("access %q: must be made of r, w and m", s)
 		}
+	}
+	if a == 0 {
+		return 0, fmt.Errorf("access %q: names none of r, w and m (an a is ignored)", s)
 	}
 	return a, nil
 }

@@ -21,6 +21,8 @@ func TestFromSpecValidates(t *testing.T) {
 		{"empty access is rwm", specs.LinuxDeviceCgroup{Allow: true, Type: "b"}, ""},
 		{"bad type", specs.LinuxDeviceCgroup{Type: "x"}, `devices[0].type: "x"`},
 		{"bad access", specs.LinuxDeviceCgroup{Access: "rwx"}, `devices[0].access "rwx"`},
+		{"a ignored", specs.LinuxDeviceCgroup{Allow: true, Type: "c", Access: "rwa"}, ""},
+		{"only a", specs.LinuxDeviceCgroup{Allow: true, Type: "c", Access: "a"}, `devices[0].access "a": names none`},
 		{"negative major", specs.LinuxDeviceCgroup{Major: i64(-2)}, "devices[0].major: -2"},
 		{"huge minor", specs.LinuxDeviceCgroup{Minor: i64(1 << 20)}, "devices[0].minor: 1048576"},
 	} {
@@ -82,6 +84,8 @@ func TestAllowed(t *testing.T) {
 		), Block, 8, 1, Write, false},
 		{"type a matches block", eff(specs.LinuxDeviceCgroup{Allow: true, Major: i64(8), Access: "r"}), Block, 8, 5, Read, true},
 		{"privileged", eff(specs.LinuxDeviceCgroup{Allow: true, Access: "rwm"}), Block, 259, 0, Read | Write | Mknod, true},
+		{"rwa is rw", eff(specs.LinuxDeviceCgroup{Allow: true, Type: "c", Major: i64(1), Minor: i64(11), Access: "rwa"}), Char, 1, 11, Read | Write, true},
+		{"rwa is not m", eff(specs.LinuxDeviceCgroup{Allow: true, Type: "c", Major: i64(1), Minor: i64(11), Access: "rwa"}), Char, 1, 11, Mknod, false},
 		{"mknod only", eff(specs.LinuxDeviceCgroup{Allow: true, Type: "c", Access: "m"}), Char, 4, 4, Mknod, true},
 		{"mknod only: read", eff(specs.LinuxDeviceCgroup{Allow: true, Type: "c", Access: "m"}), Char, 4, 4, Read, false},
 	} {

@@ -1,0 +1,99 @@
+package rootfs
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"berth/nsenter"
+)
+
+// What comes between the propagation change of "/" and the rootfs bind in
+// the C init's plan (OpPrepare with BitNoBind ... OpRootBind): Setup's
+// makeParentPrivate and mountOverlayRoot, decided here.
+
+// mountIDs gives the ids of the mount holding path and of the mount on "/"
+// (a variable for the golden tests).
+var mountIDs = func(path string) (holding, root uint64, err error) {
+	if holding, _, err = mountIDOf(unix.AT_FDCWD, path); err != nil {
+		return 0, 0, fmt.Errorf("statx %q: %w", path, err)
+	}
+	if root, _, err = mountIDOf(unix.AT_FDCWD, "/"); err != nil {
+		return 0, 0, fmt.Errorf("statx %q: %w", "/", err)
+	}
+	return holding, root, nil
+}
+
+// planParentPrivate is makeParentPrivate decided in the parent. The init's
+// mount namespace is a copy of this one in which every mount keeps its
+// propagation (a shared one joins the peer group of its original), so
+// this mount table and the propagation change of "/" (prop) tell whether
+// the mount holding the rootfs is still shared when the init gets there;
+// then its mount point is made private (OpPrivate): pivot_root refuses a
+// new root under a shared mount, and a shared parent would copy the
+// rootfs bind out to its peers.
+func planParentPrivate(rootfs string, prop uintptr) ([]PlanOp, error) {
+	if prop&unix.MS_REC != 0 && prop&^unix.MS_REC != unix.MS_SHARED {
+		// rslave (the default), rprivate, runbindable: nothing stays shared.
+		return nil, nil
+	}
+	holding, root, err := mountIDs(rootfs)
+	if err != nil {
+		return nil, fmt.Errorf("prepare rootfs %q: %w", rootfs, err)
+	}
+	mounts, err := mountTable()
+	if err != nil {
+		return nil, fmt.Errorf("prepare rootfs %q: %w", rootfs, err)
+	}
+	mp, shared, err := sharedAfter(mounts, holding, root, prop)
+	if err != nil {
+		return nil, fmt.Errorf("prepare rootfs %q: mount %d holding %q %w", rootfs, holding, rootfs, err)
+	}
+	if !shared {
+		return nil, nil
+	}
+	return []PlanOp{{Code: nsenter.OpPrivate, S: [6]string{mp, rootfs}}}, nil
+}
+
+// sharedAfter says whether mount holding (in mounts) is shared once the
+// mount on "/" (root) got prop, and gives its mount point. A recursive
+// change reaches every mount; any other only the one on "/".
+func sharedAfter(mounts []mountInfo, holding, root uint64, prop uintptr) (mountpoint string, shared bool, err error) {
+	i := slices.IndexFunc(mounts, func(m mountInfo) bool { return uint64(m.id) == holding })
+	if i < 0 {
+		return "", false, fmt.Errorf("not found in /proc/self/mountinfo")
+	}
+	m := mounts[i]
+	if prop&unix.MS_REC != 0 || holding == root {
+		return m.mountpoint, prop&^unix.MS_REC == unix.MS_SHARED, nil
+	}
+	return m.mountpoint, slices.ContainsFunc(m.optional, func(o string) bool { return strings.HasPrefix(o, "shared:") }), nil
+}
+
+// kernelHasLowerdirPlus: overlayfs takes "lowerdir+" (Linux 6.8), so the
+// overlay is made with the mount API (a variable for the golden tests).
+var kernelHasLowerdirPlus = func() bool { return kernelAtLeast(6, 8) }
+
+// planOverlay is mountOverlayRoot decided in the parent: the annotation and
+// the bundle's directories checked, and either the lowers for the mount
+// API or, before Linux 6.8, mount(2)'s option string (OpOverlay).
+func planOverlay(c *Config) ([]PlanOp, error) {
+	lowers, upper, work, ok, err := c.overlayDirs()
+	if err != nil || !ok {
+		return nil, err
+	}
+	op := PlanOp{
+		Code: nsenter.OpOverlay,
+		N:    [6]uint64{uint64(len(lowers))},
+		S:    [6]string{c.Rootfs, upper, work, "", "annotation " + OverlayAnnotation},
+		V:    [][]string{lowers},
+	}
+	if !kernelHasLowerdirPlus() {
+		if op.S[3], err = overlayOptions(lowers, upper, work); err != nil {
+			return nil, fmt.Errorf("annotation %s: %w", OverlayAnnotation, err)
+		}
+	}
+	return []PlanOp{op}, nil
+}
