@@ -97,7 +97,7 @@ func execAction(c *cli.Context) error {
 		return err
 	}
 	defer term.close()
-	opts.Console = term.initEnd
+	opts.Console, opts.ConsoleRelay = term.initEnd, term.relayEnd != nil
 	if !detach {
 		if err := becomeSubreaper(); err != nil {
 			return err

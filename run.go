@@ -55,7 +55,7 @@ var runCommand = &cli.Command{
 			return err
 		}
 		defer term.close()
-		opts.Console = term.initEnd
+		opts.Console, opts.ConsoleRelay = term.initEnd, term.relayEnd != nil
 		if !detach {
 			if err := becomeSubreaper(); err != nil {
 				return err

@@ -75,6 +75,12 @@ func (t *terminal) attach() error {
 	if err != nil {
 		return fmt.Errorf("receive pty master: %w", err)
 	}
+	// The C init and exec turned it off already (ConsoleRelay); the Go
+	// ones did not. As runc's relay: the output is the container's bytes.
+	if err := console.ClearONLCR(master); err != nil {
+		master.Close()
+		return fmt.Errorf("attach terminal: %w", err)
+	}
 	stop, err := console.Relay(master, os.Stdin, os.Stdout)
 	master.Close()
 	if err != nil {

@@ -333,7 +333,8 @@ func FuzzExecRecord(f *testing.F) {
 			Inheritable: []string{"CAP_KILL"}, Ambient: []string{"CAP_KILL"}},
 		NoNewPrivileges: true,
 		ApparmorProfile: "berth-test", SelinuxLabel: "system_u:system_r:container_t:s0",
-	}, 2, -1)
+		Terminal: true, ConsoleSize: &specs.Box{Height: 24, Width: 80},
+	}, 2, 5, true)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -402,11 +403,17 @@ func FuzzExecRecord(f *testing.F) {
 				Type: rlimitNames[(int(nrlimits)/4+i)%len(rlimitNames)], Soft: uint64(uid), Hard: uint64(gid) << 3,
 			})
 		}
-		preserve := int(flags >> 4)
+		preserve, console := int(flags>>5), -1
+		if flags&16 != 0 {
+			// A terminal berth relays: the console socket after the
+			// preserved fds, ONLCR off (the relay flag), a console size.
+			console = 3 + preserve
+			p.Terminal, p.ConsoleSize = true, &specs.Box{Height: uint(uid % 1000), Width: uint(gid % 1000)}
+		}
 		nul := strings.ContainsRune(cwd, 0) || strings.ContainsRune(searchPath(p.Env), 0) ||
 			slices.ContainsFunc(p.Args, func(s string) bool { return strings.ContainsRune(s, 0) }) ||
 			slices.ContainsFunc(p.Env, func(s string) bool { return strings.ContainsRune(s, 0) })
-		rec, err := cExecRecord(&specs.Spec{}, p, preserve, -1)
+		rec, err := cExecRecord(&specs.Spec{}, p, preserve, console, console >= 0)
 		if nul {
 			// Refused with the field named before the stub sees it (the
 			// stub's own parser refuses such records too: FuzzBootstrapParse).
@@ -436,6 +443,10 @@ func FuzzExecRecord(f *testing.F) {
 		}
 		if p.NoNewPrivileges {
 			want.Flags |= cxNNP
+		}
+		if console >= 0 {
+			want.Flags |= cxRelay
+			want.Console, want.Rows, want.Cols = uint32(console), uint32(p.ConsoleSize.Height), uint32(p.ConsoleSize.Width)
 		}
 		if p.User.Umask != nil {
 			want.Flags |= cxUmask

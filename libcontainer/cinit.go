@@ -32,12 +32,6 @@ func cInitReason(o *CreateOpts, plan *nsPlan) string {
 		return "BERTH_INIT_GO=1"
 	case !plan.has(specs.MountNamespace) && joins(plan, "mount"):
 		return "joined mount namespace"
-	case s.Process.Terminal:
-		// Tried: with the pty made by the C init, `podman run -it` lost the
-		// container's first output line under load (3 runs in 6); conmon
-		// races a create that ends within ~5 ms of sending it the pty
-		// master (a 5 ms pause there removed it). The Go init is slower.
-		return "process.terminal"
 	}
 	return rootfs.PlanUnsupported(&rootfs.Config{Spec: s})
 }
@@ -70,13 +64,14 @@ func initFactsOnce(ch <-chan initFactsResult) func() (initFacts, error) {
 // cInitPlan encodes the plan for the init pid (layout at the top of
 // cinit.c), in the Go init's order: setsid, rootfs.Setup (with the hooks
 // point and the createContainer hooks; without a mount namespace only
-// those and a chroot), loopback, hostname, domainname, sysctl,
+// those and a chroot), the terminal, loopback, hostname, domainname, sysctl,
 // rootfs.Finalize, keyring, then the process; the startContainer hooks
 // last, which the init runs once `berth start` opened the exec fifo.
 //
 // facts gives what is known once the init exists (it may be called more
 // than once); the rest is compiled while the init is still being made.
-func cInitPlan(o *CreateOpts, spec *specs.Spec, facts func() (initFacts, error), fifoFD, preserveFDs int, mountNS, netNS, cgroupNS, userNS bool) ([]byte, error) {
+// consoleFD is the console socket's fd in the init, or -1.
+func cInitPlan(o *CreateOpts, spec *specs.Spec, facts func() (initFacts, error), fifoFD, preserveFDs, consoleFD int, mountNS, netNS, cgroupNS, userNS bool) ([]byte, error) {
 	own := func() (map[string]string, error) {
 		f, err := facts()
 		return f.own, err
@@ -86,6 +81,8 @@ func cInitPlan(o *CreateOpts, spec *specs.Spec, facts func() (initFacts, error),
 	if h := spec.Hooks; h != nil {
 		createHooks, startHooks = h.CreateContainer, h.StartContainer
 	}
+	// First: the init leads a session of its own, so that a terminal can
+	// become its controlling tty.
 	ops := []rootfs.PlanOp{{Code: nsenter.OpSetsid}}
 	if mountNS {
 		// The Go init wraps what rootfs.Setup returns, its hooks included.
@@ -103,6 +100,12 @@ func cInitPlan(o *CreateOpts, spec *specs.Spec, facts func() (initFacts, error),
 		ops = append(ops, rootfs.PlanOp{Code: nsenter.OpHooks})
 		ops = append(ops, hookOps("createContainer", nsenter.OpHook, createHooks, o.Rootfs, "")...)
 		ops = append(ops, rootfs.PlanOp{Code: nsenter.OpChroot, S: [6]string{o.Rootfs}})
+	}
+	if consoleFD >= 0 {
+		// After the pivot (or the chroot), so the pty comes from the
+		// container's own devpts and /dev/console is the container's;
+		// before Finalize, which may make /dev read-only or mask it.
+		ops = append(ops, consoleOp(spec.Process, consoleFD, o.ConsoleRelay, mountNS))
 	}
 	if netNS {
 		ops = append(ops, rootfs.PlanOp{Code: nsenter.OpLoopback})
@@ -131,7 +134,8 @@ func cInitPlan(o *CreateOpts, spec *specs.Spec, facts func() (initFacts, error),
 	// execve (the C init stops its setup at the first of them).
 	ops = append(ops, hookOps("startContainer", nsenter.OpStartHook, startHooks, "", "")...)
 	x := &recordWriter{}
-	if err := x.process(spec.Linux.Seccomp, spec.Process, preserveFDs, -1); err != nil {
+	// The terminal is OP_CONSOLE's: the record has none.
+	if err := x.process(spec.Linux.Seccomp, spec.Process, preserveFDs, -1, false); err != nil {
 		return nil, err
 	}
 	// Last: these wait for the init to exist and to have joined its cgroups.
@@ -191,6 +195,29 @@ func encodePlan(fifoFD int, ops []rootfs.PlanOp, x []byte) ([]byte, error) {
 	w.b = append(w.b, x...)
 	out := binary.NativeEndian.AppendUint32(nil, uint32(len(w.b)))
 	return append(out, w.b...), nil
+}
+
+// consoleOp is the init's terminal (process.terminal), as setupConsole of
+// the Go init makes it: a pty from the container's /dev/ptmx, the slave
+// given to process.user.uid and bound over /dev/console (with a mount
+// namespace only: S[1] is empty without one), made the controlling
+// terminal and stdio, the master sent to the console socket (consoleFD in
+// the init). relay: berth relays the pty itself (run -t), so ONLCR goes
+// off, as runc's relay does.
+func consoleOp(proc *specs.Process, consoleFD int, relay, mountNS bool) rootfs.PlanOp {
+	op := rootfs.PlanOp{Code: nsenter.OpConsole, S: [6]string{"/dev/ptmx", "/dev/console", 4: "process.terminal"}}
+	if !mountNS {
+		op.S[1] = ""
+	}
+	op.N[0] = uint64(consoleFD)
+	if cs := proc.ConsoleSize; cs != nil {
+		op.N[1], op.N[3] = uint64(cs.Height), uint64(cs.Width)
+	}
+	if relay {
+		op.N[2] = nsenter.BitRelay
+	}
+	op.N[4] = uint64(proc.User.UID)
+	return op
 }
 
 // planSysctl compiles linux.sysctl into one write each, in name order:

@@ -88,7 +88,7 @@ func TestExecEnv(t *testing.T) {
 // init does).
 func TestCInitPlanNoMountNamespace(t *testing.T) {
 	o, s := planSpec()
-	rec, err := cInitPlan(o, s, func() (initFacts, error) { return initFacts{pid: 9}, nil }, 7, 0, false, true, false, false)
+	rec, err := cInitPlan(o, s, func() (initFacts, error) { return initFacts{pid: 9}, nil }, 7, 0, -1, false, true, false, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,12 +120,25 @@ func TestCInitPlanNoMountNamespace(t *testing.T) {
 	if s1.N[2]&nsenter.BitProcEnv == 0 || s2.N[2]&nsenter.BitProcEnv != 0 || s2.V[1] != nil {
 		t.Errorf("start hooks' env: %+v %+v", s1, s2)
 	}
+
+	// With a console socket the terminal comes right after the chroot,
+	// with nothing bound over /dev/console (as the Go init does it).
+	rec, err = cInitPlan(o, s, func() (initFacts, error) { return initFacts{pid: 9}, nil }, 7, 0, 5, false, true, false, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err = nsenter.ParsePlan(rec[4:]); err != nil {
+		t.Fatal(err)
+	}
+	if c := p.Ops[4]; p.Ops[3].Code != nsenter.OpChroot || c.Code != nsenter.OpConsole || c.N[0] != 5 || c.S[0] != "/dev/ptmx" || c.S[1] != "" {
+		t.Errorf("terminal without a mount namespace: %+v after %+v", c, p.Ops[3])
+	}
 }
 
 // TestCInitReason: hooks, no mount namespace, every root propagation,
-// overlay, tmpcopyup, LSM labels, the mount label, sysctl and a seccomp
-// listener go to the C init; a joined mount namespace still takes the Go
-// init.
+// overlay, tmpcopyup, LSM labels, the mount label, sysctl, a seccomp
+// listener and a terminal go to the C init; a joined mount namespace
+// still takes the Go init.
 func TestCInitReason(t *testing.T) {
 	t.Setenv("BERTH_INIT_GO", "")
 	o, s := planSpec()
@@ -147,8 +160,10 @@ func TestCInitReason(t *testing.T) {
 			t.Errorf("%+v: %q, want %q", tc.plan, got, tc.want)
 		}
 	}
-	s.Process.Terminal = true
-	if got := cInitReason(o, mnt); got != "process.terminal" {
-		t.Errorf("terminal: %q", got)
+	// planSpec's process has a terminal: the C init makes it (OP_CONSOLE),
+	// with a mount namespace or without one; so does it without a terminal.
+	s.Process.Terminal = false
+	if got := cInitReason(o, mnt); got != "" {
+		t.Errorf("no terminal: %q", got)
 	}
 }

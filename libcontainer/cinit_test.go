@@ -26,7 +26,7 @@ func planSpec() (*CreateOpts, *specs.Spec) {
 		Hostname: "h", Domainname: "d",
 		Root: &specs.Root{Path: "rootfs", Readonly: true},
 		Process: &specs.Process{
-			Args: []string{"sh", "-c", "true"}, Env: []string{"PATH=/bin"}, Cwd: "/",
+			Args: []string{"sh", "-c", "true"}, Env: []string{"PATH=/bin"}, Cwd: "/", Terminal: true,
 			User:            specs.User{UID: 1, GID: 2, Umask: &umask},
 			Rlimits:         []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Soft: 10, Hard: 20}},
 			ApparmorProfile: "berth-test", SelinuxLabel: "system_u:system_r:container_t:s0",
@@ -63,7 +63,7 @@ func encodedPlan(t testing.TB, noPivot, userNS bool) ([]byte, *specs.Spec, *Crea
 	slog.SetDefault(slog.New(slog.DiscardHandler))
 	o, s := planSpec()
 	o.NoPivot = noPivot
-	rec, err := cInitPlan(o, s, func() (initFacts, error) { return initFacts{pid: 4242}, nil }, 7, 1, true, true, false, userNS)
+	rec, err := cInitPlan(o, s, func() (initFacts, error) { return initFacts{pid: 4242}, nil }, 7, 1, 9, true, true, false, userNS)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +109,7 @@ func planRoundTrip(t *testing.T, noPivot, userNS bool) {
 	}
 	for _, want := range []uint32{nsenter.OpSetsid, nsenter.OpPrepare, nsenter.OpMountLabel, nsenter.OpBind, nsenter.OpHooks, nsenter.OpPivot,
 		nsenter.OpLoopback, nsenter.OpHostname, nsenter.OpDomainname, nsenter.OpSysctl, nsenter.OpMask, nsenter.OpReadonly,
-		nsenter.OpRootReadonly, nsenter.OpKeyring} {
+		nsenter.OpRootReadonly, nsenter.OpKeyring, nsenter.OpConsole} {
 		if !slices.Contains(codes, want) {
 			t.Errorf("op %d missing from %v", want, codes)
 		}
@@ -234,6 +234,129 @@ func FuzzInitPlan(f *testing.F) {
 	})
 }
 
+// TestConsoleOp: the terminal's op carries the console socket, the size,
+// the owner and the relay bit, and names the paths the C init opens.
+func TestConsoleOp(t *testing.T) {
+	proc := &specs.Process{User: specs.User{UID: 1000, GID: 1000}, ConsoleSize: &specs.Box{Height: 30, Width: 100}}
+	got := consoleOp(proc, 9, true, true)
+	want := rootfs.PlanOp{Code: nsenter.OpConsole, N: [6]uint64{9, 30, nsenter.BitRelay, 100, 1000, 0},
+		S: [6]string{"/dev/ptmx", "/dev/console", "", "", "process.terminal", ""}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("relayed, sized:\n got %+v\nwant %+v", got, want)
+	}
+	got = consoleOp(&specs.Process{}, 5, false, true)
+	want = rootfs.PlanOp{Code: nsenter.OpConsole, N: [6]uint64{5, 0, 0, 0, 0, 0},
+		S: [6]string{"/dev/ptmx", "/dev/console", "", "", "process.terminal", ""}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("console socket, no size:\n got %+v\nwant %+v", got, want)
+	}
+	// Without a mount namespace nothing is bound over /dev/console (the
+	// Go init binds nothing there either).
+	got = consoleOp(&specs.Process{}, 5, false, false)
+	want = rootfs.PlanOp{Code: nsenter.OpConsole, N: [6]uint64{5, 0, 0, 0, 0, 0},
+		S: [6]string{"/dev/ptmx", "", "", "", "process.terminal", ""}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("no mount namespace:\n got %+v\nwant %+v", got, want)
+	}
+}
+
+// TestPlanTerminal: a terminal container takes the C init, and its plan
+// makes the terminal where the Go init does: right after the pivot (and
+// the root's propagation), before loopback, hostname and Finalize; the
+// process record then has no console of its own. It survives the round
+// trip through the C parser.
+func TestPlanTerminal(t *testing.T) {
+	defer slog.SetDefault(slog.Default())
+	slog.SetDefault(slog.New(slog.DiscardHandler))
+	o, s := planSpec()
+	s.Process.Terminal = true
+	s.Process.ConsoleSize = &specs.Box{Height: 24, Width: 80}
+	s.Linux.RootfsPropagation = "rslave"
+	s.Linux.Namespaces = []specs.LinuxNamespace{{Type: specs.MountNamespace}, {Type: specs.NetworkNamespace}}
+	o.Spec = s
+	plan, err := planNamespaces(s.Linux)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if why := cInitReason(o, plan); why != "" {
+		t.Fatalf("a terminal container takes the Go init: %s", why)
+	}
+	o.ConsoleRelay = true
+	rec, err := cInitPlan(o, s, func() (initFacts, error) { return initFacts{pid: 4242}, nil }, 7, 0, 11, true, true, false, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := nsenter.ParsePlan(rec[4:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var codes []uint32
+	at := -1
+	for i, op := range p.Ops {
+		if op.Code == nsenter.OpMark {
+			continue
+		}
+		codes = append(codes, op.Code)
+		if op.Code == nsenter.OpConsole {
+			at = i
+			if want := consoleOp(s.Process, 11, true, true); op.N != want.N || op.S != want.S {
+				t.Errorf("console op %+v, want %+v", op, want)
+			}
+		}
+	}
+	i := slices.Index(codes, nsenter.OpConsole)
+	if i < 2 || codes[i-2] != nsenter.OpPivot || codes[i-1] != nsenter.OpRootPropagation || codes[i+1] != nsenter.OpLoopback {
+		t.Errorf("console op at %d of %v: want it right after pivot and propagation, before loopback", i, codes)
+	}
+	if at < 0 || slices.Index(codes, nsenter.OpMask) < i || slices.Index(codes, nsenter.OpHostname) < i {
+		t.Errorf("console op after Finalize or hostname: %v", codes)
+	}
+	if p.Exec.Console != ^uint32(0) || p.Exec.Flags&nsenter.ExecRelay != 0 {
+		t.Errorf("the init's process record has a console: %+v", p.Exec)
+	}
+	s.Process.Terminal = false
+	rec, err = cInitPlan(o, s, func() (initFacts, error) { return initFacts{pid: 4242}, nil }, 7, 0, -1, true, true, false, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err = nsenter.ParsePlan(rec[4:]); err != nil {
+		t.Fatal(err)
+	}
+	for _, op := range p.Ops {
+		if op.Code == nsenter.OpConsole {
+			t.Errorf("a console op without a console socket: %+v", op)
+		}
+	}
+}
+
+// TestExecRecordRelay: the exec record asks the C exec to turn ONLCR off
+// only when berth relays a terminal.
+func TestExecRecordRelay(t *testing.T) {
+	defer slog.SetDefault(slog.Default())
+	slog.SetDefault(slog.New(slog.DiscardHandler))
+	proc := &specs.Process{Args: []string{"sh"}, Cwd: "/", Terminal: true}
+	for _, tc := range []struct {
+		console int
+		relay   bool
+		want    bool
+	}{{5, true, true}, {5, false, false}, {-1, true, false}} {
+		rec, err := cExecRecord(&specs.Spec{}, proc, 0, tc.console, tc.relay)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := binary.NativeEndian.AppendUint32(nil, nsenter.BootstrapExec)
+		b = binary.NativeEndian.AppendUint32(b, uint32(len(rec)))
+		b = append(b, rec...)
+		bs, err := nsenter.ParseBootstrap(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := bs.Exec.Flags&nsenter.ExecRelay != 0; got != tc.want || bs.Exec.Console != uint32(int32(tc.console)) {
+			t.Errorf("console %d relay %v: flags %#x console %d", tc.console, tc.relay, bs.Exec.Flags, int32(bs.Exec.Console))
+		}
+	}
+}
+
 // TestPlanHostBindPairs: the C parser takes an OP_HOSTBIND only right after
 // the OP_FRESH whose fallback it is (B_HOSTBIND), and such an OP_FRESH only
 // with its OP_HOSTBIND after it.
@@ -259,7 +382,7 @@ func TestPlanHostBindPairs(t *testing.T) {
 		{[]rootfs.PlanOp{fresh, host, host}, false},
 	} {
 		x := &recordWriter{}
-		if err := x.process(nil, &specs.Process{Args: []string{"true"}, Cwd: "/"}, 0, -1); err != nil {
+		if err := x.process(nil, &specs.Process{Args: []string{"true"}, Cwd: "/"}, 0, -1, false); err != nil {
 			t.Fatal(err)
 		}
 		rec, err := encodePlan(7, tc.ops, x.b)
@@ -295,7 +418,7 @@ func TestCInitPlanAnsweredOnce(t *testing.T) {
 	ch <- initFactsResult{facts: initFacts{pid: 4242, own: own}}
 	done := make(chan error, 1)
 	go func() {
-		_, err := cInitPlan(o, s, initFactsOnce(ch), 7, 1, true, true, false, false)
+		_, err := cInitPlan(o, s, initFactsOnce(ch), 7, 1, -1, true, true, false, false)
 		done <- err
 	}()
 	select {

@@ -218,7 +218,8 @@ func Start(root, id string) error {
 
 // releaseFifo opens the exec fifo for reading, which lets the init's blocked
 // open for writing return. The init runs the startContainer hooks, writes
-// fifoOK (or fifoFailed and the error) and execs; its end of the fifo is
+// fifoOK (or fifoFailed and the error) and execs (a failed execve adds
+// fifoFailed and its error after fifoOK); its end of the fifo is
 // close-on-exec, so end-of-file means the workload is running and poststart
 // hooks may follow. The open is non-blocking and the wait polls, so a dead
 // init can't hang start.
@@ -267,6 +268,10 @@ func releaseFifo(path string, st *State) error {
 	}
 	if len(got) > 0 && got[0] == fifoFailed {
 		return errors.New(string(got[1:]))
+	}
+	if len(got) > 1 && got[0] == fifoOK && got[1] == fifoFailed {
+		// Released, then the execve itself failed.
+		return errors.New(string(got[2:]))
 	}
 	if len(got) == 0 || got[0] != fifoOK {
 		return fmt.Errorf("container init (pid %d) exited before it was started", st.Pid)

@@ -36,7 +36,10 @@ type CreateOpts struct {
 	// PidFile, when set, receives the init's pid once it is created.
 	PidFile string
 	// Console is a connected console socket; required when process.terminal is true.
-	Console      *os.File
+	Console *os.File
+	// ConsoleRelay says berth itself receives the pty master on Console
+	// and relays it (run -t without --console-socket).
+	ConsoleRelay bool
 	NoPivot      bool
 	NoNewKeyring bool
 	PreserveFDs  int
@@ -241,7 +244,7 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 		spec := o.Spec
 		facts := initFactsOnce(ownCh)
 		go func() {
-			rec, err := cInitPlan(o, spec, facts, base+1, len(preserve),
+			rec, err := cInitPlan(o, spec, facts, base+1, len(preserve), consoleFD,
 				plan.has(specs.MountNamespace), plan.has(specs.NetworkNamespace), plan.has(specs.CgroupNamespace), plan.userNS())
 			planCh <- planResult{rec, err}
 		}()

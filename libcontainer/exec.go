@@ -23,8 +23,11 @@ type ExecOpts struct {
 	Process *specs.Process
 	PidFile string
 	// Console is a connected console socket; required when Process.Terminal.
-	Console     *os.File
-	PreserveFDs int
+	Console *os.File
+	// ConsoleRelay says berth itself receives the pty master on Console
+	// and relays it (exec -t without --console-socket).
+	ConsoleRelay bool
+	PreserveFDs  int
 	// IgnorePaused allows exec into a paused container.
 	IgnorePaused bool
 	// Cgroup names a sub-cgroup of the container to run in (runc's exec
@@ -114,7 +117,7 @@ func (c *Container) Exec(o *ExecOpts) (info *CreatedInfo, err error) {
 		extra = append(extra, root)
 		plan.rootFD = 3 + len(extra) - 1
 	}
-	if plan.exec, err = cExecRecord(execSpec, execSpec.Process, len(preserve), consoleFD); err != nil {
+	if plan.exec, err = cExecRecord(execSpec, execSpec.Process, len(preserve), consoleFD, o.ConsoleRelay); err != nil {
 		return nil, err
 	}
 	if plan.exec == nil {

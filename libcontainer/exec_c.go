@@ -21,6 +21,7 @@ const (
 	cxNNP   = 1
 	cxUmask = 2
 	cxCaps  = 4
+	cxRelay = nsenter.ExecRelay // berth relays the terminal: ONLCR off
 )
 
 // cExecRecord encodes proc for the nsenter stub to exec without starting
@@ -31,8 +32,9 @@ const (
 // included), rlimit numbers, the LSM attributes and their messages.
 //
 // consoleFD is the console socket's fd in the exec process (the stub makes
-// the pty, as the Go path does), or -1.
-func cExecRecord(spec *specs.Spec, proc *specs.Process, preserveFDs, consoleFD int) ([]byte, error) {
+// the pty, as the Go path does), or -1; relay says berth relays that pty
+// itself (exec -t without --console-socket).
+func cExecRecord(spec *specs.Spec, proc *specs.Process, preserveFDs, consoleFD int, relay bool) ([]byte, error) {
 	if os.Getenv("BERTH_EXEC_GO") == "1" {
 		return nil, nil
 	}
@@ -41,14 +43,14 @@ func cExecRecord(spec *specs.Spec, proc *specs.Process, preserveFDs, consoleFD i
 		sc = spec.Linux.Seccomp
 	}
 	w := &recordWriter{}
-	if err := w.process(sc, proc, preserveFDs, consoleFD); err != nil {
+	if err := w.process(sc, proc, preserveFDs, consoleFD, relay); err != nil {
 		return nil, err
 	}
 	return w.b, nil
 }
 
 // process appends the exec record of proc (the layout at the top of cexec.c).
-func (w *recordWriter) process(sc *specs.LinuxSeccomp, proc *specs.Process, preserveFDs, consoleFD int) error {
+func (w *recordWriter) process(sc *specs.LinuxSeccomp, proc *specs.Process, preserveFDs, consoleFD int, relay bool) error {
 	if err := noNUL(proc); err != nil {
 		return err
 	}
@@ -66,6 +68,10 @@ func (w *recordWriter) process(sc *specs.LinuxSeccomp, proc *specs.Process, pres
 	// As in the Go path, no capabilities object means none at all. The
 	// warnings were logged by normalizeProcess.
 	flags |= cxCaps
+	if relay && consoleFD >= 0 {
+		// berth's own relay wants the container's bytes, as runc's does.
+		flags |= cxRelay
+	}
 	sets, _, err := caps.FromSpec(proc.Capabilities)
 	if err != nil {
 		return fmt.Errorf("process.capabilities: %w", err)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -56,8 +57,9 @@ func Init() {
 	switch {
 	case errors.As(err, &fromParent):
 		// The parent reported it already.
-	case ch.send(message{Type: msgError, Msg: err.Error()}) != nil:
-		// After "ready" nobody listens: the container's stderr is all that is left.
+	case ch.send(message{Type: msgError, Msg: err.Error()}) != nil && cfg.ConsoleFD < 0:
+		// After "ready" nobody listens: the container's stderr is all
+		// that is left, unless it is the container's terminal.
 		fmt.Fprintln(os.Stderr, "berth init:", err)
 	}
 	os.Exit(1)
@@ -193,7 +195,8 @@ func initContainer(cfg *initConfig, ch *channel, sock *os.File) error {
 	}
 	// fifo stays open: close-on-exec tells start that the exec happened.
 	errno := final.run()
-	fmt.Fprintf(os.Stderr, "berth: exec %q (process.args[0]): %v\n", proc.Args[0], errno)
+	// start reports it: never onto stdio, which may be the container's terminal.
+	unix.Write(fifo, append([]byte{fifoFailed}, fmt.Sprintf("exec %q (process.args[0]): %v", proc.Args[0], errno)...))
 	os.Exit(127)
 	return nil
 }
@@ -402,9 +405,22 @@ func setupConsole(cfg *initConfig, proc *specs.Process) error {
 			return fmt.Errorf("process.terminal: %w", err)
 		}
 	}
+	// The owner is the process's user, the group what devpts gave (runc's
+	// rule); ids a user namespace does not map leave it as it is.
+	var st unix.Stat_t
+	if err := unix.Fstat(int(slave.Fd()), &st); err != nil {
+		return fmt.Errorf("process.terminal: stat %s: %w", slavePath, err)
+	}
+	if err := unix.Fchown(int(slave.Fd()), int(proc.User.UID), int(st.Gid)); err != nil && err != unix.EINVAL && err != unix.EPERM {
+		return fmt.Errorf("process.terminal: chown %s to %d:%d (process.user.uid): %w", slavePath, proc.User.UID, st.Gid, err)
+	}
 	if err := console.SendFd(sock, master.Name(), master); err != nil {
 		return fmt.Errorf("process.terminal: send pty master to console socket: %w", err)
 	}
+	// A receiver that closes the master hangs the terminal up, and the
+	// kernel sends SIGHUP to the session leader: caught (the handler goes
+	// with execve), it does not kill this process before the exec.
+	signal.Notify(make(chan os.Signal, 1), unix.SIGHUP)
 	// setsid was done already; SetControlling may call it again harmlessly.
 	if err := console.SetControlling(slave); err != nil {
 		return fmt.Errorf("process.terminal: %w", err)

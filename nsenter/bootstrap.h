@@ -78,6 +78,7 @@ struct lsm_attr {
 #define CX_NNP 1 /* process.noNewPrivileges */
 #define CX_UMASK 2 /* process.user.umask given */
 #define CX_CAPS 4 /* process.capabilities given */
+#define CX_RELAY 8 /* berth relays the terminal itself (exec -t without --console-socket) */
 
 struct exec_plan {
 	uint32_t flags, uid, gid, umask, preserve_fds, last_cap, ngroups;
@@ -131,6 +132,7 @@ enum {
 	OP_HOSTBIND, /* s0 host path: the fallback of the OP_FRESH before it (B_HOSTBIND), done by that op alone */
 	OP_SYSCTL, /* s0 path below a procfs root ("sys/net/ipv4/ip_forward"), s1 value, s2 it quoted, s4 field */
 	OP_MOUNTLABEL, /* s0 linux.mountLabel, for the B_MQLABEL mounts that follow */
+	OP_CONSOLE, /* n0 console socket fd, n1 rows, n2 bits (B_RELAY), n3 cols, n4 uid of the slave; s0 ptmx, s1 console ("": no bind) */
 	OP_MAX
 };
 
@@ -177,6 +179,7 @@ void berth_free_plan(struct plan *p);
 #define B_HOSTBIND 4096 /* OP_FRESH: on EPERM bind the host's instance the next op (OP_HOSTBIND) names */
 #define B_DEVBIND 8192 /* OP_DEVICE (in n5): bind the host's node, no mknod (user namespace) */
 #define B_MQLABEL 16384 /* OP_FRESH of an mqueue: its root gets the OP_MOUNTLABEL label as security.selinux */
+#define B_RELAY 32768 /* OP_CONSOLE: berth relays the terminal itself (run -t without --console-socket) */
 
 
 /* berth_parse_exec reads an exec record; 0, or -1 when malformed. */
@@ -213,6 +216,17 @@ int berth_write_value(int fd, const char *value);
 void berth_exec_final_limits(const struct exec_plan *x);
 /* berth_strerror is strerror in Go's spelling (lower-case first letter). */
 const char *berth_strerror(int errnum);
+/*
+ * process.terminal (cexec.c): berth_pty_slave unlocks a fresh ptmx open and
+ * returns its slave, ready; berth_pty_handoff makes it the controlling
+ * terminal and stdio and sends the master over the console socket.
+ */
+int berth_pty_slave(int master, uint32_t rows, uint32_t cols, uint32_t uid, int relay, char *name, size_t namelen);
+void berth_pty_handoff(int master, int slave, int sock);
+/* Set once stdio is the container's terminal: a failure is then never written there. */
+extern int berth_stdio_is_terminal;
+/* The exec fifo, once open for writing: failures go there after the sync socket closed. */
+extern int berth_fifo_fd;
 /* berth_exec_in_c applies an exec record and execs; it never returns. */
 void berth_exec_in_c(const char *buf, uint32_t len) __attribute__((noreturn));
 
@@ -220,8 +234,18 @@ void berth_exec_in_c(const char *buf, uint32_t len) __attribute__((noreturn));
 int write_all(int fd, const void *buf, size_t len);
 int read_all(int fd, void *buf, size_t len);
 
-/* The socket to the parent, -1 once closed (bail then writes to stderr). */
+/* The socket to the parent, -1 once closed (failures then go to the exec fifo). */
 extern int berth_sync_fd;
+/*
+ * berth_report sends a failure's n-byte message where it belongs: over the
+ * sync socket (SYNC_ERR); once the init closed it, into the exec fifo for
+ * `berth start` (libcontainer's fifoFailed "1" and the message, after the
+ * "0" when that went first); in between (the init's fifo not yet open), on
+ * stderr, unless stderr is the container's terminal. berth_fail reports msg and exits 1; bail formats
+ * the message (errno text appended when errnum != 0) and fails with it.
+ */
+void berth_report(const char *msg, size_t n);
+void berth_fail(const char *msg) __attribute__((noreturn));
 void bail(int errnum, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));
 /*
  * berth_run_hook runs the hook of an OP_HOOK or OP_STARTHOOK with envp as

@@ -1,14 +1,16 @@
 /*
  * cexec: `berth exec` finished in C, without starting the Go runtime.
  *
- * For the common exec (no terminal) the parent resolves everything it can
- * on the host side (capability masks, the compiled seccomp program and its
- * flags, rlimit numbers, the LSM attributes to write and every message
- * about them) and sends it as the BT_EXEC
+ * For every exec (unless BERTH_EXEC_GO=1) the parent resolves everything it
+ * can on the host side (capability masks, the compiled seccomp program and
+ * its flags, rlimit numbers, the LSM attributes to write and every message
+ * about them, whether berth relays the terminal) and sends it as the BT_EXEC
  * bootstrap record. After the stub has joined the container's namespaces,
  * the process applies the rest here and execs the workload: no Go runtime
  * start-up (~3 ms of an exec here) between setns and execve. The order is the
- * Go init's (prepareProcess): rlimits, cwd (checked to be inside the root),
+ * Go init's (prepareProcess), after the terminal of process.terminal (a new
+ * session and pty, the master sent to the console socket; ONLCR off when
+ * berth relays it): rlimits, cwd (checked to be inside the root),
  * the fd sweep (every fd not passed on purpose closed), executable lookup
  * (after the chdir, so a relative args[0] is the file in process.cwd), HOME,
  * the LSM exec attributes opened (procfs.c), seccomp early when
@@ -22,7 +24,8 @@
  * /proc (a cap_last_cap in a container's /proc could be anything).
  *
  * Payload (host byte order), parsed with bounds checks by berth_parse_exec:
- *   u32 flags (CX_*), u32 uid, u32 gid, u32 umask, u32 preserve_fds,
+ *   u32 flags (CX_*; CX_RELAY: berth relays the terminal, ONLCR off),
+ *   u32 uid, u32 gid, u32 umask, u32 preserve_fds,
  *   u32 last_cap (the host kernel's last capability number)
  *   u32 ngroups, ngroups x u32
  *   5 x u64 capability sets: bounding, effective, permitted, inheritable, ambient
@@ -42,6 +45,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <signal.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -334,39 +338,89 @@ static void set_user_and_caps(const struct exec_plan *x)
 	umask((x->flags & CX_UMASK) ? (mode_t)x->umask : 022);
 }
 
-/*
- * setup_console is the Go exec path's setsid + setupConsole: a new pty from
- * the container's /dev/ptmx (the slave opened from the master, never by a
- * path the container could swap), consoleSize applied, the master sent over
- * the console socket as runc does (payload: the ptmx path), the slave made
- * the controlling terminal and stdio.
- */
-static void setup_console(const struct exec_plan *x)
+/* --- process.terminal (the init's OP_CONSOLE and exec -t) ---------------- */
+
+static void on_hangup(int sig)
 {
-	int sock = (int)x->console_fd;
-	if (setsid() < 0)
-		bail(errno, "setsid");
-	int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
-	if (master < 0)
-		bail(errno, "process.terminal: open \"/dev/ptmx\"");
+	(void)sig;
+}
+
+/*
+ * berth_pty_slave readies the pty of master, a fresh open of the
+ * container's ptmx, and returns its slave (close-on-exec). master is
+ * blocking, as runc hands it over: O_NONBLOCK belongs to the open file
+ * description the receiver gets, and one that reads without polling would
+ * see EAGAIN and close it. The slave is opened from the master
+ * (TIOCGPTPEER), never by a /dev/pts path the container could have swapped.
+ * Then process.consoleSize; the owner (runc's rule: the uid becomes the
+ * process's, the gid stays what devpts gave, its gid= option; EINVAL or
+ * EPERM, ids a user namespace does not map, leave it as it is); and, when
+ * berth itself relays the terminal (relay), ONLCR off as runc's relay
+ * does, so the output is the bytes the container wrote. name gets
+ * "/dev/pts/N" for messages.
+ */
+int berth_pty_slave(int master, uint32_t rows, uint32_t cols, uint32_t uid, int relay, char *name, size_t namelen)
+{
 	int unlock = 0;
+	unsigned int n;
 	if (ioctl(master, TIOCSPTLCK, &unlock) < 0)
 		bail(errno, "process.terminal: ioctl TIOCSPTLCK");
+	if (ioctl(master, TIOCGPTN, &n) < 0)
+		bail(errno, "process.terminal: ioctl TIOCGPTN");
+	snprintf(name, namelen, "/dev/pts/%u", n);
 	int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
-	if (slave < 0) {
-		unsigned int n;
-		char path[64];
-		if (ioctl(master, TIOCGPTN, &n) < 0)
-			bail(errno, "process.terminal: ioctl TIOCGPTN");
-		snprintf(path, sizeof(path), "/dev/pts/%u", n);
-		if ((slave = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0)
-			bail(errno, "process.terminal: open pty slave %s", path);
-	}
-	if (x->rows || x->cols) {
-		struct winsize ws = { .ws_row = (unsigned short)x->rows, .ws_col = (unsigned short)x->cols };
+	if (slave < 0)
+		bail(errno, "process.terminal: ioctl TIOCGPTPEER (opens %s; Linux 4.13 or later)", name);
+	if (rows || cols) {
+		struct winsize ws = { .ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols };
 		if (ioctl(master, TIOCSWINSZ, &ws) < 0)
-			bail(errno, "process.consoleSize: ioctl TIOCSWINSZ %ux%u", x->rows, x->cols);
+			bail(errno, "process.consoleSize: ioctl TIOCSWINSZ %ux%u", rows, cols);
 	}
+	struct stat st;
+	if (fstat(slave, &st) < 0)
+		bail(errno, "process.terminal: stat %s", name);
+	if (fchown(slave, (uid_t)uid, st.st_gid) < 0 && errno != EINVAL && errno != EPERM)
+		bail(errno, "process.terminal: chown %s to %u:%u (process.user.uid)", name, uid, (unsigned)st.st_gid);
+	if (relay) {
+		struct termios tio;
+		if (tcgetattr(slave, &tio) < 0)
+			bail(errno, "process.terminal: tcgetattr %s", name);
+		tio.c_oflag &= ~(tcflag_t)ONLCR;
+		if (tcsetattr(slave, TCSANOW, &tio) < 0)
+			bail(errno, "process.terminal: tcsetattr %s (ONLCR off)", name);
+	}
+	return slave;
+}
+
+/*
+ * berth_pty_handoff makes slave the controlling terminal and stdio, then
+ * sends master over sock (runc's console socket protocol: one message, the
+ * name "/dev/ptmx" as payload, the fd as SCM_RIGHTS) and closes both. The
+ * terminal is taken first: whenever the last master goes (a receiver that
+ * closes it at once, or gives up), the kernel hangs the terminal up and
+ * sends SIGHUP to the session leader, this process. A handler that does
+ * nothing keeps it alive to its execve, which resets the handler; the
+ * workload then finds the terminal hung up, as it would later on.
+ */
+void berth_pty_handoff(int master, int slave, int sock)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_hangup;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGHUP, &sa, NULL) < 0)
+		bail(errno, "process.terminal: sigaction SIGHUP");
+	if (ioctl(slave, TIOCSCTTY, 0) < 0)
+		bail(errno, "process.terminal: ioctl TIOCSCTTY");
+	for (int fd = 0; fd < 3; fd++) {
+		/* dup2 onto itself would keep close-on-exec: clear it instead. */
+		if (fd == slave ? fcntl(fd, F_SETFD, 0) < 0 : dup2(slave, fd) < 0)
+			bail(errno, "pty slave onto fd %d", fd);
+	}
+	if (slave > 2)
+		close(slave);
+	berth_stdio_is_terminal = 1;
 	static const char name[] = "/dev/ptmx";
 	char cbuf[CMSG_SPACE(sizeof(int))];
 	memset(cbuf, 0, sizeof(cbuf));
@@ -377,19 +431,27 @@ static void setup_console(const struct exec_plan *x)
 	cm->cmsg_type = SCM_RIGHTS;
 	cm->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(cm), &master, sizeof(int));
-	if (sendmsg(sock, &msg, 0) < 0)
-		bail(errno, "process.terminal: send pty master to console socket");
+	for (;;) {
+		if (sendmsg(sock, &msg, MSG_NOSIGNAL) >= 0)
+			break;
+		if (errno != EINTR)
+			bail(errno, "process.terminal: send pty master to console socket");
+	}
 	close(master);
 	close(sock);
-	if (ioctl(slave, TIOCSCTTY, 0) < 0)
-		bail(errno, "process.terminal: ioctl TIOCSCTTY");
-	for (int fd = 0; fd < 3; fd++) {
-		/* dup2 onto itself would keep close-on-exec: clear it instead. */
-		if (fd == slave ? fcntl(fd, F_SETFD, 0) < 0 : dup2(slave, fd) < 0)
-			bail(errno, "pty slave onto fd %d", fd);
-	}
-	if (slave > 2)
-		close(slave);
+}
+
+/* setup_console is the exec half of process.terminal: a new session and a pty from the container's /dev/ptmx. */
+static void setup_console(const struct exec_plan *x)
+{
+	char name[32];
+	if (setsid() < 0)
+		bail(errno, "setsid");
+	int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (master < 0)
+		bail(errno, "process.terminal: open \"/dev/ptmx\"");
+	int slave = berth_pty_slave(master, x->rows, x->cols, x->uid, (x->flags & CX_RELAY) != 0, name, sizeof(name));
+	berth_pty_handoff(master, slave, (int)x->console_fd);
 }
 
 static const char *rlimit_name(uint32_t res)

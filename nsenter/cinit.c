@@ -1,15 +1,16 @@
 /*
  * cinit: the container init finished in C, without starting the Go runtime.
  *
- * For the common create (no joined mount namespace, no terminal) the
- * parent compiles the spec into a list of operations (libcontainer/cinit.go,
+ * For the common create (no joined mount namespace) the parent compiles
+ * the spec into a list of operations (libcontainer/cinit.go,
  * rootfs/plan.go, libcontainer/cinit_hooks.go):
  * options parsed, bind sources joined with the bundle, cgroup hierarchies
  * found, every error message's field named. After the stub has made the
  * namespaces, the init reads that plan and runs it here: the Go init's
  * rootfs.Setup and Finalize, step for step (the same resolution inside the
  * root without following anything out of it, the same checks of /proc
- * destinations and /dev/null, the same mount re-open by id), then the
+ * destinations and /dev/null, the same mount re-open by id), with the
+ * terminal of process.terminal made after the pivot (OP_CONSOLE), then the
  * process (cexec.c), then it waits on the exec fifo, runs the
  * startContainer hooks (chook.c; the plan's last ops), writes the LSM exec
  * attributes (process.apparmorProfile, process.selinuxLabel) and execs.
@@ -56,8 +57,10 @@
  *     Where an op means something else by n or s, the enum below says so.
  * Errors go to the parent through bail() as SYNC_ERR; after SYNC_READY,
  * when the socket is closed, the steps left that can fail (the
- * startContainer hooks, then the LSM attributes' write) report through the
- * exec fifo to `berth start`.
+ * startContainer hooks, the LSM attributes' write, the final rlimits, the
+ * execve itself) report through the exec fifo to `berth start` (bail,
+ * berth_fail, berth_report: "1" and the message, after the "0" for the
+ * execve), never onto the container's stdio, which may be its terminal.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -726,6 +729,10 @@ static void op_chroot(const struct op *o)
 		bail(errno, "chroot \"%s\" (root.path, no mount namespace)", o->s[0]);
 	if (chdir("/") < 0)
 		bail(errno, "chdir / after chroot");
+	/* The root the steps after it resolve in (OP_CONSOLE's ptmx). */
+	ci.rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (ci.rootfd < 0)
+		bail(errno, "init: open / after chroot");
 	if (fchdir(ci.proc) < 0)
 		bail(errno, "init: chdir to the init's own procfs");
 }
@@ -1212,6 +1219,68 @@ static void op_pivot(const struct op *o)
 		bail(errno, "init: chdir to the init's own procfs");
 }
 
+/* --- process.terminal (libcontainer/init.go setupConsole) ----------------- */
+
+/*
+ * mount_console is rootfs/console.go's MountConsole: the slave bound over
+ * /dev/console, which is made as an empty file when missing and refused
+ * when it is anything but a file or a device node: a symlink the rootfs or
+ * a hook planted must not redirect the bind (CVE-2025-52565). The slave is
+ * the fd from the master, never looked up again by its /dev/pts path.
+ */
+static void mount_console(const struct op *o, int slave, const char *name)
+{
+	char err[PATH_MAX + 64], b1[32], b2[32];
+	const char *path = o->s[1];
+	struct target dev;
+	if (resolve(ci.rootfd, "/dev", C_DIR, 0755, &dev, err, sizeof(err)) < 0)
+		bail(errno, "process.terminal: mkdir \"/dev\": %s", err);
+	int f = openat(dev.fd, "console", O_CREAT | O_EXCL | O_NOFOLLOW | O_RDONLY | O_CLOEXEC, 0666);
+	if (f >= 0)
+		close(f);
+	else if (errno != EEXIST)
+		bail(errno, "process.terminal: create %s", path);
+	int console = openat(dev.fd, "console", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (console < 0)
+		bail(errno, "process.terminal: open %s", path);
+	struct stat st;
+	if (fstat(console, &st) < 0)
+		bail(errno, "process.terminal: stat %s", path);
+	if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode))
+		bail(0, "process.terminal: %s is neither a file nor a device node (a symlink?), refusing to mount over it", path);
+	if (mount(procfd(slave, b1), procfd(console, b2), NULL, MS_BIND, NULL) < 0)
+		bail(errno, "process.terminal: bind mount \"%s\" on %s", name, path);
+	close(console);
+	target_close(&dev);
+}
+
+/*
+ * op_console makes the container's terminal where the Go init does, right
+ * after the pivot (the container's /dev/pts is mounted), before the
+ * finalize steps: a new pty from the container's ptmx (s0, resolved inside
+ * the root like any path here and opened through the init's own procfs),
+ * the slave readied (cexec.c berth_pty_slave), bound over /dev/console
+ * (s1; "" without a mount namespace, where the Go init binds nothing
+ * either), then made the controlling terminal and stdio and the master
+ * sent to the console socket (berth_pty_handoff).
+ */
+static void op_console(const struct op *o)
+{
+	char err[PATH_MAX + 64], b[32], name[32];
+	struct target t;
+	if (resolve(ci.rootfd, o->s[0], C_NONE, 0, &t, err, sizeof(err)) < 0)
+		bail(errno, "process.terminal: open \"%s\": %s", o->s[0], err);
+	int master = openat(ci.proc, procfd(t.fd, b), O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (master < 0)
+		bail(errno, "process.terminal: open \"%s\"", o->s[0]);
+	target_close(&t);
+	int slave = berth_pty_slave(master, (uint32_t)o->n[1], (uint32_t)o->n[3], (uint32_t)o->n[4], (o->n[2] & B_RELAY) != 0,
+				    name, sizeof(name));
+	if (o->s[1][0] != '\0')
+		mount_console(o, slave, name);
+	berth_pty_handoff(master, slave, (int)o->n[0]);
+}
+
 /* --- after the pivot (libcontainer/init.go, rootfs/finalize.go) ----------- */
 
 static void op_loopback(void)
@@ -1347,32 +1416,19 @@ static void op_sysctl(const struct op *o)
 	}
 }
 
-/* fail_msg is bail for a message made elsewhere, of any length (a hook's output). */
-static void fail_msg(const char *msg) __attribute__((noreturn));
-static void fail_msg(const char *msg)
-{
-	uint32_t n = (uint32_t)strlen(msg);
-	uint32_t hdr[2] = { SYNC_ERR, n };
-	if (berth_sync_fd < 0 || write_all(berth_sync_fd, hdr, sizeof(hdr)) < 0 || write_all(berth_sync_fd, msg, n) < 0)
-		fprintf(stderr, "berth init: %.*s\n", (int)n, msg);
-	_exit(1);
-}
-
 /*
  * start_hooks runs the startContainer hooks (ops from..nops, all
  * OP_STARTHOOK: the parser checked) once `berth start` opened the fifo; a
- * failure goes to start through the fifo, as the Go init sends it.
+ * failure goes to start through the fifo (berth_fail), as the Go init
+ * sends it.
  */
-static void start_hooks(const struct plan *p, uint32_t from, int fifo)
+static void start_hooks(const struct plan *p, uint32_t from)
 {
 	static char msg[16384];
 	for (uint32_t i = from; i < p->nops; i++) {
 		const struct op *o = &p->ops[i];
-		if (berth_run_hook(o, (o->n[2] & B_PROCENV) ? p->x.envp : o->v[1], msg + 1, sizeof(msg) - 1) < 0) {
-			msg[0] = '1';
-			write_all(fifo, msg, strlen(msg));
-			_exit(1);
-		}
+		if (berth_run_hook(o, (o->n[2] & B_PROCENV) ? p->x.envp : o->v[1], msg, sizeof(msg)) < 0)
+			berth_fail(msg);
 	}
 }
 
@@ -1482,7 +1538,7 @@ static void run_op(const struct op *o)
 		/* createContainer: in the container's namespaces, before pivot_root (B_PROCENV is for start hooks). */
 		static char msg[16384];
 		if (berth_run_hook(o, o->v[1], msg, sizeof(msg)) < 0)
-			fail_msg(msg);
+			berth_fail(msg);
 		break;
 	}
 	case OP_CHROOT:
@@ -1496,6 +1552,9 @@ static void run_op(const struct op *o)
 		break;
 	case OP_ROOTBIND:
 		op_rootbind(o);
+		break;
+	case OP_CONSOLE:
+		op_console(o);
 		break;
 	default:
 		bail(0, "init: unknown plan operation %u", o->code);
@@ -1549,28 +1608,29 @@ void berth_init_in_c(void)
 	int fifo = openat(ci.proc, procfd((int)p.fifo_fd, b), O_WRONLY | O_CLOEXEC);
 	if (fifo < 0)
 		bail(errno, "open exec fifo");
+	/* From here on a failure is start's to report (bail writes it there). */
+	berth_fifo_fd = fifo;
 	close((int)p.fifo_fd);
 	close(ci.proc);
 	/* As the process (its user, capabilities, seccomp), before RLIMIT_AS and RLIMIT_DATA. */
-	start_hooks(&p, i, fifo);
+	start_hooks(&p, i);
 	/*
 	 * After everything berth itself runs in the container, the
 	 * startContainer hooks included (they must not run under the
 	 * container's label): the label is the workload's.
 	 */
 	char err[512];
-	if (berth_lsm_apply(&p.x, err + 1, sizeof(err) - 1) < 0) {
-		err[0] = '1'; /* libcontainer's fifoFailed: start reports the rest */
-		if (write(fifo, err, strlen(err)) < 0) {
-			/* Nobody reads: start sees the fifo close without "0". */
-		}
-		_exit(1);
-	}
-	if (write(fifo, "0", 1) != 1)
+	if (berth_lsm_apply(&p.x, err, sizeof(err)) < 0)
+		berth_fail(err);
+	berth_exec_final_limits(&p.x);
+	if (write_all(fifo, "0", 1) < 0)
 		bail(errno, "write exec fifo");
 	/* The fifo stays open: close-on-exec tells start that the exec happened. */
-	berth_exec_final_limits(&p.x);
 	execve(path, p.x.argv, p.x.envp);
-	fprintf(stderr, "berth: exec \"%s\" (process.args[0]): %s\n", p.x.argv[0], berth_strerror(errno));
+	/* After the "0": start reads "01" and the message (the Go init's exit status). */
+	int e = errno;
+	char msg[PATH_MAX + 128];
+	int n = snprintf(msg, sizeof(msg), "exec \"%s\" (process.args[0]): %s", p.x.argv[0], berth_strerror(e));
+	berth_report(msg, n < (int)sizeof(msg) ? (size_t)n : sizeof(msg) - 1);
 	_exit(127);
 }

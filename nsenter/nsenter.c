@@ -70,6 +70,8 @@
 
 int berth_sync_fd = -1;
 #define sync_fd berth_sync_fd
+int berth_fifo_fd = -1;
+int berth_stdio_is_terminal;
 
 int write_all(int fd, const void *buf, size_t len)
 {
@@ -117,7 +119,28 @@ const char *berth_strerror(int errnum)
 	return buf;
 }
 
-/* bail reports the error (with errno text when errnum != 0) and exits. */
+void berth_report(const char *msg, size_t n)
+{
+	uint32_t hdr[2] = { SYNC_ERR, (uint32_t)n };
+	if (sync_fd >= 0) {
+		if (write_all(sync_fd, hdr, sizeof(hdr)) == 0)
+			write_all(sync_fd, msg, n);
+	} else if (berth_fifo_fd >= 0) {
+		/* The init after "ready": `berth start` reads the exec fifo. */
+		if (write_all(berth_fifo_fd, "1", 1) == 0)
+			write_all(berth_fifo_fd, msg, n);
+	} else if (!berth_stdio_is_terminal) {
+		/* Never into the container's terminal: its output, not berth's. */
+		fprintf(stderr, "berth init: %.*s\n", (int)n, msg);
+	}
+}
+
+void berth_fail(const char *msg)
+{
+	berth_report(msg, strlen(msg));
+	_exit(1);
+}
+
 void bail(int errnum, const char *fmt, ...)
 {
 	char msg[1024];
@@ -133,13 +156,7 @@ void bail(int errnum, const char *fmt, ...)
 		n += snprintf(msg + n, sizeof(msg) - n, ": %s", berth_strerror(errnum));
 	if ((size_t)n >= sizeof(msg))
 		n = sizeof(msg) - 1;
-	uint32_t hdr[2] = { SYNC_ERR, (uint32_t)n };
-	if (sync_fd >= 0) {
-		write_all(sync_fd, hdr, sizeof(hdr));
-		write_all(sync_fd, msg, (size_t)n);
-	} else {
-		fprintf(stderr, "berth init: %.*s\n", n, msg);
-	}
+	berth_report(msg, (size_t)n);
 	_exit(1);
 }
 

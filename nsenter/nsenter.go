@@ -69,6 +69,7 @@ const (
 	OpHostBind   // S0: the host instance the OpFresh before it falls back to (BitHostBind)
 	OpSysctl     // S[0] path below a procfs root, S[1] value, S[2] it quoted, S[4] field
 	OpMountLabel // S[0] linux.mountLabel, for the BitMqueueLabel mounts after it
+	OpConsole    // N0 console socket fd, N1 rows, N2 bits (BitRelay), N3 cols, N4 uid; S0 ptmx, S1 console
 	opMax
 )
 
@@ -89,7 +90,12 @@ const (
 	BitHostBind
 	BitDevBind
 	BitMqueueLabel // an mqueue: its root gets OpMountLabel's label (security.selinux)
+	BitRelay       // OpConsole: berth relays the terminal itself
 )
+
+// ExecRelay is the exec record's flag CX_RELAY: berth relays the
+// terminal itself, so the stub turns ONLCR off before handing the master.
+const ExecRelay = 8
 
 // OpVectors is how many string vectors follow the strings of an operation
 // with this code (berth_op_vectors in cinit.c).

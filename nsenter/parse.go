@@ -27,6 +27,7 @@ const (
 	_ = uint(SyncErr-C.SYNC_ERR) + uint(C.SYNC_ERR-SyncErr)
 	_ = uint(OpSetsid-C.OP_SETSID) + uint(C.OP_SETSID-OpSetsid)
 	_ = uint(OpDetach-C.OP_DETACH) + uint(C.OP_DETACH-OpDetach)
+	_ = uint(OpConsole-C.OP_CONSOLE) + uint(C.OP_CONSOLE-OpConsole)
 	_ = uint(opMax-C.OP_MAX) + uint(C.OP_MAX-opMax)
 	_ = uint(OpHooks-C.OP_HOOKS) + uint(C.OP_HOOKS-OpHooks)
 	_ = uint(BitCgroup2-C.B_CG2) + uint(C.B_CG2-BitCgroup2)
@@ -53,6 +54,8 @@ const (
 	_ = uint(OpMountLabel-C.OP_MOUNTLABEL) + uint(C.OP_MOUNTLABEL-OpMountLabel)
 	_ = uint(BitMqueueLabel-C.B_MQLABEL) + uint(C.B_MQLABEL-BitMqueueLabel)
 	_ = uint(MaxLSM-C.CX_MAX_LSM) + uint(C.CX_MAX_LSM-MaxLSM)
+	_ = uint(BitRelay-C.B_RELAY) + uint(C.B_RELAY-BitRelay)
+	_ = uint(ExecRelay-C.CX_RELAY) + uint(C.CX_RELAY-ExecRelay)
 )
 
 // MaxBootstrap is the largest bootstrap body the stub accepts.
@@ -71,7 +74,8 @@ type Bootstrap struct {
 }
 
 // ExecPlan is berth_parse_exec's reading of a BT_EXEC record (layout at
-// the top of cexec.c).
+// the top of cexec.c). Flags holds the CX_* bits, ExecRelay among them;
+// LSM the exec attributes that follow the console fields.
 type ExecPlan struct {
 	Flags, UID, GID, Umask, PreserveFDs, LastCap uint32
 	Groups                                       []uint32

@@ -14,7 +14,8 @@ import (
 //
 // /dev/console must be a plain file or a device node: were it a symlink
 // the container planted, the bind would land on whatever it points to
-// (CVE-2025-52565), so it is opened without following and refused.
+// (CVE-2025-52565), so it is opened without following and refused. The C
+// init's mount_console (nsenter/cinit.c) is the same step.
 func MountConsole(slaveFd int, slavePath string) error {
 	rootFd, err := openRoot("/")
 	if err != nil {

@@ -9,7 +9,8 @@
 //     mount in order, /dev nodes and symlinks, the BeforePivot hook, then
 //     pivot_root (or, with NoPivot, the host's proc and sysfs mounts
 //     detached or covered, then MS_MOVE+chroot: nopivot.go).
-//  2. MountConsole (optional): the pty slave over /dev/console.
+//  2. MountConsole (optional): the pty slave over /dev/console (the C
+//     init's OP_CONSOLE, nsenter/cinit.c, does the same).
 //  3. Finalize: maskedPaths, readonlyPaths, root.readonly.
 //
 // Every path inside the rootfs comes from the bundle and may name symlinks

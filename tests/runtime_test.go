@@ -68,6 +68,10 @@ type runtime struct {
 	// wrap, when set, runs every invocation through this command line
 	// (e.g. nsenter --net=... to give berth a test network namespace).
 	wrap []string
+	// global flags go before every command (e.g. --debug --log FILE).
+	global []string
+	// env, when set, is the environment of every invocation.
+	env []string
 }
 
 // newRuntime gives the test its own --root so tests never see each other's
@@ -99,12 +103,16 @@ func (r result) String() string {
 // files, not pipes: `create` hands its stdio to the container, and a pipe
 // would keep exec.Cmd.Wait blocked until the container exits.
 func (r *runtime) command(ctx context.Context, args ...string) *exec.Cmd {
-	full := append([]string{"--root", r.root}, args...)
+	full := append(append([]string{"--root", r.root}, r.global...), args...)
+	var cmd *exec.Cmd
 	if len(r.wrap) > 0 {
 		full = append(append(append([]string{}, r.wrap[1:]...), r.bin), full...)
-		return exec.CommandContext(ctx, r.wrap[0], full...)
+		cmd = exec.CommandContext(ctx, r.wrap[0], full...)
+	} else {
+		cmd = exec.CommandContext(ctx, r.bin, full...)
 	}
-	return exec.CommandContext(ctx, r.bin, full...)
+	cmd.Env = r.env
+	return cmd
 }
 
 // run invokes the runtime and waits for it.
@@ -271,7 +279,7 @@ func (r *runtime) tryCreate(b *bundle, extra ...string) (*container, result) {
 	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
 	defer cancel()
 	cmd := r.command(ctx, args...)
-	cmd.Env = append(os.Environ(), token)
+	cmd.Env = append(cmd.Environ(), token)
 	out := outputFiles(r.t)
 	cmd.Stdout, cmd.Stderr = out.stdout, out.stderr
 	err := cmd.Run()

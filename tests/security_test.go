@@ -52,9 +52,12 @@ func hostMountedAt(path string) bool {
 // the rootfs (or a hook, after /dev is mounted) made a symlink must not
 // redirect that mount: not onto a host file (absolute or ../ escape), not
 // onto another file of the container. Create must fail naming
-// /dev/console, or the console must end up on /dev/console itself.
+// /dev/console, or the console must end up on /dev/console itself. The C
+// init makes the console, where a createContainer hook plants the link too
+// (the C init runs that hook).
 func TestSecurityConsoleSymlink(t *testing.T) {
 	r := newRuntime(t)
+	log := withLog(t, r)
 	hostDir := testDir(t, "console-host")
 	hostFile := filepath.Join(hostDir, "hostname")
 	const hostContent = "host-file-must-not-change\n"
@@ -97,11 +100,13 @@ func TestSecurityConsoleSymlink(t *testing.T) {
 			}
 
 			sock, ln, got := listenConsole(t)
+			before := len(log())
 			c, res := r.tryCreate(b, "--console-socket", sock)
 			ln.Close() // ends the receiver if create failed before connecting
 			if m := <-got; m.f != nil {
 				defer m.f.Close()
 			}
+			checkInit(t, log()[before:], os.Getenv("BERTH_INIT_GO") == "1")
 
 			if data, _ := os.ReadFile(hostFile); string(data) != hostContent {
 				t.Errorf("the host file changed to %q", data)

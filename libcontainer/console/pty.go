@@ -18,10 +18,12 @@ import (
 // once its devpts is mounted and the root pivoted), unlocks it and opens the
 // slave. slavePath is where the slave appears, "/dev/pts/N".
 //
-// The master is non-blocking, as the engines receiving it expect (they poll
-// it); the slave is blocking because it becomes the workload's stdio.
+// Both ends are blocking. The master goes to a receiver as it is, and
+// O_NONBLOCK lives on the open file description, so it would be the
+// receiver's too: one that reads without polling would see EAGAIN and close
+// it. runc hands it over blocking; receivers that poll set it themselves.
 func NewPty(ptmx string) (master *os.File, slave *os.File, slavePath string, err error) {
-	mfd, err := unix.Open(ptmx, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
+	mfd, err := unix.Open(ptmx, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, nil, "", fmt.Errorf("open %q: %w", ptmx, err)
 	}
@@ -80,6 +82,23 @@ func SetSize(f *os.File, height, width uint16) error {
 		return fmt.Errorf("ioctl TIOCSWINSZ %dx%d on %q: %w", height, width, f.Name(), err)
 	}
 	return nil
+}
+
+// ClearONLCR turns off the output translation of "\n" into "\r\n" on
+// the terminal of f (a master sets its slave's), so a relay copies the
+// bytes the container wrote, as runc's does.
+func ClearONLCR(f *os.File) error {
+	return control(f, func(fd int) error {
+		t, err := unix.IoctlGetTermios(fd, unix.TCGETS)
+		if err != nil {
+			return fmt.Errorf("ioctl TCGETS on %q: %w", f.Name(), err)
+		}
+		t.Oflag &^= unix.ONLCR
+		if err := unix.IoctlSetTermios(fd, unix.TCSETS, t); err != nil {
+			return fmt.Errorf("ioctl TCSETS on %q: %w", f.Name(), err)
+		}
+		return nil
+	})
 }
 
 // SetControlling makes slave the controlling terminal of the calling

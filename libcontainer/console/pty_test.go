@@ -83,7 +83,8 @@ func TestNewPty(t *testing.T) {
 	if flags&unix.O_NONBLOCK != 0 {
 		t.Fatal("slave is non-blocking; it must not be, it becomes stdio")
 	}
-	// The master goes out non-blocking, as engines receiving it expect.
+	// The master goes out blocking, as runc hands it: a receiver that
+	// reads it without polling must not see EAGAIN.
 	err = control(master, func(fd int) error {
 		flags, err = unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
 		return err
@@ -91,9 +92,20 @@ func TestNewPty(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if flags&unix.O_NONBLOCK == 0 {
-		t.Fatal("master is blocking")
+	if flags&unix.O_NONBLOCK != 0 {
+		t.Fatal("master is non-blocking; a receiver reading it without poll(2) would see EAGAIN")
 	}
+	// Read deadlines below: a non-blocking duplicate (the flag is shared,
+	// which no longer matters here).
+	mfd, err := unix.Dup(int(master.Fd()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.SetNonblock(mfd, true); err != nil {
+		t.Fatal(err)
+	}
+	master = os.NewFile(uintptr(mfd), "master")
+	defer master.Close()
 
 	if _, err := master.Write([]byte("hello\n")); err != nil {
 		t.Fatal(err)
@@ -162,6 +174,33 @@ func TestSetSize(t *testing.T) {
 	}
 	if ws.Row != 42 || ws.Col != 132 {
 		t.Fatalf("window size %dx%d, want 42x132", ws.Row, ws.Col)
+	}
+}
+
+// TestClearONLCR: after it, "\n" written on the slave reaches the master
+// as it is, not as "\r\n".
+func TestClearONLCR(t *testing.T) {
+	master, slave, _ := newTestPty(t)
+	if err := ClearONLCR(master); err != nil {
+		t.Fatal(err)
+	}
+	tio, err := unix.IoctlGetTermios(int(slave.Fd()), unix.TCGETS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tio.Oflag&unix.ONLCR != 0 {
+		t.Fatal("ONLCR still set on the slave")
+	}
+	if _, err := slave.Write([]byte("a\nb\n")); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 16)
+	n, err := master.Read(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(buf[:n]); got != "a\nb\n" {
+		t.Fatalf("master read %q, want %q", got, "a\nb\n")
 	}
 }
 
