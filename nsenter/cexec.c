@@ -10,8 +10,8 @@
  * start-up (~3 ms of an exec here) between setns and execve. The order is the
  * Go init's (prepareProcess), after the terminal of process.terminal (a new
  * session and pty, the master sent to the console socket; ONLCR off when
- * berth relays it): rlimits, cwd (checked to be inside the root),
- * the fd sweep (every fd not passed on purpose closed), executable lookup
+ * berth relays it): cwd (checked to be inside the root), the fd sweep
+ * (every fd not passed on purpose closed), rlimits, executable lookup
  * (after the chdir, so a relative args[0] is the file in process.cwd), HOME,
  * the LSM exec attributes opened (procfs.c), seccomp early when
  * no_new_privs is off, bounding set, user switch with keep-caps, capsets
@@ -523,9 +523,9 @@ static void close_fds(uint32_t from, const int *keep, int nkeep)
 }
 
 /*
- * berth_exec_prepare applies x up to the execve: rlimits, cwd, the fd sweep
- * (keep: the nkeep fds of berth's own that must live until the execve, each
- * made close-on-exec), lookup, HOME, seccomp, user and capabilities, no_new_privs. It
+ * berth_exec_prepare applies x up to the execve: cwd, the fd sweep (keep:
+ * the nkeep fds of berth's own that must live until the execve, each made
+ * close-on-exec), rlimits, lookup, HOME, seccomp, user and capabilities, no_new_privs. It
  * returns the executable's path. The container init (cinit.c) calls it
  * before it waits for `berth start`, as the Go init prepares before the fifo.
  */
@@ -533,6 +533,18 @@ char *berth_exec_prepare(struct exec_plan *x, const int *keep, int nkeep)
 {
 	if (x->console_fd != CX_NO_CONSOLE)
 		setup_console(x);
+	if (x->cwd[0] != '\0' && chdir(x->cwd) < 0)
+		bail(errno, "chdir \"%s\" (process.cwd)", x->cwd);
+	/* A cwd reached through a leaked fd lies outside the root (CVE-2024-21626). */
+	char wd[4096];
+	if (getcwd(wd, sizeof(wd)) == NULL)
+		bail(errno, "process.cwd: getcwd (the working directory is outside the container root)");
+	if (wd[0] != '/')
+		bail(0, "process.cwd: working directory \"%s\" is outside the container root", wd);
+	/* Before the lookup, which then cannot find anything through a leaked fd. */
+	close_fds(3 + x->preserve_fds, keep, nkeep);
+	/* After the sweep: a lowered RLIMIT_NOFILE would hide fds above it
+	 * from the sweep's fallback loop on kernels without close_range. */
 	for (uint32_t i = 0; i < x->nrlimits; i++) {
 		const char *r = x->rlimits + i * 24;
 		uint32_t res;
@@ -549,16 +561,6 @@ char *berth_exec_prepare(struct exec_plan *x, const int *keep, int nkeep)
 		if (setrlimit((int)res, &rl) < 0)
 			bail(errno, "setrlimit %s (process.rlimits[%u])", rlimit_name(res), i);
 	}
-	if (x->cwd[0] != '\0' && chdir(x->cwd) < 0)
-		bail(errno, "chdir \"%s\" (process.cwd)", x->cwd);
-	/* A cwd reached through a leaked fd lies outside the root (CVE-2024-21626). */
-	char wd[4096];
-	if (getcwd(wd, sizeof(wd)) == NULL)
-		bail(errno, "process.cwd: getcwd (the working directory is outside the container root)");
-	if (wd[0] != '/')
-		bail(0, "process.cwd: working directory \"%s\" is outside the container root", wd);
-	/* Before the lookup, which then cannot find anything through a leaked fd. */
-	close_fds(3 + x->preserve_fds, keep, nkeep);
 	/* After the chdir: a relative args[0] names a file of process.cwd, as in runc. */
 	char *path = lookup(x->argv[0], x->path);
 	with_home(x->envp, x->uid);

@@ -121,7 +121,7 @@ void berth_op_overlay(const struct op *o)
  * Deep enough for any image, and within the stack: each level holds two
  * descriptors and one small frame.
  */
-#define MAXCOPYDEPTH 4096
+#define MAXCOPYDEPTH 1024 /* ~4.3 KB of stack a level: well inside 8 MB */
 
 /* copy_attrs is copyAttrs: owner, then mode (chown clears set-id bits). */
 static int copy_attrs(int fd, const struct stat *st)
@@ -153,9 +153,17 @@ static int copy_dir(int src, int dst, int depth, char *err, size_t errlen);
 
 static int copy_file(int src, int dst, const char *name, const struct stat *st)
 {
-	int in = openat(src, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	/* Non-blocking, and checked to be the file stat saw: another container
+	 * on the volume may swap in a FIFO (a hang) or a device meanwhile. */
+	int in = openat(src, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (in < 0)
 		return -1;
+	struct stat ist;
+	if (fstat(in, &ist) < 0 || !S_ISREG(ist.st_mode) || ist.st_dev != st->st_dev || ist.st_ino != st->st_ino) {
+		close(in);
+		errno = ESTALE;
+		return -1;
+	}
 	int out = openat(dst, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (out < 0) {
 		int e = errno;
