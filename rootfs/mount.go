@@ -68,6 +68,11 @@ func newMountCtx(c *Config, i int, m specs.Mount) (*mountCtx, error) {
 	}
 	// A relative destination (old runc accepted them) is taken from "/".
 	mc.dest = filepath.Clean("/" + m.Destination)
+	// One written as the host's path of a place in the rootfs names that
+	// place, as runc takes it.
+	if root := filepath.Clean(c.Rootfs); filepath.IsAbs(root) && root != "/" && strings.HasPrefix(mc.dest, root+"/") {
+		mc.dest = strings.TrimPrefix(mc.dest, root)
+	}
 	switch {
 	case opts.Flags&unix.MS_REMOUNT != 0:
 		mc.kind = mountRemount

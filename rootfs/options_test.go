@@ -1,6 +1,7 @@
 package rootfs
 
 import (
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"os"
 	"reflect"
 	"strings"
@@ -208,4 +209,31 @@ func TestSpecDevicesRejectsBadType(t *testing.T) {
 	if _, err := specDevices(specWithDevice("c", "dev/x")); err == nil || !strings.Contains(err.Error(), "linux.devices[0].path") {
 		t.Fatalf("err = %v", err)
 	}
+}
+
+// A destination written as the host's path of a place in the rootfs names
+// that place (runc takes it so); one that only shares a prefix does not.
+func TestMountDestinationUnderRootfs(t *testing.T) {
+	c := &Config{Rootfs: "/b/rootfs"}
+	for dest, want := range map[string]string{
+		"/b/rootfs/mnt/x": "/mnt/x",
+		"/b/rootfs2/x":    "/b/rootfs2/x",
+		"mnt/y":           "/mnt/y",
+		"/b/rootfs/../z":  "/b/z",
+	} {
+		mc, err := newMountCtx(c, 0, specs.Mount{Destination: dest, Type: "tmpfs", Source: "tmpfs"})
+		if err != nil || mc.dest != want {
+			t.Errorf("destination %q: got %q (%v), want %q", dest, mcDest(mc), err, want)
+		}
+	}
+	if _, err := newMountCtx(c, 0, specs.Mount{Destination: "/b/rootfs", Type: "tmpfs", Source: "tmpfs"}); err != nil {
+		t.Errorf("the rootfs path itself is a destination like any other outside: %v", err)
+	}
+}
+
+func mcDest(mc *mountCtx) string {
+	if mc == nil {
+		return ""
+	}
+	return mc.dest
 }

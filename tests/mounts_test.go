@@ -284,3 +284,17 @@ echo "== mountinfo"; cat /proc/self/mountinfo`)
 		}
 	})
 }
+
+// TestMountDestinationHostPath: a destination written as the host's path
+// of a place in the rootfs (BUNDLE/rootfs/mnt/x) is that place, as runc
+// takes it, and nothing else is made (runc 1.1.5 also leaves an empty copy
+// of the host path's directories in the rootfs).
+func TestMountDestinationHostPath(t *testing.T) {
+	r := newRuntime(t)
+	b := newShBundle(t, `grep -c " /mnt/x " /proc/self/mountinfo; ls -d /tmp/* 2>/dev/null | wc -l`)
+	b.addMount(specs.Mount{Destination: filepath.Join(b.rootfs, "mnt", "x"), Type: "tmpfs", Source: "tmpfs"})
+	out := lines(r.mustRunContainer(b))
+	if len(out) != 2 || out[0] != "1" || out[1] != "0" {
+		t.Errorf("want the tmpfs at /mnt/x and nothing made under /tmp, got %q", out)
+	}
+}
