@@ -77,10 +77,21 @@ func PlanSetup(c *Config) ([]PlanOp, error) {
 	if l := mountLabel(c.Spec); l != "" {
 		ops = append(ops, PlanOp{Code: nsenter.OpMountLabel, S: [6]string{l}})
 	}
+	var devRemount []PlanOp
 	for i, m := range c.Spec.Mounts {
 		mops, err := planMount(c, i, m)
 		if err != nil {
 			return nil, err
+		}
+		// A read-only /dev is mounted writable and made read-only once its
+		// submounts' mount points and the device nodes are in it (as runc
+		// does): a read-only tmpfs refuses them.
+		for k := range mops {
+			if o := &mops[k]; o.Code == nsenter.OpFresh && o.S[0] == "/dev" && o.N[0]&unix.MS_RDONLY != 0 {
+				ro := PlanOp{Code: nsenter.OpRemount, N: [6]uint64{o.N[0] | unix.MS_REMOUNT}, S: o.S}
+				devRemount = append(devRemount, ro)
+				o.N[0] &^= unix.MS_RDONLY
+			}
 		}
 		ops = append(ops, mops...)
 	}
@@ -90,6 +101,7 @@ func PlanSetup(c *Config) ([]PlanOp, error) {
 		return nil, err
 	}
 	ops = append(ops, dev...)
+	ops = append(ops, devRemount...)
 	// The hooks point, then the createContainer hooks (BeforePivotOps),
 	// where Setup calls BeforePivot: every mount in place, before the
 	// root changes.

@@ -99,7 +99,13 @@ func Setup(c *Config) error {
 	defer func() { unix.Close(s.rootFd) }()
 
 	c.mark("rootfs: propagation, bind")
+	devRO := -1
 	for i, m := range c.Spec.Mounts {
+		// A read-only /dev is made read-only after its nodes (PlanSetup).
+		if mc, err := newMountCtx(c, i, m); err == nil && mc.kind == mountFresh && mc.dest == "/dev" && mc.opts.Flags&unix.MS_RDONLY != 0 {
+			devRO = i
+			m.Options = append(append([]string{}, m.Options...), "rw")
+		}
 		if err := s.mount(i, m); err != nil {
 			return err
 		}
@@ -107,6 +113,11 @@ func Setup(c *Config) error {
 	c.mark("rootfs: spec mounts")
 	if err := s.setupDev(); err != nil {
 		return err
+	}
+	if devRO >= 0 {
+		if err := s.remountDevReadonly(devRO); err != nil {
+			return err
+		}
 	}
 	c.mark("rootfs: /dev")
 	if c.BeforePivot != nil {
@@ -190,6 +201,25 @@ func moveRoot(rootfs string) error {
 	}
 	if err := unix.Chdir("/"); err != nil {
 		return fmt.Errorf("chdir /: %w", err)
+	}
+	return nil
+}
+
+// remountDevReadonly makes spec mount i, a fresh /dev mounted writable for
+// its nodes, read-only.
+func (s *setup) remountDevReadonly(i int) error {
+	mc, err := newMountCtx(s.c, i, s.c.Spec.Mounts[i])
+	if err != nil {
+		return err
+	}
+	t, err := resolveInRoot(s.rootFd, "/dev", createNone, 0)
+	if err != nil {
+		return mc.stepErr("resolve /dev", err)
+	}
+	defer t.close()
+	data := labelData(mc.m.Type, mc.opts.Data, mountLabel(s.c.Spec))
+	if err := unix.Mount(mc.m.Source, procFd(t.fd), mc.m.Type, mc.opts.Flags|unix.MS_REMOUNT, data); err != nil {
+		return mc.stepErr("remount read-only", err)
 	}
 	return nil
 }
