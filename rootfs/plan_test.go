@@ -393,3 +393,36 @@ func TestPlanOverlayUserNS(t *testing.T) {
 		t.Errorf("plan: %v; Setup: %v", err, goErr)
 	}
 }
+
+// A read-only /dev tmpfs is mounted writable and remounted read-only after
+// the device nodes and links: read-only at once, nothing could be made in it.
+func TestPlanDevReadonly(t *testing.T) {
+	withMountTable(t, goldenMounts)
+	c := &Config{Rootfs: "/b/rootfs", Bundle: "/b", Spec: &specs.Spec{
+		Mounts: []specs.Mount{{Destination: "/dev", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "ro", "mode=755"}}},
+		Linux:  &specs.Linux{},
+	}}
+	ops, err := PlanSetup(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	links, remount := -1, -1
+	for k, op := range ops {
+		switch {
+		case op.Code == nsenter.OpFresh && op.S[0] == "/dev":
+			if op.N[0]&unix.MS_RDONLY != 0 {
+				t.Errorf("/dev mounted read-only at once: flags %#x", op.N[0])
+			}
+		case op.Code == nsenter.OpDevLinks:
+			links = k
+		case op.Code == nsenter.OpRemount && op.S[0] == "/dev":
+			remount = k
+			if want := uint64(unix.MS_REMOUNT | unix.MS_RDONLY | unix.MS_NOSUID); op.N[0] != want || op.S[3] != "mode=755" {
+				t.Errorf("remount flags %#x data %q, want %#x mode=755", op.N[0], op.S[3], want)
+			}
+		}
+	}
+	if links < 0 || remount < links {
+		t.Errorf("the read-only remount (op %d) must follow the /dev links (op %d)", remount, links)
+	}
+}
