@@ -722,19 +722,30 @@ static void op_private(const struct op *o)
 		bail(errno, "rootfs: prepare rootfs \"%s\": make \"%s\" private", o->s[1], o->s[0]);
 }
 
+/*
+ * at_new_root follows a change of root (pivot_root, MS_MOVE+chroot, a plain
+ * chroot): the later steps resolve in the new "/", and the working
+ * directory goes back to the init's own procfs, where procfd's paths
+ * resolve.
+ */
+static void at_new_root(void)
+{
+	if (chdir("/") < 0)
+		bail(errno, "rootfs: chdir / in the new root");
+	ci.rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (ci.rootfd < 0)
+		bail(errno, "rootfs: open / in the new root");
+	if (fchdir(ci.proc) < 0)
+		bail(errno, "init: chdir to the init's own procfs");
+}
+
 /* op_chroot is the root of a container without a mount namespace: a chroot, nothing mounted. */
 static void op_chroot(const struct op *o)
 {
 	if (chroot(o->s[0]) < 0)
 		bail(errno, "chroot \"%s\" (root.path, no mount namespace)", o->s[0]);
-	if (chdir("/") < 0)
-		bail(errno, "chdir / after chroot");
 	/* The root the steps after it resolve in (OP_CONSOLE's ptmx). */
-	ci.rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (ci.rootfd < 0)
-		bail(errno, "init: open / after chroot");
-	if (fchdir(ci.proc) < 0)
-		bail(errno, "init: chdir to the init's own procfs");
+	at_new_root();
 }
 
 /*
@@ -1210,13 +1221,7 @@ static void op_pivot(const struct op *o)
 		close(oldroot);
 		close(newroot);
 	}
-	if (chdir("/") < 0)
-		bail(errno, "rootfs: chdir /");
-	ci.rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (ci.rootfd < 0)
-		bail(errno, "rootfs: open /");
-	if (fchdir(ci.proc) < 0)
-		bail(errno, "init: chdir to the init's own procfs");
+	at_new_root();
 }
 
 /* --- process.terminal (libcontainer/init.go setupConsole) ----------------- */
