@@ -4,15 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
-	"runtime"
 	"strings"
-	"syscall"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"berth/internal/nstest"
 	"berth/libcontainer/seccomp"
 	"berth/nsenter"
 )
@@ -24,36 +22,11 @@ import (
 
 const childEnv = "BERTH_NSENTER_TEST_CHILD"
 
-func TestMain(m *testing.M) {
-	if name := os.Getenv(childEnv); name != "" {
-		runtime.LockOSThread()
-		if err := childScenarios[name](); err != nil {
-			fmt.Fprintln(os.Stderr, "FAIL:", err)
-			os.Exit(1)
-		}
-		fmt.Println("NSENTER-CHILD-OK")
-		os.Exit(0)
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { nstest.Main(m, childEnv, childScenarios) }
 
 var childScenarios = map[string]func() error{
 	"sysctl": sysctlScenario,
 	"lsm":    lsmScenario,
-}
-
-func runChild(t *testing.T, name string) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("mount namespaces need root")
-	}
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childEnv+"="+name)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNS | syscall.CLONE_NEWUTS}
-	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "NSENTER-CHILD-OK") {
-		t.Fatalf("scenario %s: %v\n%s", name, err, out)
-	}
 }
 
 // TestSysctlWrite: OP_SYSCTL's write goes to the real file through a
@@ -61,14 +34,14 @@ func runChild(t *testing.T, name string) {
 // kernel refuses a fresh one, /proc is used only when it is a procfs root,
 // and a mount over the file (even of another procfs file) is refused, as
 // is a symlink on the way.
-func TestSysctlWrite(t *testing.T) { runChild(t, "sysctl") }
+func TestSysctlWrite(t *testing.T) { nstest.Run(t, childEnv, "sysctl") }
 
 // TestLSMWrite: the exec attributes are opened below a fresh procfs as
 // <pid>/task/<tid>/attr/[<lsm>/]exec, a test write goes to attr/current
 // first, and the kernel's answer comes back with the field and path named
 // (on a host without AppArmor or SELinux: EINVAL); through /proc, a mount
 // over the attribute is refused.
-func TestLSMWrite(t *testing.T) { runChild(t, "lsm") }
+func TestLSMWrite(t *testing.T) { nstest.Run(t, childEnv, "lsm") }
 
 // overmount gives the UTS namespace names and mounts hostname's procfs file
 // over domainname's: a write through /proc to domainname would land in the

@@ -4,29 +4,18 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"runtime"
 	"strings"
-	"syscall"
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"berth/internal/nstest"
 )
 
 const childEnv = "BERTH_LSM_TEST_CHILD"
 
-func TestMain(m *testing.M) {
-	if name := os.Getenv(childEnv); name != "" {
-		runtime.LockOSThread()
-		if err := childScenarios[name](); err != nil {
-			fmt.Fprintln(os.Stderr, "FAIL:", err)
-			os.Exit(1)
-		}
-		fmt.Println("LSM-CHILD-OK")
-		os.Exit(0)
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { nstest.Main(m, childEnv, childScenarios) }
 
 // childScenarios run in a copy of the test binary with its own mount and
 // UTS namespaces, so what they mount or name never reaches the host.
@@ -34,24 +23,10 @@ var childScenarios = map[string]func() error{
 	"overmount": overmountScenario,
 }
 
-func runChild(t *testing.T, name string) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("mount namespaces need root")
-	}
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childEnv+"="+name)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNS | syscall.CLONE_NEWUTS}
-	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "LSM-CHILD-OK") {
-		t.Fatalf("scenario %s: %v\n%s", name, err, out)
-	}
-}
-
 // TestProcOvermount is the CVE-2025-52881 shape: a procfs file bind-mounted
 // over another one passes an fstatfs check, so only the resolve flags (or a
 // private procfs) can tell.
-func TestProcOvermount(t *testing.T) { runChild(t, "overmount") }
+func TestProcOvermount(t *testing.T) { nstest.Run(t, childEnv, "overmount") }
 
 func overmountScenario() error {
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
