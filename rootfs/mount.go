@@ -98,11 +98,7 @@ func newMountCtx(c *Config, i int, m specs.Mount) (*mountCtx, error) {
 	return mc, nil
 }
 
-func (s *setup) mount(i int, m specs.Mount) error {
-	mc, err := newMountCtx(s.c, i, m)
-	if err != nil {
-		return err
-	}
+func (s *setup) mount(mc *mountCtx) error {
 	switch mc.kind {
 	case mountRemount:
 		return s.mountRemount(mc)

@@ -99,14 +99,19 @@ func Setup(c *Config) error {
 	defer func() { unix.Close(s.rootFd) }()
 
 	c.mark("rootfs: propagation, bind")
-	devRO := -1
+	var devRO *mountCtx
 	for i, m := range c.Spec.Mounts {
-		// A read-only /dev is made read-only after its nodes (PlanSetup).
-		if mc, err := newMountCtx(c, i, m); err == nil && mc.kind == mountFresh && mc.dest == "/dev" && mc.opts.Flags&unix.MS_RDONLY != 0 {
-			devRO = i
-			m.Options = append(append([]string{}, m.Options...), "rw")
+		mc, err := newMountCtx(c, i, m)
+		if err != nil {
+			return err
 		}
-		if err := s.mount(i, m); err != nil {
+		// A read-only /dev is made read-only after its nodes (PlanSetup).
+		if mc.kind == mountFresh && mc.dest == "/dev" && mc.opts.Flags&unix.MS_RDONLY != 0 {
+			ro := *mc
+			devRO = &ro
+			mc.opts.Flags &^= unix.MS_RDONLY
+		}
+		if err := s.mount(mc); err != nil {
 			return err
 		}
 	}
@@ -114,7 +119,7 @@ func Setup(c *Config) error {
 	if err := s.setupDev(); err != nil {
 		return err
 	}
-	if devRO >= 0 {
+	if devRO != nil {
 		if err := s.remountDevReadonly(devRO); err != nil {
 			return err
 		}
@@ -205,13 +210,9 @@ func moveRoot(rootfs string) error {
 	return nil
 }
 
-// remountDevReadonly makes spec mount i, a fresh /dev mounted writable for
-// its nodes, read-only.
-func (s *setup) remountDevReadonly(i int) error {
-	mc, err := newMountCtx(s.c, i, s.c.Spec.Mounts[i])
-	if err != nil {
-		return err
-	}
+// remountDevReadonly makes mc, a fresh /dev mounted writable for its
+// nodes, read-only with the flags it asked for.
+func (s *setup) remountDevReadonly(mc *mountCtx) error {
 	t, err := resolveInRoot(s.rootFd, "/dev", createNone, 0)
 	if err != nil {
 		return mc.stepErr("resolve /dev", err)
