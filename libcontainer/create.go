@@ -16,7 +16,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
-	"berth/libcontainer/cgroups"
+	"berth/cgroups"
 	"berth/libcontainer/hooks"
 	"berth/libcontainer/lsm"
 	"berth/network"
