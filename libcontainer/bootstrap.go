@@ -45,6 +45,9 @@ type nsPlan struct {
 	// rootFD, when not 0, is the stub's fd of a directory to chroot into
 	// after the joins (exec into a container without a mount namespace).
 	rootFD int
+	// usermapDumpable: the maps are written by an unprivileged parent
+	// (idMaps.dumpable).
+	usermapDumpable bool
 }
 
 func (p *nsPlan) has(t specs.LinuxNamespaceType) bool {
@@ -124,6 +127,9 @@ func (p *nsPlan) encode() []byte {
 		}
 		rec(nsenter.BootstrapCgroupJoin, files)
 	}
+	if p.usermapDumpable {
+		rec(nsenter.BootstrapUsermapDumpable, nil)
+	}
 	if p.rootFD != 0 {
 		fd := make([]byte, 4)
 		binary.NativeEndian.PutUint32(fd, uint32(p.rootFD))
@@ -199,19 +205,6 @@ func formatIDMap(m []specs.LinuxIDMapping) []byte {
 		b = append(b, '\n')
 	}
 	return b
-}
-
-// writeIDMaps writes the container's uid and gid maps for pid. berth runs as
-// root, so no setgroups deny is needed (runc does the same for root).
-func writeIDMaps(pid int, l *specs.Linux) error {
-	base := "/proc/" + strconv.Itoa(pid) + "/"
-	if err := os.WriteFile(base+"uid_map", formatIDMap(l.UIDMappings), 0); err != nil {
-		return fmt.Errorf("write uid_map (linux.uidMappings): %w", unwrapPathErr(err))
-	}
-	if err := os.WriteFile(base+"gid_map", formatIDMap(l.GIDMappings), 0); err != nil {
-		return fmt.Errorf("write gid_map (linux.gidMappings): %w", unwrapPathErr(err))
-	}
-	return nil
 }
 
 func unwrapPathErr(err error) error {

@@ -98,6 +98,8 @@ func errorClass(msg string) int {
 		return 19
 	case strings.HasPrefix(msg, "bad root fd"):
 		return 20
+	case strings.HasPrefix(msg, "bad usermap dumpable record"):
+		return 21
 	}
 	return 0
 }
@@ -129,7 +131,7 @@ func same(b *nsenter.Bootstrap, p *nsPlan) bool {
 		rootFD = p.rootFD
 	}
 	return b.CloneFlags == p.cloneFlags && slices.Equal(b.Join, p.join) && string(b.Timens) == p.timens &&
-		bytes.Equal(b.ExecRecord, p.exec) && b.RootFD == rootFD
+		bytes.Equal(b.ExecRecord, p.exec) && b.RootFD == rootFD && b.UsermapDumpable == p.usermapDumpable
 }
 
 // FuzzBootstrapParse runs nsenter.c's parser (through nsenter.ParseBootstrap)
@@ -181,6 +183,9 @@ func FuzzBootstrapParse(f *testing.F) {
 	f.Add([]byte(nil), uint32(0), "\x00/proc/9/ns/cgroup\n\x01/proc/9/ns/ipc\n\x02/proc/9/ns/mnt\n\x04/proc/9/ns/pid", "")
 	noMount := &nsPlan{join: []string{"pid:/proc/9/ns/pid", "uts:/proc/9/ns/uts"}, rootFD: 5}
 	f.Add(noMount.encode()[4:], uint32(0), "", "")
+	rootless := &nsPlan{cloneFlags: 0x10000000 | 0x00020000, usermapDumpable: true}
+	f.Add(rootless.encode()[4:], uint32(0), "", "")
+	f.Add(record(nil, nsenter.BootstrapUsermapDumpable, []byte{1}), uint32(0), "", "")
 
 	f.Fuzz(func(t *testing.T, raw []byte, flags uint32, joins, timens string) {
 		// Arbitrary bytes.
@@ -191,7 +196,7 @@ func FuzzBootstrapParse(f *testing.F) {
 			}
 		} else {
 			checkParsed(t, b)
-			again := &nsPlan{cloneFlags: b.CloneFlags, join: b.Join, timens: string(b.Timens), exec: b.ExecRecord}
+			again := &nsPlan{cloneFlags: b.CloneFlags, join: b.Join, timens: string(b.Timens), exec: b.ExecRecord, usermapDumpable: b.UsermapDumpable}
 			if b.RootFD >= 0 {
 				again.rootFD = b.RootFD
 			}
@@ -254,6 +259,7 @@ func TestBootstrapParseRejects(t *testing.T) {
 		{"unknown record", record(nil, 99, nil), "unknown bootstrap record 99"},
 		{"root fd size", record(nil, nsenter.BootstrapRootFD, []byte{5}), "bad root fd record of 1 bytes"},
 		{"root fd stdio", record(nil, nsenter.BootstrapRootFD, u32(0)), "bad root fd 0"},
+		{"usermap dumpable with a payload", record(nil, nsenter.BootstrapUsermapDumpable, []byte{1}), "bad usermap dumpable record of 1 bytes"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b, err := nsenter.ParseBootstrap(tc.raw)
@@ -334,7 +340,7 @@ func FuzzExecRecord(f *testing.F) {
 		NoNewPrivileges: true,
 		ApparmorProfile: "berth-test", SelinuxLabel: "system_u:system_r:container_t:s0",
 		Terminal: true, ConsoleSize: &specs.Box{Height: 24, Width: 80},
-	}, 2, 5, true)
+	}, 2, 5, true, false)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -413,7 +419,7 @@ func FuzzExecRecord(f *testing.F) {
 		nul := strings.ContainsRune(cwd, 0) || strings.ContainsRune(searchPath(p.Env), 0) ||
 			slices.ContainsFunc(p.Args, func(s string) bool { return strings.ContainsRune(s, 0) }) ||
 			slices.ContainsFunc(p.Env, func(s string) bool { return strings.ContainsRune(s, 0) })
-		rec, err := cExecRecord(&specs.Spec{}, p, preserve, console, console >= 0)
+		rec, err := cExecRecord(&specs.Spec{}, p, preserve, console, console >= 0, false)
 		if nul {
 			// Refused with the field named before the stub sees it (the
 			// stub's own parser refuses such records too: FuzzBootstrapParse).

@@ -76,6 +76,13 @@ func Processes(root, id string) ([]int, error) {
 	if c.Status() == Stopped && c.state.cgroup() == nil {
 		return nil, nil
 	}
+	if c.state.cgroup() == nil {
+		// A rootless container without a cgroup: its pid namespace
+		// holds its processes, when it has one of its own.
+		if pids, ok := pidNamespaceMembers(c.state); ok {
+			return pids, nil
+		}
+	}
 	mgr, err := requireCgroup(c.state, "list processes of")
 	if err != nil {
 		return nil, err

@@ -133,7 +133,7 @@ func cInitPlan(o *CreateOpts, spec *specs.Spec, facts func() (initFacts, error),
 	// Last: after the wait on the fifo, as the process, just before the
 	// execve (the C init stops its setup at the first of them).
 	ops = append(ops, hookOps("startContainer", nsenter.OpStartHook, startHooks, "", "")...)
-	x := &recordWriter{}
+	x := &recordWriter{noGroups: setgroupsDenied(spec.Linux)}
 	// The terminal is OP_CONSOLE's: the record has none.
 	if err := x.process(spec.Linux.Seccomp, spec.Process, preserveFDs, -1, false); err != nil {
 		return nil, err

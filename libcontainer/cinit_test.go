@@ -340,7 +340,7 @@ func TestExecRecordRelay(t *testing.T) {
 		relay   bool
 		want    bool
 	}{{5, true, true}, {5, false, false}, {-1, true, false}} {
-		rec, err := cExecRecord(&specs.Spec{}, proc, 0, tc.console, tc.relay)
+		rec, err := cExecRecord(&specs.Spec{}, proc, 0, tc.console, tc.relay, false)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -92,8 +92,19 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 	if err := checkUserNSProcfs(o.Spec.Linux, userNSOwnsPidNS); err != nil {
 		return nil, fmt.Errorf("config.json: %w", err)
 	}
+	var maps idMaps
+	if plan.has(specs.UserNamespace) {
+		maps = planIDMaps(os.Geteuid(), os.Getegid(), o.Spec.Linux)
+		if err := maps.check(o.Spec.Linux, o.Spec.Process, exec.LookPath); err != nil {
+			return nil, fmt.Errorf("config.json: %w", err)
+		}
+		plan.usermapDumpable = maps.dumpable
+	}
 	netCfg, err := network.FromAnnotations(o.Spec.Annotations)
 	if err != nil {
+		return nil, err
+	}
+	if err := rootlessNetwork(netCfg != nil, len(o.Spec.Linux.NetDevices) > 0); err != nil {
 		return nil, err
 	}
 	if err := network.CheckNetDevices(o.Spec.Linux.NetDevices, netCfg); err != nil {
@@ -117,6 +128,9 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 	}
 
 	if err := os.MkdirAll(root, 0o700); err != nil {
+		if Rootless() {
+			return nil, fmt.Errorf("state root %s: %w (set XDG_RUNTIME_DIR to a directory of yours, or pass --root)", root, err)
+		}
 		return nil, fmt.Errorf("state root %s: %w", root, err)
 	}
 	dir := containerDir(root, o.ID)
@@ -141,6 +155,8 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 		Status:    Creating,
 		Config:    o.Spec,
 		RawConfig: o.RawSpec,
+		// exec's processes cannot call setgroups either.
+		SetgroupsDenied: maps.denySetgroups,
 	}
 	var cmd *exec.Cmd
 	var parentSock *os.File
@@ -166,7 +182,18 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 		return nil, err
 	}
 	if err := mgr.Create(); err != nil {
-		return nil, fmt.Errorf("create cgroup (linux.cgroupsPath %q): %w", o.Spec.Linux.CgroupsPath, err)
+		if !Rootless() {
+			return nil, fmt.Errorf("create cgroup (linux.cgroupsPath %q): %w", o.Spec.Linux.CgroupsPath, err)
+		}
+		mgr.Destroy() // what a partial create made, on v1
+		if mgr, err = rootlessCgroup(o.Spec.Linux, err); err != nil {
+			return nil, err
+		}
+		slog.Debug("create: rootless, no cgroup delegated: the container runs in the caller's cgroup", "id", o.ID)
+		st.CgroupPaths = mgr.Paths()
+		if err := s.save(st); err != nil {
+			return nil, err
+		}
 	}
 	clk.step("create: cgroup")
 
@@ -263,7 +290,7 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 		return nil, fmt.Errorf("start container init in its cgroup (linux.cgroupsPath %q): %w", o.Spec.Linux.CgroupsPath, err)
 	}
 	clk.step("create: spawn init")
-	pid, err := stubExchange(parentSock, plan, func(pid int) error { return writeIDMaps(pid, o.Spec.Linux) })
+	pid, err := stubExchange(parentSock, plan, func(pid int) error { return maps.write(pid, o.Spec.Linux) })
 	if err != nil {
 		return nil, fmt.Errorf("create container %q: %w", o.ID, err)
 	}

@@ -117,7 +117,7 @@ func (c *Container) Exec(o *ExecOpts) (info *CreatedInfo, err error) {
 		extra = append(extra, root)
 		plan.rootFD = 3 + len(extra) - 1
 	}
-	if plan.exec, err = cExecRecord(execSpec, execSpec.Process, len(preserve), consoleFD, o.ConsoleRelay); err != nil {
+	if plan.exec, err = cExecRecord(execSpec, execSpec.Process, len(preserve), consoleFD, o.ConsoleRelay, st.SetgroupsDenied); err != nil {
 		return nil, err
 	}
 	if plan.exec == nil {

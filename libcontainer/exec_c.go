@@ -34,7 +34,7 @@ const (
 // consoleFD is the console socket's fd in the exec process (the stub makes
 // the pty, as the Go path does), or -1; relay says berth relays that pty
 // itself (exec -t without --console-socket).
-func cExecRecord(spec *specs.Spec, proc *specs.Process, preserveFDs, consoleFD int, relay bool) ([]byte, error) {
+func cExecRecord(spec *specs.Spec, proc *specs.Process, preserveFDs, consoleFD int, relay, noGroups bool) ([]byte, error) {
 	if os.Getenv("BERTH_EXEC_GO") == "1" {
 		return nil, nil
 	}
@@ -42,7 +42,7 @@ func cExecRecord(spec *specs.Spec, proc *specs.Process, preserveFDs, consoleFD i
 	if spec.Linux != nil {
 		sc = spec.Linux.Seccomp
 	}
-	w := &recordWriter{}
+	w := &recordWriter{noGroups: noGroups}
 	if err := w.process(sc, proc, preserveFDs, consoleFD, relay); err != nil {
 		return nil, err
 	}
@@ -71,6 +71,12 @@ func (w *recordWriter) process(sc *specs.LinuxSeccomp, proc *specs.Process, pres
 	if relay && consoleFD >= 0 {
 		// berth's own relay wants the container's bytes, as runc's does.
 		flags |= cxRelay
+	}
+	if w.noGroups {
+		if len(proc.User.AdditionalGids) > 0 {
+			return fmt.Errorf("process.user.additionalGids %v: setgroups is denied in the container's user namespace (its gid map was written by an unprivileged caller)", proc.User.AdditionalGids)
+		}
+		flags |= nsenter.ExecNoGroups
 	}
 	sets, _, err := caps.FromSpec(proc.Capabilities)
 	if err != nil {
@@ -146,7 +152,11 @@ func (w *recordWriter) process(sc *specs.LinuxSeccomp, proc *specs.Process, pres
 }
 
 // recordWriter lays out an exec record as cexec.c reads it (host byte order).
-type recordWriter struct{ b []byte }
+type recordWriter struct {
+	b []byte
+	// noGroups: the process record gets CX_NOGROUPS (setgroups denied).
+	noGroups bool
+}
 
 func (w *recordWriter) u32(v uint32) { w.b = binary.NativeEndian.AppendUint32(w.b, v) }
 func (w *recordWriter) u64(v uint64) { w.b = binary.NativeEndian.AppendUint64(w.b, v) }

@@ -59,6 +59,9 @@ type State struct {
 	NsPaths  map[string]string `json:"ns_paths,omitempty"`
 	// CgroupPaths are the container's cgroup directories by controller.
 	CgroupPaths map[string]string `json:"cgroup_paths,omitempty"`
+	// SetgroupsDenied: the container's user namespace was made with
+	// setgroups denied (an unprivileged caller wrote its gid map).
+	SetgroupsDenied bool `json:"setgroups_denied,omitempty"`
 	// Network is the veth set up from the berth.net.* annotations.
 	Network *network.Result `json:"network,omitempty"`
 	// NetDevices are the host interfaces moved in (linux.netDevices).

@@ -15,6 +15,7 @@
 #define BT_INIT 5 /* the container init finished in C (cinit.c); empty */
 #define BT_CGROUP_JOIN 6 /* "file\0...": cgroup v1 tasks files to write "0" to, first thing */
 #define BT_ROOT_FD 7 /* u32: an fd of the root to chroot into once joined (exec, no mount namespace) */
+#define BT_USERMAP_DUMPABLE 8 /* empty: an unprivileged parent writes the id maps; dumpable until they are */
 
 /* Sync tags, stub -> parent unless noted (u32 tag, u32 value). */
 #define SYNC_USERMAP 0x40
@@ -55,6 +56,7 @@ struct bootstrap {
 	const char *cgroup_join; /* cgroup_join_len bytes of NUL-terminated paths, or NULL */
 	uint32_t cgroup_join_len;
 	int root_fd; /* BT_ROOT_FD, or -1 */
+	int usermap_dumpable; /* BT_USERMAP_DUMPABLE seen */
 };
 
 /*
@@ -79,6 +81,7 @@ struct lsm_attr {
 #define CX_UMASK 2 /* process.user.umask given */
 #define CX_CAPS 4 /* process.capabilities given */
 #define CX_RELAY 8 /* berth relays the terminal itself (exec -t without --console-socket) */
+#define CX_NOGROUPS 16 /* setgroups is denied in the user namespace: the groups stay as they are */
 
 struct exec_plan {
 	uint32_t flags, uid, gid, umask, preserve_fds, last_cap, ngroups;

@@ -24,7 +24,8 @@
  * /proc (a cap_last_cap in a container's /proc could be anything).
  *
  * Payload (host byte order), parsed with bounds checks by berth_parse_exec:
- *   u32 flags (CX_*; CX_RELAY: berth relays the terminal, ONLCR off),
+ *   u32 flags (CX_*; CX_RELAY: berth relays the terminal, ONLCR off;
+ *     CX_NOGROUPS: setgroups denied, not called),
  *   u32 uid, u32 gid, u32 umask, u32 preserve_fds,
  *   u32 last_cap (the host kernel's last capability number)
  *   u32 ngroups, ngroups x u32
@@ -310,7 +311,7 @@ static void set_user_and_caps(const struct exec_plan *x)
 		if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
 			bail(errno, "prctl(PR_SET_KEEPCAPS, 1)");
 	}
-	if (setgroups(x->ngroups, (const gid_t *)x->groups) < 0)
+	if (!(x->flags & CX_NOGROUPS) && setgroups(x->ngroups, (const gid_t *)x->groups) < 0)
 		bail(errno, "setgroups (process.user.additionalGids)");
 	if (setresgid(x->gid, x->gid, x->gid) < 0)
 		bail(errno, "setresgid %u (process.user.gid)", x->gid);

@@ -21,6 +21,7 @@ const (
 	_ = uint(BootstrapInit-C.BT_INIT) + uint(C.BT_INIT-BootstrapInit)
 	_ = uint(BootstrapCgroupJoin-C.BT_CGROUP_JOIN) + uint(C.BT_CGROUP_JOIN-BootstrapCgroupJoin)
 	_ = uint(BootstrapRootFD-C.BT_ROOT_FD) + uint(C.BT_ROOT_FD-BootstrapRootFD)
+	_ = uint(BootstrapUsermapDumpable-C.BT_USERMAP_DUMPABLE) + uint(C.BT_USERMAP_DUMPABLE-BootstrapUsermapDumpable)
 	_ = uint(SyncHooks-C.SYNC_HOOKS) + uint(C.SYNC_HOOKS-SyncHooks)
 	_ = uint(SyncHooksAck-C.SYNC_HOOKS_ACK) + uint(C.SYNC_HOOKS_ACK-SyncHooksAck)
 	_ = uint(SyncReady-C.SYNC_READY) + uint(C.SYNC_READY-SyncReady)
@@ -56,6 +57,7 @@ const (
 	_ = uint(MaxLSM-C.CX_MAX_LSM) + uint(C.CX_MAX_LSM-MaxLSM)
 	_ = uint(BitRelay-C.B_RELAY) + uint(C.B_RELAY-BitRelay)
 	_ = uint(ExecRelay-C.CX_RELAY) + uint(C.CX_RELAY-ExecRelay)
+	_ = uint(ExecNoGroups-C.CX_NOGROUPS) + uint(C.CX_NOGROUPS-ExecNoGroups)
 )
 
 // MaxBootstrap is the largest bootstrap body the stub accepts.
@@ -70,7 +72,9 @@ type Bootstrap struct {
 	CgroupJoin []string // BT_CGROUP_JOIN: tasks files, in order
 	Init       bool     // BT_INIT
 	RootFD     int      // BT_ROOT_FD, or -1
-	Exec       *ExecPlan
+	// UsermapDumpable: BT_USERMAP_DUMPABLE
+	UsermapDumpable bool
+	Exec            *ExecPlan
 }
 
 // ExecPlan is berth_parse_exec's reading of a BT_EXEC record (layout at
@@ -133,6 +137,7 @@ func ParseBootstrap(body []byte) (*Bootstrap, error) {
 	}
 	b.Init = out.cinit != 0
 	b.RootFD = int(out.root_fd)
+	b.UsermapDumpable = out.usermap_dumpable != 0
 	if out.exec != nil {
 		b.ExecRecord = C.GoBytes(unsafe.Pointer(out.exec), C.int(out.exec_len))
 		var x C.struct_exec_plan

@@ -1,0 +1,166 @@
+package libcontainer
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os/exec"
+	"reflect"
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"berth/nsenter"
+)
+
+func TestDefaultRoot(t *testing.T) {
+	for _, tc := range []struct {
+		euid int
+		xdg  string
+		want string
+	}{
+		{0, "/run/user/0", "/run/berth"},
+		{1000, "/run/user/1000", "/run/user/1000/berth"},
+		{1000, "/tmp/xdg", "/tmp/xdg/berth"},
+		{1000, "", "/run/user/1000/berth"},
+		{1000, "relative", "/run/user/1000/berth"},
+	} {
+		if got := DefaultRoot(tc.euid, tc.xdg); got != tc.want {
+			t.Errorf("DefaultRoot(%d, %q) = %q, want %q", tc.euid, tc.xdg, got, tc.want)
+		}
+	}
+}
+
+func idmap(pairs ...uint32) []specs.LinuxIDMapping {
+	var m []specs.LinuxIDMapping
+	for i := 0; i+2 < len(pairs); i += 3 {
+		m = append(m, specs.LinuxIDMapping{ContainerID: pairs[i], HostID: pairs[i+1], Size: pairs[i+2]})
+	}
+	return m
+}
+
+func TestPlanIDMaps(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		euid, egid int
+		uids, gids []specs.LinuxIDMapping
+		want       idMaps
+	}{
+		{"root writes every map", 0, 0, idmap(0, 100000, 65536), idmap(0, 100000, 65536), idMaps{}},
+		{"own ids alone: direct, setgroups denied", 1000, 1000, idmap(0, 1000, 1), idmap(0, 1000, 1),
+			idMaps{denySetgroups: true, dumpable: true}},
+		{"subordinate ranges: both helpers", 1000, 1000, idmap(0, 1000, 1, 1, 100000, 65536), idmap(0, 1000, 1, 1, 100000, 65536),
+			idMaps{uidHelper: true, gidHelper: true, dumpable: true}},
+		{"own uid, gid range", 1000, 1000, idmap(0, 1000, 1), idmap(0, 1000, 1, 1, 100000, 65536),
+			idMaps{gidHelper: true, dumpable: true}},
+		{"another single id needs the helper", 1000, 1000, idmap(0, 1001, 1), idmap(0, 1000, 1),
+			idMaps{uidHelper: true, denySetgroups: true, dumpable: true}},
+		{"own id with size 2", 1000, 50, idmap(0, 1000, 2), idmap(5, 50, 1),
+			idMaps{uidHelper: true, denySetgroups: true, dumpable: true}},
+	} {
+		got := planIDMaps(tc.euid, tc.egid, &specs.Linux{UIDMappings: tc.uids, GIDMappings: tc.gids})
+		if got != tc.want {
+			t.Errorf("%s: planIDMaps = %+v, want %+v", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestIDMapsCheck(t *testing.T) {
+	none := func(string) (string, error) { return "", exec.ErrNotFound }
+	found := func(s string) (string, error) { return "/usr/bin/" + s, nil }
+	proc := &specs.Process{User: specs.User{AdditionalGids: []uint32{10}}}
+	for _, tc := range []struct {
+		name string
+		p    idMaps
+		look func(string) (string, error)
+		proc *specs.Process
+		want string // "" for no error
+	}{
+		{"direct maps need no tool", idMaps{denySetgroups: true}, none, &specs.Process{}, ""},
+		{"newuidmap missing", idMaps{uidHelper: true, gidHelper: true}, none, nil, "linux.uidMappings: mapping more than your own id without root needs newuidmap (package uidmap), not found in PATH"},
+		{"newgidmap missing", idMaps{gidHelper: true, denySetgroups: false}, none, nil, "linux.gidMappings: mapping more than your own id without root needs newgidmap (package uidmap)"},
+		{"helpers found", idMaps{uidHelper: true, gidHelper: true}, found, proc, ""},
+		{"additionalGids with setgroups denied", idMaps{denySetgroups: true}, found, proc, "process.user.additionalGids [10]: setgroups is denied"},
+	} {
+		err := tc.p.check(&specs.Linux{}, tc.proc, tc.look)
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%s: %v", tc.name, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%s: error %v, want one containing %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+func TestHelperArgs(t *testing.T) {
+	got := helperArgs(42, idmap(0, 1000, 1, 1, 100000, 65536))
+	want := []string{"42", "0", "1000", "1", "1", "100000", "65536"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("helperArgs = %q, want %q", got, want)
+	}
+}
+
+func TestSubIDRanges(t *testing.T) {
+	data := "alice:100000:65536\nbob:165536:65536\n# comment\n1000:300000:10\nalice:400000:0\nalice:bad:5\nalice:500000:100\n"
+	got := SubIDRanges(data, "alice", 1000)
+	want := []SubIDRange{{100000, 65536}, {300000, 10}, {500000, 100}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("SubIDRanges = %v, want %v", got, want)
+	}
+	if got := SubIDRanges(data, "carol", 1002); got != nil {
+		t.Errorf("SubIDRanges(carol) = %v, want none", got)
+	}
+}
+
+func TestRootlessCgroup(t *testing.T) {
+	denied := fmt.Errorf("mkdir /sys/fs/cgroup/memory/x: %w", unix.EACCES)
+	mem := int64(1 << 20)
+	for _, tc := range []struct {
+		name string
+		l    *specs.Linux
+		err  error
+		want string // "" for a container without a cgroup
+	}{
+		{"no limits: no cgroup", &specs.Linux{}, denied, ""},
+		{"device rules alone: no cgroup", &specs.Linux{Resources: &specs.LinuxResources{Devices: []specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}}}}, denied, ""},
+		{"read-only cgroupfs: no cgroup", &specs.Linux{}, fmt.Errorf("mkdir: %w", unix.EROFS), ""},
+		{"a limit needs the cgroup", &specs.Linux{Resources: &specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: &mem}}}, denied,
+			"linux.resources.memory: a rootless container without a cgroup cannot have limits (mkdir /sys/fs/cgroup/memory/x: permission denied): run berth in a cgroup delegated to you"},
+		{"a cgroupsPath needs the cgroup", &specs.Linux{CgroupsPath: "/mine/x"}, denied,
+			`linux.cgroupsPath "/mine/x": a rootless container cannot create it`},
+		{"another error stays", &specs.Linux{}, fmt.Errorf("mkdir: %w", unix.ENOSPC), `create cgroup (linux.cgroupsPath ""): mkdir: no space left on device`},
+	} {
+		m, err := rootlessCgroup(tc.l, tc.err)
+		if tc.want == "" {
+			if err != nil {
+				t.Errorf("%s: %v", tc.name, err)
+			} else if _, ok := m.(noCgroup); !ok || m.Paths() != nil {
+				t.Errorf("%s: manager %#v, want noCgroup without paths", tc.name, m)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: error %v, want one containing %q", tc.name, err, tc.want)
+		}
+	}
+	if err := (noCgroup{}).Set(&specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: &mem}}); !errors.Is(err, errNoCgroup) {
+		t.Errorf("noCgroup.Set(pids) = %v, want errNoCgroup", err)
+	}
+}
+
+func TestRecordNoGroups(t *testing.T) {
+	proc := &specs.Process{Args: []string{"true"}, Cwd: "/"}
+	rec, err := cExecRecord(&specs.Spec{}, proc, 0, -1, false, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if flags := binary.NativeEndian.Uint32(rec); flags&nsenter.ExecNoGroups == 0 {
+		t.Errorf("exec record flags %#x lack CX_NOGROUPS", flags)
+	}
+	proc.User.AdditionalGids = []uint32{5}
+	if _, err := cExecRecord(&specs.Spec{}, proc, 0, -1, false, true); err == nil || !strings.Contains(err.Error(), "process.user.additionalGids [5]") {
+		t.Errorf("additionalGids with setgroups denied: %v", err)
+	}
+}
