@@ -49,7 +49,7 @@ func newApp() *cli.App {
 		Usage:   "a low-level OCI container runtime",
 		Version: version,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "root", Value: libcontainer.DefaultRoot(os.Geteuid(), os.Getenv("XDG_RUNTIME_DIR")),
+			&cli.StringFlag{Name: "root", Value: libcontainer.DefaultRootHere(),
 				Usage: "directory for container state (not root: $XDG_RUNTIME_DIR/berth)"},
 			&cli.StringFlag{Name: "log", Usage: "log file (default: stderr)"},
 			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "log format: text or json"},

@@ -3,6 +3,9 @@ package doctor
 import (
 	"fmt"
 	"io"
+	"os"
+	"os/user"
+	"strconv"
 	"strings"
 )
 
@@ -54,6 +57,10 @@ func Run(root string) []Check {
 		idmapHelpersCheck(),
 		otherRuntimesCheck(root),
 	)
+	if os.Geteuid() != 0 {
+		checks = append(checks, h.rootlessChecks(os.Geteuid(), userName(os.Geteuid()),
+			readOrEmpty("/etc/subuid"), readOrEmpty("/etc/subgid"), os.Getenv("XDG_RUNTIME_DIR"))...)
+	}
 	return checks
 }
 
@@ -83,4 +90,17 @@ func WriteText(w io.Writer, checks []Check) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// userName is the login name of uid, or the number when it has none.
+func userName(uid int) string {
+	if u, err := user.LookupId(strconv.Itoa(uid)); err == nil {
+		return u.Username
+	}
+	return strconv.Itoa(uid)
+}
+
+func readOrEmpty(p string) string {
+	data, _ := os.ReadFile(p)
+	return string(data)
 }

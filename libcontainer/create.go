@@ -272,7 +272,7 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 		facts := initFactsOnce(ownCh)
 		go func() {
 			rec, err := cInitPlan(o, spec, facts, base+1, len(preserve), consoleFD,
-				plan.has(specs.MountNamespace), plan.has(specs.NetworkNamespace), plan.has(specs.CgroupNamespace), plan.userNS())
+				plan.has(specs.MountNamespace), plan.has(specs.NetworkNamespace), plan.has(specs.CgroupNamespace), plan.userNS() || inUserNS())
 			planCh <- planResult{rec, err}
 		}()
 	}

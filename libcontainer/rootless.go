@@ -15,20 +15,30 @@ import (
 	"golang.org/x/sys/unix"
 
 	"berth/cgroups"
+	"berth/internal/subid"
 )
 
 // DefaultRoot is the state directory when --root is not given: /run/berth
 // for root; for anyone else a directory of their own, $XDG_RUNTIME_DIR/berth
 // (or /run/user/UID/berth, where a login manager makes XDG_RUNTIME_DIR), as
-// runc keeps a rootless caller's state out of the shared /run/runc.
-func DefaultRoot(euid int, xdgRuntimeDir string) string {
-	if euid == 0 {
+// runc keeps a rootless caller's state out of the shared /run/runc. Root
+// of a user namespace (a rootless engine's, as podman runs its runtime)
+// counts as that engine's user unless $USER says root, as runc decides.
+func DefaultRoot(euid int, inUserNS bool, xdgRuntimeDir, userEnv string, userSet bool) string {
+	xdg := xdgRuntimeDir != "" && filepath.IsAbs(xdgRuntimeDir)
+	if euid == 0 && (!inUserNS || !xdg || userSet && userEnv == "root") {
 		return "/run/berth"
 	}
-	if xdgRuntimeDir != "" && filepath.IsAbs(xdgRuntimeDir) {
+	if xdg {
 		return filepath.Join(xdgRuntimeDir, "berth")
 	}
 	return "/run/user/" + strconv.Itoa(euid) + "/berth"
+}
+
+// DefaultRootHere is DefaultRoot for this process.
+func DefaultRootHere() string {
+	u, set := os.LookupEnv("USER")
+	return DefaultRoot(os.Geteuid(), os.Geteuid() == 0 && inUserNS(), os.Getenv("XDG_RUNTIME_DIR"), u, set)
 }
 
 // Rootless reports whether berth runs without root's powers on the host:
@@ -242,37 +252,11 @@ func subidRanges(subidFile string) string {
 	if err != nil {
 		return subidFile + ": " + unwrapPathErr(err).Error()
 	}
-	rs := SubIDRanges(string(data), name, os.Geteuid())
+	rs := subid.Ranges(string(data), name, os.Geteuid())
 	if len(rs) == 0 {
 		return subidFile + " has no range for " + name
 	}
-	var out []string
-	for _, r := range rs {
-		out = append(out, fmt.Sprintf("%d-%d", r.Start, r.Start+r.Count-1))
-	}
-	return subidFile + " gives " + name + " " + strings.Join(out, ", ")
-}
-
-// SubIDRange is one line of /etc/subuid or /etc/subgid.
-type SubIDRange struct{ Start, Count uint64 }
-
-// SubIDRanges parses a subordinate id file ("name:start:count" lines; the
-// owner may be written as its uid) and returns the ranges of user name
-// (uid).
-func SubIDRanges(data, name string, uid int) []SubIDRange {
-	var out []SubIDRange
-	for _, line := range strings.Split(data, "\n") {
-		f := strings.Split(strings.TrimSpace(line), ":")
-		if len(f) != 3 || (f[0] != name && f[0] != strconv.Itoa(uid)) {
-			continue
-		}
-		start, err1 := strconv.ParseUint(f[1], 10, 32)
-		count, err2 := strconv.ParseUint(f[2], 10, 32)
-		if err1 == nil && err2 == nil && count > 0 {
-			out = append(out, SubIDRange{start, count})
-		}
-	}
-	return out
+	return subidFile + " gives " + name + " " + subid.Format(rs)
 }
 
 // setgroupsDenied reports whether the new user namespace of l is made

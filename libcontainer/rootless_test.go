@@ -17,18 +17,26 @@ import (
 
 func TestDefaultRoot(t *testing.T) {
 	for _, tc := range []struct {
-		euid int
-		xdg  string
-		want string
+		euid    int
+		userns  bool
+		xdg     string
+		user    string
+		userSet bool
+		want    string
 	}{
-		{0, "/run/user/0", "/run/berth"},
-		{1000, "/run/user/1000", "/run/user/1000/berth"},
-		{1000, "/tmp/xdg", "/tmp/xdg/berth"},
-		{1000, "", "/run/user/1000/berth"},
-		{1000, "relative", "/run/user/1000/berth"},
+		{0, false, "/run/user/0", "root", true, "/run/berth"},
+		{1000, false, "/run/user/1000", "me", true, "/run/user/1000/berth"},
+		{1000, false, "/tmp/xdg", "", false, "/tmp/xdg/berth"},
+		{1000, false, "", "me", true, "/run/user/1000/berth"},
+		{1000, false, "relative", "me", true, "/run/user/1000/berth"},
+		// Root of a rootless engine's user namespace.
+		{0, true, "/run/user/1000", "me", true, "/run/user/1000/berth"},
+		{0, true, "/run/user/1000", "", false, "/run/user/1000/berth"},
+		{0, true, "/run/user/0", "root", true, "/run/berth"},
+		{0, true, "", "me", true, "/run/berth"},
 	} {
-		if got := DefaultRoot(tc.euid, tc.xdg); got != tc.want {
-			t.Errorf("DefaultRoot(%d, %q) = %q, want %q", tc.euid, tc.xdg, got, tc.want)
+		if got := DefaultRoot(tc.euid, tc.userns, tc.xdg, tc.user, tc.userSet); got != tc.want {
+			t.Errorf("DefaultRoot(%d, userns %v, %q, USER %q) = %q, want %q", tc.euid, tc.userns, tc.xdg, tc.user, got, tc.want)
 		}
 	}
 }
@@ -99,18 +107,6 @@ func TestHelperArgs(t *testing.T) {
 	want := []string{"42", "0", "1000", "1", "1", "100000", "65536"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("helperArgs = %q, want %q", got, want)
-	}
-}
-
-func TestSubIDRanges(t *testing.T) {
-	data := "alice:100000:65536\nbob:165536:65536\n# comment\n1000:300000:10\nalice:400000:0\nalice:bad:5\nalice:500000:100\n"
-	got := SubIDRanges(data, "alice", 1000)
-	want := []SubIDRange{{100000, 65536}, {300000, 10}, {500000, 100}}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("SubIDRanges = %v, want %v", got, want)
-	}
-	if got := SubIDRanges(data, "carol", 1002); got != nil {
-		t.Errorf("SubIDRanges(carol) = %v, want none", got)
 	}
 }
 
