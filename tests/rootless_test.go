@@ -1,0 +1,492 @@
+package tests
+
+import (
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// Rootless: berth run by an ordinary user. Each test makes a dedicated
+// unprivileged user with subordinate id ranges of its own (and removes
+// it, its ranges, files and processes at the end, also on failure) and runs
+// berth as that user through setpriv, with a clean environment. On this
+// host (cgroup v1, no systemd) no cgroup is delegated: containers without
+// limits run in the caller's cgroup, and limits are refused.
+
+// rootlessSubCount is the size of the test user's subordinate ranges.
+const rootlessSubCount = 65536
+
+// rootlessUser is a throw-away unprivileged user.
+type rootlessUser struct {
+	name     string
+	uid, gid int
+	home     string // its HOME, a temp dir it owns
+	xdg      string // its XDG_RUNTIME_DIR, mode 0700
+	subStart int    // first id of its /etc/subuid and /etc/subgid range
+}
+
+// needRootlessTool finds a tool the rootless tests need: off CI a missing
+// one skips the test; with CI set it fails it, as .ci/run installs it.
+func needRootlessTool(t *testing.T, name, pkg string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err == nil {
+		return p
+	}
+	if os.Getenv("CI") == "" {
+		t.Skipf("%s is not installed (apt-get install %s); with CI set this fails instead", name, pkg)
+	}
+	t.Fatalf("%s not found (CI=%s): apt-get install %s (.ci/run installs it)", name, os.Getenv("CI"), pkg)
+	return ""
+}
+
+// newRootlessUser creates the user, with no subordinate ids from
+// login.defs and one range of its own (a per-test-binary block far above
+// any other allocation), and removes all of it at the end.
+func newRootlessUser(t *testing.T) *rootlessUser {
+	t.Helper()
+	requireRoot(t)
+	useradd := needRootlessTool(t, "useradd", "passwd")
+	needRootlessTool(t, "setpriv", "util-linux")
+	needRootlessTool(t, "newuidmap", "uidmap")
+	needRootlessTool(t, "newgidmap", "uidmap")
+	seq := idSeq.Add(1)
+	u := &rootlessUser{name: fmt.Sprintf("brl%d-%d", os.Getpid()%1000000, seq)}
+	u.subStart = 1 << 30 + (os.Getpid()%4096*64+int(seq%64))*rootlessSubCount
+	u.home = testDir(t, "rootless-home")
+	t.Cleanup(func() { removeRootlessUser(t, u) })
+	sub := fmt.Sprintf("%d-%d", u.subStart, u.subStart+rootlessSubCount-1)
+	out, err := exec.Command(useradd, "--no-create-home", "--home-dir", u.home, "--shell", "/usr/sbin/nologin",
+		"--user-group", "-K", "SUB_UID_COUNT=0", "-K", "SUB_GID_COUNT=0", u.name).CombinedOutput()
+	if err != nil {
+		t.Fatalf("useradd %s: %v: %s", u.name, err, out)
+	}
+	if out, err := exec.Command("usermod", "--add-subuids", sub, "--add-subgids", sub, u.name).CombinedOutput(); err != nil {
+		t.Fatalf("usermod --add-subuids %s %s: %v: %s", sub, u.name, err, out)
+	}
+	var st syscall.Stat_t
+	pw, err := exec.Command("getent", "passwd", u.name).Output()
+	f := strings.Split(strings.TrimSpace(string(pw)), ":")
+	if err != nil || len(f) < 4 {
+		t.Fatalf("getent passwd %s: %v %q", u.name, err, pw)
+	}
+	u.uid, u.gid = atoi(t, f[2]), atoi(t, f[3])
+	u.xdg = testDir(t, "rootless-xdg")
+	for _, d := range []string{u.home, u.xdg} {
+		if err := os.Chown(d, u.uid, u.gid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Chmod(u.xdg, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Stat(u.xdg, &st); err != nil || int(st.Uid) != u.uid {
+		t.Fatalf("XDG_RUNTIME_DIR %s not the user's: %v", u.xdg, err)
+	}
+	return u
+}
+
+// removeRootlessUser kills what the user left running (by pid), removes
+// the files it owns under the test's directories (testDir removes those),
+// its subordinate ranges and the user. Anything that stays is an error.
+func removeRootlessUser(t *testing.T, u *rootlessUser) {
+	for i := 0; i < 50; i++ {
+		pids := userProcesses(u.uid)
+		if len(pids) == 0 {
+			break
+		}
+		for _, pid := range pids {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if u.uid != 0 {
+		// Files the user made (podman's storage, containers' writes) are
+		// removed with their directories; some are read-only to root's
+		// RemoveAll only through their modes, which root ignores.
+		sub := fmt.Sprintf("%d-%d", u.subStart, u.subStart+rootlessSubCount-1)
+		exec.Command("usermod", "--del-subuids", sub, "--del-subgids", sub, u.name).Run()
+	}
+	if out, err := exec.Command("userdel", u.name).CombinedOutput(); err != nil && u.uid != 0 {
+		t.Errorf("userdel %s: %v: %s", u.name, err, out)
+	}
+	for _, f := range []string{"/etc/subuid", "/etc/subgid", "/etc/passwd", "/etc/group"} {
+		data, _ := os.ReadFile(f)
+		for _, line := range strings.Split(string(data), "\n") {
+			if strings.HasPrefix(line, u.name+":") {
+				t.Errorf("%s still has %q after userdel", f, line)
+			}
+		}
+	}
+}
+
+// userProcesses lists the pids whose real uid is uid.
+func userProcesses(uid int) []int {
+	entries, _ := os.ReadDir("/proc")
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		status, err := os.ReadFile("/proc/" + e.Name() + "/status")
+		if err != nil {
+			continue
+		}
+		if f := strings.Fields(statusField(string(status), "Uid")); len(f) > 0 && f[0] == strconv.Itoa(uid) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// env is the user's clean environment (no root's variables), plus extra.
+func (u *rootlessUser) env(extra ...string) []string {
+	return append([]string{
+		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+		"HOME=" + u.home, "USER=" + u.name, "LOGNAME=" + u.name,
+		"XDG_RUNTIME_DIR=" + u.xdg,
+	}, extra...)
+}
+
+// as is the command line prefix that runs a program as the user.
+func (u *rootlessUser) as() []string {
+	return []string{"setpriv", "--reuid=" + strconv.Itoa(u.uid), "--regid=" + strconv.Itoa(u.gid), "--clear-groups",
+		"--inh-caps=-all", "--"}
+}
+
+// runtime is berth as the user, with its state where a non-root caller's
+// goes by default ($XDG_RUNTIME_DIR/berth; the harness names it with
+// --root, TestRootlessDefaultRoot goes without).
+func (u *rootlessUser) runtime(t *testing.T) *runtime {
+	t.Helper()
+	return &runtime{t: t, bin: runtimeBin(t), root: filepath.Join(u.xdg, "berth"), wrap: u.as(), env: u.env()}
+}
+
+// rootlessBundle is the tests' usual bundle made rootless for u, as
+// `berth spec --rootless` shapes a spec: a user namespace mapping
+// container root to the user (single: that id alone; else also ids 1-65536
+// to its subordinate range), no limits, the rootfs the user's.
+func rootlessBundle(t *testing.T, u *rootlessUser, single bool, args ...string) *bundle {
+	t.Helper()
+	b := newBundle(t, args...)
+	b.addNamespace(specs.UserNamespace, "")
+	uids := []specs.LinuxIDMapping{{ContainerID: 0, HostID: uint32(u.uid), Size: 1}}
+	gids := []specs.LinuxIDMapping{{ContainerID: 0, HostID: uint32(u.gid), Size: 1}}
+	if single {
+		// gid 5 (tty) is not mapped.
+		for i, m := range b.spec.Mounts {
+			if m.Destination == "/dev/pts" {
+				b.spec.Mounts[i].Options = slicesWithout(m.Options, "gid=5")
+			}
+		}
+	} else {
+		uids = append(uids, specs.LinuxIDMapping{ContainerID: 1, HostID: uint32(u.subStart), Size: rootlessSubCount})
+		gids = append(gids, specs.LinuxIDMapping{ContainerID: 1, HostID: uint32(u.subStart), Size: rootlessSubCount})
+	}
+	b.spec.Linux.UIDMappings, b.spec.Linux.GIDMappings = uids, gids
+	chownTree(t, b.rootfs, u.uid, u.gid)
+	return b
+}
+
+func slicesWithout(l []string, drop string) []string {
+	var out []string
+	for _, s := range l {
+		if s != drop {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func chownTree(t *testing.T, dir string, uid, gid int) {
+	t.Helper()
+	err := filepath.WalkDir(dir, func(p string, _ fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(p, uid, gid)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// hostIDs reads the real, effective, saved and fs uid (or gid) of pid.
+func hostIDs(t *testing.T, pid int, field string) string {
+	t.Helper()
+	return statusField(readProc(fmt.Sprintf("/proc/%d/status", pid)), field)
+}
+
+// TestRootlessSpec: `berth spec --rootless` as the user maps the user's own
+// ids, drops the network and cgroup namespaces and the limits, binds /sys,
+// and the bundle runs as it is.
+func TestRootlessSpec(t *testing.T) {
+	u := newRootlessUser(t)
+	r := u.runtime(t)
+	b := newBundle(t, "true")
+	chownTree(t, b.dir, u.uid, u.gid)
+	res := r.runCmd(func(c *exec.Cmd) { c.Dir = b.dir }, "spec", "--rootless")
+	if res.code != 0 {
+		t.Fatalf("spec --rootless: %s", res)
+	}
+	data, err := os.ReadFile(filepath.Join(b.dir, "config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s specs.Spec
+	if err := json.Unmarshal(data, &s); err != nil {
+		t.Fatal(err)
+	}
+	want := []specs.LinuxIDMapping{{ContainerID: 0, HostID: uint32(u.uid), Size: 1}}
+	if fmt.Sprint(s.Linux.UIDMappings) != fmt.Sprint(want) {
+		t.Errorf("uidMappings %v, want %v", s.Linux.UIDMappings, want)
+	}
+	for _, ns := range s.Linux.Namespaces {
+		if ns.Type == specs.NetworkNamespace || ns.Type == specs.CgroupNamespace {
+			t.Errorf("spec --rootless keeps a %s namespace", ns.Type)
+		}
+	}
+	if s.Linux.Resources != nil {
+		t.Errorf("spec --rootless keeps linux.resources %+v", s.Linux.Resources)
+	}
+	s.Process.Terminal = false
+	s.Process.Args = []string{"sh", "-c", "cat /proc/self/uid_map /proc/self/setgroups; ls /sys/class/net | grep -c ."}
+	b.spec = &s
+	out := r.mustRunContainer(b)
+	f := strings.Fields(out)
+	if len(f) < 5 || strings.Join(f[:4], " ") != fmt.Sprintf("0 %d 1 deny", u.uid) {
+		t.Errorf("spec --rootless container: %q, want the map of uid %d alone and setgroups denied", out, u.uid)
+	}
+	// The host's /sys (bound): the host's interfaces, more than lo.
+	if n, _ := strconv.Atoi(f[len(f)-1]); n < 2 {
+		t.Errorf("/sys/class/net of the bound host sysfs has %q entries, want the host's interfaces", f[len(f)-1])
+	}
+}
+
+// TestRootlessLifecycle: create, start, state, exec, ps, kill, delete as
+// the user, with its own ids alone mapped and with its subordinate range,
+// and no cgroup (none delegated): the container's processes run as the
+// user's ids on the host.
+func TestRootlessLifecycle(t *testing.T) {
+	u := newRootlessUser(t)
+	for _, single := range []bool{true, false} {
+		t.Run(map[bool]string{true: "own-ids", false: "subuid-range"}[single], func(t *testing.T) {
+			r := u.runtime(t)
+			b := rootlessBundle(t, u, single, "sh", "-c", "echo started; cat /proc/self/setgroups; exec sleep 1000")
+			c := r.create(b)
+			if st := r.state(c.id); st.Status != specs.StateCreated || st.Pid == 0 {
+				t.Fatalf("state after create: %+v", st)
+			}
+			c.start()
+			c.waitOutput("started")
+			st := r.waitStatus(c.id, specs.StateRunning)
+			wantSetgroups := map[bool]string{true: "deny", false: "allow"}[single]
+			if !strings.Contains(c.stdout(), "started\n"+wantSetgroups) {
+				t.Errorf("/proc/self/setgroups: %q, want %s", c.stdout(), wantSetgroups)
+			}
+			if ids := hostIDs(t, st.Pid, "Uid"); strings.Fields(ids)[0] != strconv.Itoa(u.uid) {
+				t.Errorf("the container's root is uid %q on the host, want %d", ids, u.uid)
+			}
+			if cg := readProc(fmt.Sprintf("/proc/%d/cgroup", st.Pid)); cg != readProc("/proc/self/cgroup") {
+				// setpriv ran in the test's cgroup, and berth made none.
+				t.Errorf("the container has a cgroup of its own:\n%s\nthe caller's:\n%s", cg, readProc("/proc/self/cgroup"))
+			}
+			res := r.run("exec", c.id, "sh", "-c", "id -u; cat /proc/self/uid_map | grep -c .")
+			if res.code != 0 || !strings.HasPrefix(res.stdout, "0\n") {
+				t.Errorf("exec: %s", res)
+			}
+			if !single {
+				// A non-root user of the container is a subordinate id.
+				res := r.run("exec", "--user", "1000:1000", c.id, "sh", "-c", "id -u; sleep 0.5 & wait")
+				if res.code != 0 || strings.TrimSpace(res.stdout) != "1000" {
+					t.Errorf("exec --user 1000: %s", res)
+				}
+				res = r.run("exec", "--user", "1000:1000", "--additional-gids", "10", c.id, "id", "-G")
+				if res.code != 0 || strings.TrimSpace(res.stdout) != "1000 10" {
+					t.Errorf("exec with additional gids (setgroups allowed): %s", res)
+				}
+			} else {
+				res := r.run("exec", "--additional-gids", "10", c.id, "true")
+				assertErrorLine(t, res, "additionalGids", "setgroups")
+			}
+			ps := r.run("ps", "--format", "json", c.id)
+			var pids []int
+			if ps.code != 0 || json.Unmarshal([]byte(ps.stdout), &pids) != nil || len(pids) != 1 || pids[0] != st.Pid {
+				t.Errorf("ps --format json: %s, want [%d] (from the pid namespace: no cgroup)", ps, st.Pid)
+			}
+			for _, cmd := range [][]string{{"pause", c.id}, {"update", "--pids-limit", "10", c.id}} {
+				assertErrorLine(t, r.run(cmd...), "no cgroup")
+			}
+			r.mustRun("kill", c.id, "KILL")
+			r.waitStatus(c.id, specs.StateStopped)
+			r.mustRun("delete", c.id)
+			if _, err := os.Stat(filepath.Join(r.root, c.id)); !os.IsNotExist(err) {
+				t.Errorf("state of %s left under %s: %v", c.id, r.root, err)
+			}
+		})
+	}
+}
+
+// TestRootlessDefaultRoot: without --root, a non-root caller's state goes
+// to $XDG_RUNTIME_DIR/berth, and without XDG_RUNTIME_DIR (and no
+// /run/user/UID) create says what to set.
+func TestRootlessDefaultRoot(t *testing.T) {
+	u := newRootlessUser(t)
+	b := rootlessBundle(t, u, true, "true")
+	b.write(t)
+	run := func(env []string, args ...string) result {
+		cmd := exec.Command(u.as()[0], append(append(u.as()[1:], runtimeBin(t)), args...)...)
+		cmd.Env = env
+		out := outputFiles(t)
+		cmd.Stdout, cmd.Stderr = out.stdout, out.stderr
+		err := cmd.Run()
+		res := out.collect(args)
+		res.code = exitCode(t, err, res)
+		return res
+	}
+	id := fmt.Sprintf("brl-%d", os.Getpid())
+	if res := run(u.env(), "run", "--bundle", b.dir, id); res.code != 0 {
+		t.Fatalf("run without --root: %s", res)
+	}
+	if _, err := os.Stat(filepath.Join(u.xdg, "berth")); err != nil {
+		t.Errorf("no state root under XDG_RUNTIME_DIR: %v", err)
+	}
+	var env []string
+	for _, e := range u.env() {
+		if !strings.HasPrefix(e, "XDG_RUNTIME_DIR=") {
+			env = append(env, e)
+		}
+	}
+	res := run(env, "run", "--bundle", b.dir, id)
+	assertErrorLine(t, res, "XDG_RUNTIME_DIR")
+}
+
+// TestRootlessRefused: what a rootless container cannot have fails create
+// with one line that says why and what to do, and leaves nothing behind.
+func TestRootlessRefused(t *testing.T) {
+	u := newRootlessUser(t)
+	mem := int64(64 << 20)
+	for _, tc := range []struct {
+		name  string
+		edit  func(b *bundle)
+		env   []string
+		extra []string // create's flags
+		hints []string
+	}{
+		{"memory limit without delegation", func(b *bundle) {
+			b.spec.Linux.Resources = &specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: &mem}}
+		}, nil, nil, []string{"linux.resources.memory: a rootless container without a cgroup cannot have limits"}},
+		{"pids limit without delegation", func(b *bundle) {
+			b.spec.Linux.Resources = &specs.LinuxResources{Pids: &specs.LinuxPids{Limit: ptrInt64(10)}}
+		}, nil, nil, []string{"linux.resources.pids", "delegated"}},
+		{"cgroupsPath without delegation", func(b *bundle) { b.spec.Linux.CgroupsPath = "/berth-rootless-test" }, nil, nil,
+			[]string{`linux.cgroupsPath "/berth-rootless-test": a rootless container cannot create it`}},
+		{"veth networking", nil, nil, []string{"--net-bridge", "br-rl-test"}, []string{"built-in veth networking needs root"}},
+		{"subordinate range not given to the user", func(b *bundle) {
+			b.spec.Linux.UIDMappings[1].HostID = uint32(u.subStart + rootlessSubCount)
+		}, nil, nil, []string{"newuidmap", "/etc/subuid gives " + u.name}},
+		{"newuidmap missing", nil, []string{"PATH=/nonexistent"}, nil, []string{"needs newuidmap (package uidmap), not found in PATH"}},
+		{"additionalGids with setgroups denied", func(b *bundle) {
+			b.spec.Linux.UIDMappings, b.spec.Linux.GIDMappings = b.spec.Linux.UIDMappings[:1], b.spec.Linux.GIDMappings[:1]
+			b.spec.Process.User.AdditionalGids = []uint32{0}
+		}, nil, nil, []string{"process.user.additionalGids [0]: setgroups is denied"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := u.runtime(t)
+			if tc.env != nil {
+				r.env = u.env(tc.env...)
+				r.env = append([]string{}, r.env[1:]...) // PATH replaced
+			}
+			b := rootlessBundle(t, u, false, "true")
+			if tc.edit != nil {
+				tc.edit(b)
+			}
+			if strings.Contains(tc.name, "additionalGids") {
+				for i, m := range b.spec.Mounts {
+					if m.Destination == "/dev/pts" {
+						b.spec.Mounts[i].Options = slicesWithout(m.Options, "gid=5")
+					}
+				}
+			}
+			before := hostMounts()
+			c, res := r.tryCreate(b, tc.extra...)
+			if res.code == 0 {
+				t.Fatalf("create succeeded: %s", res)
+			}
+			assertErrorLine(t, res, tc.hints...)
+			assertNothingLeft(t, r, c.id, before)
+		})
+	}
+}
+
+// TestRootlessNoUserNSFallbacks: what an unprivileged user namespace cannot
+// do is done the other runtimes' way: device nodes are bound from the
+// host, a sysfs of a network namespace the container does not own is the
+// host's bound, and a bind of a host mount keeps the flags the kernel
+// locks (nosuid, nodev, noexec) when it is made read-only.
+func TestRootlessNoUserNSFallbacks(t *testing.T) {
+	u := newRootlessUser(t)
+	r := u.runtime(t)
+	vol := testDir(t, "rootless-vol")
+	writeFile(t, filepath.Join(vol, "f"), "vol-ok\n")
+	chownTree(t, vol, u.uid, u.gid)
+	// A host mount with nosuid,nodev,noexec (the test's own tmpfs): a
+	// read-only bind of a directory in it keeps them (the kernel locks them
+	// in the user namespace), as runc does.
+	shm := testDir(t, "rootless-locked")
+	if err := syscall.Mount("tmpfs", shm, "tmpfs", syscall.MS_NOSUID|syscall.MS_NODEV|syscall.MS_NOEXEC, "mode=755"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Unmount(shm, syscall.MNT_DETACH) })
+	if err := os.Chown(shm, u.uid, u.gid); err != nil {
+		t.Fatal(err)
+	}
+	b := rootlessBundle(t, u, false, "sh", "-c", `
+echo x > /dev/null && head -c 4 /dev/zero | wc -c
+grep -E ' /dev/(null|zero) ' /proc/self/mountinfo | wc -l
+ls /sys/class/net | grep -c .
+cat /vol/f
+touch /shm/x 2>/dev/null && echo shm-writable
+grep ' /shm ' /proc/self/mountinfo
+`)
+	b.removeNamespace(specs.NetworkNamespace) // the host's: its sysfs cannot be mounted anew
+	b.addMount(specs.Mount{Destination: "/vol", Type: "bind", Source: vol, Options: []string{"bind", "ro"}})
+	b.addMount(specs.Mount{Destination: "/shm", Type: "bind", Source: shm, Options: []string{"bind", "ro"}})
+	out := r.mustRunContainer(b)
+	l := lines(out)
+	if len(l) < 5 {
+		t.Fatalf("output: %q", out)
+	}
+	if l[0] != "4" {
+		t.Errorf("/dev/zero and /dev/null do not work: %q", out)
+	}
+	if l[1] != "2" {
+		t.Errorf("/dev/null and /dev/zero are not bind mounts of the host's nodes: %q", out)
+	}
+	if n, _ := strconv.Atoi(l[2]); n < 2 {
+		t.Errorf("/sys is not the host's sysfs (host interfaces): %q", out)
+	}
+	if l[3] != "vol-ok" {
+		t.Errorf("bind volume: %q", out)
+	}
+	if strings.Contains(out, "shm-writable") {
+		t.Errorf("the read-only bind /shm is writable: %q", out)
+	}
+	m := l[len(l)-1]
+	for _, opt := range []string{"ro", "nosuid", "nodev", "noexec"} {
+		if f := strings.Fields(m); len(f) < 6 || !hasOpt(f[5], opt) {
+			t.Errorf("/shm mount %q lacks %s", m, opt)
+		}
+	}
+}
