@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io/fs"
@@ -62,7 +63,8 @@ func newRootlessUser(t *testing.T) *rootlessUser {
 	needRootlessTool(t, "newgidmap", "uidmap")
 	seq := idSeq.Add(1)
 	u := &rootlessUser{name: fmt.Sprintf("brl%d-%d", os.Getpid()%1000000, seq)}
-	u.subStart = 1 << 30 + (os.Getpid()%4096*64+int(seq%64))*rootlessSubCount
+	// Above 2^30 (no login.defs allocation reaches there), below 2^32.
+	u.subStart = 1<<30 + (os.Getpid()%700*64+int(seq%64))*rootlessSubCount
 	u.home = testDir(t, "rootless-home")
 	t.Cleanup(func() { removeRootlessUser(t, u) })
 	sub := fmt.Sprintf("%d-%d", u.subStart, u.subStart+rootlessSubCount-1)
@@ -488,5 +490,137 @@ grep ' /shm ' /proc/self/mountinfo
 		if f := strings.Fields(m); len(f) < 6 || !hasOpt(f[5], opt) {
 			t.Errorf("/shm mount %q lacks %s", m, opt)
 		}
+	}
+}
+
+// TestRootlessDoctor: `berth doctor` as the user has the rootless section:
+// its subordinate ranges, the cgroup delegation it lacks on this host, its
+// XDG_RUNTIME_DIR; and says what is missing once the ranges are gone.
+func TestRootlessDoctor(t *testing.T) {
+	u := newRootlessUser(t)
+	r := u.runtime(t)
+	doctor := func(env []string) map[string]doctorCheck {
+		t.Helper()
+		r.env = env
+		res := r.run("doctor", "--format", "json")
+		var list []doctorCheck
+		if err := json.Unmarshal([]byte(res.stdout), &list); err != nil {
+			t.Fatalf("doctor --format json: %v: %s", err, res)
+		}
+		m := map[string]doctorCheck{}
+		for _, c := range list {
+			m[c.Name] = c
+		}
+		return m
+	}
+	checks := doctor(u.env())
+	sub := fmt.Sprintf("%d-%d", u.subStart, u.subStart+rootlessSubCount-1)
+	expect(t, checks, "rootless: subordinate ids", "ok", "/etc/subuid: "+sub+"; /etc/subgid: "+sub)
+	expect(t, checks, "rootless: XDG_RUNTIME_DIR", "ok", u.xdg+": mode 0700, owner uid "+strconv.Itoa(u.uid))
+	expect(t, checks, "user namespaces", "ok", "probe as uid "+strconv.Itoa(u.uid)+": clone(CLONE_NEWUSER) made one")
+	expect(t, checks, "newuidmap/newgidmap", "ok", "newuidmap (setuid)")
+	expect(t, checks, "privileges", "warn", fmt.Sprintf("running as uid %d: only rootless containers", u.uid))
+	// Nothing is delegated to a fresh user on this host (v1, no systemd);
+	// on a host that delegates, the check names the cgroups.
+	cg := checks["rootless: cgroups"]
+	switch {
+	case cg.Status == "warn" && strings.Contains(cg.Detail, fmt.Sprintf("no cgroup delegated to uid %d", u.uid)) && strings.Contains(cg.Hint, "Delegate=yes"):
+	case cg.Status == "ok" && strings.Contains(cg.Detail, fmt.Sprintf("delegated to uid %d", u.uid)):
+	default:
+		t.Errorf("rootless: cgroups: %+v", cg)
+	}
+
+	var noXDG []string
+	for _, e := range u.env() {
+		if !strings.HasPrefix(e, "XDG_RUNTIME_DIR=") {
+			noXDG = append(noXDG, e)
+		}
+	}
+	if out, err := exec.Command("usermod", "--del-subuids", sub, "--del-subgids", sub, u.name).CombinedOutput(); err != nil {
+		t.Fatalf("usermod --del-subuids: %v: %s", err, out)
+	}
+	checks = doctor(noXDG)
+	c := expect(t, checks, "rootless: subordinate ids", "warn", "/etc/subuid: none for "+u.name)
+	if !strings.Contains(c.Hint, "usermod --add-subuids") {
+		t.Errorf("subordinate ids hint: %q", c.Hint)
+	}
+	expect(t, checks, "rootless: XDG_RUNTIME_DIR", "warn", fmt.Sprintf("not set, and no /run/user/%d", u.uid))
+}
+
+// TestRootlessPodman: podman as the user, with storage of its own (HOME and
+// XDG_RUNTIME_DIR private, vfs driver, the image imported from a tarball),
+// runs its containers through berth: run --rm, run -d + exec + ps + top +
+// stop + rm, run -it. podman makes the user namespace (subordinate ids
+// through newuidmap) and runs berth as root of it.
+func TestRootlessPodman(t *testing.T) {
+	u := newRootlessUser(t)
+	pm := needTool(t, "podman", "podman")
+	needRootlessTool(t, "slirp4netns", "slirp4netns")
+	tarPath := rootfsTar(t)
+	if err := os.Chmod(filepath.Dir(tarPath), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(tarPath, 0o644)
+	bin := runtimeBin(t)
+	argv := func(args ...string) []string {
+		base := []string{pm, "--storage-driver", "vfs", "--cgroup-manager=cgroupfs", "--events-backend=file", "--runtime", bin}
+		return append(append(u.as(), base...), args...)
+	}
+	podmanAs := func(args ...string) string {
+		t.Helper()
+		a := argv(args...)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, a[0], a[1:]...)
+		cmd.Env = u.env()
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("podman %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	t.Cleanup(func() {
+		a := argv("system", "reset", "-f")
+		cmd := exec.Command(a[0], a[1:]...)
+		cmd.Env = u.env()
+		cmd.Run()
+	})
+	image := fmt.Sprintf("localhost/berth-rootless-%d:1", os.Getpid())
+	podmanAs("import", tarPath, image)
+
+	out := podmanAs("run", "--rm", image, "sh", "-c", "echo podman-ok; id -u; cat /proc/self/uid_map")
+	if f := strings.Fields(out); !strings.Contains(out, "podman-ok\n0\n") || len(f) < 8 ||
+		strings.Join(f[len(f)-6:], " ") != fmt.Sprintf("0 %d 1 1 %d %d", u.uid, u.subStart, rootlessSubCount) {
+		t.Errorf("podman run --rm: %q, want uid 0 mapped to uid %d and the subordinate range", out, u.uid)
+	}
+	onTerminalEnv(t, "podman run -it", "it-ok", u.env(), argv("run", "--rm", "-it", image, "sh", "-c", "tty && echo it-ok"))
+
+	id := strings.TrimSpace(podmanAs("run", "-d", image, "sleep", "1000"))
+	id = id[strings.LastIndex(id, "\n")+1:]
+	if out := podmanAs("exec", id, "sh", "-c", "echo exec-ok; id -u"); !strings.Contains(out, "exec-ok\n0") {
+		t.Errorf("podman exec: %q", out)
+	}
+	if out := podmanAs("ps", "--format", "{{.ID}} {{.Status}}"); !strings.Contains(out, id[:12]+" Up") {
+		t.Errorf("podman ps: %q", out)
+	}
+	if out := podmanAs("top", id); !strings.Contains(out, "sleep 1000") {
+		t.Errorf("podman top: %q", out)
+	}
+	podmanAs("stop", "-t", "1", id)
+	if out := podmanAs("inspect", "-f", "{{.State.Status}}", id); !strings.Contains(out, "exited") {
+		t.Errorf("podman inspect after stop: %q", out)
+	}
+	podmanAs("rm", id)
+	if out := podmanAs("ps", "-a", "-q"); strings.TrimSpace(out) != "" {
+		t.Errorf("podman ps -a after rm: %q", out)
+	}
+}
+
+// onTerminalEnv is onTerminal with the environment env.
+func onTerminalEnv(t *testing.T, what, want string, env, argv []string) {
+	t.Helper()
+	out := onPty(t, time.Minute, env, argv)
+	if !strings.Contains(out, "/dev/pts/") || !strings.Contains(out, want) {
+		t.Errorf("%s: %q", what, out)
 	}
 }
