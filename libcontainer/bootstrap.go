@@ -45,9 +45,9 @@ type nsPlan struct {
 	// rootFD, when not 0, is the stub's fd of a directory to chroot into
 	// after the joins (exec into a container without a mount namespace).
 	rootFD int
-	// usermapDumpable: the maps are written by an unprivileged parent
-	// (idMaps.dumpable).
-	usermapDumpable bool
+	// dumpable: the maps are written by an unprivileged parent
+	// (nsenter.Dumpable*; 0: the stub is never dumpable).
+	dumpable uint32
 }
 
 func (p *nsPlan) has(t specs.LinuxNamespaceType) bool {
@@ -127,8 +127,10 @@ func (p *nsPlan) encode() []byte {
 		}
 		rec(nsenter.BootstrapCgroupJoin, files)
 	}
-	if p.usermapDumpable {
-		rec(nsenter.BootstrapUsermapDumpable, nil)
+	if p.dumpable != 0 {
+		mode := make([]byte, 4)
+		binary.NativeEndian.PutUint32(mode, p.dumpable)
+		rec(nsenter.BootstrapDumpable, mode)
 	}
 	if p.rootFD != 0 {
 		fd := make([]byte, 4)

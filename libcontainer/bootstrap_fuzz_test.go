@@ -98,7 +98,7 @@ func errorClass(msg string) int {
 		return 19
 	case strings.HasPrefix(msg, "bad root fd"):
 		return 20
-	case strings.HasPrefix(msg, "bad usermap dumpable record"):
+	case strings.HasPrefix(msg, "bad dumpable"):
 		return 21
 	}
 	return 0
@@ -131,7 +131,7 @@ func same(b *nsenter.Bootstrap, p *nsPlan) bool {
 		rootFD = p.rootFD
 	}
 	return b.CloneFlags == p.cloneFlags && slices.Equal(b.Join, p.join) && string(b.Timens) == p.timens &&
-		bytes.Equal(b.ExecRecord, p.exec) && b.RootFD == rootFD && b.UsermapDumpable == p.usermapDumpable
+		bytes.Equal(b.ExecRecord, p.exec) && b.RootFD == rootFD && b.Dumpable == p.dumpable
 }
 
 // FuzzBootstrapParse runs nsenter.c's parser (through nsenter.ParseBootstrap)
@@ -183,9 +183,9 @@ func FuzzBootstrapParse(f *testing.F) {
 	f.Add([]byte(nil), uint32(0), "\x00/proc/9/ns/cgroup\n\x01/proc/9/ns/ipc\n\x02/proc/9/ns/mnt\n\x04/proc/9/ns/pid", "")
 	noMount := &nsPlan{join: []string{"pid:/proc/9/ns/pid", "uts:/proc/9/ns/uts"}, rootFD: 5}
 	f.Add(noMount.encode()[4:], uint32(0), "", "")
-	rootless := &nsPlan{cloneFlags: 0x10000000 | 0x00020000, usermapDumpable: true}
+	rootless := &nsPlan{cloneFlags: 0x10000000 | 0x00020000, dumpable: nsenter.DumpableKeep}
 	f.Add(rootless.encode()[4:], uint32(0), "", "")
-	f.Add(record(nil, nsenter.BootstrapUsermapDumpable, []byte{1}), uint32(0), "", "")
+	f.Add(record(nil, nsenter.BootstrapDumpable, u32(3)), uint32(0), "", "")
 
 	f.Fuzz(func(t *testing.T, raw []byte, flags uint32, joins, timens string) {
 		// Arbitrary bytes.
@@ -196,7 +196,7 @@ func FuzzBootstrapParse(f *testing.F) {
 			}
 		} else {
 			checkParsed(t, b)
-			again := &nsPlan{cloneFlags: b.CloneFlags, join: b.Join, timens: string(b.Timens), exec: b.ExecRecord, usermapDumpable: b.UsermapDumpable}
+			again := &nsPlan{cloneFlags: b.CloneFlags, join: b.Join, timens: string(b.Timens), exec: b.ExecRecord, dumpable: b.Dumpable}
 			if b.RootFD >= 0 {
 				again.rootFD = b.RootFD
 			}
@@ -259,7 +259,8 @@ func TestBootstrapParseRejects(t *testing.T) {
 		{"unknown record", record(nil, 99, nil), "unknown bootstrap record 99"},
 		{"root fd size", record(nil, nsenter.BootstrapRootFD, []byte{5}), "bad root fd record of 1 bytes"},
 		{"root fd stdio", record(nil, nsenter.BootstrapRootFD, u32(0)), "bad root fd 0"},
-		{"usermap dumpable with a payload", record(nil, nsenter.BootstrapUsermapDumpable, []byte{1}), "bad usermap dumpable record of 1 bytes"},
+		{"dumpable size", record(nil, nsenter.BootstrapDumpable, []byte{1}), "bad dumpable record of 1 bytes"},
+		{"dumpable mode", record(nil, nsenter.BootstrapDumpable, u32(3)), "bad dumpable mode 3"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b, err := nsenter.ParseBootstrap(tc.raw)

@@ -98,7 +98,7 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 		if err := maps.check(o.Spec.Linux, o.Spec.Process, exec.LookPath); err != nil {
 			return nil, fmt.Errorf("config.json: %w", err)
 		}
-		plan.usermapDumpable = maps.dumpable
+		plan.dumpable = maps.dumpable(plan)
 	}
 	netCfg, err := network.FromAnnotations(o.Spec.Annotations)
 	if err != nil {

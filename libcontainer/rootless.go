@@ -16,6 +16,7 @@ import (
 
 	"berth/cgroups"
 	"berth/internal/subid"
+	"berth/nsenter"
 )
 
 // DefaultRoot is the state directory when --root is not given: /run/berth
@@ -145,9 +146,26 @@ type idMaps struct {
 	// requires (else a process could drop a group that denies it access);
 	// the container can then never call setgroups.
 	denySetgroups bool
-	// dumpable: the stub stays dumpable until the maps are written, so
-	// that the caller owns its /proc/<pid> files.
-	dumpable bool
+	// unprivileged: the caller is not root, so the stub is dumpable
+	// while the maps are written (see dumpable).
+	unprivileged bool
+}
+
+// dumpable is the stub's BT_DUMPABLE mode for plan: an unprivileged
+// caller (or its newuidmap) may open only /proc files of a process it
+// owns, which a non-dumpable one's are not, so the stub is dumpable while
+// the maps are written; and when it joins nothing, from then on, as runc
+// leaves it: the caller's exec into the created container opens the
+// init's /proc/<pid>/ns files, and no process of another security context
+// shares a namespace with it.
+func (p idMaps) dumpable(plan *nsPlan) uint32 {
+	switch {
+	case !p.unprivileged:
+		return 0
+	case len(plan.join) == 0:
+		return nsenter.DumpableKeep
+	}
+	return nsenter.DumpableMaps
 }
 
 // planIDMaps decides how the maps of l are written by a caller with
@@ -160,7 +178,7 @@ func planIDMaps(euid, egid int, l *specs.Linux) idMaps {
 	ownOnly := func(m []specs.LinuxIDMapping, id int) bool {
 		return len(m) == 1 && m[0].Size == 1 && int64(m[0].HostID) == int64(id)
 	}
-	p := idMaps{dumpable: true}
+	p := idMaps{unprivileged: true}
 	p.uidHelper = !ownOnly(l.UIDMappings, euid)
 	p.gidHelper = !ownOnly(l.GIDMappings, egid)
 	p.denySetgroups = !p.gidHelper

@@ -58,15 +58,15 @@ func TestPlanIDMaps(t *testing.T) {
 	}{
 		{"root writes every map", 0, 0, idmap(0, 100000, 65536), idmap(0, 100000, 65536), idMaps{}},
 		{"own ids alone: direct, setgroups denied", 1000, 1000, idmap(0, 1000, 1), idmap(0, 1000, 1),
-			idMaps{denySetgroups: true, dumpable: true}},
+			idMaps{denySetgroups: true, unprivileged: true}},
 		{"subordinate ranges: both helpers", 1000, 1000, idmap(0, 1000, 1, 1, 100000, 65536), idmap(0, 1000, 1, 1, 100000, 65536),
-			idMaps{uidHelper: true, gidHelper: true, dumpable: true}},
+			idMaps{uidHelper: true, gidHelper: true, unprivileged: true}},
 		{"own uid, gid range", 1000, 1000, idmap(0, 1000, 1), idmap(0, 1000, 1, 1, 100000, 65536),
-			idMaps{gidHelper: true, dumpable: true}},
+			idMaps{gidHelper: true, unprivileged: true}},
 		{"another single id needs the helper", 1000, 1000, idmap(0, 1001, 1), idmap(0, 1000, 1),
-			idMaps{uidHelper: true, denySetgroups: true, dumpable: true}},
+			idMaps{uidHelper: true, denySetgroups: true, unprivileged: true}},
 		{"own id with size 2", 1000, 50, idmap(0, 1000, 2), idmap(5, 50, 1),
-			idMaps{uidHelper: true, denySetgroups: true, dumpable: true}},
+			idMaps{uidHelper: true, denySetgroups: true, unprivileged: true}},
 	} {
 		got := planIDMaps(tc.euid, tc.egid, &specs.Linux{UIDMappings: tc.uids, GIDMappings: tc.gids})
 		if got != tc.want {
@@ -158,5 +158,21 @@ func TestRecordNoGroups(t *testing.T) {
 	proc.User.AdditionalGids = []uint32{5}
 	if _, err := cExecRecord(&specs.Spec{}, proc, 0, -1, false, true); err == nil || !strings.Contains(err.Error(), "process.user.additionalGids [5]") {
 		t.Errorf("additionalGids with setgroups denied: %v", err)
+	}
+}
+
+func TestIDMapsDumpable(t *testing.T) {
+	for _, tc := range []struct {
+		p    idMaps
+		plan *nsPlan
+		want uint32
+	}{
+		{idMaps{}, &nsPlan{}, 0},
+		{idMaps{unprivileged: true}, &nsPlan{}, nsenter.DumpableKeep},
+		{idMaps{unprivileged: true}, &nsPlan{join: []string{"network:/run/netns/x"}}, nsenter.DumpableMaps},
+	} {
+		if got := tc.p.dumpable(tc.plan); got != tc.want {
+			t.Errorf("%+v with joins %q: dumpable %d, want %d", tc.p, tc.plan.join, got, tc.want)
+		}
 	}
 }

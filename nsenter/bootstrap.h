@@ -15,7 +15,9 @@
 #define BT_INIT 5 /* the container init finished in C (cinit.c); empty */
 #define BT_CGROUP_JOIN 6 /* "file\0...": cgroup v1 tasks files to write "0" to, first thing */
 #define BT_ROOT_FD 7 /* u32: an fd of the root to chroot into once joined (exec, no mount namespace) */
-#define BT_USERMAP_DUMPABLE 8 /* empty: an unprivileged parent writes the id maps; dumpable until they are */
+#define BT_DUMPABLE 8 /* u32 DUMPABLE_*: an unprivileged parent writes the id maps (the stub is dumpable meanwhile) */
+#define DUMPABLE_MAPS 1 /* dumpable while the maps are written */
+#define DUMPABLE_KEEP 2 /* and from then on: nothing is joined (a rootless create, as runc leaves it) */
 
 /* Sync tags, stub -> parent unless noted (u32 tag, u32 value). */
 #define SYNC_USERMAP 0x40
@@ -56,7 +58,7 @@ struct bootstrap {
 	const char *cgroup_join; /* cgroup_join_len bytes of NUL-terminated paths, or NULL */
 	uint32_t cgroup_join_len;
 	int root_fd; /* BT_ROOT_FD, or -1 */
-	int usermap_dumpable; /* BT_USERMAP_DUMPABLE seen */
+	uint32_t dumpable; /* BT_DUMPABLE, or 0 */
 };
 
 /*

@@ -12,9 +12,10 @@
  *   parent -> stub   bootstrap: u32 total length, then records
  *                      u32 type, u32 len, len bytes of payload
  *                    types: BT_CLONE_FLAGS  u32 namespaces to create (CLONE_NEW*)
- *                           BT_USERMAP_DUMPABLE  empty: the parent writes
- *                                          the id maps without root; the
- *                                          stub is dumpable meanwhile
+ *                           BT_DUMPABLE    u32 DUMPABLE_MAPS: the parent
+ *                                          writes the id maps without root,
+ *                                          the stub is dumpable meanwhile;
+ *                                          DUMPABLE_KEEP: and stays so
  *                           BT_NS_PATHS    "type:path\0..." namespaces to join
  *                           BT_TIMENS      text for /proc/self/timens_offsets
  *                           BT_ROOT_FD     u32 fd of the container's root (the
@@ -303,10 +304,12 @@ int berth_parse_bootstrap(char *buf, uint32_t len, struct bootstrap *out, char *
 				return parse_fail(err, errlen, "bad init record of %u bytes", rlen);
 			out->cinit = 1;
 			break;
-		case BT_USERMAP_DUMPABLE:
-			if (rlen != 0)
-				return parse_fail(err, errlen, "bad usermap dumpable record of %u bytes", rlen);
-			out->usermap_dumpable = 1;
+		case BT_DUMPABLE:
+			if (rlen != 4)
+				return parse_fail(err, errlen, "bad dumpable record of %u bytes", rlen);
+			memcpy(&out->dumpable, payload, 4);
+			if (out->dumpable != DUMPABLE_MAPS && out->dumpable != DUMPABLE_KEEP)
+				return parse_fail(err, errlen, "bad dumpable mode %u", out->dumpable);
 			break;
 		default:
 			return parse_fail(err, errlen, "unknown bootstrap record %u", type);
@@ -459,7 +462,7 @@ __attribute__((constructor)) static void berth_nsenter(void)
 		 * An unprivileged parent (or its newuidmap) may open only /proc
 		 * files of a process it owns: a non-dumpable one's are root's.
 		 */
-		if (bs.usermap_dumpable && prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+		if (bs.dumpable && prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
 			bail(errno, "prctl(PR_SET_DUMPABLE)");
 		send_sync(SYNC_USERMAP, (uint32_t)getpid());
 		uint32_t ack;
@@ -467,7 +470,7 @@ __attribute__((constructor)) static void berth_nsenter(void)
 			bail(errno, "nsenter: wait for uid/gid maps");
 		if (ack != SYNC_USERMAP_ACK)
 			bail(0, "nsenter: parent failed to write uid/gid maps");
-		if (bs.usermap_dumpable && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		if (bs.dumpable == DUMPABLE_MAPS && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 			bail(errno, "prctl(PR_SET_DUMPABLE)");
 		if (setresgid(0, 0, 0) < 0)
 			bail(errno, "setresgid(0) in new user namespace (linux.gidMappings must map container gid 0)");

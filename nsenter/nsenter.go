@@ -18,9 +18,9 @@ const (
 	BootstrapInit       = 5 // empty: the init is finished in C (cinit.c) from a plan sent after SyncPid
 	BootstrapCgroupJoin = 6 // cgroup v1 tasks files the stub writes "0" to first, NUL-terminated
 	BootstrapRootFD     = 7 // u32: fd of the root the stub chroots into after the joins (exec, no mount namespace)
-	// empty: the parent writes the id maps without root, so the stub is
-	// dumpable (its /proc/<pid> files the caller's) until they are written
-	BootstrapUsermapDumpable = 8
+	// u32 Dumpable*: the parent writes the id maps without root, so the
+	// stub is dumpable (its /proc/<pid> files the caller's) meanwhile
+	BootstrapDumpable = 8
 )
 
 // Sync tags (stub <-> parent).
@@ -99,6 +99,14 @@ const (
 // ExecRelay is the exec record's flag CX_RELAY: berth relays the
 // terminal itself, so the stub turns ONLCR off before handing the master.
 const ExecRelay = 8
+
+// BootstrapDumpable modes: dumpable while the maps are written, or from
+// then on (a rootless create that joins nothing: the caller's exec must
+// open the init's /proc/<pid>/ns files, as with runc).
+const (
+	DumpableMaps = 1
+	DumpableKeep = 2
+)
 
 // ExecNoGroups is the exec record's flag CX_NOGROUPS: setgroups is denied
 // in the container's user namespace (an unprivileged caller wrote its gid

@@ -21,7 +21,9 @@ const (
 	_ = uint(BootstrapInit-C.BT_INIT) + uint(C.BT_INIT-BootstrapInit)
 	_ = uint(BootstrapCgroupJoin-C.BT_CGROUP_JOIN) + uint(C.BT_CGROUP_JOIN-BootstrapCgroupJoin)
 	_ = uint(BootstrapRootFD-C.BT_ROOT_FD) + uint(C.BT_ROOT_FD-BootstrapRootFD)
-	_ = uint(BootstrapUsermapDumpable-C.BT_USERMAP_DUMPABLE) + uint(C.BT_USERMAP_DUMPABLE-BootstrapUsermapDumpable)
+	_ = uint(BootstrapDumpable-C.BT_DUMPABLE) + uint(C.BT_DUMPABLE-BootstrapDumpable)
+	_ = uint(DumpableMaps-C.DUMPABLE_MAPS) + uint(C.DUMPABLE_MAPS-DumpableMaps)
+	_ = uint(DumpableKeep-C.DUMPABLE_KEEP) + uint(C.DUMPABLE_KEEP-DumpableKeep)
 	_ = uint(SyncHooks-C.SYNC_HOOKS) + uint(C.SYNC_HOOKS-SyncHooks)
 	_ = uint(SyncHooksAck-C.SYNC_HOOKS_ACK) + uint(C.SYNC_HOOKS_ACK-SyncHooksAck)
 	_ = uint(SyncReady-C.SYNC_READY) + uint(C.SYNC_READY-SyncReady)
@@ -72,9 +74,8 @@ type Bootstrap struct {
 	CgroupJoin []string // BT_CGROUP_JOIN: tasks files, in order
 	Init       bool     // BT_INIT
 	RootFD     int      // BT_ROOT_FD, or -1
-	// UsermapDumpable: BT_USERMAP_DUMPABLE
-	UsermapDumpable bool
-	Exec            *ExecPlan
+	Dumpable   uint32   // BT_DUMPABLE, or 0
+	Exec       *ExecPlan
 }
 
 // ExecPlan is berth_parse_exec's reading of a BT_EXEC record (layout at
@@ -137,7 +138,7 @@ func ParseBootstrap(body []byte) (*Bootstrap, error) {
 	}
 	b.Init = out.cinit != 0
 	b.RootFD = int(out.root_fd)
-	b.UsermapDumpable = out.usermap_dumpable != 0
+	b.Dumpable = uint32(out.dumpable)
 	if out.exec != nil {
 		b.ExecRecord = C.GoBytes(unsafe.Pointer(out.exec), C.int(out.exec_len))
 		var x C.struct_exec_plan

@@ -64,6 +64,7 @@ func TestAdversarialRaceMountTarget(t *testing.T) {
 	vol := testDir(t, "adv-race-vol")
 	for _, p := range advInitPaths {
 		t.Run(p.name, func(t *testing.T) {
+			r, p := advFor(t, r, p)
 			b := advBundle(t, "true")
 			b.spec.Linux.MaskedPaths, b.spec.Linux.ReadonlyPaths = nil, nil
 			mnt := filepath.Join(b.rootfs, "mnt")
@@ -118,6 +119,7 @@ func TestAdversarialRaceDevNull(t *testing.T) {
 	h := newAdvHost(t)
 	for _, p := range advInitPaths {
 		t.Run(p.name, func(t *testing.T) {
+			r, p := advFor(t, r, p)
 			b := advBundle(t, "sh", "-c", "cat /proc/kcore /proc/timer_list 2>&1 | head -c 200; echo")
 			b.advDropMount("/dev")
 			b.spec.Linux.MaskedPaths = []string{"/proc/kcore", "/proc/timer_list", "/proc/keys"}

@@ -55,11 +55,16 @@ type advPath struct {
 	// userns: the container gets a user namespace (addUserNS), which the
 	// C init builds with the plan's fallbacks (host device binds, ...).
 	userns bool
+	// rootless: berth runs as an unprivileged user (advFor makes one per
+	// subtest: user) that makes the user namespace itself.
+	rootless bool
+	user     *rootlessUser
 }
 
 var (
-	advInitPaths = []advPath{{"c-init", "", false}, {"go-init", "BERTH_INIT_GO=1", false}, {"c-init-userns", "", true}}
-	advExecPaths = []advPath{{"c-exec", "", false}, {"go-exec", "BERTH_EXEC_GO=1", false}}
+	advInitPaths = []advPath{{name: "c-init"}, {name: "go-init", env: "BERTH_INIT_GO=1"}, {name: "c-init-userns", userns: true},
+		{name: "c-init-rootless", userns: true, rootless: true}}
+	advExecPaths = []advPath{{name: "c-exec"}, {name: "go-exec", env: "BERTH_EXEC_GO=1"}}
 )
 
 // advUserNS gives b the path's user namespace, or takes it away.
@@ -67,9 +72,26 @@ func (b *bundle) advUserNS(t *testing.T, p advPath) {
 	t.Helper()
 	b.removeNamespace(specs.UserNamespace)
 	b.spec.Linux.UIDMappings, b.spec.Linux.GIDMappings = nil, nil
-	if p.userns {
+	switch {
+	case p.user != nil:
+		rootlessUserNS(t, b, p.user, false)
+	case p.rootless:
+		t.Fatalf("%s: no user (advFor makes it)", p.name)
+	case p.userns:
 		addUserNS(t, b)
 	}
+}
+
+// advFor is the runtime and path a subtest of path p uses: on the
+// rootless path, berth as a fresh unprivileged user (removed when the
+// subtest ends), with its own state root; else r and p as they are.
+func advFor(t *testing.T, r *runtime, p advPath) (*runtime, advPath) {
+	t.Helper()
+	if !p.rootless {
+		return r, p
+	}
+	p.user = newRootlessUser(t)
+	return p.user.runtime(t), p
 }
 
 // environ is the test's environment with exactly this path's variable (the
@@ -217,11 +239,18 @@ func (b *bundle) advDropMount(dest string) {
 // timeout the test fails and every process of the call is killed by pid.
 func advCall(t *testing.T, r *runtime, p advPath, token string, adjust func(*exec.Cmd), args ...string) (result, string) {
 	t.Helper()
-	logFile := filepath.Join(testDir(t, "adv-log"), "berth.log")
+	logDir := testDir(t, "adv-log")
+	if p.user != nil {
+		os.Chown(logDir, p.user.uid, p.user.gid)
+	}
+	logFile := filepath.Join(logDir, "berth.log")
 	ctx, cancel := context.WithTimeout(context.Background(), advTimeout)
 	defer cancel()
 	cmd := r.command(ctx, append([]string{"--debug", "--log", logFile}, args...)...)
 	cmd.Env = p.environ(token)
+	if p.user != nil {
+		cmd.Env = p.user.env(tokenVar + "=" + token)
+	}
 	out := outputFiles(t)
 	cmd.Stdout, cmd.Stderr = out.stdout, out.stderr
 	if adjust != nil {
@@ -433,6 +462,7 @@ func TestAdversarialVolumeOverRoot(t *testing.T) {
 	}
 	for _, p := range advInitPaths {
 		t.Run(p.name, func(t *testing.T) {
+			r, p := advFor(t, r, p)
 			for _, sp := range spellings {
 				t.Run(sp.name, func(t *testing.T) {
 					for name, target := range sp.links {
@@ -544,6 +574,7 @@ func TestAdversarialFakeProc(t *testing.T) {
 	}
 	for _, p := range advInitPaths {
 		t.Run(p.name, func(t *testing.T) {
+			r, p := advFor(t, r, p)
 			for _, tc := range cases {
 				t.Run(tc.name, func(t *testing.T) {
 					b := tc.b
@@ -643,6 +674,7 @@ func TestAdversarialDevSymlinks(t *testing.T) {
 	}
 	for _, p := range advInitPaths {
 		t.Run(p.name, func(t *testing.T) {
+			r, p := advFor(t, r, p)
 			for _, tc := range []struct {
 				name string
 				edit func()
@@ -775,6 +807,7 @@ func TestAdversarialPasswd(t *testing.T) {
 	}
 	for _, p := range advInitPaths {
 		t.Run(p.name, func(t *testing.T) {
+			r, p := advFor(t, r, p)
 			for _, k := range kinds {
 				t.Run(k.name, func(t *testing.T) {
 					b := advBundle(t, "sh", "-c", script)
@@ -908,6 +941,7 @@ func TestAdversarialLeakedFds(t *testing.T) {
 
 	for _, p := range advInitPaths {
 		t.Run(p.name, func(t *testing.T) {
+			r, p := advFor(t, r, p)
 			b := advBundle(t)
 			for _, v := range variants {
 				t.Run(v.name, func(t *testing.T) {
@@ -989,6 +1023,7 @@ echo initfds-listed
 	}
 	for _, ip := range advInitPaths {
 		t.Run(ip.name, func(t *testing.T) {
+			r, ip := advFor(t, r, ip)
 			b := advBundle(t, "sleep", "1000")
 			b.spec.Process.Capabilities.Inheritable = inh
 			b.spec.Process.Capabilities.Bounding = ptrace
@@ -1002,6 +1037,7 @@ echo initfds-listed
 			}
 			for _, ep := range advExecPaths {
 				t.Run(ep.name, func(t *testing.T) {
+					ep.user = ip.user // the rootless container's exec is its user's
 					if st := r.state(id); st.Status != specs.StateCreated {
 						t.Fatalf("container is %q, want created", st.Status)
 					}
@@ -1087,6 +1123,7 @@ func TestAdversarialMountDestinations(t *testing.T) {
 	idx := len(b.spec.Mounts)
 	for _, p := range advInitPaths {
 		t.Run(p.name, func(t *testing.T) {
+			r, p := advFor(t, r, p)
 			for _, d := range dests {
 				t.Run(d.dest, func(t *testing.T) {
 					b.spec.Mounts = b.spec.Mounts[:idx]
@@ -1155,6 +1192,7 @@ func TestAdversarialRelativeArgs(t *testing.T) {
 	}
 	for _, p := range advInitPaths {
 		t.Run(p.name, func(t *testing.T) {
+			r, p := advFor(t, r, p)
 			b := advBundle(t, "./prog")
 			b.spec.Process.Cwd = "/work"
 			setup(t, b.rootfs)

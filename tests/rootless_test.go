@@ -182,6 +182,14 @@ func (u *rootlessUser) runtime(t *testing.T) *runtime {
 func rootlessBundle(t *testing.T, u *rootlessUser, single bool, args ...string) *bundle {
 	t.Helper()
 	b := newBundle(t, args...)
+	rootlessUserNS(t, b, u, single)
+	return b
+}
+
+// rootlessUserNS gives b a user namespace u can make (see rootlessBundle)
+// and hands it the rootfs.
+func rootlessUserNS(t *testing.T, b *bundle, u *rootlessUser, single bool) {
+	t.Helper()
 	b.addNamespace(specs.UserNamespace, "")
 	uids := []specs.LinuxIDMapping{{ContainerID: 0, HostID: uint32(u.uid), Size: 1}}
 	gids := []specs.LinuxIDMapping{{ContainerID: 0, HostID: uint32(u.gid), Size: 1}}
@@ -198,7 +206,6 @@ func rootlessBundle(t *testing.T, u *rootlessUser, single bool, args ...string) 
 	}
 	b.spec.Linux.UIDMappings, b.spec.Linux.GIDMappings = uids, gids
 	chownTree(t, b.rootfs, u.uid, u.gid)
-	return b
 }
 
 func slicesWithout(l []string, drop string) []string {
