@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"berth/cgroups"
+	"berth/cgroups/manager"
 	"berth/libcontainer/hooks"
 	"berth/network"
 )
@@ -428,7 +429,7 @@ func (st *State) cgroup() cgroups.Manager {
 	if len(st.CgroupPaths) == 0 {
 		return nil
 	}
-	m, err := cgroups.Load(st.CgroupPaths)
+	m, err := manager.Load(st.CgroupPaths)
 	if err != nil {
 		slog.Warn("container cgroup", "id", st.ID, "err", err)
 		return nil

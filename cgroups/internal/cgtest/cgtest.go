@@ -1,4 +1,8 @@
-package cgroups
+// Package cgtest is what the driver tests share: a helper process (the
+// test binary, re-executed) to put in a cgroup and question, unique cgroup
+// paths of the test's own and their cleanup, and a fake cgroup for the
+// planners.
+package cgtest
 
 import (
 	"bufio"
@@ -14,6 +18,9 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"berth/cgroups"
+	"berth/cgroups/internal/cgfs"
 )
 
 // The tests put a helper process (this test binary, re-executed) in the
@@ -22,7 +29,9 @@ import (
 // answer.
 const helperEnv = "BERTH_CGROUP_TEST_HELPER"
 
-func TestMain(m *testing.M) {
+// Main is a driver test package's TestMain: it runs the helper when the
+// test binary was started as one, else the tests.
+func Main(m *testing.M) {
 	if os.Getenv(helperEnv) == "1" {
 		helperMain()
 		return
@@ -80,13 +89,16 @@ func helperMain() {
 	}
 }
 
-type helper struct {
+// Helper is a running helper process.
+type Helper struct {
 	cmd     *exec.Cmd
 	in      io.WriteCloser
 	replies chan string
 }
 
-func startHelper(t *testing.T, attr *syscall.SysProcAttr) *helper {
+// StartHelper starts a helper with attr (nil, or e.g. a cgroup fd) and
+// waits for it to say it is ready.
+func StartHelper(t *testing.T, attr *syscall.SysProcAttr) *Helper {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), helperEnv+"=1")
@@ -103,7 +115,7 @@ func startHelper(t *testing.T, attr *syscall.SysProcAttr) *helper {
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start helper: %v", err)
 	}
-	h := &helper{cmd: cmd, in: in, replies: make(chan string, 16)}
+	h := &Helper{cmd: cmd, in: in, replies: make(chan string, 16)}
 	t.Cleanup(func() {
 		cmd.Process.Kill()
 		cmd.Wait()
@@ -115,22 +127,26 @@ func startHelper(t *testing.T, attr *syscall.SysProcAttr) *helper {
 		}
 		close(h.replies)
 	}()
-	if r := h.reply(t, 10*time.Second); r != "ready" {
+	if r := h.Reply(t, 10*time.Second); r != "ready" {
 		t.Fatalf("helper said %q", r)
 	}
 	return h
 }
 
-func (h *helper) pid() int { return h.cmd.Process.Pid }
+// Pid is the helper's pid.
+func (h *Helper) Pid() int { return h.cmd.Process.Pid }
 
-func (h *helper) send(t *testing.T, line string) {
+// Send sends one command line.
+func (h *Helper) Send(t *testing.T, line string) {
 	t.Helper()
 	if _, err := io.WriteString(h.in, line+"\n"); err != nil {
 		t.Fatalf("to helper: %v", err)
 	}
 }
 
-func (h *helper) reply(t *testing.T, timeout time.Duration) string {
+// Reply waits up to timeout for the next answer: "<timeout>" or
+// "<exited>" when none comes.
+func (h *Helper) Reply(t *testing.T, timeout time.Duration) string {
 	t.Helper()
 	select {
 	case r, ok := <-h.replies:
@@ -143,15 +159,15 @@ func (h *helper) reply(t *testing.T, timeout time.Duration) string {
 	}
 }
 
-// ask sends a command and waits for the answer.
-func (h *helper) ask(t *testing.T, line string) string {
+// Ask sends a command and waits for the answer.
+func (h *Helper) Ask(t *testing.T, line string) string {
 	t.Helper()
-	h.send(t, line)
-	return h.reply(t, 10*time.Second)
+	h.Send(t, line)
+	return h.Reply(t, 10*time.Second)
 }
 
-// waitExit waits for the helper to die and returns how.
-func (h *helper) waitExit(t *testing.T) string {
+// WaitExit waits for the helper to die and returns how.
+func (h *Helper) WaitExit(t *testing.T) string {
 	t.Helper()
 	done := make(chan error, 1)
 	go func() { done <- h.cmd.Wait() }()
@@ -169,21 +185,22 @@ func (h *helper) waitExit(t *testing.T) string {
 
 var cgSeq int
 
-// testPath is a cgroup path of this test process's own.
-func testPath() string {
+// Path is a cgroup path of this test process's own.
+func Path() string {
 	cgSeq++
 	return fmt.Sprintf("/berth-test-%d-%d", os.Getpid(), cgSeq)
 }
 
-func needRoot(t *testing.T) {
+// NeedRoot skips a test run without root.
+func NeedRoot(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root")
 	}
 }
 
-// cleanupManager kills what is left in m's cgroup and removes it at the
+// Cleanup kills what is left in m's cgroup and removes it at the
 // end of the test, failing the test if anything stays behind.
-func cleanupManager(t *testing.T, m Manager) {
+func Cleanup(t *testing.T, m cgroups.Manager) {
 	t.Cleanup(func() {
 		if err := m.Kill(); err != nil {
 			t.Errorf("cleanup kill: %v", err)
@@ -192,23 +209,25 @@ func cleanupManager(t *testing.T, m Manager) {
 			t.Errorf("cleanup destroy: %v", err)
 		}
 		for _, d := range m.Paths() {
-			if exists(d) {
+			if cgfs.Exists(d) {
 				t.Errorf("cgroup %s left behind", d)
 			}
 		}
 	})
 }
 
-func readBack(t *testing.T, dir, file string) string {
+// ReadBack reads a cgroup file, failing the test if it cannot.
+func ReadBack(t *testing.T, dir, file string) string {
 	t.Helper()
-	s, err := readTrimmed(dir, file)
+	s, err := cgfs.ReadTrimmed(dir, file)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return s
 }
 
-func procState(t *testing.T, pid int) string {
+// ProcState is the state letter of pid in /proc/<pid>/stat.
+func ProcState(t *testing.T, pid int) string {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
 		t.Fatal(err)
@@ -230,15 +249,15 @@ func deniedNode(t *testing.T) string {
 			return p
 		}
 	}
-	if !exists("/dev/loop-control") {
+	if !cgfs.Exists("/dev/loop-control") {
 		t.Skip("no device node to test a denial with")
 	}
 	return "/dev/loop-control"
 }
 
-// checkDevices asks the helper, inside a cgroup whose list is the default
+// CheckDevices asks the helper, inside a cgroup whose list is the default
 // one plus "c 1:11 r", to open and mknod devices.
-func checkDevices(t *testing.T, h *helper) {
+func CheckDevices(t *testing.T, h *Helper) {
 	t.Helper()
 	tmp := t.TempDir()
 	denied := deniedNode(t)
@@ -252,8 +271,46 @@ func checkDevices(t *testing.T, h *helper) {
 		{"mknod " + tmp + "/lc c 10 237", "EPERM"},
 		{"mknod " + tmp + "/kmsg c 1 11", "EPERM"},
 	} {
-		if got := h.ask(t, c.cmd); got != c.want {
+		if got := h.Ask(t, c.cmd); got != c.want {
 			t.Errorf("%s: %s, want %s", c.cmd, got, c.want)
 		}
 	}
+}
+
+// Ask2 is Ask with a short timeout, for a helper expected to be silent.
+func (h *Helper) Ask2(t *testing.T, line string, timeout time.Duration) string {
+	t.Helper()
+	h.Send(t, line)
+	return h.Reply(t, timeout)
+}
+
+// Fake is a cgroup for the planners (a cgroups.Prober): a map of
+// "dir/file" to contents.
+type Fake map[string]string
+
+func (f Fake) Exists(dir, file string) bool {
+	_, ok := f[dir+"/"+file]
+	return ok
+}
+
+func (f Fake) Read(dir, file string) (string, error) {
+	v, ok := f[dir+"/"+file]
+	if !ok {
+		return "", &os.PathError{Op: "open", Path: dir + "/" + file, Err: unix.ENOENT}
+	}
+	return strings.TrimSpace(v), nil
+}
+
+// Show lists a plan's writes as "dir/file=value (field)", with " retry"
+// for a write that retries.
+func Show(pl *cgroups.Plan) []string {
+	var out []string
+	for _, w := range pl.Writes {
+		s := w.Dir + "/" + w.File + "=" + w.Value + " (" + w.Field + ")"
+		if w.Retry {
+			s += " retry"
+		}
+		out = append(out, s)
+	}
+	return out
 }

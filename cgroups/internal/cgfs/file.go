@@ -1,4 +1,4 @@
-package cgroups
+package cgfs
 
 import (
 	"bufio"
@@ -34,10 +34,10 @@ func (e *WriteError) Error() string {
 
 func (e *WriteError) Unwrap() error { return e.Err }
 
-// writeFile writes value to dir/file in one write(2), as cgroup files
+// Write writes value to dir/file in one write(2), as cgroup files
 // expect. It uses raw syscalls: os.File would register every cgroup file
 // with the poller for nothing.
-func writeFile(dir, file, value, field string) error {
+func Write(dir, file, value, field string) error {
 	p := dir + "/" + file
 	fd, err := openRetry(p, unix.O_WRONLY|unix.O_TRUNC|unix.O_CLOEXEC)
 	if err != nil {
@@ -69,8 +69,8 @@ func openRetry(p string, flags int) (int, error) {
 	}
 }
 
-// readFile reads a cgroup file whole.
-func readFile(dir, file string) (string, error) {
+// Read reads a cgroup file whole.
+func Read(dir, file string) (string, error) {
 	b, err := os.ReadFile(dir + "/" + file)
 	if err != nil {
 		return "", err
@@ -78,22 +78,24 @@ func readFile(dir, file string) (string, error) {
 	return string(b), nil
 }
 
-// readTrimmed reads a one-value file.
-func readTrimmed(dir, file string) (string, error) {
-	s, err := readFile(dir, file)
+// ReadTrimmed reads a one-value file.
+func ReadTrimmed(dir, file string) (string, error) {
+	s, err := Read(dir, file)
 	return strings.TrimSpace(s), err
 }
 
-// readUint reads a one-number file; "max" reads as MaxUint64.
-func readUint(dir, file string) (uint64, error) {
-	s, err := readTrimmed(dir, file)
+// ReadUint reads a one-number file; "max" reads as MaxUint64.
+func ReadUint(dir, file string) (uint64, error) {
+	s, err := ReadTrimmed(dir, file)
 	if err != nil {
 		return 0, err
 	}
-	return parseUint(s, dir+"/"+file)
+	return ParseUint(s, dir+"/"+file)
 }
 
-func parseUint(s, where string) (uint64, error) {
+// ParseUint parses a cgroup number; "max" (and v1's "-1" for unlimited)
+// is MaxUint64. where names the file in the error.
+func ParseUint(s, where string) (uint64, error) {
 	if s == "max" {
 		return ^uint64(0), nil
 	}
@@ -108,9 +110,9 @@ func parseUint(s, where string) (uint64, error) {
 	return v, nil
 }
 
-// readKV reads a flat keyed file ("key value" lines, as memory.stat,
+// ReadKV reads a flat keyed file ("key value" lines, as memory.stat,
 // cpu.stat, memory.events).
-func readKV(dir, file string) (map[string]uint64, error) {
+func ReadKV(dir, file string) (map[string]uint64, error) {
 	b, err := os.ReadFile(dir + "/" + file)
 	if err != nil {
 		return nil, err
@@ -122,22 +124,33 @@ func readKV(dir, file string) (map[string]uint64, error) {
 		if !ok {
 			continue
 		}
-		if n, err := parseUint(strings.TrimSpace(v), ""); err == nil {
+		if n, err := ParseUint(strings.TrimSpace(v), ""); err == nil {
 			out[k] = n
 		}
 	}
 	return out, nil
 }
 
-func exists(p string) bool {
+// Exists reports whether p exists.
+func Exists(p string) bool {
 	return unix.Access(p, unix.F_OK) == nil
 }
 
-func isNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }
+// IsNotExist reports a missing file (or cgroup).
+func IsNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }
 
-// readPids parses cgroup.procs.
-func readPids(dir string) ([]int, error) {
-	s, err := readFile(dir, "cgroup.procs")
+// Optional treats a missing file (a controller the cgroup lacks) as no
+// error.
+func Optional(err error) error {
+	if err != nil && IsNotExist(err) {
+		return nil
+	}
+	return err
+}
+
+// ReadPids parses dir/cgroup.procs.
+func ReadPids(dir string) ([]int, error) {
+	s, err := Read(dir, "cgroup.procs")
 	if err != nil {
 		return nil, err
 	}
@@ -150,4 +163,15 @@ func readPids(dir string) ([]int, error) {
 		pids = append(pids, pid)
 	}
 	return pids, nil
+}
+
+// ParseDevnum parses "major:minor".
+func ParseDevnum(s string) (uint64, uint64, bool) {
+	a, b, ok := strings.Cut(s, ":")
+	if !ok {
+		return 0, 0, false
+	}
+	maj, err1 := strconv.ParseUint(a, 10, 64)
+	min, err2 := strconv.ParseUint(b, 10, 64)
+	return maj, min, err1 == nil && err2 == nil
 }

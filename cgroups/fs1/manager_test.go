@@ -1,4 +1,4 @@
-package cgroups
+package fs1
 
 import (
 	"maps"
@@ -13,46 +13,51 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"berth/cgroups"
+	"berth/cgroups/host"
+	"berth/cgroups/internal/cgfs"
+	"berth/cgroups/internal/cgtest"
 )
 
-// newV1Test returns a v1 manager for a fresh cgroup of the test's own,
+func TestMain(m *testing.M) { cgtest.Main(m) }
+
+func ptr[T any](v T) *T { return &v }
+
+// newTest returns a manager for a fresh cgroup of the test's own,
 // skipping on hosts without v1 hierarchies.
-func newV1Test(t *testing.T) *v1Manager {
+func newTest(t *testing.T) *Manager {
 	t.Helper()
-	needRoot(t)
-	h, err := probeHost()
+	cgtest.NeedRoot(t)
+	h, err := host.Probe()
 	if err != nil {
 		t.Skip(err)
 	}
-	if h.unified || len(h.v1) == 0 {
+	if h.Unified || len(h.V1) == 0 {
 		t.Skip("no cgroup v1 hierarchies on this host")
 	}
-	m, err := NewManager(testPath(), "x")
+	m, err := New(h, cgroups.Config{Path: cgtest.Path()}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	v1, ok := m.(*v1Manager)
-	if !ok {
-		t.Fatalf("NewManager gave %T on a v1 host", m)
-	}
-	cleanupManager(t, v1)
-	return v1
+	cgtest.Cleanup(t, m)
+	return m
 }
 
 func TestV1Lifecycle(t *testing.T) {
-	m := newV1Test(t)
-	h := startHelper(t, nil)
-	if err := m.Apply(h.pid()); err != nil {
+	m := newTest(t)
+	h := cgtest.StartHelper(t, nil)
+	if err := m.Apply(h.Pid()); err != nil {
 		t.Fatal(err)
 	}
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(h.pid()) + "/cgroup")
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(h.Pid()) + "/cgroup")
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := procCgroups(string(b))
+	in := host.ProcCgroups(string(b))
 	for ctrl := range m.paths {
 		key := ctrl
-		if ctrl == unifiedKey {
+		if ctrl == cgroups.UnifiedKey {
 			key = ""
 		}
 		if in[key] != m.Path() {
@@ -86,21 +91,21 @@ func TestV1Lifecycle(t *testing.T) {
 		{"cpuset", "cpuset.cpus", "0"},
 		{"cpuset", "cpuset.mems", "0"},
 	} {
-		if got := readBack(t, m.paths[c.ctrl], c.file); got != c.want {
+		if got := cgtest.ReadBack(t, m.paths[c.ctrl], c.file); got != c.want {
 			t.Errorf("%s = %q, want %q", c.file, got, c.want)
 		}
 	}
 	if hasMemsw == nil {
-		if got := readBack(t, m.paths["memory"], "memory.memsw.limit_in_bytes"); got != "134217728" {
+		if got := cgtest.ReadBack(t, m.paths["memory"], "memory.memsw.limit_in_bytes"); got != "134217728" {
 			t.Errorf("memsw = %s", got)
 		}
 	}
-	list := readBack(t, m.paths["devices"], "devices.list")
+	list := cgtest.ReadBack(t, m.paths["devices"], "devices.list")
 	if !strings.Contains(list, "c 1:11 r\n") || strings.Contains(list, "a *:*") {
 		t.Errorf("devices.list =\n%s", list)
 	}
 
-	checkDevices(t, h)
+	cgtest.CheckDevices(t, h)
 
 	// Setting the same list again leaves devices.list alone.
 	if err := m.Set(r); err != nil {
@@ -110,26 +115,26 @@ func TestV1Lifecycle(t *testing.T) {
 	if err := m.Freeze(); err != nil {
 		t.Fatal(err)
 	}
-	if st, err := m.FreezerState(); err != nil || st != Frozen {
+	if st, err := m.FreezerState(); err != nil || st != cgroups.Frozen {
 		t.Fatalf("FreezerState = %v, %v", st, err)
 	}
-	if got := h.ask2(t, "ping", 300*time.Millisecond); got != "<timeout>" {
+	if got := h.Ask2(t, "ping", 300*time.Millisecond); got != "<timeout>" {
 		t.Fatalf("a frozen helper answered %q", got)
 	}
-	t.Logf("frozen helper's state in /proc/%d/stat: %s", h.pid(), procState(t, h.pid()))
+	t.Logf("frozen helper's state in /proc/%d/stat: %s", h.Pid(), cgtest.ProcState(t, h.Pid()))
 	if err := m.Thaw(); err != nil {
 		t.Fatal(err)
 	}
-	if got := h.reply(t, 5*time.Second); got != "ok" {
+	if got := h.Reply(t, 5*time.Second); got != "ok" {
 		t.Fatalf("thawed helper answered %q", got)
 	}
-	if st, _ := m.FreezerState(); st != Thawed {
+	if st, _ := m.FreezerState(); st != cgroups.Thawed {
 		t.Fatalf("FreezerState after thaw = %v", st)
 	}
 
 	pids, err := m.Pids()
-	if err != nil || !slices.Equal(pids, []int{h.pid()}) {
-		t.Fatalf("Pids = %v, %v; want [%d]", pids, err, h.pid())
+	if err != nil || !slices.Equal(pids, []int{h.Pid()}) {
+		t.Fatalf("Pids = %v, %v; want [%d]", pids, err, h.Pid())
 	}
 	st, err := m.Stats()
 	if err != nil {
@@ -139,17 +144,15 @@ func TestV1Lifecycle(t *testing.T) {
 		t.Fatalf("stats = %+v", st)
 	}
 
-	loaded, err := Load(m.Paths())
-	if err != nil {
-		t.Fatal(err)
-	}
+	h2, _ := host.Probe()
+	loaded := Load(m.Paths(), h2, false)
 	if !maps.Equal(loaded.Paths(), m.Paths()) || loaded.Path() != m.Path() {
 		t.Fatalf("Load gave %v %q, want %v %q", loaded.Paths(), loaded.Path(), m.Paths(), m.Path())
 	}
 	if err := loaded.Signal(unix.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	if got := h.waitExit(t); got != "signal: terminated" {
+	if got := h.WaitExit(t); got != "signal: terminated" {
 		t.Fatalf("helper: %s", got)
 	}
 	if err := loaded.Destroy(); err != nil {
@@ -160,15 +163,8 @@ func TestV1Lifecycle(t *testing.T) {
 	}
 }
 
-// ask2 is ask with a short timeout, for a helper expected to be silent.
-func (h *helper) ask2(t *testing.T, line string, timeout time.Duration) string {
-	t.Helper()
-	h.send(t, line)
-	return h.reply(t, timeout)
-}
-
 func TestV1WriteErrors(t *testing.T) {
-	m := newV1Test(t)
+	m := newTest(t)
 	err := m.Set(&specs.LinuxResources{CPU: &specs.LinuxCPU{Quota: ptr[int64](500)}})
 	want := `write "500" to ` + m.paths["cpu"] + `/cpu.cfs_quota_us (linux.resources.cpu.quota): invalid argument`
 	if err == nil || err.Error() != want {
@@ -187,7 +183,7 @@ func TestV1WriteErrors(t *testing.T) {
 // Destroy removes sub-cgroups the container made, and refuses while a
 // process is left, naming it.
 func TestV1DestroyBusy(t *testing.T) {
-	m := newV1Test(t)
+	m := newTest(t)
 	cmd := exec.Command("sleep", "100")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -206,8 +202,8 @@ func TestV1DestroyBusy(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "processes still in it: "+strconv.Itoa(cmd.Process.Pid)) {
 		t.Fatalf("Destroy with a process left: %v", err)
 	}
-	if d := time.Since(t0); d < destroyTimeout || d > 3*destroyTimeout {
-		t.Errorf("Destroy gave up after %v, want about %v", d, destroyTimeout)
+	if d := time.Since(t0); d < cgfs.DestroyTimeout || d > 3*cgfs.DestroyTimeout {
+		t.Errorf("Destroy gave up after %v, want about %v", d, cgfs.DestroyTimeout)
 	}
 	if err := m.Kill(); err != nil {
 		t.Fatal(err)
@@ -215,7 +211,7 @@ func TestV1DestroyBusy(t *testing.T) {
 	if err := m.Destroy(); err != nil {
 		t.Fatal(err)
 	}
-	if exists(sub) || m.Exists() {
+	if cgfs.Exists(sub) || m.Exists() {
 		t.Fatal("cgroup left behind")
 	}
 }
@@ -224,13 +220,13 @@ func TestV1DestroyBusy(t *testing.T) {
 // cgroup.procs write of each hierarchy, cold (after a quiet spell) and
 // warm. Run with -v to see the numbers.
 func TestV1ApplyCost(t *testing.T) {
-	needRoot(t)
+	cgtest.NeedRoot(t)
 	if testing.Short() {
 		t.Skip("slow")
 	}
 	var firsts, rests, totals []time.Duration
 	for round := range 5 {
-		m := newV1Test(t)
+		m := newTest(t)
 		if err := m.Create(); err != nil {
 			t.Fatal(err)
 		}
@@ -243,7 +239,7 @@ func TestV1ApplyCost(t *testing.T) {
 		t0 := time.Now()
 		for i, dir := range m.dirs() {
 			w0 := time.Now()
-			if err := writeFile(dir, "cgroup.procs", strconv.Itoa(cmd.Process.Pid), ""); err != nil {
+			if err := cgfs.Write(dir, "cgroup.procs", strconv.Itoa(cmd.Process.Pid), ""); err != nil {
 				t.Fatal(err)
 			}
 			d := time.Since(w0)
@@ -265,30 +261,30 @@ func TestV1ApplyCost(t *testing.T) {
 
 // An OOM kill reaches NotifyOOM and the stats.
 func TestV1OOM(t *testing.T) {
-	m := newV1Test(t)
-	h := startHelper(t, nil)
-	if err := m.Apply(h.pid()); err != nil {
+	m := newTest(t)
+	h := cgtest.StartHelper(t, nil)
+	if err := m.Apply(h.Pid()); err != nil {
 		t.Fatal(err)
 	}
 	mem := &specs.LinuxMemory{Limit: ptr[int64](32 << 20)}
-	if exists(m.paths["memory"] + "/memory.memsw.limit_in_bytes") {
+	if cgfs.Exists(m.paths["memory"] + "/memory.memsw.limit_in_bytes") {
 		mem.Swap = ptr[int64](32 << 20) // no swapping out of trouble
 	}
 	if err := m.Set(&specs.LinuxResources{Memory: mem}); err != nil {
 		t.Fatal(err)
 	}
-	n, err := NotifyOOM(m)
+	n, err := m.NotifyOOM()
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer n.Close()
-	h.send(t, "alloc 256")
+	h.Send(t, "alloc 256")
 	select {
 	case <-n.C:
 	case <-time.After(20 * time.Second):
 		t.Fatal("no OOM notification")
 	}
-	if got := h.waitExit(t); got != "signal: killed" {
+	if got := h.WaitExit(t); got != "signal: killed" {
 		t.Fatalf("helper: %s", got)
 	}
 	st, err := m.Stats()
@@ -311,5 +307,44 @@ func TestV1OOM(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("notifier not closed after the cgroup went")
+	}
+}
+
+func TestNewPlaces(t *testing.T) {
+	h := &host.Layout{
+		V2Mount: "/sys/fs/cgroup/unified", V2Root: "/",
+		V1: []host.Hierarchy{
+			{Mountpoint: "/sys/fs/cgroup/cpu,cpuacct", Root: "/", Controllers: []string{"cpu", "cpuacct"}},
+			{Mountpoint: "/sys/fs/cgroup/memory", Root: "/", Controllers: []string{"memory"}},
+			{Mountpoint: "/sys/fs/cgroup/pids", Root: "/docker/abc", Controllers: []string{"pids"}},
+		},
+	}
+	own := map[string]string{"cpu": "/", "cpuacct": "/", "memory": "/process_api/e9", "pids": "/docker/abc/sub", "": "/"}
+	m, err := New(h, cgroups.Config{Path: "ctr", Relative: true}, own)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"cpu":     "/sys/fs/cgroup/cpu,cpuacct/ctr",
+		"cpuacct": "/sys/fs/cgroup/cpu,cpuacct/ctr",
+		"memory":  "/sys/fs/cgroup/memory/process_api/e9/ctr",
+		"pids":    "/sys/fs/cgroup/pids/sub/ctr",
+		"unified": "/sys/fs/cgroup/unified/ctr",
+	}
+	if !maps.Equal(m.Paths(), want) {
+		t.Fatalf("relative paths = %v\nwant %v", m.Paths(), want)
+	}
+	if m.Path() != "/sub/ctr" {
+		t.Fatalf("Path() = %q", m.Path())
+	}
+	m, err = New(h, cgroups.Config{Path: "/berth/ctr"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.paths["memory"] != "/sys/fs/cgroup/memory/berth/ctr" || m.paths["unified"] != "/sys/fs/cgroup/unified/berth/ctr" || m.Path() != "/berth/ctr" {
+		t.Fatalf("absolute paths = %v", m.Paths())
+	}
+	if len(m.dirs()) != 4 {
+		t.Fatalf("dirs = %v, want the co-mounted cpu,cpuacct once", m.dirs())
 	}
 }

@@ -1,4 +1,4 @@
-package cgroups
+package fs2
 
 import (
 	"maps"
@@ -11,57 +11,64 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-	"golang.org/x/sys/unix"
 
+	"berth/cgroups"
 	"berth/cgroups/ebpf"
+	"berth/cgroups/host"
+	"berth/cgroups/internal/cgfs"
+	"berth/cgroups/internal/cgtest"
 )
 
-// newV2Test returns a v2 manager for a fresh cgroup of the test's own at
+// newTest returns a manager for a fresh cgroup of the test's own at
 // the top of the host's cgroup2 mount: /sys/fs/cgroup on a v2 host, the
 // controller-less hybrid mount on a v1 host (where the freezer, kill and
 // device filter still work). It enables only controllers the mount's root
 // already passes down, so the test writes to no cgroup it did not create.
-func newV2Test(t *testing.T) (*v2Manager, map[string]bool) {
+func newTest(t *testing.T) (*Manager, map[string]bool) {
 	t.Helper()
-	needRoot(t)
-	h, err := probeHost()
+	cgtest.NeedRoot(t)
+	h, err := host.Probe()
 	if err != nil {
 		t.Skip(err)
 	}
-	if h.v2Mount == "" {
+	if h.V2Mount == "" {
 		t.Skip("no cgroup2 mount on this host")
 	}
-	on, err := readTrimmed(h.v2Mount, "cgroup.subtree_control")
+	on, err := cgfs.ReadTrimmed(h.V2Mount, "cgroup.subtree_control")
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctrls := fields(on)
-	m, err := newV2(h.v2Mount, h.v2Root, testPath(), false, nil)
+	m, err := New(h.V2Mount, h.V2Root, cgroups.Config{Path: cgtest.Path()}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	m.controllers = sortedKeys(ctrls)
-	cleanupManager(t, m)
+	m.controllers = slices.Sorted(maps.Keys(ctrls))
+	cgtest.Cleanup(t, m)
 	return m, ctrls
 }
 
+func TestMain(m *testing.M) { cgtest.Main(m) }
+
+func ptr[T any](v T) *T { return &v }
+
 func TestV2Lifecycle(t *testing.T) {
-	m, ctrls := newV2Test(t)
-	var h *helper
-	if err := StartIn(m, func(fd int) error {
-		h = startHelper(t, &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: fd})
+	m, ctrls := newTest(t)
+	var h *cgtest.Helper
+	if err := cgroups.StartIn(m, func(fd int) error {
+		h = cgtest.StartHelper(t, &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: fd})
 		return nil
 	}); err != nil {
 		t.Fatal(err)
 	}
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(h.pid()) + "/cgroup")
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(h.Pid()) + "/cgroup")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := procCgroups(string(b))[""]; got != m.path {
+	if got := host.ProcCgroups(string(b))[""]; got != m.path {
 		t.Fatalf("helper born in %q, want %q", got, m.path)
 	}
-	if err := m.Apply(h.pid()); err != nil {
+	if err := m.Apply(h.Pid()); err != nil {
 		t.Fatal(err)
 	}
 
@@ -77,7 +84,7 @@ func TestV2Lifecycle(t *testing.T) {
 	if ctrls["memory"] {
 		r.Memory = &specs.LinuxMemory{Limit: ptr[int64](64 << 20), Reservation: ptr[int64](1 << 20)}
 		want = append(want, "memory.max=67108864", "memory.low=1048576")
-		if exists(m.dir + "/memory.swap.max") {
+		if cgfs.Exists(m.dir + "/memory.swap.max") {
 			r.Memory.Swap = ptr[int64](96 << 20)
 			want = append(want, "memory.swap.max=33554432")
 		}
@@ -93,11 +100,11 @@ func TestV2Lifecycle(t *testing.T) {
 	t.Logf("Set with the device filter: %v", time.Since(t0))
 	for _, w := range want {
 		file, val, _ := strings.Cut(w, "=")
-		if got := readBack(t, m.dir, file); got != val {
+		if got := cgtest.ReadBack(t, m.dir, file); got != val {
 			t.Errorf("%s = %q, want %q", file, got, val)
 		}
 	}
-	checkDevices(t, h)
+	cgtest.CheckDevices(t, h)
 
 	// Set again (an update) replaces the program instead of adding one.
 	if err := m.Set(r); err != nil {
@@ -116,22 +123,22 @@ func TestV2Lifecycle(t *testing.T) {
 	if err := m.Freeze(); err != nil {
 		t.Fatal(err)
 	}
-	if st, err := m.FreezerState(); err != nil || st != Frozen {
+	if st, err := m.FreezerState(); err != nil || st != cgroups.Frozen {
 		t.Fatalf("FreezerState = %v, %v", st, err)
 	}
-	if got := h.ask2(t, "ping", 300*time.Millisecond); got != "<timeout>" {
+	if got := h.Ask2(t, "ping", 300*time.Millisecond); got != "<timeout>" {
 		t.Fatalf("a frozen helper answered %q", got)
 	}
 	if err := m.Thaw(); err != nil {
 		t.Fatal(err)
 	}
-	if got := h.reply(t, 5*time.Second); got != "ok" {
+	if got := h.Reply(t, 5*time.Second); got != "ok" {
 		t.Fatalf("thawed helper answered %q", got)
 	}
 
 	pids, err := m.Pids()
-	if err != nil || !slices.Equal(pids, []int{h.pid()}) {
-		t.Fatalf("Pids = %v, %v; want [%d]", pids, err, h.pid())
+	if err != nil || !slices.Equal(pids, []int{h.Pid()}) {
+		t.Fatalf("Pids = %v, %v; want [%d]", pids, err, h.Pid())
 	}
 	st, err := m.Stats()
 	if err != nil {
@@ -141,7 +148,7 @@ func TestV2Lifecycle(t *testing.T) {
 		t.Fatalf("stats = %+v", st)
 	}
 
-	loaded, err := Load(m.Paths())
+	loaded, err := Load(m.mount, m.Paths()[cgroups.UnifiedKey], false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,20 +163,20 @@ func TestV2Lifecycle(t *testing.T) {
 	if err := loaded.Kill(); err != nil {
 		t.Fatal(err)
 	}
-	if got := h.waitExit(t); got != "signal: killed" {
+	if got := h.WaitExit(t); got != "signal: killed" {
 		t.Fatalf("helper: %s", got)
 	}
 	if err := loaded.Destroy(); err != nil {
 		t.Fatal(err)
 	}
-	if exists(m.dir) {
+	if cgfs.Exists(m.dir) {
 		t.Fatal("cgroup left behind")
 	}
 }
 
 // A privileged list attaches no program; a later restricted one does.
 func TestV2DevicesAllowAll(t *testing.T) {
-	m, _ := newV2Test(t)
+	m, _ := newTest(t)
 	count := func() int {
 		f, err := ebpf.OpenCgroup(m.dir)
 		if err != nil {
@@ -197,10 +204,10 @@ func TestV2DevicesAllowAll(t *testing.T) {
 }
 
 func TestV2MissingController(t *testing.T) {
-	m, _ := newV2Test(t)
+	m, _ := newTest(t)
 	// Only when the root cannot offer rdma at all: Set would otherwise
 	// enable it in the root's cgroup.subtree_control, not the test's.
-	if avail, err := readTrimmed(m.mount, "cgroup.controllers"); err != nil || fields(avail)["rdma"] {
+	if avail, err := cgfs.ReadTrimmed(m.mount, "cgroup.controllers"); err != nil || fields(avail)["rdma"] {
 		t.Skip("the cgroup2 root offers rdma")
 	}
 	err := m.Set(&specs.LinuxResources{Rdma: map[string]specs.LinuxRdma{"mlx4_0": {HcaHandles: ptr[uint32](1)}}})
@@ -209,38 +216,24 @@ func TestV2MissingController(t *testing.T) {
 	}
 }
 
-func TestLoadRefusesNonCgroupPaths(t *testing.T) {
-	for _, saved := range []map[string]string{
-		nil,
-		{"unified": "relative/x"},
-		{"memory": "/sys/fs/cgroup/memory/../../../etc"},
-		{"unified": "/tmp/x"},
+func TestNewPlaces(t *testing.T) {
+	for _, tc := range []struct {
+		own, rel, want string
+	}{
+		{"/user.slice/user-0.slice/session-1.scope", "ctr", "/user.slice/user-0.slice/ctr"},
+		{"/", "ctr", "/ctr"},
+		{"/init.scope", "berth/ctr", "/berth/ctr"},
 	} {
-		if _, err := Load(saved); err == nil {
-			t.Errorf("Load(%v) accepted", saved)
+		m, err := New("/sys/fs/cgroup", "/", cgroups.Config{Path: tc.rel, Relative: true}, map[string]string{"": tc.own})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.path != tc.want || m.dir != "/sys/fs/cgroup"+tc.want {
+			t.Errorf("own %s + %s = %s (%s), want %s", tc.own, tc.rel, m.path, m.dir, tc.want)
 		}
 	}
-}
-
-func TestSignalGone(t *testing.T) {
-	needRoot(t)
-	m, err := NewManager(testPath(), "x")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if m.Exists() {
-		t.Fatal("exists before Create")
-	}
-	if pids, err := m.Pids(); err != nil || len(pids) != 0 {
-		t.Fatalf("Pids of a missing cgroup = %v, %v", pids, err)
-	}
-	if err := m.Kill(); err != nil {
-		t.Fatalf("Kill of a missing cgroup: %v", err)
-	}
-	if err := m.Destroy(); err != nil {
-		t.Fatalf("Destroy of a missing cgroup: %v", err)
-	}
-	if err := m.Signal(unix.SIGTERM); err != nil {
-		t.Fatalf("Signal of a missing cgroup: %v", err)
+	m, _ := New("/sys/fs/cgroup", "/", cgroups.Config{Path: "/kubepods/pod/ctr"}, nil)
+	if !maps.Equal(m.Paths(), map[string]string{"unified": "/sys/fs/cgroup/kubepods/pod/ctr"}) {
+		t.Fatalf("Paths() = %v", m.Paths())
 	}
 }

@@ -3,61 +3,45 @@ package cgroups
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path"
-	"path/filepath"
-	"slices"
-	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"berth/cgroups/internal/cgfs"
 )
 
-// LoadSub is Load for existing cgroups below saved ones (exec --cgroup):
-// sub maps a key of saved to a relative path under that directory; keys
-// not in sub keep their saved directory. Each sub-cgroup must already
-// exist, and the manager creates nothing: on cgroup v2 it must not enable
-// controllers either. Create would write the threaded controllers (cpu,
-// cpuset, pids) into the container cgroup's cgroup.subtree_control (the
-// domain ones fail with EBUSY while it holds processes); a cgroup with
-// processes and threaded controllers enabled is a thread root, its
-// children turn "domain invalid", and the kernel then refuses them any
-// process with EOPNOTSUPP (cgroup_migrate_vet_dst).
-func LoadSub(saved, sub map[string]string) (Manager, error) {
-	paths := make(map[string]string, len(saved))
-	for k, dir := range saved {
-		paths[k] = dir
+// StartIn runs start, which forks the container's process, so that the
+// process is in its cgroup before it runs anything of its own:
+//   - cgroup v2: start gets the cgroup directory's fd for clone3
+//     CLONE_INTO_CGROUP: the process is born there.
+//   - cgroup v1: the process joins every hierarchy itself, first thing in
+//     the nsenter stub while it is single-threaded, by writing "0" to the
+//     tasks files JoinFiles lists. Moving a pid through cgroup.procs takes
+//     the kernel's threadgroup lock, whose first writer after a quiet spell
+//     waits for an RCU grace period (measured 1-24 ms here); a thread that
+//     moves itself takes no such lock, and nothing of berth's (no thread
+//     of the CLI) ever enters the container's cgroups. On a hybrid host
+//     start also gets the cgroup2 directory's fd.
+//
+// start gets -1 when there is no cgroup2 directory.
+func StartIn(m Manager, start func(cgroupFD int) error) error {
+	if err := m.Create(); err != nil {
+		return err
 	}
-	for k, rel := range sub {
-		dir, ok := saved[k]
-		if !ok {
-			return nil, fmt.Errorf("sub-cgroup %q: the container has no %s cgroup", rel, k)
-		}
-		if !filepath.IsLocal(rel) || slices.Contains(strings.Split(rel, "/"), "..") {
-			return nil, fmt.Errorf("sub-cgroup %q: not a relative path inside %s", rel, dir)
-		}
-		p := path.Join(dir, rel)
-		fi, err := os.Lstat(p)
-		switch {
-		case errors.Is(err, os.ErrNotExist):
-			return nil, fmt.Errorf("sub-cgroup %s does not exist (create it first)", p)
-		case err != nil:
-			return nil, fmt.Errorf("sub-cgroup %s: %w", p, err)
-		case !fi.IsDir():
-			return nil, fmt.Errorf("sub-cgroup %s is not a cgroup directory", p)
-		}
-		paths[k] = p
+	return withDirFD(m.Paths()[UnifiedKey], start)
+}
+
+// withDirFD calls start with an fd of dir, or -1 when dir is "".
+func withDirFD(dir string, start func(int) error) error {
+	if dir == "" {
+		return start(-1)
 	}
-	m, err := Load(paths)
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, err
+		return fmt.Errorf("open cgroup %s: %w", dir, err)
 	}
-	switch m := m.(type) {
-	case *v2Manager:
-		m.created = true
-	case *v1Manager:
-		m.created = true
-	}
-	return m, nil
+	defer unix.Close(fd)
+	return start(fd)
 }
 
 // JoinError explains why the kernel refused to start or move a process
@@ -67,7 +51,7 @@ func LoadSub(saved, sub map[string]string) (Manager, error) {
 // broken. Errors without an errno, and managers without a cgroup2
 // directory, come back unchanged.
 func JoinError(m Manager, err error) error {
-	dir := m.Paths()[unifiedKey]
+	dir := m.Paths()[UnifiedKey]
 	var errno unix.Errno
 	if dir == "" || !errors.As(err, &errno) {
 		return err
@@ -88,11 +72,11 @@ func JoinError(m Manager, err error) error {
 func joinRule(dir string, errno unix.Errno) string {
 	switch errno {
 	case unix.EBUSY:
-		if sc, _ := readTrimmed(dir, "cgroup.subtree_control"); sc != "" {
+		if sc, _ := cgfs.ReadTrimmed(dir, "cgroup.subtree_control"); sc != "" {
 			return fmt.Sprintf("it enables the controllers %q for its children (cgroup.subtree_control), and a cgroup v2 cgroup that does may hold no processes (no internal processes rule); use a leaf cgroup below it", sc)
 		}
 	case unix.EOPNOTSUPP:
-		switch typ, _ := readTrimmed(dir, "cgroup.type"); typ {
+		switch typ, _ := cgfs.ReadTrimmed(dir, "cgroup.type"); typ {
 		case "threaded":
 			return `its cgroup.type is "threaded": a whole process only joins a domain cgroup (threads join threaded ones through cgroup.threads)`
 		case "domain invalid":
@@ -101,7 +85,7 @@ func joinRule(dir string, errno unix.Errno) string {
 				return `its cgroup.type is "domain invalid": an ancestor is a thread root`
 			}
 			how := "it has threaded children"
-			if sc, _ := readTrimmed(root, "cgroup.subtree_control"); sc != "" {
+			if sc, _ := cgfs.ReadTrimmed(root, "cgroup.subtree_control"); sc != "" {
 				how = fmt.Sprintf("it holds processes and enables the threaded controllers %q in cgroup.subtree_control", sc)
 			}
 			return fmt.Sprintf(`its cgroup.type is "domain invalid": %s is a thread root (cgroup.type "domain threaded": %s), and the domain cgroups below a thread root may hold no processes; disable those controllers there or move its processes into a leaf cgroup`, root, how)
@@ -114,7 +98,7 @@ func joinRule(dir string, errno unix.Errno) string {
 // "domain threaded", or "". The root cgroup has no cgroup.type.
 func threadRootAbove(dir string) string {
 	for p := path.Dir(dir); p != "/"; p = path.Dir(p) {
-		typ, err := readTrimmed(p, "cgroup.type")
+		typ, err := cgfs.ReadTrimmed(p, "cgroup.type")
 		if err != nil {
 			return ""
 		}
