@@ -12,6 +12,8 @@ import (
 	"sync"
 
 	"golang.org/x/sys/unix"
+
+	"berth/internal/mountinfo"
 )
 
 // UnifiedMountpoint is where a cgroup v2 host mounts the unified
@@ -63,15 +65,15 @@ func probe() (*Layout, error) {
 	if st.Type == unix.CGROUP2_SUPER_MAGIC {
 		return &Layout{Unified: true, V2Mount: UnifiedMountpoint, V2Root: "/"}, nil
 	}
-	mi, err := os.ReadFile("/proc/self/mountinfo")
+	mounts, err := mountinfo.Read()
 	if err != nil {
-		return nil, fmt.Errorf("read mountinfo: %w", err)
+		return nil, fmt.Errorf("read mount table: %w", err)
 	}
 	known, err := os.ReadFile("/proc/cgroups")
 	if err != nil {
 		return nil, fmt.Errorf("read /proc/cgroups: %w", err)
 	}
-	h := parseLayout(mi, knownControllers(known))
+	h := parseLayout(mounts, knownControllers(known))
 	if len(h.V1) == 0 && h.V2Mount == "" {
 		return nil, fmt.Errorf("no cgroup filesystem is mounted (%s is neither cgroup2 nor holds cgroup v1 hierarchies)", UnifiedMountpoint)
 	}

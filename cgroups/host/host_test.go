@@ -4,6 +4,8 @@ import (
 	"maps"
 	"strings"
 	"testing"
+
+	"berth/internal/mountinfo"
 )
 
 func TestProcCgroups(t *testing.T) {
@@ -26,7 +28,11 @@ const hybridMountinfo = `23 1 0:21 / / rw - ext4 /dev/vda rw
 
 func TestParseLayout(t *testing.T) {
 	known := knownControllers([]byte("#subsys_name\thierarchy\tnum_cgroups\tenabled\ncpuset\t3\t1\t1\ncpu\t1\t1\t1\ncpuacct\t1\t1\t1\nmemory\t4\t1\t1\n"))
-	h := parseLayout([]byte(hybridMountinfo), known)
+	mounts, err := mountinfo.Parse(strings.NewReader(hybridMountinfo))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := parseLayout(mounts, known)
 	if h.Unified || h.V2Mount != "/sys/fs/cgroup/unified" || h.V2Root != "/" {
 		t.Fatalf("v2 mount = %+v", h)
 	}
@@ -37,9 +43,6 @@ func TestParseLayout(t *testing.T) {
 	want := "/sys/fs/cgroup/cpu,cpuacct=cpu,cpuacct@/ /sys/fs/cgroup/cpuset=cpuset@/ /sys/fs/cgroup/memory=memory@/ /sys/fs/cgroup/systemd=name=systemd@/"
 	if strings.Join(got, " ") != want {
 		t.Fatalf("hierarchies = %v\nwant %v", got, want)
-	}
-	if s := unescapeMountinfo(`/mnt/memory\040copy`); s != "/mnt/memory copy" {
-		t.Fatalf("unescape = %q", s)
 	}
 }
 
