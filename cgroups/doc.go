@@ -131,7 +131,7 @@
 // (v2), or write FROZEN to freezer.state and poll it (v1). Pids and
 // Signal cover sub-cgroups. Stats reads the counters; NotifyOOM reports
 // OOM events (inotify on memory.events on v2, an eventfd on
-// memory.oom_control on v1).
+// memory.oom_control on v1). Each is a Manager method.
 //
 // # Joining
 //

@@ -18,9 +18,6 @@ type OOMNotifier struct {
 // Close stops the notifier.
 func (n *OOMNotifier) Close() { n.once.Do(func() { n.f.Close() }) }
 
-// NotifyOOM watches m's memory cgroup (Manager.NotifyOOM).
-func NotifyOOM(m Manager) (*OOMNotifier, error) { return m.NotifyOOM() }
-
 // WatchOOM is the notifier loop a driver starts on f, an inotify or
 // eventfd the kernel wakes on memory events: after each wake-up, check
 // says whether an OOM event happened and whether the cgroup is gone (which

@@ -56,20 +56,18 @@ func Choose(systemd bool, h *host.Layout) (Driver, error) {
 }
 
 // New returns the manager for a new container's cgroup, on the driver
-// Choose picks for this host. It creates nothing.
+// Choose picks for this host; each driver reads o.CgroupsPath its own way.
+// It creates nothing.
 func New(o Options) (cgroups.Manager, error) {
-	if o.Systemd {
-		return nil, ErrSystemdDriver
-	}
-	cfg, err := cgroups.ParsePath(o.CgroupsPath, o.ID)
-	if err != nil {
-		return nil, err
-	}
 	h, err := host.Probe()
 	if err != nil {
 		return nil, err
 	}
 	d, err := Choose(o.Systemd, h)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := cgroups.ParsePath(o.CgroupsPath, o.ID)
 	if err != nil {
 		return nil, err
 	}
