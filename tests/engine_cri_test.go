@@ -533,10 +533,16 @@ exec sleep 100000`, 0)
 	t.Run("memory limit", func(t *testing.T) {
 		e := e.in(t)
 		want := strconv.Itoa(mem)
-		if out := e.cri("exec", a, "cat", "/sys/fs/cgroup/memory/memory.limit_in_bytes"); out != want {
-			t.Errorf("the container's memory cgroup says %q, want %s", out, want)
+		// cgroup v1 (hybrid) hosts: the memory hierarchy; unified ones
+		// (v2): memory.max in the container's own cgroup.
+		inside, host := "/sys/fs/cgroup/memory/memory.limit_in_bytes",
+			filepath.Join("/sys/fs/cgroup/memory", e.cgroup, "p1", a, "memory.limit_in_bytes")
+		if _, err := os.Stat("/sys/fs/cgroup/cgroup.controllers"); err == nil {
+			inside, host = "/sys/fs/cgroup/memory.max", filepath.Join("/sys/fs/cgroup", e.cgroup, "p1", a, "memory.max")
 		}
-		host := filepath.Join("/sys/fs/cgroup/memory", e.cgroup, "p1", a, "memory.limit_in_bytes")
+		if out := e.cri("exec", a, "cat", inside); out != want {
+			t.Errorf("the container's %s says %q, want %s", inside, out, want)
+		}
 		got, err := os.ReadFile(host)
 		if err != nil || strings.TrimSpace(string(got)) != want {
 			t.Errorf("%s: %q, %v; want %s", host, got, err, want)
