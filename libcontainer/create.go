@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"berth/cgroups"
+	"berth/cgroups/manager"
 	"berth/libcontainer/hooks"
 	"berth/libcontainer/lsm"
 	"berth/network"
@@ -118,7 +119,7 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 	} else {
 		slog.Debug("create: the Go init runs", "why", reason)
 	}
-	mgr, err := cgroups.NewManager(o.Spec.Linux.CgroupsPath, o.ID)
+	mgr, err := manager.New(manager.Options{CgroupsPath: o.Spec.Linux.CgroupsPath, ID: o.ID})
 	if err != nil {
 		return nil, fmt.Errorf("linux.cgroupsPath %q: %w", o.Spec.Linux.CgroupsPath, err)
 	}
@@ -278,7 +279,7 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 	}
 	// In its cgroup before the stub unshares the cgroup namespace, whose
 	// root is the cgroup the process is in at that moment.
-	plan.cgroupJoin = cgroups.JoinFiles(mgr)
+	plan.cgroupJoin = mgr.JoinFiles()
 	err = cgroups.StartIn(mgr, func(cgroupFD int) error {
 		if cgroupFD >= 0 {
 			cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: cgroupFD}

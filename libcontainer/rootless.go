@@ -125,6 +125,8 @@ func (noCgroup) Paths() map[string]string                    { return nil }
 func (noCgroup) Pids() ([]int, error)                        { return nil, errNoCgroup }
 func (noCgroup) Stats() (*cgroups.Stats, error)              { return nil, errNoCgroup }
 func (noCgroup) FreezerState() (cgroups.FreezerState, error) { return "", errNoCgroup }
+func (noCgroup) JoinFiles() []string                         { return nil }
+func (noCgroup) NotifyOOM() (*cgroups.OOMNotifier, error)    { return nil, errNoCgroup }
 
 // Set accepts what a container without a cgroup can have: no limits
 // (rootlessCgroup refused those before anything ran).
