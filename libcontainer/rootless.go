@@ -313,15 +313,15 @@ func rootlessNetwork(veth, netDevices bool) error {
 
 // inUserNS reports whether berth itself runs in a user namespace other
 // than the host's (a rootless engine's, as podman's): root there has no
-// power over the host's devices, cgroups or network either.
-func inUserNS() bool {
+// power over the host's devices, cgroups or network either. Read once.
+var inUserNS = sync.OnceValue(func() bool {
 	data, err := os.ReadFile("/proc/self/uid_map")
 	if err != nil {
 		return false
 	}
 	f := strings.Fields(string(data))
 	return !(len(f) == 3 && f[0] == "0" && f[1] == "0" && f[2] == "4294967295")
-}
+})
 
 // pidNamespaceMembers lists the host pids of the processes in the
 // container's own pid namespace (ok false when it has none: it shares
