@@ -571,8 +571,8 @@ func TestRootlessDoctor(t *testing.T) {
 
 // TestRootlessPodman: podman as the user, with storage of its own (HOME and
 // XDG_RUNTIME_DIR private, vfs driver, the image imported from a tarball),
-// runs its containers through berth: run --rm, run -d + exec + ps + top +
-// stop + rm, run -it. podman makes the user namespace (subordinate ids
+// runs its containers through berth: run --rm, run -it, run -d + exec +
+// exec -it + ps + top + stop + rm. podman makes the user namespace (subordinate ids
 // through newuidmap) and runs berth as root of it.
 func TestRootlessPodman(t *testing.T) {
 	u := newRootlessUser(t)
@@ -622,6 +622,7 @@ func TestRootlessPodman(t *testing.T) {
 	if out := podmanAs("exec", id, "sh", "-c", "echo exec-ok; id -u"); !strings.Contains(out, "exec-ok\n0") {
 		t.Errorf("podman exec: %q", out)
 	}
+	onTerminalEnv(t, "podman exec -it", "exec-it-ok", u.env(), argv("exec", "-it", id, "sh", "-c", "tty && echo exec-it-ok"))
 	if out := podmanAs("ps", "--format", "{{.ID}} {{.Status}}"); !strings.Contains(out, id[:12]+" Up") {
 		t.Errorf("podman ps: %q", out)
 	}
