@@ -105,7 +105,7 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := rootlessNetwork(netCfg != nil, len(o.Spec.Linux.NetDevices) > 0); err != nil {
+	if err := rootlessNetwork(Rootless(), netCfg != nil, len(o.Spec.Linux.NetDevices) > 0); err != nil {
 		return nil, err
 	}
 	if err := network.CheckNetDevices(o.Spec.Linux.NetDevices, netCfg); err != nil {

@@ -297,8 +297,8 @@ func setgroupsDenied(l *specs.Linux) bool {
 // network privileges: the veth pair of the berth.net.* annotations (and
 // the bridge, addresses and routes on the host behind it) and moving host
 // interfaces (linux.netDevices).
-func rootlessNetwork(veth, netDevices bool) error {
-	if !Rootless() {
+func rootlessNetwork(rootless, veth, netDevices bool) error {
+	if !rootless {
 		return nil
 	}
 	if veth {

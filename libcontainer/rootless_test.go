@@ -176,3 +176,18 @@ func TestIDMapsDumpable(t *testing.T) {
 		}
 	}
 }
+
+func TestRootlessNetwork(t *testing.T) {
+	if err := rootlessNetwork(false, true, true); err != nil {
+		t.Errorf("root: %v", err)
+	}
+	if err := rootlessNetwork(true, false, false); err != nil {
+		t.Errorf("rootless without networking: %v", err)
+	}
+	if err := rootlessNetwork(true, true, false); err == nil || !strings.Contains(err.Error(), "built-in veth networking needs root on the host") {
+		t.Errorf("rootless veth: %v", err)
+	}
+	if err := rootlessNetwork(true, false, true); err == nil || !strings.HasPrefix(err.Error(), "linux.netDevices: ") {
+		t.Errorf("rootless netDevices: %v", err)
+	}
+}
