@@ -437,6 +437,7 @@ func (st *State) cgroup() cgroups.Manager {
 		slog.Warn("container cgroup", "id", st.ID, "err", err)
 		return nil
 	}
+	rootlessDevices(m)
 	return m
 }
 

@@ -196,6 +196,7 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 			return nil, err
 		}
 	}
+	rootlessDevices(mgr)
 	clk.step("create: cgroup")
 
 	fifoPath := filepath.Join(dir, fifoName)

@@ -355,3 +355,12 @@ func pidNamespaceMembers(st *State) ([]int, bool) {
 	}
 	return pids, true
 }
+
+// rootlessDevices makes a rootless caller's cgroup manager leave the
+// device rules alone (the kernel lets only the host's CAP_SYS_ADMIN set
+// them); the container's /dev holds only nodes bound from the host.
+func rootlessDevices(m cgroups.Manager) {
+	if s, ok := m.(interface{ SkipDevices() }); ok && Rootless() {
+		s.SkipDevices()
+	}
+}

@@ -647,3 +647,85 @@ func onTerminalEnv(t *testing.T, what, want string, env, argv []string) {
 		t.Errorf("%s: %q", what, out)
 	}
 }
+
+// TestRootlessDelegatedCgroup: with a cgroup delegated to the user (root
+// makes it and chowns it, the way a v1 host or a v2 manager delegates),
+// the rootless container gets a cgroup of its own under it and its
+// limits; berth leaves the device rules alone (only the host's root may
+// set them), as runc does. berth is started inside the delegated cgroup:
+// a relative cgroupsPath goes under berth's own cgroup (on v2, under its
+// parent, so there berth runs in a leaf of the delegated one).
+func TestRootlessDelegatedCgroup(t *testing.T) {
+	u := newRootlessUser(t)
+	r := u.runtime(t)
+	deleg := fmt.Sprintf("/berth-test-%d-rootless", os.Getpid())
+	removeCgroupsAtEnd(t, deleg)
+	var dirs []string // where berth runs: the delegated cgroup (v2: its leaf "run")
+	if isUnified() {
+		d := "/sys/fs/cgroup" + deleg
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		writeCgroup(t, d, "cgroup.subtree_control", "+memory +pids")
+		if err := os.Mkdir(d+"/run", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		chownTree(t, d, u.uid, u.gid)
+		dirs = []string{d + "/run"}
+	} else {
+		hs, _ := filepath.Glob("/sys/fs/cgroup/*/cgroup.procs")
+		for _, procs := range hs {
+			d := filepath.Dir(procs) + deleg
+			if err := os.Mkdir(d, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if strings.HasSuffix(filepath.Dir(procs), "/cpuset") {
+				for _, f := range []string{"cpuset.cpus", "cpuset.mems"} {
+					writeCgroup(t, d, f, readCgroup(t, filepath.Dir(procs), f))
+				}
+			}
+			chownTree(t, d, u.uid, u.gid)
+			dirs = append(dirs, d)
+		}
+	}
+	// setpriv runs in the delegated cgroup: root moves the shell there
+	// first, which then becomes the user and execs berth.
+	var move strings.Builder
+	for _, d := range dirs {
+		fmt.Fprintf(&move, "echo $$ > %s/cgroup.procs && ", d)
+	}
+	r.wrap = append([]string{"sh", "-c", move.String() + `exec "$@"`, "sh"}, u.as()...)
+
+	b := rootlessBundle(t, u, false, "sleep", "1000")
+	mem, pids := int64(64<<20), int64(50)
+	b.spec.Linux.Resources = &specs.LinuxResources{
+		Memory:  &specs.LinuxMemory{Limit: &mem},
+		Pids:    &specs.LinuxPids{Limit: &pids},
+		Devices: []specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}},
+	}
+	c := r.create(b)
+	st := r.state(c.id)
+	if got := cgroupFile(t, st.Pid, "memory", "memory.limit_in_bytes", "memory.max"); got != "67108864" {
+		t.Errorf("memory limit %q, want 67108864", got)
+	}
+	if got := cgroupFile(t, st.Pid, "pids", "pids.max", "pids.max"); got != "50" {
+		t.Errorf("pids limit %q, want 50", got)
+	}
+	cg := readProc(fmt.Sprintf("/proc/%d/cgroup", st.Pid))
+	if !strings.Contains(cg, deleg+"/"+c.id) {
+		t.Errorf("the container is not in a cgroup of its own under %s:\n%s", deleg, cg)
+	}
+	r.mustRun("update", "--pids-limit", "60", c.id)
+	if got := cgroupFile(t, st.Pid, "pids", "pids.max", "pids.max"); got != "60" {
+		t.Errorf("pids limit after update %q, want 60", got)
+	}
+	r.mustRun("delete", "--force", c.id)
+	for _, d := range dirs {
+		if isUnified() {
+			d = filepath.Dir(d)
+		}
+		if _, err := os.Stat(filepath.Join(d, c.id)); err == nil {
+			t.Errorf("the container's cgroup %s/%s is left", d, c.id)
+		}
+	}
+}

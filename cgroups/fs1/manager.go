@@ -31,7 +31,15 @@ type Manager struct {
 	// created: Create succeeded once (or the cgroup is an existing one
 	// Load must not touch); later calls skip the checks.
 	created bool
+	// skipDevices: Set leaves the devices hierarchy alone (SkipDevices).
+	skipDevices bool
 }
+
+// SkipDevices makes Set leave the device rules alone: writing
+// devices.allow/deny needs CAP_SYS_ADMIN in the host's user namespace,
+// which a rootless caller with a delegated cgroup lacks (runc skips them
+// too; such a container's /dev has only nodes bound from the host).
+func (m *Manager) SkipDevices() { m.skipDevices = true }
 
 var _ cgroups.Manager = (*Manager)(nil)
 
@@ -149,6 +157,9 @@ func (m *Manager) Set(r *specs.LinuxResources) error {
 	pl, err := plan(r, m.paths, cgroups.FS{})
 	if err != nil {
 		return err
+	}
+	if dir, ok := m.paths["devices"]; ok && m.skipDevices {
+		pl.Writes = slices.DeleteFunc(pl.Writes, func(w cgroups.Write) bool { return w.Dir == dir })
 	}
 	return pl.Run()
 }

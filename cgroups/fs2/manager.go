@@ -29,7 +29,14 @@ type Manager struct {
 	// created: Create succeeded once (or the cgroup is an existing one
 	// Load must not touch: no controller is enabled).
 	created bool
+	// skipDevices: Set loads no device program (SkipDevices).
+	skipDevices bool
 }
+
+// SkipDevices makes Set load no device program: attaching one needs
+// CAP_SYS_ADMIN (or CAP_BPF) in the host's user namespace, which a
+// rootless caller with a delegated cgroup lacks (runc skips it too).
+func (m *Manager) SkipDevices() { m.skipDevices = true }
 
 var _ cgroups.Manager = (*Manager)(nil)
 
@@ -120,8 +127,10 @@ func (m *Manager) Set(r *specs.LinuxResources) error {
 	if r != nil {
 		specRules = r.Devices
 	}
-	if err := m.setDevices(specRules); err != nil {
-		return err
+	if !m.skipDevices {
+		if err := m.setDevices(specRules); err != nil {
+			return err
+		}
 	}
 	return pl.Run()
 }
