@@ -696,6 +696,17 @@ func TestRootlessDelegatedCgroup(t *testing.T) {
 	}
 	r.wrap = append([]string{"sh", "-c", move.String() + `exec "$@"`, "sh"}, u.as()...)
 
+	res := r.run("doctor", "--format", "json")
+	var checks []doctorCheck
+	if err := json.Unmarshal([]byte(res.stdout), &checks); err != nil {
+		t.Fatalf("doctor: %v: %s", err, res)
+	}
+	for _, c := range checks {
+		if c.Name == "rootless: cgroups" && (c.Status != "ok" || !strings.Contains(c.Detail, fmt.Sprintf("delegated to uid %d", u.uid))) {
+			t.Errorf("doctor in the delegated cgroup: %+v", c)
+		}
+	}
+
 	b := rootlessBundle(t, u, false, "sleep", "1000")
 	mem, pids := int64(64<<20), int64(50)
 	b.spec.Linux.Resources = &specs.LinuxResources{
