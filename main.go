@@ -56,9 +56,14 @@ func newApp() *cli.App {
 			&cli.BoolFlag{Name: "debug", Usage: "log debug messages, including per-step timings"},
 			&cli.BoolFlag{Name: "systemd-cgroup", Usage: "use systemd for cgroups (not supported yet)"},
 			&cli.StringFlag{Name: "criu", Hidden: true},
-			&cli.StringFlag{Name: "rootless", Hidden: true},
+			&cli.StringFlag{Name: "rootless", Value: "auto", Usage: "rootless handling of cgroups and networking: true, false or auto (not root, or root of a user namespace)"},
 		},
-		Before: setupLogging,
+		Before: func(c *cli.Context) error {
+			if err := libcontainer.SetRootless(c.String("rootless")); err != nil {
+				return err
+			}
+			return setupLogging(c)
+		},
 		Commands: []*cli.Command{
 			createCommand, startCommand, runCommand, stateCommand, killCommand,
 			deleteCommand, listCommand, specCommand, execCommand, featuresCommand,

@@ -46,8 +46,33 @@ func DefaultRootHere() string {
 // the container's user namespace is then made by an unprivileged user,
 // which the kernel limits (id maps, devices, sysfs, locked mount flags)
 // and which may own no cgroup.
-// It is decided once per process.
-func Rootless() bool { return rootless() }
+// It is decided once per process; --rootless true|false overrides it
+// (SetRootless).
+func Rootless() bool {
+	switch rootlessMode {
+	case "true":
+		return true
+	case "false":
+		return false
+	}
+	return rootless()
+}
+
+// rootlessMode is the --rootless flag: "auto" (or "") detects.
+var rootlessMode string
+
+// SetRootless takes runc's --rootless: true or false force the rootless
+// handling of cgroups and networking on or off (true: a cgroup berth may
+// not create is done without, as for an unprivileged caller); auto, the
+// default, detects it.
+func SetRootless(mode string) error {
+	switch mode {
+	case "", "auto", "true", "false":
+		rootlessMode = mode
+		return nil
+	}
+	return fmt.Errorf("--rootless %q: want true, false or auto", mode)
+}
 
 var rootless = sync.OnceValue(func() bool { return os.Geteuid() != 0 || inUserNS() })
 

@@ -191,3 +191,18 @@ func TestRootlessNetwork(t *testing.T) {
 		t.Errorf("rootless netDevices: %v", err)
 	}
 }
+
+func TestSetRootless(t *testing.T) {
+	defer SetRootless("auto")
+	for _, tc := range []struct {
+		mode string
+		want bool
+	}{{"true", true}, {"false", false}} {
+		if err := SetRootless(tc.mode); err != nil || Rootless() != tc.want {
+			t.Errorf("--rootless %s: Rootless() = %v (%v), want %v", tc.mode, Rootless(), err, tc.want)
+		}
+	}
+	if err := SetRootless("yes"); err == nil || err.Error() != `--rootless "yes": want true, false or auto` {
+		t.Errorf("--rootless yes: %v", err)
+	}
+}
