@@ -206,3 +206,24 @@ func TestSetRootless(t *testing.T) {
 		t.Errorf("--rootless yes: %v", err)
 	}
 }
+
+func TestOnlyRootWrites(t *testing.T) {
+	reg := uint32(unix.S_IFREG)
+	for _, tc := range []struct {
+		uid, mode uint32
+		euid      int
+		want      bool
+	}{
+		{0, reg | 0o755, 1000, true},
+		{0, reg | 0o755, 0, false},       // root: the read-only bind
+		{1000, reg | 0o755, 1000, false}, // the caller's own binary
+		{0, reg | 0o775, 1000, false},    // group-writable (or an ACL mask)
+		{0, reg | 0o757, 1000, false},
+		{100000, reg | 0o755, 1000, false}, // a subordinate id may own it
+	} {
+		st := &unix.Stat_t{Uid: tc.uid, Mode: tc.mode}
+		if got := onlyRootWrites(st, tc.euid); got != tc.want {
+			t.Errorf("owner %d mode %o, euid %d: %v, want %v", tc.uid, tc.mode, tc.euid, got, tc.want)
+		}
+	}
+}

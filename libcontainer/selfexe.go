@@ -16,7 +16,8 @@ import (
 // reached through a private, detached, read-only bind mount (open_tree +
 // mount_setattr): the mount is attached to no namespace, costs a few syscalls
 // and no copy. Where the kernel lacks the new mount API, a sealed memfd copy
-// is the fallback.
+// is the fallback. A rootless caller needs neither where only root can
+// write the binary (onlyRootWrites).
 //
 // BERTH_SELF_EXE=plain (no protection) or =memfd (the copy, as runc 1.1
 // did) exist only so that `make bench` can measure what the protection
@@ -28,6 +29,13 @@ func selfExe() (*os.File, error) {
 	case "memfd":
 		return sealedCopy()
 	}
+	if f, err := os.OpenFile("/proc/self/exe", unix.O_PATH|unix.O_CLOEXEC, 0); err == nil {
+		var st unix.Stat_t
+		if unix.Fstat(int(f.Fd()), &st) == nil && onlyRootWrites(&st, os.Geteuid()) {
+			return f, nil
+		}
+		f.Close()
+	}
 	fd, err := unix.OpenTree(unix.AT_FDCWD, "/proc/self/exe", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
 	if err == nil {
 		attr := &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV}
@@ -38,6 +46,18 @@ func selfExe() (*os.File, error) {
 	}
 	slog.Debug("read-only bind of berth's binary unavailable; copying it to a sealed memfd", "err", err)
 	return sealedCopy()
+}
+
+// onlyRootWrites reports whether a caller with effective uid euid needs
+// no protected copy of its binary, whose status is st: not root (a rootless
+// caller, which may make no mount and would otherwise copy the binary on
+// every create and exec, ~10 ms), and the binary root's with no group or
+// other write bit (no POSIX ACL mask that lets anyone else write either).
+// Every process of such a caller's container runs as the caller's uid or
+// a subordinate one, without a capability on the host: none can open the
+// file for writing, through /proc/<pid>/exe or otherwise.
+func onlyRootWrites(st *unix.Stat_t, euid int) bool {
+	return euid != 0 && st.Uid == 0 && st.Mode&unix.S_IFMT == unix.S_IFREG && st.Mode&0o022 == 0
 }
 
 func sealedCopy() (*os.File, error) {

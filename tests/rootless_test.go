@@ -297,6 +297,14 @@ func TestRootlessLifecycle(t *testing.T) {
 			if st := r.state(c.id); st.Status != specs.StateCreated || st.Pid == 0 {
 				t.Fatalf("state after create: %+v", st)
 			}
+			// The waiting init is berth's own binary, used in place (root's,
+			// not writable by the user): a process of the container cannot
+			// write it (CVE-2019-5736).
+			before := readProc(r.bin)
+			res := r.run("exec", c.id, "sh", "-c", "head -c 4 /proc/1/exe | grep -q ELF && echo readable; echo x >> /proc/1/exe && echo WROTE")
+			if !strings.Contains(res.stdout, "readable") || strings.Contains(res.stdout, "WROTE") || readProc(r.bin) != before {
+				t.Errorf("the created init's /proc/1/exe: %s", res)
+			}
 			c.start()
 			c.waitOutput("started")
 			st := r.waitStatus(c.id, specs.StateRunning)
@@ -311,7 +319,7 @@ func TestRootlessLifecycle(t *testing.T) {
 				// setpriv ran in the test's cgroup, and berth made none.
 				t.Errorf("the container has a cgroup of its own:\n%s\nthe caller's:\n%s", cg, readProc("/proc/self/cgroup"))
 			}
-			res := r.run("exec", c.id, "sh", "-c", "id -u; cat /proc/self/uid_map | grep -c .")
+			res = r.run("exec", c.id, "sh", "-c", "id -u; cat /proc/self/uid_map | grep -c .")
 			if res.code != 0 || !strings.HasPrefix(res.stdout, "0\n") {
 				t.Errorf("exec: %s", res)
 			}
