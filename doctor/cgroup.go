@@ -2,6 +2,7 @@ package doctor
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -350,6 +351,9 @@ func (h *host) cloneIntoCgroupCheck() Check {
 	defer unix.Close(fd)
 	err = spawnProbe(&syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: fd}, nil)
 	switch {
+	case err != nil && os.Geteuid() != 0 && (errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM)):
+		c.Status, c.Detail = Warn, "clone3(CLONE_INTO_CGROUP) into "+dir+": "+h.blocked(err)
+		c.Hint = "berth's cgroup is not delegated to this user: rootless containers get no cgroup of their own (see rootless: cgroups)"
 	case err != nil:
 		c.Status, c.Detail = Warn, "clone3(CLONE_INTO_CGROUP) into "+dir+": "+h.blocked(err)
 		c.Hint = "kernel 5.7 or later; without it the init joins its cgroup by a cgroup.procs write (slower)"
