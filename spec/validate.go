@@ -32,6 +32,7 @@ func Validate(s *specs.Spec) error {
 		checkMounts,
 		checkHooks,
 		checkLinux,
+		checkUnsupported,
 	} {
 		if err := check(s); err != nil {
 			return fmt.Errorf("%s: %w", ConfigName, err)
@@ -513,3 +514,56 @@ func checkSeccomp(sc *specs.LinuxSeccomp) error {
 // write is refused as runc refuses it (its transport), so that a profile
 // berth accepts loads in runc too.
 var notifyDeadlocks = map[string]bool{"sendmsg": true, "write": true}
+
+// checkUnsupported refuses, by name, the fields berth does not implement:
+// the spec wants a runtime to fail on a field it cannot honour rather than
+// run a container that silently differs from what was asked. Sections of
+// other platforms are refused as a whole.
+func checkUnsupported(s *specs.Spec) error {
+	for _, o := range []struct {
+		field string
+		set   bool
+	}{
+		{"windows", s.Windows != nil},
+		{"solaris", s.Solaris != nil},
+		{"vm", s.VM != nil},
+		{"zos", s.ZOS != nil},
+		{"freebsd", s.FreeBSD != nil},
+	} {
+		if o.set {
+			return fmt.Errorf("%s: another platform's section; berth runs Linux containers", o.field)
+		}
+	}
+	if p := s.Process; p != nil {
+		if p.CommandLine != "" {
+			return errors.New("process.commandLine: Windows only; give process.args")
+		}
+		if p.User.Username != "" {
+			return fmt.Errorf("process.user.username %q: Windows only; give process.user.uid and gid", p.User.Username)
+		}
+		switch {
+		case p.Scheduler != nil:
+			return errors.New("process.scheduler: not supported by berth")
+		case p.IOPriority != nil:
+			return errors.New("process.ioPriority: not supported by berth")
+		case p.ExecCPUAffinity != nil:
+			return errors.New("process.execCPUAffinity: not supported by berth")
+		}
+	}
+	for i, m := range s.Mounts {
+		if len(m.UIDMappings) > 0 || len(m.GIDMappings) > 0 {
+			return fmt.Errorf("mounts[%d] (%s): uidMappings/gidMappings (an idmapped mount): not supported by berth", i, m.Destination)
+		}
+	}
+	if l := s.Linux; l != nil {
+		switch {
+		case l.IntelRdt != nil:
+			return errors.New("linux.intelRdt: not supported by berth")
+		case l.MemoryPolicy != nil:
+			return errors.New("linux.memoryPolicy: not supported by berth")
+		case l.Personality != nil:
+			return errors.New("linux.personality: not supported by berth")
+		}
+	}
+	return nil
+}

@@ -288,6 +288,25 @@ func TestValidate(t *testing.T) {
 		{"mountLabel ok", func(s *specs.Spec) { s.Linux.MountLabel = "system_u:object_r:container_file_t:s0" }, ""},
 		{"mountLabel empty field", func(s *specs.Spec) { s.Linux.MountLabel = "system_u::container_file_t:s0" },
 			`linux.mountLabel "system_u::container_file_t:s0": want user:role:type[:level], field 2 is empty`},
+
+		// refused by name: other platforms, and what berth does not implement
+		{"windows refused", func(s *specs.Spec) { s.Windows = &specs.Windows{} }, "config.json: windows: another platform's section"},
+		{"solaris refused", func(s *specs.Spec) { s.Solaris = &specs.Solaris{} }, "config.json: solaris: another platform's section"},
+		{"vm refused", func(s *specs.Spec) { s.VM = &specs.VM{} }, "config.json: vm: another platform's section"},
+		{"zos refused", func(s *specs.Spec) { s.ZOS = &specs.ZOS{} }, "config.json: zos: another platform's section"},
+		{"freebsd refused", func(s *specs.Spec) { s.FreeBSD = &specs.FreeBSD{} }, "config.json: freebsd: another platform's section"},
+		{"commandLine refused", func(s *specs.Spec) { s.Process.CommandLine = "sh -c x" }, "config.json: process.commandLine: Windows only"},
+		{"username refused", func(s *specs.Spec) { s.Process.User.Username = "root" }, `config.json: process.user.username "root": Windows only`},
+		{"scheduler refused", func(s *specs.Spec) { s.Process.Scheduler = &specs.Scheduler{Policy: specs.SchedOther} }, "config.json: process.scheduler: not supported"},
+		{"ioPriority refused", func(s *specs.Spec) { s.Process.IOPriority = &specs.LinuxIOPriority{Class: specs.IOPRIO_CLASS_BE} }, "config.json: process.ioPriority: not supported"},
+		{"execCPUAffinity refused", func(s *specs.Spec) { s.Process.ExecCPUAffinity = &specs.CPUAffinity{Final: "0"} }, "config.json: process.execCPUAffinity: not supported"},
+		{"idmapped mount refused", func(s *specs.Spec) {
+			s.Mounts[0].UIDMappings = []specs.LinuxIDMapping{{Size: 1}}
+			s.Mounts[0].GIDMappings = []specs.LinuxIDMapping{{Size: 1}}
+		}, "config.json: mounts[0] (/proc): uidMappings/gidMappings (an idmapped mount): not supported"},
+		{"intelRdt refused", func(s *specs.Spec) { s.Linux.IntelRdt = &specs.LinuxIntelRdt{ClosID: "x"} }, "config.json: linux.intelRdt: not supported"},
+		{"memoryPolicy refused", func(s *specs.Spec) { s.Linux.MemoryPolicy = &specs.LinuxMemoryPolicy{Mode: specs.MpolBind, Nodes: "0"} }, "config.json: linux.memoryPolicy: not supported"},
+		{"personality refused", func(s *specs.Spec) { s.Linux.Personality = &specs.LinuxPersonality{Domain: specs.PerLinux} }, "config.json: linux.personality: not supported"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			// The v2 default (six namespaces): the expected indexes
