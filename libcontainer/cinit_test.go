@@ -13,6 +13,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"berth/libcontainer/lsm"
+	"berth/libcontainer/procattr"
 	"berth/nsenter"
 	"berth/rootfs"
 )
@@ -30,6 +31,8 @@ func planSpec() (*CreateOpts, *specs.Spec) {
 			User:            specs.User{UID: 1, GID: 2, Umask: &umask},
 			Rlimits:         []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Soft: 10, Hard: 20}},
 			ApparmorProfile: "berth-test", SelinuxLabel: "system_u:system_r:container_t:s0",
+			Scheduler:       &specs.Scheduler{Policy: specs.SchedBatch, Nice: 5},
+			ExecCPUAffinity: &specs.CPUAffinity{Initial: "0", Final: "1"},
 		},
 		Mounts: []specs.Mount{
 			{Destination: "/proc", Type: "proc", Source: "proc"},
@@ -50,6 +53,7 @@ func planSpec() (*CreateOpts, *specs.Spec) {
 			ReadonlyPaths: []string{"/proc/sys"},
 			Devices:       []specs.LinuxDevice{{Path: "/dev/fuse", Type: "c", Major: 10, Minor: 229}},
 			Seccomp:       &specs.LinuxSeccomp{DefaultAction: specs.ActAllow, Syscalls: []specs.LinuxSyscall{{Names: []string{"reboot"}, Action: specs.ActErrno}}},
+			Personality:   &specs.LinuxPersonality{Domain: specs.PerLinux32},
 		},
 	}
 	return &CreateOpts{ID: "c1", Bundle: "/b", Rootfs: "/b/rootfs"}, s
@@ -159,6 +163,17 @@ func planRoundTrip(t *testing.T, noPivot, userNS bool) {
 	}
 	if len(lsms) != 2 || !reflect.DeepEqual(p.Exec.LSM, lsms) {
 		t.Errorf("LSM attributes: got %+v, want %+v", p.Exec.LSM, lsms)
+	}
+	attrs, err := procattr.Compile(s.Linux, s.Process)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []nsenter.ProcAttr
+	for _, a := range attrs {
+		want = append(want, nsenter.ProcAttr{Kind: a.Kind, Phase: a.Phase, Words: a.Words, Msg: a.Msg})
+	}
+	if len(want) != 4 || !reflect.DeepEqual(p.Exec.Attrs, want) {
+		t.Errorf("process attributes: got %+v, want %+v", p.Exec.Attrs, want)
 	}
 }
 

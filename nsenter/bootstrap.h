@@ -74,6 +74,34 @@ struct lsm_attr {
 };
 #define CX_MAX_LSM 2
 
+/*
+ * A process attribute (cproc.c): one syscall with numbers the parent
+ * worked out, made in a phase of the exec; msg, made in Go, names the spec
+ * field and the call for the error.
+ */
+struct proc_attr {
+	uint32_t kind; /* PA_* */
+	uint32_t phase; /* PH_* */
+	uint32_t nwords;
+	const char *words; /* nwords x u64, unaligned */
+	const char *msg;
+};
+#define CX_MAX_ATTR 8
+#define CX_MAX_ATTR_WORDS 1024
+enum {
+	PA_SCHED = 1, /* sched_setattr: policy, flags, nice, priority, runtime, deadline, period */
+	PA_IOPRIO, /* ioprio_set(IOPRIO_WHO_PROCESS, 0, w0) */
+	PA_AFFINITY, /* sched_setaffinity(0, mask of nwords words) */
+	PA_PERSONALITY, /* personality(w0) */
+	PA_MEMPOLICY, /* set_mempolicy(w0 mode|flags, nodemask w2.., maxnode w1) */
+	PA_MAX
+};
+enum {
+	PH_INITIAL = 1, /* first, before anything else is set up */
+	PH_PREPARE, /* in berth_exec_prepare, before the user switch and seccomp */
+	PH_FINAL, /* just before execve */
+};
+
 /* The BT_EXEC payload (layout in cexec.c). */
 #define CX_NNP 1 /* process.noNewPrivileges */
 #define CX_UMASK 2 /* process.user.umask given */
@@ -94,6 +122,8 @@ struct exec_plan {
 	uint32_t rows, cols; /* process.consoleSize, 0 0 when not given */
 	uint32_t nlsm;
 	struct lsm_attr lsm[CX_MAX_LSM]; /* exec attributes written just before execve */
+	uint32_t nattr;
+	struct proc_attr attr[CX_MAX_ATTR]; /* process attributes (cproc.c) */
 };
 
 #define CX_NO_CONSOLE 0xffffffffu
@@ -212,6 +242,8 @@ int berth_open_procfs(char *err, size_t errlen);
 int berth_procfs_open(int proc, const char *rel, int flags, char *err, size_t errlen);
 /* berth_write_value writes value in one write(2), as procfs wants; -1 with errno. */
 int berth_write_value(int fd, const char *value);
+/* berth_proc_attrs makes the process attributes of x for phase (cproc.c); bails naming the field. */
+void berth_proc_attrs(const struct exec_plan *x, uint32_t phase);
 /* berth_exec_final_limits sets RLIMIT_AS and RLIMIT_DATA, last before execve. */
 void berth_exec_final_limits(const struct exec_plan *x);
 /* berth_strerror is strerror in Go's spelling (lower-case first letter). */

@@ -1583,6 +1583,7 @@ void berth_init_in_c(void)
 		bail(0, "init: malformed plan");
 	ci.p = &p;
 	mark("plan received");
+	berth_proc_attrs(&p.x, PH_INITIAL);
 	open_proc();
 	uint32_t i = 0;
 	for (; i < p.nops && p.ops[i].code != OP_STARTHOOK; i++) {
@@ -1628,6 +1629,7 @@ void berth_init_in_c(void)
 	if (berth_lsm_apply(&p.x, err, sizeof(err)) < 0)
 		berth_fail(err);
 	berth_exec_final_limits(&p.x);
+	berth_proc_attrs(&p.x, PH_FINAL);
 	if (write_all(fifo, "0", 1) < 0)
 		bail(errno, "write exec fifo");
 	/* The fifo stays open: close-on-exec tells start that the exec happened. */

@@ -15,6 +15,7 @@ import (
 	"berth/libcontainer/caps"
 	"berth/libcontainer/cgroups/devices"
 	"berth/libcontainer/lsm"
+	"berth/libcontainer/procattr"
 	"berth/libcontainer/seccomp"
 )
 
@@ -541,14 +542,11 @@ func checkUnsupported(s *specs.Spec) error {
 		if p.User.Username != "" {
 			return fmt.Errorf("process.user.username %q: Windows only; give process.user.uid and gid", p.User.Username)
 		}
-		switch {
-		case p.Scheduler != nil:
-			return errors.New("process.scheduler: not supported by berth")
-		case p.IOPriority != nil:
-			return errors.New("process.ioPriority: not supported by berth")
-		case p.ExecCPUAffinity != nil:
-			return errors.New("process.execCPUAffinity: not supported by berth")
-		}
+	}
+	// process.scheduler, ioPriority, execCPUAffinity, linux.personality and
+	// memoryPolicy: compiled now so a bad value fails naming its field.
+	if _, err := procattr.Compile(s.Linux, s.Process); err != nil {
+		return err
 	}
 	for i, m := range s.Mounts {
 		if len(m.UIDMappings) > 0 || len(m.GIDMappings) > 0 {
@@ -559,10 +557,6 @@ func checkUnsupported(s *specs.Spec) error {
 		switch {
 		case l.IntelRdt != nil:
 			return errors.New("linux.intelRdt: not supported by berth")
-		case l.MemoryPolicy != nil:
-			return errors.New("linux.memoryPolicy: not supported by berth")
-		case l.Personality != nil:
-			return errors.New("linux.personality: not supported by berth")
 		}
 	}
 	return nil
