@@ -76,7 +76,7 @@ func cInitPlan(o *CreateOpts, spec *specs.Spec, facts func() (initFacts, error),
 		f, err := facts()
 		return f.own, err
 	}
-	rc := &rootfs.Config{Spec: spec, Rootfs: o.Rootfs, Bundle: o.Bundle, NoPivot: o.NoPivot, UserNS: userNS, CgroupNS: cgroupNS, OwnCgroupsFrom: own}
+	rc := &rootfs.Config{Spec: spec, Rootfs: o.Rootfs, Bundle: o.Bundle, NoPivot: o.NoPivot, UserNS: userNS, CgroupNS: cgroupNS, OwnCgroupsFrom: own, IdmapFDs: o.idmapFDs}
 	var createHooks, startHooks []specs.Hook
 	if h := spec.Hooks; h != nil {
 		createHooks, startHooks = h.CreateContainer, h.StartContainer

@@ -45,6 +45,10 @@ type CreateOpts struct {
 	PreserveFDs  int
 	// Stdio of the container process (when there is no terminal).
 	Stdin, Stdout, Stderr *os.File
+
+	// idmapFDs: the init's fd of each idmapped mount's detached mount, by
+	// mount index (rootfs.Config.IdmapFDs).
+	idmapFDs map[int]int
 }
 
 // Created describes a freshly created container.
@@ -208,6 +212,23 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 	if o.Console != nil {
 		extra = append(extra, o.Console)
 		consoleFD = base + 2
+	}
+	// Made here, by the runtime, before the init exists: it inherits them.
+	idmapped, idmapIndex, err := idmappedMounts(&rootfs.Config{Spec: o.Spec, Rootfs: o.Rootfs, Bundle: o.Bundle})
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		for _, f := range idmapped {
+			f.Close()
+		}
+	}()
+	for k, f := range idmapped {
+		if o.idmapFDs == nil {
+			o.idmapFDs = map[int]int{}
+		}
+		o.idmapFDs[idmapIndex[k]] = 3 + len(extra)
+		extra = append(extra, f)
 	}
 	var exe *os.File
 	// Assigned, not declared: the cleanup above kills this cmd on failure.

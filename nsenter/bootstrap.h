@@ -163,6 +163,7 @@ enum {
 	OP_SYSCTL, /* s0 path below a procfs root ("sys/net/ipv4/ip_forward"), s1 value, s2 it quoted, s4 field */
 	OP_MOUNTLABEL, /* s0 linux.mountLabel, for the B_MQLABEL mounts that follow */
 	OP_CONSOLE, /* n0 console socket fd, n1 rows, n2 bits (B_RELAY), n3 cols, n4 uid of the slave; s0 ptmx, s1 console ("": no bind) */
+	OP_IDMAPFD, /* n0 fd of a detached idmapped mount (made by the parent), for the OP_BIND with B_IDMAP that follows */
 	OP_MAX
 };
 
@@ -210,6 +211,7 @@ void berth_free_plan(struct plan *p);
 #define B_DEVBIND 8192 /* OP_DEVICE (in n5): bind the host's node, no mknod (user namespace) */
 #define B_MQLABEL 16384 /* OP_FRESH of an mqueue: its root gets the OP_MOUNTLABEL label as security.selinux */
 #define B_RELAY 32768 /* OP_CONSOLE: berth relays the terminal itself (run -t without --console-socket) */
+#define B_IDMAP 65536 /* OP_BIND: move the OP_IDMAPFD's detached mount into place instead of binding s2 */
 
 
 /* berth_parse_exec reads an exec record; 0, or -1 when malformed. */
@@ -289,6 +291,14 @@ int berth_run_hook(const struct op *o, char **envp, char *msg, size_t size);
 const char *berth_signal_name(int sig, char *buf, size_t size);
 /* berth_hook_tail is the end of a failed hook's output as the Go init quotes it (chook.c). */
 void berth_hook_tail(const char *data, size_t len, int cut, char *out, size_t size);
+/*
+ * cmount.c: berth_idmap_take keeps an OP_IDMAPFD's fd for the OP_BIND after
+ * it; berth_idmap_source returns it (and forgets it), or -1;
+ * berth_idmap_move moves that detached mount onto target (an O_PATH fd).
+ */
+void berth_idmap_take(const struct op *o);
+int berth_idmap_source(void);
+int berth_idmap_move(int mnt, int target);
 /* berth_op_overlay mounts an OP_OVERLAY (cmount.c). */
 void berth_op_overlay(const struct op *o);
 /* berth_copy_up copies directory src into dst (O_PATH fds), tmpcopyup; -1 with errno and the names in err. */

@@ -58,6 +58,8 @@ const (
 	_ = uint(MaxLSM-C.CX_MAX_LSM) + uint(C.CX_MAX_LSM-MaxLSM)
 	_ = uint(BitRelay-C.B_RELAY) + uint(C.B_RELAY-BitRelay)
 	_ = uint(ExecRelay-C.CX_RELAY) + uint(C.CX_RELAY-ExecRelay)
+	_ = uint(OpIdmapFD-C.OP_IDMAPFD) + uint(C.OP_IDMAPFD-OpIdmapFD)
+	_ = uint(BitIdmap-C.B_IDMAP) + uint(C.B_IDMAP-BitIdmap)
 	_ = uint(procattr.KindSched-C.PA_SCHED) + uint(C.PA_SCHED-procattr.KindSched)
 	_ = uint(procattr.KindIOPrio-C.PA_IOPRIO) + uint(C.PA_IOPRIO-procattr.KindIOPrio)
 	_ = uint(procattr.KindAffinity-C.PA_AFFINITY) + uint(C.PA_AFFINITY-procattr.KindAffinity)

@@ -149,6 +149,19 @@ func checkMounts(s *specs.Spec) error {
 		if (len(m.UIDMappings) == 0) != (len(m.GIDMappings) == 0) {
 			return fmt.Errorf("mounts[%d]: uidMappings and gidMappings must be given together", i)
 		}
+		for _, l := range []struct {
+			field string
+			maps  []specs.LinuxIDMapping
+		}{{"uidMappings", m.UIDMappings}, {"gidMappings", m.GIDMappings}} {
+			for j, e := range l.maps {
+				if e.Size == 0 {
+					return fmt.Errorf("mounts[%d].%s[%d].size: must be greater than zero", i, l.field, j)
+				}
+				if uint64(e.ContainerID)+uint64(e.Size) > noID || uint64(e.HostID)+uint64(e.Size) > noID {
+					return fmt.Errorf("mounts[%d].%s[%d]: range past the largest id", i, l.field, j)
+				}
+			}
+		}
 	}
 	return nil
 }
@@ -547,11 +560,6 @@ func checkUnsupported(s *specs.Spec) error {
 	// memoryPolicy: compiled now so a bad value fails naming its field.
 	if _, err := procattr.Compile(s.Linux, s.Process); err != nil {
 		return err
-	}
-	for i, m := range s.Mounts {
-		if len(m.UIDMappings) > 0 || len(m.GIDMappings) > 0 {
-			return fmt.Errorf("mounts[%d] (%s): uidMappings/gidMappings (an idmapped mount): not supported by berth", i, m.Destination)
-		}
 	}
 	if l := s.Linux; l != nil {
 		switch {

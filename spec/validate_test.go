@@ -338,10 +338,14 @@ func TestValidate(t *testing.T) {
 		{"memoryPolicy bad flag", func(s *specs.Spec) {
 			s.Linux.MemoryPolicy = &specs.LinuxMemoryPolicy{Mode: specs.MpolBind, Nodes: "0", Flags: []specs.MemoryPolicyFlagType{"MPOL_F_X"}}
 		}, `linux.memoryPolicy.flags[0] "MPOL_F_X": unknown`},
-		{"idmapped mount refused", func(s *specs.Spec) {
+		{"idmapped mount", func(s *specs.Spec) {
 			s.Mounts[0].UIDMappings = []specs.LinuxIDMapping{{Size: 1}}
 			s.Mounts[0].GIDMappings = []specs.LinuxIDMapping{{Size: 1}}
-		}, "config.json: mounts[0] (/proc): uidMappings/gidMappings (an idmapped mount): not supported"},
+		}, ""},
+		{"idmapped mount size 0", func(s *specs.Spec) {
+			s.Mounts[0].UIDMappings = []specs.LinuxIDMapping{{Size: 1}}
+			s.Mounts[0].GIDMappings = []specs.LinuxIDMapping{{Size: 0}}
+		}, "config.json: mounts[0].gidMappings[0].size: must be greater than zero"},
 		{"intelRdt refused", func(s *specs.Spec) { s.Linux.IntelRdt = &specs.LinuxIntelRdt{ClosID: "x"} }, "config.json: linux.intelRdt: not supported"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
