@@ -18,6 +18,7 @@ import (
 
 	"berth/libcontainer/cgroups"
 	"berth/libcontainer/hooks"
+	"berth/libcontainer/intelrdt"
 	"berth/libcontainer/lsm"
 	"berth/network"
 	"berth/nsenter"
@@ -105,6 +106,18 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 	}
 	if (netCfg != nil || len(o.Spec.Linux.NetDevices) > 0) && !plan.has(specs.NetworkNamespace) {
 		return nil, errors.New("config.json: berth.net.* annotations and linux.netDevices need a new network namespace in linux.namespaces")
+	}
+	// Before anything is made: where resctrl is missing or lacks a
+	// resource, create fails naming the field.
+	var rdt *intelrdt.Plan
+	if r := o.Spec.Linux.IntelRdt; r != nil {
+		rdtRoot, err := intelrdt.Root("/proc/self/mountinfo")
+		if err != nil {
+			return nil, fmt.Errorf("config.json: %w", err)
+		}
+		if rdt, err = intelrdt.Prepare(rdtRoot, o.ID, r); err != nil {
+			return nil, fmt.Errorf("config.json: %w", err)
+		}
 	}
 	if reason := cInitReason(o, plan); reason == "" {
 		plan.cinit = true
@@ -307,6 +320,16 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 		return nil, err
 	}
 	clk.step("create: network")
+	if rdt != nil {
+		// Saved first, so that a failure from here on removes the group.
+		st.IntelRdt = rdt
+		if err := s.save(st); err != nil {
+			return nil, err
+		}
+		if err := rdt.Apply(pid); err != nil {
+			return nil, err
+		}
+	}
 	if adj := o.Spec.Process.OOMScoreAdj; adj != nil {
 		if err := os.WriteFile("/proc/"+strconv.Itoa(pid)+"/oom_score_adj", []byte(strconv.Itoa(*adj)), 0); err != nil {
 			return nil, fmt.Errorf("process.oomScoreAdj %d: %w", *adj, unwrapPathErr(err))

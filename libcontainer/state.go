@@ -13,6 +13,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"berth/libcontainer/intelrdt"
 	"berth/network"
 	"berth/spec"
 )
@@ -63,6 +64,8 @@ type State struct {
 	Network *network.Result `json:"network,omitempty"`
 	// NetDevices are the host interfaces moved in (linux.netDevices).
 	NetDevices []network.MovedDevice `json:"net_devices,omitempty"`
+	// IntelRdt is the container's resctrl placement (linux.intelRdt).
+	IntelRdt *intelrdt.Plan `json:"intel_rdt,omitempty"`
 }
 
 // validateID keeps an id usable as a single path element and readable in logs.

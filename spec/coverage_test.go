@@ -156,7 +156,7 @@ var coverage = map[string][]string{
 	"linux.maskedPaths":                        {"tests.TestMaskedPaths"},
 	"linux.readonlyPaths":                      {"tests.TestReadonlyPaths"},
 	"linux.mountLabel":                         {"tests.TestCPathMountLabel"},
-	"linux.intelRdt.*":                         {"spec.TestValidate/intelRdt refused"},
+	"linux.intelRdt.*":                         {"tests.TestSpecIntelRdt", "libcontainer/intelrdt.TestPrepareApplyRemove", "libcontainer/intelrdt.TestPrepareErrors"},
 	"linux.memoryPolicy.*":                     {"tests.TestProcessAttributes", "libcontainer/procattr.TestCompile", "libcontainer/procattr.TestCompileErrors"},
 	"linux.personality.*":                      {"tests.TestProcessAttributes", "libcontainer/procattr.TestCompile", "spec.TestValidate/personality bad flag"},
 	"linux.timeOffsets":                        {"tests.TestNamespaceTime"},

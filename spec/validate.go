@@ -561,11 +561,5 @@ func checkUnsupported(s *specs.Spec) error {
 	if _, err := procattr.Compile(s.Linux, s.Process); err != nil {
 		return err
 	}
-	if l := s.Linux; l != nil {
-		switch {
-		case l.IntelRdt != nil:
-			return errors.New("linux.intelRdt: not supported by berth")
-		}
-	}
 	return nil
 }

@@ -346,7 +346,6 @@ func TestValidate(t *testing.T) {
 			s.Mounts[0].UIDMappings = []specs.LinuxIDMapping{{Size: 1}}
 			s.Mounts[0].GIDMappings = []specs.LinuxIDMapping{{Size: 0}}
 		}, "config.json: mounts[0].gidMappings[0].size: must be greater than zero"},
-		{"intelRdt refused", func(s *specs.Spec) { s.Linux.IntelRdt = &specs.LinuxIntelRdt{ClosID: "x"} }, "config.json: linux.intelRdt: not supported"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			// The v2 default (six namespaces): the expected indexes
