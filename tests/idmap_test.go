@@ -2,8 +2,12 @@ package tests
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
+	goruntime "runtime"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -39,6 +43,38 @@ func idmapVolume(t *testing.T, sub bool) string {
 	return dir
 }
 
+// idmappable reports whether the filesystem of dir takes idmapped mounts
+// on this kernel (tmpfs from Linux 6.3, ext4 from 5.12), tried the way
+// berth does it: a user namespace of a child stopped at its execve, a
+// clone of dir, mount_setattr MOUNT_ATTR_IDMAP.
+func idmappable(t *testing.T, dir string) bool {
+	t.Helper()
+	goruntime.LockOSThread()
+	defer goruntime.UnlockOSThread()
+	cmd := exec.Command("/proc/self/exe")
+	m := []syscall.SysProcIDMap{{ContainerID: 0, HostID: 1000, Size: 1}}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWUSER, UidMappings: m, GidMappings: m, Ptrace: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	}()
+	ns, err := os.Open("/proc/" + strconv.Itoa(cmd.Process.Pid) + "/ns/user")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ns.Close()
+	fd, err := unix.OpenTree(unix.AT_FDCWD, dir, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	err = unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH, &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_IDMAP, Userns_fd: uint64(ns.Fd())})
+	return err == nil
+}
+
 // TestMountIdmapped: a bind mount with uidMappings/gidMappings shows its
 // files' owners through the mappings (an on-disk id k seen as the host id
 // the mapping gives k), with the idmap, ridmap or no option; ridmap maps
@@ -47,6 +83,18 @@ func idmapVolume(t *testing.T, sub bool) string {
 // fails create naming the mount.
 func TestMountIdmapped(t *testing.T) {
 	r := newRuntime(t)
+	if !idmappable(t, testDir(t, "idmap-probe")) {
+		// Then the test is the refusal, naming the mount, by the
+		// filesystem the volumes are on (the cgroup-v2 VM's kernel is
+		// older than tmpfs's idmapped mounts).
+		b := newBundle(t, "true")
+		b.addMount(specs.Mount{Destination: "/v", Type: "bind", Source: idmapVolume(t, false), Options: []string{"bind", "idmap"},
+			UIDMappings: []specs.LinuxIDMapping{{Size: 1}}, GIDMappings: []specs.LinuxIDMapping{{Size: 1}}})
+		before := hostMounts()
+		id, res := r.runContainer(b)
+		advAssertRefused(t, r, id, before, res, "spec mounts[", "(/v)", "mount_setattr MOUNT_ATTR_IDMAP", "invalid argument")
+		return
+	}
 	toUser := []specs.LinuxIDMapping{{ContainerID: 0, HostID: 1000, Size: 1}}
 	owners := func(t *testing.T, b *bundle) string {
 		t.Helper()
