@@ -185,6 +185,15 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 	if err := mgr.Create(); err != nil {
 		return nil, fmt.Errorf("create cgroup (linux.cgroupsPath %q): %w", o.Spec.Linux.CgroupsPath, err)
 	}
+	// Its own user and cgroup namespaces: the cgroup (v2) is the
+	// container root's to manage, for systemd or a runtime inside.
+	if plan.has(specs.CgroupNamespace) && plan.has(specs.UserNamespace) {
+		if uid, gid, ok := hostRoot(o.Spec.Linux); ok {
+			if err := cgroups.Delegate(mgr, uid, gid); err != nil {
+				return nil, fmt.Errorf("linux.cgroupsPath %q: %w", o.Spec.Linux.CgroupsPath, err)
+			}
+		}
+	}
 	clk.step("create: cgroup")
 
 	fifoPath := filepath.Join(dir, fifoName)
