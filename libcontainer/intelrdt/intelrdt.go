@@ -20,6 +20,7 @@ import (
 
 // Plan is what Apply does and Remove undoes.
 type Plan struct {
+	Root     string   // the resctrl mount
 	Group    string   // the CLOS group directory (the resctrl root itself for the default group)
 	Create   bool     // the group is the container's: made by Apply, removed by Remove
 	Schemata []string // lines written to the group's schemata file
@@ -95,7 +96,7 @@ func Prepare(root, id string, rdt *specs.LinuxIntelRdt) (*Plan, error) {
 			lines = append(lines, line)
 		}
 	}
-	p := &Plan{Group: root, Schemata: lines}
+	p := &Plan{Root: root, Group: root, Schemata: lines}
 	name := rdt.ClosID
 	if name == "" && len(lines) > 0 {
 		name = id
@@ -215,4 +216,22 @@ func writeFile(path, s string) error {
 		err = cerr
 	}
 	return err
+}
+
+// Update writes new schemata lines (`berth update --l3-cache-schema`,
+// `--mem-bw-schema`; field names the flag) to the group, each checked
+// against the resources the root offers.
+func (p *Plan) Update(field string, lines ...string) error {
+	for _, l := range lines {
+		if l = strings.TrimSpace(l); l == "" {
+			continue
+		}
+		if err := checkLine(p.Root, field, l); err != nil {
+			return err
+		}
+		if err := writeFile(filepath.Join(p.Group, "schemata"), l+"\n"); err != nil {
+			return fmt.Errorf("%s %q: write %s/schemata: %w", field, l, p.Group, err)
+		}
+	}
+	return nil
 }

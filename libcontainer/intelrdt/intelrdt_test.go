@@ -52,7 +52,7 @@ func TestPrepareApplyRemove(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := &Plan{Group: filepath.Join(root, "c1"), Create: true, Schemata: []string{"L3:0=f0", "MB:0=70", "L3:1=0f"}, Mon: filepath.Join(root, "c1", "mon_groups", "c1")}
+	want := &Plan{Root: root, Group: filepath.Join(root, "c1"), Create: true, Schemata: []string{"L3:0=f0", "MB:0=70", "L3:1=0f"}, Mon: filepath.Join(root, "c1", "mon_groups", "c1")}
 	if !reflect.DeepEqual(p, want) {
 		t.Fatalf("plan %+v, want %+v", p, want)
 	}
@@ -103,11 +103,18 @@ func TestPrepareApplyRemove(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (&Plan{Group: filepath.Join(root, "gold")}); !reflect.DeepEqual(p, want) {
+	if want := (&Plan{Root: root, Group: filepath.Join(root, "gold")}); !reflect.DeepEqual(p, want) {
 		t.Errorf("joined: %+v, want %+v", p, want)
 	}
 	if err := p.Apply(7); err != nil || read(t, filepath.Join(root, "gold", "tasks")) != "7" {
 		t.Errorf("joined apply: %v", err)
+	}
+	// update --l3-cache-schema on it, checked like create's.
+	if err := p.Update("--l3-cache-schema", "L3:0=3f"); err != nil || !strings.HasSuffix(read(t, filepath.Join(root, "gold", "schemata")), "L3:0=3f\n") {
+		t.Errorf("update: %v", err)
+	}
+	if err := p.Update("--mem-bw-schema", "SMBA:0=5"); err == nil || !strings.HasPrefix(err.Error(), `--mem-bw-schema "SMBA:0=5": this host's resctrl has no SMBA`) {
+		t.Errorf("update of a missing resource: %v", err)
 	}
 	if err := p.Remove(); err != nil {
 		t.Fatal(err)

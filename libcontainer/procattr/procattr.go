@@ -9,6 +9,7 @@ package procattr
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -287,4 +288,19 @@ func memoryPolicy(m *specs.LinuxMemoryPolicy) (Attr, error) {
 		Words: words,
 		Msg:   fmt.Sprintf("linux.memoryPolicy (%s, nodes %q): set_mempolicy", m.Mode, m.Nodes),
 	}, nil
+}
+
+// MemoryPolicyModes and MemoryPolicyFlags list the linux.memoryPolicy
+// names berth knows, sorted (`berth features`).
+func MemoryPolicyModes() []string { return sortedNames(mpolModes) }
+
+func MemoryPolicyFlags() []string { return sortedNames(mpolFlags) }
+
+func sortedNames[K ~string, V any](m map[K]V) []string {
+	var out []string
+	for k := range m {
+		out = append(out, string(k))
+	}
+	slices.Sort(out)
+	return out
 }
