@@ -41,6 +41,8 @@ func planSpec() (*CreateOpts, *specs.Spec) {
 			{Destination: "/dev/mqueue", Type: "mqueue", Source: "mqueue"},
 			{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: []string{"ro"}},
 			{Destination: "/u", Type: "tmpfs", Options: []string{"tmpcopyup", "ro"}},
+			{Destination: "/idm", Type: "bind", Source: "/srv", Options: []string{"bind", "idmap"},
+				UIDMappings: []specs.LinuxIDMapping{{Size: 1}}, GIDMappings: []specs.LinuxIDMapping{{Size: 1}}},
 		},
 		Hooks: &specs.Hooks{
 			CreateContainer: []specs.Hook{{Path: "/hook", Args: []string{"h", "a b"}, Env: []string{"A=1"}, Timeout: &timeout}},
@@ -56,7 +58,8 @@ func planSpec() (*CreateOpts, *specs.Spec) {
 			Personality:   &specs.LinuxPersonality{Domain: specs.PerLinux32},
 		},
 	}
-	return &CreateOpts{ID: "c1", Bundle: "/b", Rootfs: "/b/rootfs"}, s
+	// The idmapped mount's detached mount, as create passes it.
+	return &CreateOpts{ID: "c1", Bundle: "/b", Rootfs: "/b/rootfs", idmapFDs: map[int]int{6: 12}}, s
 }
 
 // encodedPlan is cInitPlan of planSpec, without its length word; with
@@ -103,7 +106,7 @@ func planRoundTrip(t *testing.T, noPivot, userNS bool) {
 		t.Fatal(err)
 	}
 	hooks, starts = all[:len(hooks)], all[len(hooks):]
-	setup, err := rootfs.PlanSetup(&rootfs.Config{Spec: s, Rootfs: o.Rootfs, Bundle: o.Bundle, NoPivot: noPivot, UserNS: userNS, BeforePivotOps: hooks})
+	setup, err := rootfs.PlanSetup(&rootfs.Config{Spec: s, Rootfs: o.Rootfs, Bundle: o.Bundle, NoPivot: noPivot, UserNS: userNS, BeforePivotOps: hooks, IdmapFDs: o.idmapFDs})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +116,7 @@ func planRoundTrip(t *testing.T, noPivot, userNS bool) {
 	}
 	for _, want := range []uint32{nsenter.OpSetsid, nsenter.OpPrepare, nsenter.OpMountLabel, nsenter.OpBind, nsenter.OpHooks, nsenter.OpPivot,
 		nsenter.OpLoopback, nsenter.OpHostname, nsenter.OpDomainname, nsenter.OpSysctl, nsenter.OpMask, nsenter.OpReadonly,
-		nsenter.OpRootReadonly, nsenter.OpKeyring, nsenter.OpConsole} {
+		nsenter.OpRootReadonly, nsenter.OpKeyring, nsenter.OpConsole, nsenter.OpIdmapFD} {
 		if !slices.Contains(codes, want) {
 			t.Errorf("op %d missing from %v", want, codes)
 		}

@@ -106,6 +106,8 @@ func TestMountIdmapped(t *testing.T) {
 	}
 
 	t.Run("mappings", func(t *testing.T) {
+		log := withLog(t, r)
+		defer func() { r.global = nil }()
 		for _, opts := range [][]string{{"bind"}, {"bind", "idmap"}} {
 			b := newShBundle(t, "stat -c %n=%u:%g /v/root /v/user")
 			b.addMount(specs.Mount{Destination: "/v", Type: "bind", Source: idmapVolume(t, false), Options: opts,
@@ -115,6 +117,8 @@ func TestMountIdmapped(t *testing.T) {
 				t.Errorf("options %v: %q, want %q", opts, got, want)
 			}
 		}
+		// Moved into place by the C init.
+		checkInit(t, log(), false)
 	})
 
 	t.Run("ridmap maps submounts", func(t *testing.T) {
