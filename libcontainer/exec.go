@@ -123,6 +123,9 @@ func (c *Container) Exec(o *ExecOpts) (info *CreatedInfo, err error) {
 	}
 	if plan.exec == nil {
 		slog.Debug("exec: the Go exec runs", "why", "BERTH_EXEC_GO=1")
+		if err := goPathProcAttrs(execSpec.Linux, proc, "BERTH_EXEC_GO=1"); err != nil {
+			return nil, err
+		}
 		spec := *st.spec()
 		spec.Process = proc
 		execSpec = &spec

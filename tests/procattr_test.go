@@ -83,6 +83,15 @@ func TestProcessAttributes(t *testing.T) {
 		}
 	})
 
+	t.Run("Go init refuses", func(t *testing.T) {
+		t.Setenv("BERTH_INIT_GO", "1")
+		b := procattrBundle(t)
+		b.spec.Linux.Personality = &specs.LinuxPersonality{Domain: specs.PerLinux}
+		before := hostMounts()
+		id, res := r.runContainer(b)
+		advAssertRefused(t, r, id, before, res, "linux.personality", "made by the C executor only", "BERTH_INIT_GO=1")
+	})
+
 	t.Run("refused by the kernel", func(t *testing.T) {
 		b := procattrBundle(t)
 		// SCHED_DEADLINE wants runtime <= deadline <= period.
