@@ -11,6 +11,7 @@ import (
 
 	"berth/libcontainer/caps"
 	"berth/libcontainer/intelrdt"
+	"berth/libcontainer/lsm"
 	"berth/libcontainer/procattr"
 	"berth/libcontainer/seccomp"
 	"berth/rootfs"
@@ -63,7 +64,10 @@ var featuresCommand = &cli.Command{
 				"org.berth.checkpoint.enabled": "false",
 				// berth compiles seccomp profiles itself (no libseccomp).
 				"org.berth.seccomp.compiler": "builtin",
-				"org.berth.host.resctrl":     strconv.FormatBool(hostResctrl()),
+				// What this host offers of what berth implements.
+				"org.berth.host.resctrl":  strconv.FormatBool(hostResctrl()),
+				"org.berth.host.apparmor": strconv.FormatBool(lsm.AppArmorEnabled()),
+				"org.berth.host.selinux":  strconv.FormatBool(lsm.SELinuxEnabled()),
 			},
 			// Annotations that change what berth does to the host:
 			// veth networking, and an overlay rootfs over bundle paths.

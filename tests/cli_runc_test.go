@@ -311,6 +311,12 @@ func TestFeaturesComplete(t *testing.T) {
 	if want := strconv.FormatBool(strings.Contains(string(mi), " - resctrl ")); f.Annotations["org.berth.host.resctrl"] != want {
 		t.Errorf("annotation org.berth.host.resctrl %q, want %s", f.Annotations["org.berth.host.resctrl"], want)
 	}
+	_, aaErr := os.Stat("/sys/kernel/security/apparmor")
+	if f.Annotations["org.berth.host.apparmor"] == "" || f.Annotations["org.berth.host.selinux"] != "false" ||
+		(aaErr != nil && f.Annotations["org.berth.host.apparmor"] != "false") {
+		t.Errorf("annotations of the host's LSMs: apparmor %q, selinux %q (this host has no SELinux)",
+			f.Annotations["org.berth.host.apparmor"], f.Annotations["org.berth.host.selinux"])
+	}
 	if f.Annotations["org.berth.checkpoint.enabled"] != "false" || f.Annotations["org.berth.version"] == "" {
 		t.Errorf("annotations %v", f.Annotations)
 	}
