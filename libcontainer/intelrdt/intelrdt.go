@@ -7,7 +7,6 @@
 package intelrdt
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"os"
@@ -16,6 +15,8 @@ import (
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"berth/internal/mountinfo"
 )
 
 // Plan is what Apply does and Remove undoes.
@@ -27,42 +28,19 @@ type Plan struct {
 	Mon      string   // the monitoring group directory made by Apply, or ""
 }
 
-// Root finds where resctrl is mounted (the first resctrl entry of
-// mountinfo); an error names the field when it is not.
-func Root(mountinfo string) (string, error) {
-	f, err := os.Open(mountinfo)
+// Root finds where resctrl is mounted (the first resctrl entry of the
+// mountinfo table at path); an error names the field when it is not.
+func Root(path string) (string, error) {
+	mounts, err := mountinfo.ReadFile(path)
 	if err != nil {
-		return "", fmt.Errorf("linux.intelRdt: read %s: %w", mountinfo, err)
+		return "", fmt.Errorf("linux.intelRdt: %w", err)
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		// ... mountpoint ... - fstype source options
-		pre, post, ok := strings.Cut(sc.Text(), " - ")
-		fields := strings.Fields(pre)
-		if !ok || len(fields) < 5 || !strings.HasPrefix(post, "resctrl ") {
-			continue
+	for _, m := range mounts {
+		if m.FSType == "resctrl" {
+			return m.Mountpoint, nil
 		}
-		return unescape(fields[4]), nil
 	}
 	return "", errors.New("linux.intelRdt: resctrl is not mounted on this host (mount -t resctrl resctrl /sys/fs/resctrl, on a CPU with Intel RDT or AMD PQoS)")
-}
-
-// unescape undoes mountinfo's octal escapes (\040 for a space).
-func unescape(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // Prepare works out the plan for container id under the resctrl root,
