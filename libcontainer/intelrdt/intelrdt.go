@@ -20,12 +20,13 @@ import (
 )
 
 // Plan is what Apply does and Remove undoes.
+// It is kept in the container's state, for delete and update.
 type Plan struct {
-	Root     string   // the resctrl mount
-	Group    string   // the CLOS group directory (the resctrl root itself for the default group)
-	Create   bool     // the group is the container's: made by Apply, removed by Remove
-	Schemata []string // lines written to the group's schemata file
-	Mon      string   // the monitoring group directory made by Apply, or ""
+	Root     string   `json:"root"`               // the resctrl mount
+	Group    string   `json:"group"`              // the CLOS group directory (the resctrl root itself for the default group)
+	Create   bool     `json:"create,omitempty"`   // the group is the container's: made by Apply, removed by Remove
+	Schemata []string `json:"schemata,omitempty"` // lines written to the group's schemata file
+	Mon      string   `json:"mon,omitempty"`      // the monitoring group directory made by Apply, or ""
 }
 
 // Root finds where resctrl is mounted (the first resctrl entry of the
