@@ -13,6 +13,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"berth/cgroups/manager"
+	"berth/libcontainer"
 )
 
 // logToFile is true when --log sends the log somewhere other than stderr: an
@@ -47,6 +48,9 @@ func setupLogging(c *cli.Context) error {
 		return fmt.Errorf("--log-format %q: must be text or json", c.String("log-format"))
 	}
 	slog.SetDefault(slog.New(h))
+	if err := libcontainer.SetRootless(c.String("rootless")); err != nil {
+		return err
+	}
 	if c.Bool("systemd-cgroup") {
 		// The driver chooser's own answer, before any command runs.
 		return manager.ErrSystemdDriver

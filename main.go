@@ -55,15 +55,10 @@ func newApp() *cli.App {
 			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "log format: text or json"},
 			&cli.BoolFlag{Name: "debug", Usage: "log debug messages, including per-step timings"},
 			&cli.BoolFlag{Name: "systemd-cgroup", Usage: "use systemd for cgroups (not supported yet)"},
-			&cli.StringFlag{Name: "criu", Hidden: true},
+			&cli.StringFlag{Name: "criu", Usage: "path to criu, for runc's command line (berth has no checkpoint/restore)"},
 			&cli.StringFlag{Name: "rootless", Value: "auto", Usage: "rootless handling of cgroups and networking: true, false or auto (not root, or root of a user namespace)"},
 		},
-		Before: func(c *cli.Context) error {
-			if err := libcontainer.SetRootless(c.String("rootless")); err != nil {
-				return err
-			}
-			return setupLogging(c)
-		},
+		Before: setupLogging,
 		Commands: []*cli.Command{
 			createCommand, startCommand, runCommand, stateCommand, killCommand,
 			deleteCommand, listCommand, specCommand, execCommand, featuresCommand,

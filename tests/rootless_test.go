@@ -292,7 +292,7 @@ func TestRootlessLifecycle(t *testing.T) {
 	for _, single := range []bool{true, false} {
 		t.Run(map[bool]string{true: "own-ids", false: "subuid-range"}[single], func(t *testing.T) {
 			r := u.runtime(t)
-			b := rootlessBundle(t, u, single, "sh", "-c", "echo started; cat /proc/self/setgroups; exec sleep 1000")
+			b := rootlessBundle(t, u, single, "sh", "-c", "cat /proc/self/setgroups; echo started; exec sleep 1000")
 			c := r.create(b)
 			if st := r.state(c.id); st.Status != specs.StateCreated || st.Pid == 0 {
 				t.Fatalf("state after create: %+v", st)
@@ -309,7 +309,7 @@ func TestRootlessLifecycle(t *testing.T) {
 			c.waitOutput("started")
 			st := r.waitStatus(c.id, specs.StateRunning)
 			wantSetgroups := map[bool]string{true: "deny", false: "allow"}[single]
-			if !strings.Contains(c.stdout(), "started\n"+wantSetgroups) {
+			if !strings.Contains(c.stdout(), wantSetgroups+"\nstarted") {
 				t.Errorf("/proc/self/setgroups: %q, want %s", c.stdout(), wantSetgroups)
 			}
 			if ids := hostIDs(t, st.Pid, "Uid"); strings.Fields(ids)[0] != strconv.Itoa(u.uid) {
