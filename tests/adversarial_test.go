@@ -64,7 +64,8 @@ type advPath struct {
 var (
 	advInitPaths = []advPath{{name: "c-init"}, {name: "go-init", env: "BERTH_INIT_GO=1"}, {name: "c-init-userns", userns: true},
 		{name: "c-init-rootless", userns: true, rootless: true}}
-	advExecPaths = []advPath{{name: "c-exec"}, {name: "go-exec", env: "BERTH_EXEC_GO=1"}}
+	advExecPaths = []advPath{{name: "c-exec"}, {name: "go-exec", env: "BERTH_EXEC_GO=1"},
+		{name: "c-exec-rootless", userns: true, rootless: true}}
 )
 
 // advUserNS gives b the path's user namespace, or takes it away.
@@ -80,6 +81,15 @@ func (b *bundle) advUserNS(t *testing.T, p advPath) {
 	case p.userns:
 		addUserNS(t, b)
 	}
+}
+
+// initPath is the init path a container for exec path p is made on: the
+// C init, by p's user on the rootless path.
+func (p advPath) initPath() advPath {
+	if p.rootless {
+		return advPath{name: "c-init-rootless", userns: true, rootless: true, user: p.user}
+	}
+	return advInitPaths[0]
 }
 
 // advFor is the runtime and path a subtest of path p uses: on the
@@ -343,13 +353,21 @@ func advAssertRefused(t *testing.T, r *runtime, id string, before []string, res 
 // paths, for exec; edit adjusts the bundle first.
 func advRunning(t *testing.T, r *runtime, edit func(b *bundle)) (string, *bundle) {
 	t.Helper()
+	return advRunningOn(t, r, advInitPaths[0], edit)
+}
+
+// advRunningOn is advRunning on init path p (after advFor: the rootless
+// exec path's container is its user's).
+func advRunningOn(t *testing.T, r *runtime, p advPath, edit func(b *bundle)) (string, *bundle) {
+	t.Helper()
 	b := advBundle(t, "sleep", "1000")
 	if edit != nil {
 		edit(b)
 	}
+	b.advUserNS(t, p)
 	id := r.newID()
 	b.advFinish(t, id)
-	res, _ := advCall(t, r, advInitPaths[0], id, nil, "create", "--bundle", b.dir, id)
+	res, _ := advCall(t, r, p, id, nil, "create", "--bundle", b.dir, id)
 	if res.code != 0 {
 		t.Fatalf("create: %s", res)
 	}
@@ -607,15 +625,26 @@ func TestAdversarialFakeProc(t *testing.T) {
 func TestAdversarialExecFakeProc(t *testing.T) {
 	r := newRuntime(t)
 	h := newAdvHost(t)
-	id, _ := advRunning(t, r, func(b *bundle) { advFakeProcTree(t, b.rootfs) })
-	priv := advProcess("umount -l /proc && cat /proc/sys/kernel/cap_last_cap")
-	admin := append(append([]string{}, advDockerCaps...), "CAP_SYS_ADMIN")
-	priv.Capabilities = &specs.LinuxCapabilities{Bounding: admin, Effective: admin, Permitted: admin}
-	if res := advExec(t, r, advExecPaths[0], id, priv, nil); res.code != 0 || strings.TrimSpace(res.stdout) != "0" {
-		t.Fatalf("the workload could not uncover the image's /proc: %s", res)
+	// A running container whose privileged process uncovered the image's /proc.
+	uncovered := func(t *testing.T, r *runtime, p advPath) string {
+		t.Helper()
+		id, _ := advRunningOn(t, r, p, func(b *bundle) { advFakeProcTree(t, b.rootfs) })
+		priv := advProcess("umount -l /proc && cat /proc/sys/kernel/cap_last_cap")
+		admin := append(append([]string{}, advDockerCaps...), "CAP_SYS_ADMIN")
+		priv.Capabilities = &specs.LinuxCapabilities{Bounding: admin, Effective: admin, Permitted: admin}
+		if res := advExec(t, r, p, id, priv, nil); res.code != 0 || strings.TrimSpace(res.stdout) != "0" {
+			t.Fatalf("the workload could not uncover the image's /proc: %s", res)
+		}
+		return id
 	}
+	shared := uncovered(t, r, advInitPaths[0])
 	for _, p := range advExecPaths {
 		t.Run(p.name, func(t *testing.T) {
+			r, p := advFor(t, r, p)
+			id := shared
+			if p.rootless {
+				id = uncovered(t, r, p)
+			}
 			res := advExec(t, r, p, id, advProcess(h.probe()), nil)
 			if res.code != 0 {
 				msg := strings.TrimRight(res.stderr, "\n")
@@ -828,6 +857,7 @@ func TestAdversarialPasswd(t *testing.T) {
 	}
 	for _, p := range advExecPaths {
 		t.Run(p.name, func(t *testing.T) {
+			r, p := advFor(t, r, p)
 			for _, k := range kinds {
 				uids := []uint32{0}
 				if k.name != "fifo" {
@@ -836,7 +866,7 @@ func TestAdversarialPasswd(t *testing.T) {
 				}
 				for _, uid := range uids {
 					t.Run(fmt.Sprintf("%s uid %d", k.name, uid), func(t *testing.T) {
-						id, b := advRunning(t, r, func(b *bundle) {
+						id, b := advRunningOn(t, r, p.initPath(), func(b *bundle) {
 							b.spec.Process.Env = append(b.spec.Process.Env, "HOME=/root")
 						})
 						passwd := filepath.Join(b.rootfs, "etc", "passwd")
@@ -954,9 +984,14 @@ func TestAdversarialLeakedFds(t *testing.T) {
 			}
 		})
 	}
-	id, _ := advRunning(t, r, nil)
+	shared, _ := advRunning(t, r, nil)
 	for _, p := range advExecPaths {
 		t.Run(p.name, func(t *testing.T) {
+			r, p := advFor(t, r, p)
+			id := shared
+			if p.rootless {
+				id, _ = advRunningOn(t, r, p, nil)
+			}
 			for _, v := range variants {
 				t.Run(v.name, func(t *testing.T) {
 					proc := advProcess(h.probe())
@@ -1036,6 +1071,9 @@ echo initfds-listed
 				t.Fatalf("create: %s", res)
 			}
 			for _, ep := range advExecPaths {
+				if ep.rootless {
+					continue // c-init-rootless execs as its user on every exec path
+				}
 				t.Run(ep.name, func(t *testing.T) {
 					ep.user = ip.user // the rootless container's exec is its user's
 					if st := r.state(id); st.Status != specs.StateCreated {
@@ -1205,10 +1243,16 @@ func TestAdversarialRelativeArgs(t *testing.T) {
 			}
 		})
 	}
-	id, b := advRunning(t, r, nil)
-	setup(t, b.rootfs)
+	shared, sharedB := advRunning(t, r, nil)
+	setup(t, sharedB.rootfs)
 	for _, p := range advExecPaths {
 		t.Run(p.name, func(t *testing.T) {
+			r, p := advFor(t, r, p)
+			id, b := shared, sharedB
+			if p.rootless {
+				id, b = advRunningOn(t, r, p, nil)
+				setup(t, b.rootfs)
+			}
 			for _, v := range variants {
 				t.Run(v.name, func(t *testing.T) {
 					v.root(t, b.rootfs)
