@@ -53,7 +53,7 @@ func newApp() *cli.App {
 			&cli.StringFlag{Name: "log", Usage: "log file (default: stderr)"},
 			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "log format: text or json"},
 			&cli.BoolFlag{Name: "debug", Usage: "log debug messages, including per-step timings"},
-			&cli.BoolFlag{Name: "systemd-cgroup", Usage: "use systemd for cgroups (not supported yet)"},
+			&cli.BoolFlag{Name: "systemd-cgroup", Usage: "make each container's cgroup a systemd unit (linux.cgroupsPath \"slice:prefix:name\")"},
 			&cli.StringFlag{Name: "criu", Hidden: true},
 			&cli.StringFlag{Name: "rootless", Hidden: true},
 		},

@@ -18,6 +18,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"berth/cgroups/systemd"
 	"berth/libcontainer/cgroups"
 	"berth/libcontainer/hooks"
 	"berth/network"
@@ -432,6 +433,14 @@ func (st *State) cgroup() cgroups.Manager {
 	if err != nil {
 		slog.Warn("container cgroup", "id", st.ID, "err", err)
 		return nil
+	}
+	if st.SystemdUnit != "" {
+		sm, err := systemd.Load(st.SystemdUnit, m)
+		if err != nil {
+			slog.Warn("container cgroup", "id", st.ID, "err", err)
+			return nil
+		}
+		return sm
 	}
 	return m
 }

@@ -16,6 +16,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"berth/cgroups/systemd"
 	"berth/libcontainer/cgroups"
 	"berth/libcontainer/hooks"
 	"berth/libcontainer/lsm"
@@ -43,6 +44,9 @@ type CreateOpts struct {
 	NoPivot      bool
 	NoNewKeyring bool
 	PreserveFDs  int
+	// SystemdCgroup makes the cgroup a systemd unit (--systemd-cgroup);
+	// linux.cgroupsPath is then "slice:prefix:name".
+	SystemdCgroup bool
 	// Stdio of the container process (when there is no terminal).
 	Stdin, Stdout, Stderr *os.File
 }
@@ -107,7 +111,7 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 	} else {
 		slog.Debug("create: the Go init runs", "why", reason)
 	}
-	mgr, err := cgroups.NewManager(o.Spec.Linux.CgroupsPath, o.ID)
+	mgr, err := newCgroupManager(o)
 	if err != nil {
 		return nil, fmt.Errorf("linux.cgroupsPath %q: %w", o.Spec.Linux.CgroupsPath, err)
 	}
@@ -162,6 +166,9 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 	}()
 	// Paths first, so that a failure from here on finds the cgroup to remove.
 	st.CgroupPaths = mgr.Paths()
+	if sm, ok := mgr.(*systemd.Manager); ok {
+		st.SystemdUnit = sm.UnitName()
+	}
 	if err := s.save(st); err != nil {
 		return nil, err
 	}
@@ -259,6 +266,10 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 		return cmd.Start()
 	})
 	childSock.Close()
+	if errors.Is(err, systemd.ErrUnitExists) {
+		// Another container's unit: the cleanup must not touch it.
+		st.CgroupPaths, st.SystemdUnit = nil, ""
+	}
 	if err != nil {
 		return nil, fmt.Errorf("start container init in its cgroup (linux.cgroupsPath %q): %w", o.Spec.Linux.CgroupsPath, err)
 	}
@@ -511,4 +522,13 @@ func initCmd(extra []*os.File, syncFD int, stdin, stdout, stderr *os.File) (*exe
 		Stderr:     stderr,
 		ExtraFiles: extra,
 	}, exe, nil
+}
+
+// newCgroupManager picks the cgroup driver: a systemd unit with
+// --systemd-cgroup, else the fs driver the host needs.
+func newCgroupManager(o *CreateOpts) (cgroups.Manager, error) {
+	if o.SystemdCgroup {
+		return systemd.New(o.Spec.Linux.CgroupsPath, o.ID)
+	}
+	return cgroups.NewManager(o.Spec.Linux.CgroupsPath, o.ID)
 }

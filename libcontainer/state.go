@@ -59,6 +59,9 @@ type State struct {
 	NsPaths  map[string]string `json:"ns_paths,omitempty"`
 	// CgroupPaths are the container's cgroup directories by controller.
 	CgroupPaths map[string]string `json:"cgroup_paths,omitempty"`
+	// SystemdUnit is the container's unit under the systemd cgroup driver
+	// (--systemd-cgroup); its cgroup is CgroupPaths.
+	SystemdUnit string `json:"systemd_unit,omitempty"`
 	// Network is the veth set up from the berth.net.* annotations.
 	Network *network.Result `json:"network,omitempty"`
 	// NetDevices are the host interfaces moved in (linux.netDevices).

@@ -23,7 +23,7 @@
 //   - empty: the relative path "<id>", where runc's cgroupfs driver puts
 //     it;
 //   - "slice:prefix:name": systemd's form, refused with ErrSystemdPath
-//     until berth has a systemd driver.
+//     (the systemd driver, package berth/cgroups/systemd, takes it)
 //
 // A path that resolves to a root cgroup or to berth's own is refused, and
 // so is an existing cgroup that is frozen or freezing, itself or through

@@ -8,8 +8,9 @@ import (
 	"strings"
 )
 
-// ErrSystemdPath is returned for a "slice:prefix:name" cgroupsPath.
-var ErrSystemdPath = errors.New("systemd cgroup driver not supported yet")
+// ErrSystemdPath is returned for a "slice:prefix:name" cgroupsPath given
+// to the fs driver.
+var ErrSystemdPath = errors.New("a systemd \"slice:prefix:name\" path needs --systemd-cgroup")
 
 // parseCgroupsPath reads linux.cgroupsPath. It returns a clean cgroup
 // path, and whether it is relative to berth's own cgroup. An empty path
