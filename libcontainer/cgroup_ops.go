@@ -6,7 +6,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
-	"berth/libcontainer/cgroups"
+	"berth/cgroups"
 )
 
 // Paused is the status of a container whose cgroup is frozen.

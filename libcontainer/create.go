@@ -16,8 +16,8 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"berth/cgroups"
 	"berth/cgroups/systemd"
-	"berth/libcontainer/cgroups"
 	"berth/libcontainer/hooks"
 	"berth/libcontainer/lsm"
 	"berth/network"

@@ -13,7 +13,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
-	"berth/libcontainer/cgroups"
+	"berth/cgroups"
 	"berth/libcontainer/lsm"
 	"berth/nsenter"
 )

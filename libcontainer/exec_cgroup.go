@@ -7,7 +7,7 @@ import (
 	"slices"
 	"strings"
 
-	"berth/libcontainer/cgroups"
+	"berth/cgroups"
 )
 
 // subCgroup is the manager of an existing sub-cgroup of the container,

@@ -12,8 +12,8 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
-	"berth/libcontainer/cgroups"
-	"berth/libcontainer/cgroups/devices"
+	"berth/cgroups"
+	"berth/cgroups/devices"
 )
 
 // Manager is a container's cgroup as a systemd unit. The embedded fs

@@ -8,8 +8,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
-	"berth/libcontainer/cgroups"
-	"berth/libcontainer/cgroups/devices"
+	"berth/cgroups"
+	"berth/cgroups/devices"
 )
 
 // Prop is one unit property as systemd's D-Bus API types it (uint64 for

@@ -7,7 +7,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
-	"berth/libcontainer/cgroups/devices"
+	"berth/cgroups/devices"
 )
 
 const procDevicesSample = `Character devices:

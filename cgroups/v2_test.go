@@ -13,7 +13,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
-	"berth/libcontainer/cgroups/ebpf"
+	"berth/cgroups/ebpf"
 )
 
 // newV2Test returns a v2 manager for a fresh cgroup of the test's own at

@@ -12,7 +12,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
-	"berth/libcontainer/cgroups/devices"
+	"berth/cgroups/devices"
 )
 
 // fakeCgroup answers a planner's questions from a map of "dir/file" to

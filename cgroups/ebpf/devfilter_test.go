@@ -11,7 +11,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
-	"berth/libcontainer/cgroups/devices"
+	"berth/cgroups/devices"
 )
 
 // run interprets prog (the instructions DeviceFilter emits) on a device

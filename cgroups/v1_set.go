@@ -8,7 +8,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
-	"berth/libcontainer/cgroups/devices"
+	"berth/cgroups/devices"
 )
 
 // planV1 turns r into writes to the v1 hierarchies in paths (controller ->

@@ -1,7 +1,7 @@
 package ebpf
 
 import (
-	"berth/libcontainer/cgroups/devices"
+	"berth/cgroups/devices"
 )
 
 // assembler resolves forward jumps to labels.

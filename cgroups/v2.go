@@ -11,8 +11,8 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
-	"berth/libcontainer/cgroups/devices"
-	"berth/libcontainer/cgroups/ebpf"
+	"berth/cgroups/devices"
+	"berth/cgroups/ebpf"
 )
 
 // v2Manager drives one cgroup of the unified hierarchy.
