@@ -94,6 +94,7 @@ func createOpts(c *cli.Context, dialConsole bool) (*libcontainer.CreateOpts, err
 		NoNewKeyring:  c.Bool("no-new-keyring"),
 		PreserveFDs:   c.Int("preserve-fds"),
 		SystemdCgroup: c.Bool("systemd-cgroup"),
+		NotifySocket:  os.Getenv("NOTIFY_SOCKET") != "",
 		Stdin:         os.Stdin,
 		Stdout:        os.Stdout,
 		Stderr:        os.Stderr,

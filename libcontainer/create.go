@@ -47,6 +47,9 @@ type CreateOpts struct {
 	// SystemdCgroup makes the cgroup a systemd unit (--systemd-cgroup);
 	// linux.cgroupsPath is then "slice:prefix:name".
 	SystemdCgroup bool
+	// NotifySocket gives the container a notify socket of its own, which
+	// start forwards to the host's NOTIFY_SOCKET (see notify.go).
+	NotifySocket bool
 	// Stdio of the container process (when there is no terminal).
 	Stdin, Stdout, Stderr *os.File
 }
@@ -54,6 +57,9 @@ type CreateOpts struct {
 // Created describes a freshly created container.
 type CreatedInfo struct {
 	Pid int
+	// PidStart is the init's start time (/proc/<pid>/stat field 22), which
+	// tells it from a later process given the same pid.
+	PidStart uint64
 	// Child reports whether the init is a child of this process (so the
 	// caller may wait for it; otherwise only a subreaper can).
 	Child bool
@@ -228,6 +234,13 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 		return nil, err
 	}
 	withProc := *o.Spec
+	if o.NotifySocket {
+		if err := os.Mkdir(notifyDir(dir), 0o755); err != nil {
+			return nil, fmt.Errorf("notify socket directory: %w", err)
+		}
+		withProc = *withNotifySocket(&withProc, dir)
+		proc.Env = normalizeEnv(append(proc.Env, "NOTIFY_SOCKET="+NotifySocketInContainer))
+	}
 	withProc.Process = proc
 	o.Spec = &withProc
 	// The C init's plan is compiled while the stub makes the namespaces;
@@ -334,7 +347,7 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 		if err := s.save(st); err != nil {
 			return nil, err
 		}
-		return &CreatedInfo{Pid: pid, Child: child}, nil
+		return &CreatedInfo{Pid: pid, PidStart: start, Child: child}, nil
 	}
 	if plan.cinit {
 		r := <-planCh

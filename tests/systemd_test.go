@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -373,4 +374,49 @@ func readFile(t *testing.T, p string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// A Type=notify unit running `berth run -d` becomes active when the
+// container says READY=1, not before, and its main process is then the
+// container's init.
+func TestSystemdNotifyUnit(t *testing.T) {
+	r := requireSystemd(t)
+	b := notifyBundle(t)
+	prefix := fmt.Sprintf("berthtest%d", os.Getpid())
+	b.spec.Linux.CgroupsPath = "system.slice:" + prefix + ":notify"
+	id := r.newID()
+	b.spec.Process.Env = append(b.spec.Process.Env, tokenVar+"="+id)
+	b.write(t)
+	unit := prefix + "-notify-svc.service"
+	stopUnitAtEnd(t, unit)
+	t.Cleanup(func() { r.forceDelete(id) })
+	sh(t, 30*time.Second, "systemd-run", "--no-block", "--unit", unit, "-p", "Type=notify", "-p", "TimeoutStartSec=120",
+		r.bin, "--root", r.root, "--systemd-cgroup", "run", "-d", "--bundle", b.dir, id)
+	// The container waits for /go: the unit must stay activating.
+	var p map[string]string
+	for i := 0; i < 100; i++ {
+		if p = unitProps(t, unit, "ActiveState"); p["ActiveState"] == "activating" {
+			if _, err := os.Stat(filepath.Join(r.root, id)); err == nil {
+				break
+			}
+		}
+		sleepMs(100)
+	}
+	sleepMs(1000)
+	if p = unitProps(t, unit, "ActiveState", "SubState"); p["ActiveState"] != "activating" {
+		t.Fatalf("before READY=1: unit %s %v, want activating", unit, p)
+	}
+	writeFile(t, filepath.Join(b.rootfs, "go"), "")
+	for i := 0; i < 300; i++ {
+		if p = unitProps(t, unit, "ActiveState", "MainPID"); p["ActiveState"] == "active" {
+			break
+		}
+		sleepMs(100)
+	}
+	st := r.state(id)
+	if p["ActiveState"] != "active" || p["MainPID"] != strconv.Itoa(st.Pid) {
+		t.Errorf("after READY=1: unit %s %v, want active with MainPID %d (the container's init)", unit, p, st.Pid)
+	}
+	r.mustRun("delete", "--force", id)
+	assertUnitGone(t, prefix+"-notify.scope", "/system.slice/"+prefix+"-notify.scope")
 }
