@@ -420,3 +420,22 @@ func TestSystemdNotifyUnit(t *testing.T) {
 	r.mustRun("delete", "--force", id)
 	assertUnitGone(t, prefix+"-notify.scope", "/system.slice/"+prefix+"-notify.scope")
 }
+
+// doctor's systemd line: PID 1, the bus, the version.
+func TestSystemdDoctor(t *testing.T) {
+	r := requireSystemd(t)
+	var checks []doctorCheck
+	out := r.run("doctor", "--format", "json").stdout
+	if err := json.Unmarshal([]byte(out), &checks); err != nil {
+		t.Fatalf("doctor --format json: %v\n%s", err, out)
+	}
+	for _, c := range checks {
+		if c.Name == "systemd" {
+			if c.Status != "ok" || !strings.Contains(c.Detail, "is PID 1, its bus answers") || !strings.Contains(c.Detail, "systemd 2") {
+				t.Errorf("doctor systemd: %+v", c)
+			}
+			return
+		}
+	}
+	t.Errorf("doctor has no systemd check: %s", out)
+}

@@ -202,3 +202,17 @@ func procDevices() func(devices.Type, int64) (string, bool) {
 	}
 	return ParseProcDevices(string(b))
 }
+
+// Version asks systemd over the system bus for its version ("252.39-1~deb12u2").
+func Version(ctx context.Context) (string, error) {
+	b, err := connect(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer b.close()
+	v, err := b.version(ctx)
+	if err != nil {
+		return "", fmt.Errorf("systemd over D-Bus: Version: %w", err)
+	}
+	return v, nil
+}
