@@ -129,8 +129,9 @@ busybox) TIMEOUT=${TIMEOUT:-1800} ;;
 systemd)
 	[[ $MODE == tests ]] || die "--guest systemd runs the tests only, not --bench"
 	TIMEOUT=${TIMEOUT:-900}
-	# The image's disk and filesystem; no AppArmor test there.
-	MODULES=${BERTH_VM_MODULES:-virtio_pci virtio_blk crc32c_generic ext4}
+	# The image's disk and filesystem, overlayfs for the engines; no
+	# AppArmor test there.
+	MODULES=${BERTH_VM_MODULES:-virtio_pci virtio_blk crc32c_generic ext4 overlay}
 	TOOLS=${BERTH_VM_TOOLS-}
 	PKGS=${BERTH_VM_PKGS:-./tests}
 	;;

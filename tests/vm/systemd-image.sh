@@ -14,9 +14,10 @@ export LC_ALL=C
 
 SUITE=bookworm
 # systemd-sysv: systemd as /sbin/init; dbus: the system bus the systemd
-# driver talks over; busybox-static: the tests' container rootfs.
-PACKAGES=systemd-sysv,dbus,busybox-static
-SIZE=1G
+# driver talks over; busybox-static: the tests' container rootfs; podman
+# and containerd: engines driving berth in systemd mode.
+PACKAGES=systemd-sysv,dbus,busybox-static,podman,containerd
+SIZE=2G
 
 CACHE=${BERTH_VM_CACHE:-/var/cache/berth-vm}
 say() { echo "berth-vm: $*" >&2; }
