@@ -129,7 +129,10 @@ func ResourceProperties(r *specs.LinuxResources, majorName func(t devices.Type, 
 				period = *c.Period
 				add("CPUQuotaPeriodUSec", period)
 			}
-			if c.Quota != nil {
+			// A quota of 0 is unset, as for the fs driver (dockerd's
+			// update sends 0 for what it does not change): systemd
+			// refuses a CPUQuotaPerSecUSec of 0.
+			if c.Quota != nil && *c.Quota != 0 {
 				add("CPUQuotaPerSecUSec", QuotaPerSec(*c.Quota, period))
 			}
 		}

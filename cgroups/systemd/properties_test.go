@@ -104,6 +104,20 @@ func TestResourcePropertiesUnlimited(t *testing.T) {
 	}
 }
 
+// dockerd's update sends every field, 0 for those it leaves alone.
+func TestResourcePropertiesZeroes(t *testing.T) {
+	r := &specs.LinuxResources{
+		CPU:     &specs.LinuxCPU{Shares: u64(0), Quota: i64(0), Period: u64(0)},
+		BlockIO: &specs.LinuxBlockIO{Weight: u16(0)},
+	}
+	got := propMap(mustProps(t, r, ParseProcDevices("")))
+	for _, k := range []string{"CPUWeight", "CPUQuotaPerSecUSec", "CPUQuotaPeriodUSec", "IOWeight"} {
+		if v, ok := got[k]; ok {
+			t.Errorf("%s = %v from a 0, want it unset", k, v)
+		}
+	}
+}
+
 func TestResourcePropertiesErrors(t *testing.T) {
 	for _, tc := range []struct {
 		r    *specs.LinuxResources
