@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -112,5 +113,77 @@ func TestSystemdEngineContainerd(t *testing.T) {
 	}
 	c("task", "delete", "ct1")
 	c("container", "delete", "ct1")
+	assertUnitGone(t, unit, "")
+}
+
+// dockerd with native.cgroupdriver=systemd (started here with private
+// roots and socket, in its own network namespace, as TestEngineDocker
+// does) runs a berth container in a docker-<id>.scope.
+func TestSystemdEngineDocker(t *testing.T) {
+	requireSystemd(t)
+	dockerd := needTool(t, "dockerd", "docker.io")
+	docker := needTool(t, "docker", "docker.io")
+	pm := needTool(t, "podman", "podman")
+	needTool(t, "unshare", "util-linux")
+	dir := testDir(t, "docker")
+	sock := filepath.Join(dir, "docker.sock")
+	logf, _ := os.Create(filepath.Join(dir, "dockerd.log"))
+	cmd := exec.Command("unshare", "-n", "-m", "--propagation", "private", dockerd,
+		"--data-root", dir+"/data", "--exec-root", dir+"/exec", "--pidfile", filepath.Join(dir, "dockerd.pid"), "-H", "unix://"+sock,
+		"--iptables=false", "--ip-forward=false", "--ip-masq=false", "--bridge=none",
+		"--exec-opt", "native.cgroupdriver=systemd", "--storage-driver", "vfs",
+		"--add-runtime", "berth="+runtimeBin(t), "--containerd-namespace", "berth-test")
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+	})
+	d := func(args ...string) string {
+		return sh(t, 2*time.Minute, docker, append([]string{"-H", "unix://" + sock}, args...)...)
+	}
+	for i := 0; ; i++ {
+		if exec.Command(docker, "-H", "unix://"+sock, "version").Run() == nil {
+			break
+		}
+		if i > 600 {
+			b, _ := os.ReadFile(filepath.Join(dir, "dockerd.log"))
+			t.Fatalf("dockerd did not come up:\n%s", b)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	store := podmanStore(t)
+	image := fmt.Sprintf("localhost/berth-docker-%d:1", os.Getpid())
+	sh(t, 2*time.Minute, pm, podman(t, store, "import", rootfsTar(t), image)...)
+	archive := filepath.Join(dir, "image.tar")
+	sh(t, 2*time.Minute, pm, podman(t, store, "save", "--format", "docker-archive", "-o", archive, image)...)
+	d("load", "-i", archive)
+
+	id := strings.TrimSpace(d("run", "-d", "--runtime", "berth", "--network", "none", "--memory", "64m",
+		// The guest has no apparmor_parser to load docker-default with.
+		"--security-opt", "apparmor=unconfined", image, "sleep", "1000"))
+	t.Cleanup(func() { exec.Command(docker, "-H", "unix://"+sock, "rm", "-f", id).Run() })
+	unit := "docker-" + id + ".scope"
+	if prop, file := scopeMemoryMax(t, unit); prop != strconv.Itoa(64<<20) || file != prop {
+		t.Errorf("docker run --memory 64m: unit %s MemoryMax %s, memory.max %s", unit, prop, file)
+	}
+	d("update", "--memory", "100m", "--memory-swap", "200m", id)
+	if prop, file := scopeMemoryMax(t, unit); prop != strconv.Itoa(100<<20) || file != prop {
+		t.Errorf("docker update --memory 100m: unit %s MemoryMax %s, memory.max %s", unit, prop, file)
+	}
+	if out := d("exec", id, "sh", "-c", "echo exec-ok"); !strings.Contains(out, "exec-ok") {
+		t.Errorf("docker exec: %s", out)
+	}
+	d("stop", "-t", "1", id)
+	d("rm", id)
 	assertUnitGone(t, unit, "")
 }

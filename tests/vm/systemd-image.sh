@@ -14,9 +14,10 @@ export LC_ALL=C
 
 SUITE=bookworm
 # systemd-sysv: systemd as /sbin/init; dbus: the system bus the systemd
-# driver talks over; busybox-static: the tests' container rootfs; podman
-# and containerd: engines driving berth in systemd mode.
-PACKAGES=systemd-sysv,dbus,busybox-static,podman,containerd
+# driver talks over; busybox-static: the tests' container rootfs; podman,
+# containerd and docker.io: engines driving berth in systemd mode (the test
+# starts a dockerd of its own: the system's stays masked, off the boot).
+PACKAGES=systemd-sysv,dbus,busybox-static,podman,containerd,docker.io
 SIZE=2G
 
 CACHE=${BERTH_VM_CACHE:-/var/cache/berth-vm}
@@ -49,6 +50,7 @@ mmdebstrap --quiet --variant=minbase --include="$PACKAGES" \
 	--dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-exclude=/usr/share/info/*' \
 	--customize-hook='chroot "$1" systemctl mask serial-getty@.service getty@.service systemd-logind.service
 		chroot "$1" systemctl mask apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer e2scrub_all.timer fstrim.timer 2>/dev/null || true
+		chroot "$1" systemctl mask docker.service docker.socket
 		chroot "$1" systemctl set-default multi-user.target
 		echo berth-vm >"$1/etc/hostname"
 		printf "127.0.0.1 localhost berth-vm\n::1 localhost\n" >"$1/etc/hosts"
