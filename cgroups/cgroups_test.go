@@ -49,7 +49,7 @@ func TestCheckNotFrozen(t *testing.T) {
 			write(v2, "cgroup.freeze", c.freeze)
 			write(v2, "cgroup.events", c.events)
 		}
-		m := &v1Manager{paths: map[string]string{"freezer": v1, "cpu": v1, unifiedKey: v2}}
+		m := pathsOnly{paths: map[string]string{"freezer": v1, "cpu": v1, UnifiedKey: v2}}
 		err := CheckNotFrozen(m)
 		switch {
 		case c.want == "" && err != nil:
@@ -59,3 +59,11 @@ func TestCheckNotFrozen(t *testing.T) {
 		}
 	}
 }
+
+// pathsOnly is a Manager that answers Paths alone.
+type pathsOnly struct {
+	Manager
+	paths map[string]string
+}
+
+func (m pathsOnly) Paths() map[string]string { return m.paths }

@@ -7,16 +7,16 @@ import (
 
 // The cpu.shares range of cgroup v1 and the cpu.weight range of v2.
 const (
-	minShares = 2
-	maxShares = 262144
+	MinShares = 2
+	MaxShares = 262144
 	minWeight = 1
 	maxWeight = 10000
 )
 
 // The blkio.weight range of cgroup v1.
 const (
-	minBlkioWeight = 10
-	maxBlkioWeight = 1000
+	MinBlkioWeight = 10
+	MaxBlkioWeight = 1000
 )
 
 // SharesToWeight converts cpu.shares (2..262144) to cpu.weight
@@ -25,7 +25,7 @@ func SharesToWeight(shares uint64) uint64 {
 	if shares == 0 {
 		return 0
 	}
-	return 1 + ((shares-minShares)*(maxWeight-minWeight))/(maxShares-minShares)
+	return 1 + ((shares-MinShares)*(maxWeight-minWeight))/(MaxShares-MinShares)
 }
 
 // BlkioWeightToIOWeight converts a blkio weight (10..1000) to io.weight
@@ -34,7 +34,7 @@ func BlkioWeightToIOWeight(w uint64) uint64 {
 	if w == 0 {
 		return 0
 	}
-	return 1 + (w-minBlkioWeight)*(maxWeight-minWeight)/(maxBlkioWeight-minBlkioWeight)
+	return 1 + (w-MinBlkioWeight)*(maxWeight-minWeight)/(MaxBlkioWeight-MinBlkioWeight)
 }
 
 // SwapToV2 converts the spec's memory.swap (memory+swap, v1's
@@ -55,33 +55,4 @@ func SwapToV2(limit, swap int64) (string, error) {
 		return "", fmt.Errorf("linux.resources.memory.swap: %d is below memory.limit %d (swap is memory+swap)", swap, limit)
 	}
 	return strconv.FormatInt(swap-limit, 10), nil
-}
-
-// maxOr formats a v2 limit: negative is "max".
-func maxOr(v int64) string {
-	if v < 0 {
-		return "max"
-	}
-	return strconv.FormatInt(v, 10)
-}
-
-// throttleV2 formats an io.max rate: 0, which removes a v1 throttle, is
-// "max" on v2.
-func throttleV2(rate uint64) string {
-	if rate == 0 {
-		return "max"
-	}
-	return strconv.FormatUint(rate, 10)
-}
-
-func itoa(v int64) string          { return strconv.FormatInt(v, 10) }
-func utoa(v uint64) string         { return strconv.FormatUint(v, 10) }
-func devnum(maj, min int64) string { return itoa(maj) + ":" + itoa(min) }
-
-func deref[T any](p *T) T {
-	var zero T
-	if p == nil {
-		return zero
-	}
-	return *p
 }

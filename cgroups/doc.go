@@ -1,16 +1,34 @@
 // Package cgroups places a container in its control group and enforces
 // linux.resources, on cgroup v2 (unified) and cgroup v1 (legacy or hybrid)
-// hosts, behind one Manager interface.
+// hosts, behind one Manager interface. It imports nothing of
+// libcontainer.
+//
+// # Packages
+//
+//	cgroups           the Manager interface, Config (linux.cgroupsPath read),
+//	                  Plan/Write/Prober (the planners' output), Stats, and
+//	                  what works on any Manager (StartIn, CheckNotFrozen,
+//	                  JoinError, SignalAll)
+//	cgroups/host      probing: the host's cgroup mounts, own cgroups
+//	cgroups/manager   the one place that picks a driver (Choose), New, Load
+//	cgroups/fs1       the v1 driver: a file per controller (controller.go)
+//	cgroups/fs2       the v2 driver
+//	cgroups/devices   the device list, as v1 files and as rules
+//	cgroups/ebpf      the v2 device filter program
 //
 // # Drivers
 //
-// NewManager probes the host once per process: if /sys/fs/cgroup is
-// cgroup2 (statfs) the v2 driver runs there; otherwise /proc/self/mountinfo
-// lists the v1 hierarchies (one per mount, controllers from the super
-// options that /proc/cgroups names, plus named ones such as name=systemd)
-// and the v1 driver makes one directory in each. On a hybrid host the
-// controller-less cgroup2 mount (/sys/fs/cgroup/unified) gets a directory
-// too, so "0::" in /proc/<pid>/cgroup names the container as well.
+// manager.New probes the host once per process (host.Probe): if
+// /sys/fs/cgroup is cgroup2 (statfs) the v2 driver (fs2) runs there;
+// otherwise /proc/self/mountinfo lists the v1 hierarchies (one per mount,
+// controllers from the super options that /proc/cgroups names, plus named
+// ones such as name=systemd) and the v1 driver (fs1) makes one directory
+// in each. On a hybrid host the controller-less cgroup2 mount
+// (/sys/fs/cgroup/unified) gets a directory too, so "0::" in
+// /proc/<pid>/cgroup names the container as well. manager.Choose makes
+// the choice from the probed layout alone; --systemd-cgroup picks the
+// systemd driver (package systemd: a transient unit over D-Bus, on the
+// fs2 driver), on cgroup v2 hosts only.
 //
 // # Paths
 //
@@ -30,7 +48,8 @@
 // a parent (CheckNotFrozen, before create makes anything), where runc
 // 1.1 catches only the first and hangs on a frozen parent.
 // Where the container's cgroup ends up depends on where berth runs, so
-// the state records Paths() and later commands use Load, never NewManager.
+// the state records Paths() and later commands use manager.Load, never
+// manager.New.
 // Destroy removes the container's directory (and what the container made
 // below it), not the parents it may have created, which other containers
 // may share (runc does the same).
@@ -113,7 +132,7 @@
 // (v2), or write FROZEN to freezer.state and poll it (v1). Pids and
 // Signal cover sub-cgroups. Stats reads the counters; NotifyOOM reports
 // OOM events (inotify on memory.events on v2, an eventfd on
-// memory.oom_control on v1).
+// memory.oom_control on v1). Each is a Manager method.
 //
 // # Joining
 //

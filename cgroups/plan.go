@@ -5,86 +5,95 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
-	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"berth/cgroups/internal/cgfs"
 )
 
-// Set is split in two: a pure planner turns linux.resources into the
-// list of file writes (reading the cgroup only through a prober, so tests
-// can answer with a fake), and run performs them.
+// Set is split in two: a driver's pure planner turns linux.resources into
+// a Plan, the list of file writes (reading the cgroup only through a
+// Prober, so tests can answer with a fake), and Run performs them.
 
-// prober answers the few questions the planners ask the cgroup: which
+// Prober answers the few questions the planners ask the cgroup: which
 // files exist (kernel features, the block I/O scheduler) and the current
 // value of a file (write order between limits, checkBeforeUpdate).
-type prober interface {
-	exists(dir, file string) bool
-	read(dir, file string) (string, error)
+type Prober interface {
+	Exists(dir, file string) bool
+	Read(dir, file string) (string, error)
 }
 
-type fsProber struct{}
+// FS is the Prober of the real cgroup filesystem.
+type FS struct{}
 
-func (fsProber) exists(dir, file string) bool { return exists(dir + "/" + file) }
-func (fsProber) read(dir, file string) (string, error) {
-	return readTrimmed(dir, file)
-}
+func (FS) Exists(dir, file string) bool          { return cgfs.Exists(dir + "/" + file) }
+func (FS) Read(dir, file string) (string, error) { return cgfs.ReadTrimmed(dir, file) }
 
-// check is what to do after (or instead of failing) a write.
-type check uint8
+// WriteError is a failed write to a cgroup file, naming file, value and
+// spec field.
+type WriteError = cgfs.WriteError
+
+// Check is what to do after (or instead of failing) a write.
+type Check uint8
 
 const (
-	checkNone check = iota
-	// checkShares: the v1 kernel clamps cpu.shares silently; read back.
-	checkShares
-	// checkApplied: a kernel may accept and ignore the value (v1 kernel
+	CheckNone Check = iota
+	// CheckShares: the v1 kernel clamps cpu.shares silently; read back.
+	CheckShares
+	// CheckApplied: a kernel may accept and ignore the value (v1 kernel
 	// memory since 5.16); read back and warn.
-	checkApplied
-	// softEINVAL: EINVAL means the kernel no longer supports the knob
+	CheckApplied
+	// SoftEINVAL: EINVAL means the kernel no longer supports the knob
 	// (memory.use_hierarchy=0); warn and go on.
-	softEINVAL
+	SoftEINVAL
 )
 
-type write struct {
-	dir, file, value, field string
-	// retry: on EINVAL try again after the rest of the plan, because
+// Write is one planned write of Value to Dir/File, for spec field Field.
+type Write struct {
+	Dir, File, Value, Field string
+	// Retry: on EINVAL try again after the rest of the plan, because
 	// the kernel validates each value against the other's current one
 	// (cpu period vs quota vs burst, rt period vs runtime).
-	retry bool
-	check check
+	Retry bool
+	Check Check
 }
 
-type plan struct {
-	writes   []write
-	warnings []string
+// Plan is what Set will do: writes in order, and warnings for fields
+// ignored.
+type Plan struct {
+	Writes   []Write
+	Warnings []string
 }
 
-func (p *plan) add(w write) { p.writes = append(p.writes, w) }
+// Add appends a write.
+func (p *Plan) Add(w Write) { p.Writes = append(p.Writes, w) }
 
-func (p *plan) warn(format string, args ...any) {
-	p.warnings = append(p.warnings, fmt.Sprintf(format, args...))
+// Warn records a field that is ignored, and why.
+func (p *Plan) Warn(format string, args ...any) {
+	p.Warnings = append(p.Warnings, fmt.Sprintf(format, args...))
 }
 
-// run performs the plan's writes in order. Writes that failed with EINVAL
+// Run performs the plan's writes in order. Writes that failed with EINVAL
 // and may retry are tried again, round after round, while a round makes
 // progress.
-func (p *plan) run() error {
-	for _, w := range p.warnings {
+func (p *Plan) Run() error {
+	for _, w := range p.Warnings {
 		slog.Warn(w)
 	}
-	var later []write
-	for _, w := range p.writes {
+	var later []Write
+	for _, w := range p.Writes {
 		err := w.do()
 		if err == nil {
 			continue
 		}
-		if w.retry && errors.Is(err, unix.EINVAL) {
+		if w.Retry && errors.Is(err, unix.EINVAL) {
 			later = append(later, w)
 			continue
 		}
 		return err
 	}
 	for len(later) > 0 {
-		var again []write
+		var again []Write
 		var lastErr error
 		for _, w := range later {
 			if err := w.do(); err != nil {
@@ -100,38 +109,29 @@ func (p *plan) run() error {
 	return nil
 }
 
-func (w write) do() error {
-	err := writeFile(w.dir, w.file, w.value, w.field)
-	switch w.check {
-	case softEINVAL:
+func (w Write) do() error {
+	err := cgfs.Write(w.Dir, w.File, w.Value, w.Field)
+	switch w.Check {
+	case SoftEINVAL:
 		if errors.Is(err, unix.EINVAL) {
-			slog.Warn("ignored: this kernel does not support the value", "field", w.field, "file", w.dir+"/"+w.file, "value", w.value)
+			slog.Warn("ignored: this kernel does not support the value", "field", w.Field, "file", w.Dir+"/"+w.File, "value", w.Value)
 			return nil
 		}
-	case checkShares:
+	case CheckShares:
 		if err == nil {
-			got, rerr := readTrimmed(w.dir, w.file)
-			if rerr == nil && got != w.value {
-				return fmt.Errorf("%s: the kernel set %s/%s to %s instead of %s (cpu shares range %d..%d)", w.field, w.dir, w.file, got, w.value, minShares, maxShares)
+			got, rerr := cgfs.ReadTrimmed(w.Dir, w.File)
+			if rerr == nil && got != w.Value {
+				return fmt.Errorf("%s: the kernel set %s/%s to %s instead of %s (cpu shares range %d..%d)", w.Field, w.Dir, w.File, got, w.Value, MinShares, MaxShares)
 			}
 		}
-	case checkApplied:
+	case CheckApplied:
 		if err == nil {
-			got, rerr := readTrimmed(w.dir, w.file)
-			want, _ := strconv.ParseInt(w.value, 10, 64)
-			if rerr == nil && want > 0 && got != w.value {
-				slog.Warn("ignored: this kernel accepts but does not enforce the limit", "field", w.field, "file", w.dir+"/"+w.file, "value", w.value)
+			got, rerr := cgfs.ReadTrimmed(w.Dir, w.File)
+			want, _ := strconv.ParseInt(w.Value, 10, 64)
+			if rerr == nil && want > 0 && got != w.Value {
+				slog.Warn("ignored: this kernel accepts but does not enforce the limit", "field", w.Field, "file", w.Dir+"/"+w.File, "value", w.Value)
 			}
 		}
 	}
 	return err
-}
-
-// fields splits a space-separated controller list.
-func fields(s string) map[string]bool {
-	out := make(map[string]bool)
-	for _, f := range strings.Fields(s) {
-		out[f] = true
-	}
-	return out
 }

@@ -1,12 +1,5 @@
 package cgroups
 
-import (
-	"bufio"
-	"os"
-	"strconv"
-	"strings"
-)
-
 // Stats is a snapshot of a container's cgroup counters. The JSON names are
 // those of `runc events --stats` ("cpu", "memory", "pids", "blkio",
 // "hugetlb" and their members), so `berth events` can print it as is.
@@ -90,95 +83,4 @@ type HugetlbStats struct {
 	Usage   uint64 `json:"usage"`
 	Max     uint64 `json:"max"` // v1 peak usage
 	Failcnt uint64 `json:"failcnt"`
-}
-
-// optional treats a missing file (a controller the cgroup lacks) as no
-// error.
-func optional(err error) error {
-	if err != nil && isNotExist(err) {
-		return nil
-	}
-	return err
-}
-
-// readBlkioV1 parses blkio.*_recursive files: "8:0 Read 4096" lines and a
-// "Total" line.
-func readBlkioV1(dir, file string) ([]BlkioEntry, error) {
-	f, err := os.Open(dir + "/" + file)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var out []BlkioEntry
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fl := strings.Fields(sc.Text())
-		if len(fl) != 3 {
-			continue
-		}
-		maj, min, ok := parseDevnum(fl[0])
-		if !ok {
-			continue
-		}
-		v, err := strconv.ParseUint(fl[2], 10, 64)
-		if err != nil {
-			continue
-		}
-		out = append(out, BlkioEntry{Major: maj, Minor: min, Op: fl[1], Value: v})
-	}
-	return out, sc.Err()
-}
-
-func parseDevnum(s string) (uint64, uint64, bool) {
-	a, b, ok := strings.Cut(s, ":")
-	if !ok {
-		return 0, 0, false
-	}
-	maj, err1 := strconv.ParseUint(a, 10, 64)
-	min, err2 := strconv.ParseUint(b, 10, 64)
-	return maj, min, err1 == nil && err2 == nil
-}
-
-// readIOStatV2 parses io.stat: "8:0 rbytes=1 wbytes=2 rios=3 wios=4 ...".
-func readIOStatV2(dir string) (bytes, ios []BlkioEntry, err error) {
-	s, err := readFile(dir, "io.stat")
-	if err != nil {
-		return nil, nil, err
-	}
-	for _, line := range strings.Split(s, "\n") {
-		fl := strings.Fields(line)
-		if len(fl) < 2 {
-			continue
-		}
-		maj, min, ok := parseDevnum(fl[0])
-		if !ok {
-			continue
-		}
-		for _, kv := range fl[1:] {
-			k, v, ok := strings.Cut(kv, "=")
-			if !ok {
-				continue
-			}
-			n, err := strconv.ParseUint(v, 10, 64)
-			if err != nil {
-				continue
-			}
-			e := BlkioEntry{Major: maj, Minor: min, Value: n}
-			switch k {
-			case "rbytes":
-				e.Op = "Read"
-				bytes = append(bytes, e)
-			case "wbytes":
-				e.Op = "Write"
-				bytes = append(bytes, e)
-			case "rios":
-				e.Op = "Read"
-				ios = append(ios, e)
-			case "wios":
-				e.Op = "Write"
-				ios = append(ios, e)
-			}
-		}
-	}
-	return bytes, ios, nil
 }

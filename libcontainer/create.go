@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"berth/cgroups"
+	"berth/cgroups/manager"
 	"berth/cgroups/systemd"
 	"berth/libcontainer/hooks"
 	"berth/libcontainer/lsm"
@@ -117,7 +118,7 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 	} else {
 		slog.Debug("create: the Go init runs", "why", reason)
 	}
-	mgr, err := newCgroupManager(o)
+	mgr, err := manager.New(manager.Options{CgroupsPath: o.Spec.Linux.CgroupsPath, ID: o.ID, Systemd: o.SystemdCgroup})
 	if err != nil {
 		return nil, fmt.Errorf("linux.cgroupsPath %q: %w", o.Spec.Linux.CgroupsPath, err)
 	}
@@ -271,7 +272,7 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 	}
 	// In its cgroup before the stub unshares the cgroup namespace, whose
 	// root is the cgroup the process is in at that moment.
-	plan.cgroupJoin = cgroups.JoinFiles(mgr)
+	plan.cgroupJoin = mgr.JoinFiles()
 	err = cgroups.StartIn(mgr, func(cgroupFD int) error {
 		if cgroupFD >= 0 {
 			cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: cgroupFD}
@@ -535,13 +536,4 @@ func initCmd(extra []*os.File, syncFD int, stdin, stdout, stderr *os.File) (*exe
 		Stderr:     stderr,
 		ExtraFiles: extra,
 	}, exe, nil
-}
-
-// newCgroupManager picks the cgroup driver: a systemd unit with
-// --systemd-cgroup, else the fs driver the host needs.
-func newCgroupManager(o *CreateOpts) (cgroups.Manager, error) {
-	if o.SystemdCgroup {
-		return systemd.New(o.Spec.Linux.CgroupsPath, o.ID)
-	}
-	return cgroups.NewManager(o.Spec.Linux.CgroupsPath, o.ID)
 }

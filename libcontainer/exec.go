@@ -141,7 +141,7 @@ func (c *Container) Exec(o *ExecOpts) (info *CreatedInfo, err error) {
 	}
 	start := cmd.Start
 	if mgr != nil {
-		plan.cgroupJoin = cgroups.JoinFiles(mgr)
+		plan.cgroupJoin = mgr.JoinFiles()
 		// Born in the container's cgroup, as the init is (see StartIn).
 		start = func() error {
 			return cgroups.StartIn(mgr, func(cgroupFD int) error {

@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"berth/internal/mountinfo"
 )
 
 const cgroupRoot = "/sys/fs/cgroup"
@@ -198,7 +200,7 @@ func OwnCgroupsOf(pid int) (map[string]string, error) {
 // /sys/fs/cgroup (including a hybrid host's cgroup2 "unified") with the
 // host directory of the init's cgroup (own, from ownCgroups) in each.
 func cgroupV1Hierarchies(own map[string]string) ([]cgroupHierarchy, error) {
-	mounts, err := readMountinfo()
+	mounts, err := mountinfo.Read()
 	if err != nil {
 		return nil, err
 	}
@@ -206,7 +208,7 @@ func cgroupV1Hierarchies(own map[string]string) ([]cgroupHierarchy, error) {
 }
 
 // hierarchiesIn is cgroupV1Hierarchies on a mount table already read.
-func hierarchiesIn(own map[string]string, mounts []mountInfo) []cgroupHierarchy {
+func hierarchiesIn(own map[string]string, mounts []mountinfo.Mount) []cgroupHierarchy {
 	var out []cgroupHierarchy
 	seen := map[string]bool{}
 	for ctrls, cgPath := range own {
@@ -217,13 +219,13 @@ func hierarchiesIn(own map[string]string, mounts []mountInfo) []cgroupHierarchy 
 			fstype = "cgroup"
 		}
 		for _, m := range mounts {
-			if m.fstype != fstype || path.Dir(m.mountpoint) != cgroupRoot {
+			if m.FSType != fstype || path.Dir(m.Mountpoint) != cgroupRoot {
 				continue
 			}
-			if fstype == "cgroup" && !containsAll(m.superOpts, subsys) {
+			if fstype == "cgroup" && !containsAll(strings.Split(m.SuperOptions, ","), subsys) {
 				continue
 			}
-			name := path.Base(m.mountpoint)
+			name := path.Base(m.Mountpoint)
 			if seen[name] {
 				break
 			}
@@ -232,9 +234,9 @@ func hierarchiesIn(own map[string]string, mounts []mountInfo) []cgroupHierarchy 
 			// In a cgroup namespace the host's mount may not show the
 			// init's cgroup (its root reads "/.."); only a fresh mount
 			// can then show it, and hostPath stays empty.
-			rel, ok := strings.CutPrefix(cgPath, m.root)
-			if ok && (m.root == "/" || rel == "" || strings.HasPrefix(rel, "/")) {
-				h.hostPath = filepath.Join(m.mountpoint, rel)
+			rel, ok := strings.CutPrefix(cgPath, m.Root)
+			if ok && (m.Root == "/" || rel == "" || strings.HasPrefix(rel, "/")) {
+				h.hostPath = filepath.Join(m.Mountpoint, rel)
 			}
 			out = append(out, h)
 			break

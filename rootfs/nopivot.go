@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"berth/internal/mountinfo"
 )
 
 // --no-pivot moves the rootfs onto "/" and chroots into it: the old root's
@@ -24,7 +26,7 @@ import (
 
 // mountTable reads the mount table the no-pivot list is computed from (a
 // variable for the golden tests).
-var mountTable = readMountinfo
+var mountTable = mountinfo.Read
 
 // hostFS is a host proc or sysfs mount that --no-pivot takes away.
 type hostFS struct {
@@ -37,17 +39,17 @@ type hostFS struct {
 
 // noPivotHostFS lists, in table order, the full proc and sysfs mounts of
 // mounts that are not under rootfs.
-func noPivotHostFS(mounts []mountInfo, rootfs string) []hostFS {
+func noPivotHostFS(mounts []mountinfo.Mount, rootfs string) []hostFS {
 	at := map[int]string{}
 	for _, m := range mounts {
-		at[m.id] = m.mountpoint
+		at[m.ID] = m.Mountpoint
 	}
 	var out []hostFS
 	for _, m := range mounts {
-		if (m.fstype != "proc" && m.fstype != "sysfs") || m.root != "/" || under(m.mountpoint, rootfs) {
+		if (m.FSType != "proc" && m.FSType != "sysfs") || m.Root != "/" || under(m.Mountpoint, rootfs) {
 			continue
 		}
-		out = append(out, hostFS{m.mountpoint, m.fstype, at[m.parent]})
+		out = append(out, hostFS{m.Mountpoint, m.FSType, at[m.Parent]})
 	}
 	return out
 }

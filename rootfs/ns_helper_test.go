@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"berth/internal/mountinfo"
 )
 
 // Mount tests run in a child copy of the test binary in its own mount
@@ -138,15 +140,15 @@ func isMountRoot(path string) bool {
 }
 
 // mountinfoFor returns the mountinfo entry of the top mount at path.
-func mountinfoFor(path string) (mountInfo, bool) {
-	ms, err := readMountinfo()
+func mountinfoFor(path string) (mountinfo.Mount, bool) {
+	ms, err := mountinfo.Read()
 	if err != nil {
-		return mountInfo{}, false
+		return mountinfo.Mount{}, false
 	}
-	var found mountInfo
+	var found mountinfo.Mount
 	ok := false
 	for _, m := range ms {
-		if m.mountpoint == path {
+		if m.Mountpoint == path {
 			found, ok = m, true
 		}
 	}

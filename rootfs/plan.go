@@ -12,6 +12,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"berth/nsenter"
+
+	"berth/internal/mountinfo"
 )
 
 // PlanOp is one step of the C init's plan: what Setup or Finalize would do,
@@ -275,7 +277,7 @@ func planCgroup(c *Config, op PlanOp) ([]PlanOp, error) {
 	}
 	// Read before waiting for the init's cgroups (the same table: the
 	// init's mount namespace is a copy of this one).
-	var mounts []mountInfo
+	var mounts []mountinfo.Mount
 	if fsType != unix.CGROUP2_SUPER_MAGIC {
 		if mounts, err = mountTable(); err != nil {
 			return nil, fmt.Errorf("mount %q on %q (%s): find cgroup hierarchies: %w", op.S[5], op.S[0], op.S[4], err)

@@ -11,6 +11,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"berth/nsenter"
+
+	"berth/internal/mountinfo"
 )
 
 // sharedTable: "/" is shared, /b a private mount, /s a shared one and /v
@@ -26,7 +28,7 @@ const sharedTable = `1 0 254:0 / / rw shared:1 - ext4 /dev/vda rw
 // every mount, any other only for the mount on "/"; the rest keep what
 // this (copied) table says.
 func TestSharedAfter(t *testing.T) {
-	mounts, err := parseMountinfo(strings.NewReader(sharedTable))
+	mounts, err := mountinfo.Parse(strings.NewReader(sharedTable))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +49,7 @@ func TestSharedAfter(t *testing.T) {
 			t.Fatal(err)
 		}
 		mp, shared, err := sharedAfter(mounts, tc.holding, 1, prop)
-		if err != nil || shared != tc.shared || mp != mounts[tc.holding-1].mountpoint {
+		if err != nil || shared != tc.shared || mp != mounts[tc.holding-1].Mountpoint {
 			t.Errorf("mount %d, %s: %q shared %v (%v), want shared %v", tc.holding, tc.prop, mp, shared, err, tc.shared)
 		}
 	}
@@ -92,7 +94,7 @@ func TestPlanPrepare(t *testing.T) {
 	}
 
 	// Default rslave: one op, nothing read.
-	mountTable = func() ([]mountInfo, error) { t.Fatal("mount table read for rslave"); return nil, nil }
+	mountTable = func() ([]mountinfo.Mount, error) { t.Fatal("mount table read for rslave"); return nil, nil }
 	if ops := head(); len(ops) != 1 || ops[0].Code != nsenter.OpPrepare || ops[0].N[2] != 0 || ops[0].N[0] != unix.MS_SLAVE|unix.MS_REC {
 		t.Errorf("default: %+v", ops)
 	}

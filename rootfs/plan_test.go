@@ -10,6 +10,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"berth/nsenter"
+
+	"berth/internal/mountinfo"
 )
 
 // TestPlanUnsupported: nothing keeps the Go init any more; every root
@@ -66,12 +68,12 @@ const goldenMounts = `22 27 0:21 / /proc rw,relatime - proc proc rw
 // until the test ends.
 func withMountTable(t *testing.T, text string) {
 	t.Helper()
-	mounts, err := parseMountinfo(strings.NewReader(text))
+	mounts, err := mountinfo.Parse(strings.NewReader(text))
 	if err != nil {
 		t.Fatal(err)
 	}
 	old := mountTable
-	mountTable = func() ([]mountInfo, error) { return mounts, nil }
+	mountTable = func() ([]mountinfo.Mount, error) { return mounts, nil }
 	t.Cleanup(func() { mountTable = old })
 }
 

@@ -14,6 +14,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"berth/internal/mountinfo"
 )
 
 const (
@@ -49,13 +51,13 @@ func mustWrite(t *testing.T, path, content string) {
 // own (host) mount namespace.
 func assertNoHostMounts(t *testing.T, base string) {
 	t.Helper()
-	ms, err := readMountinfo()
+	ms, err := mountinfo.Read()
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, m := range ms {
-		if strings.HasPrefix(m.mountpoint, base) {
-			t.Errorf("mount leaked to the host: %s (%s)", m.mountpoint, m.fstype)
+		if strings.HasPrefix(m.Mountpoint, base) {
+			t.Errorf("mount leaked to the host: %s (%s)", m.Mountpoint, m.FSType)
 		}
 	}
 }
@@ -144,9 +146,9 @@ func scenarioFull(a map[string]string) error {
 	ck.check(os.IsNotExist(err), "host path %s still visible after pivot: %v", base, err)
 	cwd, err := os.Getwd()
 	ck.check(err == nil && cwd == "/", "cwd = %q, %v", cwd, err)
-	if ms, err := readMountinfo(); err == nil {
+	if ms, err := mountinfo.Read(); err == nil {
 		for _, m := range ms {
-			ck.check(!strings.HasPrefix(m.mountpoint, base), "old root mount left: %s", m.mountpoint)
+			ck.check(!strings.HasPrefix(m.Mountpoint, base), "old root mount left: %s", m.Mountpoint)
 		}
 	}
 
@@ -179,7 +181,7 @@ func scenarioFull(a map[string]string) error {
 
 	// propagation applied after the mount
 	mi, ok := mountinfoFor("/shared")
-	ck.check(ok && slices.ContainsFunc(mi.optional, func(s string) bool { return strings.HasPrefix(s, "shared:") }),
+	ck.check(ok && slices.ContainsFunc(mi.Optional, func(s string) bool { return strings.HasPrefix(s, "shared:") }),
 		"/shared is not shared: %+v", mi)
 
 	// remount of an existing mount
@@ -588,7 +590,7 @@ func scenarioSharedRoot(a map[string]string) error {
 	_, err := os.Stat("/marker-berth")
 	ck.noErr(err, "marker")
 	mi, ok := mountinfoFor("/")
-	ck.check(ok && slices.ContainsFunc(mi.optional, func(s string) bool { return strings.HasPrefix(s, "shared:") }),
+	ck.check(ok && slices.ContainsFunc(mi.Optional, func(s string) bool { return strings.HasPrefix(s, "shared:") }),
 		"/ is not shared after Setup: %+v", mi)
 	return ck.err()
 }
@@ -627,7 +629,7 @@ func scenarioCgroupNS(a map[string]string) error {
 		}
 		ck.check(isMountRoot(p), "%s is not a mount", p)
 		mi, ok := mountinfoFor(p)
-		ck.check(ok && (mi.fstype == "cgroup" || mi.fstype == "cgroup2") && mi.root == "/", "%s: %+v, want a fresh cgroup mount", p, mi)
+		ck.check(ok && (mi.FSType == "cgroup" || mi.FSType == "cgroup2") && mi.Root == "/", "%s: %+v, want a fresh cgroup mount", p, mi)
 		b, err := os.ReadFile(p + "/cgroup.procs")
 		ck.check(err == nil && slices.Contains(strings.Fields(string(b)), strconv.Itoa(os.Getpid())),
 			"%s: our pid is not in the root cgroup.procs: %v", p, err)

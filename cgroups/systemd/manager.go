@@ -14,6 +14,8 @@ import (
 
 	"berth/cgroups"
 	"berth/cgroups/devices"
+	"berth/cgroups/fs2"
+	"berth/cgroups/host"
 )
 
 // Manager is a container's cgroup as a systemd unit. The embedded fs
@@ -26,10 +28,9 @@ type Manager struct {
 	// loaded: the manager of an existing container's unit (Load), which
 	// StartIn only joins (exec).
 	loaded bool
+	// mount is the cgroup2 mount, where berth finds its own cgroup again.
+	mount string
 }
-
-// unifiedMount is where berth finds the cgroup2 hierarchy systemd runs on.
-const unifiedMount = "/sys/fs/cgroup"
 
 // Available reports whether systemd runs this host (sd_booted's test:
 // /run/systemd/system exists only while systemd is PID 1).
@@ -38,29 +39,29 @@ func Available() bool {
 	return err == nil && fi.IsDir()
 }
 
-// New returns the manager of a new container's unit. It makes nothing:
+// New returns the manager of a new container's unit on a cgroup v2 host
+// laid out as h (package manager chooses this driver). It makes nothing:
 // the unit is started by StartIn, around the init's spawn.
-func New(cgroupsPath, id string) (*Manager, error) {
+func New(h *host.Layout, cgroupsPath, id string) (*Manager, error) {
 	if !Available() {
 		return nil, errors.New("--systemd-cgroup: systemd is not running on this host (no /run/systemd/system)")
 	}
-	var st unix.Statfs_t
-	if err := unix.Statfs(unifiedMount, &st); err != nil {
-		return nil, fmt.Errorf("--systemd-cgroup: statfs %s: %w", unifiedMount, err)
-	}
-	if st.Type != unix.CGROUP2_SUPER_MAGIC {
-		return nil, fmt.Errorf("--systemd-cgroup: %s is not cgroup2: the systemd driver supports cgroup v2 hosts only (boot with systemd.unified_cgroup_hierarchy=1)", unifiedMount)
+	if !h.Unified {
+		return nil, ErrNotUnified
 	}
 	u, err := ParsePath(cgroupsPath, id, os.Geteuid() != 0)
 	if err != nil {
 		return nil, err
 	}
-	fs, err := cgroups.NewManager(u.Path, id)
+	fs, err := fs2.New(h.V2Mount, h.V2Root, cgroups.Config{Path: u.Path}, nil)
 	if err != nil {
 		return nil, err
 	}
-	return &Manager{Manager: fs, unit: u, description: "berth container " + id}, nil
+	return &Manager{Manager: fs, unit: u, description: "berth container " + id, mount: h.V2Mount}, nil
 }
+
+// ErrNotUnified is --systemd-cgroup on a host that is not cgroup v2.
+var ErrNotUnified = errors.New("--systemd-cgroup: the systemd driver supports cgroup v2 hosts only (boot with systemd.unified_cgroup_hierarchy=1)")
 
 // Load returns the manager of an existing container's unit over the fs
 // driver Load made of its saved paths.
@@ -99,7 +100,7 @@ func (m *Manager) StartIn(start func(cgroupFD int) error) (err error) {
 	defer b.close()
 	var back string
 	if !m.unit.IsSlice() {
-		if back, err = ownCgroupDir(); err != nil {
+		if back, err = ownCgroupDir(m.mount); err != nil {
 			return err
 		}
 	}
@@ -174,15 +175,15 @@ func (m *Manager) Destroy() error {
 	return m.Manager.Destroy()
 }
 
-// ownCgroupDir is berth's own cgroup2 directory.
-func ownCgroupDir() (string, error) {
+// ownCgroupDir is berth's own cgroup2 directory under the mount.
+func ownCgroupDir(mount string) (string, error) {
 	b, err := os.ReadFile("/proc/self/cgroup")
 	if err != nil {
 		return "", fmt.Errorf("read own cgroup: %w", err)
 	}
 	for _, line := range strings.Split(string(b), "\n") {
 		if p, ok := strings.CutPrefix(line, "0::"); ok {
-			return unifiedMount + strings.TrimSuffix(p, "/"), nil
+			return mount + strings.TrimSuffix(p, "/"), nil
 		}
 	}
 	return "", errors.New("read own cgroup: /proc/self/cgroup has no cgroup v2 line")
