@@ -115,6 +115,7 @@ func TestSystemdScopeLifecycle(t *testing.T) {
 	t.Cleanup(func() { stopUnitAtEnd(t, unit) })
 
 	st := r.state(c.id)
+	t.Logf("systemctl status %s:\n%s", unit, sh(t, 30*time.Second, "systemctl", "status", "--no-pager", "--lines", "0", unit))
 	p := unitProps(t, unit, "ActiveState", "ControlGroup", "Delegate", "MemoryMax", "TasksMax",
 		"CPUWeight", "CPUQuotaPerSecUSec", "CPUQuotaPeriodUSec", "Description", "Slice")
 	want := map[string]string{
