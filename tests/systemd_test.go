@@ -298,17 +298,30 @@ func TestSystemdBadInputLeavesNothing(t *testing.T) {
 		assertNothingLeft(t, r, c.id, mounts)
 	}
 
+	prefix := fmt.Sprintf("berthtest%d", os.Getpid())
+
+	// Limits that fail once the unit runs (at the init's hooks point):
+	// the unit goes with the failed create.
+	b := newBundle(t, "true")
+	b.spec.Linux.CgroupsPath = "system.slice:" + prefix + ":badcpus"
+	b.spec.Linux.Resources = &specs.LinuxResources{CPU: &specs.LinuxCPU{Cpus: "0-"}}
+	c, res := r.tryCreate(b)
+	if res.code == 0 || !strings.Contains(res.stderr, "linux.resources.cpu.cpus") {
+		t.Errorf("create with cpus \"0-\": %s", res)
+	}
+	assertNothingLeft(t, r, c.id, mounts)
+	assertUnitGone(t, prefix+"-badcpus.scope", "/system.slice/"+prefix+"-badcpus.scope")
+
 	// A unit that already exists: systemd refuses it, the error names the
 	// unit and the D-Bus error, and the first container keeps its unit.
-	prefix := fmt.Sprintf("berthtest%d", os.Getpid())
-	b := newBundle(t, "sleep", "1000")
+	b = newBundle(t, "sleep", "1000")
 	b.spec.Linux.CgroupsPath = "system.slice:" + prefix + ":dup"
 	first := r.create(b)
 	unit := prefix + "-dup.scope"
 	t.Cleanup(func() { stopUnitAtEnd(t, unit) })
 	b2 := newBundle(t, "sleep", "1000")
 	b2.spec.Linux.CgroupsPath = b.spec.Linux.CgroupsPath
-	c, res := r.tryCreate(b2)
+	c, res = r.tryCreate(b2)
 	if res.code == 0 {
 		t.Fatalf("second create in the same unit succeeded")
 	}
