@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 
@@ -20,6 +21,7 @@ var createFlags = []cli.Flag{
 	&cli.BoolFlag{Name: "no-pivot", Usage: "use MS_MOVE and chroot instead of pivot_root (for an initramfs root)"},
 	&cli.BoolFlag{Name: "no-new-keyring", Usage: "keep the caller's session keyring"},
 	&cli.IntFlag{Name: "preserve-fds", Usage: "pass this many fds from 3 on to the container"},
+	pidfdSocketFlag,
 	&cli.StringFlag{Name: "net-bridge", Usage: "veth networking on this bridge (annotation berth.net.bridge)"},
 	&cli.StringFlag{Name: "net-address", Usage: "container address, CIDR (default: allocated)"},
 	&cli.StringFlag{Name: "net-gateway", Usage: "gateway address, CIDR (default: the bridge's)"},
@@ -54,8 +56,11 @@ var createCommand = &cli.Command{
 		if opts.Console != nil {
 			defer opts.Console.Close()
 		}
-		_, err = libcontainer.Create(c.String("root"), opts)
-		return err
+		info, err := libcontainer.Create(c.String("root"), opts)
+		if err != nil {
+			return err
+		}
+		return sendCreatedPidfd(c, info.Pid)
 	},
 }
 
@@ -115,4 +120,20 @@ func createOpts(c *cli.Context, dialConsole bool) (*libcontainer.CreateOpts, err
 		o.Console = conn
 	}
 	return o, nil
+}
+
+// sendCreatedPidfd hands a pidfd of the new init to --pidfd-socket; a
+// failure deletes the container, as a failed create leaves nothing.
+func sendCreatedPidfd(c *cli.Context, pid int) error {
+	p := c.String("pidfd-socket")
+	if p == "" {
+		return nil
+	}
+	if err := sendPidfd(p, pid); err != nil {
+		if derr := libcontainer.Delete(c.String("root"), c.Args().First(), true); derr != nil {
+			slog.Warn("delete after a failed --pidfd-socket", "err", derr)
+		}
+		return err
+	}
+	return nil
 }

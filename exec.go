@@ -38,6 +38,7 @@ var execCommand = &cli.Command{
 		&cli.IntFlag{Name: "preserve-fds", Usage: "pass this many fds from 3 on to the process"},
 		&cli.StringSliceFlag{Name: "cgroup", Usage: "run in this existing sub-cgroup of the container: PATH (relative to the container's cgroup), or on cgroup v1 CTRL[,CTRL]:PATH (repeatable)"},
 		&cli.BoolFlag{Name: "ignore-paused", Usage: "allow exec in a paused container"},
+		pidfdSocketFlag,
 	},
 	Action: func(c *cli.Context) error {
 		if c.NArg() < 1 {
@@ -108,6 +109,11 @@ func execAction(c *cli.Context) error {
 	term.closeInitEnd()
 	if err != nil {
 		return err
+	}
+	if p := c.String("pidfd-socket"); p != "" {
+		if err := sendPidfd(p, info.Pid); err != nil {
+			return err
+		}
 	}
 	if detach {
 		return nil

@@ -3,12 +3,16 @@ package main
 import (
 	"encoding/json"
 	"os"
+	"strconv"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/opencontainers/runtime-spec/specs-go/features"
 	"github.com/urfave/cli/v2"
 
 	"berth/libcontainer/caps"
+	"berth/libcontainer/intelrdt"
+	"berth/libcontainer/lsm"
+	"berth/libcontainer/procattr"
 	"berth/libcontainer/seccomp"
 	"berth/rootfs"
 )
@@ -43,12 +47,31 @@ var featuresCommand = &cli.Command{
 				},
 				// What berth implements; whether this host runs the LSM is
 				// another matter (create refuses a profile it cannot apply).
-				Apparmor:        &features.Apparmor{Enabled: &yes},
-				Selinux:         &features.Selinux{Enabled: &yes},
-				IntelRdt:        &features.IntelRdt{Enabled: &no},
-				MountExtensions: &features.MountExtensions{IDMap: &features.IDMap{Enabled: &no}},
+				Apparmor: &features.Apparmor{Enabled: &yes},
+				Selinux:  &features.Selinux{Enabled: &yes},
+				// Implemented; whether the host has resctrl is in the
+				// annotations (create refuses linux.intelRdt without).
+				IntelRdt: &features.IntelRdt{Enabled: &yes, Schemata: &yes, Monitoring: &yes},
+				MemoryPolicy: &features.MemoryPolicy{
+					Modes: procattr.MemoryPolicyModes(),
+					Flags: procattr.MemoryPolicyFlags(),
+				},
+				MountExtensions: &features.MountExtensions{IDMap: &features.IDMap{Enabled: &yes}},
 				NetDevices:      &features.NetDevices{Enabled: &yes},
 			},
+			Annotations: map[string]string{
+				"org.berth.version":            version,
+				"org.berth.checkpoint.enabled": "false",
+				// berth compiles seccomp profiles itself (no libseccomp).
+				"org.berth.seccomp.compiler": "builtin",
+				// What this host offers of what berth implements.
+				"org.berth.host.resctrl":  strconv.FormatBool(hostResctrl()),
+				"org.berth.host.apparmor": strconv.FormatBool(lsm.AppArmorEnabled()),
+				"org.berth.host.selinux":  strconv.FormatBool(lsm.SELinuxEnabled()),
+			},
+			// Annotations that change what berth does to the host:
+			// veth networking, and an overlay rootfs over bundle paths.
+			PotentiallyUnsafeConfigAnnotations: []string{"berth.net.", rootfs.OverlayAnnotation},
 		}
 		out, err := json.MarshalIndent(f, "", "    ")
 		if err != nil {
@@ -57,4 +80,10 @@ var featuresCommand = &cli.Command{
 		os.Stdout.Write(append(out, '\n'))
 		return nil
 	},
+}
+
+// hostResctrl reports whether this host has resctrl mounted.
+func hostResctrl() bool {
+	_, err := intelrdt.Root("/proc/self/mountinfo")
+	return err == nil
 }

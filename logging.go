@@ -45,6 +45,13 @@ func setupLogging(c *cli.Context) error {
 		return fmt.Errorf("--log-format %q: must be text or json", c.String("log-format"))
 	}
 	slog.SetDefault(slog.New(h))
+	switch v := c.String("rootless"); v {
+	case "", "auto", "false":
+	case "true":
+		return fmt.Errorf("--rootless true: rootless containers are not supported (berth runs as root)")
+	default:
+		return fmt.Errorf("--rootless %q: want auto, true or false", v)
+	}
 	return nil
 }
 

@@ -54,8 +54,8 @@ func newApp() *cli.App {
 			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "log format: text or json"},
 			&cli.BoolFlag{Name: "debug", Usage: "log debug messages, including per-step timings"},
 			&cli.BoolFlag{Name: "systemd-cgroup", Usage: "make each container's cgroup a systemd unit (linux.cgroupsPath \"slice:prefix:name\")"},
-			&cli.StringFlag{Name: "criu", Hidden: true},
-			&cli.StringFlag{Name: "rootless", Hidden: true},
+			&cli.StringFlag{Name: "criu", Usage: "path to criu, for runc's command line (berth has no checkpoint/restore)"},
+			&cli.StringFlag{Name: "rootless", Value: "auto", Usage: "rootless mode: auto or false (berth runs as root; true is refused)"},
 		},
 		Before: setupLogging,
 		Commands: []*cli.Command{

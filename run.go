@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
 
 	"berth/image"
 	"berth/libcontainer"
@@ -19,6 +20,7 @@ var runCommand = &cli.Command{
 	Flags: append(append([]cli.Flag{}, createFlags...),
 		&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "return after start"},
 		&cli.BoolFlag{Name: "keep", Usage: "keep the container's state (and an --image bundle) after it exits"},
+		&cli.BoolFlag{Name: "no-subreaper", Usage: "do not make berth a subreaper: the init's exit status is read from a pidfd (Linux 6.15 or later)"},
 		&cli.StringFlag{Name: "image", Usage: "run an OCI image (DIR[:TAG|@DIGEST], as for `berth bundle`) from a temporary bundle"},
 		&cli.BoolFlag{Name: "overlay", Usage: "with --image: an overlay bundle over the shared layer store (as `berth bundle --overlay`)"},
 		&cli.StringFlag{Name: "layers", Value: image.DefaultLayerStore, Usage: "with --image --overlay: the layer store"},
@@ -56,7 +58,13 @@ var runCommand = &cli.Command{
 		}
 		defer term.close()
 		opts.Console, opts.ConsoleRelay = term.initEnd, term.relayEnd != nil
-		if !detach {
+		subreaper := !detach && !c.Bool("no-subreaper")
+		if !detach && !subreaper {
+			if err := checkNoSubreaper(opts.Spec); err != nil {
+				return err
+			}
+		}
+		if subreaper {
 			if err := becomeSubreaper(); err != nil {
 				return err
 			}
@@ -65,6 +73,19 @@ var runCommand = &cli.Command{
 		term.closeInitEnd()
 		if err != nil {
 			return err
+		}
+		if err := sendCreatedPidfd(c, info.Pid); err != nil {
+			return err
+		}
+		// Without the subreaper an init forked into its pid namespace is
+		// not berth's to wait for: its pidfd gives the exit status.
+		pidfd := -1
+		if !detach && !subreaper && !info.Child {
+			if pidfd, err = unix.PidfdOpen(info.Pid, 0); err != nil {
+				libcontainer.Delete(root, id, true)
+				return fmt.Errorf("run --no-subreaper: pidfd_open %d: %w", info.Pid, err)
+			}
+			defer unix.Close(pidfd)
 		}
 		if err := term.attach(); err != nil {
 			libcontainer.Delete(root, id, true)
@@ -100,7 +121,12 @@ var runCommand = &cli.Command{
 		if detach {
 			return nil
 		}
-		status := waitForward(info.Pid, sigs)
+		var status int
+		if pidfd >= 0 {
+			status = waitPidfdForward(info.Pid, pidfd, sigs)
+		} else {
+			status = waitForward(info.Pid, sigs)
+		}
 		term.detach()
 		if !c.Bool("keep") {
 			if err := libcontainer.Delete(root, id, true); err != nil {

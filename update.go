@@ -30,12 +30,16 @@ var updateCommand = &cli.Command{
 		&cli.StringFlag{Name: "cpu-period", Usage: "CFS period in microseconds"},
 		&cli.StringFlag{Name: "cpu-quota", Usage: "CFS quota in microseconds (-1: unlimited)"},
 		&cli.StringFlag{Name: "cpu-share", Aliases: []string{"cpu-shares"}, Usage: "CPU shares (relative weight)"},
+		&cli.StringFlag{Name: "cpu-burst", Usage: "CFS burst in microseconds"},
+		&cli.StringFlag{Name: "cpu-idle", Usage: "1: the cgroup runs SCHED_IDLE (cpu.idle), 0: not"},
 		&cli.StringFlag{Name: "cpu-rt-period", Usage: "realtime period in microseconds"},
 		&cli.StringFlag{Name: "cpu-rt-runtime", Usage: "realtime runtime in microseconds"},
 		&cli.StringFlag{Name: "cpuset-cpus", Usage: "CPUs to run on (0-3, 0,1)"},
 		&cli.StringFlag{Name: "cpuset-mems", Usage: "memory nodes to use"},
 		&cli.StringFlag{Name: "pids-limit", Usage: "maximum number of processes (-1: unlimited)"},
 		&cli.StringFlag{Name: "blkio-weight", Usage: "block IO weight (10-1000)"},
+		&cli.StringFlag{Name: "l3-cache-schema", Usage: "L3 cache schemata line for the container's resctrl group (linux.intelRdt)"},
+		&cli.StringFlag{Name: "mem-bw-schema", Usage: "memory bandwidth schemata line for the container's resctrl group (linux.intelRdt)"},
 	},
 	Action: func(c *cli.Context) error {
 		if err := checkArgs(c, 1, "<container-id>"); err != nil {
@@ -45,7 +49,11 @@ var updateCommand = &cli.Command{
 		if err != nil {
 			return err
 		}
-		return libcontainer.Update(c.String("root"), c.Args().First(), r)
+		root, id := c.String("root"), c.Args().First()
+		if err := libcontainer.UpdateIntelRdt(root, id, c.String("l3-cache-schema"), c.String("mem-bw-schema")); err != nil {
+			return err
+		}
+		return libcontainer.Update(root, id, r)
 	},
 }
 
@@ -119,6 +127,8 @@ func updateResources(c *cli.Context) (*specs.LinuxResources, error) {
 	u64("cpu-period", func(v uint64) { cpu().Period = &v })
 	i64("cpu-quota", func(v int64) { cpu().Quota = &v })
 	u64("cpu-share", func(v uint64) { cpu().Shares = &v })
+	u64("cpu-burst", func(v uint64) { cpu().Burst = &v })
+	i64("cpu-idle", func(v int64) { cpu().Idle = &v })
 	u64("cpu-rt-period", func(v uint64) { cpu().RealtimePeriod = &v })
 	i64("cpu-rt-runtime", func(v int64) { cpu().RealtimeRuntime = &v })
 	i64("pids-limit", func(v int64) { r.Pids = &specs.LinuxPids{Limit: &v} })

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -13,6 +14,7 @@ import (
 
 	"berth/libcontainer/caps"
 	"berth/libcontainer/lsm"
+	"berth/libcontainer/procattr"
 	"berth/nsenter"
 )
 
@@ -297,6 +299,16 @@ func encodeExecPlan(e *nsenter.ExecPlan) []byte {
 			strs([]string{s}, false)
 		}
 	}
+	u32(uint32(len(e.Attrs)))
+	for _, a := range e.Attrs {
+		u32(a.Kind)
+		u32(a.Phase)
+		u32(uint32(len(a.Words)))
+		for _, v := range a.Words {
+			w.u64(v)
+		}
+		strs([]string{a.Msg}, false)
+	}
 	return w.b
 }
 
@@ -334,6 +346,8 @@ func FuzzExecRecord(f *testing.F) {
 		NoNewPrivileges: true,
 		ApparmorProfile: "berth-test", SelinuxLabel: "system_u:system_r:container_t:s0",
 		Terminal: true, ConsoleSize: &specs.Box{Height: 24, Width: 80},
+		Scheduler:       &specs.Scheduler{Policy: specs.SchedIdle},
+		ExecCPUAffinity: &specs.CPUAffinity{Initial: "0-3", Final: "70"},
 	}, 2, 5, true)
 	if err != nil {
 		f.Fatal(err)
@@ -394,6 +408,8 @@ func FuzzExecRecord(f *testing.F) {
 		}
 		if flags&8 != 0 {
 			p.ApparmorProfile, p.SelinuxLabel = "prof-"+cwd, "u:r:t:"+cwd
+			p.Scheduler = &specs.Scheduler{Policy: specs.SchedOther, Nice: int32(uid%40) - 20}
+			p.ExecCPUAffinity = &specs.CPUAffinity{Final: strconv.Itoa(int(gid % 8192))}
 		}
 		for i := 0; i+4 <= len(groups) && i < 4*64; i += 4 {
 			p.User.AdditionalGids = append(p.User.AdditionalGids, binary.NativeEndian.Uint32(groups[i:]))
@@ -455,6 +471,13 @@ func FuzzExecRecord(f *testing.F) {
 		for _, w := range lsm.ExecWrites(p) {
 			want.LSM = append(want.LSM, nsenter.LSMAttr{Dir: w.Dir, Value: w.Value, Quoted: w.Quoted, Test: w.Test,
 				TestQuoted: w.TestQuoted, Missing: w.Missing, Field: w.Field})
+		}
+		attrs, err := procattr.Compile(nil, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range attrs {
+			want.Attrs = append(want.Attrs, nsenter.ProcAttr{Kind: a.Kind, Phase: a.Phase, Words: a.Words, Msg: a.Msg})
 		}
 		got := *b.Exec
 		if len(got.Rlimits) != 24*len(p.Rlimits) {

@@ -13,6 +13,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"berth/libcontainer/lsm"
+	"berth/libcontainer/procattr"
 	"berth/nsenter"
 	"berth/rootfs"
 )
@@ -30,6 +31,8 @@ func planSpec() (*CreateOpts, *specs.Spec) {
 			User:            specs.User{UID: 1, GID: 2, Umask: &umask},
 			Rlimits:         []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Soft: 10, Hard: 20}},
 			ApparmorProfile: "berth-test", SelinuxLabel: "system_u:system_r:container_t:s0",
+			Scheduler:       &specs.Scheduler{Policy: specs.SchedBatch, Nice: 5},
+			ExecCPUAffinity: &specs.CPUAffinity{Initial: "0", Final: "1"},
 		},
 		Mounts: []specs.Mount{
 			{Destination: "/proc", Type: "proc", Source: "proc"},
@@ -38,6 +41,8 @@ func planSpec() (*CreateOpts, *specs.Spec) {
 			{Destination: "/dev/mqueue", Type: "mqueue", Source: "mqueue"},
 			{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: []string{"ro"}},
 			{Destination: "/u", Type: "tmpfs", Options: []string{"tmpcopyup", "ro"}},
+			{Destination: "/idm", Type: "bind", Source: "/srv", Options: []string{"bind", "idmap"},
+				UIDMappings: []specs.LinuxIDMapping{{Size: 1}}, GIDMappings: []specs.LinuxIDMapping{{Size: 1}}},
 		},
 		Hooks: &specs.Hooks{
 			CreateContainer: []specs.Hook{{Path: "/hook", Args: []string{"h", "a b"}, Env: []string{"A=1"}, Timeout: &timeout}},
@@ -50,9 +55,11 @@ func planSpec() (*CreateOpts, *specs.Spec) {
 			ReadonlyPaths: []string{"/proc/sys"},
 			Devices:       []specs.LinuxDevice{{Path: "/dev/fuse", Type: "c", Major: 10, Minor: 229}},
 			Seccomp:       &specs.LinuxSeccomp{DefaultAction: specs.ActAllow, Syscalls: []specs.LinuxSyscall{{Names: []string{"reboot"}, Action: specs.ActErrno}}},
+			Personality:   &specs.LinuxPersonality{Domain: specs.PerLinux32},
 		},
 	}
-	return &CreateOpts{ID: "c1", Bundle: "/b", Rootfs: "/b/rootfs"}, s
+	// The idmapped mount's detached mount, as create passes it.
+	return &CreateOpts{ID: "c1", Bundle: "/b", Rootfs: "/b/rootfs", idmapFDs: map[int]int{6: 12}}, s
 }
 
 // encodedPlan is cInitPlan of planSpec, without its length word; with
@@ -99,7 +106,7 @@ func planRoundTrip(t *testing.T, noPivot, userNS bool) {
 		t.Fatal(err)
 	}
 	hooks, starts = all[:len(hooks)], all[len(hooks):]
-	setup, err := rootfs.PlanSetup(&rootfs.Config{Spec: s, Rootfs: o.Rootfs, Bundle: o.Bundle, NoPivot: noPivot, UserNS: userNS, BeforePivotOps: hooks})
+	setup, err := rootfs.PlanSetup(&rootfs.Config{Spec: s, Rootfs: o.Rootfs, Bundle: o.Bundle, NoPivot: noPivot, UserNS: userNS, BeforePivotOps: hooks, IdmapFDs: o.idmapFDs})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +116,7 @@ func planRoundTrip(t *testing.T, noPivot, userNS bool) {
 	}
 	for _, want := range []uint32{nsenter.OpSetsid, nsenter.OpPrepare, nsenter.OpMountLabel, nsenter.OpBind, nsenter.OpHooks, nsenter.OpPivot,
 		nsenter.OpLoopback, nsenter.OpHostname, nsenter.OpDomainname, nsenter.OpSysctl, nsenter.OpMask, nsenter.OpReadonly,
-		nsenter.OpRootReadonly, nsenter.OpKeyring, nsenter.OpConsole} {
+		nsenter.OpRootReadonly, nsenter.OpKeyring, nsenter.OpConsole, nsenter.OpIdmapFD} {
 		if !slices.Contains(codes, want) {
 			t.Errorf("op %d missing from %v", want, codes)
 		}
@@ -159,6 +166,17 @@ func planRoundTrip(t *testing.T, noPivot, userNS bool) {
 	}
 	if len(lsms) != 2 || !reflect.DeepEqual(p.Exec.LSM, lsms) {
 		t.Errorf("LSM attributes: got %+v, want %+v", p.Exec.LSM, lsms)
+	}
+	attrs, err := procattr.Compile(s.Linux, s.Process)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []nsenter.ProcAttr
+	for _, a := range attrs {
+		want = append(want, nsenter.ProcAttr{Kind: a.Kind, Phase: a.Phase, Words: a.Words, Msg: a.Msg})
+	}
+	if len(want) != 4 || !reflect.DeepEqual(p.Exec.Attrs, want) {
+		t.Errorf("process attributes: got %+v, want %+v", p.Exec.Attrs, want)
 	}
 }
 

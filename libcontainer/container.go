@@ -421,6 +421,12 @@ func destroy(s *store, st *State) error {
 			return fmt.Errorf("delete container %q: remove cgroup: %w", st.ID, err)
 		}
 	}
+	if st.IntelRdt != nil {
+		// After the processes: a group with tasks cannot be removed.
+		if err := st.IntelRdt.Remove(); err != nil {
+			return fmt.Errorf("delete container %q: %w", st.ID, err)
+		}
+	}
 	if err := os.RemoveAll(s.dir); err != nil {
 		return fmt.Errorf("delete container %q: remove state %s: %w", st.ID, s.dir, err)
 	}

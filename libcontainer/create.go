@@ -20,6 +20,7 @@ import (
 	"berth/cgroups/manager"
 	"berth/cgroups/systemd"
 	"berth/libcontainer/hooks"
+	"berth/libcontainer/intelrdt"
 	"berth/libcontainer/lsm"
 	"berth/network"
 	"berth/nsenter"
@@ -53,6 +54,10 @@ type CreateOpts struct {
 	NotifySocket bool
 	// Stdio of the container process (when there is no terminal).
 	Stdin, Stdout, Stderr *os.File
+
+	// idmapFDs: the init's fd of each idmapped mount's detached mount, by
+	// mount index (rootfs.Config.IdmapFDs).
+	idmapFDs map[int]int
 }
 
 // Created describes a freshly created container.
@@ -113,10 +118,25 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 	if (netCfg != nil || len(o.Spec.Linux.NetDevices) > 0) && !plan.has(specs.NetworkNamespace) {
 		return nil, errors.New("config.json: berth.net.* annotations and linux.netDevices need a new network namespace in linux.namespaces")
 	}
+	// Before anything is made: where resctrl is missing or lacks a
+	// resource, create fails naming the field.
+	var rdt *intelrdt.Plan
+	if r := o.Spec.Linux.IntelRdt; r != nil {
+		rdtRoot, err := intelrdt.Root("/proc/self/mountinfo")
+		if err != nil {
+			return nil, fmt.Errorf("config.json: %w", err)
+		}
+		if rdt, err = intelrdt.Prepare(rdtRoot, o.ID, r); err != nil {
+			return nil, fmt.Errorf("config.json: %w", err)
+		}
+	}
 	if reason := cInitReason(o, plan); reason == "" {
 		plan.cinit = true
 	} else {
 		slog.Debug("create: the Go init runs", "why", reason)
+		if err := goPathProcAttrs(o.Spec.Linux, o.Spec.Process, reason); err != nil {
+			return nil, fmt.Errorf("config.json: %w", err)
+		}
 	}
 	mgr, err := manager.New(manager.Options{CgroupsPath: o.Spec.Linux.CgroupsPath, ID: o.ID, Systemd: o.SystemdCgroup})
 	if err != nil {
@@ -182,6 +202,15 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 	if err := mgr.Create(); err != nil {
 		return nil, fmt.Errorf("create cgroup (linux.cgroupsPath %q): %w", o.Spec.Linux.CgroupsPath, err)
 	}
+	// Its own user and cgroup namespaces: the cgroup (v2) is the
+	// container root's to manage, for systemd or a runtime inside.
+	if plan.has(specs.CgroupNamespace) && plan.has(specs.UserNamespace) {
+		if uid, gid, ok := hostRoot(o.Spec.Linux); ok {
+			if err := cgroups.Delegate(mgr, uid, gid); err != nil {
+				return nil, fmt.Errorf("linux.cgroupsPath %q: %w", o.Spec.Linux.CgroupsPath, err)
+			}
+		}
+	}
 	clk.step("create: cgroup")
 
 	fifoPath := filepath.Join(dir, fifoName)
@@ -222,6 +251,23 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 	if o.Console != nil {
 		extra = append(extra, o.Console)
 		consoleFD = base + 2
+	}
+	// Made here, by the runtime, before the init exists: it inherits them.
+	idmapped, idmapIndex, err := idmappedMounts(&rootfs.Config{Spec: o.Spec, Rootfs: o.Rootfs, Bundle: o.Bundle})
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		for _, f := range idmapped {
+			f.Close()
+		}
+	}()
+	for k, f := range idmapped {
+		if o.idmapFDs == nil {
+			o.idmapFDs = map[int]int{}
+		}
+		o.idmapFDs[idmapIndex[k]] = 3 + len(extra)
+		extra = append(extra, f)
 	}
 	var exe *os.File
 	// Assigned, not declared: the cleanup above kills this cmd on failure.
@@ -311,6 +357,16 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 		return nil, err
 	}
 	clk.step("create: network")
+	if rdt != nil {
+		// Saved first, so that a failure from here on removes the group.
+		st.IntelRdt = rdt
+		if err := s.save(st); err != nil {
+			return nil, err
+		}
+		if err := rdt.Apply(pid); err != nil {
+			return nil, err
+		}
+	}
 	if adj := o.Spec.Process.OOMScoreAdj; adj != nil {
 		if err := os.WriteFile("/proc/"+strconv.Itoa(pid)+"/oom_score_adj", []byte(strconv.Itoa(*adj)), 0); err != nil {
 			return nil, fmt.Errorf("process.oomScoreAdj %d: %w", *adj, unwrapPathErr(err))

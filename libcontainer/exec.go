@@ -89,15 +89,16 @@ func (c *Container) Exec(o *ExecOpts) (info *CreatedInfo, err error) {
 	}
 
 	clk.step("exec: state checked")
-	// The C path needs only the process and the seccomp profile of the
-	// spec; the whole spec is decoded when the Go path runs.
+	// The C path needs only the process, the seccomp profile and the
+	// container-wide process attributes of the spec; the whole spec is
+	// decoded when the Go path runs.
 	ev := st.execView()
 	preserve, listenEnv := preservedFiles(o.PreserveFDs)
 	proc, err := normalizeProcess(o.Process, listenEnv)
 	if err != nil {
 		return nil, fmt.Errorf("exec: %w", err)
 	}
-	execSpec := &specs.Spec{Process: proc, Linux: &specs.Linux{Seccomp: ev.seccomp()}}
+	execSpec := &specs.Spec{Process: proc, Linux: ev.linux()}
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("socketpair: %w", err)
@@ -122,6 +123,9 @@ func (c *Container) Exec(o *ExecOpts) (info *CreatedInfo, err error) {
 	}
 	if plan.exec == nil {
 		slog.Debug("exec: the Go exec runs", "why", "BERTH_EXEC_GO=1")
+		if err := goPathProcAttrs(execSpec.Linux, proc, "BERTH_EXEC_GO=1"); err != nil {
+			return nil, err
+		}
 		spec := *st.spec()
 		spec.Process = proc
 		execSpec = &spec

@@ -12,6 +12,7 @@ import (
 
 	"berth/libcontainer/caps"
 	"berth/libcontainer/lsm"
+	"berth/libcontainer/procattr"
 	"berth/libcontainer/seccomp"
 	"berth/nsenter"
 )
@@ -38,21 +39,22 @@ func cExecRecord(spec *specs.Spec, proc *specs.Process, preserveFDs, consoleFD i
 	if os.Getenv("BERTH_EXEC_GO") == "1" {
 		return nil, nil
 	}
-	var sc *specs.LinuxSeccomp
-	if spec.Linux != nil {
-		sc = spec.Linux.Seccomp
-	}
 	w := &recordWriter{}
-	if err := w.process(sc, proc, preserveFDs, consoleFD, relay); err != nil {
+	if err := w.process(spec.Linux, proc, preserveFDs, consoleFD, relay); err != nil {
 		return nil, err
 	}
 	return w.b, nil
 }
 
-// process appends the exec record of proc (the layout at the top of cexec.c).
-func (w *recordWriter) process(sc *specs.LinuxSeccomp, proc *specs.Process, preserveFDs, consoleFD int, relay bool) error {
+// process appends the exec record of proc in a container of l (the
+// layout at the top of cexec.c).
+func (w *recordWriter) process(l *specs.Linux, proc *specs.Process, preserveFDs, consoleFD int, relay bool) error {
 	if err := noNUL(proc); err != nil {
 		return err
+	}
+	var sc *specs.LinuxSeccomp
+	if l != nil {
+		sc = l.Seccomp
 	}
 	u32, u64, strs := w.u32, w.u64, w.strs
 
@@ -141,6 +143,20 @@ func (w *recordWriter) process(sc *specs.LinuxSeccomp, proc *specs.Process, pres
 			}
 			strs([]string{s}, false)
 		}
+	}
+	attrs, err := procattr.Compile(l, proc)
+	if err != nil {
+		return err
+	}
+	u32(uint32(len(attrs)))
+	for _, a := range attrs {
+		u32(a.Kind)
+		u32(a.Phase)
+		u32(uint32(len(a.Words)))
+		for _, v := range a.Words {
+			u64(v)
+		}
+		strs([]string{a.Msg}, false)
 	}
 	return nil
 }

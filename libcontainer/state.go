@@ -13,6 +13,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"berth/libcontainer/intelrdt"
 	"berth/network"
 	"berth/spec"
 )
@@ -66,6 +67,8 @@ type State struct {
 	Network *network.Result `json:"network,omitempty"`
 	// NetDevices are the host interfaces moved in (linux.netDevices).
 	NetDevices []network.MovedDevice `json:"net_devices,omitempty"`
+	// IntelRdt is the container's resctrl placement (linux.intelRdt).
+	IntelRdt *intelrdt.Plan `json:"intel_rdt,omitempty"`
 }
 
 // validateID keeps an id usable as a single path element and readable in logs.
@@ -219,9 +222,15 @@ func (st *State) view() *specView {
 // container's process (the base of an exec'd one) and seccomp profile.
 type execView struct {
 	Process *specs.Process `json:"process,omitempty"`
-	Linux   *struct {
-		Seccomp *specs.LinuxSeccomp `json:"seccomp,omitempty"`
-	} `json:"linux,omitempty"`
+	Linux   *execLinux     `json:"linux,omitempty"`
+}
+
+// execLinux is what an exec takes of linux: the seccomp profile, and the
+// container-wide process attributes every process of it gets.
+type execLinux struct {
+	Seccomp      *specs.LinuxSeccomp      `json:"seccomp,omitempty"`
+	Personality  *specs.LinuxPersonality  `json:"personality,omitempty"`
+	MemoryPolicy *specs.LinuxMemoryPolicy `json:"memoryPolicy,omitempty"`
 }
 
 func (st *State) execView() *execView {
@@ -233,9 +242,7 @@ func (st *State) execView() *execView {
 		c = st.spec()
 		v.Process = c.Process
 		if c.Linux != nil {
-			v.Linux = &struct {
-				Seccomp *specs.LinuxSeccomp `json:"seccomp,omitempty"`
-			}{c.Linux.Seccomp}
+			v.Linux = &execLinux{c.Linux.Seccomp, c.Linux.Personality, c.Linux.MemoryPolicy}
 		}
 		return v
 	}
@@ -246,11 +253,12 @@ func (st *State) execView() *execView {
 	return v
 }
 
-func (v *execView) seccomp() *specs.LinuxSeccomp {
+// linux is the part of linux an exec's record is compiled from.
+func (v *execView) linux() *specs.Linux {
 	if v.Linux == nil {
-		return nil
+		return &specs.Linux{}
 	}
-	return v.Linux.Seccomp
+	return &specs.Linux{Seccomp: v.Linux.Seccomp, Personality: v.Linux.Personality, MemoryPolicy: v.Linux.MemoryPolicy}
 }
 
 func (v *specView) namespaces() []specs.LinuxNamespace {

@@ -74,6 +74,34 @@ struct lsm_attr {
 };
 #define CX_MAX_LSM 2
 
+/*
+ * A process attribute (cproc.c): one syscall with numbers the parent
+ * worked out, made in a phase of the exec; msg, made in Go, names the spec
+ * field and the call for the error.
+ */
+struct proc_attr {
+	uint32_t kind; /* PA_* */
+	uint32_t phase; /* PH_* */
+	uint32_t nwords;
+	const char *words; /* nwords x u64, unaligned */
+	const char *msg;
+};
+#define CX_MAX_ATTR 8
+#define CX_MAX_ATTR_WORDS 1024
+enum {
+	PA_SCHED = 1, /* sched_setattr: policy, flags, nice, priority, runtime, deadline, period */
+	PA_IOPRIO, /* ioprio_set(IOPRIO_WHO_PROCESS, 0, w0) */
+	PA_AFFINITY, /* sched_setaffinity(0, mask of nwords words) */
+	PA_PERSONALITY, /* personality(w0) */
+	PA_MEMPOLICY, /* set_mempolicy(w0 mode|flags, nodemask w2.., maxnode w1) */
+	PA_MAX
+};
+enum {
+	PH_INITIAL = 1, /* first, before anything else is set up */
+	PH_PREPARE, /* in berth_exec_prepare, before the user switch and seccomp */
+	PH_FINAL, /* just before execve */
+};
+
 /* The BT_EXEC payload (layout in cexec.c). */
 #define CX_NNP 1 /* process.noNewPrivileges */
 #define CX_UMASK 2 /* process.user.umask given */
@@ -94,6 +122,8 @@ struct exec_plan {
 	uint32_t rows, cols; /* process.consoleSize, 0 0 when not given */
 	uint32_t nlsm;
 	struct lsm_attr lsm[CX_MAX_LSM]; /* exec attributes written just before execve */
+	uint32_t nattr;
+	struct proc_attr attr[CX_MAX_ATTR]; /* process attributes (cproc.c) */
 };
 
 #define CX_NO_CONSOLE 0xffffffffu
@@ -133,6 +163,7 @@ enum {
 	OP_SYSCTL, /* s0 path below a procfs root ("sys/net/ipv4/ip_forward"), s1 value, s2 it quoted, s4 field */
 	OP_MOUNTLABEL, /* s0 linux.mountLabel, for the B_MQLABEL mounts that follow */
 	OP_CONSOLE, /* n0 console socket fd, n1 rows, n2 bits (B_RELAY), n3 cols, n4 uid of the slave; s0 ptmx, s1 console ("": no bind) */
+	OP_IDMAPFD, /* n0 fd of a detached idmapped mount (made by the parent), for the OP_BIND with B_IDMAP that follows */
 	OP_MAX
 };
 
@@ -180,6 +211,7 @@ void berth_free_plan(struct plan *p);
 #define B_DEVBIND 8192 /* OP_DEVICE (in n5): bind the host's node, no mknod (user namespace) */
 #define B_MQLABEL 16384 /* OP_FRESH of an mqueue: its root gets the OP_MOUNTLABEL label as security.selinux */
 #define B_RELAY 32768 /* OP_CONSOLE: berth relays the terminal itself (run -t without --console-socket) */
+#define B_IDMAP 65536 /* OP_BIND: move the OP_IDMAPFD's detached mount into place instead of binding s2 */
 
 
 /* berth_parse_exec reads an exec record; 0, or -1 when malformed. */
@@ -212,6 +244,8 @@ int berth_open_procfs(char *err, size_t errlen);
 int berth_procfs_open(int proc, const char *rel, int flags, char *err, size_t errlen);
 /* berth_write_value writes value in one write(2), as procfs wants; -1 with errno. */
 int berth_write_value(int fd, const char *value);
+/* berth_proc_attrs makes the process attributes of x for phase (cproc.c); bails naming the field. */
+void berth_proc_attrs(const struct exec_plan *x, uint32_t phase);
 /* berth_exec_final_limits sets RLIMIT_AS and RLIMIT_DATA, last before execve. */
 void berth_exec_final_limits(const struct exec_plan *x);
 /* berth_strerror is strerror in Go's spelling (lower-case first letter). */
@@ -257,6 +291,14 @@ int berth_run_hook(const struct op *o, char **envp, char *msg, size_t size);
 const char *berth_signal_name(int sig, char *buf, size_t size);
 /* berth_hook_tail is the end of a failed hook's output as the Go init quotes it (chook.c). */
 void berth_hook_tail(const char *data, size_t len, int cut, char *out, size_t size);
+/*
+ * cmount.c: berth_idmap_take keeps an OP_IDMAPFD's fd for the OP_BIND after
+ * it; berth_idmap_source returns it (and forgets it), or -1;
+ * berth_idmap_move moves that detached mount onto target (an O_PATH fd).
+ */
+void berth_idmap_take(const struct op *o);
+int berth_idmap_source(void);
+int berth_idmap_move(int mnt, int target);
 /* berth_op_overlay mounts an OP_OVERLAY (cmount.c). */
 void berth_op_overlay(const struct op *o);
 /* berth_copy_up copies directory src into dst (O_PATH fds), tmpcopyup; -1 with errno and the names in err. */

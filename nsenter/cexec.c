@@ -38,6 +38,8 @@
  *   u32 console socket fd (CX_NO_CONSOLE: no terminal), u32 rows, u32 cols
  *   u32 nlsm (at most CX_MAX_LSM), nlsm x 7 str: dir, value, quoted, test,
  *       testq, missing, field (struct lsm_attr in bootstrap.h)
+ *   u32 nattr (at most CX_MAX_ATTR), nattr x (u32 kind, u32 phase, u32 nwords,
+ *       nwords x u64, str msg): process attributes (struct proc_attr, cproc.c)
  * Errors go to the parent as SYNC_ERR through bail(); success is the sync
  * socket closing on exec.
  */
@@ -124,6 +126,21 @@ int berth_parse_exec(const char *buf, uint32_t len, struct exec_plan *x)
 		a->missing = str(&c);
 		a->field = str(&c);
 		a->fd = -1;
+	}
+	x->nattr = u32(&c);
+	if (x->nattr > CX_MAX_ATTR)
+		c.bad = 1;
+	for (uint32_t i = 0; i < x->nattr && !c.bad; i++) {
+		struct proc_attr *a = &x->attr[i];
+		a->kind = u32(&c);
+		a->phase = u32(&c);
+		a->nwords = u32(&c);
+		if (a->kind == 0 || a->kind >= PA_MAX || a->nwords > CX_MAX_ATTR_WORDS) {
+			c.bad = 1;
+			break;
+		}
+		a->words = take(&c, a->nwords * 8);
+		a->msg = str(&c);
 	}
 	if (c.bad || c.left != 0 || x->argv[0] == NULL || x->envp == NULL ||
 	    (x->console_fd != CX_NO_CONSOLE && x->console_fd > 1 << 20)) {
@@ -561,6 +578,8 @@ char *berth_exec_prepare(struct exec_plan *x, const int *keep, int nkeep)
 		if (setrlimit((int)res, &rl) < 0)
 			bail(errno, "setrlimit %s (process.rlimits[%u])", rlimit_name(res), i);
 	}
+	/* Still root and unfiltered: a real-time policy needs CAP_SYS_NICE. */
+	berth_proc_attrs(x, PH_PREPARE);
 	/* After the chdir: a relative args[0] names a file of process.cwd, as in runc. */
 	char *path = lookup(x->argv[0], x->path);
 	with_home(x->envp, x->uid);
@@ -599,12 +618,14 @@ void berth_exec_in_c(const char *buf, uint32_t len)
 	struct exec_plan x;
 	if (berth_parse_exec(buf, len, &x) < 0)
 		bail(0, "nsenter: malformed exec record");
+	berth_proc_attrs(&x, PH_INITIAL);
 	/* The sync socket stays (close-on-exec) for an error before the execve. */
 	char *path = berth_exec_prepare(&x, &berth_sync_fd, 1);
 	char err[512];
 	if (berth_lsm_apply(&x, err, sizeof(err)) < 0)
 		bail(0, "%s", err);
 	berth_exec_final_limits(&x);
+	berth_proc_attrs(&x, PH_FINAL);
 	execve(path, x.argv, x.envp);
 	bail(errno, "exec \"%s\" (process.args[0])", x.argv[0]);
 }

@@ -910,7 +910,7 @@ static void op_bind(const struct op *o)
 {
 	char b1[32], b2[32];
 	const char *src = o->s[2];
-	int srcfd = open(src, O_PATH | O_CLOEXEC);
+	int srcfd = (o->n[2] & B_IDMAP) ? berth_idmap_source() : open(src, O_PATH | O_CLOEXEC);
 	if (srcfd < 0)
 		bail(errno, "rootfs: open bind source \"%s\" (%s.source)", src, FIELD(o));
 	struct stat st;
@@ -922,8 +922,9 @@ static void op_bind(const struct op *o)
 	else
 		resolve_dest(o, C_FILE, 0644, &t);
 	check_proc_dest(o, t.path, "bind", srcfd);
-	if (mount(procfd(srcfd, b1), procfd(t.fd, b2), NULL, MS_BIND | (o->n[0] & MS_REC), NULL) < 0)
-		mount_fail(o, NULL, errno);
+	if ((o->n[2] & B_IDMAP) ? berth_idmap_move(srcfd, t.fd) < 0 :
+				   mount(procfd(srcfd, b1), procfd(t.fd, b2), NULL, MS_BIND | (o->n[0] & MS_REC), NULL) < 0)
+		mount_fail(o, (o->n[2] & B_IDMAP) ? "move_mount (idmapped)" : NULL, errno);
 	close(srcfd);
 	int mnt = reopen_or_fail(o, &t);
 	if ((o->n[2] & B_REMOUNT) && remount_bind(mnt, (unsigned long)o->n[0], (unsigned long)o->n[1]) < 0)
@@ -1561,6 +1562,9 @@ static void run_op(const struct op *o)
 	case OP_CONSOLE:
 		op_console(o);
 		break;
+	case OP_IDMAPFD:
+		berth_idmap_take(o);
+		break;
 	default:
 		bail(0, "init: unknown plan operation %u", o->code);
 	}
@@ -1583,6 +1587,7 @@ void berth_init_in_c(void)
 		bail(0, "init: malformed plan");
 	ci.p = &p;
 	mark("plan received");
+	berth_proc_attrs(&p.x, PH_INITIAL);
 	open_proc();
 	uint32_t i = 0;
 	for (; i < p.nops && p.ops[i].code != OP_STARTHOOK; i++) {
@@ -1628,6 +1633,7 @@ void berth_init_in_c(void)
 	if (berth_lsm_apply(&p.x, err, sizeof(err)) < 0)
 		berth_fail(err);
 	berth_exec_final_limits(&p.x);
+	berth_proc_attrs(&p.x, PH_FINAL);
 	if (write_all(fifo, "0", 1) < 0)
 		bail(errno, "write exec fifo");
 	/* The fifo stays open: close-on-exec tells start that the exec happened. */

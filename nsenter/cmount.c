@@ -38,6 +38,31 @@
 #define FSMOUNT_CLOEXEC_ 1
 #define MOVE_MOUNT_F_EMPTY_PATH_ 4
 
+#define MOVE_MOUNT_T_EMPTY_PATH_ 0x40
+
+/* --- idmapped bind mounts (OP_IDMAPFD, OP_BIND with B_IDMAP) --------------- */
+
+static int idmap_fd = -1;
+
+void berth_idmap_take(const struct op *o)
+{
+	idmap_fd = (int)o->n[0];
+}
+
+int berth_idmap_source(void)
+{
+	int fd = idmap_fd;
+	idmap_fd = -1;
+	if (fd >= 0 && fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+		return -1;
+	return fd;
+}
+
+int berth_idmap_move(int mnt, int target)
+{
+	return (int)syscall(SYS_move_mount, mnt, "", target, "", MOVE_MOUNT_F_EMPTY_PATH_ | MOVE_MOUNT_T_EMPTY_PATH_);
+}
+
 /* --- overlay rootfs -------------------------------------------------------- */
 
 /*

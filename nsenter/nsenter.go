@@ -70,6 +70,7 @@ const (
 	OpSysctl     // S[0] path below a procfs root, S[1] value, S[2] it quoted, S[4] field
 	OpMountLabel // S[0] linux.mountLabel, for the BitMqueueLabel mounts after it
 	OpConsole    // N0 console socket fd, N1 rows, N2 bits (BitRelay), N3 cols, N4 uid; S0 ptmx, S1 console
+	OpIdmapFD    // N0 fd of a detached idmapped mount, for the OpBind with BitIdmap after it
 	opMax
 )
 
@@ -91,6 +92,7 @@ const (
 	BitDevBind
 	BitMqueueLabel // an mqueue: its root gets OpMountLabel's label (security.selinux)
 	BitRelay       // OpConsole: berth relays the terminal itself
+	BitIdmap       // OpBind: move the OpIdmapFD's detached mount into place instead of binding S2
 )
 
 // ExecRelay is the exec record's flag CX_RELAY: berth relays the

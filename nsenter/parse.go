@@ -9,6 +9,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"berth/libcontainer/procattr"
 )
 
 // The record types and limits must agree with bootstrap.h: a negative
@@ -56,6 +58,19 @@ const (
 	_ = uint(MaxLSM-C.CX_MAX_LSM) + uint(C.CX_MAX_LSM-MaxLSM)
 	_ = uint(BitRelay-C.B_RELAY) + uint(C.B_RELAY-BitRelay)
 	_ = uint(ExecRelay-C.CX_RELAY) + uint(C.CX_RELAY-ExecRelay)
+	_ = uint(OpIdmapFD-C.OP_IDMAPFD) + uint(C.OP_IDMAPFD-OpIdmapFD)
+	_ = uint(BitIdmap-C.B_IDMAP) + uint(C.B_IDMAP-BitIdmap)
+	_ = uint(procattr.KindSched-C.PA_SCHED) + uint(C.PA_SCHED-procattr.KindSched)
+	_ = uint(procattr.KindIOPrio-C.PA_IOPRIO) + uint(C.PA_IOPRIO-procattr.KindIOPrio)
+	_ = uint(procattr.KindAffinity-C.PA_AFFINITY) + uint(C.PA_AFFINITY-procattr.KindAffinity)
+	_ = uint(procattr.KindPersonality-C.PA_PERSONALITY) + uint(C.PA_PERSONALITY-procattr.KindPersonality)
+	_ = uint(procattr.KindMemPolicy-C.PA_MEMPOLICY) + uint(C.PA_MEMPOLICY-procattr.KindMemPolicy)
+	_ = uint(procattr.KindMax-C.PA_MAX) + uint(C.PA_MAX-procattr.KindMax)
+	_ = uint(procattr.PhaseInitial-C.PH_INITIAL) + uint(C.PH_INITIAL-procattr.PhaseInitial)
+	_ = uint(procattr.PhasePrepare-C.PH_PREPARE) + uint(C.PH_PREPARE-procattr.PhasePrepare)
+	_ = uint(procattr.PhaseFinal-C.PH_FINAL) + uint(C.PH_FINAL-procattr.PhaseFinal)
+	_ = uint(procattr.MaxAttrs-C.CX_MAX_ATTR) + uint(C.CX_MAX_ATTR-procattr.MaxAttrs)
+	_ = uint(procattr.MaxAttrWords-C.CX_MAX_ATTR_WORDS) + uint(C.CX_MAX_ATTR_WORDS-procattr.MaxAttrWords)
 )
 
 // MaxBootstrap is the largest bootstrap body the stub accepts.
@@ -87,6 +102,14 @@ type ExecPlan struct {
 	Args, Env                                    []string
 	Console, Rows, Cols                          uint32 // console socket fd (^0: none), process.consoleSize
 	LSM                                          []LSMAttr
+	Attrs                                        []ProcAttr
+}
+
+// ProcAttr is an exec record's process attribute (struct proc_attr).
+type ProcAttr struct {
+	Kind, Phase uint32
+	Words       []uint64
+	Msg         string
 }
 
 // MaxLSM is how many LSM attributes an exec record may carry (CX_MAX_LSM).
@@ -259,6 +282,17 @@ func goExecPlan(x *C.struct_exec_plan) *ExecPlan {
 		a := &x.lsm[i]
 		e.LSM = append(e.LSM, LSMAttr{C.GoString(a.dir), C.GoString(a.value), C.GoString(a.quoted),
 			C.GoString(a.test), C.GoString(a.testq), C.GoString(a.missing), C.GoString(a.field)})
+	}
+	for i := 0; i < int(x.nattr); i++ {
+		a := &x.attr[i]
+		pa := ProcAttr{Kind: uint32(a.kind), Phase: uint32(a.phase), Msg: C.GoString(a.msg)}
+		if a.nwords > 0 {
+			raw := C.GoBytes(unsafe.Pointer(a.words), C.int(a.nwords*8))
+			for k := 0; k < len(raw); k += 8 {
+				pa.Words = append(pa.Words, *(*uint64)(unsafe.Pointer(&raw[k])))
+			}
+		}
+		e.Attrs = append(e.Attrs, pa)
 	}
 	return e
 }

@@ -137,6 +137,9 @@ func isBindRemount(o MountOptions) bool {
 }
 
 func (s *setup) mountBind(mc *mountCtx) error {
+	if mc.idmapped() {
+		return fmt.Errorf("%s: an idmapped mount is made by the C init only", mc.field())
+	}
 	src := mc.src
 	// The source is the host's (trusted) path; holding it open pins what
 	// is bound, whatever happens to the name later.

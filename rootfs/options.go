@@ -29,6 +29,9 @@ type MountOptions struct {
 	Bind bool
 	// TmpCopyUp asks to copy the directory's old contents into a new tmpfs.
 	TmpCopyUp bool
+	// Idmap is set for "idmap" and "ridmap": an idmapped bind mount;
+	// IdmapRecursive for "ridmap", which maps the submounts too.
+	Idmap, IdmapRecursive bool
 }
 
 type flagOpt struct {
@@ -130,7 +133,9 @@ func ParseMountOptions(options []string) (MountOptions, error) {
 			mo.TmpCopyUp = true
 			continue
 		case "idmap", "ridmap":
-			return MountOptions{}, fmt.Errorf("mount option %q is not supported yet", o)
+			mo.Idmap = true
+			mo.IdmapRecursive = o == "ridmap"
+			continue
 		}
 		if f, ok := mountFlagOptions[o]; ok {
 			if f.clear {
@@ -243,7 +248,7 @@ func KnownMountOptions() []string {
 	for k := range recursiveOptions {
 		out = append(out, k)
 	}
-	out = append(out, "bind", "rbind", "tmpcopyup")
+	out = append(out, "bind", "rbind", "tmpcopyup", "idmap", "ridmap")
 	slices.Sort(out)
 	return slices.Compact(out)
 }

@@ -112,8 +112,8 @@ func TestParseMountOptions(t *testing.T) {
 			in:   []string{"newinstance", "ptmxmode=0666", "gid=5"},
 			want: MountOptions{Data: "newinstance,ptmxmode=0666,gid=5"},
 		},
-		{name: "idmap refused", in: []string{"bind", "idmap"}, wantErr: `"idmap" is not supported yet`},
-		{name: "ridmap refused", in: []string{"ridmap"}, wantErr: `"ridmap" is not supported yet`},
+		{name: "idmap", in: []string{"bind", "idmap"}, want: MountOptions{Flags: unix.MS_BIND, Bind: true, Idmap: true}},
+		{name: "ridmap", in: []string{"rbind", "ridmap"}, want: MountOptions{Flags: unix.MS_BIND | unix.MS_REC, Bind: true, Idmap: true, IdmapRecursive: true}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -229,6 +229,16 @@ func planMount(c *Config, i int, m specs.Mount) ([]PlanOp, error) {
 		if needsBindRemount(opts) {
 			op.N[2] |= nsenter.BitRemount
 		}
+		if mc.idmapped() {
+			// The parent's detached idmapped mount is moved into place
+			// instead of a bind of the source: the fd first.
+			fd, ok := c.IdmapFDs[i]
+			if !ok {
+				return nil, fmt.Errorf("%s: idmapped mount without its detached mount", mc.field())
+			}
+			op.N[2] |= nsenter.BitIdmap
+			return []PlanOp{{Code: nsenter.OpIdmapFD, N: [6]uint64{uint64(fd)}}, op}, nil
+		}
 	case mountCgroup:
 		// Expanded by ResolveCgroups, once the init's cgroups are known.
 		op.Code = opCgroupPending

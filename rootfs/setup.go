@@ -44,6 +44,9 @@ type Config struct {
 	BeforePivotOps []PlanOp
 	// Mark, when set, is told each step done (berth --debug timings).
 	Mark func(step string)
+	// IdmapFDs maps the index of each idmapped mount (Idmaps) to the fd,
+	// in the init, of the detached mount the parent made for it.
+	IdmapFDs map[int]int
 }
 
 func (c *Config) mark(step string) {

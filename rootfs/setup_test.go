@@ -462,7 +462,7 @@ func TestSetupErrors(t *testing.T) {
 	}{
 		{"unknown fs", "unknownfs", `mount "nosuchfs" on "/x" (spec mounts[1]): no such device`},
 		{"mkdir through a file", "through-file", `mkdir "/marker-berth/sub" in rootfs (spec mounts[0].destination): "/marker-berth": not a directory`},
-		{"bad option", "idmap", `spec mounts[0].options: mount option "idmap" is not supported yet`},
+		{"idmap in the Go init", "idmap", `spec mounts[0]: an idmapped mount is made by the C init only`},
 		{"bind source", "missing-source", `(spec mounts[0].source): no such file or directory`},
 		{"under proc", "under-proc", `spec mounts[1].destination: "/proc/sys/kernel" is inside /proc and cannot be a mount destination`},
 		{"bad propagation", "bad-propagation", `linux.rootfsPropagation: unknown value "sideways"`},

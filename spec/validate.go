@@ -15,6 +15,7 @@ import (
 	"berth/cgroups/devices"
 	"berth/libcontainer/caps"
 	"berth/libcontainer/lsm"
+	"berth/libcontainer/procattr"
 	"berth/libcontainer/seccomp"
 )
 
@@ -32,6 +33,7 @@ func Validate(s *specs.Spec) error {
 		checkMounts,
 		checkHooks,
 		checkLinux,
+		checkUnsupported,
 	} {
 		if err := check(s); err != nil {
 			return fmt.Errorf("%s: %w", ConfigName, err)
@@ -146,6 +148,19 @@ func checkMounts(s *specs.Spec) error {
 		}
 		if (len(m.UIDMappings) == 0) != (len(m.GIDMappings) == 0) {
 			return fmt.Errorf("mounts[%d]: uidMappings and gidMappings must be given together", i)
+		}
+		for _, l := range []struct {
+			field string
+			maps  []specs.LinuxIDMapping
+		}{{"uidMappings", m.UIDMappings}, {"gidMappings", m.GIDMappings}} {
+			for j, e := range l.maps {
+				if e.Size == 0 {
+					return fmt.Errorf("mounts[%d].%s[%d].size: must be greater than zero", i, l.field, j)
+				}
+				if uint64(e.ContainerID)+uint64(e.Size) > noID || uint64(e.HostID)+uint64(e.Size) > noID {
+					return fmt.Errorf("mounts[%d].%s[%d]: range past the largest id", i, l.field, j)
+				}
+			}
 		}
 	}
 	return nil
@@ -513,3 +528,38 @@ func checkSeccomp(sc *specs.LinuxSeccomp) error {
 // write is refused as runc refuses it (its transport), so that a profile
 // berth accepts loads in runc too.
 var notifyDeadlocks = map[string]bool{"sendmsg": true, "write": true}
+
+// checkUnsupported refuses, by name, the fields berth does not implement:
+// the spec wants a runtime to fail on a field it cannot honour rather than
+// run a container that silently differs from what was asked. Sections of
+// other platforms are refused as a whole.
+func checkUnsupported(s *specs.Spec) error {
+	for _, o := range []struct {
+		field string
+		set   bool
+	}{
+		{"windows", s.Windows != nil},
+		{"solaris", s.Solaris != nil},
+		{"vm", s.VM != nil},
+		{"zos", s.ZOS != nil},
+		{"freebsd", s.FreeBSD != nil},
+	} {
+		if o.set {
+			return fmt.Errorf("%s: another platform's section; berth runs Linux containers", o.field)
+		}
+	}
+	if p := s.Process; p != nil {
+		if p.CommandLine != "" {
+			return errors.New("process.commandLine: Windows only; give process.args")
+		}
+		if p.User.Username != "" {
+			return fmt.Errorf("process.user.username %q: Windows only; give process.user.uid and gid", p.User.Username)
+		}
+	}
+	// process.scheduler, ioPriority, execCPUAffinity, linux.personality and
+	// memoryPolicy: compiled now so a bad value fails naming its field.
+	if _, err := procattr.Compile(s.Linux, s.Process); err != nil {
+		return err
+	}
+	return nil
+}

@@ -288,6 +288,64 @@ func TestValidate(t *testing.T) {
 		{"mountLabel ok", func(s *specs.Spec) { s.Linux.MountLabel = "system_u:object_r:container_file_t:s0" }, ""},
 		{"mountLabel empty field", func(s *specs.Spec) { s.Linux.MountLabel = "system_u::container_file_t:s0" },
 			`linux.mountLabel "system_u::container_file_t:s0": want user:role:type[:level], field 2 is empty`},
+
+		// refused by name: other platforms, and what berth does not implement
+		{"windows refused", func(s *specs.Spec) { s.Windows = &specs.Windows{} }, "config.json: windows: another platform's section"},
+		{"solaris refused", func(s *specs.Spec) { s.Solaris = &specs.Solaris{} }, "config.json: solaris: another platform's section"},
+		{"vm refused", func(s *specs.Spec) { s.VM = &specs.VM{} }, "config.json: vm: another platform's section"},
+		{"zos refused", func(s *specs.Spec) { s.ZOS = &specs.ZOS{} }, "config.json: zos: another platform's section"},
+		{"freebsd refused", func(s *specs.Spec) { s.FreeBSD = &specs.FreeBSD{} }, "config.json: freebsd: another platform's section"},
+		{"commandLine refused", func(s *specs.Spec) { s.Process.CommandLine = "sh -c x" }, "config.json: process.commandLine: Windows only"},
+		{"username refused", func(s *specs.Spec) { s.Process.User.Username = "root" }, `config.json: process.user.username "root": Windows only`},
+		{"scheduler", func(s *specs.Spec) {
+			s.Process.Scheduler = &specs.Scheduler{Policy: specs.SchedFIFO, Priority: 10, Flags: []specs.LinuxSchedulerFlag{specs.SchedFlagResetOnFork}}
+		}, ""},
+		{"scheduler bad policy", func(s *specs.Spec) { s.Process.Scheduler = &specs.Scheduler{Policy: "SCHED_ISO"} },
+			`config.json: process.scheduler.policy "SCHED_ISO": unknown`},
+		{"scheduler rt priority 0", func(s *specs.Spec) { s.Process.Scheduler = &specs.Scheduler{Policy: specs.SchedRR} },
+			"process.scheduler.priority 0: must be within 1..99 for SCHED_RR"},
+		{"scheduler nice", func(s *specs.Spec) { s.Process.Scheduler = &specs.Scheduler{Policy: specs.SchedOther, Nice: 20} },
+			"process.scheduler.nice 20: must be within -20..19"},
+		{"ioPriority", func(s *specs.Spec) {
+			s.Process.IOPriority = &specs.LinuxIOPriority{Class: specs.IOPRIO_CLASS_BE, Priority: 7}
+		}, ""},
+		{"ioPriority bad class", func(s *specs.Spec) { s.Process.IOPriority = &specs.LinuxIOPriority{Class: "IOPRIO_CLASS_X"} },
+			`config.json: process.ioPriority.class "IOPRIO_CLASS_X": unknown`},
+		{"ioPriority bad priority", func(s *specs.Spec) {
+			s.Process.IOPriority = &specs.LinuxIOPriority{Class: specs.IOPRIO_CLASS_BE, Priority: 8}
+		},
+			"process.ioPriority.priority 8: must be within 0..7"},
+		{"execCPUAffinity", func(s *specs.Spec) { s.Process.ExecCPUAffinity = &specs.CPUAffinity{Initial: "0-1,3", Final: "0"} }, ""},
+		{"execCPUAffinity bad list", func(s *specs.Spec) { s.Process.ExecCPUAffinity = &specs.CPUAffinity{Final: "1-x"} },
+			`config.json: process.execCPUAffinity.final "1-x": "1-x": not a range low-high`},
+		{"personality", func(s *specs.Spec) {
+			s.Linux.Personality = &specs.LinuxPersonality{Domain: specs.PerLinux32, Flags: []specs.LinuxPersonalityFlag{"ADDR_NO_RANDOMIZE"}}
+		}, ""},
+		{"personality bad domain", func(s *specs.Spec) { s.Linux.Personality = &specs.LinuxPersonality{Domain: "BSD"} },
+			`config.json: linux.personality.domain "BSD": unknown (want LINUX or LINUX32)`},
+		{"personality bad flag", func(s *specs.Spec) {
+			s.Linux.Personality = &specs.LinuxPersonality{Domain: specs.PerLinux, Flags: []specs.LinuxPersonalityFlag{"FAST"}}
+		}, `linux.personality.flags[0] "FAST": unknown`},
+		{"memoryPolicy", func(s *specs.Spec) { s.Linux.MemoryPolicy = &specs.LinuxMemoryPolicy{Mode: specs.MpolBind, Nodes: "0"} }, ""},
+		{"memoryPolicy bad mode", func(s *specs.Spec) { s.Linux.MemoryPolicy = &specs.LinuxMemoryPolicy{Mode: "MPOL_X"} },
+			`config.json: linux.memoryPolicy.mode "MPOL_X": unknown`},
+		{"memoryPolicy nodes for local", func(s *specs.Spec) {
+			s.Linux.MemoryPolicy = &specs.LinuxMemoryPolicy{Mode: specs.MpolLocal, Nodes: "0"}
+		},
+			`linux.memoryPolicy.nodes "0": must be empty for MPOL_LOCAL`},
+		{"memoryPolicy bind without nodes", func(s *specs.Spec) { s.Linux.MemoryPolicy = &specs.LinuxMemoryPolicy{Mode: specs.MpolBind} },
+			"linux.memoryPolicy.nodes: required for MPOL_BIND"},
+		{"memoryPolicy bad flag", func(s *specs.Spec) {
+			s.Linux.MemoryPolicy = &specs.LinuxMemoryPolicy{Mode: specs.MpolBind, Nodes: "0", Flags: []specs.MemoryPolicyFlagType{"MPOL_F_X"}}
+		}, `linux.memoryPolicy.flags[0] "MPOL_F_X": unknown`},
+		{"idmapped mount", func(s *specs.Spec) {
+			s.Mounts[0].UIDMappings = []specs.LinuxIDMapping{{Size: 1}}
+			s.Mounts[0].GIDMappings = []specs.LinuxIDMapping{{Size: 1}}
+		}, ""},
+		{"idmapped mount size 0", func(s *specs.Spec) {
+			s.Mounts[0].UIDMappings = []specs.LinuxIDMapping{{Size: 1}}
+			s.Mounts[0].GIDMappings = []specs.LinuxIDMapping{{Size: 0}}
+		}, "config.json: mounts[0].gidMappings[0].size: must be greater than zero"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			// The v2 default (six namespaces): the expected indexes
