@@ -89,18 +89,20 @@ func createOpts(c *cli.Context, dialConsole bool) (*libcontainer.CreateOpts, err
 		return nil, fmt.Errorf("--preserve-fds %d: must not be negative", n)
 	}
 	o := &libcontainer.CreateOpts{
-		ID:           c.Args().First(),
-		Bundle:       bundle,
-		Rootfs:       rootfs,
-		Spec:         s,
-		RawSpec:      raw,
-		PidFile:      c.String("pid-file"),
-		NoPivot:      c.Bool("no-pivot"),
-		NoNewKeyring: c.Bool("no-new-keyring"),
-		PreserveFDs:  c.Int("preserve-fds"),
-		Stdin:        os.Stdin,
-		Stdout:       os.Stdout,
-		Stderr:       os.Stderr,
+		ID:            c.Args().First(),
+		Bundle:        bundle,
+		Rootfs:        rootfs,
+		Spec:          s,
+		RawSpec:       raw,
+		PidFile:       c.String("pid-file"),
+		NoPivot:       c.Bool("no-pivot"),
+		NoNewKeyring:  c.Bool("no-new-keyring"),
+		PreserveFDs:   c.Int("preserve-fds"),
+		SystemdCgroup: c.Bool("systemd-cgroup"),
+		NotifySocket:  os.Getenv("NOTIFY_SOCKET") != "",
+		Stdin:         os.Stdin,
+		Stdout:        os.Stdout,
+		Stderr:        os.Stderr,
 	}
 	if o.PidFile != "" {
 		if o.PidFile, err = filepath.Abs(o.PidFile); err != nil {

@@ -12,7 +12,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"berth/cgroups/manager"
 	"berth/libcontainer"
 )
 
@@ -50,10 +49,6 @@ func setupLogging(c *cli.Context) error {
 	slog.SetDefault(slog.New(h))
 	if err := libcontainer.SetRootless(c.String("rootless")); err != nil {
 		return err
-	}
-	if c.Bool("systemd-cgroup") {
-		// The driver chooser's own answer, before any command runs.
-		return manager.ErrSystemdDriver
 	}
 	return nil
 }

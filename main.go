@@ -54,7 +54,7 @@ func newApp() *cli.App {
 			&cli.StringFlag{Name: "log", Usage: "log file (default: stderr)"},
 			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "log format: text or json"},
 			&cli.BoolFlag{Name: "debug", Usage: "log debug messages, including per-step timings"},
-			&cli.BoolFlag{Name: "systemd-cgroup", Usage: "use systemd for cgroups (not supported yet)"},
+			&cli.BoolFlag{Name: "systemd-cgroup", Usage: "make each container's cgroup a systemd unit (linux.cgroupsPath \"slice:prefix:name\")"},
 			&cli.StringFlag{Name: "criu", Usage: "path to criu, for runc's command line (berth has no checkpoint/restore)"},
 			&cli.StringFlag{Name: "rootless", Value: "auto", Usage: "rootless handling of cgroups and networking: true, false or auto (not root, or root of a user namespace)"},
 		},

@@ -92,10 +92,31 @@ var runCommand = &cli.Command{
 			return err
 		}
 		sigs := forwardSignals(!detach)
+		var notify *libcontainer.Notify
+		if host := os.Getenv("NOTIFY_SOCKET"); host != "" {
+			if notify, err = libcontainer.ListenNotify(root, id); err != nil {
+				term.detach()
+				libcontainer.Delete(root, id, true)
+				return err
+			}
+		}
 		if err := libcontainer.Start(root, id); err != nil {
 			term.detach()
 			libcontainer.Delete(root, id, true)
 			return err
+		}
+		if notify != nil {
+			defer notify.Close()
+			host, start := os.Getenv("NOTIFY_SOCKET"), info.PidStart
+			if detach {
+				// run -d returns once READY=1 is passed on, as start does.
+				return notify.Forward(host, info.Pid, start)
+			}
+			go func() {
+				if err := notify.Forward(host, info.Pid, start); err != nil {
+					slog.Warn("notify", "err", err)
+				}
+			}()
 		}
 		if detach {
 			return nil

@@ -7,8 +7,9 @@ import (
 	"strings"
 )
 
-// ErrSystemdPath is returned for a "slice:prefix:name" cgroupsPath.
-var ErrSystemdPath = errors.New("systemd cgroup driver not supported yet")
+// ErrSystemdPath is returned for a "slice:prefix:name" cgroupsPath given
+// to the fs drivers.
+var ErrSystemdPath = errors.New("a systemd \"slice:prefix:name\" path needs --systemd-cgroup")
 
 // Config is where a container's cgroup goes, read from linux.cgroupsPath
 // for the cgroupfs drivers (fs1, fs2).
@@ -22,7 +23,8 @@ type Config struct {
 
 // ParsePath reads linux.cgroupsPath. An empty path is "<id>", relative,
 // which is where runc's cgroupfs driver puts a container without one.
-// systemd's "slice:prefix:name" is refused (ErrSystemdPath).
+// systemd's "slice:prefix:name" is refused (ErrSystemdPath): the systemd
+// driver (package systemd) reads it.
 func ParsePath(p, id string) (Config, error) {
 	if p == "" {
 		if id == "" || strings.Contains(id, "/") || id == "." || id == ".." {

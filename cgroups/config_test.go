@@ -21,8 +21,8 @@ func TestParsePath(t *testing.T) {
 		{"/", "x", "", false, "is the root cgroup"},
 		{"/..", "x", "", false, "is the root cgroup"},
 		{".", "x", "", false, "own cgroup"},
-		{"system.slice:docker:abc", "x", "", false, "systemd cgroup driver not supported yet"},
-		{":docker:abc", "x", "", false, "systemd cgroup driver not supported yet"},
+		{"system.slice:docker:abc", "x", "", false, "needs --systemd-cgroup"},
+		{":docker:abc", "x", "", false, "needs --systemd-cgroup"},
 		{"", "", "", false, "cannot name a cgroup"},
 		{"/a\nb", "x", "", false, "invalid character"},
 	} {

@@ -26,8 +26,9 @@
 // in each. On a hybrid host the controller-less cgroup2 mount
 // (/sys/fs/cgroup/unified) gets a directory too, so "0::" in
 // /proc/<pid>/cgroup names the container as well. manager.Choose makes
-// the choice from the probed layout alone; --systemd-cgroup (the systemd
-// driver) is refused there with manager.ErrSystemdDriver.
+// the choice from the probed layout alone; --systemd-cgroup picks the
+// systemd driver (package systemd: a transient unit over D-Bus, on the
+// fs2 driver), on cgroup v2 hosts only.
 //
 // # Paths
 //
@@ -40,7 +41,7 @@
 //   - empty: the relative path "<id>", where runc's cgroupfs driver puts
 //     it;
 //   - "slice:prefix:name": systemd's form, refused with ErrSystemdPath
-//     until berth has a systemd driver.
+//     (the systemd driver, package berth/cgroups/systemd, takes it)
 //
 // A path that resolves to a root cgroup or to berth's own is refused, and
 // so is an existing cgroup that is frozen or freezing, itself or through

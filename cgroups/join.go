@@ -25,6 +25,13 @@ import (
 //
 // start gets -1 when there is no cgroup2 directory.
 func StartIn(m Manager, start func(cgroupFD int) error) error {
+	// A driver whose cgroup comes into being around the spawn (a systemd
+	// scope must hold a process when it starts) does it all itself.
+	if s, ok := m.(interface {
+		StartIn(start func(cgroupFD int) error) error
+	}); ok {
+		return s.StartIn(start)
+	}
 	if err := m.Create(); err != nil {
 		return err
 	}

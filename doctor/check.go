@@ -42,6 +42,7 @@ func Run(root string) []Check {
 	}
 	checks = append(checks, h.cgroupChecks()...)
 	checks = append(checks,
+		systemdCheck(),
 		h.userNamespaceCheck(),
 		h.seccompCheck(),
 		apparmorCheck(l),

@@ -114,7 +114,7 @@ func TestStatusField(t *testing.T) {
 }
 
 var wantNames = []string{
-	"kernel", "privileges", "cgroup", "cgroup controllers", "cgroup delegation",
+	"kernel", "privileges", "cgroup", "cgroup controllers", "cgroup delegation", "systemd",
 	"user namespaces", "seccomp", "apparmor", "selinux", "overlayfs", "idmapped mounts",
 	"pidfd_open", "clone3", "CLONE_INTO_CGROUP", "openat2", "time namespaces",
 	"state root", "newuidmap/newgidmap", "other runtimes",

@@ -20,6 +20,7 @@ import (
 
 	"berth/cgroups"
 	"berth/cgroups/manager"
+	"berth/cgroups/systemd"
 	"berth/libcontainer/hooks"
 	"berth/network"
 )
@@ -444,6 +445,14 @@ func (st *State) cgroup() cgroups.Manager {
 		return nil
 	}
 	rootlessDevices(m)
+	if st.SystemdUnit != "" {
+		sm, err := systemd.Load(st.SystemdUnit, m)
+		if err != nil {
+			slog.Warn("container cgroup", "id", st.ID, "err", err)
+			return nil
+		}
+		return sm
+	}
 	return m
 }
 

@@ -18,6 +18,7 @@ import (
 
 	"berth/cgroups"
 	"berth/cgroups/manager"
+	"berth/cgroups/systemd"
 	"berth/libcontainer/hooks"
 	"berth/libcontainer/intelrdt"
 	"berth/libcontainer/lsm"
@@ -45,6 +46,12 @@ type CreateOpts struct {
 	NoPivot      bool
 	NoNewKeyring bool
 	PreserveFDs  int
+	// SystemdCgroup makes the cgroup a systemd unit (--systemd-cgroup);
+	// linux.cgroupsPath is then "slice:prefix:name".
+	SystemdCgroup bool
+	// NotifySocket gives the container a notify socket of its own, which
+	// start forwards to the host's NOTIFY_SOCKET (see notify.go).
+	NotifySocket bool
 	// Stdio of the container process (when there is no terminal).
 	Stdin, Stdout, Stderr *os.File
 
@@ -56,6 +63,9 @@ type CreateOpts struct {
 // Created describes a freshly created container.
 type CreatedInfo struct {
 	Pid int
+	// PidStart is the init's start time (/proc/<pid>/stat field 22), which
+	// tells it from a later process given the same pid.
+	PidStart uint64
 	// Child reports whether the init is a child of this process (so the
 	// caller may wait for it; otherwise only a subreaper can).
 	Child bool
@@ -139,7 +149,7 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 			return nil, fmt.Errorf("config.json: %w", err)
 		}
 	}
-	mgr, err := manager.New(manager.Options{CgroupsPath: o.Spec.Linux.CgroupsPath, ID: o.ID})
+	mgr, err := manager.New(manager.Options{CgroupsPath: o.Spec.Linux.CgroupsPath, ID: o.ID, Systemd: o.SystemdCgroup})
 	if err != nil {
 		return nil, fmt.Errorf("linux.cgroupsPath %q: %w", o.Spec.Linux.CgroupsPath, err)
 	}
@@ -199,6 +209,9 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 	}()
 	// Paths first, so that a failure from here on finds the cgroup to remove.
 	st.CgroupPaths = mgr.Paths()
+	if sm, ok := mgr.(*systemd.Manager); ok {
+		st.SystemdUnit = sm.UnitName()
+	}
 	if err := s.save(st); err != nil {
 		return nil, err
 	}
@@ -296,6 +309,13 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 		return nil, err
 	}
 	withProc := *o.Spec
+	if o.NotifySocket {
+		if err := os.Mkdir(notifyDir(dir), 0o755); err != nil {
+			return nil, fmt.Errorf("notify socket directory: %w", err)
+		}
+		withProc = *withNotifySocket(&withProc, dir)
+		proc.Env = normalizeEnv(append(proc.Env, "NOTIFY_SOCKET="+NotifySocketInContainer))
+	}
 	withProc.Process = proc
 	o.Spec = &withProc
 	// The C init's plan is compiled while the stub makes the namespaces;
@@ -334,6 +354,10 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 		return cmd.Start()
 	})
 	childSock.Close()
+	if errors.Is(err, systemd.ErrUnitExists) {
+		// Another container's unit: the cleanup must not touch it.
+		st.CgroupPaths, st.SystemdUnit = nil, ""
+	}
 	if err != nil {
 		return nil, fmt.Errorf("start container init in its cgroup (linux.cgroupsPath %q): %w", o.Spec.Linux.CgroupsPath, err)
 	}
@@ -408,7 +432,7 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 		if err := s.save(st); err != nil {
 			return nil, err
 		}
-		return &CreatedInfo{Pid: pid, Child: child}, nil
+		return &CreatedInfo{Pid: pid, PidStart: start, Child: child}, nil
 	}
 	if plan.cinit {
 		r := <-planCh

@@ -63,6 +63,9 @@ type State struct {
 	// SetgroupsDenied: the container's user namespace was made with
 	// setgroups denied (an unprivileged caller wrote its gid map).
 	SetgroupsDenied bool `json:"setgroups_denied,omitempty"`
+	// SystemdUnit is the container's unit under the systemd cgroup driver
+	// (--systemd-cgroup); its cgroup is CgroupPaths.
+	SystemdUnit string `json:"systemd_unit,omitempty"`
 	// Network is the veth set up from the berth.net.* annotations.
 	Network *network.Result `json:"network,omitempty"`
 	// NetDevices are the host interfaces moved in (linux.netDevices).

@@ -38,7 +38,7 @@ type doctorCheck struct {
 
 // doctorNames is every check, in the order the doctor prints them.
 var doctorNames = []string{
-	"kernel", "privileges", "cgroup", "cgroup controllers", "cgroup delegation",
+	"kernel", "privileges", "cgroup", "cgroup controllers", "cgroup delegation", "systemd",
 	"user namespaces", "seccomp", "apparmor", "selinux", "overlayfs", "idmapped mounts",
 	"pidfd_open", "clone3", "CLONE_INTO_CGROUP", "openat2", "time namespaces",
 	"state root", "newuidmap/newgidmap", "other runtimes",

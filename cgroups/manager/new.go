@@ -4,13 +4,13 @@
 package manager
 
 import (
-	"errors"
 	"fmt"
 
 	"berth/cgroups"
 	"berth/cgroups/fs1"
 	"berth/cgroups/fs2"
 	"berth/cgroups/host"
+	"berth/cgroups/systemd"
 )
 
 // Driver names a cgroup driver.
@@ -21,20 +21,18 @@ const (
 	FS1 Driver = "fs1"
 	// FS2 is cgroup v2 (unified host) through cgroupfs.
 	FS2 Driver = "fs2"
-	// Systemd would ask systemd for a scope unit; berth has no such
-	// driver yet.
+	// Systemd makes the cgroup a transient systemd unit over D-Bus
+	// (package systemd), on cgroup v2 hosts.
 	Systemd Driver = "systemd"
 )
-
-// ErrSystemdDriver is the answer to --systemd-cgroup.
-var ErrSystemdDriver = errors.New("--systemd-cgroup: the systemd cgroup driver is not supported yet")
 
 // Options says what cgroup a new container gets.
 type Options struct {
 	// CgroupsPath is linux.cgroupsPath: absolute (from each hierarchy's
 	// root), relative (under berth's own cgroup, on v2 its parent's),
-	// empty (the relative path "<id>", as runc), or systemd's
-	// "slice:prefix:name", refused (cgroups.ErrSystemdPath).
+	// empty (the relative path "<id>", as runc); with Systemd, systemd's
+	// "slice:prefix:name" (which the fs drivers refuse,
+	// cgroups.ErrSystemdPath).
 	CgroupsPath string
 	// ID is the container id.
 	ID string
@@ -43,10 +41,12 @@ type Options struct {
 }
 
 // Choose picks the driver for a host laid out as h. It does no I/O.
-func Choose(systemd bool, h *host.Layout) (Driver, error) {
+func Choose(useSystemd bool, h *host.Layout) (Driver, error) {
 	switch {
-	case systemd:
-		return "", ErrSystemdDriver
+	case useSystemd && !h.Unified:
+		return "", systemd.ErrNotUnified
+	case useSystemd:
+		return Systemd, nil
 	case h.Unified:
 		return FS2, nil
 	case len(h.V1) == 0:
@@ -66,6 +66,9 @@ func New(o Options) (cgroups.Manager, error) {
 	d, err := Choose(o.Systemd, h)
 	if err != nil {
 		return nil, err
+	}
+	if d == Systemd {
+		return systemd.New(h, o.CgroupsPath, o.ID)
 	}
 	cfg, err := cgroups.ParsePath(o.CgroupsPath, o.ID)
 	if err != nil {

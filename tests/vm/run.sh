@@ -4,12 +4,22 @@
 #
 #   tests/vm/run.sh [options] [-- go-test-args...]
 #   tests/vm/run.sh --bench [options] [-- bench-args...]
+#   tests/vm/run.sh --guest systemd [options] [-- go-test-args...]
 #
 # The host may run hybrid (v1) cgroups. The guest boots the kernel of
 # Debian's linux-image-amd64 with cgroup_no_v1=all from a busybox initramfs
 # that holds the berth binary and the compiled test binaries, runs them as
 # root one after another, and powers off. This script prints their output,
 # then one go-test-like line per package (ok / FAIL / ?).
+#
+# With --guest systemd the guest is Debian 12 with systemd as PID 1 and
+# D-Bus instead (the disk image tests/vm/systemd-image.sh builds once and
+# caches under /var/cache/berth-vm, booted with snapshot=on), for the tests
+# of the systemd cgroup driver and NOTIFY_SOCKET: the busybox initramfs
+# mounts the image, copies this run's files in and hands over to systemd
+# (tests/vm/systemd-init.sh), whose unit berth-vm-tests.service runs them
+# (tests/vm/systemd-tests.sh) and powers off. Without a -run of their own
+# only the tests named TestSystemd* run there.
 #
 # With --bench the guest runs bench/bench.sh instead: berth against runc and
 # crun, interleaved, where berth starts its init with clone3
@@ -24,6 +34,7 @@
 #
 # Options:
 #   --bench        run the benchmark instead of the tests
+#   --guest G      busybox (default: the busybox initramfs) or systemd
 #   --timeout S    kill the VM after S seconds, boot included (default 1800)
 #   -v, --verbose  run the tests with -test.v
 #   --console      also print the guest kernel's boot messages
@@ -49,6 +60,7 @@
 #   BERTH_VM_SKIP      -test.skip regexp unless the arguments give one
 #                      (default "^TestEngine": no podman/containerd in the VM;
 #                      the host run covers them); empty skips nothing
+#   BERTH_VM_GUEST     the guest when --guest is not given (busybox)
 #   BERTH_VM_KVER      guest kernel version (default: the one linux-image-amd64
 #                      depends on); uses /boot/vmlinuz-V and /lib/modules/V
 #   BERTH_VM_ACCEL     tcg (default; KVM is unusable on the CI machines) or kvm
@@ -69,7 +81,8 @@ set -euo pipefail
 export LC_ALL=C
 
 MODE=tests
-TIMEOUT=1800
+GUEST=${BERTH_VM_GUEST:-busybox}
+TIMEOUT=
 VERBOSE=0
 CONSOLE=0
 KEEP=0
@@ -99,6 +112,8 @@ quote() { printf "'%s' " "${1//\'/\'\\\'\'}"; }
 while (($#)); do
 	case $1 in
 	--bench) MODE=bench; shift ;;
+	--guest) GUEST=${2:-}; shift 2 || die "--guest wants busybox or systemd" ;;
+	--guest=*) GUEST=${1#*=}; shift ;;
 	--timeout) TIMEOUT=${2:-}; shift 2 || die "--timeout wants seconds" ;;
 	--timeout=*) TIMEOUT=${1#*=}; shift ;;
 	-v | --verbose) VERBOSE=1; shift ;;
@@ -109,6 +124,19 @@ while (($#)); do
 	*) usage >&2; die "unknown option: $1" ;;
 	esac
 done
+case $GUEST in
+busybox) TIMEOUT=${TIMEOUT:-1800} ;;
+systemd)
+	[[ $MODE == tests ]] || die "--guest systemd runs the tests only, not --bench"
+	TIMEOUT=${TIMEOUT:-900}
+	# The image's disk and filesystem, overlayfs for the engines; no
+	# AppArmor test there.
+	MODULES=${BERTH_VM_MODULES:-virtio_pci virtio_blk crc32c_generic ext4 overlay}
+	TOOLS=${BERTH_VM_TOOLS-}
+	PKGS=${BERTH_VM_PKGS:-./tests}
+	;;
+*) die "--guest must be busybox or systemd, not '$GUEST'" ;;
+esac
 [[ $TIMEOUT =~ ^[1-9][0-9]*$ ]] || die "--timeout wants a number of seconds, not '$TIMEOUT'"
 case $ACCEL in tcg | kvm) ;; *) die "BERTH_VM_ACCEL must be tcg or kvm, not '$ACCEL'" ;; esac
 
@@ -130,12 +158,14 @@ TEST_ARGS=()
 ((VERBOSE)) && TEST_ARGS+=(-test.v=true)
 has_timeout=0
 has_skip=0
+has_run=0
 for a in "$@"; do
 	if [[ $a == -* ]]; then
 		n=${a#-}; n=${n#-}; n=${n%%=*}
 		[[ $GO_TEST_FLAGS == *" $n "* ]] && a=-test.${a#"${a%%[!-]*}"}
 		[[ $a == -test.timeout* ]] && has_timeout=1
 		[[ $a == -test.skip* ]] && has_skip=1
+		[[ $a == -test.run* ]] && has_run=1
 		[[ $a == -test.v || $a == -test.v=true ]] && VERBOSE=1
 	fi
 	TEST_ARGS+=("$a")
@@ -144,6 +174,7 @@ done
 # without one.
 if ((!has_timeout && TIMEOUT > 120)); then TEST_ARGS+=(-test.timeout=$((TIMEOUT - 60))s); fi
 if ((!has_skip)) && [[ -n $SKIP ]]; then TEST_ARGS+=(-test.skip="$SKIP"); fi
+if ((!has_run)) && [[ $GUEST == systemd ]]; then TEST_ARGS+=(-test.run='^TestSystemd'); fi
 
 BIN=${BERTH_BIN:-./berth}
 [[ -f $BIN && -x $BIN ]] || die "no executable berth at $BIN: build it first (make build) or set BERTH_BIN"
@@ -387,7 +418,12 @@ if [[ $MODE == bench ]]; then
 else
 	for a in "${TEST_ARGS[@]}"; do quote "$a"; done
 fi >"$ROOT/berth-vm/args"
-cp "$HERE/guest-init.sh" "$ROOT/init"
+if [[ $GUEST == systemd ]]; then
+	cp "$HERE/systemd-init.sh" "$ROOT/init"
+	cp "$HERE/systemd-tests.sh" "$ROOT/berth-vm/tests.sh"
+else
+	cp "$HERE/guest-init.sh" "$ROOT/init"
+fi
 chmod 0755 "$ROOT/init"
 # Uncompressed: unpacking gzip costs the TCG guest more than the copy.
 (cd "$ROOT" && find . | sort | cpio -o -H newc -R 0:0 --quiet) >"$W/initramfs.cpio"
@@ -399,17 +435,23 @@ if [[ $MODE == tests ]] && ((${#PLAN[@]} == 0)); then
 else
 	APPEND="console=ttyS0 cgroup_no_v1=all panic=-1 mitigations=off"
 	((CONSOLE)) || APPEND+=" quiet"
+	DRIVE=()
+	if [[ $GUEST == systemd ]]; then
+		IMG=$("$HERE/systemd-image.sh") || die "no systemd guest image"
+		DRIVE=(-drive "file=$IMG,if=virtio,format=raw,snapshot=on")
+		((CONSOLE)) || APPEND+=" systemd.show_status=0"
+	fi
 	if [[ $ACCEL == kvm ]]; then ACCEL_ARGS=(-accel kvm -cpu host); else ACCEL_ARGS=(-accel tcg,thread=multi -cpu max); fi
 	FIFO=$W/serial
 	mkfifo "$FIFO"
 	if [[ $MODE == bench ]]; then WHAT="bench.sh ${BENCH_ARGS[*]} ${BENCH_RUNTIMES[*]}"
 	else WHAT="${#PLAN[@]} test binaries"
 	fi
-	say "booting $KVER ($ACCEL, $CPUS CPUs, $MEM) with $WHAT; timeout ${TIMEOUT}s"
+	say "booting $KVER ($GUEST guest, $ACCEL, $CPUS CPUs, $MEM) with $WHAT; timeout ${TIMEOUT}s"
 	T_VM=${EPOCHREALTIME/./}
 	timeout -k 10 "$TIMEOUT" qemu-system-x86_64 -nodefaults -no-user-config -machine pc "${ACCEL_ARGS[@]}" \
 		-m "$MEM" -smp "$CPUS" -display none -serial stdio -no-reboot \
-		-kernel "$BOOT_KERNEL" -initrd "$W/initramfs.cpio" -append "$APPEND" \
+		-kernel "$BOOT_KERNEL" -initrd "$W/initramfs.cpio" -append "$APPEND" "${DRIVE[@]}" \
 		</dev/null >"$FIFO" 2>"$W/qemu.err" &
 	QPID=$!
 
@@ -492,7 +534,7 @@ fi
 
 # -------------------------------------------------------------- summary
 echo
-line="berth-vm: kernel $KVER, $ACCEL"
+line="berth-vm: $GUEST guest, kernel $KVER, $ACCEL"
 [[ -z ${BOOT_US:-} ]] || line+=", boot $(seconds "$BOOT_US")s"
 [[ -z ${VM_US:-} ]] || line+=", VM $(seconds "$VM_US")s"
 line+=", total $(seconds $((${EPOCHREALTIME/./} - T_START)))s"

@@ -1,0 +1,42 @@
+// Package systemd is the systemd cgroup driver (the global
+// --systemd-cgroup): the container's cgroup is a transient systemd unit
+// made over D-Bus, so that systemd, which owns the host's cgroup tree,
+// knows of it, accounts it and applies its limits again on every reload.
+//
+// # Paths
+//
+// linux.cgroupsPath is "slice:prefix:name" (ParsePath). The unit is
+// "prefix-name.scope", placed in the slice (default system.slice, or
+// user.slice for a user manager); a name ending in ".slice" is a slice
+// unit instead, the prefix unused, placed where systemd places a slice:
+// by its name. Slice names nest by dashes: a-b-c.slice is the cgroup
+// /a.slice/a-b.slice/a-b-c.slice (ExpandSlice). An empty cgroupsPath is
+// ":berth:<id>".
+//
+// # Lifecycle
+//
+// A scope must hold a process when it is started, and the container's
+// init must be in its cgroup before the stub unshares the cgroup
+// namespace (whose root is the cgroup it is in at that moment). So the
+// scope is started, with PIDs=[berth's own pid], right before the init is
+// spawned into it (clone3 CLONE_INTO_CGROUP, as with the fs driver), and
+// berth moves itself back to its own cgroup as soon as the init exists
+// (Manager.StartIn). The scope then holds the container alone. A berth
+// killed in between leaves a scope with nothing alive in it, which
+// systemd stops by itself.
+//
+// The resource properties systemd knows (ResourceProperties) are set at
+// the point where the fs driver writes limits (Set, at the init's hooks
+// point, and on update), not at StartTransientUnit: systemd applies them
+// to the cgroup at once, and while berth itself or a starting init is in
+// it a low TasksMax or MemoryMax would hit them. Set then writes the whole
+// of linux.resources to the cgroup files as the fs driver does, which
+// covers what systemd has no property for.
+//
+// Everything else (freeze, processes, stats, exec joining the cgroup,
+// signals) is the fs driver on the unit's cgroup. Destroy stops the unit,
+// resets its failed state and removes what is left of the cgroup.
+//
+// Only cgroup v2 is supported; on a v1 or hybrid host New fails naming
+// the host's mode.
+package systemd

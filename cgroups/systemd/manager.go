@@ -1,0 +1,222 @@
+package systemd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"berth/cgroups"
+	"berth/cgroups/devices"
+	"berth/cgroups/fs2"
+	"berth/cgroups/host"
+)
+
+// Manager is a container's cgroup as a systemd unit. The embedded fs
+// driver works on the unit's cgroup for everything systemd is not asked
+// about (see the package documentation).
+type Manager struct {
+	cgroups.Manager
+	unit        Unit
+	description string
+	// loaded: the manager of an existing container's unit (Load), which
+	// StartIn only joins (exec).
+	loaded bool
+	// mount is the cgroup2 mount, where berth finds its own cgroup again.
+	mount string
+}
+
+// Available reports whether systemd runs this host (sd_booted's test:
+// /run/systemd/system exists only while systemd is PID 1).
+func Available() bool {
+	fi, err := os.Lstat("/run/systemd/system")
+	return err == nil && fi.IsDir()
+}
+
+// New returns the manager of a new container's unit on a cgroup v2 host
+// laid out as h (package manager chooses this driver). It makes nothing:
+// the unit is started by StartIn, around the init's spawn.
+func New(h *host.Layout, cgroupsPath, id string) (*Manager, error) {
+	if !Available() {
+		return nil, errors.New("--systemd-cgroup: systemd is not running on this host (no /run/systemd/system)")
+	}
+	if !h.Unified {
+		return nil, ErrNotUnified
+	}
+	u, err := ParsePath(cgroupsPath, id, os.Geteuid() != 0)
+	if err != nil {
+		return nil, err
+	}
+	fs, err := fs2.New(h.V2Mount, h.V2Root, cgroups.Config{Path: u.Path}, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &Manager{Manager: fs, unit: u, description: "berth container " + id, mount: h.V2Mount}, nil
+}
+
+// ErrNotUnified is --systemd-cgroup on a host that is not cgroup v2.
+var ErrNotUnified = errors.New("--systemd-cgroup: the systemd driver supports cgroup v2 hosts only (boot with systemd.unified_cgroup_hierarchy=1)")
+
+// Load returns the manager of an existing container's unit over the fs
+// driver Load made of its saved paths.
+func Load(unit string, fs cgroups.Manager) (*Manager, error) {
+	if unit == "" || strings.ContainsAny(unit, "/\x00\n") || !(strings.HasSuffix(unit, ".scope") || strings.HasSuffix(unit, ".slice")) {
+		return nil, fmt.Errorf("load cgroup: systemd unit %q is not a scope or slice name", unit)
+	}
+	return &Manager{Manager: fs, unit: Unit{Name: unit}, loaded: true}, nil
+}
+
+// UnitName is the container's unit.
+func (m *Manager) UnitName() string { return m.unit.Name }
+
+// Create makes nothing: a scope must hold a process when it starts, so it
+// is started by StartIn. (The cgroup's path is known: Paths works.)
+func (m *Manager) Create() error { return nil }
+
+// Apply puts pid into the unit's cgroup; the unit must be running.
+func (m *Manager) Apply(pid int) error { return m.Manager.Apply(pid) }
+
+// StartIn starts the unit and runs start, which forks the container's
+// init, so that the init is born in the unit's cgroup. A scope starts with
+// berth itself as its process (PIDs=[getpid]); berth goes back to its own
+// cgroup once start has returned, whether the init was made or not. For a
+// loaded manager (exec) the unit runs already: start is born in its
+// cgroup. A start refused because the unit exists is ErrUnitExists.
+func (m *Manager) StartIn(start func(cgroupFD int) error) (err error) {
+	if m.loaded {
+		return m.withCgroupFD(start)
+	}
+	ctx := context.Background()
+	b, err := connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer b.close()
+	var back string
+	if !m.unit.IsSlice() {
+		if back, err = ownCgroupDir(m.mount); err != nil {
+			return err
+		}
+	}
+	if err := b.start(ctx, m.unit.Name, StartProperties(m.unit, m.description, os.Getpid())); err != nil {
+		if !m.unit.IsSlice() {
+			// A start job that failed may still have moved berth.
+			_ = moveSelf(back)
+		}
+		return err
+	}
+	if !m.unit.IsSlice() {
+		defer func() {
+			if merr := moveSelf(back); merr != nil && err == nil {
+				err = merr
+			}
+		}()
+	}
+	return m.withCgroupFD(start)
+}
+
+// withCgroupFD runs start with an fd of the unit's cgroup directory, for
+// clone3 CLONE_INTO_CGROUP.
+func (m *Manager) withCgroupFD(start func(cgroupFD int) error) error {
+	dir := m.Paths()["unified"]
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("systemd unit %s: open its cgroup %s: %w", m.unit.Name, dir, err)
+	}
+	defer unix.Close(fd)
+	return start(fd)
+}
+
+// Set gives the unit the properties systemd has for r, then writes all of
+// r to the cgroup files as the fs driver does.
+func (m *Manager) Set(r *specs.LinuxResources) error {
+	props, err := ResourceProperties(r, procDevices())
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	b, err := connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer b.close()
+	if err := b.set(ctx, m.unit.Name, props); err != nil {
+		return err
+	}
+	return m.Manager.Set(r)
+}
+
+// Destroy stops the unit (systemd kills what is left in it and removes its
+// cgroup), resets its failed state, and removes whatever is left of the
+// cgroup. A unit systemd no longer has (a scope that emptied is stopped
+// and collected by systemd) is no error. Without the bus the cgroup is
+// still removed, so that delete can always clean up: systemd collects an
+// empty scope by itself.
+func (m *Manager) Destroy() error {
+	ctx := context.Background()
+	b, err := connect(ctx)
+	if err != nil {
+		slog.Warn("systemd unit not stopped: its cgroup is removed, systemd collects the empty unit", "unit", m.unit.Name, "err", err)
+		return m.Manager.Destroy()
+	}
+	defer b.close()
+	if err := b.stop(ctx, m.unit.Name); err != nil {
+		return err
+	}
+	if err := b.resetFailed(ctx, m.unit.Name); err != nil {
+		return err
+	}
+	return m.Manager.Destroy()
+}
+
+// ownCgroupDir is berth's own cgroup2 directory under the mount.
+func ownCgroupDir(mount string) (string, error) {
+	b, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		return "", fmt.Errorf("read own cgroup: %w", err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if p, ok := strings.CutPrefix(line, "0::"); ok {
+			return mount + strings.TrimSuffix(p, "/"), nil
+		}
+	}
+	return "", errors.New("read own cgroup: /proc/self/cgroup has no cgroup v2 line")
+}
+
+// moveSelf moves berth (every thread) into the cgroup directory dir.
+func moveSelf(dir string) error {
+	if err := os.WriteFile(dir+"/cgroup.procs", []byte(strconv.Itoa(os.Getpid())), 0); err != nil {
+		return fmt.Errorf("move berth back to its cgroup %s: %w", dir, err)
+	}
+	slog.Debug("systemd: berth back in its cgroup", "dir", dir)
+	return nil
+}
+
+// procDevices is the major names of /proc/devices, for DeviceAllow.
+func procDevices() func(devices.Type, int64) (string, bool) {
+	b, err := os.ReadFile("/proc/devices")
+	if err != nil {
+		slog.Debug("read /proc/devices", "err", err)
+	}
+	return ParseProcDevices(string(b))
+}
+
+// Version asks systemd over the system bus for its version ("252.39-1~deb12u2").
+func Version(ctx context.Context) (string, error) {
+	b, err := connect(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer b.close()
+	v, err := b.version(ctx)
+	if err != nil {
+		return "", fmt.Errorf("systemd over D-Bus: Version: %w", err)
+	}
+	return v, nil
+}
