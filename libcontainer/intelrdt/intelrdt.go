@@ -194,13 +194,23 @@ func (p *Plan) Apply(pid int) error {
 			return fmt.Errorf("linux.intelRdt: schemata %q: %w", l, err)
 		}
 	}
-	if err := writeFile(filepath.Join(p.Group, "tasks"), strconv.Itoa(pid)); err != nil {
-		return fmt.Errorf("linux.intelRdt: add pid %d to %s: %w", pid, p.Group, err)
-	}
 	if p.Mon != "" {
 		if err := os.Mkdir(p.Mon, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
 			return fmt.Errorf("linux.intelRdt.enableMonitoring: make %s: %w", p.Mon, err)
 		}
+	}
+	return p.Join(pid)
+}
+
+// Join puts pid into the group and its monitoring group: the init at
+// create, and each exec'd process (resctrl's group is inherited at fork,
+// so a process of the container forks its children into it, but one
+// berth starts from outside starts in berth's).
+func (p *Plan) Join(pid int) error {
+	if err := writeFile(filepath.Join(p.Group, "tasks"), strconv.Itoa(pid)); err != nil {
+		return fmt.Errorf("linux.intelRdt: add pid %d to %s: %w", pid, p.Group, err)
+	}
+	if p.Mon != "" {
 		if err := writeFile(filepath.Join(p.Mon, "tasks"), strconv.Itoa(pid)); err != nil {
 			return fmt.Errorf("linux.intelRdt.enableMonitoring: add pid %d to %s: %w", pid, p.Mon, err)
 		}
