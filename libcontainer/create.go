@@ -124,7 +124,7 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 		plan.cinit = true
 	} else {
 		slog.Debug("create: the Go init runs", "why", reason)
-		if err := goPathProcAttrs(o.Spec.Linux, o.Spec.Process, reason); err != nil {
+		if err := goPathProcAttrs(o.Spec.Linux, initProcess(o.Spec.Process), reason); err != nil {
 			return nil, fmt.Errorf("config.json: %w", err)
 		}
 	}

@@ -156,6 +156,10 @@ func (c *Container) Exec(o *ExecOpts) (info *CreatedInfo, err error) {
 			})
 		}
 	}
+	if start, err = withInitialAffinity(proc, start); err != nil {
+		childSock.Close()
+		return nil, err
+	}
 	if err := start(); err != nil {
 		childSock.Close()
 		if cmd.Process != nil {
