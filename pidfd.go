@@ -126,18 +126,20 @@ func waitPidfdForward(pid, pidfd int, sigs chan os.Signal) int {
 // checkNoSubreaper refuses run --no-subreaper where the exit status could
 // not be read: an init forked into a new pid or time namespace is not
 // berth's child, and only Linux 6.15 keeps a non-child's status for its
-// pidfd (PIDFD_INFO_EXIT).
-func checkNoSubreaper(s *specs.Spec) error {
+// pidfd (PIDFD_INFO_EXIT). The stub forks the init for a pid or time
+// namespace it joins too: setns of either applies to children only.
+// kernelAtLeast is the running kernel's check (a test's stand-in).
+func checkNoSubreaper(s *specs.Spec, kernelAtLeast func(major, minor int) bool) error {
 	forked := false
 	if s.Linux != nil {
 		for _, ns := range s.Linux.Namespaces {
-			forked = forked || (ns.Path == "" && (ns.Type == specs.PIDNamespace || ns.Type == specs.TimeNamespace))
+			forked = forked || (ns.Type == specs.PIDNamespace || ns.Type == specs.TimeNamespace)
 		}
 	}
 	if !forked || kernelAtLeast(6, 15) {
 		return nil
 	}
-	return errors.New("run --no-subreaper: the init of a new pid (or time) namespace is not berth's child, and reading its exit status without being its subreaper needs Linux 6.15 (PIDFD_INFO_EXIT)")
+	return errors.New("run --no-subreaper: the init of a pid (or time) namespace, made or joined, is not berth's child, and reading its exit status without being its subreaper needs Linux 6.15 (PIDFD_INFO_EXIT)")
 }
 
 // kernelAtLeast compares the running kernel's release with major.minor.

@@ -60,7 +60,7 @@ var runCommand = &cli.Command{
 		opts.Console, opts.ConsoleRelay = term.initEnd, term.relayEnd != nil
 		subreaper := !detach && !c.Bool("no-subreaper")
 		if !detach && !subreaper {
-			if err := checkNoSubreaper(opts.Spec); err != nil {
+			if err := checkNoSubreaper(opts.Spec, kernelAtLeast); err != nil {
 				return err
 			}
 		}
