@@ -169,15 +169,51 @@ func checkLine(root, field, line string) error {
 	return nil
 }
 
-// hasLine reports whether schemata text holds line, spaces aside.
+// hasLine reports whether schemata text (as the kernel shows it: every
+// domain, a cache mask zero-padded to the mask's width, a bandwidth
+// space-padded) holds line: each domain the line names has its value
+// there. Values are compared without padding or case.
 func hasLine(text, line string) bool {
-	want := strings.Join(strings.Fields(line), "")
+	res, want, ok := schemataLine(line)
+	if !ok {
+		return false
+	}
 	for _, l := range strings.Split(text, "\n") {
-		if strings.Join(strings.Fields(l), "") == want {
-			return true
+		r, have, ok := schemataLine(l)
+		if !ok || r != res {
+			continue
 		}
+		for dom, v := range want {
+			if have[dom] != v {
+				return false
+			}
+		}
+		return true
 	}
 	return false
+}
+
+// schemataLine splits "RESOURCE:ID=VALUE;..." into the resource and the
+// value of each domain, spaces dropped, values lower-case without leading
+// zeros.
+func schemataLine(line string) (string, map[string]string, bool) {
+	line = strings.Join(strings.Fields(line), "")
+	res, rest, ok := strings.Cut(line, ":")
+	if !ok || res == "" {
+		return "", nil, false
+	}
+	doms := map[string]string{}
+	for _, d := range strings.Split(rest, ";") {
+		id, v, ok := strings.Cut(d, "=")
+		if !ok || id == "" || v == "" {
+			return "", nil, false
+		}
+		if v = strings.TrimLeft(strings.ToLower(v), "0"); v == "" {
+			v = "0"
+		}
+		doms[id] = v
+	}
+	return res, doms, true
 }
 
 // Apply makes the group (when it is the container's), writes its

@@ -203,3 +203,28 @@ func TestPrepareSpecRules(t *testing.T) {
 		t.Errorf("no closID, no schemata: %+v %v, want %+v", p, err, want)
 	}
 }
+
+// TestHasLine: an existing group's schemata, as the kernel shows them
+// (every domain, a cache mask zero-padded to the mask's width, a
+// bandwidth space-padded), hold a line asked when each domain it names
+// has the value asked.
+func TestHasLine(t *testing.T) {
+	kernel := "    L3:0=000ff;1=7ff00\n    MB:0= 70;1=100\n"
+	for line, want := range map[string]bool{
+		"L3:0=ff":          true,
+		"L3:1=7ff00":       true,
+		"L3:0=0ff;1=7ff00": true,
+		"L3: 0=FF":         true,
+		"MB:0=70":          true,
+		"MB:1=100;0=70":    true,
+		"L3:0=fff":         false,
+		"L3:2=ff":          false,
+		"MB:0=7":           false,
+		"L2:0=ff":          false,
+		"L3CODE:0=ff":      false,
+	} {
+		if got := hasLine(kernel, line); got != want {
+			t.Errorf("hasLine(%q) = %v, want %v", line, got, want)
+		}
+	}
+}
