@@ -69,12 +69,17 @@ var runCommand = &cli.Command{
 				return err
 			}
 		}
+		pidfdSock, err := dialPidfdSocket(c.String("pidfd-socket"))
+		if err != nil {
+			return err
+		}
+		defer pidfdSock.close()
 		info, err := libcontainer.Create(root, opts)
 		term.closeInitEnd()
 		if err != nil {
 			return err
 		}
-		if err := sendCreatedPidfd(c, info.Pid); err != nil {
+		if err := sendCreatedPidfd(c, pidfdSock, info.Pid); err != nil {
 			return err
 		}
 		// Without the subreaper an init forked into its pid namespace is
