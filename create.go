@@ -56,11 +56,16 @@ var createCommand = &cli.Command{
 		if opts.Console != nil {
 			defer opts.Console.Close()
 		}
+		pidfdSock, err := dialPidfdSocket(c.String("pidfd-socket"))
+		if err != nil {
+			return err
+		}
+		defer pidfdSock.close()
 		info, err := libcontainer.Create(c.String("root"), opts)
 		if err != nil {
 			return err
 		}
-		return sendCreatedPidfd(c, info.Pid)
+		return sendCreatedPidfd(c, pidfdSock, info.Pid)
 	},
 }
 
@@ -122,14 +127,11 @@ func createOpts(c *cli.Context, dialConsole bool) (*libcontainer.CreateOpts, err
 	return o, nil
 }
 
-// sendCreatedPidfd hands a pidfd of the new init to --pidfd-socket; a
-// failure deletes the container, as a failed create leaves nothing.
-func sendCreatedPidfd(c *cli.Context, pid int) error {
-	p := c.String("pidfd-socket")
-	if p == "" {
-		return nil
-	}
-	if err := sendPidfd(p, pid); err != nil {
+// sendCreatedPidfd hands a pidfd of the new init to --pidfd-socket
+// (sock, connected before the create); a failure deletes the container,
+// as a failed create leaves nothing.
+func sendCreatedPidfd(c *cli.Context, sock *pidfdSocket, pid int) error {
+	if err := sock.send(pid); err != nil {
 		if derr := libcontainer.Delete(c.String("root"), c.Args().First(), true); derr != nil {
 			slog.Warn("delete after a failed --pidfd-socket", "err", derr)
 		}

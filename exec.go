@@ -104,16 +104,21 @@ func execAction(c *cli.Context) error {
 			return err
 		}
 	}
+	pidfdSock, err := dialPidfdSocket(c.String("pidfd-socket"))
+	if err != nil {
+		return err
+	}
+	defer pidfdSock.close()
 	sigs := forwardSignals(!detach)
 	info, err := ct.Exec(opts)
 	term.closeInitEnd()
 	if err != nil {
 		return err
 	}
-	if p := c.String("pidfd-socket"); p != "" {
-		if err := sendPidfd(p, info.Pid); err != nil {
-			return err
-		}
+	if err := pidfdSock.send(info.Pid); err != nil {
+		// The caller is told the exec failed: its process must not run on.
+		killExeced(info.Pid)
+		return err
 	}
 	if detach {
 		return nil

@@ -21,23 +21,61 @@ import (
 // console socket's protocol).
 var pidfdSocketFlag = &cli.StringFlag{Name: "pidfd-socket", Usage: "unix socket that receives a pidfd of the process (SCM_RIGHTS)"}
 
-// sendPidfd opens a pidfd of pid and sends it over the socket at path.
-func sendPidfd(path string, pid int) error {
+// pidfdSocket is --pidfd-socket, connected before the command starts
+// anything, so that a socket nobody listens on fails it before there is
+// a process to undo (runc connects first too). nil: no --pidfd-socket.
+type pidfdSocket struct {
+	path string
+	conn *os.File
+}
+
+func dialPidfdSocket(path string) (*pidfdSocket, error) {
+	if path == "" {
+		return nil, nil
+	}
+	conn, err := console.Dial(path)
+	if err != nil {
+		return nil, fmt.Errorf("--pidfd-socket %s: %w", path, err)
+	}
+	return &pidfdSocket{path, conn}, nil
+}
+
+func (s *pidfdSocket) close() {
+	if s != nil {
+		s.conn.Close()
+	}
+}
+
+// send opens a pidfd of pid, sends it and closes the socket.
+func (s *pidfdSocket) send(pid int) error {
+	if s == nil {
+		return nil
+	}
+	defer s.conn.Close()
 	fd, err := unix.PidfdOpen(pid, 0)
 	if err != nil {
-		return fmt.Errorf("--pidfd-socket %s: pidfd_open %d: %w", path, pid, err)
+		return fmt.Errorf("--pidfd-socket %s: pidfd_open %d: %w", s.path, pid, err)
 	}
 	f := os.NewFile(uintptr(fd), "pidfd")
 	defer f.Close()
-	conn, err := console.Dial(path)
-	if err != nil {
-		return fmt.Errorf("--pidfd-socket %s: %w", path, err)
-	}
-	defer conn.Close()
-	if err := console.SendFd(conn, "pidfd", f); err != nil {
-		return fmt.Errorf("--pidfd-socket %s: %w", path, err)
+	if err := console.SendFd(s.conn, "pidfd", f); err != nil {
+		return fmt.Errorf("--pidfd-socket %s: %w", s.path, err)
 	}
 	return nil
+}
+
+// killExeced kills the process of an exec that failed after starting it,
+// through a pidfd (once open, the signal cannot reach a later owner of
+// the pid).
+func killExeced(pid int) {
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err == nil {
+		err = unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0)
+		unix.Close(fd)
+	}
+	if err != nil && err != unix.ESRCH {
+		slog.Warn("kill the process of a failed exec", "pid", pid, "err", err)
+	}
 }
 
 // pidfdInfo is the kernel's struct pidfd_info, first version (64 bytes).
@@ -126,18 +164,20 @@ func waitPidfdForward(pid, pidfd int, sigs chan os.Signal) int {
 // checkNoSubreaper refuses run --no-subreaper where the exit status could
 // not be read: an init forked into a new pid or time namespace is not
 // berth's child, and only Linux 6.15 keeps a non-child's status for its
-// pidfd (PIDFD_INFO_EXIT).
-func checkNoSubreaper(s *specs.Spec) error {
+// pidfd (PIDFD_INFO_EXIT). The stub forks the init for a pid or time
+// namespace it joins too: setns of either applies to children only.
+// kernelAtLeast is the running kernel's check (a test's stand-in).
+func checkNoSubreaper(s *specs.Spec, kernelAtLeast func(major, minor int) bool) error {
 	forked := false
 	if s.Linux != nil {
 		for _, ns := range s.Linux.Namespaces {
-			forked = forked || (ns.Path == "" && (ns.Type == specs.PIDNamespace || ns.Type == specs.TimeNamespace))
+			forked = forked || (ns.Type == specs.PIDNamespace || ns.Type == specs.TimeNamespace)
 		}
 	}
 	if !forked || kernelAtLeast(6, 15) {
 		return nil
 	}
-	return errors.New("run --no-subreaper: the init of a new pid (or time) namespace is not berth's child, and reading its exit status without being its subreaper needs Linux 6.15 (PIDFD_INFO_EXIT)")
+	return errors.New("run --no-subreaper: the init of a pid (or time) namespace, made or joined, is not berth's child, and reading its exit status without being its subreaper needs Linux 6.15 (PIDFD_INFO_EXIT)")
 }
 
 // kernelAtLeast compares the running kernel's release with major.minor.

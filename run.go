@@ -60,7 +60,7 @@ var runCommand = &cli.Command{
 		opts.Console, opts.ConsoleRelay = term.initEnd, term.relayEnd != nil
 		subreaper := !detach && !c.Bool("no-subreaper")
 		if !detach && !subreaper {
-			if err := checkNoSubreaper(opts.Spec); err != nil {
+			if err := checkNoSubreaper(opts.Spec, kernelAtLeast); err != nil {
 				return err
 			}
 		}
@@ -69,12 +69,17 @@ var runCommand = &cli.Command{
 				return err
 			}
 		}
+		pidfdSock, err := dialPidfdSocket(c.String("pidfd-socket"))
+		if err != nil {
+			return err
+		}
+		defer pidfdSock.close()
 		info, err := libcontainer.Create(root, opts)
 		term.closeInitEnd()
 		if err != nil {
 			return err
 		}
-		if err := sendCreatedPidfd(c, info.Pid); err != nil {
+		if err := sendCreatedPidfd(c, pidfdSock, info.Pid); err != nil {
 			return err
 		}
 		// Without the subreaper an init forked into its pid namespace is

@@ -135,7 +135,7 @@ func cInitPlan(o *CreateOpts, spec *specs.Spec, facts func() (initFacts, error),
 	ops = append(ops, hookOps("startContainer", nsenter.OpStartHook, startHooks, "", "")...)
 	x := &recordWriter{noGroups: setgroupsDenied(spec.Linux)}
 	// The terminal is OP_CONSOLE's: the record has none.
-	if err := x.process(spec.Linux, spec.Process, preserveFDs, -1, false); err != nil {
+	if err := x.process(spec.Linux, initProcess(spec.Process), preserveFDs, -1, false); err != nil {
 		return nil, err
 	}
 	// Last: these wait for the init to exist and to have joined its cgroups.

@@ -145,7 +145,7 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 		plan.cinit = true
 	} else {
 		slog.Debug("create: the Go init runs", "why", reason)
-		if err := goPathProcAttrs(o.Spec.Linux, o.Spec.Process, reason); err != nil {
+		if err := goPathProcAttrs(o.Spec.Linux, initProcess(o.Spec.Process), reason); err != nil {
 			return nil, fmt.Errorf("config.json: %w", err)
 		}
 	}
@@ -230,9 +230,10 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 		}
 	}
 	rootlessDevices(mgr)
-	// Its own user and cgroup namespaces: the cgroup (v2) is the
-	// container root's to manage, for systemd or a runtime inside.
-	if plan.has(specs.CgroupNamespace) && plan.has(specs.UserNamespace) {
+	// Its own user and cgroup namespaces and a writable cgroupfs: the
+	// cgroup (v2) is the container root's to manage, for systemd or a
+	// runtime inside.
+	if delegatesCgroup(o.Spec, plan) {
 		if uid, gid, ok := hostRoot(o.Spec.Linux); ok {
 			if err := cgroups.Delegate(mgr, uid, gid); err != nil {
 				return nil, fmt.Errorf("linux.cgroupsPath %q: %w", o.Spec.Linux.CgroupsPath, err)
@@ -506,6 +507,27 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 }
 
 // hostRoot returns the host ids that container root maps to, if it is mapped.
+// delegatesCgroup says whether the container's cgroup is handed to its
+// root: with new user and cgroup namespaces, and cgroupfs mounted
+// read-write at /sys/fs/cgroup, as runc decides. A read-only cgroupfs
+// (runc's default spec) says the container is not to manage its cgroup:
+// handed over, its root could still write there through a cgroup2 mount
+// of its own.
+func delegatesCgroup(s *specs.Spec, plan *nsPlan) bool {
+	if !plan.has(specs.CgroupNamespace) || !plan.has(specs.UserNamespace) {
+		return false
+	}
+	for _, m := range s.Mounts {
+		if (m.Type != "cgroup" && m.Source != "cgroup") || filepath.Clean(m.Destination) != "/sys/fs/cgroup" {
+			continue
+		}
+		if opts, err := rootfs.ParseMountOptions(m.Options); err == nil && opts.Flags&unix.MS_RDONLY == 0 {
+			return true
+		}
+	}
+	return false
+}
+
 func hostRoot(l *specs.Linux) (int, int, bool) {
 	uid, uok := mapToHost(l.UIDMappings, 0)
 	gid, gok := mapToHost(l.GIDMappings, 0)

@@ -156,6 +156,10 @@ func (c *Container) Exec(o *ExecOpts) (info *CreatedInfo, err error) {
 			})
 		}
 	}
+	if start, err = withInitialAffinity(proc, start); err != nil {
+		childSock.Close()
+		return nil, err
+	}
 	if err := start(); err != nil {
 		childSock.Close()
 		if cmd.Process != nil {
@@ -176,6 +180,13 @@ func (c *Container) Exec(o *ExecOpts) (info *CreatedInfo, err error) {
 			cmd.Wait()
 		}
 	}()
+	if st.IntelRdt != nil {
+		// While the stub waits for its bootstrap: whatever it forks
+		// (the process of a pid namespace) inherits the group.
+		if err := st.IntelRdt.Join(cmd.Process.Pid); err != nil {
+			return nil, fmt.Errorf("exec in container %q: %w", id, err)
+		}
+	}
 	pid, err := stubExchange(parentSock, plan, func(int) error { return errors.New("exec never creates a user namespace") })
 	if err != nil {
 		return nil, fmt.Errorf("exec in container %q: %w", id, err)

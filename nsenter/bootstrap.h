@@ -101,8 +101,8 @@ enum {
 	PA_MAX
 };
 enum {
-	PH_INITIAL = 1, /* first, before anything else is set up */
-	PH_PREPARE, /* in berth_exec_prepare, before the user switch and seccomp */
+	/* 1 unused: the initial CPU affinity is set by the parent, before the cgroup */
+	PH_PREPARE = 2, /* in berth_exec_prepare, before the user switch and seccomp */
 	PH_FINAL, /* just before execve */
 };
 

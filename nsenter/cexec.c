@@ -619,7 +619,6 @@ void berth_exec_in_c(const char *buf, uint32_t len)
 	struct exec_plan x;
 	if (berth_parse_exec(buf, len, &x) < 0)
 		bail(0, "nsenter: malformed exec record");
-	berth_proc_attrs(&x, PH_INITIAL);
 	/* The sync socket stays (close-on-exec) for an error before the execve. */
 	char *path = berth_exec_prepare(&x, &berth_sync_fd, 1);
 	char err[512];

@@ -1587,7 +1587,6 @@ void berth_init_in_c(void)
 		bail(0, "init: malformed plan");
 	ci.p = &p;
 	mark("plan received");
-	berth_proc_attrs(&p.x, PH_INITIAL);
 	open_proc();
 	uint32_t i = 0;
 	for (; i < p.nops && p.ops[i].code != OP_STARTHOOK; i++) {

@@ -1,14 +1,13 @@
 /*
  * cproc: the process attributes of the exec record (struct proc_attr in
  * bootstrap.h): process.scheduler, process.ioPriority,
- * process.execCPUAffinity, linux.personality, linux.memoryPolicy.
+ * process.execCPUAffinity.final, linux.personality, linux.memoryPolicy.
  *
  * The parent turned each into the numbers of one syscall and the phase it
- * belongs to (libcontainer/procattr.go): PH_INITIAL first thing after the
- * record is read (the initial CPU affinity, so berth's own setup runs
- * there), PH_PREPARE in berth_exec_prepare while still root and before
- * seccomp (a real-time policy needs CAP_SYS_NICE; a profile may forbid the
- * calls), PH_FINAL just before execve (the final CPU affinity). Here each
+ * belongs to (libcontainer/procattr.go): PH_PREPARE in berth_exec_prepare
+ * while still root and before seccomp (a real-time policy needs
+ * CAP_SYS_NICE; a profile may forbid the calls), PH_FINAL just before
+ * execve (the final CPU affinity). Here each
  * call is made as given; a failure is reported with the parent's message,
  * which names the field, and the errno.
  */

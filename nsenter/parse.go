@@ -70,7 +70,6 @@ const (
 	_ = uint(procattr.KindPersonality-C.PA_PERSONALITY) + uint(C.PA_PERSONALITY-procattr.KindPersonality)
 	_ = uint(procattr.KindMemPolicy-C.PA_MEMPOLICY) + uint(C.PA_MEMPOLICY-procattr.KindMemPolicy)
 	_ = uint(procattr.KindMax-C.PA_MAX) + uint(C.PA_MAX-procattr.KindMax)
-	_ = uint(procattr.PhaseInitial-C.PH_INITIAL) + uint(C.PH_INITIAL-procattr.PhaseInitial)
 	_ = uint(procattr.PhasePrepare-C.PH_PREPARE) + uint(C.PH_PREPARE-procattr.PhasePrepare)
 	_ = uint(procattr.PhaseFinal-C.PH_FINAL) + uint(C.PH_FINAL-procattr.PhaseFinal)
 	_ = uint(procattr.MaxAttrs-C.CX_MAX_ATTR) + uint(C.CX_MAX_ATTR-procattr.MaxAttrs)

@@ -180,6 +180,15 @@ func TestCliPidfdSocket(t *testing.T) {
 	if err := unix.PidfdSendSignal(efd, unix.SIGKILL, nil, 0); err != nil {
 		t.Errorf("pidfd_send_signal on exec's pidfd: %v", err)
 	}
+	// An exec whose socket cannot be reached fails, and its process
+	// does not run on behind the caller's back.
+	res := r.run("exec", "--pidfd-socket", filepath.Join(testDir(t, "nosock-exec"), "none"), c.id, "sleep", "4242")
+	if res.code == 0 || !strings.Contains(res.stderr, "--pidfd-socket") {
+		t.Errorf("exec with an unreachable --pidfd-socket: %s", res)
+	}
+	if ps := r.mustRun("ps", c.id).stdout; strings.Contains(ps, "4242") {
+		t.Errorf("the process of the failed exec runs:\n%s", ps)
+	}
 
 	go func() { fd, _ := recv(); got <- fd }()
 	rb := newShBundle(t, "exit 3")

@@ -102,43 +102,40 @@ func TestProcessAttributes(t *testing.T) {
 	})
 }
 
-// TestProcessExecCPUAffinity: process.execCPUAffinity. The initial CPUs
-// hold from the first step of the init on (a startContainer hook, which
-// the init runs after its setup and before the final affinity, sees
-// them); the process itself runs on the final CPUs, or on the initial
-// ones when no final is given; exec -p takes the process file's.
+// TestProcessExecCPUAffinity: process.execCPUAffinity, which the spec
+// keeps for exec'd processes. The container's init runs as it would
+// without it; an exec takes config.json's, or its process file's; the
+// final CPUs hold for the process, and the initial ones only until it
+// moves to the container's cgroup, so they need not be in its cpuset
+// (from there the cgroup's CPUs hold, unless final says otherwise).
 func TestProcessExecCPUAffinity(t *testing.T) {
 	r := newRuntime(t)
 	b := procattrBundle(t)
+	plain := procattrLine(t, r.mustRunContainer(b), "affinity")
 	b.spec.Process.ExecCPUAffinity = &specs.CPUAffinity{Initial: "1", Final: "0"}
-	b.spec.Hooks = &specs.Hooks{StartContainer: []specs.Hook{
-		{Path: "/bin/sh", Args: []string{"sh", "-c", "grep Cpus_allowed_list /proc/self/status > /hook-affinity"}},
-	}}
-	out := r.mustRunContainer(b)
-	if got := procattrLine(t, out, "affinity"); got != "affinity=0" {
-		t.Errorf("final 0: %q", got)
-	}
-	hook, err := os.ReadFile(filepath.Join(b.rootfs, "hook-affinity"))
-	if err != nil || strings.Join(strings.Fields(string(hook)), " ") != "Cpus_allowed_list: 1" {
-		t.Errorf("startContainer hook (initial 1): %q %v", hook, err)
-	}
-
-	b.spec.Process.ExecCPUAffinity = &specs.CPUAffinity{Initial: "1"}
-	b.spec.Hooks = nil
-	if got := procattrLine(t, r.mustRunContainer(b), "affinity"); got != "affinity=1" {
-		t.Errorf("initial 1 only: %q", got)
+	if got := procattrLine(t, r.mustRunContainer(b), "affinity"); got != plain {
+		t.Errorf("the init with execCPUAffinity: %q, want %q as without", got, plain)
 	}
 
 	b.spec.Process.Args = []string{"sleep", "1000"}
-	b.spec.Process.ExecCPUAffinity = nil
+	b.spec.Process.ExecCPUAffinity = &specs.CPUAffinity{Initial: "0", Final: "1"}
+	b.spec.Linux.Resources = &specs.LinuxResources{CPU: &specs.LinuxCPU{Cpus: "1", Mems: "0"}}
 	c := r.create(b)
 	c.start()
 	defer r.forceDelete(c.id)
+	if got := procattrLine(t, r.mustRun("exec", c.id, "/procattr").stdout, "affinity"); got != "affinity=1" {
+		t.Errorf("exec with config.json's (initial 0 outside the cpuset 1, final 1): %q", got)
+	}
 	p := *b.spec.Process
 	p.Args = []string{"/procattr"}
-	p.ExecCPUAffinity = &specs.CPUAffinity{Initial: "0", Final: "1"}
+	p.ExecCPUAffinity = &specs.CPUAffinity{Initial: "0"}
 	if got := procattrLine(t, r.mustRun("exec", "--process", writeProcess(t, &p), c.id).stdout, "affinity"); got != "affinity=1" {
-		t.Errorf("exec --process, final 1: %q", got)
+		t.Errorf("exec --process, initial 0 only: %q, want the cgroup's CPUs", got)
+	}
+	p.ExecCPUAffinity = &specs.CPUAffinity{Initial: "1", Final: "0"}
+	res := r.run("exec", "--process", writeProcess(t, &p), c.id)
+	if res.code == 0 || !strings.Contains(res.stderr, `process.execCPUAffinity.final "0": sched_setaffinity`) {
+		t.Errorf("final 0 outside the cpuset 1: want the field named: %s", res)
 	}
 }
 

@@ -24,7 +24,8 @@ import (
 type Plan struct {
 	Root     string   `json:"root"`               // the resctrl mount
 	Group    string   `json:"group"`              // the CLOS group directory (the resctrl root itself for the default group)
-	Create   bool     `json:"create,omitempty"`   // the group is the container's: made by Apply, removed by Remove
+	Create   bool     `json:"create,omitempty"`   // the group is missing: made by Apply
+	Own      bool     `json:"own,omitempty"`      // the group is the container's (no closID, made by it): removed by Remove
 	Schemata []string `json:"schemata,omitempty"` // lines written to the group's schemata file
 	Mon      string   `json:"mon,omitempty"`      // the monitoring group directory made by Apply, or ""
 }
@@ -45,11 +46,11 @@ func Root(path string) (string, error) {
 }
 
 // Prepare works out the plan for container id under the resctrl root,
-// checking what the root offers. As the spec has it: closID names the
-// group, which is made when missing and must otherwise already hold the
-// schemata asked for; without closID the container gets a group of its
-// own (named by its id) when it asks for schemata, and stays in the
-// default group otherwise; l3CacheSchema, memBwSchema and each schemata
+// checking what the root offers. As the spec has it: closID names a
+// shared group ("/" the default one), which is made when missing if
+// schemata are asked (an error otherwise), must otherwise already hold
+// them, and is never removed; without closID the container gets a group
+// of its own, named by its id, removed at delete; l3CacheSchema, memBwSchema and each schemata
 // line need the resource (L3, MB, ...) under info/; enableMonitoring needs
 // monitoring (info/L3_MON) and makes mon_groups/<id> in the group.
 func Prepare(root, id string, rdt *specs.LinuxIntelRdt) (*Plan, error) {
@@ -76,34 +77,43 @@ func Prepare(root, id string, rdt *specs.LinuxIntelRdt) (*Plan, error) {
 		}
 	}
 	p := &Plan{Root: root, Group: root, Schemata: lines}
-	name := rdt.ClosID
-	if name == "" && len(lines) > 0 {
-		name = id
-	}
-	if name != "" {
-		if name == "." || name == ".." || strings.ContainsAny(name, "/\n") || name == "info" || name == "mon_groups" || name == "mon_data" {
-			return nil, fmt.Errorf("linux.intelRdt.closID %q: not a resctrl group name", name)
+	switch name := rdt.ClosID; {
+	case name == "/":
+		// The default CLOS: the resctrl root, shared as any closID's.
+		if err := p.shared(name); err != nil {
+			return nil, err
+		}
+	case name == "":
+		// The container's own group, named by its id: made (unless a
+		// group of that name is left over) and removed at delete.
+		if err := checkName("linux.intelRdt: the container's group (closID unset), its id", id); err != nil {
+			return nil, err
+		}
+		p.Group = filepath.Join(root, id)
+		switch _, err := os.Stat(p.Group); {
+		case errors.Is(err, os.ErrNotExist):
+			p.Create, p.Own = true, true
+		case err != nil:
+			return nil, fmt.Errorf("linux.intelRdt: group %s: %w", p.Group, err)
+		}
+	default:
+		// closID's group is shared with whoever else names it: made when
+		// missing and schemata are asked, and never removed.
+		if err := checkName("linux.intelRdt.closID", name); err != nil {
+			return nil, err
 		}
 		p.Group = filepath.Join(root, name)
 		switch _, err := os.Stat(p.Group); {
-		case errors.Is(err, os.ErrNotExist):
+		case errors.Is(err, os.ErrNotExist) && len(lines) > 0:
 			p.Create = true
+		case errors.Is(err, os.ErrNotExist):
+			return nil, fmt.Errorf("linux.intelRdt.closID %q: no such group in %s (without schemata it must be made beforehand)", name, root)
 		case err != nil:
 			return nil, fmt.Errorf("linux.intelRdt.closID %q: %w", name, err)
-		case rdt.ClosID != "" && len(lines) > 0:
-			// An existing group is shared: it must already be what is asked.
-			have, err := os.ReadFile(filepath.Join(p.Group, "schemata"))
-			if err != nil {
-				return nil, fmt.Errorf("linux.intelRdt.closID %q: %w", name, err)
-			}
-			for _, l := range lines {
-				if !hasLine(string(have), l) {
-					return nil, fmt.Errorf("linux.intelRdt: the existing group %q (closID) has no schemata line %q", name, l)
-				}
-			}
-			p.Schemata = nil
 		default:
-			p.Schemata = nil
+			if err := p.shared(name); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if rdt.EnableMonitoring {
@@ -113,6 +123,33 @@ func Prepare(root, id string, rdt *specs.LinuxIntelRdt) (*Plan, error) {
 		p.Mon = filepath.Join(p.Group, "mon_groups", id)
 	}
 	return p, nil
+}
+
+// checkName checks a group name is one directory of the resctrl root,
+// not one of the kernel's own.
+func checkName(what, name string) error {
+	if name == "." || name == ".." || strings.ContainsAny(name, "/\n") || name == "info" || name == "mon_groups" || name == "mon_data" {
+		return fmt.Errorf("%s %q: not a resctrl group name", what, name)
+	}
+	return nil
+}
+
+// shared checks an existing group named by closID already holds the
+// schemata asked (it is shared: they are compared, not written).
+func (p *Plan) shared(name string) error {
+	if len(p.Schemata) > 0 {
+		have, err := os.ReadFile(filepath.Join(p.Group, "schemata"))
+		if err != nil {
+			return fmt.Errorf("linux.intelRdt.closID %q: %w", name, err)
+		}
+		for _, l := range p.Schemata {
+			if !hasLine(string(have), l) {
+				return fmt.Errorf("linux.intelRdt: the existing group %q (closID) has no schemata line %q", name, l)
+			}
+		}
+	}
+	p.Schemata = nil
+	return nil
 }
 
 // checkLine checks a schemata line ("L3:0=ffff;1=ffff", "MB:0=70") names
@@ -132,15 +169,51 @@ func checkLine(root, field, line string) error {
 	return nil
 }
 
-// hasLine reports whether schemata text holds line, spaces aside.
+// hasLine reports whether schemata text (as the kernel shows it: every
+// domain, a cache mask zero-padded to the mask's width, a bandwidth
+// space-padded) holds line: each domain the line names has its value
+// there. Values are compared without padding or case.
 func hasLine(text, line string) bool {
-	want := strings.Join(strings.Fields(line), "")
+	res, want, ok := schemataLine(line)
+	if !ok {
+		return false
+	}
 	for _, l := range strings.Split(text, "\n") {
-		if strings.Join(strings.Fields(l), "") == want {
-			return true
+		r, have, ok := schemataLine(l)
+		if !ok || r != res {
+			continue
 		}
+		for dom, v := range want {
+			if have[dom] != v {
+				return false
+			}
+		}
+		return true
 	}
 	return false
+}
+
+// schemataLine splits "RESOURCE:ID=VALUE;..." into the resource and the
+// value of each domain, spaces dropped, values lower-case without leading
+// zeros.
+func schemataLine(line string) (string, map[string]string, bool) {
+	line = strings.Join(strings.Fields(line), "")
+	res, rest, ok := strings.Cut(line, ":")
+	if !ok || res == "" {
+		return "", nil, false
+	}
+	doms := map[string]string{}
+	for _, d := range strings.Split(rest, ";") {
+		id, v, ok := strings.Cut(d, "=")
+		if !ok || id == "" || v == "" {
+			return "", nil, false
+		}
+		if v = strings.TrimLeft(strings.ToLower(v), "0"); v == "" {
+			v = "0"
+		}
+		doms[id] = v
+	}
+	return res, doms, true
 }
 
 // Apply makes the group (when it is the container's), writes its
@@ -157,13 +230,23 @@ func (p *Plan) Apply(pid int) error {
 			return fmt.Errorf("linux.intelRdt: schemata %q: %w", l, err)
 		}
 	}
-	if err := writeFile(filepath.Join(p.Group, "tasks"), strconv.Itoa(pid)); err != nil {
-		return fmt.Errorf("linux.intelRdt: add pid %d to %s: %w", pid, p.Group, err)
-	}
 	if p.Mon != "" {
 		if err := os.Mkdir(p.Mon, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
 			return fmt.Errorf("linux.intelRdt.enableMonitoring: make %s: %w", p.Mon, err)
 		}
+	}
+	return p.Join(pid)
+}
+
+// Join puts pid into the group and its monitoring group: the init at
+// create, and each exec'd process (resctrl's group is inherited at fork,
+// so a process of the container forks its children into it, but one
+// berth starts from outside starts in berth's).
+func (p *Plan) Join(pid int) error {
+	if err := writeFile(filepath.Join(p.Group, "tasks"), strconv.Itoa(pid)); err != nil {
+		return fmt.Errorf("linux.intelRdt: add pid %d to %s: %w", pid, p.Group, err)
+	}
+	if p.Mon != "" {
 		if err := writeFile(filepath.Join(p.Mon, "tasks"), strconv.Itoa(pid)); err != nil {
 			return fmt.Errorf("linux.intelRdt.enableMonitoring: add pid %d to %s: %w", pid, p.Mon, err)
 		}
@@ -171,10 +254,11 @@ func (p *Plan) Apply(pid int) error {
 	return nil
 }
 
-// Remove removes what Apply made: the monitoring group, and the group
-// when it was the container's. Missing directories are fine.
+// Remove removes the monitoring group, and the group when it is the
+// container's own (a closID group stays, made at create or not: others
+// may share it). Missing directories are fine.
 func (p *Plan) Remove() error {
-	for _, d := range []string{p.Mon, map[bool]string{true: p.Group}[p.Create]} {
+	for _, d := range []string{p.Mon, map[bool]string{true: p.Group}[p.Own]} {
 		if d == "" {
 			continue
 		}

@@ -52,7 +52,7 @@ func TestPrepareApplyRemove(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := &Plan{Root: root, Group: filepath.Join(root, "c1"), Create: true, Schemata: []string{"L3:0=f0", "MB:0=70", "L3:1=0f"}, Mon: filepath.Join(root, "c1", "mon_groups", "c1")}
+	want := &Plan{Root: root, Group: filepath.Join(root, "c1"), Create: true, Own: true, Schemata: []string{"L3:0=f0", "MB:0=70", "L3:1=0f"}, Mon: filepath.Join(root, "c1", "mon_groups", "c1")}
 	if !reflect.DeepEqual(p, want) {
 		t.Fatalf("plan %+v, want %+v", p, want)
 	}
@@ -126,10 +126,6 @@ func TestPrepareApplyRemove(t *testing.T) {
 	if p, err = Prepare(root, "c3", &specs.LinuxIntelRdt{ClosID: "silver", MemBwSchema: "MB:0=20"}); err != nil || !p.Create || p.Group != filepath.Join(root, "silver") {
 		t.Errorf("new closID: %+v %v", p, err)
 	}
-	// Nothing but monitoring: the default group.
-	if p, err = Prepare(root, "c4", &specs.LinuxIntelRdt{EnableMonitoring: true}); err != nil || p.Group != root || p.Create || p.Mon != filepath.Join(root, "mon_groups", "c4") {
-		t.Errorf("default group: %+v %v", p, err)
-	}
 }
 
 func TestPrepareErrors(t *testing.T) {
@@ -166,5 +162,69 @@ func TestRoot(t *testing.T) {
 	os.WriteFile(mi, []byte("22 1 0:21 / /proc rw - proc proc rw\n"), 0o644)
 	if _, err := Root(mi); err == nil || !strings.HasPrefix(err.Error(), "linux.intelRdt: resctrl is not mounted") {
 		t.Errorf("no resctrl: %v", err)
+	}
+}
+
+// TestPrepareSpecRules: runtime-spec's rules on closID. "/" is the
+// default CLOS; a closID group missing is made only when schemata are
+// asked (an error otherwise), and is never removed at delete, made or
+// not; without closID the group is always the container's own, named by
+// its id, and removed at delete.
+func TestPrepareSpecRules(t *testing.T) {
+	root := fakeResctrl(t, []string{"L3", "L3_MON"}, map[string]string{})
+
+	p, err := Prepare(root, "c1", &specs.LinuxIntelRdt{ClosID: "/"})
+	if err != nil || p.Group != root || p.Create || p.Own {
+		t.Errorf(`closID "/": %+v %v, want the default group`, p, err)
+	}
+	if p, err = Prepare(root, "c1", &specs.LinuxIntelRdt{ClosID: "/", L3CacheSchema: "L3:0=fffff"}); err != nil || p.Group != root || p.Schemata != nil {
+		t.Errorf(`closID "/" with the default group's schemata: %+v %v`, p, err)
+	}
+
+	if _, err := Prepare(root, "c1", &specs.LinuxIntelRdt{ClosID: "bronze"}); err == nil || !strings.HasPrefix(err.Error(), `linux.intelRdt.closID "bronze": no such group`) {
+		t.Errorf("closID of a missing group without schemata: %v", err)
+	}
+
+	p, err = Prepare(root, "c1", &specs.LinuxIntelRdt{ClosID: "silver", L3CacheSchema: "L3:0=f"})
+	if err != nil || !p.Create || p.Own {
+		t.Fatalf("closID of a missing group with schemata: %+v %v, want made, not owned", p, err)
+	}
+	os.Mkdir(p.Group, 0o755) // as Apply makes it
+	if err := p.Remove(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(p.Group); err != nil {
+		t.Errorf("the closID group made at create was removed at delete: %v", err)
+	}
+
+	p, err = Prepare(root, "c2", &specs.LinuxIntelRdt{EnableMonitoring: true})
+	want := &Plan{Root: root, Group: filepath.Join(root, "c2"), Create: true, Own: true, Mon: filepath.Join(root, "c2", "mon_groups", "c2")}
+	if err != nil || !reflect.DeepEqual(p, want) {
+		t.Errorf("no closID, no schemata: %+v %v, want %+v", p, err, want)
+	}
+}
+
+// TestHasLine: an existing group's schemata, as the kernel shows them
+// (every domain, a cache mask zero-padded to the mask's width, a
+// bandwidth space-padded), hold a line asked when each domain it names
+// has the value asked.
+func TestHasLine(t *testing.T) {
+	kernel := "    L3:0=000ff;1=7ff00\n    MB:0= 70;1=100\n"
+	for line, want := range map[string]bool{
+		"L3:0=ff":          true,
+		"L3:1=7ff00":       true,
+		"L3:0=0ff;1=7ff00": true,
+		"L3: 0=FF":         true,
+		"MB:0=70":          true,
+		"MB:1=100;0=70":    true,
+		"L3:0=fff":         false,
+		"L3:2=ff":          false,
+		"MB:0=7":           false,
+		"L2:0=ff":          false,
+		"L3CODE:0=ff":      false,
+	} {
+		if got := hasLine(kernel, line); got != want {
+			t.Errorf("hasLine(%q) = %v, want %v", line, got, want)
+		}
 	}
 }

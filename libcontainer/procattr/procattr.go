@@ -29,8 +29,9 @@ const (
 )
 
 const (
-	PhaseInitial = iota + 1 // first, so berth's own setup runs on the initial CPUs
-	PhasePrepare            // before the user switch (CAP_SYS_NICE) and seccomp
+	// The initial CPU affinity has no phase: the parent forks the exec's
+	// stub from a thread pinned to it (InitialAffinity).
+	PhasePrepare = iota + 2 // before the user switch (CAP_SYS_NICE) and seccomp
 	PhaseFinal              // just before execve
 )
 
@@ -49,26 +50,23 @@ type Attr struct {
 
 // Compile returns the attributes of proc in a container of spec l (nil:
 // none of the container-wide ones), in the order they are made within
-// each phase.
+// each phase. process.execCPUAffinity is for exec'd processes only (the
+// spec: not the container's init; the caller leaves it out there): its
+// final CPUs are an attribute, its initial ones InitialAffinity's; both
+// lists are checked here.
 func Compile(l *specs.Linux, proc *specs.Process) ([]Attr, error) {
 	var out []Attr
 	if proc != nil && proc.ExecCPUAffinity != nil {
-		for _, a := range []struct {
-			field, list string
-			phase       uint32
-		}{
-			{"initial", proc.ExecCPUAffinity.Initial, PhaseInitial},
-			{"final", proc.ExecCPUAffinity.Final, PhaseFinal},
-		} {
-			if a.list == "" {
-				continue
-			}
-			field := "process.execCPUAffinity." + a.field
-			mask, err := bitmask(a.list, maxCPU)
+		if _, _, err := InitialAffinity(proc); err != nil {
+			return nil, err
+		}
+		if list := proc.ExecCPUAffinity.Final; list != "" {
+			field := "process.execCPUAffinity.final"
+			mask, err := bitmask(list, maxCPU)
 			if err != nil {
-				return nil, fmt.Errorf("%s %q: %w", field, a.list, err)
+				return nil, fmt.Errorf("%s %q: %w", field, list, err)
 			}
-			out = append(out, Attr{KindAffinity, a.phase, mask, fmt.Sprintf("%s %q: sched_setaffinity", field, a.list)})
+			out = append(out, Attr{KindAffinity, PhaseFinal, mask, fmt.Sprintf("%s %q: sched_setaffinity", field, list)})
 		}
 	}
 	if proc != nil && proc.Scheduler != nil {
@@ -103,6 +101,23 @@ func Compile(l *specs.Linux, proc *specs.Process) ([]Attr, error) {
 		return nil, fmt.Errorf("%d process attributes, the exec record holds %d", len(out), MaxAttrs)
 	}
 	return out, nil
+}
+
+// InitialAffinity returns the CPU mask of process.execCPUAffinity.initial
+// (nil when none) and the message of its failure. The spec has it hold
+// before the process moves to the container's cgroup: the parent forks
+// the exec's stub from a thread pinned to it, and joining the cgroup
+// (or being born in it) gives the process the cgroup's CPUs from there.
+func InitialAffinity(proc *specs.Process) ([]uint64, string, error) {
+	if proc == nil || proc.ExecCPUAffinity == nil || proc.ExecCPUAffinity.Initial == "" {
+		return nil, "", nil
+	}
+	field, list := "process.execCPUAffinity.initial", proc.ExecCPUAffinity.Initial
+	mask, err := bitmask(list, maxCPU)
+	if err != nil {
+		return nil, "", fmt.Errorf("%s %q: %w", field, list, err)
+	}
+	return mask, fmt.Sprintf("%s %q: sched_setaffinity", field, list), nil
 }
 
 // maxCPU and maxNode bound the lists: the record carries at most

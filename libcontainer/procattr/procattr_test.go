@@ -55,7 +55,6 @@ func TestCompile(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []Attr{
-		{KindAffinity, PhaseInitial, []uint64{2}, `process.execCPUAffinity.initial "1": sched_setaffinity`},
 		{KindAffinity, PhaseFinal, []uint64{5}, `process.execCPUAffinity.final "0,2": sched_setaffinity`},
 		{KindSched, PhasePrepare, []uint64{6, 3, 0, 0, 10e6, 20e6, 30e6}, "process.scheduler (SCHED_DEADLINE, nice 0, priority 0): sched_setattr"},
 		{KindIOPrio, PhasePrepare, []uint64{3<<13 | 3}, "process.ioPriority (IOPRIO_CLASS_IDLE, priority 3): ioprio_set"},
@@ -74,6 +73,13 @@ func TestCompile(t *testing.T) {
 	got, err = Compile(&specs.Linux{MemoryPolicy: &specs.LinuxMemoryPolicy{Mode: specs.MpolPreferred}}, nil)
 	if err != nil || !reflect.DeepEqual(got[0].Words, []uint64{1, 0}) {
 		t.Errorf("MPOL_PREFERRED: %+v %v", got, err)
+	}
+	// The initial CPUs are the parent's to set, before the cgroup.
+	if mask, msg, err := InitialAffinity(p); err != nil || !reflect.DeepEqual(mask, []uint64{2}) || msg != `process.execCPUAffinity.initial "1": sched_setaffinity` {
+		t.Errorf("initial: %v %q %v", mask, msg, err)
+	}
+	if _, err := Compile(nil, &specs.Process{ExecCPUAffinity: &specs.CPUAffinity{Initial: "x"}}); err == nil || !strings.HasPrefix(err.Error(), `process.execCPUAffinity.initial "x"`) {
+		t.Errorf("initial checked by Compile: %v", err)
 	}
 	if got, err := Compile(nil, &specs.Process{}); err != nil || got != nil {
 		t.Errorf("nothing asked: %+v %v", got, err)
