@@ -30,8 +30,6 @@ func cInitReason(o *CreateOpts, plan *nsPlan) string {
 	switch {
 	case os.Getenv("BERTH_INIT_GO") == "1":
 		return "BERTH_INIT_GO=1"
-	case !plan.has(specs.MountNamespace) && joins(plan, "mount"):
-		return "joined mount namespace"
 	}
 	return rootfs.PlanUnsupported(&rootfs.Config{Spec: s})
 }
@@ -61,6 +59,24 @@ func initFactsOnce(ch <-chan initFactsResult) func() (initFacts, error) {
 	})
 }
 
+// initNS says which namespaces the init has that its plan depends on: a
+// new mount namespace or a joined one (a path in linux.namespaces), a new
+// network namespace, a cgroup and a user namespace of its own.
+type initNS struct {
+	mount, joinedMount, net, cgroup, user bool
+}
+
+// initNSOf is initNS of a namespace plan.
+func initNSOf(p *nsPlan) initNS {
+	return initNS{
+		mount:       p.has(specs.MountNamespace),
+		joinedMount: !p.has(specs.MountNamespace) && joins(p, "mount"),
+		net:         p.has(specs.NetworkNamespace),
+		cgroup:      p.has(specs.CgroupNamespace),
+		user:        p.userNS(),
+	}
+}
+
 // cInitPlan encodes the plan for the init pid (layout at the top of
 // cinit.c), in the Go init's order: setsid, rootfs.Setup (with the hooks
 // point and the createContainer hooks; without a mount namespace only
@@ -71,12 +87,21 @@ func initFactsOnce(ch <-chan initFactsResult) func() (initFacts, error) {
 // facts gives what is known once the init exists (it may be called more
 // than once); the rest is compiled while the init is still being made.
 // consoleFD is the console socket's fd in the init, or -1.
-func cInitPlan(o *CreateOpts, spec *specs.Spec, facts func() (initFacts, error), fifoFD, preserveFDs, consoleFD int, mountNS, netNS, cgroupNS, userNS bool) ([]byte, error) {
+func cInitPlan(o *CreateOpts, spec *specs.Spec, facts func() (initFacts, error), fifoFD, preserveFDs, consoleFD int, ns initNS) ([]byte, error) {
 	own := func() (map[string]string, error) {
 		f, err := facts()
 		return f.own, err
 	}
-	rc := &rootfs.Config{Spec: spec, Rootfs: o.Rootfs, Bundle: o.Bundle, NoPivot: o.NoPivot, UserNS: userNS, CgroupNS: cgroupNS, OwnCgroupsFrom: own}
+	mountNS, netNS := ns.mount || ns.joinedMount, ns.net
+	rc := &rootfs.Config{Spec: spec, Rootfs: o.Rootfs, Bundle: o.Bundle, NoPivot: o.NoPivot, UserNS: ns.user, CgroupNS: ns.cgroup, OwnCgroupsFrom: own}
+	if ns.joinedMount {
+		// The rootfs is built in the joined namespace as in a new one;
+		// its mount facts are read through the init once it is in it.
+		rc.JoinedMountNSPid = func() (int, error) {
+			f, err := facts()
+			return f.pid, err
+		}
+	}
 	var createHooks, startHooks []specs.Hook
 	if h := spec.Hooks; h != nil {
 		createHooks, startHooks = h.CreateContainer, h.StartContainer

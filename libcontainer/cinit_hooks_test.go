@@ -88,7 +88,7 @@ func TestExecEnv(t *testing.T) {
 // init does).
 func TestCInitPlanNoMountNamespace(t *testing.T) {
 	o, s := planSpec()
-	rec, err := cInitPlan(o, s, func() (initFacts, error) { return initFacts{pid: 9}, nil }, 7, 0, -1, false, true, false, false)
+	rec, err := cInitPlan(o, s, func() (initFacts, error) { return initFacts{pid: 9}, nil }, 7, 0, -1, initNS{net: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +123,7 @@ func TestCInitPlanNoMountNamespace(t *testing.T) {
 
 	// With a console socket the terminal comes right after the chroot,
 	// with nothing bound over /dev/console (as the Go init does it).
-	rec, err = cInitPlan(o, s, func() (initFacts, error) { return initFacts{pid: 9}, nil }, 7, 0, 5, false, true, false, false)
+	rec, err = cInitPlan(o, s, func() (initFacts, error) { return initFacts{pid: 9}, nil }, 7, 0, 5, initNS{net: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,8 +137,7 @@ func TestCInitPlanNoMountNamespace(t *testing.T) {
 
 // TestCInitReason: hooks, no mount namespace, every root propagation,
 // overlay, tmpcopyup, LSM labels, the mount label, sysctl, a seccomp
-// listener and a terminal go to the C init; a joined mount namespace
-// still takes the Go init.
+// listener, a terminal and a joined mount namespace go to the C init.
 func TestCInitReason(t *testing.T) {
 	t.Setenv("BERTH_INIT_GO", "")
 	o, s := planSpec()
@@ -154,7 +153,7 @@ func TestCInitReason(t *testing.T) {
 	}{
 		{mnt, ""},
 		{&nsPlan{}, ""},
-		{&nsPlan{join: []string{"mount:/proc/9/ns/mnt"}}, "joined mount namespace"},
+		{&nsPlan{join: []string{"mount:/proc/9/ns/mnt"}}, ""},
 	} {
 		if got := cInitReason(o, tc.plan); got != tc.want {
 			t.Errorf("%+v: %q, want %q", tc.plan, got, tc.want)

@@ -63,7 +63,7 @@ func encodedPlan(t testing.TB, noPivot, userNS bool) ([]byte, *specs.Spec, *Crea
 	slog.SetDefault(slog.New(slog.DiscardHandler))
 	o, s := planSpec()
 	o.NoPivot = noPivot
-	rec, err := cInitPlan(o, s, func() (initFacts, error) { return initFacts{pid: 4242}, nil }, 7, 1, 9, true, true, false, userNS)
+	rec, err := cInitPlan(o, s, func() (initFacts, error) { return initFacts{pid: 4242}, nil }, 7, 1, 9, initNS{mount: true, net: true, user: userNS})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -282,7 +282,7 @@ func TestPlanTerminal(t *testing.T) {
 		t.Fatalf("a terminal container takes the Go init: %s", why)
 	}
 	o.ConsoleRelay = true
-	rec, err := cInitPlan(o, s, func() (initFacts, error) { return initFacts{pid: 4242}, nil }, 7, 0, 11, true, true, false, false)
+	rec, err := cInitPlan(o, s, func() (initFacts, error) { return initFacts{pid: 4242}, nil }, 7, 0, 11, initNS{mount: true, net: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -315,7 +315,7 @@ func TestPlanTerminal(t *testing.T) {
 		t.Errorf("the init's process record has a console: %+v", p.Exec)
 	}
 	s.Process.Terminal = false
-	rec, err = cInitPlan(o, s, func() (initFacts, error) { return initFacts{pid: 4242}, nil }, 7, 0, -1, true, true, false, false)
+	rec, err = cInitPlan(o, s, func() (initFacts, error) { return initFacts{pid: 4242}, nil }, 7, 0, -1, initNS{mount: true, net: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -418,7 +418,7 @@ func TestCInitPlanAnsweredOnce(t *testing.T) {
 	ch <- initFactsResult{facts: initFacts{pid: 4242, own: own}}
 	done := make(chan error, 1)
 	go func() {
-		_, err := cInitPlan(o, s, initFactsOnce(ch), 7, 1, -1, true, true, false, false)
+		_, err := cInitPlan(o, s, initFactsOnce(ch), 7, 1, -1, initNS{mount: true, net: true})
 		done <- err
 	}()
 	select {
@@ -428,5 +428,27 @@ func TestCInitPlanAnsweredOnce(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("cInitPlan waits for a second answer")
+	}
+}
+
+// TestInitNSOf: a mount namespace given by path is a joined one, built as
+// a new one is (the plan reads its mount facts through the init).
+func TestInitNSOf(t *testing.T) {
+	l := &specs.Linux{Namespaces: []specs.LinuxNamespace{
+		{Type: specs.MountNamespace, Path: "/run/mntns/x"}, {Type: specs.NetworkNamespace}, {Type: specs.UserNamespace, Path: "/proc/1/ns/user"},
+	}}
+	p, err := planNamespaces(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := initNSOf(p), (initNS{joinedMount: true, net: true, user: true}); got != want {
+		t.Errorf("joined mount: %+v, want %+v", got, want)
+	}
+	l.Namespaces[0].Path = ""
+	if p, err = planNamespaces(l); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := initNSOf(p), (initNS{mount: true, net: true, user: true}); got != want {
+		t.Errorf("new mount: %+v, want %+v", got, want)
 	}
 }

@@ -244,8 +244,7 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 		spec := o.Spec
 		facts := initFactsOnce(ownCh)
 		go func() {
-			rec, err := cInitPlan(o, spec, facts, base+1, len(preserve), consoleFD,
-				plan.has(specs.MountNamespace), plan.has(specs.NetworkNamespace), plan.has(specs.CgroupNamespace), plan.userNS())
+			rec, err := cInitPlan(o, spec, facts, base+1, len(preserve), consoleFD, initNSOf(plan))
 			planCh <- planResult{rec, err}
 		}()
 	}

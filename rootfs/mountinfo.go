@@ -23,7 +23,11 @@ type mountInfo struct {
 }
 
 func readMountinfo() ([]mountInfo, error) {
-	f, err := os.Open("/proc/self/mountinfo")
+	return readMountinfoOf("/proc/self/mountinfo")
+}
+
+func readMountinfoOf(path string) ([]mountInfo, error) {
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}

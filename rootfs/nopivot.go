@@ -22,9 +22,15 @@ import (
 // locked too, and covers a non-empty directory. runc's msMoveRoot does the
 // same.
 
-// mountTable reads the mount table the no-pivot list is computed from (a
-// variable for the golden tests).
-var mountTable = readMountinfo
+// mountTable reads the mount table of /proc/self, or of proc
+// ("/proc/<pid>"), the one the plan's mount decisions are computed from
+// (a variable for the golden tests).
+var mountTable = func(proc string) ([]mountInfo, error) {
+	if proc == "" {
+		return readMountinfo()
+	}
+	return readMountinfoOf(proc + "/mountinfo")
+}
 
 // hostFS is a host proc or sysfs mount that --no-pivot takes away.
 type hostFS struct {
@@ -60,7 +66,7 @@ func under(path, dir string) bool {
 // hideHostFS takes every hostFS of this mount namespace away (Setup, just
 // before moveRoot).
 func hideHostFS(rootfs string) error {
-	mounts, err := mountTable()
+	mounts, err := mountTable("")
 	if err != nil {
 		return fmt.Errorf("--no-pivot: find the host's proc and sysfs mounts: %w", err)
 	}

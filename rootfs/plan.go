@@ -56,7 +56,7 @@ func PlanSetup(c *Config) ([]PlanOp, error) {
 	// Then, before the rootfs bind (which it would copy out to its
 	// peers), its parent mount made private when it is still shared, and
 	// the overlay mounted on the rootfs path.
-	between, err := planParentPrivate(c.Rootfs, prop)
+	between, err := planParentPrivate(c, prop)
 	if err != nil {
 		return nil, err
 	}
@@ -114,7 +114,7 @@ func PlanSetup(c *Config) ([]PlanOp, error) {
 		// does it: the host's proc and sysfs mounts, which the chroot
 		// would only hide (nopivot.go), from this mount table (the
 		// init's mount namespace is a copy of it).
-		mounts, err := mountTable()
+		mounts, err := c.mounts()
 		if err != nil {
 			return nil, fmt.Errorf("--no-pivot: find the host's proc and sysfs mounts: %w", err)
 		}
@@ -258,18 +258,23 @@ func planMount(c *Config, i int, m specs.Mount) ([]PlanOp, error) {
 	return []PlanOp{op}, nil
 }
 
-// cgroupFSType is the filesystem type of the host's /sys/fs/cgroup (a
-// variable for the golden tests).
-var cgroupFSType = func() (int64, error) {
+// cgroupFSType is the filesystem type of /sys/fs/cgroup below root ("" or
+// "/proc/<pid>/root": the init's mount namespace; a variable for the
+// golden tests).
+var cgroupFSType = func(root string) (int64, error) {
 	var sfs unix.Statfs_t
-	err := unix.Statfs(cgroupRoot, &sfs)
+	err := unix.Statfs(root+cgroupRoot, &sfs)
 	return sfs.Type, err
 }
 
 // planCgroup is mountCgroup, with the init's cgroups (OwnCgroups) and this
 // (the same) mount table.
 func planCgroup(c *Config, op PlanOp) ([]PlanOp, error) {
-	fsType, err := cgroupFSType()
+	root, err := c.rootPrefix()
+	if err != nil {
+		return nil, fmt.Errorf("mount %q on %q (%s): %w", op.S[5], op.S[0], op.S[4], err)
+	}
+	fsType, err := cgroupFSType(root)
 	if err != nil {
 		return nil, fmt.Errorf("mount %q on %q (%s): statfs %s: %w", op.S[5], op.S[0], op.S[4], cgroupRoot, err)
 	}
@@ -277,7 +282,7 @@ func planCgroup(c *Config, op PlanOp) ([]PlanOp, error) {
 	// init's mount namespace is a copy of this one).
 	var mounts []mountInfo
 	if fsType != unix.CGROUP2_SUPER_MAGIC {
-		if mounts, err = mountTable(); err != nil {
+		if mounts, err = c.mounts(); err != nil {
 			return nil, fmt.Errorf("mount %q on %q (%s): find cgroup hierarchies: %w", op.S[5], op.S[0], op.S[4], err)
 		}
 	}

@@ -71,7 +71,12 @@ func withMountTable(t *testing.T, text string) {
 		t.Fatal(err)
 	}
 	old := mountTable
-	mountTable = func() ([]mountInfo, error) { return mounts, nil }
+	mountTable = func(proc string) ([]mountInfo, error) {
+		if proc != "" {
+			t.Errorf("mount table of %q read, want this mount namespace's", proc)
+		}
+		return mounts, nil
+	}
 	t.Cleanup(func() { mountTable = old })
 }
 
@@ -344,7 +349,7 @@ func TestPlanCgroupFallbacks(t *testing.T) {
 		return out
 	}
 
-	cgroupFSType = func() (int64, error) { return unix.CGROUP2_SUPER_MAGIC, nil }
+	cgroupFSType = func(string) (int64, error) { return unix.CGROUP2_SUPER_MAGIC, nil }
 	ops := resolve(&Config{Spec: spec, Rootfs: "/b/rootfs", UserNS: true, OwnCgroups: map[string]string{"": "/berth/c1"}})
 	if len(ops) != 1 || ops[0].Code != nsenter.OpCgroup2 || ops[0].S[1] != "/sys/fs/cgroup/berth/c1" || ops[0].S[2] != "" ||
 		ops[0].N[0] != unix.MS_RDONLY|unix.MS_NOSUID {
@@ -356,7 +361,7 @@ func TestPlanCgroupFallbacks(t *testing.T) {
 32 30 0:28 / /sys/fs/cgroup/cpu,cpuacct rw,nosuid,nodev,noexec,relatime - cgroup cgroup rw,cpu,cpuacct
 33 30 0:29 /c1 /sys/fs/cgroup/memory rw,nosuid,nodev,noexec,relatime - cgroup cgroup rw,memory
 `)
-	cgroupFSType = func() (int64, error) { return unix.TMPFS_MAGIC, nil }
+	cgroupFSType = func(string) (int64, error) { return unix.TMPFS_MAGIC, nil }
 	own := map[string]string{"": "/berth/c1", "cpu,cpuacct": "/berth/c1", "memory": "/other"}
 	for _, cgroupNS := range []bool{false, true} {
 		ops = resolve(&Config{Spec: spec, Rootfs: "/b/rootfs", UserNS: true, CgroupNS: cgroupNS, OwnCgroups: own})

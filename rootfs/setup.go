@@ -36,6 +36,11 @@ type Config struct {
 	// (the plan is compiled while the init is still being made); asked
 	// once per "cgroup" mount.
 	OwnCgroupsFrom func() (map[string]string, error)
+	// JoinedMountNSPid, when set, says the init joins an existing mount
+	// namespace (linux.namespaces mount with a path) and gives the init's
+	// pid once it is in it: the plan's mount facts are read there
+	// (mountns.go).
+	JoinedMountNSPid func() (int, error)
 	// BeforePivot runs after every mount and device is in place and before
 	// pivot_root (the createContainer hook point). May be nil.
 	BeforePivot func() error
