@@ -164,7 +164,7 @@ func planRoundTrip(t *testing.T, noPivot, userNS bool) {
 
 // TestPlanSysctl: linux.sysctl is compiled into one write each, in name
 // order, after the hostname and the domainname and before the masked
-// paths (the Go init's order), with its messages' field and quoted value;
+// paths (runc's order), with its messages' field and quoted value;
 // a name that could leave /proc/sys is refused with the field named before
 // anything runs.
 func TestPlanSysctl(t *testing.T) {
@@ -250,8 +250,7 @@ func TestConsoleOp(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("console socket, no size:\n got %+v\nwant %+v", got, want)
 	}
-	// Without a mount namespace nothing is bound over /dev/console (the
-	// Go init binds nothing there either).
+	// Without a mount namespace nothing is bound over /dev/console.
 	got = consoleOp(&specs.Process{}, 5, false, false)
 	want = rootfs.PlanOp{Code: nsenter.OpConsole, N: [6]uint64{5, 0, 0, 0, 0, 0},
 		S: [6]string{"/dev/ptmx", "", "", "", "process.terminal", ""}}
@@ -261,8 +260,8 @@ func TestConsoleOp(t *testing.T) {
 }
 
 // TestPlanTerminal: a terminal container takes the C init, and its plan
-// makes the terminal where the Go init does: right after the pivot (and
-// the root's propagation), before loopback, hostname and Finalize; the
+// makes the terminal right after the pivot (and the root's propagation),
+// before loopback, hostname and the masked paths; the
 // process record then has no console of its own. It survives the round
 // trip through the C parser.
 func TestPlanTerminal(t *testing.T) {
@@ -274,13 +273,6 @@ func TestPlanTerminal(t *testing.T) {
 	s.Linux.RootfsPropagation = "rslave"
 	s.Linux.Namespaces = []specs.LinuxNamespace{{Type: specs.MountNamespace}, {Type: specs.NetworkNamespace}}
 	o.Spec = s
-	plan, err := planNamespaces(s.Linux)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if why := cInitReason(o, plan); why != "" {
-		t.Fatalf("a terminal container takes the Go init: %s", why)
-	}
 	o.ConsoleRelay = true
 	rec, err := cInitPlan(o, s, func() (initFacts, error) { return initFacts{pid: 4242}, nil }, 7, 0, 11, initNS{mount: true, net: true})
 	if err != nil {
@@ -309,7 +301,7 @@ func TestPlanTerminal(t *testing.T) {
 		t.Errorf("console op at %d of %v: want it right after pivot and propagation, before loopback", i, codes)
 	}
 	if at < 0 || slices.Index(codes, nsenter.OpMask) < i || slices.Index(codes, nsenter.OpHostname) < i {
-		t.Errorf("console op after Finalize or hostname: %v", codes)
+		t.Errorf("console op after the masked paths or hostname: %v", codes)
 	}
 	if p.Exec.Console != ^uint32(0) || p.Exec.Flags&nsenter.ExecRelay != 0 {
 		t.Errorf("the init's process record has a console: %+v", p.Exec)

@@ -1,9 +1,11 @@
-// Package nsenter links berth's C namespace stub into the binary. Importing it
-// (for side effects) installs a constructor that, when the process was started
-// by berth as a container init or exec helper (environment _BERTH_INIT_FD set),
-// joins and creates the container's namespaces before the Go runtime starts.
-// The protocol is written at the top of nsenter.c; the Go half of it lives in
-// berth/libcontainer (bootstrap.go).
+// Package nsenter links berth's in-container executor (C) into the binary.
+// Importing it (for side effects) installs a constructor that, when the
+// process was started by berth as a container init or exec process
+// (environment _BERTH_INIT_FD set), joins and creates the container's
+// namespaces and then runs the init's plan (cinit.c) or the exec record
+// (cexec.c) to the workload's execve: the Go runtime never starts there.
+// The protocol is written at the top of nsenter.c; the parent's half of it
+// lives in berth/libcontainer (bootstrap.go, cinit.go, exec_c.go).
 package nsenter
 
 // #cgo CFLAGS: -Wall -O2

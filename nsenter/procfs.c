@@ -2,8 +2,8 @@
  * procfs: the executor's writes to procfs files it must not be fooled
  * into writing elsewhere: linux.sysctl (cinit.c OP_SYSCTL) and the LSM
  * exec attributes of process.apparmorProfile and process.selinuxLabel
- * (cexec.c, create and exec). libcontainer/lsm/procattr.go does the same in
- * Go, and its package doc says why (CVE-2025-52881).
+ * (cexec.c, create and exec). The package doc of libcontainer/lsm says why
+ * (CVE-2025-52881).
  *
  * The procfs is a fresh instance (fsopen, no subset, writable), mounted
  * nowhere, so no mount of the container can cover one of its files; the
@@ -51,7 +51,7 @@
 #define PROC_SUPER_MAGIC_ 0x9fa0
 #define PROC_ROOT_INO_ 1
 
-/* fresh_procfs is lsm.fsopenProc: a new procfs instance, detached. */
+/* fresh_procfs: a new procfs instance, detached. */
 static int fresh_procfs(char *err, size_t errlen)
 {
 	int fs = (int)syscall(SYS_fsopen, "proc", FSOPEN_CLOEXEC_);

@@ -13,6 +13,16 @@ import (
 // once the init has joined it — the kernel's view of that namespace, which
 // nothing in the rootfs can shape.
 
+// mountTable reads the mount table of /proc/self, or of proc
+// ("/proc/<pid>"), the one the plan's mount decisions are computed from
+// (a variable for the golden tests).
+var mountTable = func(proc string) ([]mountInfo, error) {
+	if proc == "" {
+		return readMountinfo()
+	}
+	return readMountinfoOf(proc + "/mountinfo")
+}
+
 // inNS is where the mount facts are read: "" for the parent's own mount
 // namespace, else "/proc/<pid>" of an init in a joined one.
 func (c *Config) inNS() (string, error) {

@@ -1,11 +1,12 @@
 package rootfs
 
 import (
-	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"os"
 	"reflect"
 	"strings"
 	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"golang.org/x/sys/unix"
 )
@@ -157,16 +158,6 @@ func TestRootPropagation(t *testing.T) {
 	}
 }
 
-func TestStatfsToMountFlags(t *testing.T) {
-	got := statfsToMountFlags(unix.ST_RDONLY | unix.ST_NOSUID | unix.ST_NODEV | unix.ST_NOEXEC |
-		unix.ST_NOATIME | unix.ST_RELATIME | unix.ST_NODIRATIME | stNoSymfollow | unix.ST_SYNCHRONOUS)
-	want := uintptr(unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC |
-		unix.MS_NOATIME | unix.MS_RELATIME | unix.MS_NODIRATIME | unix.MS_NOSYMFOLLOW)
-	if got != want {
-		t.Fatalf("got %#x want %#x", got, want)
-	}
-}
-
 func TestParseMountinfo(t *testing.T) {
 	f, err := os.CreateTemp(t.TempDir(), "mountinfo")
 	if err != nil {
@@ -236,4 +227,9 @@ func mcDest(mc *mountCtx) string {
 		return ""
 	}
 	return mc.dest
+}
+
+// specWithDevice is a spec with one linux.devices entry.
+func specWithDevice(typ, path string) *specs.Spec {
+	return &specs.Spec{Linux: &specs.Linux{Devices: []specs.LinuxDevice{{Type: typ, Path: path, Major: 1, Minor: 3}}}}
 }

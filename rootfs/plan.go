@@ -14,8 +14,8 @@ import (
 	"berth/nsenter"
 )
 
-// PlanOp is one step of the C init's plan: what Setup or Finalize would do,
-// decided here in the parent, done by nsenter/cinit.c in the container. The
+// PlanOp is one step of the init's plan: decided here in the parent, done
+// by nsenter/cinit.c in the container. The
 // meaning of N and S is per operation (bootstrap.h); S[4] and S[5] are the
 // spec field and the source that error messages name.
 type PlanOp struct {
@@ -28,16 +28,13 @@ type PlanOp struct {
 	V [][]string
 }
 
-// PlanUnsupported says why the C init cannot build this rootfs (what only
-// the Go Setup does), or "" when it can: today it can build every rootfs
-// Setup can.
-func PlanUnsupported(c *Config) string {
-	return ""
-}
-
-// PlanSetup compiles Setup (c.OwnCgroups, when the spec has a "cgroup"
-// mount, decide what it shows). The hooks point (OpHooks) sits where Setup
-// calls BeforePivot.
+// PlanSetup compiles the rootfs (c.OwnCgroups, when the spec has a
+// "cgroup" mount, decide what it shows): propagation of "/", the rootfs
+// made a mount point whose parent is not shared (an overlay rootfs
+// mounted first), every spec mount in order, /dev nodes and symlinks, the
+// hooks point (OpHooks) and the createContainer hooks, then pivot_root (or,
+// with NoPivot, the host's proc and sysfs detached, then MS_MOVE and
+// chroot) and the root's propagation.
 func PlanSetup(c *Config) ([]PlanOp, error) {
 	if !filepath.IsAbs(c.Rootfs) {
 		return nil, fmt.Errorf("rootfs %q is not an absolute path", c.Rootfs)
@@ -103,17 +100,16 @@ func PlanSetup(c *Config) ([]PlanOp, error) {
 	ops = append(ops, dev...)
 	ops = append(ops, devRemount...)
 	// The hooks point, then the createContainer hooks (BeforePivotOps),
-	// where Setup calls BeforePivot: every mount in place, before the
+	// every mount in place, before the
 	// root changes.
 	ops = append(ops, mark("rootfs: /dev"), PlanOp{Code: nsenter.OpHooks})
 	ops = append(ops, c.BeforePivotOps...)
 	pivot := PlanOp{Code: nsenter.OpPivot, S: [6]string{c.Rootfs}}
 	if c.NoPivot {
 		pivot.N[2] = nsenter.BitNoPivot
-		// After the hooks point and right before the move, as moveRoot
-		// does it: the host's proc and sysfs mounts, which the chroot
-		// would only hide (nopivot.go), from this mount table (the
-		// init's mount namespace is a copy of it).
+		// After the hooks point and right before the move: the host's
+		// proc and sysfs mounts, which the chroot would only hide
+		// (nopivot.go), from the init's mount table (Config.mounts).
 		mounts, err := c.mounts()
 		if err != nil {
 			return nil, fmt.Errorf("--no-pivot: find the host's proc and sysfs mounts: %w", err)
@@ -129,7 +125,8 @@ func PlanSetup(c *Config) ([]PlanOp, error) {
 	return ops, nil
 }
 
-// PlanFinalize compiles Finalize: masked paths, read-only paths, root.readonly.
+// PlanFinalize compiles what comes after the terminal and the hostname:
+// masked paths, read-only paths, root.readonly.
 func PlanFinalize(c *Config) []PlanOp {
 	var ops []PlanOp
 	if l := c.Spec.Linux; l != nil {
@@ -183,7 +180,7 @@ func HasCgroupMount(spec *specs.Spec) bool {
 	return false
 }
 
-// PlanHeader is what the C init needs besides the operations: the files
+// PlanHeader is what the init needs besides the operations: the files
 // below /proc a mount may cover, and the flags a bind remount restates.
 func PlanHeader() (procAllowed []string, lockable uint64) {
 	for p := range procMountAllowed {
@@ -195,8 +192,7 @@ func PlanHeader() (procAllowed []string, lockable uint64) {
 
 func mark(step string) PlanOp { return PlanOp{Code: nsenter.OpMark, S: [6]string{step}} }
 
-// planMount is Setup's mount for one spec mount, read by the same
-// newMountCtx, so both inits accept and refuse the same mounts.
+// planMount compiles one spec mount, read by newMountCtx.
 func planMount(c *Config, i int, m specs.Mount) ([]PlanOp, error) {
 	mc, err := newMountCtx(c, i, m)
 	if err != nil {
@@ -248,8 +244,8 @@ func planMount(c *Config, i int, m specs.Mount) ([]PlanOp, error) {
 				op.N[2] |= nsenter.BitCopyUpRO
 			}
 		}
-		// mountFresh's fallback: right after the op it stands in for,
-		// which runs it on EPERM.
+		// The fallback of a fresh mount the user namespace refuses: right
+		// after the op it stands in for, which runs it on EPERM.
 		if host := userNSHostInstance[m.Type]; c.UserNS && host != "" {
 			op.N[2] |= nsenter.BitHostBind
 			return []PlanOp{op, {Code: nsenter.OpHostBind, S: [6]string{host}}}, nil
@@ -267,8 +263,8 @@ var cgroupFSType = func(root string) (int64, error) {
 	return sfs.Type, err
 }
 
-// planCgroup is mountCgroup, with the init's cgroups (OwnCgroups) and this
-// (the same) mount table.
+// planCgroup compiles a "cgroup" mount, with the init's cgroups
+// (OwnCgroups) and the init's mount table (Config.mounts).
 func planCgroup(c *Config, op PlanOp) ([]PlanOp, error) {
 	root, err := c.rootPrefix()
 	if err != nil {
@@ -278,8 +274,8 @@ func planCgroup(c *Config, op PlanOp) ([]PlanOp, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mount %q on %q (%s): statfs %s: %w", op.S[5], op.S[0], op.S[4], cgroupRoot, err)
 	}
-	// Read before waiting for the init's cgroups (the same table: the
-	// init's mount namespace is a copy of this one).
+	// Read before waiting for the init's cgroups (a new mount namespace
+	// of the init is a copy of this table).
 	var mounts []mountInfo
 	if fsType != unix.CGROUP2_SUPER_MAGIC {
 		if mounts, err = c.mounts(); err != nil {
@@ -330,8 +326,8 @@ func planDev(c *Config) ([]PlanOp, error) {
 		return nil, err
 	}
 	var ops []PlanOp
-	// createDevice's bindMode: in a user namespace mknod of a device is
-	// never allowed, so the host's node is bound without trying.
+	// In a user namespace mknod of a device is never allowed, so the
+	// host's node is bound without trying.
 	var bits uint64
 	if c.UserNS {
 		bits = nsenter.BitDevBind

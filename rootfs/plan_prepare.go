@@ -11,8 +11,8 @@ import (
 )
 
 // What comes between the propagation change of "/" and the rootfs bind in
-// the C init's plan (OpPrepare with BitNoBind ... OpRootBind): Setup's
-// makeParentPrivate and mountOverlayRoot, decided here.
+// the init's plan (OpPrepare with BitNoBind ... OpRootBind): the rootfs's
+// parent made private and the overlay rootfs, decided here.
 
 // mountIDs gives the ids of the mount holding path and of the mount on "/"
 // of the mount namespace whose root is at prefix ("" for this one, or

@@ -218,7 +218,7 @@ func TestPlanBeforePivotOps(t *testing.T) {
 // TestPlanJoinedMountNS: with a joined mount namespace the mount facts
 // (ids, table, cgroup filesystem) are read through the init's /proc/<pid>
 // once it is known, and the plan is the one a new mount namespace gets:
-// every Setup step, in the same order, in the joined namespace.
+// every rootfs step, in the same order, in the joined namespace.
 func TestPlanJoinedMountNS(t *testing.T) {
 	mounts, err := parseMountinfo(strings.NewReader(sharedTable))
 	if err != nil {

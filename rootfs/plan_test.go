@@ -12,37 +12,6 @@ import (
 	"berth/nsenter"
 )
 
-// TestPlanUnsupported: nothing keeps the Go init any more; every root
-// propagation, the overlay rootfs, tmpcopyup, a user namespace and
-// linux.mountLabel are the C init's.
-func TestPlanUnsupported(t *testing.T) {
-	for _, tc := range []struct {
-		edit func(*Config)
-		want bool // supported
-	}{
-		{func(*Config) {}, true},
-		{func(c *Config) { c.Spec.Linux.RootfsPropagation = "rslave" }, true},
-		{func(c *Config) { c.Spec.Linux.RootfsPropagation = "rprivate" }, true},
-		{func(c *Config) { c.Spec.Linux.RootfsPropagation = "private" }, true},
-		{func(c *Config) { c.Spec.Linux.RootfsPropagation = "slave" }, true},
-		{func(c *Config) { c.Spec.Linux.RootfsPropagation = "shared" }, true},
-		{func(c *Config) { c.Spec.Linux.RootfsPropagation = "rshared" }, true},
-		{func(c *Config) { c.Spec.Linux.RootfsPropagation = "unbindable" }, true},
-		{func(c *Config) { c.Spec.Annotations = map[string]string{OverlayAnnotation: "/l"} }, true},
-		{func(c *Config) {
-			c.Spec.Mounts = []specs.Mount{{Destination: "/tmp", Type: "tmpfs", Options: []string{"tmpcopyup"}}}
-		}, true},
-		{func(c *Config) { c.UserNS = true }, true},
-		{func(c *Config) { c.Spec.Linux.MountLabel = "system_u:object_r:container_file_t:s0" }, true},
-	} {
-		c := &Config{Spec: &specs.Spec{Linux: &specs.Linux{}}}
-		tc.edit(c)
-		if got := PlanUnsupported(c) == ""; got != tc.want {
-			t.Errorf("%+v %+v: supported %v, want %v (%q)", c.Spec.Linux, c, got, tc.want, PlanUnsupported(c))
-		}
-	}
-}
-
 // goldenMounts is a host's mount table for the --no-pivot list: full proc
 // and sysfs mounts, one of each inside the rootfs, a proc that is not the
 // filesystem's root, a second sysfs (on /run), and a rootfs-like prefix
@@ -80,7 +49,7 @@ func withMountTable(t *testing.T, text string) {
 	t.Cleanup(func() { mountTable = old })
 }
 
-// TestPlanSetup: the plan has Setup's steps in Setup's order, with the
+// TestPlanSetup: the plan has the rootfs's steps in runc's order, with the
 // options parsed, relative bind sources joined with the bundle, the
 // checks flagged, /dev left alone when it is a bind mount, the hooks
 // point before pivot_root, and with --no-pivot the host's full proc and
@@ -162,7 +131,7 @@ func TestPlanSetup(t *testing.T) {
 	}
 	c.Spec.Mounts = []specs.Mount{{Destination: "/x", Type: "tmpfs", Options: []string{"bogus-opt=1", "nosuchflag"}}}
 	if _, err := PlanSetup(c); err != nil {
-		t.Errorf("unknown options go to data as Setup does: %v", err)
+		t.Errorf("unknown options go to data: %v", err)
 	}
 	c.Spec.Mounts = []specs.Mount{{Destination: "/x", Type: "bind"}}
 	if _, err := PlanSetup(c); err == nil || err.Error() != "spec mounts[0].source: empty for a bind mount" {
@@ -172,7 +141,7 @@ func TestPlanSetup(t *testing.T) {
 
 // TestPlanMountLabel: linux.mountLabel goes into the data of every fresh
 // mount that takes a context= option, of the tmpfs that masks a directory
-// and of the v1 cgroup tmpfs, as Setup and Finalize pass it; proc, sysfs
+// and of the v1 cgroup tmpfs; proc, sysfs
 // and mqueue keep their data, and an mqueue gets the label as an xattr
 // (BitMqueueLabel, after the OpMountLabel that carries it).
 func TestPlanMountLabel(t *testing.T) {
@@ -385,7 +354,7 @@ func TestPlanCgroupFallbacks(t *testing.T) {
 }
 
 // TestPlanOverlayUserNS: an overlay rootfs with a user namespace is refused
-// by the plan with the Go Setup's line (the lowers' trusted.* xattrs).
+// by the plan, naming the lowers' trusted.* xattrs.
 func TestPlanOverlayUserNS(t *testing.T) {
 	lower := t.TempDir()
 	c := &Config{
@@ -395,7 +364,7 @@ func TestPlanOverlayUserNS(t *testing.T) {
 	_, err := PlanSetup(c)
 	_, _, _, _, goErr := c.overlayDirs()
 	if err == nil || goErr == nil || err.Error() != goErr.Error() || !strings.Contains(err.Error(), "user namespace") {
-		t.Errorf("plan: %v; Setup: %v", err, goErr)
+		t.Errorf("plan: %v; overlayDirs: %v", err, goErr)
 	}
 }
 

@@ -34,7 +34,7 @@ func TestMountNamespaceJoined(t *testing.T) {
 			b.addMount(specs.Mount{Destination: "/tmp", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid"}})
 			b.write(t)
 			before := hostMounts()
-			res := initCall(t, r, false, nil, "run", "--bundle", b.dir, r.newID())
+			res := initCall(t, r, nil, "run", "--bundle", b.dir, r.newID())
 			if res.code != 0 {
 				t.Fatalf("run: %s", res)
 			}

@@ -19,26 +19,8 @@ const maxRecvFds = 8
 // engines use (containerd's console.RecvFd) read at most this much.
 const nameBufSize = 4096
 
-// SendFd sends f over the connected unix socket sock as one message whose
-// payload is name and whose SCM_RIGHTS carries f: the console socket
-// protocol of runc that containerd and conmon speak.
-func SendFd(sock *os.File, name string, f *os.File) error {
-	if len(name) > nameBufSize {
-		return fmt.Errorf("send fd %q: name longer than %d bytes", name, nameBufSize)
-	}
-	err := control(f, func(fd int) error {
-		rights := unix.UnixRights(fd)
-		return writeRaw(sock, func(sfd int) error {
-			return unix.Sendmsg(sfd, []byte(name), rights, nil, 0)
-		})
-	})
-	if err != nil {
-		return fmt.Errorf("sendmsg SCM_RIGHTS %q on %q: %w", name, sock.Name(), err)
-	}
-	return nil
-}
-
-// RecvFd receives one descriptor sent by SendFd on sock; the returned file
+// RecvFd receives one descriptor sent on sock as the console socket
+// protocol does (one message: the name, SCM_RIGHTS the descriptor); the returned file
 // is named by the message payload.
 func RecvFd(sock *os.File) (*os.File, error) {
 	buf := make([]byte, nameBufSize)
@@ -128,7 +110,7 @@ func connect(fd int, path string) error {
 	return unix.Connect(fd, &unix.SockaddrUnix{Name: short})
 }
 
-// readRaw and writeRaw run a syscall on f's descriptor, waiting in the
+// readRaw runs a syscall on f's descriptor, waiting in the
 // poller when f is non-blocking and the syscall would block.
 func readRaw(f *os.File, fn func(fd int) error) error {
 	rc, err := f.SyscallConn()
@@ -137,22 +119,6 @@ func readRaw(f *os.File, fn func(fd int) error) error {
 	}
 	var opErr error
 	err = rc.Read(func(fd uintptr) bool {
-		opErr = fn(int(fd))
-		return opErr != unix.EAGAIN
-	})
-	if err != nil {
-		return err
-	}
-	return opErr
-}
-
-func writeRaw(f *os.File, fn func(fd int) error) error {
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var opErr error
-	err = rc.Write(func(fd uintptr) bool {
 		opErr = fn(int(fd))
 		return opErr != unix.EAGAIN
 	})

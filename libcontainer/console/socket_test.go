@@ -1,6 +1,7 @@
 package console
 
 import (
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -42,7 +43,7 @@ func sameFile(t *testing.T, a, b *os.File) bool {
 func TestSendRecvFd(t *testing.T) {
 	a, b := socketPair(t)
 	master, _, _ := newTestPty(t)
-	if err := SendFd(a, "/dev/pts/ptmx", master); err != nil {
+	if err := sendFd(a, "/dev/pts/ptmx", master); err != nil {
 		t.Fatal(err)
 	}
 	got, err := RecvFd(b)
@@ -75,7 +76,7 @@ func TestSendRecvFdRegularFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if err := SendFd(a, "some file", f); err != nil {
+	if err := sendFd(a, "some file", f); err != nil {
 		t.Fatal(err)
 	}
 	got, err := RecvFd(b)
@@ -201,7 +202,7 @@ func acceptAndCheck(t *testing.T, l net.Listener, path string) {
 	}
 	defer sock.Close()
 	master, _, _ := newTestPty(t)
-	if err := SendFd(sock, "/dev/ptmx", master); err != nil {
+	if err := sendFd(sock, "/dev/ptmx", master); err != nil {
 		t.Fatal(err)
 	}
 	res := <-done
@@ -220,4 +221,40 @@ func TestDialNoListener(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `connect to console socket "`+path+`": no such file or directory`) {
 		t.Fatalf("error = %v", err)
 	}
+}
+
+// sendFd sends f, as the C init sends the pty master (OP_CONSOLE), over the connected unix socket sock as one message whose
+// payload is name and whose SCM_RIGHTS carries f: the console socket
+// protocol of runc that containerd and conmon speak.
+func sendFd(sock *os.File, name string, f *os.File) error {
+	if len(name) > nameBufSize {
+		return fmt.Errorf("send fd %q: name longer than %d bytes", name, nameBufSize)
+	}
+	err := control(f, func(fd int) error {
+		rights := unix.UnixRights(fd)
+		return writeRaw(sock, func(sfd int) error {
+			return unix.Sendmsg(sfd, []byte(name), rights, nil, 0)
+		})
+	})
+	if err != nil {
+		return fmt.Errorf("sendmsg SCM_RIGHTS %q on %q: %w", name, sock.Name(), err)
+	}
+	return nil
+}
+
+// writeRaw is readRaw for writing.
+func writeRaw(f *os.File, fn func(fd int) error) error {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var opErr error
+	err = rc.Write(func(fd uintptr) bool {
+		opErr = fn(int(fd))
+		return opErr != unix.EAGAIN
+	})
+	if err != nil {
+		return err
+	}
+	return opErr
 }
