@@ -444,3 +444,69 @@ func TestInitNSOf(t *testing.T) {
 		t.Errorf("new mount: %+v, want %+v", got, want)
 	}
 }
+
+// TestPlanSeccompListener: a rule with SCMP_ACT_NOTIFY gives the process
+// record the listener flag (the executor then sends the listener to the
+// parent, SYNC_SECCOMP), on the init's plan and on exec's record, with
+// the spec's own flags; without one, no listener. The program returns
+// SECCOMP_RET_USER_NOTIF for the notified syscall.
+func TestPlanSeccompListener(t *testing.T) {
+	defer slog.SetDefault(slog.Default())
+	slog.SetDefault(slog.New(slog.DiscardHandler))
+	const newListener, logFlag = 1 << 3, 1 << 1 // SECCOMP_FILTER_FLAG_*
+	o, s := planSpec()
+	s.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: specs.ActAllow, ListenerPath: "/run/agent.sock",
+		Flags:    []specs.LinuxSeccompFlag{"SECCOMP_FILTER_FLAG_LOG"},
+		Syscalls: []specs.LinuxSyscall{{Names: []string{"mkdir"}, Action: specs.ActNotify}}}
+	rec, err := cInitPlan(o, s, func() (initFacts, error) { return initFacts{pid: 4242}, nil }, 7, 0, -1, initNS{mount: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := nsenter.ParsePlan(rec[4:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Exec.SeccompFlags != newListener|logFlag || len(p.Exec.Filters) == 0 {
+		t.Errorf("init: seccomp flags %#x (%d bytes of program), want the listener and LOG", p.Exec.SeccompFlags, len(p.Exec.Filters))
+	}
+	// SECCOMP_RET_USER_NOTIF (0x7fc00000) is in the program, as the k of
+	// a return.
+	notif := binary.NativeEndian.AppendUint32(binary.NativeEndian.AppendUint16(nil, 0x06), 0) // BPF_RET|BPF_K, jt, jf
+	notif = binary.NativeEndian.AppendUint32(notif[:4], 0x7fc00000)
+	if !slices.ContainsFunc(chunks(p.Exec.Filters, 8), func(f []byte) bool { return slices.Equal(f, notif) }) {
+		t.Errorf("no SECCOMP_RET_USER_NOTIF return in the program")
+	}
+	x, err := cExecRecord(&specs.Spec{Linux: &specs.Linux{Seccomp: s.Linux.Seccomp}}, s.Process, 0, -1, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := binary.NativeEndian.Uint32(x[execSeccompAt(s.Process):]); got != newListener|logFlag {
+		t.Errorf("exec: seccomp flags %#x, want the listener and LOG", got)
+	}
+	s.Linux.Seccomp.Syscalls[0].Action = specs.ActErrno
+	if rec, err = cInitPlan(o, s, func() (initFacts, error) { return initFacts{pid: 4242}, nil }, 7, 0, -1, initNS{mount: true}); err != nil {
+		t.Fatal(err)
+	}
+	if p, err = nsenter.ParsePlan(rec[4:]); err != nil {
+		t.Fatal(err)
+	}
+	if p.Exec.SeccompFlags != logFlag {
+		t.Errorf("no notify rule: seccomp flags %#x, want LOG alone", p.Exec.SeccompFlags)
+	}
+}
+
+// chunks cuts b into pieces of n bytes.
+func chunks(b []byte, n int) [][]byte {
+	var out [][]byte
+	for len(b) >= n {
+		out, b = append(out, b[:n]), b[n:]
+	}
+	return out
+}
+
+// execSeccompAt is where the seccomp flags sit in proc's exec record: after
+// seven u32 (flags, uid, gid, umask, preserve, last cap, group count), the
+// groups, five u64 masks and the rlimits (count, 24 bytes each).
+func execSeccompAt(proc *specs.Process) int {
+	return 7*4 + 4*len(proc.User.AdditionalGids) + 5*8 + 4 + 24*len(proc.Rlimits)
+}
