@@ -191,7 +191,7 @@ char *berth_exec_prepare(struct exec_plan *x, const int *keep, int nkeep);
  * 0, or -1 with the message in err.
  */
 int berth_lsm_apply(struct exec_plan *x, char *err, size_t errlen);
-/* berth_lsm_prepare opens them (lsm.Prepare); 0, or -1 with err. */
+/* berth_lsm_prepare opens them; 0, or -1 with err. */
 int berth_lsm_prepare(struct exec_plan *x, char *err, size_t errlen);
 /* berth_lsm_close closes what berth_lsm_prepare opened and apply did not. */
 void berth_lsm_close(struct exec_plan *x);
@@ -255,7 +255,7 @@ void bail(int errnum, const char *fmt, ...) __attribute__((noreturn, format(prin
 int berth_run_hook(const struct op *o, char **envp, char *msg, size_t size);
 /* berth_signal_name is Go's name of a signal ("killed"), or "signal N" in buf. */
 const char *berth_signal_name(int sig, char *buf, size_t size);
-/* berth_hook_tail is the end of a failed hook's output as the Go init quotes it (chook.c). */
+/* berth_hook_tail is the end of a failed hook's output as libcontainer/hooks quotes it (chook.c). */
 void berth_hook_tail(const char *data, size_t len, int cut, char *out, size_t size);
 /* berth_op_overlay mounts an OP_OVERLAY (cmount.c). */
 void berth_op_overlay(const struct op *o);

@@ -1,14 +1,14 @@
 /*
- * cexec: `berth exec` finished in C, without starting the Go runtime.
+ * cexec: the container's process, set up in C: `berth exec` runs it after
+ * the stub's joins, the init (cinit.c) after its plan. No Go runtime
+ * starts in the container.
  *
- * For every exec (unless BERTH_EXEC_GO=1) the parent resolves everything it
- * can on the host side (capability masks, the compiled seccomp program and
+ * For every exec the parent decides everything on the host side (capability masks, the compiled seccomp program and
  * its flags, rlimit numbers, the LSM attributes to write and every message
  * about them, whether berth relays the terminal) and sends it as the BT_EXEC
  * bootstrap record. After the stub has joined the container's namespaces,
  * the process applies the rest here and execs the workload: no Go runtime
- * start-up (~3 ms of an exec here) between setns and execve. The order is the
- * Go init's (prepareProcess), after the terminal of process.terminal (a new
+ * start-up between setns and execve. The order is runc's, after the terminal of process.terminal (a new
  * session and pty, the master sent to the console socket; ONLCR off when
  * berth relays it): cwd (checked to be inside the root), the fd sweep
  * (every fd not passed on purpose closed), rlimits, executable lookup
@@ -147,7 +147,12 @@ static int executable(const char *p)
 	return 0;
 }
 
-/* lookup finds args[0] the way the Go init's lookPath does. */
+/*
+ * lookup finds args[0] as execvp would: a name with a slash as it is (a
+ * relative one in process.cwd), any other in each directory of path (the
+ * parent's choice: process.env's PATH or the default), the first regular
+ * file with an execute bit.
+ */
 static char *lookup(const char *name, const char *path)
 {
 	if (strchr(name, '/') != NULL) {
@@ -210,8 +215,7 @@ static char *read_passwd(void)
 
 /*
  * with_home adds HOME from the container's /etc/passwd when env has none or
- * an empty one (replaced in its place), as the Go init's withHome reads
- * it: whole lines, the uid field equal to the uid in decimal, a non-empty
+ * an empty one (replaced in its place), as runc does: whole lines, the uid field equal to the uid in decimal, a non-empty
  * sixth field; "/" when there is none. The parent gave each variable once.
  */
 static void with_home(char **envp, uint32_t uid)
@@ -527,7 +531,7 @@ static void close_fds(uint32_t from, const int *keep, int nkeep)
  * the nkeep fds of berth's own that must live until the execve, each made
  * close-on-exec), rlimits, lookup, HOME, seccomp, user and capabilities, no_new_privs. It
  * returns the executable's path. The container init (cinit.c) calls it
- * before it waits for `berth start`, as the Go init prepares before the fifo.
+ * before it waits for `berth start`.
  */
 char *berth_exec_prepare(struct exec_plan *x, const int *keep, int nkeep)
 {

@@ -1,24 +1,33 @@
 /*
- * cinit: the container init finished in C, without starting the Go runtime.
+ * cinit: the container init, in C; the Go runtime never starts in the
+ * container.
  *
- * For the common create (no joined mount namespace) the parent compiles
- * the spec into a list of operations (libcontainer/cinit.go,
- * rootfs/plan.go, libcontainer/cinit_hooks.go):
- * options parsed, bind sources joined with the bundle, cgroup hierarchies
- * found, every error message's field named. After the stub has made the
- * namespaces, the init reads that plan and runs it here: the Go init's
- * rootfs.Setup and Finalize, step for step (the same resolution inside the
- * root without following anything out of it, the same checks of /proc
- * destinations and /dev/null, the same mount re-open by id), with the
- * terminal of process.terminal made after the pivot (OP_CONSOLE), then the
- * process (cexec.c), then it waits on the exec fifo, runs the
+ * Go decides, C executes. The parent compiles the whole spec into a plan
+ * (libcontainer/cinit.go, rootfs/plan.go, libcontainer/cinit_hooks.go,
+ * exec_c.go): every decision, validation, option parse, path join and
+ * error text is made there, in Go, unit-tested as a pure function (golden
+ * tests of spec to plan). This file is a small interpreter of that plan:
+ * it performs the syscalls safely and decides nothing. There is one
+ * implementation of each in-container step, here and in its companions
+ * (cmount.c: overlay rootfs, tmpcopyup; chook.c: hooks; procfs.c: sysctl
+ * and LSM writes; cexec.c: the process, shared with `berth exec`); every
+ * create and run takes it, whatever the spec (terminal, user namespace,
+ * hooks, LSM labels, seccomp listener, no mount namespace, a joined one).
+ *
+ * After the stub has made the namespaces, the init reads the plan and
+ * runs it: the rootfs (resolution inside the root without following
+ * anything out of it, checks of /proc destinations and /dev/null, each new
+ * mount re-opened by id), the terminal of process.terminal after the pivot
+ * (OP_CONSOLE), hostname, sysctl, masked and read-only paths, then the
+ * process (cexec.c); then it waits on the exec fifo, runs the
  * startContainer hooks (chook.c; the plan's last ops), writes the LSM exec
  * attributes (process.apparmorProfile, process.selinuxLabel) and execs.
  * linux.sysctl and those attributes are written through a fresh writable
  * procfs (procfs.c); linux.mountLabel is in the data of the fresh mounts
  * (an mqueue's root gets it as an xattr); a seccomp listener goes to the
- * parent as SYNC_SECCOMP. The Go runtime's start-up and the spec's JSON
- * decode (~3 ms of a create here) are gone.
+ * parent as SYNC_SECCOMP. In a mount namespace given by path (joined) the
+ * plan is the same as in a new one; the parent read that namespace's
+ * mount facts through this init's /proc/<pid>.
  *
  * In a user namespace (the stub made it, or joined it, and the parent wrote
  * the id maps) the plan says what the kernel refuses there and what stands
@@ -231,7 +240,7 @@ void berth_free_plan(struct plan *p)
 	memset(p, 0, sizeof(*p));
 }
 
-/* --- resolution inside the root (rootfs/resolve.go's resolveInRoot) ------- */
+/* --- resolution inside the root ------------------------------------------- */
 
 enum { C_NONE, C_DIR, C_FILE };
 
@@ -510,7 +519,7 @@ out:
 #undef WHERE
 }
 
-/* --- mounts (rootfs/mount.go) --------------------------------------------- */
+/* --- mounts (rootfs/plan.go compiles them) -------------------------------- */
 
 static int mount_id(int fd, uint64_t *id, int *is_root)
 {
@@ -1067,7 +1076,7 @@ static void op_cgroup2(const struct op *o)
 	target_close(&t);
 }
 
-/* --- /dev (rootfs/devices.go) --------------------------------------------- */
+/* --- /dev (rootfs/devices.go decides the nodes) --------------------------- */
 
 /* bind_device is rootfs.bindDevice: the host's node at the same path, bound onto an empty file. */
 static void bind_device(const struct op *o, int dir, const char *name)
@@ -1159,11 +1168,11 @@ static void op_devlinks(const struct op *o)
 	target_close(&dev);
 }
 
-/* --- the switch of root (rootfs/setup.go) --------------------------------- */
+/* --- the switch of root --------------------------------------------------- */
 
 /*
  * op_detach takes one host proc or sysfs mount away before --no-pivot's
- * move (rootfs/nopivot.go says why, and does the same): its parent made a
+ * move (rootfs/nopivot.go says why and lists them): its parent made a
  * slave (alone) and itself rslave, so that no unmount can propagate to the
  * host; a mount point that no longer resolves to a mount went with one
  * detached before it; a locked mount (EINVAL, EPERM) is covered by a tmpfs
@@ -1224,10 +1233,10 @@ static void op_pivot(const struct op *o)
 	at_new_root();
 }
 
-/* --- process.terminal (libcontainer/init.go setupConsole) ----------------- */
+/* --- process.terminal (libcontainer/cinit.go consoleOp) ------------------- */
 
 /*
- * mount_console is rootfs/console.go's MountConsole: the slave bound over
+ * mount_console binds the slave over
  * /dev/console, which is made as an empty file when missing and refused
  * when it is anything but a file or a device node: a symlink the rootfs or
  * a hook planted must not redirect the bind (CVE-2025-52565). The slave is
@@ -1260,13 +1269,12 @@ static void mount_console(const struct op *o, int slave, const char *name)
 }
 
 /*
- * op_console makes the container's terminal where the Go init does, right
+ * op_console makes the container's terminal where runc does, right
  * after the pivot (the container's /dev/pts is mounted), before the
  * finalize steps: a new pty from the container's ptmx (s0, resolved inside
  * the root like any path here and opened through the init's own procfs),
  * the slave readied (cexec.c berth_pty_slave), bound over /dev/console
- * (s1; "" without a mount namespace, where the Go init binds nothing
- * either), then made the controlling terminal and stdio and the master
+ * (s1; "" without a mount namespace, where nothing is bound), then made the controlling terminal and stdio and the master
  * sent to the console socket (berth_pty_handoff).
  */
 static void op_console(const struct op *o)
@@ -1286,7 +1294,7 @@ static void op_console(const struct op *o)
 	berth_pty_handoff(master, slave, (int)o->n[0]);
 }
 
-/* --- after the pivot (libcontainer/init.go, rootfs/finalize.go) ----------- */
+/* --- after the pivot (libcontainer/cinit.go, rootfs PlanFinalize) --------- */
 
 static void op_loopback(void)
 {
@@ -1414,7 +1422,7 @@ static void op_sysctl(const struct op *o)
 	char err[PATH_MAX + 256];
 	int fresh = ci.wproc < 0;
 	if (berth_sysctl_write(&ci.wproc, o->s[0], o->s[1], o->s[2], err, sizeof(err)) < 0) {
-		/* No procfs: lsm.OpenProc's failure, which names no key. */
+		/* No procfs at all: a failure of no one key. */
 		if (fresh && ci.wproc < 0)
 			bail(0, "linux.sysctl: %s", err);
 		bail(0, "%s: %s", FIELD(o), err);
@@ -1424,8 +1432,7 @@ static void op_sysctl(const struct op *o)
 /*
  * start_hooks runs the startContainer hooks (ops from..nops, all
  * OP_STARTHOOK: the parser checked) once `berth start` opened the fifo; a
- * failure goes to start through the fifo (berth_fail), as the Go init
- * sends it.
+ * failure goes to start through the fifo (berth_fail).
  */
 static void start_hooks(const struct plan *p, uint32_t from)
 {
@@ -1632,7 +1639,7 @@ void berth_init_in_c(void)
 		bail(errno, "write exec fifo");
 	/* The fifo stays open: close-on-exec tells start that the exec happened. */
 	execve(path, p.x.argv, p.x.envp);
-	/* After the "0": start reads "01" and the message (the Go init's exit status). */
+	/* After the "0": start reads "01" and the message. */
 	int e = errno;
 	char msg[PATH_MAX + 128];
 	int n = snprintf(msg, sizeof(msg), "exec \"%s\" (process.args[0]): %s", p.x.argv[0], berth_strerror(e));

@@ -1,7 +1,6 @@
 /*
- * cmount: the C init's overlay rootfs (OP_OVERLAY, rootfs/overlay.go) and
- * tmpcopyup (OP_FRESH with B_COPYUP, rootfs/copyup.go), step for step as
- * the Go init does them. The parent checked the annotation, the bundle's
+ * cmount: the init's overlay rootfs (OP_OVERLAY; rootfs/overlay.go decides
+ * it) and tmpcopyup (OP_FRESH with B_COPYUP). The parent checked the annotation, the bundle's
  * upper and work directories and chose between the mount API (Linux 6.8's
  * "lowerdir+") and mount(2)'s option string, which it also wrote.
  */

@@ -173,7 +173,7 @@ static int thread_attr(int proc, const char *dir, const char *name, char *path, 
 }
 
 /*
- * berth_lsm_prepare is lsm.Prepare: it opens the exec attribute files of
+ * berth_lsm_prepare opens the exec attribute files of
  * x's LSM fields, while the process is still root and unfiltered, so that
  * the write just before execve needs only write(2) and close(2); an
  * attribute with a test (AppArmor's "permprofile <name>" on attr/current)
