@@ -83,13 +83,12 @@ func cInitPlan(o *CreateOpts, spec *specs.Spec, facts func() (initFacts, error),
 	}
 	mountNS, netNS := ns.mount || ns.joinedMount, ns.net
 	rc := &rootfs.Config{Spec: spec, Rootfs: o.Rootfs, Bundle: o.Bundle, NoPivot: o.NoPivot, UserNS: ns.user, CgroupNS: ns.cgroup, OwnCgroupsFrom: own}
-	if ns.joinedMount {
-		// The rootfs is built in the joined namespace as in a new one;
-		// its mount facts are read through the init once it is in it.
-		rc.JoinedMountNSPid = func() (int, error) {
-			f, err := facts()
-			return f.pid, err
-		}
+	// The mount facts of the init's own namespace are read through it
+	// once it is there; a joined one's rootfs is built as a new one's.
+	rc.JoinedMountNS = ns.joinedMount
+	rc.InitPid = func() (int, error) {
+		f, err := facts()
+		return f.pid, err
 	}
 	var createHooks, startHooks []specs.Hook
 	if h := spec.Hooks; h != nil {

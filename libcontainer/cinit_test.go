@@ -63,7 +63,9 @@ func encodedPlan(t testing.TB, noPivot, userNS bool) ([]byte, *specs.Spec, *Crea
 	slog.SetDefault(slog.New(slog.DiscardHandler))
 	o, s := planSpec()
 	o.NoPivot = noPivot
-	rec, err := cInitPlan(o, s, func() (initFacts, error) { return initFacts{pid: 4242}, nil }, 7, 1, 9, initNS{mount: true, net: true, user: userNS})
+	// The init's pid stands for itself in the hooks' state and names the
+	// mount table the --no-pivot list is read from: this process's.
+	rec, err := cInitPlan(o, s, func() (initFacts, error) { return initFacts{pid: os.Getpid()}, nil }, 7, 1, 9, initNS{mount: true, net: true, user: userNS})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +97,7 @@ func planRoundTrip(t *testing.T, noPivot, userNS bool) {
 	hooks := hookOps("createContainer", nsenter.OpHook, s.Hooks.CreateContainer, o.Rootfs, "rootfs: ")
 	starts := hookOps("startContainer", nsenter.OpStartHook, s.Hooks.StartContainer, "", "")
 	all := append(append([]rootfs.PlanOp{}, hooks...), starts...)
-	if err := setHookStates(all, o, s, 4242); err != nil {
+	if err := setHookStates(all, o, s, os.Getpid()); err != nil {
 		t.Fatal(err)
 	}
 	hooks, starts = all[:len(hooks)], all[len(hooks):]

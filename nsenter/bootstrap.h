@@ -122,7 +122,8 @@ enum {
 	OP_KEYRING, /* s0 keyring name */
 	OP_MARK, /* s0 step name (berth --debug) */
 	OP_SETSID,
-	OP_DETACH, /* s0 mount point, s1 fstype, s2 its parent's mount point or "": a host proc/sysfs mount --no-pivot takes away */
+	OP_DETACH, /* n0 mount id, n1 its parent's (0: none), n2 bits (B_COVER, B_COVER_EINVAL); s0 mount point, s1 fstype,
+		      s2 its parent's mount point or "": a host proc/sysfs mount --no-pivot takes away */
 	OP_HOOK, /* a createContainer hook, run now (chook.c has the fields); v[0] args, v[1] env */
 	OP_STARTHOOK, /* a startContainer hook: the plan's last ops, run once the exec fifo is opened, before the LSM attributes are written */
 	OP_CHROOT, /* s0 rootfs: no mount namespace, the init only chroots */
@@ -180,6 +181,8 @@ void berth_free_plan(struct plan *p);
 #define B_DEVBIND 8192 /* OP_DEVICE (in n5): bind the host's node, no mknod (user namespace) */
 #define B_MQLABEL 16384 /* OP_FRESH of an mqueue: its root gets the OP_MOUNTLABEL label as security.selinux */
 #define B_RELAY 32768 /* OP_CONSOLE: berth relays the terminal itself (run -t without --console-socket) */
+#define B_COVER 65536 /* OP_DETACH: the mount is locked: cover it with a tmpfs, no unmount */
+#define B_COVER_EINVAL 131072 /* OP_DETACH: unmount; on EINVAL (locked) cover it with a tmpfs */
 
 
 /* berth_parse_exec reads an exec record; 0, or -1 when malformed. */
@@ -227,6 +230,12 @@ void berth_pty_handoff(int master, int slave, int sock);
 extern int berth_stdio_is_terminal;
 /* The exec fifo, once open for writing: failures go there after the sync socket closed. */
 extern int berth_fifo_fd;
+/*
+ * berth_own_procfs is the init's own procfs (cinit.c open_proc) while it
+ * prepares the process, else -1: a file is re-opened through its magic
+ * links there (cexec.c read_passwd).
+ */
+extern int berth_own_procfs;
 /* berth_exec_in_c applies an exec record and execs; it never returns. */
 void berth_exec_in_c(const char *buf, uint32_t len) __attribute__((noreturn));
 

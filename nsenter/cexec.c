@@ -179,24 +179,56 @@ static char *lookup(const char *name, const char *path)
 }
 
 /*
+ * open_checked opens the file that the O_PATH descriptor pfd (a regular
+ * file, as st says) names, for reading, through its magic link in a procfs
+ * berth made or verified: the init's own (berth_own_procfs), else a fresh
+ * one (berth_open_procfs), else, where neither can be had, by path again
+ * without following a last symlink. Whatever it opened must be the file
+ * checked (same device and inode), or it is closed: -1.
+ */
+static int open_checked(int pfd, const char *path, const struct stat *st)
+{
+	char link[32], err[256];
+	snprintf(link, sizeof(link), "self/fd/%d", pfd);
+	int proc = berth_own_procfs, own = proc >= 0;
+	if (!own)
+		proc = berth_open_procfs(err, sizeof(err));
+	int fd = proc >= 0 ? openat(proc, link, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
+			   : open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | O_NOFOLLOW);
+	if (!own && proc >= 0)
+		close(proc);
+	struct stat got;
+	if (fd >= 0 && (fstat(fd, &got) < 0 || got.st_dev != st->st_dev || got.st_ino != st->st_ino)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
  * read_passwd reads the container's /etc/passwd for HOME, refusing what
  * could hang or flood the init: only a regular file (not a FIFO, a device
- * or a procfs/sysfs file), opened non-blocking, at most PASSWD_MAX bytes.
- * NULL when there is none to read.
+ * or a procfs/sysfs file), checked before it is opened for reading (an
+ * open of a device node can act on the device), opened non-blocking, at
+ * most PASSWD_MAX bytes. NULL when there is none to read.
  */
 #define PASSWD_MAX (1 << 20)
 static char *read_passwd(void)
 {
-	int fd = open("/etc/passwd", O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	if (fd < 0)
+	int pfd = open("/etc/passwd", O_PATH | O_CLOEXEC);
+	if (pfd < 0)
 		return NULL;
 	struct stat st;
 	struct statfs sfs;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || fstatfs(fd, &sfs) < 0 ||
+	if (fstat(pfd, &st) < 0 || !S_ISREG(st.st_mode) || fstatfs(pfd, &sfs) < 0 ||
 	    sfs.f_type == PROC_SUPER_MAGIC_ || sfs.f_type == SYSFS_MAGIC_) {
-		close(fd);
+		close(pfd);
 		return NULL;
 	}
+	int fd = open_checked(pfd, "/etc/passwd", &st);
+	close(pfd);
+	if (fd < 0)
+		return NULL;
 	char *buf = malloc(PASSWD_MAX + 1);
 	size_t n = 0;
 	while (buf != NULL && n < PASSWD_MAX) {

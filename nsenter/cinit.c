@@ -1171,32 +1171,59 @@ static void op_devlinks(const struct op *o)
 /* --- the switch of root --------------------------------------------------- */
 
 /*
+ * open_mount opens path (a mount point of the init's mount table) as an
+ * O_PATH descriptor and checks it is the root of the mount the plan named
+ * (id): a path that now leads elsewhere is an error, never a mount
+ * changed in its place.
+ */
+static int open_mount(const char *path, uint64_t id, const char *what, const struct op *o)
+{
+	int fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		bail(errno, "rootfs: open %s \"%s\" (--no-pivot, host %s mount \"%s\")", what, path, o->s[1], o->s[0]);
+	uint64_t got;
+	int is_root;
+	if (mount_id(fd, &got, &is_root) < 0)
+		bail(errno, "rootfs: statx %s \"%s\" (--no-pivot)", what, path);
+	if (got != id || !is_root)
+		bail(0, "rootfs: %s \"%s\" is no longer mount %llu of the host's mount table (--no-pivot, host %s mount \"%s\")",
+		     what, path, (unsigned long long)id, o->s[1], o->s[0]);
+	return fd;
+}
+
+/*
  * op_detach takes one host proc or sysfs mount away before --no-pivot's
- * move (rootfs/nopivot.go says why and lists them): its parent made a
- * slave (alone) and itself rslave, so that no unmount can propagate to the
- * host; a mount point that no longer resolves to a mount went with one
- * detached before it; a locked mount (EINVAL, EPERM) is covered by a tmpfs
- * instead.
+ * move (rootfs/nopivot.go says why, lists them deepest first and says how
+ * for each): its parent (n1, at s2) made a slave (alone) and the mount (n0,
+ * at s0) rslave, so that nothing can propagate to the host, each checked
+ * to be the mount the plan named and reached through its descriptor; then
+ * the mount detached, or covered by a read-only tmpfs where it is locked
+ * (B_COVER; B_COVER_EINVAL: where the unmount says EINVAL).
  */
 static void op_detach(const struct op *o)
 {
 	const char *p = o->s[0], *fs = o->s[1], *parent = o->s[2];
-	if (parent[0] != '\0' && mount("", parent, NULL, MS_SLAVE, NULL) < 0) {
-		if (errno == ENOENT || errno == EINVAL)
-			return;
-		bail(errno, "rootfs: make \"%s\", under host %s mount \"%s\", a slave (--no-pivot)", parent, fs, p);
+	char b[32];
+	if (o->n[1] != 0) {
+		int pfd = open_mount(parent, o->n[1], "its parent mount", o);
+		if (mount("", procfd(pfd, b), NULL, MS_SLAVE, NULL) < 0)
+			bail(errno, "rootfs: make \"%s\", under host %s mount \"%s\", a slave (--no-pivot)", parent, fs, p);
+		close(pfd);
 	}
-	if (mount("", p, NULL, MS_SLAVE | MS_REC, NULL) < 0) {
-		if (errno == ENOENT || errno == EINVAL)
-			return;
+	int fd = open_mount(p, o->n[0], "mount point", o);
+	if (mount("", procfd(fd, b), NULL, MS_SLAVE | MS_REC, NULL) < 0)
 		bail(errno, "rootfs: make host %s mount \"%s\" rslave (--no-pivot)", fs, p);
+	if (!(o->n[2] & B_COVER)) {
+		if (umount2(procfd(fd, b), MNT_DETACH) == 0) {
+			close(fd);
+			return;
+		}
+		if (!(o->n[2] & B_COVER_EINVAL) || errno != EINVAL)
+			bail(errno, "rootfs: detach host %s mount \"%s\" (--no-pivot)", fs, p);
 	}
-	if (umount2(p, MNT_DETACH | UMOUNT_NOFOLLOW) == 0)
-		return;
-	if (errno != EINVAL && errno != EPERM)
-		bail(errno, "rootfs: detach host %s mount \"%s\" (--no-pivot)", fs, p);
-	if (mount("tmpfs", p, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+	if (mount("tmpfs", procfd(fd, b), "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
 		bail(errno, "rootfs: cover host %s mount \"%s\" with a tmpfs (--no-pivot)", fs, p);
+	close(fd);
 }
 
 static void op_pivot(const struct op *o)
@@ -1609,7 +1636,9 @@ void berth_init_in_c(void)
 	if (chdir("/") < 0)
 		bail(errno, "init: chdir /");
 	int keep[] = { berth_sync_fd, (int)p.fifo_fd, ci.proc };
+	berth_own_procfs = ci.proc;
 	char *path = berth_exec_prepare(&p.x, keep, 3);
+	berth_own_procfs = -1;
 	mark("process prepared");
 	send_tag(SYNC_READY);
 	close(berth_sync_fd);

@@ -80,6 +80,7 @@
 int berth_sync_fd = -1;
 #define sync_fd berth_sync_fd
 int berth_fifo_fd = -1;
+int berth_own_procfs = -1;
 int berth_stdio_is_terminal;
 
 int write_all(int fd, const void *buf, size_t len)

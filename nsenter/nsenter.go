@@ -93,6 +93,13 @@ const (
 	BitDevBind
 	BitMqueueLabel // an mqueue: its root gets OpMountLabel's label (security.selinux)
 	BitRelay       // OpConsole: berth relays the terminal itself
+	// OpDetach: the mount is locked (a mount namespace of a user
+	// namespace): cover it with a tmpfs, no unmount.
+	BitCover
+	// OpDetach: unmount, and cover it with a tmpfs where the kernel
+	// refuses with EINVAL (locked: a joined mount namespace of a user
+	// namespace, whose locks the mount table does not show).
+	BitCoverOnEINVAL
 )
 
 // ExecRelay is the exec record's flag CX_RELAY: berth relays the

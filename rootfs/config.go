@@ -32,11 +32,14 @@ type Config struct {
 	// (the plan is compiled while the init is still being made); asked
 	// once per "cgroup" mount.
 	OwnCgroupsFrom func() (map[string]string, error)
-	// JoinedMountNSPid, when set, says the init joins an existing mount
-	// namespace (linux.namespaces mount with a path) and gives the init's
-	// pid once it is in it: the plan's mount facts are read there
-	// (mountns.go).
-	JoinedMountNSPid func() (int, error)
+	// JoinedMountNS: the init joins an existing mount namespace
+	// (linux.namespaces mount with a path): the plan's mount facts are
+	// read there, through InitPid (mountns.go).
+	JoinedMountNS bool
+	// InitPid gives the init's pid once it is in its mount namespace, for
+	// what the plan reads of that namespace itself (mountns.go); nil: this
+	// process's mount namespace stands in for it (tests).
+	InitPid func() (int, error)
 	// BeforePivotOps are the createContainer hooks, placed right after the
 	// hooks point: every mount and device in place, before pivot_root.
 	BeforePivotOps []PlanOp

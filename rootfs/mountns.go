@@ -26,14 +26,34 @@ var mountTable = func(proc string) ([]mountInfo, error) {
 // inNS is where the mount facts are read: "" for the parent's own mount
 // namespace, else "/proc/<pid>" of an init in a joined one.
 func (c *Config) inNS() (string, error) {
-	if c.JoinedMountNSPid == nil {
+	if !c.JoinedMountNS {
 		return "", nil
 	}
-	pid, err := c.JoinedMountNSPid()
+	return c.initProc()
+}
+
+// initProc is "/proc/<pid>" of the init, or "" without InitPid.
+func (c *Config) initProc() (string, error) {
+	if c.InitPid == nil {
+		return "", nil
+	}
+	pid, err := c.InitPid()
 	if err != nil {
 		return "", err
 	}
 	return "/proc/" + strconv.Itoa(pid), nil
+}
+
+// initMounts is the mount table of the init's own mount namespace, as it
+// is before the init changes anything (it waits for its plan), with the
+// ids of its mounts: a new mount namespace is a copy, whose mounts have
+// ids of their own.
+func (c *Config) initMounts() ([]mountInfo, error) {
+	proc, err := c.initProc()
+	if err != nil {
+		return nil, err
+	}
+	return mountTable(proc)
 }
 
 // mounts is the mount table of the init's mount namespace.

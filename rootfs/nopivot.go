@@ -1,9 +1,9 @@
 package rootfs
 
 import (
+	"berth/nsenter"
+	"slices"
 	"strings"
-
-	"golang.org/x/sys/unix"
 )
 
 // --no-pivot moves the rootfs onto "/" and chroots into it: the old root's
@@ -22,27 +22,52 @@ import (
 
 // hostFS is a host proc or sysfs mount that --no-pivot takes away.
 type hostFS struct {
-	mountpoint, fstype string
-	// parent is the mount point of the mount it sits on ("" when the
-	// table does not have it): an unmount propagates to the peers of the
-	// parent, so the parent is made a slave first.
-	parent string
+	id         int
+	mountpoint string
+	fstype     string
+	// parentID and parent are the mount it sits on and its mount point
+	// (0 and "" when the table does not have it): an unmount propagates
+	// to the peers of the parent, so the parent is made a slave first.
+	parentID int
+	parent   string
+	depth    int // how many mounts of the table it sits on
 }
 
-// noPivotHostFS lists, in table order, the full proc and sysfs mounts of
-// mounts that are not under rootfs.
+// noPivotHostFS lists the full proc and sysfs mounts of mounts that are
+// not under rootfs, deepest first (so that each is still reachable at its
+// mount point when its turn comes, whether the ones before it were
+// detached or covered), table order among equals. One with a mount on top
+// of its root is left out: hidden under a mount of its own, it is not
+// fully visible to the kernel's check, and its mount point names the
+// mount on top.
 func noPivotHostFS(mounts []mountInfo, rootfs string) []hostFS {
-	at := map[int]string{}
+	byID := map[int]mountInfo{}
+	covered := map[int]bool{}
 	for _, m := range mounts {
-		at[m.id] = m.mountpoint
+		byID[m.id] = m
+	}
+	for _, m := range mounts {
+		if p, ok := byID[m.parent]; ok && p.mountpoint == m.mountpoint {
+			covered[p.id] = true
+		}
 	}
 	var out []hostFS
 	for _, m := range mounts {
-		if (m.fstype != "proc" && m.fstype != "sysfs") || m.root != "/" || under(m.mountpoint, rootfs) {
+		if (m.fstype != "proc" && m.fstype != "sysfs") || m.root != "/" || under(m.mountpoint, rootfs) || covered[m.id] {
 			continue
 		}
-		out = append(out, hostFS{m.mountpoint, m.fstype, at[m.parent]})
+		h := hostFS{id: m.id, mountpoint: m.mountpoint, fstype: m.fstype}
+		if p, ok := byID[m.parent]; ok {
+			h.parentID, h.parent = p.id, p.mountpoint
+		}
+		seen := map[int]bool{m.id: true}
+		for p, ok := byID[m.parent]; ok && !seen[p.id]; p, ok = byID[p.parent] {
+			seen[p.id] = true
+			h.depth++
+		}
+		out = append(out, h)
 	}
+	slices.SortStableFunc(out, func(a, b hostFS) int { return b.depth - a.depth })
 	return out
 }
 
@@ -51,5 +76,20 @@ func under(path, dir string) bool {
 	return dir == "/" || path == dir || strings.HasPrefix(path, dir+"/")
 }
 
-// coverFlags are the flags of the tmpfs over a locked host mount.
-const coverFlags = unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC
+// How OpDetach takes a host mount away (n2), decided from the init's
+// namespaces: a mount namespace a user namespace made (a new mount
+// namespace of a container with a user namespace) holds every mount it
+// copied locked, which no unmount may reveal (EINVAL), so a read-only
+// tmpfs covers it; without a user namespace root detaches it; in a joined
+// mount namespace of a user namespace the locks are not in the mount
+// table, so the unmount is tried and EINVAL, the kernel's answer for a
+// locked mount, means cover.
+func detachBits(userNS, joinedMountNS bool) uint64 {
+	switch {
+	case !userNS:
+		return 0
+	case joinedMountNS:
+		return nsenter.BitCoverOnEINVAL
+	}
+	return nsenter.BitCover
+}

@@ -109,13 +109,16 @@ func PlanSetup(c *Config) ([]PlanOp, error) {
 		pivot.N[2] = nsenter.BitNoPivot
 		// After the hooks point and right before the move: the host's
 		// proc and sysfs mounts, which the chroot would only hide
-		// (nopivot.go), from the init's mount table (Config.mounts).
-		mounts, err := c.mounts()
+		// (nopivot.go), from the init's own mount table, whose mount ids
+		// the init checks (Config.initMounts).
+		mounts, err := c.initMounts()
 		if err != nil {
 			return nil, fmt.Errorf("--no-pivot: find the host's proc and sysfs mounts: %w", err)
 		}
+		bits := detachBits(c.UserNS, c.JoinedMountNS)
 		for _, h := range noPivotHostFS(mounts, c.Rootfs) {
-			ops = append(ops, PlanOp{Code: nsenter.OpDetach, S: [6]string{h.mountpoint, h.fstype, h.parent}})
+			ops = append(ops, PlanOp{Code: nsenter.OpDetach, N: [6]uint64{uint64(h.id), uint64(h.parentID), bits},
+				S: [6]string{h.mountpoint, h.fstype, h.parent}})
 		}
 	}
 	ops = append(ops, pivot, mark("rootfs: pivot_root"))

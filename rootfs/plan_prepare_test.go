@@ -242,7 +242,7 @@ func TestPlanJoinedMountNS(t *testing.T) {
 	}
 	asked := 0
 	joined := &Config{Rootfs: "/s/rootfs", Spec: spec, NoPivot: true, OwnCgroups: map[string]string{"": "/c1"},
-		JoinedMountNSPid: func() (int, error) { asked++; return 42, nil }}
+		JoinedMountNS: true, InitPid: func() (int, error) { asked++; return 42, nil }}
 	plan := func(c *Config) []PlanOp {
 		t.Helper()
 		ops, err := PlanSetup(c)
@@ -261,15 +261,17 @@ func TestPlanJoinedMountNS(t *testing.T) {
 	}
 	read = nil
 	fresh := *joined
-	fresh.JoinedMountNSPid = nil
+	fresh.JoinedMountNS = false
 	if w := plan(&fresh); !reflect.DeepEqual(got, w) {
 		t.Errorf("joined plan:\n%+v\nwant the new namespace's:\n%+v", got, w)
 	}
-	if want := []string{"ids /s/rootfs", "table ", "table ", "statfs "}; !slices.Equal(read, want) {
+	// The --no-pivot list is read in the init's own namespace, new or
+	// joined: the init checks its mount ids.
+	if want := []string{"ids /s/rootfs", "table ", "table /proc/42", "statfs "}; !slices.Equal(read, want) {
 		t.Errorf("new namespace: facts read %q, want %q", read, want)
 	}
 	// The init's pid is not known (create failed meanwhile): no plan.
-	joined.JoinedMountNSPid = func() (int, error) { return 0, errors.New("create failed") }
+	joined.InitPid = func() (int, error) { return 0, errors.New("create failed") }
 	if _, err := PlanSetup(joined); err == nil || err.Error() != `prepare rootfs "/s/rootfs": create failed` {
 		t.Errorf("no pid: %v", err)
 	}

@@ -1,6 +1,7 @@
 package rootfs
 
 import (
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -87,15 +88,41 @@ func TestPlanSetup(t *testing.T) {
 	if !slices.Equal(codes, want) {
 		t.Fatalf("ops %v, want %v", codes, want)
 	}
-	var detached [][3]string
-	for _, op := range ops {
-		if op.Code == nsenter.OpDetach {
-			detached = append(detached, [3]string{op.S[0], op.S[1], op.S[2]})
+	// Deepest first, each with its mount id and its parent's.
+	detached := func(ops []PlanOp) []string {
+		var out []string
+		for _, op := range ops {
+			if op.Code == nsenter.OpDetach {
+				out = append(out, fmt.Sprintf("%d %s %s %d %s %d", op.N[0], op.S[0], op.S[1], op.N[1], op.S[2], op.N[2]))
+			}
 		}
+		return out
 	}
-	if want := [][3]string{{"/proc", "proc", "/"}, {"/sys", "sysfs", "/"}, {"/run/sys copy", "sysfs", "/run"}, {"/b/rootfs2/proc", "proc", "/"}}; !slices.Equal(detached, want) {
-		t.Errorf("--no-pivot detaches %q, want %q", detached, want)
+	if got, want := detached(ops), []string{"51 /run/sys copy sysfs 49 /run 0", "22 /proc proc 27 / 0", "23 /sys sysfs 27 / 0", "55 /b/rootfs2/proc proc 27 / 0"}; !slices.Equal(got, want) {
+		t.Errorf("--no-pivot detaches %q, want %q", got, want)
 	}
+	// In a user namespace the copies are locked: covered, not unmounted;
+	// in a joined mount namespace of one, covered where the unmount is
+	// refused.
+	c.UserNS = true
+	if ops, err = PlanSetup(c); err != nil {
+		t.Fatal(err)
+	}
+	if got := detached(ops); len(got) != 4 || got[1] != "22 /proc proc 27 / "+fmt.Sprint(nsenter.BitCover) {
+		t.Errorf("user namespace: %q", got)
+	}
+	c.JoinedMountNS = true
+	mountTableWas := mountTable
+	mountTable = func(string) ([]mountInfo, error) { return mountTableWas("") }
+	if ops, err = PlanSetup(c); err != nil {
+		t.Fatal(err)
+	}
+	if got := detached(ops); len(got) != 4 || got[1] != "22 /proc proc 27 / "+fmt.Sprint(nsenter.BitCoverOnEINVAL) {
+		t.Errorf("joined mount namespace, user namespace: %q", got)
+	}
+	mountTable = mountTableWas
+	c.UserNS, c.JoinedMountNS = false, false
+	ops, _ = PlanSetup(c)
 	proc, bind, remount, tmpfs := ops[2], ops[3], ops[4], ops[5]
 	if remount.Code != nsenter.OpRemount || remount.N[2]&nsenter.BitRemount == 0 {
 		t.Errorf("a bind remount keeps the locked flags (remount_bind): %+v", remount)
@@ -398,5 +425,30 @@ func TestPlanDevReadonly(t *testing.T) {
 	}
 	if links < 0 || remount < links {
 		t.Errorf("the read-only remount (op %d) must follow the /dev links (op %d)", remount, links)
+	}
+}
+
+// TestNoPivotHostFS: the host's full proc and sysfs mounts, deepest first
+// (a proc inside the host's /sys is handled before /sys, so its mount
+// point still leads to it), and none that a mount on top of its root
+// hides (its mount point names the mount on top).
+func TestNoPivotHostFS(t *testing.T) {
+	mounts, err := parseMountinfo(strings.NewReader(`1 0 254:0 / / rw - ext4 /dev/vda rw
+2 1 0:21 / /proc rw - proc proc rw
+3 1 0:22 / /sys rw - sysfs sysfs rw
+4 3 0:23 / /sys/x rw - tmpfs tmpfs rw
+5 4 0:21 / /sys/x/proc rw - proc proc rw
+6 1 0:24 / /hidden rw - proc proc rw
+7 6 0:25 / /hidden rw - tmpfs tmpfs rw
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, h := range noPivotHostFS(mounts, "/b/rootfs") {
+		got = append(got, fmt.Sprintf("%d %s %d %s", h.id, h.mountpoint, h.parentID, h.parent))
+	}
+	if want := []string{"5 /sys/x/proc 4 /sys/x", "2 /proc 1 /", "3 /sys 1 /"}; !slices.Equal(got, want) {
+		t.Errorf("got %q, want %q", got, want)
 	}
 }
