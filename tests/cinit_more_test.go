@@ -347,6 +347,14 @@ awk '$5 == "/data" || $5 == "/ro" { print $5, $6, $(NF-2) }' /proc/self/mountinf
 	if _, err := os.Stat(filepath.Join(b.rootfs, "data", "new")); err == nil {
 		t.Errorf("a write to the tmpfs reached the directory underneath")
 	}
+
+	// A device node under it is never made again in the tmpfs (the
+	// directory may be on a nodev mount, the tmpfs is not): one line.
+	if err := unix.Mknod(filepath.Join(b.rootfs, "data", "sub", "null"), unix.S_IFCHR|0o666, int(unix.Mkdev(1, 3))); err != nil {
+		t.Fatal(err)
+	}
+	res := runOnce(t, r, b, nil)
+	assertErrorLine(t, res, `mount "tmpfs" on "/data"`, "tmpcopyup: sub: null: a device node (1:3), which tmpcopyup does not copy")
 }
 
 // TestCInitOverlay: an overlay rootfs is mounted by the init, writes go to
