@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
+
+	"berth/cgroups/manager"
 )
 
 // logToFile is true when --log sends the log somewhere other than stderr: an
@@ -46,7 +48,8 @@ func setupLogging(c *cli.Context) error {
 	}
 	slog.SetDefault(slog.New(h))
 	if c.Bool("systemd-cgroup") {
-		return fmt.Errorf("--systemd-cgroup: the systemd cgroup driver is not supported yet")
+		// The driver chooser's own answer, before any command runs.
+		return manager.ErrSystemdDriver
 	}
 	return nil
 }

@@ -10,6 +10,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"berth/internal/mountinfo"
 )
 
 // cgroupBase is where every runtime looks for cgroups.
@@ -74,7 +76,7 @@ func statfsType(p string) (int64, error) {
 
 // probeCgroups asks the kernel (statfs) what each cgroup mount point really
 // is, with mountinfo only naming the candidates and their controllers.
-func probeCgroups(base string, mounts []mount) cgroupInfo {
+func probeCgroups(base string, mounts []mountinfo.Mount) cgroupInfo {
 	var ci cgroupInfo
 	if data, err := os.ReadFile("/proc/self/cgroup"); err == nil {
 		sc := bufio.NewScanner(strings.NewReader(string(data)))
@@ -91,8 +93,8 @@ func probeCgroups(base string, mounts []mount) cgroupInfo {
 	}
 	if t == unix.CGROUP2_SUPER_MAGIC {
 		ci.mode, ci.v2Mount, ci.v2Root = cgroupV2, base, "/"
-		if m, ok := mountOf(mounts, base); ok && m.fstype == "cgroup2" {
-			ci.v2Root = m.root
+		if m, ok := mountOf(mounts, base); ok && m.FSType == "cgroup2" {
+			ci.v2Root = m.Root
 		}
 		return ci
 	}
@@ -109,30 +111,30 @@ func probeCgroups(base string, mounts []mount) cgroupInfo {
 	}
 	seen := map[string]bool{}
 	for _, m := range mounts {
-		if m.point == base || !strings.HasPrefix(m.point, base+"/") || seen[m.point] {
+		if m.Mountpoint == base || !strings.HasPrefix(m.Mountpoint, base+"/") || seen[m.Mountpoint] {
 			continue
 		}
-		switch m.fstype {
+		switch m.FSType {
 		case "cgroup2":
 			if ci.v2Mount == "" {
-				if t, err := statfsType(m.point); err == nil && t == unix.CGROUP2_SUPER_MAGIC {
-					ci.v2Mount, ci.v2Root = m.point, m.root
-					seen[m.point] = true
+				if t, err := statfsType(m.Mountpoint); err == nil && t == unix.CGROUP2_SUPER_MAGIC {
+					ci.v2Mount, ci.v2Root = m.Mountpoint, m.Root
+					seen[m.Mountpoint] = true
 				}
 			}
 		case "cgroup":
-			if t, err := statfsType(m.point); err != nil || t != unix.CGROUP_SUPER_MAGIC {
+			if t, err := statfsType(m.Mountpoint); err != nil || t != unix.CGROUP_SUPER_MAGIC {
 				continue // hidden under another mount
 			}
 			var ctrls []string
-			for _, o := range strings.Split(m.superOpts, ",") {
+			for _, o := range strings.Split(m.SuperOptions, ",") {
 				if known[o] || strings.HasPrefix(o, "name=") {
 					ctrls = append(ctrls, o)
 				}
 			}
 			if len(ctrls) > 0 {
-				seen[m.point] = true
-				ci.v1 = append(ci.v1, v1Hierarchy{point: m.point, controllers: ctrls})
+				seen[m.Mountpoint] = true
+				ci.v1 = append(ci.v1, v1Hierarchy{point: m.Mountpoint, controllers: ctrls})
 			}
 		}
 	}

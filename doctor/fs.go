@@ -10,6 +10,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"berth/internal/mountinfo"
 )
 
 // openTreeClone is OPEN_TREE_CLONE from <linux/mount.h>.
@@ -17,13 +19,8 @@ const openTreeClone = 1
 
 // readMounts reads this process's mount table. In a chroot the kernel
 // already shows mount points relative to the new root.
-func readMounts() ([]mount, error) {
-	f, err := os.Open("/proc/self/mountinfo")
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return parseMountinfo(f)
+func readMounts() ([]mountinfo.Mount, error) {
+	return mountinfo.Read()
 }
 
 // overlayCheck asks fsopen("overlay") for a filesystem context: the kernel
@@ -99,7 +96,7 @@ func (h *host) idmapCheck() Check {
 	defer unix.Close(tree)
 	fstype := "?"
 	if m, ok := mountOf(h.mounts, "/"); ok {
-		fstype = m.fstype
+		fstype = m.FSType
 	}
 	err = unix.MountSetattr(tree, "", unix.AT_EMPTY_PATH, &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_IDMAP, Userns_fd: uint64(h.usernsFd)})
 	switch {
@@ -123,7 +120,7 @@ func stateRootCheck(root string) Check {
 		return c
 	}
 	mounts, _ := readMounts()
-	fsOf := func(p string) (mount, bool) {
+	fsOf := func(p string) (mountinfo.Mount, bool) {
 		if real, err := filepath.EvalSymlinks(p); err == nil {
 			p = real
 		}
@@ -140,12 +137,12 @@ func stateRootCheck(root string) Check {
 			parent = filepath.Dir(parent)
 		}
 		m, _ := fsOf(parent)
-		if err := unix.Access(parent, unix.W_OK); err != nil || hasOption(m.options, "ro") {
-			c.Status, c.Detail = Fail, fmt.Sprintf("%s does not exist and %s (%s) is not writable", abs, parent, m.fstype)
+		if err := unix.Access(parent, unix.W_OK); err != nil || mountinfo.HasOption(m.Options, "ro") {
+			c.Status, c.Detail = Fail, fmt.Sprintf("%s does not exist and %s (%s) is not writable", abs, parent, m.FSType)
 			c.Hint = "pick a writable --root, or create " + abs + " (mode 0700)"
 			return c
 		}
-		c.Status, c.Detail = OK, fmt.Sprintf("%s does not exist yet; it will be made in %s (%s, writable)", abs, parent, m.fstype)
+		c.Status, c.Detail = OK, fmt.Sprintf("%s does not exist yet; it will be made in %s (%s, writable)", abs, parent, m.FSType)
 		return tmpfsNote(c, m)
 	}
 	if err != nil {
@@ -168,7 +165,7 @@ func stateRootCheck(root string) Check {
 			}
 		}
 	}
-	c.Detail = fmt.Sprintf("%s: %s, mode %#o, owner uid %d, %d container(s)", abs, m.fstype, perm, sys.Uid, containers)
+	c.Detail = fmt.Sprintf("%s: %s, mode %#o, owner uid %d, %d container(s)", abs, m.FSType, perm, sys.Uid, containers)
 
 	probe, err := os.CreateTemp(abs, ".doctor-probe-*")
 	if err != nil {
@@ -206,11 +203,11 @@ func stateRootCheck(root string) Check {
 
 // tmpfsNote warns about state that outlives a reboot: after one, every
 // recorded container would look stopped, never cleaned up.
-func tmpfsNote(c Check, m mount) Check {
-	if m.fstype == "tmpfs" || m.fstype == "ramfs" || m.fstype == "" || c.Status != OK {
+func tmpfsNote(c Check, m mountinfo.Mount) Check {
+	if m.FSType == "tmpfs" || m.FSType == "ramfs" || m.FSType == "" || c.Status != OK {
 		return c
 	}
 	c.Status = Warn
-	c.Hint = "the state is on " + m.fstype + " and survives a reboot as stale containers; keep it on tmpfs (like /run), or clean it at boot"
+	c.Hint = "the state is on " + m.FSType + " and survives a reboot as stale containers; keep it on tmpfs (like /run), or clean it at boot"
 	return c
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"berth/internal/mountinfo"
 )
 
 // kernelVersion is the numeric head of a kernel release string.
@@ -55,7 +57,7 @@ type host struct {
 	release, machine string
 	version          kernelVersion
 	versionErr       error
-	mounts           []mount
+	mounts           []mountinfo.Mount
 	cg               cgroupInfo
 	// seccompMode is the Seccomp: field of /proc/self/status ("0" none,
 	// "2" filter); "" when the kernel has no seccomp.

@@ -40,7 +40,7 @@ type nsPlan struct {
 	timens     string
 	exec       []byte // the exec record the stub finishes in C (exec_c.go), or nil
 	cinit      bool   // the init runs in C from a plan sent after the pid (cinit.go)
-	// cgroupJoin: cgroup v1 tasks files the stub writes "0" to first (cgroups.JoinFiles).
+	// cgroupJoin: cgroup v1 tasks files the stub writes "0" to first (Manager.JoinFiles).
 	cgroupJoin []string
 	// rootFD, when not 0, is the stub's fd of a directory to chroot into
 	// after the joins (exec into a container without a mount namespace).

@@ -6,7 +6,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
-	"berth/libcontainer/cgroups"
+	"berth/cgroups"
 )
 
 // Paused is the status of a container whose cgroup is frozen.
@@ -30,11 +30,14 @@ func requireCgroup(st *State, what string) (cgroups.Manager, error) {
 	return mgr, nil
 }
 
-// Pause freezes every process of a running container.
+// Pause freezes every process of a running or created container (runc
+// freezes a created one too). The refusals carry runc's words, "container
+// not running" and "container not paused", which CRI-O takes to mean the
+// process is gone.
 func Pause(root, id string) error {
 	return withLock(root, id, func(s *store, st *State) error {
-		if status := st.status(root); status != Running {
-			return fmt.Errorf("cannot pause container %q: it is %s, not running", id, status)
+		if status := st.status(root); status != Running && status != Created {
+			return fmt.Errorf("cannot pause container %q: container not running (it is %s)", id, status)
 		}
 		mgr, err := requireCgroup(st, "pause")
 		if err != nil {
@@ -51,7 +54,7 @@ func Pause(root, id string) error {
 func Resume(root, id string) error {
 	return withLock(root, id, func(s *store, st *State) error {
 		if status := st.status(root); status != Paused {
-			return fmt.Errorf("cannot resume container %q: it is %s, not paused", id, status)
+			return fmt.Errorf("cannot resume container %q: container not paused (it is %s)", id, status)
 		}
 		mgr, err := requireCgroup(st, "resume")
 		if err != nil {
@@ -90,7 +93,7 @@ func Stats(root, id string) (*cgroups.Stats, error) {
 		return nil, err
 	}
 	if c.Status() == Stopped {
-		return nil, fmt.Errorf("container %q is stopped", id)
+		return nil, fmt.Errorf("cannot read stats of container %q: container not running (it is stopped)", id)
 	}
 	mgr, err := requireCgroup(c.state, "read stats of")
 	if err != nil {
@@ -105,7 +108,7 @@ func Stats(root, id string) (*cgroups.Stats, error) {
 func Update(root, id string, change *specs.LinuxResources) error {
 	return withLock(root, id, func(s *store, st *State) error {
 		if status := st.status(root); status == Stopped {
-			return fmt.Errorf("cannot update container %q: it is stopped", id)
+			return fmt.Errorf("cannot update container %q: container not running (it is stopped)", id)
 		}
 		mgr, err := requireCgroup(st, "update")
 		if err != nil {

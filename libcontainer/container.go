@@ -18,7 +18,8 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
-	"berth/libcontainer/cgroups"
+	"berth/cgroups"
+	"berth/cgroups/manager"
 	"berth/libcontainer/hooks"
 	"berth/network"
 )
@@ -34,7 +35,7 @@ var ErrNotExist = errors.New("container does not exist")
 
 type notExistError struct{ id string }
 
-func (e notExistError) Error() string        { return fmt.Sprintf("container %q does not exist", e.id) }
+func (e notExistError) Error() string        { return fmt.Sprintf("container does not exist: %q", e.id) }
 func (e notExistError) Is(target error) bool { return target == ErrNotExist }
 
 func notExist(id string) error { return notExistError{id} }
@@ -141,11 +142,14 @@ func (st *State) status(root string) string {
 	if st.Status == Creating {
 		return Creating
 	}
-	if _, err := os.Lstat(filepath.Join(containerDir(root, st.ID), fifoName)); err == nil {
-		return Created
-	}
+	// A created container can be paused too (runc freezes it as well):
+	// frozen reads as paused, and thawed it is created again.
+	_, err := os.Lstat(filepath.Join(containerDir(root, st.ID), fifoName))
 	if st.paused() {
 		return Paused
+	}
+	if err == nil {
+		return Created
 	}
 	return Running
 }
@@ -337,7 +341,7 @@ func Delete(root, id string, force bool) error {
 		switch status {
 		case Running, Paused:
 			if !force {
-				return fmt.Errorf("cannot delete container %q: it is running (stop it first or use --force)", id)
+				return fmt.Errorf("cannot delete container %q: it is %s, not stopped (stop it first or use --force)", id, status)
 			}
 		case Creating:
 			if !force {
@@ -428,7 +432,7 @@ func (st *State) cgroup() cgroups.Manager {
 	if len(st.CgroupPaths) == 0 {
 		return nil
 	}
-	m, err := cgroups.Load(st.CgroupPaths)
+	m, err := manager.Load(st.CgroupPaths)
 	if err != nil {
 		slog.Warn("container cgroup", "id", st.ID, "err", err)
 		return nil

@@ -16,7 +16,8 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
-	"berth/libcontainer/cgroups"
+	"berth/cgroups"
+	"berth/cgroups/manager"
 	"berth/libcontainer/hooks"
 	"berth/libcontainer/lsm"
 	"berth/network"
@@ -104,7 +105,7 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 	}
 	// The init finishes in C, from the plan sent after its pid (cinit.go).
 	plan.cinit = true
-	mgr, err := cgroups.NewManager(o.Spec.Linux.CgroupsPath, o.ID)
+	mgr, err := manager.New(manager.Options{CgroupsPath: o.Spec.Linux.CgroupsPath, ID: o.ID})
 	if err != nil {
 		return nil, fmt.Errorf("linux.cgroupsPath %q: %w", o.Spec.Linux.CgroupsPath, err)
 	}
@@ -244,7 +245,7 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 	}()
 	// In its cgroup before the stub unshares the cgroup namespace, whose
 	// root is the cgroup the process is in at that moment.
-	plan.cgroupJoin = cgroups.JoinFiles(mgr)
+	plan.cgroupJoin = mgr.JoinFiles()
 	err = cgroups.StartIn(mgr, func(cgroupFD int) error {
 		if cgroupFD >= 0 {
 			cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: cgroupFD}

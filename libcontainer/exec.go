@@ -12,7 +12,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
-	"berth/libcontainer/cgroups"
+	"berth/cgroups"
 	"berth/libcontainer/lsm"
 	"berth/nsenter"
 )
@@ -134,7 +134,7 @@ func (c *Container) Exec(o *ExecOpts) (info *CreatedInfo, err error) {
 	}
 	start := cmd.Start
 	if mgr != nil {
-		plan.cgroupJoin = cgroups.JoinFiles(mgr)
+		plan.cgroupJoin = mgr.JoinFiles()
 		// Born in the container's cgroup, as the init is (see StartIn).
 		start = func() error {
 			return cgroups.StartIn(mgr, func(cgroupFD int) error {

@@ -7,7 +7,8 @@ import (
 	"slices"
 	"strings"
 
-	"berth/libcontainer/cgroups"
+	"berth/cgroups"
+	"berth/cgroups/manager"
 )
 
 // subCgroup is the manager of an existing sub-cgroup of the container,
@@ -17,7 +18,7 @@ import (
 // the container's cgroup namespace: a leading "/" is allowed, ".."
 // is not. On v2 the process is then born in the sub-cgroup (clone3
 // CLONE_INTO_CGROUP, see cgroups.StartIn); the sub-cgroup is used as it
-// is, no controller is enabled (see cgroups.LoadSub for why that
+// is, no controller is enabled (see manager.LoadSub for why that
 // matters).
 func subCgroup(st *State, args []string) (cgroups.Manager, error) {
 	if len(st.CgroupPaths) == 0 {
@@ -27,7 +28,7 @@ func subCgroup(st *State, args []string) (cgroups.Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := cgroups.LoadSub(st.CgroupPaths, sub)
+	m, err := manager.LoadSub(st.CgroupPaths, sub)
 	if err != nil {
 		return nil, fmt.Errorf("exec --cgroup: %w", err)
 	}

@@ -1,6 +1,7 @@
 package rootfs
 
 import (
+	"berth/internal/mountinfo"
 	"bufio"
 	"os"
 	"path"
@@ -57,7 +58,7 @@ func OwnCgroupsOf(pid int) (map[string]string, error) {
 }
 
 // hierarchiesIn is cgroupV1Hierarchies on a mount table already read.
-func hierarchiesIn(own map[string]string, mounts []mountInfo) []cgroupHierarchy {
+func hierarchiesIn(own map[string]string, mounts []mountinfo.Mount) []cgroupHierarchy {
 	var out []cgroupHierarchy
 	seen := map[string]bool{}
 	for ctrls, cgPath := range own {
@@ -68,13 +69,13 @@ func hierarchiesIn(own map[string]string, mounts []mountInfo) []cgroupHierarchy 
 			fstype = "cgroup"
 		}
 		for _, m := range mounts {
-			if m.fstype != fstype || path.Dir(m.mountpoint) != cgroupRoot {
+			if m.FSType != fstype || path.Dir(m.Mountpoint) != cgroupRoot {
 				continue
 			}
-			if fstype == "cgroup" && !containsAll(m.superOpts, subsys) {
+			if fstype == "cgroup" && !containsAll(strings.Split(m.SuperOptions, ","), subsys) {
 				continue
 			}
-			name := path.Base(m.mountpoint)
+			name := path.Base(m.Mountpoint)
 			if seen[name] {
 				break
 			}
@@ -83,9 +84,9 @@ func hierarchiesIn(own map[string]string, mounts []mountInfo) []cgroupHierarchy 
 			// In a cgroup namespace the host's mount may not show the
 			// init's cgroup (its root reads "/.."); only a fresh mount
 			// can then show it, and hostPath stays empty.
-			rel, ok := strings.CutPrefix(cgPath, m.root)
-			if ok && (m.root == "/" || rel == "" || strings.HasPrefix(rel, "/")) {
-				h.hostPath = filepath.Join(m.mountpoint, rel)
+			rel, ok := strings.CutPrefix(cgPath, m.Root)
+			if ok && (m.Root == "/" || rel == "" || strings.HasPrefix(rel, "/")) {
+				h.hostPath = filepath.Join(m.Mountpoint, rel)
 			}
 			out = append(out, h)
 			break

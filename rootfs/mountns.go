@@ -1,6 +1,7 @@
 package rootfs
 
 import (
+	"berth/internal/mountinfo"
 	"strconv"
 )
 
@@ -16,11 +17,11 @@ import (
 // mountTable reads the mount table of /proc/self, or of proc
 // ("/proc/<pid>"), the one the plan's mount decisions are computed from
 // (a variable for the golden tests).
-var mountTable = func(proc string) ([]mountInfo, error) {
+var mountTable = func(proc string) ([]mountinfo.Mount, error) {
 	if proc == "" {
-		return readMountinfo()
+		return mountinfo.Read()
 	}
-	return readMountinfoOf(proc + "/mountinfo")
+	return mountinfo.ReadFile(proc + "/mountinfo")
 }
 
 // inNS is where the mount facts are read: "" for the parent's own mount
@@ -48,7 +49,7 @@ func (c *Config) initProc() (string, error) {
 // is before the init changes anything (it waits for its plan), with the
 // ids of its mounts: a new mount namespace is a copy, whose mounts have
 // ids of their own.
-func (c *Config) initMounts() ([]mountInfo, error) {
+func (c *Config) initMounts() ([]mountinfo.Mount, error) {
 	proc, err := c.initProc()
 	if err != nil {
 		return nil, err
@@ -57,7 +58,7 @@ func (c *Config) initMounts() ([]mountInfo, error) {
 }
 
 // mounts is the mount table of the init's mount namespace.
-func (c *Config) mounts() ([]mountInfo, error) {
+func (c *Config) mounts() ([]mountinfo.Mount, error) {
 	proc, err := c.inNS()
 	if err != nil {
 		return nil, err

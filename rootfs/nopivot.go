@@ -1,9 +1,11 @@
 package rootfs
 
 import (
-	"berth/nsenter"
 	"slices"
 	"strings"
+
+	"berth/internal/mountinfo"
+	"berth/nsenter"
 )
 
 // --no-pivot moves the rootfs onto "/" and chroots into it: the old root's
@@ -40,29 +42,29 @@ type hostFS struct {
 // of its root is left out: hidden under a mount of its own, it is not
 // fully visible to the kernel's check, and its mount point names the
 // mount on top.
-func noPivotHostFS(mounts []mountInfo, rootfs string) []hostFS {
-	byID := map[int]mountInfo{}
+func noPivotHostFS(mounts []mountinfo.Mount, rootfs string) []hostFS {
+	byID := map[int]mountinfo.Mount{}
 	covered := map[int]bool{}
 	for _, m := range mounts {
-		byID[m.id] = m
+		byID[m.ID] = m
 	}
 	for _, m := range mounts {
-		if p, ok := byID[m.parent]; ok && p.mountpoint == m.mountpoint {
-			covered[p.id] = true
+		if p, ok := byID[m.Parent]; ok && p.Mountpoint == m.Mountpoint {
+			covered[p.ID] = true
 		}
 	}
 	var out []hostFS
 	for _, m := range mounts {
-		if (m.fstype != "proc" && m.fstype != "sysfs") || m.root != "/" || under(m.mountpoint, rootfs) || covered[m.id] {
+		if (m.FSType != "proc" && m.FSType != "sysfs") || m.Root != "/" || under(m.Mountpoint, rootfs) || covered[m.ID] {
 			continue
 		}
-		h := hostFS{id: m.id, mountpoint: m.mountpoint, fstype: m.fstype}
-		if p, ok := byID[m.parent]; ok {
-			h.parentID, h.parent = p.id, p.mountpoint
+		h := hostFS{id: m.ID, mountpoint: m.Mountpoint, fstype: m.FSType}
+		if p, ok := byID[m.Parent]; ok {
+			h.parentID, h.parent = p.ID, p.Mountpoint
 		}
-		seen := map[int]bool{m.id: true}
-		for p, ok := byID[m.parent]; ok && !seen[p.id]; p, ok = byID[p.parent] {
-			seen[p.id] = true
+		seen := map[int]bool{m.ID: true}
+		for p, ok := byID[m.Parent]; ok && !seen[p.ID]; p, ok = byID[p.Parent] {
+			seen[p.ID] = true
 			h.depth++
 		}
 		out = append(out, h)

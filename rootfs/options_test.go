@@ -1,7 +1,6 @@
 package rootfs
 
 import (
-	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -155,41 +154,6 @@ func TestRootPropagation(t *testing.T) {
 	}
 	if _, err := rootPropagation("bogus"); err == nil || !strings.Contains(err.Error(), "linux.rootfsPropagation") {
 		t.Errorf("rootPropagation(bogus) err = %v", err)
-	}
-}
-
-func TestParseMountinfo(t *testing.T) {
-	f, err := os.CreateTemp(t.TempDir(), "mountinfo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.WriteString("27 1 254:0 / / rw,relatime shared:1 - ext4 /dev/vda rw,discard\n" +
-		"32 31 0:29 /sub /sys/fs/cgroup/cpu\\054cpuacct rw,relatime master:3 shared:9 - cgroup cgroup rw,cpu,cpuacct\n" +
-		"40 27 0:40 / /mnt/with\\040space rw - tmpfs tmpfs rw\n")
-	f.Seek(0, 0)
-	ms, err := parseMountinfo(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(ms) != 3 {
-		t.Fatalf("got %d entries", len(ms))
-	}
-	if ms[0].id != 27 || ms[0].mountpoint != "/" || !reflect.DeepEqual(ms[0].optional, []string{"shared:1"}) || ms[0].fstype != "ext4" {
-		t.Errorf("entry 0: %+v", ms[0])
-	}
-	if ms[1].root != "/sub" || ms[1].mountpoint != "/sys/fs/cgroup/cpu,cpuacct" ||
-		!reflect.DeepEqual(ms[1].superOpts, []string{"rw", "cpu", "cpuacct"}) || len(ms[1].optional) != 2 {
-		t.Errorf("entry 1: %+v", ms[1])
-	}
-	if ms[2].mountpoint != "/mnt/with space" || len(ms[2].optional) != 0 {
-		t.Errorf("entry 2: %+v", ms[2])
-	}
-
-	bad, _ := os.CreateTemp(t.TempDir(), "bad")
-	bad.WriteString("27 1 254:0 / /\n")
-	bad.Seek(0, 0)
-	if _, err := parseMountinfo(bad); err == nil {
-		t.Error("malformed mountinfo accepted")
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"berth/internal/mountinfo"
 	"berth/nsenter"
 )
 
@@ -279,7 +280,7 @@ func planCgroup(c *Config, op PlanOp) ([]PlanOp, error) {
 	}
 	// Read before waiting for the init's cgroups (a new mount namespace
 	// of the init is a copy of this table).
-	var mounts []mountInfo
+	var mounts []mountinfo.Mount
 	if fsType != unix.CGROUP2_SUPER_MAGIC {
 		if mounts, err = c.mounts(); err != nil {
 			return nil, fmt.Errorf("mount %q on %q (%s): find cgroup hierarchies: %w", op.S[5], op.S[0], op.S[4], err)

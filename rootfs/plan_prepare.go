@@ -3,11 +3,12 @@ package rootfs
 import (
 	"fmt"
 	"slices"
-	"strings"
 
 	"golang.org/x/sys/unix"
 
 	"berth/nsenter"
+
+	"berth/internal/mountinfo"
 )
 
 // What comes between the propagation change of "/" and the rootfs bind in
@@ -67,16 +68,16 @@ func planParentPrivate(c *Config, prop uintptr) ([]PlanOp, error) {
 // sharedAfter says whether mount holding (in mounts) is shared once the
 // mount on "/" (root) got prop, and gives its mount point. A recursive
 // change reaches every mount; any other only the one on "/".
-func sharedAfter(mounts []mountInfo, holding, root uint64, prop uintptr) (mountpoint string, shared bool, err error) {
-	i := slices.IndexFunc(mounts, func(m mountInfo) bool { return uint64(m.id) == holding })
+func sharedAfter(mounts []mountinfo.Mount, holding, root uint64, prop uintptr) (mountpoint string, shared bool, err error) {
+	i := slices.IndexFunc(mounts, func(m mountinfo.Mount) bool { return uint64(m.ID) == holding })
 	if i < 0 {
 		return "", false, fmt.Errorf("not found in /proc/self/mountinfo")
 	}
 	m := mounts[i]
 	if prop&unix.MS_REC != 0 || holding == root {
-		return m.mountpoint, prop&^unix.MS_REC == unix.MS_SHARED, nil
+		return m.Mountpoint, prop&^unix.MS_REC == unix.MS_SHARED, nil
 	}
-	return m.mountpoint, slices.ContainsFunc(m.optional, func(o string) bool { return strings.HasPrefix(o, "shared:") }), nil
+	return m.Mountpoint, m.Shared(), nil
 }
 
 // kernelHasLowerdirPlus: overlayfs takes "lowerdir+" (Linux 6.8), so the

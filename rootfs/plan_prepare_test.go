@@ -12,6 +12,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"berth/internal/mountinfo"
 	"berth/nsenter"
 )
 
@@ -28,7 +29,7 @@ const sharedTable = `1 0 254:0 / / rw shared:1 - ext4 /dev/vda rw
 // every mount, any other only for the mount on "/"; the rest keep what
 // this (copied) table says.
 func TestSharedAfter(t *testing.T) {
-	mounts, err := parseMountinfo(strings.NewReader(sharedTable))
+	mounts, err := mountinfo.Parse(strings.NewReader(sharedTable))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +50,7 @@ func TestSharedAfter(t *testing.T) {
 			t.Fatal(err)
 		}
 		mp, shared, err := sharedAfter(mounts, tc.holding, 1, prop)
-		if err != nil || shared != tc.shared || mp != mounts[tc.holding-1].mountpoint {
+		if err != nil || shared != tc.shared || mp != mounts[tc.holding-1].Mountpoint {
 			t.Errorf("mount %d, %s: %q shared %v (%v), want shared %v", tc.holding, tc.prop, mp, shared, err, tc.shared)
 		}
 	}
@@ -99,7 +100,7 @@ func TestPlanPrepare(t *testing.T) {
 	}
 
 	// Default rslave: one op, nothing read.
-	mountTable = func(string) ([]mountInfo, error) { t.Fatal("mount table read for rslave"); return nil, nil }
+	mountTable = func(string) ([]mountinfo.Mount, error) { t.Fatal("mount table read for rslave"); return nil, nil }
 	if ops := head(); len(ops) != 1 || ops[0].Code != nsenter.OpPrepare || ops[0].N[2] != 0 || ops[0].N[0] != unix.MS_SLAVE|unix.MS_REC {
 		t.Errorf("default: %+v", ops)
 	}
@@ -220,14 +221,14 @@ func TestPlanBeforePivotOps(t *testing.T) {
 // once it is known, and the plan is the one a new mount namespace gets:
 // every rootfs step, in the same order, in the joined namespace.
 func TestPlanJoinedMountNS(t *testing.T) {
-	mounts, err := parseMountinfo(strings.NewReader(sharedTable))
+	mounts, err := mountinfo.Parse(strings.NewReader(sharedTable))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var read []string
 	oldT, oldI, oldF := mountTable, mountIDs, cgroupFSType
 	t.Cleanup(func() { mountTable, mountIDs, cgroupFSType = oldT, oldI, oldF })
-	mountTable = func(proc string) ([]mountInfo, error) { read = append(read, "table "+proc); return mounts, nil }
+	mountTable = func(proc string) ([]mountinfo.Mount, error) { read = append(read, "table "+proc); return mounts, nil }
 	mountIDs = func(prefix, path string) (uint64, uint64, error) {
 		read = append(read, "ids "+prefix+path)
 		return 3, 1, nil

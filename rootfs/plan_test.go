@@ -10,6 +10,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"berth/internal/mountinfo"
 	"berth/nsenter"
 )
 
@@ -36,12 +37,12 @@ const goldenMounts = `22 27 0:21 / /proc rw,relatime - proc proc rw
 // until the test ends.
 func withMountTable(t *testing.T, text string) {
 	t.Helper()
-	mounts, err := parseMountinfo(strings.NewReader(text))
+	mounts, err := mountinfo.Parse(strings.NewReader(text))
 	if err != nil {
 		t.Fatal(err)
 	}
 	old := mountTable
-	mountTable = func(proc string) ([]mountInfo, error) {
+	mountTable = func(proc string) ([]mountinfo.Mount, error) {
 		if proc != "" {
 			t.Errorf("mount table of %q read, want this mount namespace's", proc)
 		}
@@ -113,7 +114,7 @@ func TestPlanSetup(t *testing.T) {
 	}
 	c.JoinedMountNS = true
 	mountTableWas := mountTable
-	mountTable = func(string) ([]mountInfo, error) { return mountTableWas("") }
+	mountTable = func(string) ([]mountinfo.Mount, error) { return mountTableWas("") }
 	if ops, err = PlanSetup(c); err != nil {
 		t.Fatal(err)
 	}
@@ -433,7 +434,7 @@ func TestPlanDevReadonly(t *testing.T) {
 // point still leads to it), and none that a mount on top of its root
 // hides (its mount point names the mount on top).
 func TestNoPivotHostFS(t *testing.T) {
-	mounts, err := parseMountinfo(strings.NewReader(`1 0 254:0 / / rw - ext4 /dev/vda rw
+	mounts, err := mountinfo.Parse(strings.NewReader(`1 0 254:0 / / rw - ext4 /dev/vda rw
 2 1 0:21 / /proc rw - proc proc rw
 3 1 0:22 / /sys rw - sysfs sysfs rw
 4 3 0:23 / /sys/x rw - tmpfs tmpfs rw

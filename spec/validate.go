@@ -12,8 +12,8 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"berth/cgroups/devices"
 	"berth/libcontainer/caps"
-	"berth/libcontainer/cgroups/devices"
 	"berth/libcontainer/lsm"
 	"berth/libcontainer/seccomp"
 )

@@ -239,7 +239,7 @@ func TestCLI(t *testing.T) {
 	t.Run("ids named help", func(t *testing.T) {
 		for _, id := range []string{"h", "help"} {
 			res := r.run("state", id)
-			if res.code != 1 || res.stdout != "" || !strings.Contains(res.stderr, `"`+id+`" does not exist`) {
+			if res.code != 1 || res.stdout != "" || !strings.Contains(res.stderr, `container does not exist: "`+id+`"`) {
 				t.Errorf("state %s: want the container looked up, not help: %s", id, res)
 			}
 		}

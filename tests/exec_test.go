@@ -12,6 +12,8 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"berth/internal/mountinfo"
 )
 
 // runningSleeper creates and starts a container that sleeps, for exec.
@@ -298,10 +300,10 @@ func cgroupPaths(t *testing.T, r *runtime, id string) map[string]string {
 // hostCgroupPath is dir as /proc/<pid>/cgroup names it from the host:
 // the part below the hierarchy's mount point.
 func hostCgroupPath(dir string) string {
-	for _, m := range strings.Split(strings.TrimSpace(readProc("/proc/self/mountinfo")), "\n") {
-		f := strings.Fields(m)
-		if len(f) > 4 && strings.HasPrefix(dir, f[4]+"/") && strings.Contains(m, " - cgroup") && f[3] == "/" {
-			return strings.TrimPrefix(dir, f[4])
+	mounts, _ := mountinfo.Read()
+	for _, m := range mounts {
+		if (m.FSType == "cgroup" || m.FSType == "cgroup2") && m.Root == "/" && strings.HasPrefix(dir, m.Mountpoint+"/") {
+			return strings.TrimPrefix(dir, m.Mountpoint)
 		}
 	}
 	return dir

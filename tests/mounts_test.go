@@ -9,36 +9,18 @@ import (
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"berth/internal/mountinfo"
 )
 
-// mountEntry is one line of a container's /proc/self/mountinfo.
-type mountEntry struct {
-	point    string
-	opts     string   // per-mount options (ro, nosuid, ...)
-	optional []string // propagation tags (shared:N, master:N)
-	fstype   string
-	super    string // superblock options (size=, mode=)
-}
-
-// parseMountinfo indexes mountinfo text by mount point (the last mount on
-// a point wins, as it is the visible one).
-func parseMountinfo(text string) map[string]mountEntry {
-	m := map[string]mountEntry{}
+// parseMountinfo indexes a container's /proc/self/mountinfo text by mount
+// point (the last mount on a point wins, as it is the visible one). Lines
+// that are not mountinfo (the script's own output) are left out.
+func parseMountinfo(text string) map[string]mountinfo.Mount {
+	m := map[string]mountinfo.Mount{}
 	for _, l := range lines(text) {
-		f := strings.Fields(l)
-		dash := -1
-		for i, x := range f {
-			if x == "-" && i >= 6 {
-				dash = i
-				break
-			}
-		}
-		if dash < 0 || len(f) < dash+4 {
-			continue
-		}
-		m[unescapeMountinfo(f[4])] = mountEntry{
-			point: unescapeMountinfo(f[4]), opts: f[5], optional: f[6:dash],
-			fstype: f[dash+1], super: f[dash+3],
+		if e, err := mountinfo.ParseLine(l); err == nil {
+			m[e.Mountpoint] = e
 		}
 	}
 	return m
@@ -101,10 +83,10 @@ echo "== mountinfo"; cat /proc/self/mountinfo`)
 		t.Errorf("file bind mount: %q", s["file"])
 	}
 	mi := parseMountinfo(s["mountinfo"])
-	if e, ok := mi["/mnt/ro"]; !ok || !hasOpt(e.opts, "ro") {
+	if e, ok := mi["/mnt/ro"]; !ok || !hasOpt(e.Options, "ro") {
 		t.Errorf("/mnt/ro mountinfo %+v, want ro", e)
 	}
-	if e, ok := mi["/mnt/rw"]; !ok || !hasOpt(e.opts, "rw") {
+	if e, ok := mi["/mnt/rw"]; !ok || !hasOpt(e.Options, "rw") {
 		t.Errorf("/mnt/rw mountinfo %+v, want rw", e)
 	}
 }
@@ -137,15 +119,15 @@ echo "== mountinfo"; cat /proc/self/mountinfo`)
 		t.Fatalf("/mnt/t not in mountinfo:\n%s", s["mountinfo"])
 	}
 	for _, o := range []string{"nosuid", "nodev", "noexec"} {
-		if !hasOpt(e.opts, o) {
-			t.Errorf("/mnt/t options %q lack %s", e.opts, o)
+		if !hasOpt(e.Options, o) {
+			t.Errorf("/mnt/t options %q lack %s", e.Options, o)
 		}
 	}
-	if e.fstype != "tmpfs" || !hasOpt(e.super, "size=8192k") || !hasOpt(e.super, "mode=710") {
-		t.Errorf("/mnt/t is %s with %q, want tmpfs size=8192k,mode=710", e.fstype, e.super)
+	if e.FSType != "tmpfs" || !hasOpt(e.SuperOptions, "size=8192k") || !hasOpt(e.SuperOptions, "mode=710") {
+		t.Errorf("/mnt/t is %s with %q, want tmpfs size=8192k,mode=710", e.FSType, e.SuperOptions)
 	}
-	if x := mi["/mnt/x"]; hasOpt(x.opts, "noexec") || hasOpt(x.opts, "nosuid") {
-		t.Errorf("/mnt/x got flags it did not ask for: %q", x.opts)
+	if x := mi["/mnt/x"]; hasOpt(x.Options, "noexec") || hasOpt(x.Options, "nosuid") {
+		t.Errorf("/mnt/x got flags it did not ask for: %q", x.Options)
 	}
 }
 
@@ -198,7 +180,7 @@ func TestMountPropagation(t *testing.T) {
 	b.addMount(specs.Mount{Destination: "/mnt/shared", Type: "bind", Source: src, Options: []string{"rbind", "rshared"}})
 	b.addMount(specs.Mount{Destination: "/mnt/private", Type: "bind", Source: src, Options: []string{"rbind", "rprivate"}})
 	mi := parseMountinfo(r.mustRunContainer(b))
-	tags := func(p string) string { return strings.Join(mi[p].optional, " ") }
+	tags := func(p string) string { return strings.Join(mi[p].Optional, " ") }
 	if !strings.Contains(tags("/mnt/shared"), "shared:") {
 		t.Errorf("/mnt/shared propagation %q, want shared:N", tags("/mnt/shared"))
 	}
@@ -270,8 +252,8 @@ echo "== mountinfo"; cat /proc/self/mountinfo`)
 	if !strings.Contains(s["shm"], "shm-ok") {
 		t.Errorf("/dev/shm must stay writable on a readonly root: %q", s["shm"])
 	}
-	if e := parseMountinfo(s["mountinfo"])["/"]; !hasOpt(e.opts, "ro") {
-		t.Errorf("/ mount options %q, want ro", e.opts)
+	if e := parseMountinfo(s["mountinfo"])["/"]; !hasOpt(e.Options, "ro") {
+		t.Errorf("/ mount options %q, want ro", e.Options)
 	}
 
 	t.Run("writable root", func(t *testing.T) {

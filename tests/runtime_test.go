@@ -17,6 +17,8 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"berth/internal/mountinfo"
 )
 
 // cmdTimeout bounds every runtime invocation so a hung runtime fails the
@@ -512,41 +514,21 @@ func mountsUnder(dir string) []string {
 }
 
 // hostMounts returns the mount points of the test's mount namespace (the
-// host's), unescaping the octal escapes mountinfo uses.
+// host's).
 func hostMounts() []string {
-	data, err := os.ReadFile("/proc/self/mountinfo")
+	mounts, err := mountinfo.Read()
 	if err != nil {
 		return nil
 	}
 	var out []string
-	for _, l := range strings.Split(string(data), "\n") {
-		f := strings.Fields(l)
+	for _, m := range mounts {
 		// Network namespaces pinned by other tests (ip netns add) are not
 		// berth's mounts and may come and go meanwhile.
-		if len(f) > 4 && !strings.HasPrefix(f[4], "/run/netns/") {
-			out = append(out, unescapeMountinfo(f[4]))
+		if !strings.HasPrefix(m.Mountpoint, "/run/netns/") {
+			out = append(out, m.Mountpoint)
 		}
 	}
 	return out
-}
-
-func unescapeMountinfo(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b bytes.Buffer
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			var v byte
-			if _, err := fmt.Sscanf(s[i+1:i+4], "%3o", &v); err == nil {
-				b.WriteByte(v)
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 func sleepMs(n int) { time.Sleep(time.Duration(n) * time.Millisecond) }

@@ -4,12 +4,15 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"berth/internal/mountinfo"
 )
 
 // A container with a user namespace: what the init makes of the spec
@@ -153,16 +156,11 @@ func slicesDelete(ms []specs.Mount, dest string) []specs.Mount {
 // isMountPoint says whether p is a mount point in the host's table.
 func isMountPoint(t *testing.T, p string) bool {
 	t.Helper()
-	data, err := os.ReadFile("/proc/self/mountinfo")
+	mounts, err := mountinfo.Read()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, l := range lines(string(data)) {
-		if f := strings.Fields(l); len(f) > 4 && f[4] == p {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(mounts, func(m mountinfo.Mount) bool { return m.Mountpoint == p })
 }
 
 // TestUserNSDeviceOverFile: in a user namespace, where mknod of a device is

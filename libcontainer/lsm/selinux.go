@@ -1,12 +1,12 @@
 package lsm
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
+
+	"berth/internal/mountinfo"
 )
 
 // SELinuxEnabled reports whether SELinux is running: selinuxfs is mounted,
@@ -15,24 +15,15 @@ func SELinuxEnabled() bool {
 	if _, err := os.Stat("/sys/fs/selinux/enforce"); err == nil {
 		return true
 	}
-	f, err := os.Open("/proc/self/mountinfo")
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	return hasSelinuxfs(f)
+	mounts, err := mountinfo.Read()
+	return err == nil && hasSelinuxfs(mounts)
 }
 
-// hasSelinuxfs reports whether a mountinfo table has a selinuxfs mount: the
-// filesystem type is the first field after the " - " separator.
-func hasSelinuxfs(r io.Reader) bool {
-	sc := bufio.NewScanner(r)
-	for sc.Scan() {
-		_, after, ok := strings.Cut(sc.Text(), " - ")
-		if !ok {
-			continue
-		}
-		if typ, _, _ := strings.Cut(after, " "); typ == "selinuxfs" {
+// hasSelinuxfs reports whether a mount table has a selinuxfs mount (by
+// filesystem type, not by where it is mounted).
+func hasSelinuxfs(mounts []mountinfo.Mount) bool {
+	for _, m := range mounts {
+		if m.FSType == "selinuxfs" {
 			return true
 		}
 	}

@@ -3,26 +3,28 @@ package lsm
 import (
 	"strings"
 	"testing"
+
+	"berth/internal/mountinfo"
 )
 
 func TestHasSelinuxfs(t *testing.T) {
 	const base = "22 1 0:21 / /proc rw,nosuid - proc proc rw\n" +
 		"23 1 0:22 / /sys rw - sysfs sysfs rw\n"
-	if hasSelinuxfs(strings.NewReader(base)) {
+	if hasSelinuxfs(parse(t, base)) {
 		t.Error("found selinuxfs in a table without one")
 	}
 	with := base + "40 23 0:30 / /sys/fs/selinux rw,relatime - selinuxfs selinuxfs rw\n"
-	if !hasSelinuxfs(strings.NewReader(with)) {
+	if !hasSelinuxfs(parse(t, with)) {
 		t.Error("missed the selinuxfs mount")
 	}
 	// Optional fields before the separator must not confuse the parser.
 	tagged := "41 23 0:31 / /selinux rw shared:5 master:1 - selinuxfs none rw\n"
-	if !hasSelinuxfs(strings.NewReader(tagged)) {
+	if !hasSelinuxfs(parse(t, tagged)) {
 		t.Error("missed a selinuxfs mount with optional fields")
 	}
 	// A mount point named selinuxfs is not the filesystem type.
 	decoy := "42 1 0:32 / /selinuxfs rw - tmpfs selinuxfs rw\n"
-	if hasSelinuxfs(strings.NewReader(decoy)) {
+	if hasSelinuxfs(parse(t, decoy)) {
 		t.Error("took a tmpfs named selinuxfs for selinuxfs")
 	}
 }
@@ -46,4 +48,13 @@ func TestValidateLabel(t *testing.T) {
 			t.Errorf("ValidateLabel(%q) = %v, want %q", label, err, want)
 		}
 	}
+}
+
+func parse(t *testing.T, table string) []mountinfo.Mount {
+	t.Helper()
+	ms, err := mountinfo.Parse(strings.NewReader(table))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ms
 }

@@ -35,7 +35,7 @@
 # Environment:
 #   BERTH_BIN          the berth binary to test (default ./berth; build it first)
 #   BERTH_VM_PKGS      packages whose tests run in the VM
-#                      (default "./tests ./libcontainer/cgroups/...")
+#                      (default "./tests ./cgroups/...")
 #   BERTH_VM_MODULES   kernel modules loaded at boot, dependencies included
 #                      (default "overlay veth bridge dummy tun")
 #   BERTH_VM_TOOLS     host programs the tests run that busybox lacks or
@@ -73,7 +73,7 @@ TIMEOUT=1800
 VERBOSE=0
 CONSOLE=0
 KEEP=0
-PKGS=${BERTH_VM_PKGS:-./tests ./libcontainer/cgroups/...}
+PKGS=${BERTH_VM_PKGS:-./tests ./cgroups/...}
 MODULES=${BERTH_VM_MODULES:-overlay veth bridge dummy tun}
 TOOLS=${BERTH_VM_TOOLS-ip apparmor_parser}
 SKIP=${BERTH_VM_SKIP-^TestEngine}
