@@ -81,39 +81,37 @@ var statePid = regexp.MustCompile(`"pid":[0-9]+`)
 func TestCInitHooks(t *testing.T) {
 	r := newRuntime(t)
 	var record string
-	{
-		dir := testDir(t, "cinit-hooks")
-		b := newShBundle(t, "echo workload")
-		b.addMount(specs.Mount{Destination: dir, Type: "bind", Source: dir, Options: []string{"bind"}})
-		b.spec.Process.Env = append(b.spec.Process.Env, "X=1", "X=2")
-		b.spec.Hooks = &specs.Hooks{
-			CreateContainer: []specs.Hook{hookProbe("createContainer", dir, []string{"A=1", "PATH=/bin:/usr/bin", "A=2"})},
-			StartContainer: []specs.Hook{
-				hookProbe("startContainer", dir, []string{"B=1"}),
-				hookProbe("startContainer-noenv", dir, nil),
-			},
-		}
-		b.write(t)
-		id := r.newID()
-		res := initCall(t, r, nil, "run", "--bundle", b.dir, id)
-		if res.code != 0 || !strings.Contains(res.stdout, "workload") {
-			t.Fatalf("run: %s", res)
-		}
-		var all strings.Builder
-		for _, kind := range []string{"createContainer", "startContainer", "startContainer-noenv"} {
-			for _, what := range []string{"json", "args", "env", "cwd"} {
-				data, err := os.ReadFile(filepath.Join(dir, kind+"."+what))
-				if err != nil {
-					t.Fatalf("%s hook: %v", kind, err)
-				}
-				text := strings.NewReplacer(id, "ID", dir, "DIR", b.dir, "BUNDLE").Replace(string(data))
-				fmt.Fprintf(&all, "%s.%s: %s\n", kind, what, statePid.ReplaceAllString(text, `"pid":N`))
-			}
-		}
-		order, _ := os.ReadFile(filepath.Join(dir, "order"))
-		all.WriteString("order: " + string(order))
-		record = all.String()
+	dir := testDir(t, "cinit-hooks")
+	b := newShBundle(t, "echo workload")
+	b.addMount(specs.Mount{Destination: dir, Type: "bind", Source: dir, Options: []string{"bind"}})
+	b.spec.Process.Env = append(b.spec.Process.Env, "X=1", "X=2")
+	b.spec.Hooks = &specs.Hooks{
+		CreateContainer: []specs.Hook{hookProbe("createContainer", dir, []string{"A=1", "PATH=/bin:/usr/bin", "A=2"})},
+		StartContainer: []specs.Hook{
+			hookProbe("startContainer", dir, []string{"B=1"}),
+			hookProbe("startContainer-noenv", dir, nil),
+		},
 	}
+	b.write(t)
+	id := r.newID()
+	res := initCall(t, r, nil, "run", "--bundle", b.dir, id)
+	if res.code != 0 || !strings.Contains(res.stdout, "workload") {
+		t.Fatalf("run: %s", res)
+	}
+	var all strings.Builder
+	for _, kind := range []string{"createContainer", "startContainer", "startContainer-noenv"} {
+		for _, what := range []string{"json", "args", "env", "cwd"} {
+			data, err := os.ReadFile(filepath.Join(dir, kind+"."+what))
+			if err != nil {
+				t.Fatalf("%s hook: %v", kind, err)
+			}
+			text := strings.NewReplacer(id, "ID", dir, "DIR", b.dir, "BUNDLE").Replace(string(data))
+			fmt.Fprintf(&all, "%s.%s: %s\n", kind, what, statePid.ReplaceAllString(text, `"pid":N`))
+		}
+	}
+	order, _ := os.ReadFile(filepath.Join(dir, "order"))
+	all.WriteString("order: " + string(order))
+	record = all.String()
 	for _, want := range []string{
 		`createContainer.json: {"ociVersion":"` + specs.Version + `","id":"ID","status":"creating","pid":N,"bundle":"BUNDLE"}`,
 		`startContainer.json: {"ociVersion":"` + specs.Version + `","id":"ID","status":"created","pid":N,"bundle":"BUNDLE"}`,
@@ -166,37 +164,35 @@ func TestCInitHookFailures(t *testing.T) {
 			want: `startContainer hook [1] "/bin/sh": exit status 4: not now`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			{
-				var b *bundle
-				if tc.nomnt {
-					b = noMountBundle(t, "true")
-				} else {
-					b = newBundle(t, "true")
+			var b *bundle
+			if tc.nomnt {
+				b = noMountBundle(t, "true")
+			} else {
+				b = newBundle(t, "true")
+			}
+			hs := append([]specs.Hook{}, tc.hooks...)
+			if tc.withArg {
+				hs[0].Args = append(append([]string{}, hs[0].Args...), "timed")
+			}
+			if tc.start {
+				b.spec.Hooks = &specs.Hooks{StartContainer: hs}
+			} else {
+				b.spec.Hooks = &specs.Hooks{CreateContainer: hs}
+			}
+			b.write(t)
+			id := r.newID()
+			before := hostMounts()
+			res := initCall(t, r, nil, "create", "--bundle", b.dir, id)
+			if tc.start {
+				if res.code != 0 {
+					t.Fatalf("create: %s", res)
 				}
-				hs := append([]specs.Hook{}, tc.hooks...)
-				if tc.withArg {
-					hs[0].Args = append(append([]string{}, hs[0].Args...), "timed")
-				}
-				if tc.start {
-					b.spec.Hooks = &specs.Hooks{StartContainer: hs}
-				} else {
-					b.spec.Hooks = &specs.Hooks{CreateContainer: hs}
-				}
-				b.write(t)
-				id := r.newID()
-				before := hostMounts()
-				res := initCall(t, r, nil, "create", "--bundle", b.dir, id)
-				if tc.start {
-					if res.code != 0 {
-						t.Fatalf("create: %s", res)
-					}
-					res = r.run("start", id)
-					r.forceDelete(id)
-				}
-				assertErrorLine(t, res, tc.want)
-				if !tc.start {
-					assertNothingLeft(t, r, id, before)
-				}
+				res = r.run("start", id)
+				r.forceDelete(id)
+			}
+			assertErrorLine(t, res, tc.want)
+			if !tc.start {
+				assertNothingLeft(t, r, id, before)
 			}
 		})
 	}

@@ -116,40 +116,36 @@ func TestCPathLSMLabel(t *testing.T) {
 	r := fakeLSMRuntime(t)
 	const label = "system_u:system_r:container_t:s0:c1,c2"
 	want := `process.selinuxLabel "` + label + `": write "` + label + `" to /proc/1/task/1/attr/exec: invalid argument`
-	{
-		b := newShBundle(t, "touch /ran")
-		b.spec.Process.SelinuxLabel = label
-		b.write(t)
-		id := r.newID()
-		res := initCall(t, r, nil, "create", "--bundle", b.dir, id)
-		if res.code != 0 {
-			t.Fatalf("create (the attribute is only opened): %s", res)
-		}
-		res = r.run("start", id)
-		assertErrorLine(t, res)
-		if !strings.Contains(res.stderr, want) {
-			t.Errorf("start: %q, want %q", res.stderr, want)
-		}
-		if _, err := os.Stat(filepath.Join(b.rootfs, "ran")); err == nil {
-			t.Errorf("the workload ran although its label was refused")
-		}
-		r.run("delete", "-f", id)
+	b := newShBundle(t, "touch /ran")
+	b.spec.Process.SelinuxLabel = label
+	b.write(t)
+	id := r.newID()
+	res := initCall(t, r, nil, "create", "--bundle", b.dir, id)
+	if res.code != 0 {
+		t.Fatalf("create (the attribute is only opened): %s", res)
 	}
+	res = r.run("start", id)
+	assertErrorLine(t, res)
+	if !strings.Contains(res.stderr, want) {
+		t.Errorf("start: %q, want %q", res.stderr, want)
+	}
+	if _, err := os.Stat(filepath.Join(b.rootfs, "ran")); err == nil {
+		t.Errorf("the workload ran although its label was refused")
+	}
+	r.run("delete", "-f", id)
 
 	c := runningSleeper(t, r)
 	defer r.run("delete", "-f", c.id)
-	{
-		res := r.run("exec", "--process-label", label, c.id, "touch", "/exec-ran")
-		if res.code == 0 {
-			t.Fatalf("exec with a label the kernel refuses: %s", res)
-		}
-		wantExec := `process.selinuxLabel "` + label + `": write "` + label + `" to /proc/N/task/N/attr/exec: invalid argument`
-		if got := attrPath.ReplaceAllString(res.stderr, "/proc/N/task/N/attr/"); !strings.Contains(got, wantExec) {
-			t.Errorf("exec: %q, want %q", res.stderr, wantExec)
-		}
-		if _, err := os.Stat(filepath.Join(c.b.rootfs, "exec-ran")); err == nil {
-			t.Errorf("the exec'd process ran although its label was refused")
-		}
+	res = r.run("exec", "--process-label", label, c.id, "touch", "/exec-ran")
+	if res.code == 0 {
+		t.Fatalf("exec with a label the kernel refuses: %s", res)
+	}
+	wantExec := `process.selinuxLabel "` + label + `": write "` + label + `" to /proc/N/task/N/attr/exec: invalid argument`
+	if got := attrPath.ReplaceAllString(res.stderr, "/proc/N/task/N/attr/"); !strings.Contains(got, wantExec) {
+		t.Errorf("exec: %q, want %q", res.stderr, wantExec)
+	}
+	if _, err := os.Stat(filepath.Join(c.b.rootfs, "exec-ran")); err == nil {
+		t.Errorf("the exec'd process ran although its label was refused")
 	}
 }
 
@@ -161,40 +157,38 @@ func TestCPathLSMLabel(t *testing.T) {
 func TestCPathLSMLabelAfterStartHooks(t *testing.T) {
 	r := fakeLSMRuntime(t)
 	const label = "system_u:system_r:container_t:s0:c1,c2"
-	{
-		for _, hookFails := range []bool{false, true} {
-			b := newShBundle(t, "touch /ran")
-			b.spec.Process.SelinuxLabel = label
-			script := "#!/bin/sh\ntouch /hook-ran\n"
-			if hookFails {
-				script += "echo hook-refuses >&2; exit 3\n"
-			}
-			writeFile(t, filepath.Join(b.rootfs, "hook.sh"), script)
-			if err := os.Chmod(filepath.Join(b.rootfs, "hook.sh"), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			b.spec.Hooks = &specs.Hooks{StartContainer: []specs.Hook{{Path: "/hook.sh"}}}
-			b.write(t)
-			id := r.newID()
-			res := initCall(t, r, nil, "create", "--bundle", b.dir, id)
-			if res.code != 0 {
-				t.Fatalf("create: %s", res)
-			}
-			res = r.run("start", id)
-			assertErrorLine(t, res)
-			labelErr := strings.Contains(res.stderr, `process.selinuxLabel "`+label+`": write`)
-			hookErr := strings.Contains(res.stderr, "startContainer") && strings.Contains(res.stderr, "hook-refuses")
-			if labelErr == hookFails || hookErr != hookFails {
-				t.Errorf("hook fails %v: start: %q", hookFails, res.stderr)
-			}
-			if _, err := os.Stat(filepath.Join(b.rootfs, "hook-ran")); err != nil {
-				t.Errorf("hook fails %v: the startContainer hook did not run: %v", hookFails, err)
-			}
-			if _, err := os.Stat(filepath.Join(b.rootfs, "ran")); err == nil {
-				t.Errorf("hook fails %v: the workload ran", hookFails)
-			}
-			r.run("delete", "-f", id)
+	for _, hookFails := range []bool{false, true} {
+		b := newShBundle(t, "touch /ran")
+		b.spec.Process.SelinuxLabel = label
+		script := "#!/bin/sh\ntouch /hook-ran\n"
+		if hookFails {
+			script += "echo hook-refuses >&2; exit 3\n"
 		}
+		writeFile(t, filepath.Join(b.rootfs, "hook.sh"), script)
+		if err := os.Chmod(filepath.Join(b.rootfs, "hook.sh"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		b.spec.Hooks = &specs.Hooks{StartContainer: []specs.Hook{{Path: "/hook.sh"}}}
+		b.write(t)
+		id := r.newID()
+		res := initCall(t, r, nil, "create", "--bundle", b.dir, id)
+		if res.code != 0 {
+			t.Fatalf("create: %s", res)
+		}
+		res = r.run("start", id)
+		assertErrorLine(t, res)
+		labelErr := strings.Contains(res.stderr, `process.selinuxLabel "`+label+`": write`)
+		hookErr := strings.Contains(res.stderr, "startContainer") && strings.Contains(res.stderr, "hook-refuses")
+		if labelErr == hookFails || hookErr != hookFails {
+			t.Errorf("hook fails %v: start: %q", hookFails, res.stderr)
+		}
+		if _, err := os.Stat(filepath.Join(b.rootfs, "hook-ran")); err != nil {
+			t.Errorf("hook fails %v: the startContainer hook did not run: %v", hookFails, err)
+		}
+		if _, err := os.Stat(filepath.Join(b.rootfs, "ran")); err == nil {
+			t.Errorf("hook fails %v: the workload ran", hookFails)
+		}
+		r.run("delete", "-f", id)
 	}
 }
 
@@ -209,25 +203,24 @@ func TestCPathAppArmorProfile(t *testing.T) {
 		return strings.Replace(attrPath.ReplaceAllString(s, "/proc/N/task/N/attr/"), "attr/apparmor/current", "attr/current", 1)
 	}
 	want := `process.apparmorProfile "berth-test": write "permprofile" to /proc/N/task/N/attr/current: invalid argument`
-	{
-		b := newShBundle(t, "touch /ran")
-		b.spec.Process.ApparmorProfile = "berth-test"
-		b.write(t)
-		id := r.newID()
-		before := hostMounts()
-		res := initCall(t, r, nil, "create", "--bundle", b.dir, id)
-		assertErrorLine(t, res)
-		if !strings.Contains(current(res.stderr), want) {
-			t.Errorf("create: %q, want %q", res.stderr, want)
-		}
-		if !strings.Contains(res.stderr, "/proc/1/task/1/attr/") {
-			t.Errorf("the init did not test its own attribute (pid 1): %q", res.stderr)
-		}
-		assertNothingLeft(t, r, id, before)
+	b := newShBundle(t, "touch /ran")
+	b.spec.Process.ApparmorProfile = "berth-test"
+	b.write(t)
+	id := r.newID()
+	before := hostMounts()
+	res := initCall(t, r, nil, "create", "--bundle", b.dir, id)
+	assertErrorLine(t, res)
+	if !strings.Contains(current(res.stderr), want) {
+		t.Errorf("create: %q, want %q", res.stderr, want)
 	}
+	if !strings.Contains(res.stderr, "/proc/1/task/1/attr/") {
+		t.Errorf("the init did not test its own attribute (pid 1): %q", res.stderr)
+	}
+	assertNothingLeft(t, r, id, before)
+
 	c := runningSleeper(t, r)
 	defer r.run("delete", "-f", c.id)
-	res := r.run("exec", "--apparmor", "berth-test", c.id, "true")
+	res = r.run("exec", "--apparmor", "berth-test", c.id, "true")
 	assertErrorLine(t, res)
 	if !strings.Contains(current(res.stderr), want) {
 		t.Errorf("exec: %q, want %q", res.stderr, want)
@@ -276,25 +269,23 @@ func TestCPathMountLabel(t *testing.T) {
 func TestCPathSeccompNotify(t *testing.T) {
 	r := newRuntime(t)
 	agent := startNotifyAgent(t)
-	{
-		for _, nnp := range []bool{true, false} {
-			b := newShBundle(t, "mkdir "+agentErrnoPath+" 2>&1; echo rc=$?")
-			b.spec.Process.NoNewPrivileges = nnp
-			b.spec.Annotations = map[string]string{"berth.test/notify": "yes"}
-			b.spec.Linux.Seccomp = notifyProfile(agent.path, "c-path")
-			b.write(t)
-			id := r.newID()
-			res := initCall(t, r, nil, "run", "--bundle", b.dir, id)
-			if res.code != 0 {
-				t.Fatalf("nnp=%v: %s", nnp, res)
-			}
-			h := agent.next()
-			if h.state.State.ID != id || h.state.State.Status != specs.StateCreating || h.state.Pid <= 0 || h.state.Pid != h.state.State.Pid {
-				t.Errorf("nnp=%v: handoff %s", nnp, h.raw)
-			}
-			if !strings.Contains(res.stdout, "Invalid cross-device link") || !strings.Contains(res.stdout, "rc=1") {
-				t.Errorf("nnp=%v: mkdir did not get the agent's EXDEV: %s", nnp, res)
-			}
+	for _, nnp := range []bool{true, false} {
+		b := newShBundle(t, "mkdir "+agentErrnoPath+" 2>&1; echo rc=$?")
+		b.spec.Process.NoNewPrivileges = nnp
+		b.spec.Annotations = map[string]string{"berth.test/notify": "yes"}
+		b.spec.Linux.Seccomp = notifyProfile(agent.path, "c-path")
+		b.write(t)
+		id := r.newID()
+		res := initCall(t, r, nil, "run", "--bundle", b.dir, id)
+		if res.code != 0 {
+			t.Fatalf("nnp=%v: %s", nnp, res)
+		}
+		h := agent.next()
+		if h.state.State.ID != id || h.state.State.Status != specs.StateCreating || h.state.Pid <= 0 || h.state.Pid != h.state.State.Pid {
+			t.Errorf("nnp=%v: handoff %s", nnp, h.raw)
+		}
+		if !strings.Contains(res.stdout, "Invalid cross-device link") || !strings.Contains(res.stdout, "rc=1") {
+			t.Errorf("nnp=%v: mkdir did not get the agent's EXDEV: %s", nnp, res)
 		}
 	}
 
