@@ -24,11 +24,13 @@ var version = "0.1.0-dev"
 const exitUnknownCommand = 3
 
 func main() {
-	// The container init skips the CLI entirely: it is on the hot path of
-	// every create and has nothing to parse.
+	// `berth init` is the container init and exec process, started by
+	// create and exec: the nsenter stub (C, before main) runs it to the
+	// workload's execve and never returns here. Reaching main means it
+	// was not started by berth.
 	if len(os.Args) > 1 && os.Args[1] == "init" {
-		libcontainer.Init()
-		return
+		fmt.Fprintln(os.Stderr, "berth init: must be started by berth create or exec")
+		os.Exit(1)
 	}
 	slog.SetDefault(slog.New(&humanHandler{w: os.Stderr, level: slog.LevelInfo}))
 	app := newApp()

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -16,25 +15,12 @@ import (
 	"berth/rootfs"
 )
 
-// The container init finished in C (nsenter/cinit.c): for the common
-// create the parent compiles the spec into a plan of mount, device, hook
-// and process steps, and the init runs it without starting the Go runtime
-// or decoding the spec (~3 ms of a create here). What needs Go (below)
-// takes the Go init, which is the reference the C init follows step for
-// step.
-
-// cInitReason says why this create needs the Go init, or "" when the C init
-// can do it. BERTH_INIT_GO=1 forces the Go init (to compare the two).
-func cInitReason(o *CreateOpts, plan *nsPlan) string {
-	s := o.Spec
-	switch {
-	case os.Getenv("BERTH_INIT_GO") == "1":
-		return "BERTH_INIT_GO=1"
-	case !plan.has(specs.MountNamespace) && joins(plan, "mount"):
-		return "joined mount namespace"
-	}
-	return rootfs.PlanUnsupported(&rootfs.Config{Spec: s})
-}
+// Go decides, C executes: for every create the parent compiles the spec
+// into a plan of mount, device, hook and process steps, and the init
+// (nsenter/cinit.c) runs it without starting the Go runtime or decoding
+// the spec. Every decision, option parse, path join and error text is
+// made here and in rootfs/, unit-tested as a pure function; the executor
+// decides nothing.
 
 // initFacts are what the plan needs of the init once it exists: its pid
 // as the host sees it (for the hooks' state) and its cgroups
@@ -61,22 +47,49 @@ func initFactsOnce(ch <-chan initFactsResult) func() (initFacts, error) {
 	})
 }
 
+// initNS says which namespaces the init has that its plan depends on: a
+// new mount namespace or a joined one (a path in linux.namespaces), a new
+// network namespace, a cgroup and a user namespace of its own.
+type initNS struct {
+	mount, joinedMount, net, cgroup, user bool
+}
+
+// initNSOf is initNS of a namespace plan.
+func initNSOf(p *nsPlan) initNS {
+	return initNS{
+		mount:       p.has(specs.MountNamespace),
+		joinedMount: !p.has(specs.MountNamespace) && joins(p, "mount"),
+		net:         p.has(specs.NetworkNamespace),
+		cgroup:      p.has(specs.CgroupNamespace),
+		user:        p.userNS(),
+	}
+}
+
 // cInitPlan encodes the plan for the init pid (layout at the top of
-// cinit.c), in the Go init's order: setsid, rootfs.Setup (with the hooks
-// point and the createContainer hooks; without a mount namespace only
-// those and a chroot), the terminal, loopback, hostname, domainname, sysctl,
-// rootfs.Finalize, keyring, then the process; the startContainer hooks
-// last, which the init runs once `berth start` opened the exec fifo.
+// cinit.c), in runc's order: setsid, the rootfs (rootfs.PlanSetup, with
+// the hooks point and the createContainer hooks; without a mount namespace
+// only those and a chroot), the terminal, loopback, hostname, domainname,
+// sysctl, masked and read-only paths (rootfs.PlanFinalize), keyring, then
+// the process; the startContainer hooks last, which the init runs once
+// `berth start` opened the exec fifo.
 //
 // facts gives what is known once the init exists (it may be called more
 // than once); the rest is compiled while the init is still being made.
 // consoleFD is the console socket's fd in the init, or -1.
-func cInitPlan(o *CreateOpts, spec *specs.Spec, facts func() (initFacts, error), fifoFD, preserveFDs, consoleFD int, mountNS, netNS, cgroupNS, userNS bool) ([]byte, error) {
+func cInitPlan(o *CreateOpts, spec *specs.Spec, facts func() (initFacts, error), fifoFD, preserveFDs, consoleFD int, ns initNS) ([]byte, error) {
 	own := func() (map[string]string, error) {
 		f, err := facts()
 		return f.own, err
 	}
-	rc := &rootfs.Config{Spec: spec, Rootfs: o.Rootfs, Bundle: o.Bundle, NoPivot: o.NoPivot, UserNS: userNS, CgroupNS: cgroupNS, OwnCgroupsFrom: own, IdmapFDs: o.idmapFDs}
+	mountNS, netNS := ns.mount || ns.joinedMount, ns.net
+	rc := &rootfs.Config{Spec: spec, Rootfs: o.Rootfs, Bundle: o.Bundle, NoPivot: o.NoPivot, UserNS: ns.user, CgroupNS: ns.cgroup, OwnCgroupsFrom: own, IdmapFDs: o.idmapFDs}
+	// The mount facts of the init's own namespace are read through it
+	// once it is there; a joined one's rootfs is built as a new one's.
+	rc.JoinedMountNS = ns.joinedMount
+	rc.InitPid = func() (int, error) {
+		f, err := facts()
+		return f.pid, err
+	}
 	var createHooks, startHooks []specs.Hook
 	if h := spec.Hooks; h != nil {
 		createHooks, startHooks = h.CreateContainer, h.StartContainer
@@ -85,7 +98,8 @@ func cInitPlan(o *CreateOpts, spec *specs.Spec, facts func() (initFacts, error),
 	// become its controlling tty.
 	ops := []rootfs.PlanOp{{Code: nsenter.OpSetsid}}
 	if mountNS {
-		// The Go init wraps what rootfs.Setup returns, its hooks included.
+		// A failure of the rootfs steps, the createContainer hooks
+		// included, reads "rootfs: ...".
 		rc.BeforePivotOps = hookOps("createContainer", nsenter.OpHook, createHooks, o.Rootfs, "rootfs: ")
 		setup, err := rootfs.PlanSetup(rc)
 		if err != nil {
@@ -104,7 +118,8 @@ func cInitPlan(o *CreateOpts, spec *specs.Spec, facts func() (initFacts, error),
 	if consoleFD >= 0 {
 		// After the pivot (or the chroot), so the pty comes from the
 		// container's own devpts and /dev/console is the container's;
-		// before Finalize, which may make /dev read-only or mask it.
+		// before the masked and read-only paths, which may make /dev
+		// read-only or mask it.
 		ops = append(ops, consoleOp(spec.Process, consoleFD, o.ConsoleRelay, mountNS))
 	}
 	if netNS {
@@ -117,7 +132,7 @@ func cInitPlan(o *CreateOpts, spec *specs.Spec, facts func() (initFacts, error),
 		ops = append(ops, rootfs.PlanOp{Code: nsenter.OpDomainname, S: [6]string{spec.Domainname}})
 	}
 	// After the hostname (a kernel.hostname sysctl is written last and
-	// wins) and before Finalize, as the Go init does.
+	// wins) and before the masked and read-only paths (runc's order).
 	sysctl, err := planSysctl(spec.Linux.Sysctl)
 	if err != nil {
 		return nil, err
@@ -197,8 +212,7 @@ func encodePlan(fifoFD int, ops []rootfs.PlanOp, x []byte) ([]byte, error) {
 	return append(out, w.b...), nil
 }
 
-// consoleOp is the init's terminal (process.terminal), as setupConsole of
-// the Go init makes it: a pty from the container's /dev/ptmx, the slave
+// consoleOp is the init's terminal (process.terminal): a pty from the container's /dev/ptmx, the slave
 // given to process.user.uid and bound over /dev/console (with a mount
 // namespace only: S[1] is empty without one), made the controlling
 // terminal and stdio, the master sent to the console socket (consoleFD in

@@ -12,15 +12,15 @@ import (
 	"berth/rootfs"
 )
 
-// The createContainer and startContainer hooks of the C init
-// (nsenter/chook.c), compiled here the way the Go init runs them with
-// libcontainer/hooks: the same arguments, environment, timeout, state on
-// stdin, working directory and error texts.
+// The createContainer and startContainer hooks the init runs
+// (nsenter/chook.c), compiled here the way the parent runs its own hooks
+// with libcontainer/hooks: the same arguments, environment, timeout, state
+// on stdin and error texts.
 
 // hookOps compiles the hooks of kind into ops of code (nsenter.OpHook, or
 // OpStartHook for the hooks after the exec fifo). dir is the working
 // directory ("" keeps the init's); prefix goes in front of every error
-// (the Go init's wrapping). The state each hook reads is filled in by
+// ("rootfs: " for the hooks of the rootfs steps). The state each hook reads is filled in by
 // setHookStates once the init's pid is known.
 func hookOps(kind string, code uint32, hs []specs.Hook, dir, prefix string) []rootfs.PlanOp {
 	var ops []rootfs.PlanOp
@@ -44,7 +44,10 @@ func hookOps(kind string, code uint32, hs []specs.Hook, dir, prefix string) []ro
 		env := execEnv(h.Env)
 		if code == nsenter.OpStartHook && h.Env == nil {
 			// The process's environment, HOME filled in as the init
-			// fills it for the process (envlessHooks says why).
+			// fills it for the process: runc runs these hooks from its
+			// init just before the exec, and a hook with no env (an
+			// empty one stays empty) inherits the init's environment,
+			// which is by then the process's.
 			op.N[2] |= nsenter.BitProcEnv
 			env = nil
 		}
@@ -56,7 +59,7 @@ func hookOps(kind string, code uint32, hs []specs.Hook, dir, prefix string) []ro
 
 // execEnv is the environment os/exec gives a command from env: each
 // variable once, with its last value, where it last appears (the hooks
-// package runs the Go init's hooks through os/exec).
+// package runs the parent's hooks through os/exec, and the init's run alike).
 func execEnv(env []string) []string {
 	seen := make(map[string]bool, len(env))
 	out := make([]string, 0, len(env))
@@ -93,7 +96,7 @@ func hasHookOps(ops []rootfs.PlanOp) bool {
 
 // setHookStates gives every hook op its state JSON: "creating" for the
 // createContainer hooks, "created" for the startContainer ones, with the
-// init's pid as the host sees it, as the Go init builds it.
+// init's pid as the host sees it.
 func setHookStates(ops []rootfs.PlanOp, o *CreateOpts, spec *specs.Spec, pid int) error {
 	for i := range ops {
 		status := specs.StateCreating

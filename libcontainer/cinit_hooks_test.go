@@ -12,10 +12,10 @@ import (
 	"berth/rootfs"
 )
 
-// TestHookOps: each hook becomes one op with what the Go init's hooks.Run
-// would use (args defaulting to the path, the environment as os/exec
-// makes it, the timeout and its message) and the messages named as the Go
-// init names them; a startContainer hook without env takes the process's.
+// TestHookOps: each hook becomes one op with what the parent's hooks.Run
+// uses (args defaulting to the path, the environment as os/exec makes it,
+// the timeout and its message) and the messages named as hooks.Run names
+// them; a startContainer hook without env takes the process's.
 func TestHookOps(t *testing.T) {
 	five, sixty := 5, 90
 	hs := []specs.Hook{
@@ -84,11 +84,10 @@ func TestExecEnv(t *testing.T) {
 
 // TestCInitPlanNoMountNamespace: without a mount namespace the plan is the
 // hooks point, the createContainer hooks and a chroot; no mount, no
-// masked path, none of Finalize (sysctl is written all the same, as the Go
-// init does).
+// masked path, nothing of PlanFinalize (sysctl is written all the same).
 func TestCInitPlanNoMountNamespace(t *testing.T) {
 	o, s := planSpec()
-	rec, err := cInitPlan(o, s, func() (initFacts, error) { return initFacts{pid: 9}, nil }, 7, 0, -1, false, true, false, false)
+	rec, err := cInitPlan(o, s, func() (initFacts, error) { return initFacts{pid: 9}, nil }, 7, 0, -1, initNS{net: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +107,7 @@ func TestCInitPlanNoMountNamespace(t *testing.T) {
 	if ch := p.Ops[3]; ch.S[0] != "/b/rootfs" {
 		t.Errorf("chroot: %+v", ch)
 	}
-	// Not wrapped in "rootfs: ": the Go init runs these hooks outside rootfs.Setup.
+	// Not wrapped in "rootfs: ": without a mount namespace there is no rootfs step.
 	if h := p.Ops[2]; h.S[4] != `createContainer hook [0] "/hook"` || h.S[1] != "/b/rootfs" || h.N[0] != 3 {
 		t.Errorf("createContainer hook: %+v", h)
 	}
@@ -122,8 +121,8 @@ func TestCInitPlanNoMountNamespace(t *testing.T) {
 	}
 
 	// With a console socket the terminal comes right after the chroot,
-	// with nothing bound over /dev/console (as the Go init does it).
-	rec, err = cInitPlan(o, s, func() (initFacts, error) { return initFacts{pid: 9}, nil }, 7, 0, 5, false, true, false, false)
+	// with nothing bound over /dev/console.
+	rec, err = cInitPlan(o, s, func() (initFacts, error) { return initFacts{pid: 9}, nil }, 7, 0, 5, initNS{net: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,38 +131,5 @@ func TestCInitPlanNoMountNamespace(t *testing.T) {
 	}
 	if c := p.Ops[4]; p.Ops[3].Code != nsenter.OpChroot || c.Code != nsenter.OpConsole || c.N[0] != 5 || c.S[0] != "/dev/ptmx" || c.S[1] != "" {
 		t.Errorf("terminal without a mount namespace: %+v after %+v", c, p.Ops[3])
-	}
-}
-
-// TestCInitReason: hooks, no mount namespace, every root propagation,
-// overlay, tmpcopyup, LSM labels, the mount label, sysctl, a seccomp
-// listener and a terminal go to the C init; a joined mount namespace
-// still takes the Go init.
-func TestCInitReason(t *testing.T) {
-	t.Setenv("BERTH_INIT_GO", "")
-	o, s := planSpec()
-	o.Spec = s
-	s.Linux.RootfsPropagation = "shared"
-	s.Linux.Seccomp.ListenerPath = "/run/agent.sock"
-	s.Linux.Seccomp.Syscalls = append(s.Linux.Seccomp.Syscalls, specs.LinuxSyscall{Names: []string{"mkdir"}, Action: specs.ActNotify})
-	s.Annotations = map[string]string{rootfs.OverlayAnnotation: `["/l"]`}
-	mnt := &nsPlan{cloneFlags: uint32(nsFlags[specs.MountNamespace].flag)}
-	for _, tc := range []struct {
-		plan *nsPlan
-		want string
-	}{
-		{mnt, ""},
-		{&nsPlan{}, ""},
-		{&nsPlan{join: []string{"mount:/proc/9/ns/mnt"}}, "joined mount namespace"},
-	} {
-		if got := cInitReason(o, tc.plan); got != tc.want {
-			t.Errorf("%+v: %q, want %q", tc.plan, got, tc.want)
-		}
-	}
-	// planSpec's process has a terminal: the C init makes it (OP_CONSOLE),
-	// with a mount namespace or without one; so does it without a terminal.
-	s.Process.Terminal = false
-	if got := cInitReason(o, mnt); got != "" {
-		t.Errorf("no terminal: %q", got)
 	}
 }

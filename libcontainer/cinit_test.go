@@ -70,7 +70,9 @@ func encodedPlan(t testing.TB, noPivot, userNS bool) ([]byte, *specs.Spec, *Crea
 	slog.SetDefault(slog.New(slog.DiscardHandler))
 	o, s := planSpec()
 	o.NoPivot = noPivot
-	rec, err := cInitPlan(o, s, func() (initFacts, error) { return initFacts{pid: 4242}, nil }, 7, 1, 9, true, true, false, userNS)
+	// The init's pid stands for itself in the hooks' state and names the
+	// mount table the --no-pivot list is read from: this process's.
+	rec, err := cInitPlan(o, s, func() (initFacts, error) { return initFacts{pid: os.Getpid()}, nil }, 7, 1, 9, initNS{mount: true, net: true, user: userNS})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +104,7 @@ func planRoundTrip(t *testing.T, noPivot, userNS bool) {
 	hooks := hookOps("createContainer", nsenter.OpHook, s.Hooks.CreateContainer, o.Rootfs, "rootfs: ")
 	starts := hookOps("startContainer", nsenter.OpStartHook, s.Hooks.StartContainer, "", "")
 	all := append(append([]rootfs.PlanOp{}, hooks...), starts...)
-	if err := setHookStates(all, o, s, 4242); err != nil {
+	if err := setHookStates(all, o, s, os.Getpid()); err != nil {
 		t.Fatal(err)
 	}
 	hooks, starts = all[:len(hooks)], all[len(hooks):]
@@ -183,7 +185,7 @@ func planRoundTrip(t *testing.T, noPivot, userNS bool) {
 
 // TestPlanSysctl: linux.sysctl is compiled into one write each, in name
 // order, after the hostname and the domainname and before the masked
-// paths (the Go init's order), with its messages' field and quoted value;
+// paths (runc's order), with its messages' field and quoted value;
 // a name that could leave /proc/sys is refused with the field named before
 // anything runs.
 func TestPlanSysctl(t *testing.T) {
@@ -269,8 +271,7 @@ func TestConsoleOp(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("console socket, no size:\n got %+v\nwant %+v", got, want)
 	}
-	// Without a mount namespace nothing is bound over /dev/console (the
-	// Go init binds nothing there either).
+	// Without a mount namespace nothing is bound over /dev/console.
 	got = consoleOp(&specs.Process{}, 5, false, false)
 	want = rootfs.PlanOp{Code: nsenter.OpConsole, N: [6]uint64{5, 0, 0, 0, 0, 0},
 		S: [6]string{"/dev/ptmx", "", "", "", "process.terminal", ""}}
@@ -280,8 +281,8 @@ func TestConsoleOp(t *testing.T) {
 }
 
 // TestPlanTerminal: a terminal container takes the C init, and its plan
-// makes the terminal where the Go init does: right after the pivot (and
-// the root's propagation), before loopback, hostname and Finalize; the
+// makes the terminal right after the pivot (and the root's propagation),
+// before loopback, hostname and the masked paths; the
 // process record then has no console of its own. It survives the round
 // trip through the C parser.
 func TestPlanTerminal(t *testing.T) {
@@ -293,15 +294,8 @@ func TestPlanTerminal(t *testing.T) {
 	s.Linux.RootfsPropagation = "rslave"
 	s.Linux.Namespaces = []specs.LinuxNamespace{{Type: specs.MountNamespace}, {Type: specs.NetworkNamespace}}
 	o.Spec = s
-	plan, err := planNamespaces(s.Linux)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if why := cInitReason(o, plan); why != "" {
-		t.Fatalf("a terminal container takes the Go init: %s", why)
-	}
 	o.ConsoleRelay = true
-	rec, err := cInitPlan(o, s, func() (initFacts, error) { return initFacts{pid: 4242}, nil }, 7, 0, 11, true, true, false, false)
+	rec, err := cInitPlan(o, s, func() (initFacts, error) { return initFacts{pid: 4242}, nil }, 7, 0, 11, initNS{mount: true, net: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -328,13 +322,13 @@ func TestPlanTerminal(t *testing.T) {
 		t.Errorf("console op at %d of %v: want it right after pivot and propagation, before loopback", i, codes)
 	}
 	if at < 0 || slices.Index(codes, nsenter.OpMask) < i || slices.Index(codes, nsenter.OpHostname) < i {
-		t.Errorf("console op after Finalize or hostname: %v", codes)
+		t.Errorf("console op after the masked paths or hostname: %v", codes)
 	}
 	if p.Exec.Console != ^uint32(0) || p.Exec.Flags&nsenter.ExecRelay != 0 {
 		t.Errorf("the init's process record has a console: %+v", p.Exec)
 	}
 	s.Process.Terminal = false
-	rec, err = cInitPlan(o, s, func() (initFacts, error) { return initFacts{pid: 4242}, nil }, 7, 0, -1, true, true, false, false)
+	rec, err = cInitPlan(o, s, func() (initFacts, error) { return initFacts{pid: 4242}, nil }, 7, 0, -1, initNS{mount: true, net: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -437,7 +431,7 @@ func TestCInitPlanAnsweredOnce(t *testing.T) {
 	ch <- initFactsResult{facts: initFacts{pid: 4242, own: own}}
 	done := make(chan error, 1)
 	go func() {
-		_, err := cInitPlan(o, s, initFactsOnce(ch), 7, 1, -1, true, true, false, false)
+		_, err := cInitPlan(o, s, initFactsOnce(ch), 7, 1, -1, initNS{mount: true, net: true})
 		done <- err
 	}()
 	select {
@@ -448,4 +442,92 @@ func TestCInitPlanAnsweredOnce(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("cInitPlan waits for a second answer")
 	}
+}
+
+// TestInitNSOf: a mount namespace given by path is a joined one, built as
+// a new one is (the plan reads its mount facts through the init).
+func TestInitNSOf(t *testing.T) {
+	l := &specs.Linux{Namespaces: []specs.LinuxNamespace{
+		{Type: specs.MountNamespace, Path: "/run/mntns/x"}, {Type: specs.NetworkNamespace}, {Type: specs.UserNamespace, Path: "/proc/1/ns/user"},
+	}}
+	p, err := planNamespaces(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := initNSOf(p), (initNS{joinedMount: true, net: true, user: true}); got != want {
+		t.Errorf("joined mount: %+v, want %+v", got, want)
+	}
+	l.Namespaces[0].Path = ""
+	if p, err = planNamespaces(l); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := initNSOf(p), (initNS{mount: true, net: true, user: true}); got != want {
+		t.Errorf("new mount: %+v, want %+v", got, want)
+	}
+}
+
+// TestPlanSeccompListener: a rule with SCMP_ACT_NOTIFY gives the process
+// record the listener flag (the executor then sends the listener to the
+// parent, SYNC_SECCOMP), on the init's plan and on exec's record, with
+// the spec's own flags; without one, no listener. The program returns
+// SECCOMP_RET_USER_NOTIF for the notified syscall.
+func TestPlanSeccompListener(t *testing.T) {
+	defer slog.SetDefault(slog.Default())
+	slog.SetDefault(slog.New(slog.DiscardHandler))
+	const newListener, logFlag = 1 << 3, 1 << 1 // SECCOMP_FILTER_FLAG_*
+	o, s := planSpec()
+	s.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: specs.ActAllow, ListenerPath: "/run/agent.sock",
+		Flags:    []specs.LinuxSeccompFlag{"SECCOMP_FILTER_FLAG_LOG"},
+		Syscalls: []specs.LinuxSyscall{{Names: []string{"mkdir"}, Action: specs.ActNotify}}}
+	rec, err := cInitPlan(o, s, func() (initFacts, error) { return initFacts{pid: 4242}, nil }, 7, 0, -1, initNS{mount: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := nsenter.ParsePlan(rec[4:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Exec.SeccompFlags != newListener|logFlag || len(p.Exec.Filters) == 0 {
+		t.Errorf("init: seccomp flags %#x (%d bytes of program), want the listener and LOG", p.Exec.SeccompFlags, len(p.Exec.Filters))
+	}
+	// SECCOMP_RET_USER_NOTIF (0x7fc00000) is in the program, as the k of
+	// a return.
+	notif := binary.NativeEndian.AppendUint32(binary.NativeEndian.AppendUint16(nil, 0x06), 0) // BPF_RET|BPF_K, jt, jf
+	notif = binary.NativeEndian.AppendUint32(notif[:4], 0x7fc00000)
+	if !slices.ContainsFunc(chunks(p.Exec.Filters, 8), func(f []byte) bool { return slices.Equal(f, notif) }) {
+		t.Errorf("no SECCOMP_RET_USER_NOTIF return in the program")
+	}
+	x, err := cExecRecord(&specs.Spec{Linux: &specs.Linux{Seccomp: s.Linux.Seccomp}}, s.Process, 0, -1, false, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := binary.NativeEndian.Uint32(x[execSeccompAt(s.Process):]); got != newListener|logFlag {
+		t.Errorf("exec: seccomp flags %#x, want the listener and LOG", got)
+	}
+	s.Linux.Seccomp.Syscalls[0].Action = specs.ActErrno
+	if rec, err = cInitPlan(o, s, func() (initFacts, error) { return initFacts{pid: 4242}, nil }, 7, 0, -1, initNS{mount: true}); err != nil {
+		t.Fatal(err)
+	}
+	if p, err = nsenter.ParsePlan(rec[4:]); err != nil {
+		t.Fatal(err)
+	}
+	if p.Exec.SeccompFlags != logFlag {
+		t.Errorf("no notify rule: seccomp flags %#x, want LOG alone", p.Exec.SeccompFlags)
+	}
+}
+
+// chunks cuts b into pieces of n bytes.
+func chunks(b []byte, n int) [][]byte {
+	var out [][]byte
+	for len(b) >= n {
+		out, b = append(out, b[:n]), b[n:]
+	}
+	return out
+}
+
+// execSeccompAt is where the seccomp flags sit in proc's exec record: after
+// seven u32 (flags, uid, gid, umask, preserve, last cap, group count), the
+// groups, five u64 masks and the rlimits (count, 24 bytes each).
+func execSeccompAt(proc *specs.Process) int {
+	return 7*4 + 4*len(proc.User.AdditionalGids) + 5*8 + 4 + 24*len(proc.Rlimits)
 }

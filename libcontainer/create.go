@@ -141,14 +141,8 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 			return nil, fmt.Errorf("config.json: %w", err)
 		}
 	}
-	if reason := cInitReason(o, plan); reason == "" {
-		plan.cinit = true
-	} else {
-		slog.Debug("create: the Go init runs", "why", reason)
-		if err := goPathProcAttrs(o.Spec.Linux, initProcess(o.Spec.Process), reason); err != nil {
-			return nil, fmt.Errorf("config.json: %w", err)
-		}
-	}
+	// The init finishes in C, from the plan sent after its pid (cinit.go).
+	plan.cinit = true
 	mgr, err := manager.New(manager.Options{CgroupsPath: o.Spec.Linux.CgroupsPath, ID: o.ID, Systemd: o.SystemdCgroup})
 	if err != nil {
 		return nil, fmt.Errorf("linux.cgroupsPath %q: %w", o.Spec.Linux.CgroupsPath, err)
@@ -334,17 +328,18 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 		default:
 		}
 	}()
-	var planCh chan planResult
-	if plan.cinit {
-		planCh = make(chan planResult, 1)
-		spec := o.Spec
-		facts := initFactsOnce(ownCh)
-		go func() {
-			rec, err := cInitPlan(o, spec, facts, base+1, len(preserve), consoleFD,
-				plan.has(specs.MountNamespace), plan.has(specs.NetworkNamespace), plan.has(specs.CgroupNamespace), plan.userNS() || inUserNS())
-			planCh <- planResult{rec, err}
-		}()
-	}
+	planCh := make(chan planResult, 1)
+	spec := o.Spec
+	facts := initFactsOnce(ownCh)
+	ns := initNSOf(plan)
+	// berth itself in a user namespace (a rootless engine's) has that
+	// namespace's limits: the user namespace's fallbacks (device binds,
+	// the host's sysfs) apply.
+	ns.user = ns.user || inUserNS()
+	go func() {
+		rec, err := cInitPlan(o, spec, facts, base+1, len(preserve), consoleFD, ns)
+		planCh <- planResult{rec, err}
+	}()
 	// In its cgroup before the stub unshares the cgroup namespace, whose
 	// root is the cgroup the process is in at that moment.
 	plan.cgroupJoin = mgr.JoinFiles()
@@ -412,7 +407,7 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 	}
 	ownCh <- initFactsResult{facts: initFacts{pid: pid, own: own}}
 	// Where the init has built the rootfs and waits: limits (now that the
-	// init is up; a low pids.max set earlier could kill a Go init at
+	// init is up; a low pids.max set earlier could kill the init at
 	// start-up), then prestart and createRuntime hooks.
 	hooksPoint := func() error {
 		clk.step("create: rootfs mounted")
@@ -435,75 +430,21 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 		}
 		return &CreatedInfo{Pid: pid, PidStart: start, Child: child}, nil
 	}
-	if plan.cinit {
-		r := <-planCh
-		if r.err != nil {
-			return nil, r.err
-		}
-		clk.step("create: plan compiled")
-		if _, err := parentSock.Write(r.rec); err != nil {
-			return nil, fmt.Errorf("send plan to container init: %w", err)
-		}
-		listener := func(conn io.Reader) error {
-			return handListener(conn, &listenerAgent{o.Spec.Linux.Seccomp, pid, st.oci(Creating)})
-		}
-		if err := cInitExchange(syncConn(parentSock, o.Spec.Linux.Seccomp), clk, hooksPoint, listener); err != nil {
-			return nil, err
-		}
-		return ready()
+	r := <-planCh
+	if r.err != nil {
+		return nil, r.err
 	}
-	ch := newChannel(syncConn(parentSock, o.Spec.Linux.Seccomp))
-	cfg := &initConfig{
-		ID:           o.ID,
-		Bundle:       o.Bundle,
-		Rootfs:       o.Rootfs,
-		Spec:         o.Spec,
-		NoPivot:      o.NoPivot,
-		NoNewKeyring: o.NoNewKeyring,
-		UserNS:       plan.userNS(),
-		CgroupNS:     plan.has(specs.CgroupNamespace),
-		OwnCgroups:   own,
-		MountNS:      plan.has(specs.MountNamespace) || joins(plan, "mount"),
-		NetNS:        plan.has(specs.NetworkNamespace),
-		PreserveFDs:  len(preserve),
-		FifoFD:       base + 1,
-		ConsoleFD:    consoleFD,
-		Pid:          pid,
-		Trace:        tracing(),
+	clk.step("create: plan compiled")
+	if _, err := parentSock.Write(r.rec); err != nil {
+		return nil, fmt.Errorf("send plan to container init: %w", err)
 	}
-	if o.Spec.Hooks != nil {
-		cfg.EnvlessStartHooks = envlessHooks(o.Spec.Hooks.StartContainer)
+	listener := func(conn io.Reader) error {
+		return handListener(conn, &listenerAgent{o.Spec.Linux.Seccomp, pid, st.oci(Creating)})
 	}
-	if err := ch.send(cfg); err != nil {
-		return nil, fmt.Errorf("send config to container init: %w", err)
+	if err := cInitExchange(syncConn(parentSock, o.Spec.Linux.Seccomp), clk, hooksPoint, listener); err != nil {
+		return nil, err
 	}
-	for {
-		var m message
-		if err := ch.recv(&m); err != nil {
-			return nil, fmt.Errorf("create container %q: container init exited unexpectedly (%v)", o.ID, err)
-		}
-		clk.initSteps("create: init: ", m.Trace)
-		switch m.Type {
-		case msgHooks:
-			if err := hooksPoint(); err != nil {
-				ch.send(message{Type: msgError, Msg: err.Error()})
-				return nil, err
-			}
-			if err := ch.send(message{Type: msgHooksDone}); err != nil {
-				return nil, fmt.Errorf("container init: %w", err)
-			}
-		case msgSeccomp:
-			if err := serveListener(ch, &listenerAgent{o.Spec.Linux.Seccomp, pid, st.oci(Creating)}); err != nil {
-				return nil, err
-			}
-		case msgError:
-			return nil, errors.New(m.Msg)
-		case msgReady:
-			return ready()
-		default:
-			return nil, fmt.Errorf("container init: unexpected message %q", m.Type)
-		}
-	}
+	return ready()
 }
 
 // hostRoot returns the host ids that container root maps to, if it is mapped.

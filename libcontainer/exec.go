@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"strconv"
 	"syscall"
@@ -38,8 +37,8 @@ type ExecOpts struct {
 
 // Exec starts o.Process inside the running container c, as just loaded (its
 // state is not read again): the nsenter stub joins each of the init's
-// namespaces, then the stub (exec_c.go) or the Go half applies the process's
-// user, capabilities, rlimits, seccomp and cwd, and execs.
+// namespaces, then applies the process's user, capabilities, rlimits,
+// seccomp and cwd from the record compiled here (exec_c.go), and execs.
 func (c *Container) Exec(o *ExecOpts) (info *CreatedInfo, err error) {
 	clk := startClock()
 	st, id := c.state, c.state.ID
@@ -89,9 +88,8 @@ func (c *Container) Exec(o *ExecOpts) (info *CreatedInfo, err error) {
 	}
 
 	clk.step("exec: state checked")
-	// The C path needs only the process, the seccomp profile and the
-	// container-wide process attributes of the spec; the whole spec is
-	// decoded when the Go path runs.
+	// The exec record needs only the process, the seccomp profile and the
+	// container-wide process attributes of the spec.
 	ev := st.execView()
 	preserve, listenEnv := preservedFiles(o.PreserveFDs)
 	proc, err := normalizeProcess(o.Process, listenEnv)
@@ -120,15 +118,6 @@ func (c *Container) Exec(o *ExecOpts) (info *CreatedInfo, err error) {
 	}
 	if plan.exec, err = cExecRecord(execSpec, execSpec.Process, len(preserve), consoleFD, o.ConsoleRelay, st.SetgroupsDenied); err != nil {
 		return nil, err
-	}
-	if plan.exec == nil {
-		slog.Debug("exec: the Go exec runs", "why", "BERTH_EXEC_GO=1")
-		if err := goPathProcAttrs(execSpec.Linux, proc, "BERTH_EXEC_GO=1"); err != nil {
-			return nil, err
-		}
-		spec := *st.spec()
-		spec.Process = proc
-		execSpec = &spec
 	}
 	clk.step("exec: process record")
 	cmd, exe, err := initCmd(extra, base, o.Stdin, o.Stdout, o.Stderr)
@@ -196,20 +185,16 @@ func (c *Container) Exec(o *ExecOpts) (info *CreatedInfo, err error) {
 		cmd.Wait()
 	}
 	clk.step("exec: namespaces joined")
-	if plan.exec != nil {
-		// The stub execs by itself (exec_c.go): end-of-file, or its error;
-		// a seccomp listener on the way goes to the agent.
-		listener := func(conn io.Reader) error {
-			return handListener(conn, &listenerAgent{execSpec.Linux.Seccomp, pid, c.state.oci(c.Status())})
+	// The stub execs by itself (exec_c.go): end-of-file, or its error;
+	// a seccomp listener on the way goes to the agent.
+	listener := func(conn io.Reader) error {
+		return handListener(conn, &listenerAgent{execSpec.Linux.Seccomp, pid, c.state.oci(c.Status())})
+	}
+	if err := stubExecResult(syncConn(parentSock, execSpec.Linux.Seccomp), listener); err != nil {
+		if !child {
+			killPid(pid)
 		}
-		if err := stubExecResult(syncConn(parentSock, execSpec.Linux.Seccomp), listener); err != nil {
-			if !child {
-				killPid(pid)
-			}
-			return nil, fmt.Errorf("exec in container %q: %w", id, err)
-		}
-	} else if err := goExec(c, parentSock, execSpec, cfgFor(id, st, execSpec, len(preserve), consoleFD, pid), child); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("exec in container %q: %w", id, err)
 	}
 	clk.step("exec: process started")
 	if o.PidFile != "" {
@@ -235,57 +220,6 @@ func killPid(pid int) {
 	if _, start, err := procStat(pid); err == nil {
 		signalProcess(pid, start, unix.SIGKILL)
 	}
-}
-
-// cfgFor is the Go exec process's configuration.
-func cfgFor(id string, st *State, spec *specs.Spec, preserved, consoleFD, pid int) *initConfig {
-	return &initConfig{
-		ID:          id,
-		Bundle:      st.Bundle,
-		Rootfs:      st.Rootfs,
-		Spec:        spec,
-		Exec:        true,
-		PreserveFDs: preserved,
-		FifoFD:      -1,
-		ConsoleFD:   consoleFD,
-		Pid:         pid,
-	}
-}
-
-// goExec serves the Go half of the exec process (execProcess in init.go)
-// until it has exec'd: it sends the config, hands a seccomp listener on,
-// and reads end-of-file or an error.
-func goExec(c *Container, parentSock *os.File, execSpec *specs.Spec, cfg *initConfig, child bool) error {
-	ch := newChannel(syncConn(parentSock, execSpec.Linux.Seccomp))
-	if err := ch.send(cfg); err != nil {
-		return fmt.Errorf("send config to exec process: %w", err)
-	}
-	var m message
-	rerr := ch.recv(&m)
-	if rerr == nil && m.Type == msgSeccomp {
-		if err := serveListener(ch, &listenerAgent{execSpec.Linux.Seccomp, cfg.Pid, c.state.oci(c.Status())}); err != nil {
-			if !child {
-				killPid(cfg.Pid)
-			}
-			return fmt.Errorf("exec in container %q: %w", c.state.ID, err)
-		}
-		m = message{}
-		rerr = ch.recv(&m)
-	}
-	switch err := rerr; {
-	case errors.Is(err, io.EOF):
-		// The socket closed on exec: the process runs.
-	case err != nil:
-		return fmt.Errorf("exec in container %q: %w", c.state.ID, err)
-	case m.Type == msgError:
-		if !child {
-			killPid(cfg.Pid)
-		}
-		return fmt.Errorf("exec in container %q: %s", c.state.ID, m.Msg)
-	default:
-		return fmt.Errorf("exec in container %q: unexpected message %q", c.state.ID, m.Type)
-	}
-	return nil
 }
 
 // stubExecResult waits for the stub's C exec: end-of-file when the socket

@@ -3,7 +3,6 @@ package libcontainer
 import (
 	"encoding/binary"
 	"fmt"
-	"os"
 	"strings"
 	"unsafe"
 
@@ -26,19 +25,15 @@ const (
 )
 
 // cExecRecord encodes proc for the nsenter stub to exec without starting
-// the Go runtime (nsenter/cexec.c). It returns nil when the Go path must
-// run: BERTH_EXEC_GO=1 in berth's environment (kept for comparing the two
-// paths). Everything the host side can work out is done here: capability
+// the Go runtime (nsenter/cexec.c). Everything the host side can work out
+// is done here: capability
 // masks, the compiled seccomp program and its flags (a listener's
 // included), rlimit numbers, the LSM attributes and their messages.
 //
 // consoleFD is the console socket's fd in the exec process (the stub makes
-// the pty, as the Go path does), or -1; relay says berth relays that pty
+// the pty), or -1; relay says berth relays that pty
 // itself (exec -t without --console-socket).
 func cExecRecord(spec *specs.Spec, proc *specs.Process, preserveFDs, consoleFD int, relay, noGroups bool) ([]byte, error) {
-	if os.Getenv("BERTH_EXEC_GO") == "1" {
-		return nil, nil
-	}
 	w := &recordWriter{noGroups: noGroups}
 	if err := w.process(spec.Linux, proc, preserveFDs, consoleFD, relay); err != nil {
 		return nil, err
@@ -67,7 +62,7 @@ func (w *recordWriter) process(l *specs.Linux, proc *specs.Process, preserveFDs,
 		flags |= cxUmask
 		umask = *proc.User.Umask
 	}
-	// As in the Go path, no capabilities object means none at all. The
+	// No capabilities object means none at all. The
 	// warnings were logged by normalizeProcess.
 	flags |= cxCaps
 	if relay && consoleFD >= 0 {
@@ -220,4 +215,14 @@ func noNUL(proc *specs.Process) error {
 		}
 	}
 	return nil
+}
+
+// rlimitResources are the RLIMIT_* names of process.rlimits[].type.
+var rlimitResources = map[string]int{
+	"RLIMIT_AS": unix.RLIMIT_AS, "RLIMIT_CORE": unix.RLIMIT_CORE, "RLIMIT_CPU": unix.RLIMIT_CPU,
+	"RLIMIT_DATA": unix.RLIMIT_DATA, "RLIMIT_FSIZE": unix.RLIMIT_FSIZE, "RLIMIT_LOCKS": unix.RLIMIT_LOCKS,
+	"RLIMIT_MEMLOCK": unix.RLIMIT_MEMLOCK, "RLIMIT_MSGQUEUE": unix.RLIMIT_MSGQUEUE, "RLIMIT_NICE": unix.RLIMIT_NICE,
+	"RLIMIT_NOFILE": unix.RLIMIT_NOFILE, "RLIMIT_NPROC": unix.RLIMIT_NPROC, "RLIMIT_RSS": unix.RLIMIT_RSS,
+	"RLIMIT_RTPRIO": unix.RLIMIT_RTPRIO, "RLIMIT_RTTIME": unix.RLIMIT_RTTIME, "RLIMIT_SIGPENDING": unix.RLIMIT_SIGPENDING,
+	"RLIMIT_STACK": unix.RLIMIT_STACK,
 }

@@ -3,7 +3,6 @@ package libcontainer
 import (
 	"fmt"
 	"log/slog"
-	"slices"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -12,7 +11,7 @@ import (
 )
 
 // normalizeProcess is the parent's one pass over the process before either
-// executor takes it (the C exec record, the Go init's config): extra
+// executor takes it (the exec record): extra
 // variables appended to process.env (socket activation's LISTEN_FDS), the
 // environment normalised (normalizeEnv), and the capability warnings
 // logged. The warnings go to berth's log here, in
@@ -47,35 +46,6 @@ func normalizeEnv(env []string) []string {
 		}
 		at[name] = len(out)
 		out = append(out, kv)
-	}
-	return out
-}
-
-// envlessHooks lists the hooks with no env at all (an empty one is kept
-// empty). A startContainer hook without env gets the container process's
-// environment, HOME filled in: runc runs these hooks from its init just
-// before the exec, and a hook with no env inherits the init's environment,
-// which is by then the process's.
-func envlessHooks(hs []specs.Hook) []int {
-	var idx []int
-	for i, h := range hs {
-		if h.Env == nil {
-			idx = append(idx, i)
-		}
-	}
-	return idx
-}
-
-// withEnv returns hs with env given to the hooks listed in idx.
-func withEnv(hs []specs.Hook, idx []int, env []string) []specs.Hook {
-	if len(idx) == 0 {
-		return hs
-	}
-	out := slices.Clone(hs)
-	for _, i := range idx {
-		if i >= 0 && i < len(out) {
-			out[i].Env = env
-		}
 	}
 	return out
 }

@@ -9,23 +9,21 @@ package libcontainer
 // itself (it is in the container's mount namespace by then), so:
 //
 //  1. the init sends the listener attached (SCM_RIGHTS, one sendmsg) right
-//     after seccomp(2) returned, and waits: the C executor (nsenter/cexec.c)
-//     as the sync tag SYNC_SECCOMP, the Go init as {"type":"seccomp"};
+//     after seccomp(2) returned, as the sync tag SYNC_SECCOMP
+//     (nsenter/cexec.c), and waits;
 //  2. the parent, which reads the sync socket with recvmsg while a
 //     listener is expected (fdConn), connects to listenerPath, sends the
 //     container process state JSON with the fd (SCM_RIGHTS, first
 //     sendmsg), closes the connection and its copy, and answers
-//     (SYNC_SECCOMP_ACK, {"type":"seccomp-done"}); when the agent could not
-//     be reached it reports the error and the init exits (the C one when
-//     its socket closes, the Go one on {"type":"error"});
+//     SYNC_SECCOMP_ACK; when the agent could not be reached it reports the
+//     error and closes the socket, and the init exits;
 //  3. the init closes its copy and goes on. Every notified syscall from then
 //     on, its own and the workload's, waits for the agent, which has the fd.
 //
 // Between seccomp(2) and the sendmsg the init must not make a notified
 // syscall: nobody could answer it. spec.Validate therefore refuses NOTIFY on
 // sendmsg (this transport) and on write (as runc does), and the default
-// action NOTIFY (seccomp.Compile). Nothing else runs in that window but the
-// Go runtime. The wait for the answer (read) and the close may be notified:
+// action NOTIFY (seccomp.Compile). Nothing else runs in that window. The wait for the answer (read) and the close may be notified:
 // the agent has the fd by then.
 
 import (
@@ -127,25 +125,6 @@ type listenerAgent struct {
 	state *specs.State
 }
 
-// serveListener answers the init's msgSeccomp: it hands the fd that came
-// with it to the agent and tells the init to go on, or reports the failure
-// to the init too (which then exits without a second report).
-func serveListener(ch *channel, a *listenerAgent) error {
-	err := forwardListener(ch, a)
-	if err != nil {
-		ch.send(message{Type: msgError, Msg: err.Error()})
-		return err
-	}
-	if err := ch.send(message{Type: msgSeccompDone}); err != nil {
-		return fmt.Errorf("container init: %w", err)
-	}
-	return nil
-}
-
-func forwardListener(ch *channel, a *listenerAgent) error {
-	return handListener(ch.rw, a)
-}
-
 // handListener passes the descriptor that came with the last message read
 // from conn (an fdConn) to the agent.
 func handListener(conn io.Reader, a *listenerAgent) error {
@@ -213,42 +192,4 @@ func unwrapOpErr(err error) error {
 		return op.Err
 	}
 	return err
-}
-
-// listenerHandoff is the init's half: prepared before the filter is
-// loaded, so that between seccomp(2) and the sendmsg nothing but the
-// sendmsg itself runs.
-type listenerHandoff struct {
-	ch   *channel
-	sock int
-	msg  []byte
-}
-
-func newListenerHandoff(ch *channel) (*listenerHandoff, error) {
-	f, ok := ch.rw.(*os.File)
-	if !ok {
-		return nil, errors.New("linux.seccomp: SCMP_ACT_NOTIFY: no socket to the runtime to send the listener on")
-	}
-	msg, err := json.Marshal(message{Type: msgSeccomp})
-	if err != nil {
-		return nil, err
-	}
-	return &listenerHandoff{ch: ch, sock: int(f.Fd()), msg: append(msg, '\n')}, nil
-}
-
-// send passes the listener fd to the parent, waits until the agent has it
-// and closes the init's copy.
-func (h *listenerHandoff) send(fd int) error {
-	err := unix.Sendmsg(h.sock, h.msg, unix.UnixRights(fd), nil, 0)
-	for err == unix.EINTR {
-		err = unix.Sendmsg(h.sock, h.msg, unix.UnixRights(fd), nil, 0)
-	}
-	unix.Close(fd)
-	if err != nil {
-		return fmt.Errorf("linux.seccomp: send the listener fd to the runtime: sendmsg: %w", err)
-	}
-	if err := h.ch.expect(msgSeccompDone); err != nil {
-		return parentError{err}
-	}
-	return nil
 }

@@ -1,6 +1,8 @@
 package libcontainer
 
 import (
+	"berth/nsenter"
+	"encoding/binary"
 	"encoding/json"
 	"io"
 	"net"
@@ -33,37 +35,30 @@ func TestFdConnKeepsDescriptor(t *testing.T) {
 	if syncConn(parent, &specs.LinuxSeccomp{DefaultAction: specs.ActAllow}) != io.ReadWriter(parent) {
 		t.Fatal("syncConn wraps the socket although nothing notifies")
 	}
-	ch := newChannel(syncConn(parent, notifySeccomp))
-	initCh := newChannel(child)
+	conn := syncConn(parent, notifySeccomp)
 
 	passed, err := os.Open("/dev/null")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer passed.Close()
-	if err := initCh.send(message{Type: msgHooks}); err != nil {
+	// As the C init sends them: a plain tag, then the listener's tag with
+	// the fd in the same sendmsg.
+	tag := func(t, v uint32) []byte {
+		return binary.NativeEndian.AppendUint32(binary.NativeEndian.AppendUint32(nil, t), v)
+	}
+	if _, err := child.Write(tag(nsenter.SyncHooks, 0)); err != nil {
 		t.Fatal(err)
 	}
-	h, err := newListenerHandoff(initCh)
-	if err != nil {
+	if err := unix.Sendmsg(int(child.Fd()), tag(nsenter.SyncSeccomp, 0), unix.UnixRights(int(passed.Fd())), nil, 0); err != nil {
 		t.Fatal(err)
 	}
-	dup, err := unix.Dup(int(passed.Fd()))
-	if err != nil {
-		t.Fatal(err)
+	for _, want := range []uint32{nsenter.SyncHooks, nsenter.SyncSeccomp} {
+		if got, _, err := readSync(conn); err != nil || got != want {
+			t.Fatalf("tag %#x, %v; want %#x", got, err, want)
+		}
 	}
-	// send closes dup and waits for the answer: run it beside the parent.
-	done := make(chan error, 1)
-	go func() { done <- h.send(dup) }()
-
-	var m message
-	if err := ch.recv(&m); err != nil || m.Type != msgHooks {
-		t.Fatalf("first message: %+v, %v", m, err)
-	}
-	if err := ch.recv(&m); err != nil || m.Type != msgSeccomp {
-		t.Fatalf("second message: %+v, %v", m, err)
-	}
-	got := ch.rw.(*fdConn).take()
+	got := conn.(*fdConn).take()
 	if got < 0 {
 		t.Fatal("the descriptor sent with the message was not kept")
 	}
@@ -74,14 +69,8 @@ func TestFdConnKeepsDescriptor(t *testing.T) {
 	if a.Ino != b.Ino || a.Rdev != b.Rdev {
 		t.Errorf("received fd is not the one sent")
 	}
-	if err := ch.send(message{Type: msgSeccompDone}); err != nil {
-		t.Fatal(err)
-	}
-	if err := <-done; err != nil {
-		t.Fatalf("handoff: %v", err)
-	}
 	child.Close()
-	if err := ch.recv(&m); err != io.EOF {
+	if _, _, err := readSync(conn); err != io.EOF {
 		t.Fatalf("after the init closed its end: %v, want EOF", err)
 	}
 }

@@ -9,33 +9,15 @@ import (
 
 // Per-step timings of the container init. The init cannot log (its stderr
 // is the container's), so it stamps each step with CLOCK_MONOTONIC, which
-// the parent shares, and sends the stamps along with its next message; the
+// the parent shares, and sends the stamps along with its next sync message
+// (readCTrace); the
 // parent logs them (with --debug) as offsets from its own start, on one
 // timeline with its own steps.
 
 // traceStep is one step the init finished, at a CLOCK_MONOTONIC time.
 type traceStep struct {
-	Step string `json:"s"`
-	Mono int64  `json:"t"` // ns
-}
-
-// initTrace collects the init's steps when the parent asked for them.
-type initTrace struct {
-	on    bool
-	steps []traceStep
-}
-
-func (t *initTrace) mark(step string) {
-	if t.on {
-		t.steps = append(t.steps, traceStep{step, monoNow()})
-	}
-}
-
-// take returns the steps so far and forgets them (each goes out once).
-func (t *initTrace) take() []traceStep {
-	s := t.steps
-	t.steps = nil
-	return s
+	Step string
+	Mono int64 // ns
 }
 
 func monoNow() int64 {
@@ -43,9 +25,6 @@ func monoNow() int64 {
 	unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
 	return ts.Nano()
 }
-
-// tracing reports whether --debug asked for step timings.
-func tracing() bool { return slog.Default().Enabled(nil, slog.LevelDebug) }
 
 // stepClock times the parent's steps from the start of a command.
 type stepClock struct {

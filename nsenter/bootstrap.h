@@ -157,7 +157,8 @@ enum {
 	OP_KEYRING, /* s0 keyring name */
 	OP_MARK, /* s0 step name (berth --debug) */
 	OP_SETSID,
-	OP_DETACH, /* s0 mount point, s1 fstype, s2 its parent's mount point or "": a host proc/sysfs mount --no-pivot takes away */
+	OP_DETACH, /* n0 mount id, n1 its parent's (0: none), n2 bits (B_COVER, B_COVER_EINVAL); s0 mount point, s1 fstype,
+		      s2 its parent's mount point or "": a host proc/sysfs mount --no-pivot takes away */
 	OP_HOOK, /* a createContainer hook, run now (chook.c has the fields); v[0] args, v[1] env */
 	OP_STARTHOOK, /* a startContainer hook: the plan's last ops, run once the exec fifo is opened, before the LSM attributes are written */
 	OP_CHROOT, /* s0 rootfs: no mount namespace, the init only chroots */
@@ -217,6 +218,8 @@ void berth_free_plan(struct plan *p);
 #define B_MQLABEL 16384 /* OP_FRESH of an mqueue: its root gets the OP_MOUNTLABEL label as security.selinux */
 #define B_RELAY 32768 /* OP_CONSOLE: berth relays the terminal itself (run -t without --console-socket) */
 #define B_IDMAP 65536 /* OP_BIND: move the OP_IDMAPFD's detached mount into place instead of binding s2 */
+#define B_COVER 131072 /* OP_DETACH: the mount is locked: cover it with a tmpfs, no unmount */
+#define B_COVER_EINVAL 262144 /* OP_DETACH: unmount; on EINVAL (locked) cover it with a tmpfs */
 
 
 /* berth_parse_exec reads an exec record; 0, or -1 when malformed. */
@@ -228,7 +231,7 @@ char *berth_exec_prepare(struct exec_plan *x, const int *keep, int nkeep);
  * 0, or -1 with the message in err.
  */
 int berth_lsm_apply(struct exec_plan *x, char *err, size_t errlen);
-/* berth_lsm_prepare opens them (lsm.Prepare); 0, or -1 with err. */
+/* berth_lsm_prepare opens them; 0, or -1 with err. */
 int berth_lsm_prepare(struct exec_plan *x, char *err, size_t errlen);
 /* berth_lsm_close closes what berth_lsm_prepare opened and apply did not. */
 void berth_lsm_close(struct exec_plan *x);
@@ -266,6 +269,12 @@ void berth_pty_handoff(int master, int slave, int sock);
 extern int berth_stdio_is_terminal;
 /* The exec fifo, once open for writing: failures go there after the sync socket closed. */
 extern int berth_fifo_fd;
+/*
+ * berth_own_procfs is the init's own procfs (cinit.c open_proc) while it
+ * prepares the process, else -1: a file is re-opened through its magic
+ * links there (cexec.c read_passwd).
+ */
+extern int berth_own_procfs;
 /* berth_exec_in_c applies an exec record and execs; it never returns. */
 void berth_exec_in_c(const char *buf, uint32_t len) __attribute__((noreturn));
 
@@ -294,7 +303,7 @@ void bail(int errnum, const char *fmt, ...) __attribute__((noreturn, format(prin
 int berth_run_hook(const struct op *o, char **envp, char *msg, size_t size);
 /* berth_signal_name is Go's name of a signal ("killed"), or "signal N" in buf. */
 const char *berth_signal_name(int sig, char *buf, size_t size);
-/* berth_hook_tail is the end of a failed hook's output as the Go init quotes it (chook.c). */
+/* berth_hook_tail is the end of a failed hook's output as libcontainer/hooks quotes it (chook.c). */
 void berth_hook_tail(const char *data, size_t len, int cut, char *out, size_t size);
 /*
  * cmount.c: berth_idmap_take keeps an OP_IDMAPFD's fd for the OP_BIND after

@@ -1,14 +1,14 @@
 /*
- * cexec: `berth exec` finished in C, without starting the Go runtime.
+ * cexec: the container's process, set up in C: `berth exec` runs it after
+ * the stub's joins, the init (cinit.c) after its plan. No Go runtime
+ * starts in the container.
  *
- * For every exec (unless BERTH_EXEC_GO=1) the parent resolves everything it
- * can on the host side (capability masks, the compiled seccomp program and
+ * For every exec the parent decides everything on the host side (capability masks, the compiled seccomp program and
  * its flags, rlimit numbers, the LSM attributes to write and every message
  * about them, whether berth relays the terminal) and sends it as the BT_EXEC
  * bootstrap record. After the stub has joined the container's namespaces,
  * the process applies the rest here and execs the workload: no Go runtime
- * start-up (~3 ms of an exec here) between setns and execve. The order is the
- * Go init's (prepareProcess), after the terminal of process.terminal (a new
+ * start-up between setns and execve. The order is runc's, after the terminal of process.terminal (a new
  * session and pty, the master sent to the console socket; ONLCR off when
  * berth relays it): cwd (checked to be inside the root), the fd sweep
  * (every fd not passed on purpose closed), rlimits, executable lookup
@@ -165,7 +165,12 @@ static int executable(const char *p)
 	return 0;
 }
 
-/* lookup finds args[0] the way the Go init's lookPath does. */
+/*
+ * lookup finds args[0] as execvp would: a name with a slash as it is (a
+ * relative one in process.cwd), any other in each directory of path (the
+ * parent's choice: process.env's PATH or the default), the first regular
+ * file with an execute bit.
+ */
 static char *lookup(const char *name, const char *path)
 {
 	if (strchr(name, '/') != NULL) {
@@ -192,24 +197,56 @@ static char *lookup(const char *name, const char *path)
 }
 
 /*
+ * open_checked opens the file that the O_PATH descriptor pfd (a regular
+ * file, as st says) names, for reading, through its magic link in a procfs
+ * berth made or verified: the init's own (berth_own_procfs), else a fresh
+ * one (berth_open_procfs), else, where neither can be had, by path again
+ * without following a last symlink. Whatever it opened must be the file
+ * checked (same device and inode), or it is closed: -1.
+ */
+static int open_checked(int pfd, const char *path, const struct stat *st)
+{
+	char link[32], err[256];
+	snprintf(link, sizeof(link), "self/fd/%d", pfd);
+	int proc = berth_own_procfs, own = proc >= 0;
+	if (!own)
+		proc = berth_open_procfs(err, sizeof(err));
+	int fd = proc >= 0 ? openat(proc, link, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
+			   : open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | O_NOFOLLOW);
+	if (!own && proc >= 0)
+		close(proc);
+	struct stat got;
+	if (fd >= 0 && (fstat(fd, &got) < 0 || got.st_dev != st->st_dev || got.st_ino != st->st_ino)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
  * read_passwd reads the container's /etc/passwd for HOME, refusing what
  * could hang or flood the init: only a regular file (not a FIFO, a device
- * or a procfs/sysfs file), opened non-blocking, at most PASSWD_MAX bytes.
- * NULL when there is none to read.
+ * or a procfs/sysfs file), checked before it is opened for reading (an
+ * open of a device node can act on the device), opened non-blocking, at
+ * most PASSWD_MAX bytes. NULL when there is none to read.
  */
 #define PASSWD_MAX (1 << 20)
 static char *read_passwd(void)
 {
-	int fd = open("/etc/passwd", O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	if (fd < 0)
+	int pfd = open("/etc/passwd", O_PATH | O_CLOEXEC);
+	if (pfd < 0)
 		return NULL;
 	struct stat st;
 	struct statfs sfs;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || fstatfs(fd, &sfs) < 0 ||
+	if (fstat(pfd, &st) < 0 || !S_ISREG(st.st_mode) || fstatfs(pfd, &sfs) < 0 ||
 	    sfs.f_type == PROC_SUPER_MAGIC_ || sfs.f_type == SYSFS_MAGIC_) {
-		close(fd);
+		close(pfd);
 		return NULL;
 	}
+	int fd = open_checked(pfd, "/etc/passwd", &st);
+	close(pfd);
+	if (fd < 0)
+		return NULL;
 	char *buf = malloc(PASSWD_MAX + 1);
 	size_t n = 0;
 	while (buf != NULL && n < PASSWD_MAX) {
@@ -228,8 +265,7 @@ static char *read_passwd(void)
 
 /*
  * with_home adds HOME from the container's /etc/passwd when env has none or
- * an empty one (replaced in its place), as the Go init's withHome reads
- * it: whole lines, the uid field equal to the uid in decimal, a non-empty
+ * an empty one (replaced in its place), as runc does: whole lines, the uid field equal to the uid in decimal, a non-empty
  * sixth field; "/" when there is none. The parent gave each variable once.
  */
 static void with_home(char **envp, uint32_t uid)
@@ -545,7 +581,7 @@ static void close_fds(uint32_t from, const int *keep, int nkeep)
  * the nkeep fds of berth's own that must live until the execve, each made
  * close-on-exec), rlimits, lookup, HOME, seccomp, user and capabilities, no_new_privs. It
  * returns the executable's path. The container init (cinit.c) calls it
- * before it waits for `berth start`, as the Go init prepares before the fifo.
+ * before it waits for `berth start`.
  */
 char *berth_exec_prepare(struct exec_plan *x, const int *keep, int nkeep)
 {

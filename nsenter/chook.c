@@ -1,7 +1,7 @@
 /*
  * chook: the createContainer and startContainer hooks, run by the C init
- * (cinit.c) in the container's namespaces, as libcontainer/hooks runs them
- * for the Go init: the state JSON on stdin (a memfd), stdout and stderr
+ * (cinit.c) in the container's namespaces, as libcontainer/hooks runs the
+ * parent's own hooks: the state JSON on stdin (a memfd), stdout and stderr
  * into memfds, a process group of its own (killed whole on timeout), and
  * on failure one line naming the hook, its exit status or signal and the
  * end of what it wrote.

@@ -7,7 +7,7 @@ import (
 )
 
 // TestSignalNames: the C init names a hook's killing signal as Go does
-// (the Go init's hooks report exec.ExitError's text).
+// (the parent's hooks, run by the hooks package, report exec.ExitError's text).
 func TestSignalNames(t *testing.T) {
 	for sig := 0; sig <= 70; sig++ {
 		if got, want := signalName(sig), syscall.Signal(sig).String(); got != want {

@@ -1,24 +1,33 @@
 /*
- * cinit: the container init finished in C, without starting the Go runtime.
+ * cinit: the container init, in C; the Go runtime never starts in the
+ * container.
  *
- * For the common create (no joined mount namespace) the parent compiles
- * the spec into a list of operations (libcontainer/cinit.go,
- * rootfs/plan.go, libcontainer/cinit_hooks.go):
- * options parsed, bind sources joined with the bundle, cgroup hierarchies
- * found, every error message's field named. After the stub has made the
- * namespaces, the init reads that plan and runs it here: the Go init's
- * rootfs.Setup and Finalize, step for step (the same resolution inside the
- * root without following anything out of it, the same checks of /proc
- * destinations and /dev/null, the same mount re-open by id), with the
- * terminal of process.terminal made after the pivot (OP_CONSOLE), then the
- * process (cexec.c), then it waits on the exec fifo, runs the
+ * Go decides, C executes. The parent compiles the whole spec into a plan
+ * (libcontainer/cinit.go, rootfs/plan.go, libcontainer/cinit_hooks.go,
+ * exec_c.go): every decision, validation, option parse, path join and
+ * error text is made there, in Go, unit-tested as a pure function (golden
+ * tests of spec to plan). This file is a small interpreter of that plan:
+ * it performs the syscalls safely and decides nothing. There is one
+ * implementation of each in-container step, here and in its companions
+ * (cmount.c: overlay rootfs, tmpcopyup; chook.c: hooks; procfs.c: sysctl
+ * and LSM writes; cexec.c: the process, shared with `berth exec`); every
+ * create and run takes it, whatever the spec (terminal, user namespace,
+ * hooks, LSM labels, seccomp listener, no mount namespace, a joined one).
+ *
+ * After the stub has made the namespaces, the init reads the plan and
+ * runs it: the rootfs (resolution inside the root without following
+ * anything out of it, checks of /proc destinations and /dev/null, each new
+ * mount re-opened by id), the terminal of process.terminal after the pivot
+ * (OP_CONSOLE), hostname, sysctl, masked and read-only paths, then the
+ * process (cexec.c); then it waits on the exec fifo, runs the
  * startContainer hooks (chook.c; the plan's last ops), writes the LSM exec
  * attributes (process.apparmorProfile, process.selinuxLabel) and execs.
  * linux.sysctl and those attributes are written through a fresh writable
  * procfs (procfs.c); linux.mountLabel is in the data of the fresh mounts
  * (an mqueue's root gets it as an xattr); a seccomp listener goes to the
- * parent as SYNC_SECCOMP. The Go runtime's start-up and the spec's JSON
- * decode (~3 ms of a create here) are gone.
+ * parent as SYNC_SECCOMP. In a mount namespace given by path (joined) the
+ * plan is the same as in a new one; the parent read that namespace's
+ * mount facts through this init's /proc/<pid>.
  *
  * In a user namespace (the stub made it, or joined it, and the parent wrote
  * the id maps) the plan says what the kernel refuses there and what stands
@@ -231,7 +240,7 @@ void berth_free_plan(struct plan *p)
 	memset(p, 0, sizeof(*p));
 }
 
-/* --- resolution inside the root (rootfs/resolve.go's resolveInRoot) ------- */
+/* --- resolution inside the root ------------------------------------------- */
 
 enum { C_NONE, C_DIR, C_FILE };
 
@@ -510,7 +519,7 @@ out:
 #undef WHERE
 }
 
-/* --- mounts (rootfs/mount.go) --------------------------------------------- */
+/* --- mounts (rootfs/plan.go compiles them) -------------------------------- */
 
 static int mount_id(int fd, uint64_t *id, int *is_root)
 {
@@ -1068,7 +1077,7 @@ static void op_cgroup2(const struct op *o)
 	target_close(&t);
 }
 
-/* --- /dev (rootfs/devices.go) --------------------------------------------- */
+/* --- /dev (rootfs/devices.go decides the nodes) --------------------------- */
 
 /* bind_device is rootfs.bindDevice: the host's node at the same path, bound onto an empty file. */
 static void bind_device(const struct op *o, int dir, const char *name)
@@ -1160,35 +1169,62 @@ static void op_devlinks(const struct op *o)
 	target_close(&dev);
 }
 
-/* --- the switch of root (rootfs/setup.go) --------------------------------- */
+/* --- the switch of root --------------------------------------------------- */
+
+/*
+ * open_mount opens path (a mount point of the init's mount table) as an
+ * O_PATH descriptor and checks it is the root of the mount the plan named
+ * (id): a path that now leads elsewhere is an error, never a mount
+ * changed in its place.
+ */
+static int open_mount(const char *path, uint64_t id, const char *what, const struct op *o)
+{
+	int fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		bail(errno, "rootfs: open %s \"%s\" (--no-pivot, host %s mount \"%s\")", what, path, o->s[1], o->s[0]);
+	uint64_t got;
+	int is_root;
+	if (mount_id(fd, &got, &is_root) < 0)
+		bail(errno, "rootfs: statx %s \"%s\" (--no-pivot)", what, path);
+	if (got != id || !is_root)
+		bail(0, "rootfs: %s \"%s\" is no longer mount %llu of the host's mount table (--no-pivot, host %s mount \"%s\")",
+		     what, path, (unsigned long long)id, o->s[1], o->s[0]);
+	return fd;
+}
 
 /*
  * op_detach takes one host proc or sysfs mount away before --no-pivot's
- * move (rootfs/nopivot.go says why, and does the same): its parent made a
- * slave (alone) and itself rslave, so that no unmount can propagate to the
- * host; a mount point that no longer resolves to a mount went with one
- * detached before it; a locked mount (EINVAL, EPERM) is covered by a tmpfs
- * instead.
+ * move (rootfs/nopivot.go says why, lists them deepest first and says how
+ * for each): its parent (n1, at s2) made a slave (alone) and the mount (n0,
+ * at s0) rslave, so that nothing can propagate to the host, each checked
+ * to be the mount the plan named and reached through its descriptor; then
+ * the mount detached, or covered by a read-only tmpfs where it is locked
+ * (B_COVER; B_COVER_EINVAL: where the unmount says EINVAL).
  */
 static void op_detach(const struct op *o)
 {
 	const char *p = o->s[0], *fs = o->s[1], *parent = o->s[2];
-	if (parent[0] != '\0' && mount("", parent, NULL, MS_SLAVE, NULL) < 0) {
-		if (errno == ENOENT || errno == EINVAL)
-			return;
-		bail(errno, "rootfs: make \"%s\", under host %s mount \"%s\", a slave (--no-pivot)", parent, fs, p);
+	char b[32];
+	if (o->n[1] != 0) {
+		int pfd = open_mount(parent, o->n[1], "its parent mount", o);
+		if (mount("", procfd(pfd, b), NULL, MS_SLAVE, NULL) < 0)
+			bail(errno, "rootfs: make \"%s\", under host %s mount \"%s\", a slave (--no-pivot)", parent, fs, p);
+		close(pfd);
 	}
-	if (mount("", p, NULL, MS_SLAVE | MS_REC, NULL) < 0) {
-		if (errno == ENOENT || errno == EINVAL)
-			return;
+	int fd = open_mount(p, o->n[0], "mount point", o);
+	if (mount("", procfd(fd, b), NULL, MS_SLAVE | MS_REC, NULL) < 0)
 		bail(errno, "rootfs: make host %s mount \"%s\" rslave (--no-pivot)", fs, p);
+	if (!(o->n[2] & B_COVER)) {
+		if (umount2(procfd(fd, b), MNT_DETACH) == 0) {
+			close(fd);
+			return;
+		}
+		if (!(o->n[2] & B_COVER_EINVAL) || errno != EINVAL)
+			bail(errno, "rootfs: detach host %s mount \"%s\" (--no-pivot)", fs, p);
 	}
-	if (umount2(p, MNT_DETACH | UMOUNT_NOFOLLOW) == 0)
-		return;
-	if (errno != EINVAL && errno != EPERM)
-		bail(errno, "rootfs: detach host %s mount \"%s\" (--no-pivot)", fs, p);
-	if (mount("tmpfs", p, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+	if (mount("tmpfs", procfd(fd, b), "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
 		bail(errno, "rootfs: cover host %s mount \"%s\" with a tmpfs (--no-pivot)", fs, p);
+	close(fd);
 }
 
 static void op_pivot(const struct op *o)
@@ -1225,10 +1261,10 @@ static void op_pivot(const struct op *o)
 	at_new_root();
 }
 
-/* --- process.terminal (libcontainer/init.go setupConsole) ----------------- */
+/* --- process.terminal (libcontainer/cinit.go consoleOp) ------------------- */
 
 /*
- * mount_console is rootfs/console.go's MountConsole: the slave bound over
+ * mount_console binds the slave over
  * /dev/console, which is made as an empty file when missing and refused
  * when it is anything but a file or a device node: a symlink the rootfs or
  * a hook planted must not redirect the bind (CVE-2025-52565). The slave is
@@ -1261,13 +1297,12 @@ static void mount_console(const struct op *o, int slave, const char *name)
 }
 
 /*
- * op_console makes the container's terminal where the Go init does, right
+ * op_console makes the container's terminal where runc does, right
  * after the pivot (the container's /dev/pts is mounted), before the
  * finalize steps: a new pty from the container's ptmx (s0, resolved inside
  * the root like any path here and opened through the init's own procfs),
  * the slave readied (cexec.c berth_pty_slave), bound over /dev/console
- * (s1; "" without a mount namespace, where the Go init binds nothing
- * either), then made the controlling terminal and stdio and the master
+ * (s1; "" without a mount namespace, where nothing is bound), then made the controlling terminal and stdio and the master
  * sent to the console socket (berth_pty_handoff).
  */
 static void op_console(const struct op *o)
@@ -1287,7 +1322,7 @@ static void op_console(const struct op *o)
 	berth_pty_handoff(master, slave, (int)o->n[0]);
 }
 
-/* --- after the pivot (libcontainer/init.go, rootfs/finalize.go) ----------- */
+/* --- after the pivot (libcontainer/cinit.go, rootfs PlanFinalize) --------- */
 
 static void op_loopback(void)
 {
@@ -1415,7 +1450,7 @@ static void op_sysctl(const struct op *o)
 	char err[PATH_MAX + 256];
 	int fresh = ci.wproc < 0;
 	if (berth_sysctl_write(&ci.wproc, o->s[0], o->s[1], o->s[2], err, sizeof(err)) < 0) {
-		/* No procfs: lsm.OpenProc's failure, which names no key. */
+		/* No procfs at all: a failure of no one key. */
 		if (fresh && ci.wproc < 0)
 			bail(0, "linux.sysctl: %s", err);
 		bail(0, "%s: %s", FIELD(o), err);
@@ -1425,8 +1460,7 @@ static void op_sysctl(const struct op *o)
 /*
  * start_hooks runs the startContainer hooks (ops from..nops, all
  * OP_STARTHOOK: the parser checked) once `berth start` opened the fifo; a
- * failure goes to start through the fifo (berth_fail), as the Go init
- * sends it.
+ * failure goes to start through the fifo (berth_fail).
  */
 static void start_hooks(const struct plan *p, uint32_t from)
 {
@@ -1606,7 +1640,9 @@ void berth_init_in_c(void)
 	if (chdir("/") < 0)
 		bail(errno, "init: chdir /");
 	int keep[] = { berth_sync_fd, (int)p.fifo_fd, ci.proc };
+	berth_own_procfs = ci.proc;
 	char *path = berth_exec_prepare(&p.x, keep, 3);
+	berth_own_procfs = -1;
 	mark("process prepared");
 	send_tag(SYNC_READY);
 	close(berth_sync_fd);
@@ -1637,7 +1673,7 @@ void berth_init_in_c(void)
 		bail(errno, "write exec fifo");
 	/* The fifo stays open: close-on-exec tells start that the exec happened. */
 	execve(path, p.x.argv, p.x.envp);
-	/* After the "0": start reads "01" and the message (the Go init's exit status). */
+	/* After the "0": start reads "01" and the message. */
 	int e = errno;
 	char msg[PATH_MAX + 128];
 	int n = snprintf(msg, sizeof(msg), "exec \"%s\" (process.args[0]): %s", p.x.argv[0], berth_strerror(e));

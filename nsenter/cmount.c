@@ -1,7 +1,6 @@
 /*
- * cmount: the C init's overlay rootfs (OP_OVERLAY, rootfs/overlay.go) and
- * tmpcopyup (OP_FRESH with B_COPYUP, rootfs/copyup.go), step for step as
- * the Go init does them. The parent checked the annotation, the bundle's
+ * cmount: the init's overlay rootfs (OP_OVERLAY; rootfs/overlay.go decides
+ * it) and tmpcopyup (OP_FRESH with B_COPYUP). The parent checked the annotation, the bundle's
  * upper and work directories and chose between the mount API (Linux 6.8's
  * "lowerdir+") and mount(2)'s option string, which it also wrote.
  */
@@ -148,7 +147,7 @@ void berth_op_overlay(const struct op *o)
  */
 #define MAXCOPYDEPTH 1024 /* ~4.3 KB of stack a level: well inside 8 MB */
 
-/* copy_attrs is copyAttrs: owner, then mode (chown clears set-id bits). */
+/* copy_attrs gives fd the owner, then the mode of st (chown clears set-id bits). */
 static int copy_attrs(int fd, const struct stat *st)
 {
 	char b[32];
@@ -227,7 +226,11 @@ static int copy_file(int src, int dst, const char *name, const struct stat *st)
 	return r;
 }
 
-/* copy_entry is copyEntry: one name of src made again in dst, nothing followed. */
+/*
+ * copy_entry makes one name of src again in dst, nothing followed:
+ * directories, regular files, symlinks, FIFOs and sockets; a device node
+ * fails the copy.
+ */
 static int copy_entry(int src, int dst, const char *name, int depth, char *err, size_t errlen)
 {
 	struct stat st;
@@ -268,14 +271,25 @@ static int copy_entry(int src, int dst, const char *name, int depth, char *err, 
 			return -1;
 		return fchownat(dst, name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW);
 	}
-	default:
+	case S_IFCHR:
+	case S_IFBLK:
+		/*
+		 * Never made again: the covered directory may be on a nodev
+		 * mount (a volume), where the node opens nothing, and the tmpfs
+		 * is not; devices come from linux.devices alone.
+		 */
+		snprintf(err, errlen, "a device node (%u:%u), which tmpcopyup does not copy: devices come from linux.devices",
+			 major(st.st_rdev), minor(st.st_rdev));
+		errno = EPERM;
+		return -1;
+	default: /* FIFOs and sockets */
 		if (mknodat(dst, name, st.st_mode, st.st_rdev) < 0)
 			return -1;
 		return fchownat(dst, name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW);
 	}
 }
 
-/* copy_dir is copyDirContents: the names are read first, then copied one by one. */
+/* copy_dir copies a directory's contents: the names are read first, then copied one by one. */
 static int copy_dir(int src, int dst, int depth, char *err, size_t errlen)
 {
 	if (depth > MAXCOPYDEPTH) {

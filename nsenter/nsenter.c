@@ -1,11 +1,14 @@
 /*
- * nsenter: berth's pre-Go-runtime namespace stub.
+ * nsenter: berth's in-container executor, entered before the Go runtime.
  *
  * Namespaces that affect the whole process (user, mount, pid for children)
  * cannot be entered reliably once the Go runtime has started threads, so this
  * constructor runs before main() whenever the environment variable
  * _BERTH_INIT_FD names a socket inherited from the berth parent. Without it the
- * constructor returns at once and berth is an ordinary CLI.
+ * constructor returns at once and berth is an ordinary CLI. With it, the
+ * process never reaches main: after the namespaces it runs the init's plan
+ * (cinit.c) or the exec record (cexec.c) to the workload's execve. Go
+ * decides (the parent compiled both), C executes.
  *
  * Protocol over the socket (host byte order):
  *
@@ -22,11 +25,17 @@
  *                                          init's /proc/<pid>/root, opened by the
  *                                          parent): exec into a container that has
  *                                          no mount namespace chroots there
+ *                           BT_CGROUP_JOIN cgroup v1 tasks files to write "0" to
+ *                                          first, NUL-terminated
+ *                           BT_EXEC        the exec record (cexec.c): `berth exec`
+ *                           BT_INIT        empty: the init, whose plan (cinit.c)
+ *                                          follows SYNC_PID; one of BT_EXEC and
+ *                                          BT_INIT is always there
  *   stub -> parent   u32 tag, u32 value:
  *                      SYNC_USERMAP pid   "write my uid/gid maps"; parent answers
  *                                         with u32 SYNC_USERMAP_ACK
  *                      SYNC_PID     pid   the pid (in the parent's pid namespace)
- *                                         of the process that goes on into Go
+ *                                         of the process that goes on (init or exec)
  *                      SYNC_ERR     len   followed by len bytes of message; the
  *                                         stub then exits 1
  *                      SYNC_SECCOMP 0     (cinit, cexec) the seccomp listener
@@ -44,8 +53,8 @@
  * unshare the other namespaces; write time namespace offsets; fork once if a
  * pid or time namespace is new or joined, because those only apply to
  * children. The intermediate process reports the child's pid and exits; the
- * child returns from the constructor and the Go runtime starts inside every
- * namespace.
+ * child (or the process itself) runs the init's plan (BT_INIT: read after
+ * SYNC_PID) or the exec record (BT_EXEC), which end in execve or exit.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -75,6 +84,7 @@
 int berth_sync_fd = -1;
 #define sync_fd berth_sync_fd
 int berth_fifo_fd = -1;
+int berth_own_procfs = -1;
 int berth_stdio_is_terminal;
 
 int write_all(int fd, const void *buf, size_t len)
@@ -113,7 +123,7 @@ int read_all(int fd, void *buf, size_t len)
 	return 0;
 }
 
-/* Lower-case like Go's errno texts, so both init paths read alike. */
+/* Lower-case like Go's errno texts, so the executor's errors read like the parent's. */
 const char *berth_strerror(int errnum)
 {
 	static char buf[128];
@@ -523,6 +533,6 @@ __attribute__((constructor)) static void berth_nsenter(void)
 		free(buf);
 		berth_init_in_c();
 	}
-	free(buf);
-	/* The Go runtime starts now, inside every namespace. */
+	/* Both end in the workload's execve or exit: the Go runtime never starts here. */
+	bail(0, "nsenter: the bootstrap has neither an exec record nor an init plan");
 }

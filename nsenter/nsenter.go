@@ -1,9 +1,11 @@
-// Package nsenter links berth's C namespace stub into the binary. Importing it
-// (for side effects) installs a constructor that, when the process was started
-// by berth as a container init or exec helper (environment _BERTH_INIT_FD set),
-// joins and creates the container's namespaces before the Go runtime starts.
-// The protocol is written at the top of nsenter.c; the Go half of it lives in
-// berth/libcontainer (bootstrap.go).
+// Package nsenter links berth's in-container executor (C) into the binary.
+// Importing it (for side effects) installs a constructor that, when the
+// process was started by berth as a container init or exec process
+// (environment _BERTH_INIT_FD set), joins and creates the container's
+// namespaces and then runs the init's plan (cinit.c) or the exec record
+// (cexec.c) to the workload's execve: the Go runtime never starts there.
+// The protocol is written at the top of nsenter.c; the parent's half of it
+// lives in berth/libcontainer (bootstrap.go, cinit.go, exec_c.go).
 package nsenter
 
 // #cgo CFLAGS: -Wall -O2
@@ -96,6 +98,13 @@ const (
 	BitMqueueLabel // an mqueue: its root gets OpMountLabel's label (security.selinux)
 	BitRelay       // OpConsole: berth relays the terminal itself
 	BitIdmap       // OpBind: move the OpIdmapFD's detached mount into place instead of binding S2
+	// OpDetach: the mount is locked (a mount namespace of a user
+	// namespace): cover it with a tmpfs, no unmount.
+	BitCover
+	// OpDetach: unmount, and cover it with a tmpfs where the kernel
+	// refuses with EINVAL (locked: a joined mount namespace of a user
+	// namespace, whose locks the mount table does not show).
+	BitCoverOnEINVAL
 )
 
 // ExecRelay is the exec record's flag CX_RELAY: berth relays the

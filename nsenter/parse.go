@@ -60,6 +60,8 @@ const (
 	_ = uint(BitMqueueLabel-C.B_MQLABEL) + uint(C.B_MQLABEL-BitMqueueLabel)
 	_ = uint(MaxLSM-C.CX_MAX_LSM) + uint(C.CX_MAX_LSM-MaxLSM)
 	_ = uint(BitRelay-C.B_RELAY) + uint(C.B_RELAY-BitRelay)
+	_ = uint(BitCover-C.B_COVER) + uint(C.B_COVER-BitCover)
+	_ = uint(BitCoverOnEINVAL-C.B_COVER_EINVAL) + uint(C.B_COVER_EINVAL-BitCoverOnEINVAL)
 	_ = uint(ExecRelay-C.CX_RELAY) + uint(C.CX_RELAY-ExecRelay)
 	_ = uint(ExecNoGroups-C.CX_NOGROUPS) + uint(C.CX_NOGROUPS-ExecNoGroups)
 	_ = uint(OpIdmapFD-C.OP_IDMAPFD) + uint(C.OP_IDMAPFD-OpIdmapFD)

@@ -2,8 +2,8 @@
  * procfs: the executor's writes to procfs files it must not be fooled
  * into writing elsewhere: linux.sysctl (cinit.c OP_SYSCTL) and the LSM
  * exec attributes of process.apparmorProfile and process.selinuxLabel
- * (cexec.c, create and exec). libcontainer/lsm/procattr.go does the same in
- * Go, and its package doc says why (CVE-2025-52881).
+ * (cexec.c, create and exec). The package doc of libcontainer/lsm says why
+ * (CVE-2025-52881).
  *
  * The procfs is a fresh instance (fsopen, no subset, writable), mounted
  * nowhere, so no mount of the container can cover one of its files; the
@@ -51,7 +51,7 @@
 #define PROC_SUPER_MAGIC_ 0x9fa0
 #define PROC_ROOT_INO_ 1
 
-/* fresh_procfs is lsm.fsopenProc: a new procfs instance, detached. */
+/* fresh_procfs: a new procfs instance, detached. */
 static int fresh_procfs(char *err, size_t errlen)
 {
 	int fs = (int)syscall(SYS_fsopen, "proc", FSOPEN_CLOEXEC_);
@@ -173,7 +173,7 @@ static int thread_attr(int proc, const char *dir, const char *name, char *path, 
 }
 
 /*
- * berth_lsm_prepare is lsm.Prepare: it opens the exec attribute files of
+ * berth_lsm_prepare opens the exec attribute files of
  * x's LSM fields, while the process is still root and unfiltered, so that
  * the write just before execve needs only write(2) and close(2); an
  * attribute with a test (AppArmor's "permprofile <name>" on attr/current)

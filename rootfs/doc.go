@@ -1,33 +1,46 @@
-// Package rootfs builds a container's root filesystem from inside the
-// container init: it runs after the init has entered its new mount namespace
-// (and possibly user, pid, net and cgroup namespaces) on a locked OS thread.
+// Package rootfs compiles a container's root filesystem into steps of the
+// init's plan. It runs in the parent (berth create), never in the
+// container.
 //
-// The order follows runc so that bundles behave the same under both runtimes:
+// Go decides, C executes. Everything about the rootfs that can be decided
+// is decided here, as a pure function of the spec and of host facts the
+// container cannot forge: every mount option parsed (options.go), every
+// bind source joined with the bundle, every destination cleaned and
+// refused where it would cover the root, /proc or a device, the /dev
+// nodes and links (devices.go), the cgroup hierarchies a "cgroup" mount
+// shows (cgroup.go), the overlay rootfs's lowers and options
+// (overlay.go), what a user namespace refuses and what stands in for it
+// (host binds of devices, sysfs, mqueue), whether the rootfs's parent mount
+// is still shared, which host proc and sysfs mounts --no-pivot must take
+// away (nopivot.go), and every error's spec field and source. The result is
+// a list of PlanOps (plan.go, plan_prepare.go) whose codes and arguments
+// nsenter/bootstrap.h defines; libcontainer/cinit.go adds the hooks,
+// terminal, hostname, sysctl and process steps and encodes it.
 //
-//  1. Setup: propagation of "/", the overlay of an overlay bundle mounted
-//     on the rootfs (overlay.go), the rootfs made a mount point, every spec
-//     mount in order, /dev nodes and symlinks, the BeforePivot hook, then
-//     pivot_root (or, with NoPivot, the host's proc and sysfs mounts
-//     detached or covered, then MS_MOVE+chroot: nopivot.go).
-//  2. MountConsole (optional): the pty slave over /dev/console (the C
-//     init's OP_CONSOLE, nsenter/cinit.c, does the same).
-//  3. Finalize: maskedPaths, readonlyPaths, root.readonly.
+// The executor, nsenter/cinit.c, interprets the plan in the container and
+// decides nothing. There is one implementation of each in-container step,
+// there: it resolves every path inside the root one name at a time into
+// O_PATH descriptors (never following a symlink out of the root, never
+// mounting over the root itself), hands mount(2) the magic links of those
+// descriptors through a procfs it mounted itself (fsopen, subset=pid,
+// read-only: never a /proc of the rootfs), re-opens each new mount by
+// mount id, checks /dev/null before it masks anything, and names in its
+// errors what the plan told it to.
 //
-// Every path inside the rootfs comes from the bundle and may name symlinks
-// planted by the image. Such paths are never handed to the kernel as strings:
-// they are resolved inside the root (openat2 RESOLVE_IN_ROOT, or a
-// component-by-component walk with O_NOFOLLOW when something must be
-// created) into O_PATH descriptors, and mount(2) is given the magic link
-// self/fd/N of those descriptors. A symlink swapped in after resolution
-// therefore cannot redirect a mount outside the rootfs (CVE-2021-30465,
-// CVE-2024-45310). A destination that resolves to the root itself, through
-// any spelling or symlink ("/data" -> "/", "bin/..", "//"), is refused: a
-// mount there would cover the root after /proc, /sys and /dev were set up.
+// The order follows runc so that bundles behave the same under both
+// runtimes:
 //
-// Those magic links are never looked up in a /proc of the rootfs, which the
-// image or a volume could have shaped: the init makes a procfs of its own
-// (ownproc.go: fsopen, subset=pid, read-only, mounted nowhere) and works in
-// it as its working directory, so "self/fd/N" resolves there before and
-// after the pivot. Outside an init (the parent, tests) procFd falls back to
-// the caller's /proc.
+//  1. PlanSetup: propagation of "/", the rootfs's parent made private when
+//     it would still be shared, the overlay mounted on the rootfs, the
+//     rootfs bound on itself, every spec mount in order, /dev nodes and
+//     symlinks, the hooks point and the createContainer hooks, then
+//     pivot_root (or, with NoPivot, the host's proc and sysfs detached or
+//     covered, then MS_MOVE and chroot) and the root's propagation.
+//  2. The terminal, loopback, hostname, sysctl (libcontainer/cinit.go).
+//  3. PlanFinalize: maskedPaths, readonlyPaths, root.readonly.
+//
+// The mount facts the plan is compiled from (the mount table, mount ids,
+// the cgroup filesystem type) are those of the init's mount namespace: a
+// new one is a copy of the parent's, a joined one is read through the
+// init's /proc/<pid> once it is in it (mountns.go).
 package rootfs

@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-	"golang.org/x/sys/unix"
 )
 
 // linux.mountLabel: the SELinux context every file of the container's own
@@ -36,16 +35,4 @@ func labelData(typ, data, label string) string {
 		return opt
 	}
 	return data + "," + opt
-}
-
-// mqueueLabel labels the root of a fresh mqueue mount (mnt, an O_PATH
-// descriptor) with the mount label.
-func mqueueLabel(typ string, mnt int, label string) error {
-	if label == "" || typ != "mqueue" {
-		return nil
-	}
-	if err := unix.Setxattr(procFd(mnt), "security.selinux", []byte(label), 0); err != nil {
-		return fmt.Errorf("setxattr security.selinux %q (linux.mountLabel): %w", label, err)
-	}
-	return nil
 }

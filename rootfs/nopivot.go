@@ -1,13 +1,11 @@
 package rootfs
 
 import (
-	"errors"
-	"fmt"
+	"slices"
 	"strings"
 
-	"golang.org/x/sys/unix"
-
 	"berth/internal/mountinfo"
+	"berth/nsenter"
 )
 
 // --no-pivot moves the rootfs onto "/" and chroots into it: the old root's
@@ -24,33 +22,54 @@ import (
 // locked too, and covers a non-empty directory. runc's msMoveRoot does the
 // same.
 
-// mountTable reads the mount table the no-pivot list is computed from (a
-// variable for the golden tests).
-var mountTable = mountinfo.Read
-
 // hostFS is a host proc or sysfs mount that --no-pivot takes away.
 type hostFS struct {
-	mountpoint, fstype string
-	// parent is the mount point of the mount it sits on ("" when the
-	// table does not have it): an unmount propagates to the peers of the
-	// parent, so the parent is made a slave first.
-	parent string
+	id         int
+	mountpoint string
+	fstype     string
+	// parentID and parent are the mount it sits on and its mount point
+	// (0 and "" when the table does not have it): an unmount propagates
+	// to the peers of the parent, so the parent is made a slave first.
+	parentID int
+	parent   string
+	depth    int // how many mounts of the table it sits on
 }
 
-// noPivotHostFS lists, in table order, the full proc and sysfs mounts of
-// mounts that are not under rootfs.
+// noPivotHostFS lists the full proc and sysfs mounts of mounts that are
+// not under rootfs, deepest first (so that each is still reachable at its
+// mount point when its turn comes, whether the ones before it were
+// detached or covered), table order among equals. One with a mount on top
+// of its root is left out: hidden under a mount of its own, it is not
+// fully visible to the kernel's check, and its mount point names the
+// mount on top.
 func noPivotHostFS(mounts []mountinfo.Mount, rootfs string) []hostFS {
-	at := map[int]string{}
+	byID := map[int]mountinfo.Mount{}
+	covered := map[int]bool{}
 	for _, m := range mounts {
-		at[m.ID] = m.Mountpoint
+		byID[m.ID] = m
+	}
+	for _, m := range mounts {
+		if p, ok := byID[m.Parent]; ok && p.Mountpoint == m.Mountpoint {
+			covered[p.ID] = true
+		}
 	}
 	var out []hostFS
 	for _, m := range mounts {
-		if (m.FSType != "proc" && m.FSType != "sysfs") || m.Root != "/" || under(m.Mountpoint, rootfs) {
+		if (m.FSType != "proc" && m.FSType != "sysfs") || m.Root != "/" || under(m.Mountpoint, rootfs) || covered[m.ID] {
 			continue
 		}
-		out = append(out, hostFS{m.Mountpoint, m.FSType, at[m.Parent]})
+		h := hostFS{id: m.ID, mountpoint: m.Mountpoint, fstype: m.FSType}
+		if p, ok := byID[m.Parent]; ok {
+			h.parentID, h.parent = p.ID, p.Mountpoint
+		}
+		seen := map[int]bool{m.ID: true}
+		for p, ok := byID[m.Parent]; ok && !seen[p.ID]; p, ok = byID[p.Parent] {
+			seen[p.ID] = true
+			h.depth++
+		}
+		out = append(out, h)
 	}
+	slices.SortStableFunc(out, func(a, b hostFS) int { return b.depth - a.depth })
 	return out
 }
 
@@ -59,54 +78,20 @@ func under(path, dir string) bool {
 	return dir == "/" || path == dir || strings.HasPrefix(path, dir+"/")
 }
 
-// hideHostFS takes every hostFS of this mount namespace away (Setup, just
-// before moveRoot).
-func hideHostFS(rootfs string) error {
-	mounts, err := mountTable()
-	if err != nil {
-		return fmt.Errorf("--no-pivot: find the host's proc and sysfs mounts: %w", err)
+// How OpDetach takes a host mount away (n2), decided from the init's
+// namespaces: a mount namespace a user namespace made (a new mount
+// namespace of a container with a user namespace) holds every mount it
+// copied locked, which no unmount may reveal (EINVAL), so a read-only
+// tmpfs covers it; without a user namespace root detaches it; in a joined
+// mount namespace of a user namespace the locks are not in the mount
+// table, so the unmount is tried and EINVAL, the kernel's answer for a
+// locked mount, means cover.
+func detachBits(userNS, joinedMountNS bool) uint64 {
+	switch {
+	case !userNS:
+		return 0
+	case joinedMountNS:
+		return nsenter.BitCoverOnEINVAL
 	}
-	for _, h := range noPivotHostFS(mounts, rootfs) {
-		if err := h.hide(); err != nil {
-			return err
-		}
-	}
-	return nil
+	return nsenter.BitCover
 }
-
-// hide is one hostFS taken away, as nsenter/cinit.c's OP_DETACH does it.
-// Its parent is made a slave (alone: the rootfs may sit on it), and the
-// mount itself rslave, so that neither its unmount nor its children's can
-// propagate to the host, whatever linux.rootfsPropagation made of the
-// mounts; a mount point that no longer resolves to a mount went with one
-// detached before it.
-func (h hostFS) hide() error {
-	if h.parent != "" {
-		switch err := unix.Mount("", h.parent, "", unix.MS_SLAVE, ""); {
-		case errors.Is(err, unix.ENOENT), errors.Is(err, unix.EINVAL):
-			return nil
-		case err != nil:
-			return fmt.Errorf("make %q, under host %s mount %q, a slave (--no-pivot): %w", h.parent, h.fstype, h.mountpoint, err)
-		}
-	}
-	switch err := unix.Mount("", h.mountpoint, "", unix.MS_SLAVE|unix.MS_REC, ""); {
-	case errors.Is(err, unix.ENOENT), errors.Is(err, unix.EINVAL):
-		return nil
-	case err != nil:
-		return fmt.Errorf("make host %s mount %q rslave (--no-pivot): %w", h.fstype, h.mountpoint, err)
-	}
-	err := unix.Unmount(h.mountpoint, unix.MNT_DETACH|unix.UMOUNT_NOFOLLOW)
-	if err == nil {
-		return nil
-	}
-	if !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.EPERM) {
-		return fmt.Errorf("detach host %s mount %q (--no-pivot): %w", h.fstype, h.mountpoint, err)
-	}
-	if err := unix.Mount("tmpfs", h.mountpoint, "tmpfs", coverFlags, ""); err != nil {
-		return fmt.Errorf("cover host %s mount %q with a tmpfs (--no-pivot): %w", h.fstype, h.mountpoint, err)
-	}
-	return nil
-}
-
-// coverFlags are the flags of the tmpfs over a locked host mount.
-const coverFlags = unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC

@@ -207,34 +207,6 @@ func rootPropagation(s string) (uintptr, error) {
 const lockableFlags = unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC |
 	unix.MS_NOATIME | unix.MS_NODIRATIME | unix.MS_RELATIME | unix.MS_NOSYMFOLLOW
 
-// statfsToMountFlags converts statfs f_flags (ST_*) to the MS_* per-mount
-// flags they describe; the values differ for some bits.
-func statfsToMountFlags(f int64) uintptr {
-	var m uintptr
-	pairs := []struct {
-		st int64
-		ms uintptr
-	}{
-		{unix.ST_RDONLY, unix.MS_RDONLY},
-		{unix.ST_NOSUID, unix.MS_NOSUID},
-		{unix.ST_NODEV, unix.MS_NODEV},
-		{unix.ST_NOEXEC, unix.MS_NOEXEC},
-		{unix.ST_NOATIME, unix.MS_NOATIME},
-		{unix.ST_NODIRATIME, unix.MS_NODIRATIME},
-		{unix.ST_RELATIME, unix.MS_RELATIME},
-		{stNoSymfollow, unix.MS_NOSYMFOLLOW},
-	}
-	for _, p := range pairs {
-		if f&p.st != 0 {
-			m |= p.ms
-		}
-	}
-	return m
-}
-
-// stNoSymfollow is ST_NOSYMFOLLOW (Linux 5.10), missing from x/sys.
-const stNoSymfollow = 0x2000
-
 // KnownMountOptions lists every mount option berth understands, for
 // `berth features`.
 func KnownMountOptions() []string {

@@ -1,10 +1,11 @@
 package rootfs
 
 import (
-	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"reflect"
 	"strings"
 	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"golang.org/x/sys/unix"
 )
@@ -156,16 +157,6 @@ func TestRootPropagation(t *testing.T) {
 	}
 }
 
-func TestStatfsToMountFlags(t *testing.T) {
-	got := statfsToMountFlags(unix.ST_RDONLY | unix.ST_NOSUID | unix.ST_NODEV | unix.ST_NOEXEC |
-		unix.ST_NOATIME | unix.ST_RELATIME | unix.ST_NODIRATIME | stNoSymfollow | unix.ST_SYNCHRONOUS)
-	want := uintptr(unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC |
-		unix.MS_NOATIME | unix.MS_RELATIME | unix.MS_NODIRATIME | unix.MS_NOSYMFOLLOW)
-	if got != want {
-		t.Fatalf("got %#x want %#x", got, want)
-	}
-}
-
 func TestSpecDevicesRejectsBadType(t *testing.T) {
 	if _, err := specDevices(specWithDevice("x", "/dev/x")); err == nil || !strings.Contains(err.Error(), "linux.devices[0].type") {
 		t.Fatalf("err = %v", err)
@@ -200,4 +191,9 @@ func mcDest(mc *mountCtx) string {
 		return ""
 	}
 	return mc.dest
+}
+
+// specWithDevice is a spec with one linux.devices entry.
+func specWithDevice(typ, path string) *specs.Spec {
+	return &specs.Spec{Linux: &specs.Linux{Devices: []specs.LinuxDevice{{Type: typ, Path: path, Major: 1, Minor: 3}}}}
 }

@@ -59,21 +59,6 @@ func OverlayLowers(annotations map[string]string) (lowers []string, ok bool, err
 	return lowers, true, nil
 }
 
-// mountOverlayRoot is Setup's first step on the rootfs: when the spec
-// carries OverlayAnnotation, mount the overlay onto the rootfs path. It
-// runs after the rootfs's parent mount was made private, so the mount
-// cannot propagate to the host.
-func (c *Config) mountOverlayRoot() error {
-	lowers, upper, work, ok, err := c.overlayDirs()
-	if err != nil || !ok {
-		return err
-	}
-	if err := MountOverlay(c.Rootfs, lowers, upper, work); err != nil {
-		return fmt.Errorf("annotation %s: %w", OverlayAnnotation, err)
-	}
-	return nil
-}
-
 // overlayDirs reads and checks what an overlay rootfs is made of: the
 // annotation's lowers and the bundle's upper and work directories. ok is
 // false when the spec has no overlay rootfs.
@@ -106,35 +91,6 @@ func errOrNotDir(err error) error {
 		return err
 	}
 	return unix.ENOTDIR
-}
-
-// MountOverlay mounts an overlay of lowers (top first) with upper and
-// work onto target in the caller's mount namespace.
-func MountOverlay(target string, lowers []string, upper, work string) error {
-	fd, err := newOverlay(lowers, upper, work, 0)
-	if err == nil {
-		defer unix.Close(fd)
-		if err := unix.MoveMount(fd, "", unix.AT_FDCWD, target, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
-			return fmt.Errorf("move_mount overlay onto %q: %w", target, err)
-		}
-		return nil
-	}
-	if !errors.Is(err, errNoLowerdirPlus) {
-		return err
-	}
-	return mountOverlayLegacy(target, lowers, upper, work)
-}
-
-// mountOverlayLegacy is MountOverlay with mount(2), for kernels before 6.8.
-func mountOverlayLegacy(target string, lowers []string, upper, work string) error {
-	data, err := overlayOptions(lowers, upper, work)
-	if err != nil {
-		return err
-	}
-	if err := unix.Mount("overlay", target, "overlay", 0, data); err != nil {
-		return fmt.Errorf("mount overlay on %q (%d lower dirs): %w", target, len(lowers), err)
-	}
-	return nil
 }
 
 // OpenOverlay returns an O_PATH descriptor of the root of a read-only

@@ -11,13 +11,12 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
-	"berth/nsenter"
-
 	"berth/internal/mountinfo"
+	"berth/nsenter"
 )
 
-// PlanOp is one step of the C init's plan: what Setup or Finalize would do,
-// decided here in the parent, done by nsenter/cinit.c in the container. The
+// PlanOp is one step of the init's plan: decided here in the parent, done
+// by nsenter/cinit.c in the container. The
 // meaning of N and S is per operation (bootstrap.h); S[4] and S[5] are the
 // spec field and the source that error messages name.
 type PlanOp struct {
@@ -30,16 +29,13 @@ type PlanOp struct {
 	V [][]string
 }
 
-// PlanUnsupported says why the C init cannot build this rootfs (what only
-// the Go Setup does), or "" when it can: today it can build every rootfs
-// Setup can.
-func PlanUnsupported(c *Config) string {
-	return ""
-}
-
-// PlanSetup compiles Setup (c.OwnCgroups, when the spec has a "cgroup"
-// mount, decide what it shows). The hooks point (OpHooks) sits where Setup
-// calls BeforePivot.
+// PlanSetup compiles the rootfs (c.OwnCgroups, when the spec has a
+// "cgroup" mount, decide what it shows): propagation of "/", the rootfs
+// made a mount point whose parent is not shared (an overlay rootfs
+// mounted first), every spec mount in order, /dev nodes and symlinks, the
+// hooks point (OpHooks) and the createContainer hooks, then pivot_root (or,
+// with NoPivot, the host's proc and sysfs detached, then MS_MOVE and
+// chroot) and the root's propagation.
 func PlanSetup(c *Config) ([]PlanOp, error) {
 	if !filepath.IsAbs(c.Rootfs) {
 		return nil, fmt.Errorf("rootfs %q is not an absolute path", c.Rootfs)
@@ -58,7 +54,7 @@ func PlanSetup(c *Config) ([]PlanOp, error) {
 	// Then, before the rootfs bind (which it would copy out to its
 	// peers), its parent mount made private when it is still shared, and
 	// the overlay mounted on the rootfs path.
-	between, err := planParentPrivate(c.Rootfs, prop)
+	between, err := planParentPrivate(c, prop)
 	if err != nil {
 		return nil, err
 	}
@@ -105,23 +101,25 @@ func PlanSetup(c *Config) ([]PlanOp, error) {
 	ops = append(ops, dev...)
 	ops = append(ops, devRemount...)
 	// The hooks point, then the createContainer hooks (BeforePivotOps),
-	// where Setup calls BeforePivot: every mount in place, before the
+	// every mount in place, before the
 	// root changes.
 	ops = append(ops, mark("rootfs: /dev"), PlanOp{Code: nsenter.OpHooks})
 	ops = append(ops, c.BeforePivotOps...)
 	pivot := PlanOp{Code: nsenter.OpPivot, S: [6]string{c.Rootfs}}
 	if c.NoPivot {
 		pivot.N[2] = nsenter.BitNoPivot
-		// After the hooks point and right before the move, as moveRoot
-		// does it: the host's proc and sysfs mounts, which the chroot
-		// would only hide (nopivot.go), from this mount table (the
-		// init's mount namespace is a copy of it).
-		mounts, err := mountTable()
+		// After the hooks point and right before the move: the host's
+		// proc and sysfs mounts, which the chroot would only hide
+		// (nopivot.go), from the init's own mount table, whose mount ids
+		// the init checks (Config.initMounts).
+		mounts, err := c.initMounts()
 		if err != nil {
 			return nil, fmt.Errorf("--no-pivot: find the host's proc and sysfs mounts: %w", err)
 		}
+		bits := detachBits(c.UserNS, c.JoinedMountNS)
 		for _, h := range noPivotHostFS(mounts, c.Rootfs) {
-			ops = append(ops, PlanOp{Code: nsenter.OpDetach, S: [6]string{h.mountpoint, h.fstype, h.parent}})
+			ops = append(ops, PlanOp{Code: nsenter.OpDetach, N: [6]uint64{uint64(h.id), uint64(h.parentID), bits},
+				S: [6]string{h.mountpoint, h.fstype, h.parent}})
 		}
 	}
 	ops = append(ops, pivot, mark("rootfs: pivot_root"))
@@ -131,7 +129,8 @@ func PlanSetup(c *Config) ([]PlanOp, error) {
 	return ops, nil
 }
 
-// PlanFinalize compiles Finalize: masked paths, read-only paths, root.readonly.
+// PlanFinalize compiles what comes after the terminal and the hostname:
+// masked paths, read-only paths, root.readonly.
 func PlanFinalize(c *Config) []PlanOp {
 	var ops []PlanOp
 	if l := c.Spec.Linux; l != nil {
@@ -185,7 +184,7 @@ func HasCgroupMount(spec *specs.Spec) bool {
 	return false
 }
 
-// PlanHeader is what the C init needs besides the operations: the files
+// PlanHeader is what the init needs besides the operations: the files
 // below /proc a mount may cover, and the flags a bind remount restates.
 func PlanHeader() (procAllowed []string, lockable uint64) {
 	for p := range procMountAllowed {
@@ -197,8 +196,7 @@ func PlanHeader() (procAllowed []string, lockable uint64) {
 
 func mark(step string) PlanOp { return PlanOp{Code: nsenter.OpMark, S: [6]string{step}} }
 
-// planMount is Setup's mount for one spec mount, read by the same
-// newMountCtx, so both inits accept and refuse the same mounts.
+// planMount compiles one spec mount, read by newMountCtx.
 func planMount(c *Config, i int, m specs.Mount) ([]PlanOp, error) {
 	mc, err := newMountCtx(c, i, m)
 	if err != nil {
@@ -260,8 +258,8 @@ func planMount(c *Config, i int, m specs.Mount) ([]PlanOp, error) {
 				op.N[2] |= nsenter.BitCopyUpRO
 			}
 		}
-		// mountFresh's fallback: right after the op it stands in for,
-		// which runs it on EPERM.
+		// The fallback of a fresh mount the user namespace refuses: right
+		// after the op it stands in for, which runs it on EPERM.
 		if host := userNSHostInstance[m.Type]; c.UserNS && host != "" {
 			op.N[2] |= nsenter.BitHostBind
 			return []PlanOp{op, {Code: nsenter.OpHostBind, S: [6]string{host}}}, nil
@@ -270,26 +268,31 @@ func planMount(c *Config, i int, m specs.Mount) ([]PlanOp, error) {
 	return []PlanOp{op}, nil
 }
 
-// cgroupFSType is the filesystem type of the host's /sys/fs/cgroup (a
-// variable for the golden tests).
-var cgroupFSType = func() (int64, error) {
+// cgroupFSType is the filesystem type of /sys/fs/cgroup below root ("" or
+// "/proc/<pid>/root": the init's mount namespace; a variable for the
+// golden tests).
+var cgroupFSType = func(root string) (int64, error) {
 	var sfs unix.Statfs_t
-	err := unix.Statfs(cgroupRoot, &sfs)
+	err := unix.Statfs(root+cgroupRoot, &sfs)
 	return sfs.Type, err
 }
 
-// planCgroup is mountCgroup, with the init's cgroups (OwnCgroups) and this
-// (the same) mount table.
+// planCgroup compiles a "cgroup" mount, with the init's cgroups
+// (OwnCgroups) and the init's mount table (Config.mounts).
 func planCgroup(c *Config, op PlanOp) ([]PlanOp, error) {
-	fsType, err := cgroupFSType()
+	root, err := c.rootPrefix()
+	if err != nil {
+		return nil, fmt.Errorf("mount %q on %q (%s): %w", op.S[5], op.S[0], op.S[4], err)
+	}
+	fsType, err := cgroupFSType(root)
 	if err != nil {
 		return nil, fmt.Errorf("mount %q on %q (%s): statfs %s: %w", op.S[5], op.S[0], op.S[4], cgroupRoot, err)
 	}
-	// Read before waiting for the init's cgroups (the same table: the
-	// init's mount namespace is a copy of this one).
+	// Read before waiting for the init's cgroups (a new mount namespace
+	// of the init is a copy of this table).
 	var mounts []mountinfo.Mount
 	if fsType != unix.CGROUP2_SUPER_MAGIC {
-		if mounts, err = mountTable(); err != nil {
+		if mounts, err = c.mounts(); err != nil {
 			return nil, fmt.Errorf("mount %q on %q (%s): find cgroup hierarchies: %w", op.S[5], op.S[0], op.S[4], err)
 		}
 	}
@@ -337,8 +340,8 @@ func planDev(c *Config) ([]PlanOp, error) {
 		return nil, err
 	}
 	var ops []PlanOp
-	// createDevice's bindMode: in a user namespace mknod of a device is
-	// never allowed, so the host's node is bound without trying.
+	// In a user namespace mknod of a device is never allowed, so the
+	// host's node is bound without trying.
 	var bits uint64
 	if c.UserNS {
 		bits = nsenter.BitDevBind

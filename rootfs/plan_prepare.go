@@ -12,39 +12,46 @@ import (
 )
 
 // What comes between the propagation change of "/" and the rootfs bind in
-// the C init's plan (OpPrepare with BitNoBind ... OpRootBind): Setup's
-// makeParentPrivate and mountOverlayRoot, decided here.
+// the init's plan (OpPrepare with BitNoBind ... OpRootBind): the rootfs's
+// parent made private and the overlay rootfs, decided here.
 
 // mountIDs gives the ids of the mount holding path and of the mount on "/"
-// (a variable for the golden tests).
-var mountIDs = func(path string) (holding, root uint64, err error) {
-	if holding, _, err = mountIDOf(unix.AT_FDCWD, path); err != nil {
-		return 0, 0, fmt.Errorf("statx %q: %w", path, err)
+// of the mount namespace whose root is at prefix ("" for this one, or
+// "/proc/<pid>/root"; a variable for the golden tests).
+var mountIDs = func(prefix, path string) (holding, root uint64, err error) {
+	if holding, _, err = mountIDOf(unix.AT_FDCWD, prefix+path); err != nil {
+		return 0, 0, fmt.Errorf("statx %q: %w", prefix+path, err)
 	}
-	if root, _, err = mountIDOf(unix.AT_FDCWD, "/"); err != nil {
-		return 0, 0, fmt.Errorf("statx %q: %w", "/", err)
+	if root, _, err = mountIDOf(unix.AT_FDCWD, prefix+"/"); err != nil {
+		return 0, 0, fmt.Errorf("statx %q: %w", prefix+"/", err)
 	}
 	return holding, root, nil
 }
 
-// planParentPrivate is makeParentPrivate decided in the parent. The init's
-// mount namespace is a copy of this one in which every mount keeps its
-// propagation (a shared one joins the peer group of its original), so
-// this mount table and the propagation change of "/" (prop) tell whether
+// planParentPrivate makes the rootfs's parent mount private, decided in the
+// parent. A new mount namespace of the init is a copy of this one in which
+// every mount keeps its propagation (a shared one joins the peer group of
+// its original); a joined one is read through the init (Config.mounts).
+// That mount table and the propagation change of "/" (prop) tell whether
 // the mount holding the rootfs is still shared when the init gets there;
 // then its mount point is made private (OpPrivate): pivot_root refuses a
 // new root under a shared mount, and a shared parent would copy the
 // rootfs bind out to its peers.
-func planParentPrivate(rootfs string, prop uintptr) ([]PlanOp, error) {
+func planParentPrivate(c *Config, prop uintptr) ([]PlanOp, error) {
+	rootfs := c.Rootfs
 	if prop&unix.MS_REC != 0 && prop&^unix.MS_REC != unix.MS_SHARED {
 		// rslave (the default), rprivate, runbindable: nothing stays shared.
 		return nil, nil
 	}
-	holding, root, err := mountIDs(rootfs)
+	prefix, err := c.rootPrefix()
 	if err != nil {
 		return nil, fmt.Errorf("prepare rootfs %q: %w", rootfs, err)
 	}
-	mounts, err := mountTable()
+	holding, root, err := mountIDs(prefix, rootfs)
+	if err != nil {
+		return nil, fmt.Errorf("prepare rootfs %q: %w", rootfs, err)
+	}
+	mounts, err := c.mounts()
 	if err != nil {
 		return nil, fmt.Errorf("prepare rootfs %q: %w", rootfs, err)
 	}

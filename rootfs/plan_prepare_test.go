@@ -1,8 +1,10 @@
 package rootfs
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -10,9 +12,8 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
-	"berth/nsenter"
-
 	"berth/internal/mountinfo"
+	"berth/nsenter"
 )
 
 // sharedTable: "/" is shared, /b a private mount, /s a shared one and /v
@@ -62,7 +63,12 @@ func TestSharedAfter(t *testing.T) {
 // ids of the rootfs and of "/" until the test ends.
 func withMountIDs(t *testing.T, holding, root uint64) {
 	old := mountIDs
-	mountIDs = func(string) (uint64, uint64, error) { return holding, root, nil }
+	mountIDs = func(prefix, _ string) (uint64, uint64, error) {
+		if prefix != "" {
+			t.Errorf("mount ids read below %q, want this mount namespace's", prefix)
+		}
+		return holding, root, nil
+	}
 	t.Cleanup(func() { mountIDs = old })
 }
 
@@ -94,7 +100,7 @@ func TestPlanPrepare(t *testing.T) {
 	}
 
 	// Default rslave: one op, nothing read.
-	mountTable = func() ([]mountinfo.Mount, error) { t.Fatal("mount table read for rslave"); return nil, nil }
+	mountTable = func(string) ([]mountinfo.Mount, error) { t.Fatal("mount table read for rslave"); return nil, nil }
 	if ops := head(); len(ops) != 1 || ops[0].Code != nsenter.OpPrepare || ops[0].N[2] != 0 || ops[0].N[0] != unix.MS_SLAVE|unix.MS_REC {
 		t.Errorf("default: %+v", ops)
 	}
@@ -207,5 +213,67 @@ func TestPlanBeforePivotOps(t *testing.T) {
 	i := slices.Index(codes, nsenter.OpHooks)
 	if i < 0 || !slices.Equal(codes[i:i+4], []uint32{nsenter.OpHooks, nsenter.OpHook, nsenter.OpHook, nsenter.OpDetach}) {
 		t.Errorf("ops %v: want the hooks point, the two hooks, then the detaches", codes)
+	}
+}
+
+// TestPlanJoinedMountNS: with a joined mount namespace the mount facts
+// (ids, table, cgroup filesystem) are read through the init's /proc/<pid>
+// once it is known, and the plan is the one a new mount namespace gets:
+// every rootfs step, in the same order, in the joined namespace.
+func TestPlanJoinedMountNS(t *testing.T) {
+	mounts, err := mountinfo.Parse(strings.NewReader(sharedTable))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var read []string
+	oldT, oldI, oldF := mountTable, mountIDs, cgroupFSType
+	t.Cleanup(func() { mountTable, mountIDs, cgroupFSType = oldT, oldI, oldF })
+	mountTable = func(proc string) ([]mountinfo.Mount, error) { read = append(read, "table "+proc); return mounts, nil }
+	mountIDs = func(prefix, path string) (uint64, uint64, error) {
+		read = append(read, "ids "+prefix+path)
+		return 3, 1, nil
+	}
+	cgroupFSType = func(root string) (int64, error) {
+		read = append(read, "statfs "+root)
+		return unix.CGROUP2_SUPER_MAGIC, nil
+	}
+	spec := &specs.Spec{
+		Linux:  &specs.Linux{RootfsPropagation: "private"},
+		Mounts: []specs.Mount{{Destination: "/sys/fs/cgroup", Type: "cgroup", Source: "cgroup"}},
+	}
+	asked := 0
+	joined := &Config{Rootfs: "/s/rootfs", Spec: spec, NoPivot: true, OwnCgroups: map[string]string{"": "/c1"},
+		JoinedMountNS: true, InitPid: func() (int, error) { asked++; return 42, nil }}
+	plan := func(c *Config) []PlanOp {
+		t.Helper()
+		ops, err := PlanSetup(c)
+		if err == nil {
+			ops, err = ResolveCgroups(c, ops)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ops
+	}
+	got := plan(joined)
+	want := []string{"ids /proc/42/root/s/rootfs", "table /proc/42", "table /proc/42", "statfs /proc/42/root"}
+	if !slices.Equal(read, want) || asked == 0 {
+		t.Errorf("joined: facts read %q (pid asked %d times), want %q", read, asked, want)
+	}
+	read = nil
+	fresh := *joined
+	fresh.JoinedMountNS = false
+	if w := plan(&fresh); !reflect.DeepEqual(got, w) {
+		t.Errorf("joined plan:\n%+v\nwant the new namespace's:\n%+v", got, w)
+	}
+	// The --no-pivot list is read in the init's own namespace, new or
+	// joined: the init checks its mount ids.
+	if want := []string{"ids /s/rootfs", "table ", "table /proc/42", "statfs "}; !slices.Equal(read, want) {
+		t.Errorf("new namespace: facts read %q, want %q", read, want)
+	}
+	// The init's pid is not known (create failed meanwhile): no plan.
+	joined.InitPid = func() (int, error) { return 0, errors.New("create failed") }
+	if _, err := PlanSetup(joined); err == nil || err.Error() != `prepare rootfs "/s/rootfs": create failed` {
+		t.Errorf("no pid: %v", err)
 	}
 }

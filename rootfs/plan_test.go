@@ -1,6 +1,7 @@
 package rootfs
 
 import (
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -9,41 +10,9 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
-	"berth/nsenter"
-
 	"berth/internal/mountinfo"
+	"berth/nsenter"
 )
-
-// TestPlanUnsupported: nothing keeps the Go init any more; every root
-// propagation, the overlay rootfs, tmpcopyup, a user namespace and
-// linux.mountLabel are the C init's.
-func TestPlanUnsupported(t *testing.T) {
-	for _, tc := range []struct {
-		edit func(*Config)
-		want bool // supported
-	}{
-		{func(*Config) {}, true},
-		{func(c *Config) { c.Spec.Linux.RootfsPropagation = "rslave" }, true},
-		{func(c *Config) { c.Spec.Linux.RootfsPropagation = "rprivate" }, true},
-		{func(c *Config) { c.Spec.Linux.RootfsPropagation = "private" }, true},
-		{func(c *Config) { c.Spec.Linux.RootfsPropagation = "slave" }, true},
-		{func(c *Config) { c.Spec.Linux.RootfsPropagation = "shared" }, true},
-		{func(c *Config) { c.Spec.Linux.RootfsPropagation = "rshared" }, true},
-		{func(c *Config) { c.Spec.Linux.RootfsPropagation = "unbindable" }, true},
-		{func(c *Config) { c.Spec.Annotations = map[string]string{OverlayAnnotation: "/l"} }, true},
-		{func(c *Config) {
-			c.Spec.Mounts = []specs.Mount{{Destination: "/tmp", Type: "tmpfs", Options: []string{"tmpcopyup"}}}
-		}, true},
-		{func(c *Config) { c.UserNS = true }, true},
-		{func(c *Config) { c.Spec.Linux.MountLabel = "system_u:object_r:container_file_t:s0" }, true},
-	} {
-		c := &Config{Spec: &specs.Spec{Linux: &specs.Linux{}}}
-		tc.edit(c)
-		if got := PlanUnsupported(c) == ""; got != tc.want {
-			t.Errorf("%+v %+v: supported %v, want %v (%q)", c.Spec.Linux, c, got, tc.want, PlanUnsupported(c))
-		}
-	}
-}
 
 // goldenMounts is a host's mount table for the --no-pivot list: full proc
 // and sysfs mounts, one of each inside the rootfs, a proc that is not the
@@ -73,11 +42,16 @@ func withMountTable(t *testing.T, text string) {
 		t.Fatal(err)
 	}
 	old := mountTable
-	mountTable = func() ([]mountinfo.Mount, error) { return mounts, nil }
+	mountTable = func(proc string) ([]mountinfo.Mount, error) {
+		if proc != "" {
+			t.Errorf("mount table of %q read, want this mount namespace's", proc)
+		}
+		return mounts, nil
+	}
 	t.Cleanup(func() { mountTable = old })
 }
 
-// TestPlanSetup: the plan has Setup's steps in Setup's order, with the
+// TestPlanSetup: the plan has the rootfs's steps in runc's order, with the
 // options parsed, relative bind sources joined with the bundle, the
 // checks flagged, /dev left alone when it is a bind mount, the hooks
 // point before pivot_root, and with --no-pivot the host's full proc and
@@ -115,15 +89,41 @@ func TestPlanSetup(t *testing.T) {
 	if !slices.Equal(codes, want) {
 		t.Fatalf("ops %v, want %v", codes, want)
 	}
-	var detached [][3]string
-	for _, op := range ops {
-		if op.Code == nsenter.OpDetach {
-			detached = append(detached, [3]string{op.S[0], op.S[1], op.S[2]})
+	// Deepest first, each with its mount id and its parent's.
+	detached := func(ops []PlanOp) []string {
+		var out []string
+		for _, op := range ops {
+			if op.Code == nsenter.OpDetach {
+				out = append(out, fmt.Sprintf("%d %s %s %d %s %d", op.N[0], op.S[0], op.S[1], op.N[1], op.S[2], op.N[2]))
+			}
 		}
+		return out
 	}
-	if want := [][3]string{{"/proc", "proc", "/"}, {"/sys", "sysfs", "/"}, {"/run/sys copy", "sysfs", "/run"}, {"/b/rootfs2/proc", "proc", "/"}}; !slices.Equal(detached, want) {
-		t.Errorf("--no-pivot detaches %q, want %q", detached, want)
+	if got, want := detached(ops), []string{"51 /run/sys copy sysfs 49 /run 0", "22 /proc proc 27 / 0", "23 /sys sysfs 27 / 0", "55 /b/rootfs2/proc proc 27 / 0"}; !slices.Equal(got, want) {
+		t.Errorf("--no-pivot detaches %q, want %q", got, want)
 	}
+	// In a user namespace the copies are locked: covered, not unmounted;
+	// in a joined mount namespace of one, covered where the unmount is
+	// refused.
+	c.UserNS = true
+	if ops, err = PlanSetup(c); err != nil {
+		t.Fatal(err)
+	}
+	if got := detached(ops); len(got) != 4 || got[1] != "22 /proc proc 27 / "+fmt.Sprint(nsenter.BitCover) {
+		t.Errorf("user namespace: %q", got)
+	}
+	c.JoinedMountNS = true
+	mountTableWas := mountTable
+	mountTable = func(string) ([]mountinfo.Mount, error) { return mountTableWas("") }
+	if ops, err = PlanSetup(c); err != nil {
+		t.Fatal(err)
+	}
+	if got := detached(ops); len(got) != 4 || got[1] != "22 /proc proc 27 / "+fmt.Sprint(nsenter.BitCoverOnEINVAL) {
+		t.Errorf("joined mount namespace, user namespace: %q", got)
+	}
+	mountTable = mountTableWas
+	c.UserNS, c.JoinedMountNS = false, false
+	ops, _ = PlanSetup(c)
 	proc, bind, remount, tmpfs := ops[2], ops[3], ops[4], ops[5]
 	if remount.Code != nsenter.OpRemount || remount.N[2]&nsenter.BitRemount == 0 {
 		t.Errorf("a bind remount keeps the locked flags (remount_bind): %+v", remount)
@@ -159,7 +159,7 @@ func TestPlanSetup(t *testing.T) {
 	}
 	c.Spec.Mounts = []specs.Mount{{Destination: "/x", Type: "tmpfs", Options: []string{"bogus-opt=1", "nosuchflag"}}}
 	if _, err := PlanSetup(c); err != nil {
-		t.Errorf("unknown options go to data as Setup does: %v", err)
+		t.Errorf("unknown options go to data: %v", err)
 	}
 	c.Spec.Mounts = []specs.Mount{{Destination: "/x", Type: "bind"}}
 	if _, err := PlanSetup(c); err == nil || err.Error() != "spec mounts[0].source: empty for a bind mount" {
@@ -169,7 +169,7 @@ func TestPlanSetup(t *testing.T) {
 
 // TestPlanMountLabel: linux.mountLabel goes into the data of every fresh
 // mount that takes a context= option, of the tmpfs that masks a directory
-// and of the v1 cgroup tmpfs, as Setup and Finalize pass it; proc, sysfs
+// and of the v1 cgroup tmpfs; proc, sysfs
 // and mqueue keep their data, and an mqueue gets the label as an xattr
 // (BitMqueueLabel, after the OpMountLabel that carries it).
 func TestPlanMountLabel(t *testing.T) {
@@ -346,7 +346,7 @@ func TestPlanCgroupFallbacks(t *testing.T) {
 		return out
 	}
 
-	cgroupFSType = func() (int64, error) { return unix.CGROUP2_SUPER_MAGIC, nil }
+	cgroupFSType = func(string) (int64, error) { return unix.CGROUP2_SUPER_MAGIC, nil }
 	ops := resolve(&Config{Spec: spec, Rootfs: "/b/rootfs", UserNS: true, OwnCgroups: map[string]string{"": "/berth/c1"}})
 	if len(ops) != 1 || ops[0].Code != nsenter.OpCgroup2 || ops[0].S[1] != "/sys/fs/cgroup/berth/c1" || ops[0].S[2] != "" ||
 		ops[0].N[0] != unix.MS_RDONLY|unix.MS_NOSUID {
@@ -358,7 +358,7 @@ func TestPlanCgroupFallbacks(t *testing.T) {
 32 30 0:28 / /sys/fs/cgroup/cpu,cpuacct rw,nosuid,nodev,noexec,relatime - cgroup cgroup rw,cpu,cpuacct
 33 30 0:29 /c1 /sys/fs/cgroup/memory rw,nosuid,nodev,noexec,relatime - cgroup cgroup rw,memory
 `)
-	cgroupFSType = func() (int64, error) { return unix.TMPFS_MAGIC, nil }
+	cgroupFSType = func(string) (int64, error) { return unix.TMPFS_MAGIC, nil }
 	own := map[string]string{"": "/berth/c1", "cpu,cpuacct": "/berth/c1", "memory": "/other"}
 	for _, cgroupNS := range []bool{false, true} {
 		ops = resolve(&Config{Spec: spec, Rootfs: "/b/rootfs", UserNS: true, CgroupNS: cgroupNS, OwnCgroups: own})
@@ -382,7 +382,7 @@ func TestPlanCgroupFallbacks(t *testing.T) {
 }
 
 // TestPlanOverlayUserNS: an overlay rootfs with a user namespace is refused
-// by the plan with the Go Setup's line (the lowers' trusted.* xattrs).
+// by the plan, naming the lowers' trusted.* xattrs.
 func TestPlanOverlayUserNS(t *testing.T) {
 	lower := t.TempDir()
 	c := &Config{
@@ -392,7 +392,7 @@ func TestPlanOverlayUserNS(t *testing.T) {
 	_, err := PlanSetup(c)
 	_, _, _, _, goErr := c.overlayDirs()
 	if err == nil || goErr == nil || err.Error() != goErr.Error() || !strings.Contains(err.Error(), "user namespace") {
-		t.Errorf("plan: %v; Setup: %v", err, goErr)
+		t.Errorf("plan: %v; overlayDirs: %v", err, goErr)
 	}
 }
 
@@ -426,5 +426,30 @@ func TestPlanDevReadonly(t *testing.T) {
 	}
 	if links < 0 || remount < links {
 		t.Errorf("the read-only remount (op %d) must follow the /dev links (op %d)", remount, links)
+	}
+}
+
+// TestNoPivotHostFS: the host's full proc and sysfs mounts, deepest first
+// (a proc inside the host's /sys is handled before /sys, so its mount
+// point still leads to it), and none that a mount on top of its root
+// hides (its mount point names the mount on top).
+func TestNoPivotHostFS(t *testing.T) {
+	mounts, err := mountinfo.Parse(strings.NewReader(`1 0 254:0 / / rw - ext4 /dev/vda rw
+2 1 0:21 / /proc rw - proc proc rw
+3 1 0:22 / /sys rw - sysfs sysfs rw
+4 3 0:23 / /sys/x rw - tmpfs tmpfs rw
+5 4 0:21 / /sys/x/proc rw - proc proc rw
+6 1 0:24 / /hidden rw - proc proc rw
+7 6 0:25 / /hidden rw - tmpfs tmpfs rw
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, h := range noPivotHostFS(mounts, "/b/rootfs") {
+		got = append(got, fmt.Sprintf("%d %s %d %s", h.id, h.mountpoint, h.parentID, h.parent))
+	}
+	if want := []string{"5 /sys/x/proc 4 /sys/x", "2 /proc 1 /", "3 /sys 1 /"}; !slices.Equal(got, want) {
+		t.Errorf("got %q, want %q", got, want)
 	}
 }

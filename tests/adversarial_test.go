@@ -19,10 +19,10 @@ import (
 )
 
 // The adversarial suite: a hostile image (rootfs), hostile volumes and a
-// hostile caller, against every code path that sets up a container or an
-// exec process. berth has four: the C init (create/run by default), the Go
-// init (BERTH_INIT_GO=1), the C exec (exec by default) and the Go exec
-// (BERTH_EXEC_GO=1). Every test runs as one subtest per relevant path.
+// hostile caller, against every way berth sets up a container or an exec
+// process: the init (nsenter/cinit.c), without and with a user namespace
+// (where the plan binds devices and host instances instead), and the exec
+// process (cexec.c). Every test runs as one subtest per relevant path.
 //
 // Whatever the attack, a workload that runs must end with exactly the
 // spec's capability sets and see nothing of the host. The sets are read
@@ -47,13 +47,11 @@ var advDockerCaps = []string{
 	"CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
 }
 
-// advPath is one of berth's container or exec setup paths, chosen by an
-// environment variable of berth's.
+// advPath is one of the ways berth sets up a container or an exec process.
 type advPath struct {
 	name string
-	env  string // forced into berth's environment; "" for the default path
 	// userns: the container gets a user namespace (addUserNS), which the
-	// C init builds with the plan's fallbacks (host device binds, ...).
+	// init builds with the plan's fallbacks (host device binds, ...).
 	userns bool
 	// rootless: berth runs as an unprivileged user (advFor makes one per
 	// subtest: user) that makes the user namespace itself.
@@ -62,10 +60,9 @@ type advPath struct {
 }
 
 var (
-	advInitPaths = []advPath{{name: "c-init"}, {name: "go-init", env: "BERTH_INIT_GO=1"}, {name: "c-init-userns", userns: true},
+	advInitPaths = []advPath{{name: "c-init"}, {name: "c-init-userns", userns: true},
 		{name: "c-init-rootless", userns: true, rootless: true}}
-	advExecPaths = []advPath{{name: "c-exec"}, {name: "go-exec", env: "BERTH_EXEC_GO=1"},
-		{name: "c-exec-rootless", userns: true, rootless: true}}
+	advExecPaths = []advPath{{name: "c-exec"}, {name: "c-exec-rootless", userns: true, rootless: true}}
 )
 
 // advUserNS gives b the path's user namespace, or takes it away.
@@ -104,19 +101,14 @@ func advFor(t *testing.T, r *runtime, p advPath) (*runtime, advPath) {
 	return p.user.runtime(t), p
 }
 
-// environ is the test's environment with exactly this path's variable (the
-// suite may itself run under BERTH_INIT_GO=1) and the token that marks the
+// environ is the test's environment with the token that marks the
 // processes of this call (see tokenProcesses).
 func (p advPath) environ(token string) []string {
 	var env []string
 	for _, e := range os.Environ() {
-		if !strings.HasPrefix(e, "BERTH_INIT_GO=") && !strings.HasPrefix(e, "BERTH_EXEC_GO=") &&
-			!strings.HasPrefix(e, tokenVar+"=") {
+		if !strings.HasPrefix(e, tokenVar+"=") {
 			env = append(env, e)
 		}
-	}
-	if p.env != "" {
-		env = append(env, p.env)
 	}
 	return append(env, tokenVar+"="+token)
 }
@@ -313,17 +305,12 @@ func advRunAsIs(t *testing.T, r *runtime, p advPath, b *bundle, adjust func(*exe
 	return id, res
 }
 
-// advCheckInitPath: the C init subtest must not have fallen back to the Go
-// init (the fixture would then test the Go init twice), and the Go one
-// must have been forced.
+// advCheckInitPath: a container that ran was set up by the init's plan
+// (its steps are in the --debug log).
 func advCheckInitPath(t *testing.T, p advPath, res result, log string) {
 	t.Helper()
-	const goInit = "create: the Go init runs"
-	switch {
-	case p.env == "" && strings.Contains(log, goInit):
-		t.Errorf("%s: the Go init ran instead of the C init:\n%s", p.name, log)
-	case p.env != "" && res.code == 0 && !strings.Contains(log, goInit):
-		t.Errorf("%s: the Go init was not forced (%s):\n%s", p.name, p.env, log)
+	if res.code == 0 && !strings.Contains(log, "create: init: plan received") {
+		t.Errorf("%s: the init's steps are not in the log:\n%s", p.name, log)
 	}
 }
 

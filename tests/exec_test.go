@@ -3,7 +3,6 @@ package tests
 import (
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -120,33 +119,25 @@ func TestExec(t *testing.T) {
 
 // TestExecTerminal: exec -t with a console socket sends the pty master,
 // the process has the slave as its controlling tty and process.consoleSize
-// applied; both on the C path (the stub makes the pty) and the Go path.
+// applied (the exec process makes the pty).
 func TestExecTerminal(t *testing.T) {
 	r := newRuntime(t)
 	c := runningSleeper(t, r)
-	for _, path := range []string{"c", "go"} {
-		t.Run(path, func(t *testing.T) {
-			sock, ln, got := listenConsole(t)
-			defer ln.Close()
-			proc := filepath.Join(testDir(t, "proc"), "process.json")
-			writeFile(t, proc, `{"terminal":true,"consoleSize":{"height":33,"width":101},"user":{"uid":0,"gid":0},`+
-				`"args":["sh"],"env":["PATH=/bin","TERM=dumb"],"cwd":"/"}`)
-			res := r.runCmd(func(cmd *exec.Cmd) {
-				if path == "go" {
-					cmd.Env = append(cmd.Environ(), "BERTH_EXEC_GO=1")
-				}
-			}, "exec", "-d", "--console-socket", sock, "--process", proc, c.id)
-			if res.code != 0 {
-				t.Fatalf("exec -d --process (terminal): %s", res)
-			}
-			m := waitConsole(t, got, "exec")
-			defer m.f.Close()
-			m.f.Write([]byte("tty; stty size; echo ok-$((6*7)); exit\n"))
-			out := readUntil(m.f, "ok-42", 15*time.Second)
-			if !strings.Contains(out, "ok-42") || !strings.Contains(out, "/dev/pts/") || !strings.Contains(out, "33 101") {
-				t.Errorf("exec -t: terminal output %q, want a /dev/pts tty, size 33 101 and ok-42", out)
-			}
-		})
+	sock, ln, got := listenConsole(t)
+	defer ln.Close()
+	proc := filepath.Join(testDir(t, "proc"), "process.json")
+	writeFile(t, proc, `{"terminal":true,"consoleSize":{"height":33,"width":101},"user":{"uid":0,"gid":0},`+
+		`"args":["sh"],"env":["PATH=/bin","TERM=dumb"],"cwd":"/"}`)
+	res := r.run("exec", "-d", "--console-socket", sock, "--process", proc, c.id)
+	if res.code != 0 {
+		t.Fatalf("exec -d --process (terminal): %s", res)
+	}
+	m := waitConsole(t, got, "exec")
+	defer m.f.Close()
+	m.f.Write([]byte("tty; stty size; echo ok-$((6*7)); exit\n"))
+	out := readUntil(m.f, "ok-42", 15*time.Second)
+	if !strings.Contains(out, "ok-42") || !strings.Contains(out, "/dev/pts/") || !strings.Contains(out, "33 101") {
+		t.Errorf("exec -t: terminal output %q, want a /dev/pts tty, size 33 101 and ok-42", out)
 	}
 }
 
@@ -340,34 +331,26 @@ func atoi(t *testing.T, s string) int {
 }
 
 // TestExecCapNotInheritable: `exec --cap` adds to the bounding, effective
-// and permitted sets, never to the inheritable one (CVE-2022-29162), on
-// both exec paths; ambient gets it only where the spec made it inheritable.
+// and permitted sets, never to the inheritable one (CVE-2022-29162);
+// ambient gets it only where the spec made it inheritable.
 func TestExecCapNotInheritable(t *testing.T) {
 	r := newRuntime(t)
 	b := newBundle(t, "sleep", "1000")
 	b.spec.Process.Capabilities.Inheritable = []string{"CAP_KILL"}
 	c := r.create(b)
 	c.start()
-	for _, path := range []struct{ name, env string }{{"c", ""}, {"go", "BERTH_EXEC_GO=1"}} {
-		t.Run(path.name, func(t *testing.T) {
-			res := r.runCmd(func(cmd *exec.Cmd) {
-				if path.env != "" {
-					cmd.Env = append(os.Environ(), path.env)
-				}
-			}, "exec", "--cap", "CAP_SYS_ADMIN", "--cap", "CAP_KILL", c.id, "grep", "-E", "^Cap(Inh|Amb|Eff)", "/proc/self/status")
-			if res.code != 0 {
-				t.Fatalf("exec: %s", res)
-			}
-			// CAP_KILL is bit 5: inheritable and ambient hold it alone.
-			for _, want := range []string{"CapInh:\t0000000000000020", "CapAmb:\t0000000000000020"} {
-				if !strings.Contains(res.stdout, want) {
-					t.Errorf("want %q: %s", want, res.stdout)
-				}
-			}
-			_, eff, _ := strings.Cut(res.stdout, "CapEff:\t")
-			if v, err := strconv.ParseUint(strings.TrimSpace(strings.Split(eff, "\n")[0]), 16, 64); err != nil || v&(1<<21) == 0 {
-				t.Errorf("--cap CAP_SYS_ADMIN (bit 21) not effective: %s", res.stdout)
-			}
-		})
+	res := r.run("exec", "--cap", "CAP_SYS_ADMIN", "--cap", "CAP_KILL", c.id, "grep", "-E", "^Cap(Inh|Amb|Eff)", "/proc/self/status")
+	if res.code != 0 {
+		t.Fatalf("exec: %s", res)
+	}
+	// CAP_KILL is bit 5: inheritable and ambient hold it alone.
+	for _, want := range []string{"CapInh:\t0000000000000020", "CapAmb:\t0000000000000020"} {
+		if !strings.Contains(res.stdout, want) {
+			t.Errorf("want %q: %s", want, res.stdout)
+		}
+	}
+	_, eff, _ := strings.Cut(res.stdout, "CapEff:\t")
+	if v, err := strconv.ParseUint(strings.TrimSpace(strings.Split(eff, "\n")[0]), 16, 64); err != nil || v&(1<<21) == 0 {
+		t.Errorf("--cap CAP_SYS_ADMIN (bit 21) not effective: %s", res.stdout)
 	}
 }

@@ -2,7 +2,6 @@ package tests
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -10,9 +9,9 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
-// The container init has two implementations: the C one (nsenter/cinit.c)
-// for the common spec and the Go one for the rest (and under
-// BERTH_INIT_GO=1). These tests hold them to the same container.
+// The container init (nsenter/cinit.c) runs the plan the parent compiled:
+// these tests run a spec that touches every kind of operation and read
+// the container it made from inside.
 
 // initProbe prints what a container's setup decides, without what differs
 // from run to run (mount ids, peer groups, dates, pids).
@@ -72,77 +71,57 @@ func initPathBundle(t *testing.T) *bundle {
 	return b
 }
 
-// runBothInits runs b once with each init and returns both outputs, with
-// --debug so that the log shows which one ran.
-func runBothInits(t *testing.T, r *runtime, b *bundle) (cOut, goOut string) {
+// runInit runs b (`run`, with --debug --log) and returns its output with
+// the id replaced by ID, after checking from the log that the init ran
+// its plan.
+func runInit(t *testing.T, r *runtime, b *bundle, extra ...string) string {
 	t.Helper()
 	b.write(t)
-	for _, goInit := range []bool{false, true} {
-		id := r.newID()
-		res := r.runCmd(func(cmd *exec.Cmd) { cmd.Env = initEnv(goInit) }, "--debug", "run", "--bundle", b.dir, id)
-		if res.code != 0 {
-			t.Fatalf("BERTH_INIT_GO=%v: %s", goInit, res)
-		}
-		ranC := strings.Contains(res.stderr, "create: init: plan received")
-		if ranC == goInit {
-			t.Fatalf("BERTH_INIT_GO=%v: the C init ran: %v; log:\n%s", goInit, ranC, res.stderr)
-		}
-		// The default cgroupsPath is named after the id.
-		out := strings.ReplaceAll(res.stdout, id, "ID")
-		if goInit {
-			goOut = out
-		} else {
-			cOut = out
-		}
+	id := r.newID()
+	res := initCall(t, r, nil, append(append([]string{"run"}, extra...), "--bundle", b.dir, id)...)
+	if res.code != 0 {
+		t.Fatalf("run %v: %s", extra, res)
 	}
-	return cOut, goOut
+	// The default cgroupsPath is named after the id.
+	return strings.ReplaceAll(res.stdout, id, "ID")
 }
 
-// TestInitPathsAgree: the same spec gives the same container (mount table
-// with options, /dev, capabilities, no_new_privs, seccomp, identity,
-// environment, limits, loopback) whichever init builds it.
-func TestInitPathsAgree(t *testing.T) {
+// TestInitContainer: the container is what the spec asks for: the mount
+// table with its options, /dev, capabilities, no_new_privs, seccomp,
+// identity, environment, limits, loopback.
+func TestInitContainer(t *testing.T) {
 	r := newRuntime(t)
-	b := initPathBundle(t)
-	cOut, goOut := runBothInits(t, r, b)
-	if !strings.Contains(cOut, "probe-done") {
-		t.Fatalf("probe did not finish: %q", cOut)
+	out := runInit(t, r, initPathBundle(t))
+	if !strings.Contains(out, "probe-done") {
+		t.Fatalf("probe did not finish: %q", out)
 	}
 	for _, want := range []string{
-		" /mnt/dir ro,", " /etc/hostfile ", "crw-r----- 7 8 10, 229 fuse", "prw-rw-rw- 0 0", "hostname berth-test domain paths.example umask 0027 nofile 1024 cwd /tmp",
-		"uid=1000(user) gid=1000(user) groups=5(tty),6", "FOO=bar", "NoNewPrivs:\t1", "Seccomp:\t2", "lo: <LOOPBACK,UP",
+		" / ro,", " /mnt/dir ro,noexec,", " /etc/hostfile ", " /etc ro,", " /run rw,nosuid,nodev,", "mode=700",
+		" /sys/fs/cgroup ro,nosuid,nodev,noexec,", "/null /proc/keys ", " /proc/acpi ro,", "/sys /proc/sys ro,",
+		"crw-r----- 7 8 10, 229 fuse", "prw-rw-rw- 0 0", "hostname berth-test domain paths.example umask 0027 nofile 1024 cwd /tmp",
+		"uid=1000(user) gid=1000(user) groups=5(tty),6", "FOO=bar", "NoNewPrivs:\t1", "Seccomp:\t2", "CapBnd:\t0000000020000420", "lo: <LOOPBACK,UP",
 	} {
-		if !strings.Contains(cOut, want) {
-			t.Errorf("C init: %q missing from\n%s", want, cOut)
+		if !strings.Contains(out, want) {
+			t.Errorf("%q missing from\n%s", want, out)
 		}
-	}
-	if cOut != goOut {
-		t.Errorf("the two inits made different containers:\n%s", lineDiff(goOut, cOut))
 	}
 }
 
-// TestInitPathsNoPivot: --no-pivot (MS_MOVE + chroot) agrees too.
-func TestInitPathsNoPivot(t *testing.T) {
+// TestInitNoPivot: --no-pivot (MS_MOVE + chroot, the host's proc and
+// sysfs detached first) makes the same container as pivot_root.
+func TestInitNoPivot(t *testing.T) {
 	r := newRuntime(t)
 	b := newShBundle(t, initProbe)
-	b.write(t)
-	var outs [2]string
-	for i, goInit := range []bool{false, true} {
-		id := r.newID()
-		res := r.runCmd(func(cmd *exec.Cmd) { cmd.Env = initEnv(goInit) }, "run", "--no-pivot", "--bundle", b.dir, id)
-		if res.code != 0 {
-			t.Fatalf("BERTH_INIT_GO=%v run --no-pivot: %s", goInit, res)
-		}
-		outs[i] = strings.ReplaceAll(res.stdout, id, "ID")
-	}
-	if outs[0] != outs[1] {
-		t.Errorf("--no-pivot: the two inits made different containers:\n%s", lineDiff(outs[1], outs[0]))
+	pivot := runInit(t, r, b)
+	noPivot := runInit(t, r, b, "--no-pivot")
+	if !strings.Contains(pivot, "probe-done") || pivot != noPivot {
+		t.Errorf("--no-pivot made another container than pivot_root:\n%s", lineDiff(pivot, noPivot))
 	}
 }
 
-// TestInitPathsErrors: a failure in each part of the C init's plan is one
-// line naming the field, as from the Go init, and leaves nothing behind.
-func TestInitPathsErrors(t *testing.T) {
+// TestInitErrors: a failure in each part of the init's plan is one line
+// naming the field, and leaves nothing behind.
+func TestInitErrors(t *testing.T) {
 	r := newRuntime(t)
 	for _, tc := range []struct {
 		name  string
@@ -173,37 +152,16 @@ func TestInitPathsErrors(t *testing.T) {
 		{"missing executable", func(t *testing.T, b *bundle) { b.spec.Process.Args = []string{"/no/such/binary"} }, []string{"process.args[0]", "/no/such/binary"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			for _, goInit := range []bool{false, true} {
-				b := newBundle(t, "true")
-				tc.edit(t, b)
-				b.write(t)
-				id := r.newID()
-				before := hostMounts()
-				res := r.runCmd(func(cmd *exec.Cmd) { cmd.Env = initEnv(goInit) }, "create", "--bundle", b.dir, id)
-				if !goInit {
-					assertErrorLine(t, res, tc.hints...)
-				} else if res.code == 0 {
-					t.Errorf("BERTH_INIT_GO=1: create succeeded")
-				}
-				assertNothingLeft(t, r, id, before)
-			}
+			b := newBundle(t, "true")
+			tc.edit(t, b)
+			b.write(t)
+			id := r.newID()
+			before := hostMounts()
+			res := initCall(t, r, nil, "create", "--bundle", b.dir, id)
+			assertErrorLine(t, res, tc.hints...)
+			assertNothingLeft(t, r, id, before)
 		})
 	}
-}
-
-// initEnv is the test's environment with BERTH_INIT_GO=1 exactly when
-// goInit (the suite may itself run under BERTH_INIT_GO=1).
-func initEnv(goInit bool) []string {
-	var env []string
-	for _, e := range os.Environ() {
-		if !strings.HasPrefix(e, "BERTH_INIT_GO=") {
-			env = append(env, e)
-		}
-	}
-	if goInit {
-		env = append(env, "BERTH_INIT_GO=1")
-	}
-	return env
 }
 
 // lineDiff lists the lines only in want (-) and only in got (+).

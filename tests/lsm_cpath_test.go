@@ -11,25 +11,20 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
-// linux.sysctl, the LSM fields and the seccomp listener through the C
-// executor (nsenter/cinit.c, cexec.c, procfs.c), held to what the Go init
-// and exec do with the same spec.
+// linux.sysctl, the LSM fields and the seccomp listener through the
+// executor (nsenter/cinit.c, cexec.c, procfs.c).
 
 // TestCPathSysctl: sysctls are written by the C init, after the hostname
 // (kernel.hostname wins), through a procfs of its own: a rootfs whose
 // /proc is a plain directory with files in it (no proc mount) does not
 // get the writes. An unknown sysctl is one line naming the key and the
-// file, from either init, and leaves nothing behind.
+// file, and leaves nothing behind.
 func TestCPathSysctl(t *testing.T) {
 	r := newRuntime(t)
 	b := newShBundle(t, "cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/msgmax; hostname")
 	b.spec.Linux.Sysctl = map[string]string{"net.ipv4.ip_forward": "1", "kernel.msgmax": "4321", "kernel.hostname": "from-sysctl"}
-	cOut, goOut := runBothInits(t, r, b)
-	if got := strings.Join(lines(cOut), " "); got != "1 4321 from-sysctl" {
-		t.Errorf("C init: sysctls inside %q, want 1 4321 from-sysctl", got)
-	}
-	if cOut != goOut {
-		t.Errorf("the two inits disagree:\n%s", lineDiff(goOut, cOut))
+	if got := strings.Join(lines(runInit(t, r, b)), " "); got != "1 4321 from-sysctl" {
+		t.Errorf("sysctls inside %q, want 1 4321 from-sysctl", got)
 	}
 
 	t.Run("rootfs /proc is not a procfs", func(t *testing.T) {
@@ -41,46 +36,36 @@ func TestCPathSysctl(t *testing.T) {
 		}
 		writeFile(t, filepath.Join(fake, "hostname"), "fake\n")
 		b.spec.Linux.Sysctl = map[string]string{"kernel.hostname": "from-sysctl"}
-		cOut, goOut := runBothInits(t, r, b)
-		if got := strings.Join(lines(cOut), " "); got != "from-sysctl fake" {
-			t.Errorf("C init: %q, want the real hostname from the sysctl and the rootfs's file untouched", got)
-		}
-		if cOut != goOut {
-			t.Errorf("the two inits disagree:\n%s", lineDiff(goOut, cOut))
+		if got := strings.Join(lines(runInit(t, r, b)), " "); got != "from-sysctl fake" {
+			t.Errorf("%q, want the real hostname from the sysctl and the rootfs's file untouched", got)
 		}
 	})
 
 	t.Run("user namespace", func(t *testing.T) {
-		// Both inits write them from inside the user namespace, through a
-		// fresh procfs or, where the kernel refuses one there, the
-		// container's verified /proc.
+		// Written from inside the user namespace, through a fresh procfs
+		// or, where the kernel refuses one there, the container's
+		// verified /proc.
 		b := newShBundle(t, "cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/msgmax; id -u")
 		b.spec.Linux.Sysctl = map[string]string{"net.ipv4.ip_forward": "1", "kernel.msgmax": "4321"}
 		addUserNS(t, b)
-		cOut, goOut := runBothInits(t, r, b)
-		if got := strings.Join(lines(cOut), " "); got != "1 4321 0" {
-			t.Errorf("C init in a user namespace: %q, want 1 4321 0", got)
-		}
-		if cOut != goOut {
-			t.Errorf("the two inits disagree:\n%s", lineDiff(goOut, cOut))
+		if got := strings.Join(lines(runInit(t, r, b)), " "); got != "1 4321 0" {
+			t.Errorf("in a user namespace: %q, want 1 4321 0", got)
 		}
 	})
 
 	t.Run("unknown sysctl", func(t *testing.T) {
-		for _, goInit := range []bool{false, true} {
-			b := newShBundle(t, "echo should-not-run")
-			b.spec.Linux.Sysctl = map[string]string{"net.ipv4.berth_no_such": "1"}
-			b.write(t)
-			id := r.newID()
-			before := hostMounts()
-			res := r.runCmd(func(cmd *exec.Cmd) { cmd.Env = initEnv(goInit) }, "create", "--bundle", b.dir, id)
-			assertErrorLine(t, res)
-			want := `linux.sysctl "net.ipv4.berth_no_such": openat2 /proc/sys/net/ipv4/berth_no_such: no such file or directory`
-			if !strings.Contains(res.stderr, want) {
-				t.Errorf("BERTH_INIT_GO=%v: error %q, want %q", goInit, res.stderr, want)
-			}
-			assertNothingLeft(t, r, id, before)
+		b := newShBundle(t, "echo should-not-run")
+		b.spec.Linux.Sysctl = map[string]string{"net.ipv4.berth_no_such": "1"}
+		b.write(t)
+		id := r.newID()
+		before := hostMounts()
+		res := initCall(t, r, nil, "create", "--bundle", b.dir, id)
+		assertErrorLine(t, res)
+		want := `linux.sysctl "net.ipv4.berth_no_such": openat2 /proc/sys/net/ipv4/berth_no_such: no such file or directory`
+		if !strings.Contains(res.stderr, want) {
+			t.Errorf("error %q, want %q", res.stderr, want)
 		}
+		assertNothingLeft(t, r, id, before)
 	})
 }
 
@@ -121,111 +106,94 @@ exec "$@"`
 // /proc/<pid>/task/<tid>/attr/.
 var attrPath = regexp.MustCompile(`/proc/[0-9]+/task/[0-9]+/attr/`)
 
-// TestCPathLSMLabel: process.selinuxLabel goes through the C init: its
+// TestCPathLSMLabel: process.selinuxLabel goes through the init: its
 // exec attribute is opened while create runs, and written after `berth
 // start` released the fifo (the kernel refuses it here, so start fails and
 // the workload never runs), by the init itself (pid 1 of its namespace,
 // one thread). exec --process-label writes it from the C exec, just before
-// the execve. The Go paths fail at the same points with the same line.
+// the execve.
 func TestCPathLSMLabel(t *testing.T) {
 	r := fakeLSMRuntime(t)
 	const label = "system_u:system_r:container_t:s0:c1,c2"
 	want := `process.selinuxLabel "` + label + `": write "` + label + `" to /proc/1/task/1/attr/exec: invalid argument`
-	for _, goInit := range []bool{false, true} {
-		b := newShBundle(t, "touch /ran")
-		b.spec.Process.SelinuxLabel = label
-		b.write(t)
-		id := r.newID()
-		env := func(cmd *exec.Cmd) { cmd.Env = initEnv(goInit) }
-		res := r.runCmd(env, "--debug", "create", "--bundle", b.dir, id)
-		if res.code != 0 {
-			t.Fatalf("BERTH_INIT_GO=%v: create (the attribute is only opened): %s", goInit, res)
-		}
-		if ranGo := strings.Contains(res.stderr, "create: the Go init runs"); ranGo != goInit {
-			t.Errorf("BERTH_INIT_GO=%v: the Go init ran: %v\n%s", goInit, ranGo, res.stderr)
-		}
-		res = r.run("start", id)
-		assertErrorLine(t, res)
-		got := attrPath.ReplaceAllString(res.stderr, "/proc/1/task/1/attr/")
-		if !strings.Contains(got, want) || goInit == false && !strings.Contains(res.stderr, want) {
-			t.Errorf("BERTH_INIT_GO=%v: start: %q, want %q", goInit, res.stderr, want)
-		}
-		if _, err := os.Stat(filepath.Join(b.rootfs, "ran")); err == nil {
-			t.Errorf("BERTH_INIT_GO=%v: the workload ran although its label was refused", goInit)
-		}
-		r.run("delete", "-f", id)
+	b := newShBundle(t, "touch /ran")
+	b.spec.Process.SelinuxLabel = label
+	b.write(t)
+	id := r.newID()
+	res := initCall(t, r, nil, "create", "--bundle", b.dir, id)
+	if res.code != 0 {
+		t.Fatalf("create (the attribute is only opened): %s", res)
 	}
+	res = r.run("start", id)
+	assertErrorLine(t, res)
+	if !strings.Contains(res.stderr, want) {
+		t.Errorf("start: %q, want %q", res.stderr, want)
+	}
+	if _, err := os.Stat(filepath.Join(b.rootfs, "ran")); err == nil {
+		t.Errorf("the workload ran although its label was refused")
+	}
+	r.run("delete", "-f", id)
 
 	c := runningSleeper(t, r)
 	defer r.run("delete", "-f", c.id)
-	for _, goExec := range []bool{false, true} {
-		res := r.runCmd(func(cmd *exec.Cmd) { cmd.Env = execPathEnv(goExec) }, "--debug", "exec", "--process-label", label, c.id, "touch", "/exec-ran")
-		if res.code == 0 {
-			t.Fatalf("BERTH_EXEC_GO=%v: exec with a label the kernel refuses: %s", goExec, res)
-		}
-		if ranGo := strings.Contains(res.stderr, "exec: the Go exec runs"); ranGo != goExec {
-			t.Errorf("BERTH_EXEC_GO=%v: the Go exec ran: %v\n%s", goExec, ranGo, res.stderr)
-		}
-		wantExec := `process.selinuxLabel "` + label + `": write "` + label + `" to /proc/N/task/N/attr/exec: invalid argument`
-		if got := attrPath.ReplaceAllString(res.stderr, "/proc/N/task/N/attr/"); !strings.Contains(got, wantExec) {
-			t.Errorf("BERTH_EXEC_GO=%v: exec: %q, want %q", goExec, res.stderr, wantExec)
-		}
-		if _, err := os.Stat(filepath.Join(c.b.rootfs, "exec-ran")); err == nil {
-			t.Errorf("BERTH_EXEC_GO=%v: the exec'd process ran although its label was refused", goExec)
-		}
+	res = r.run("exec", "--process-label", label, c.id, "touch", "/exec-ran")
+	if res.code == 0 {
+		t.Fatalf("exec with a label the kernel refuses: %s", res)
+	}
+	wantExec := `process.selinuxLabel "` + label + `": write "` + label + `" to /proc/N/task/N/attr/exec: invalid argument`
+	if got := attrPath.ReplaceAllString(res.stderr, "/proc/N/task/N/attr/"); !strings.Contains(got, wantExec) {
+		t.Errorf("exec: %q, want %q", res.stderr, wantExec)
+	}
+	if _, err := os.Stat(filepath.Join(c.b.rootfs, "exec-ran")); err == nil {
+		t.Errorf("the exec'd process ran although its label was refused")
 	}
 }
 
 // TestCPathLSMLabelAfterStartHooks: the startContainer hooks run before
-// the exec attribute is written, in the C init as in the Go init (the hooks
-// must not run under the container's label): a hook that succeeds has run
+// the exec attribute is written (the hooks must not run under the
+// container's label): a hook that succeeds has run
 // when the write the kernel refuses fails start, and a hook that fails is
 // what start reports, the label never tried.
 func TestCPathLSMLabelAfterStartHooks(t *testing.T) {
 	r := fakeLSMRuntime(t)
 	const label = "system_u:system_r:container_t:s0:c1,c2"
-	for _, goInit := range []bool{false, true} {
-		for _, hookFails := range []bool{false, true} {
-			b := newShBundle(t, "touch /ran")
-			b.spec.Process.SelinuxLabel = label
-			script := "#!/bin/sh\ntouch /hook-ran\n"
-			if hookFails {
-				script += "echo hook-refuses >&2; exit 3\n"
-			}
-			writeFile(t, filepath.Join(b.rootfs, "hook.sh"), script)
-			if err := os.Chmod(filepath.Join(b.rootfs, "hook.sh"), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			b.spec.Hooks = &specs.Hooks{StartContainer: []specs.Hook{{Path: "/hook.sh"}}}
-			b.write(t)
-			id := r.newID()
-			res := r.runCmd(func(cmd *exec.Cmd) { cmd.Env = initEnv(goInit) }, "--debug", "create", "--bundle", b.dir, id)
-			if res.code != 0 {
-				t.Fatalf("BERTH_INIT_GO=%v: create: %s", goInit, res)
-			}
-			if ranGo := strings.Contains(res.stderr, "create: the Go init runs"); ranGo != goInit {
-				t.Errorf("BERTH_INIT_GO=%v: the Go init ran: %v\n%s", goInit, ranGo, res.stderr)
-			}
-			res = r.run("start", id)
-			assertErrorLine(t, res)
-			labelErr := strings.Contains(res.stderr, `process.selinuxLabel "`+label+`": write`)
-			hookErr := strings.Contains(res.stderr, "startContainer") && strings.Contains(res.stderr, "hook-refuses")
-			if labelErr == hookFails || hookErr != hookFails {
-				t.Errorf("BERTH_INIT_GO=%v, hook fails %v: start: %q", goInit, hookFails, res.stderr)
-			}
-			if _, err := os.Stat(filepath.Join(b.rootfs, "hook-ran")); err != nil {
-				t.Errorf("BERTH_INIT_GO=%v, hook fails %v: the startContainer hook did not run: %v", goInit, hookFails, err)
-			}
-			if _, err := os.Stat(filepath.Join(b.rootfs, "ran")); err == nil {
-				t.Errorf("BERTH_INIT_GO=%v, hook fails %v: the workload ran", goInit, hookFails)
-			}
-			r.run("delete", "-f", id)
+	for _, hookFails := range []bool{false, true} {
+		b := newShBundle(t, "touch /ran")
+		b.spec.Process.SelinuxLabel = label
+		script := "#!/bin/sh\ntouch /hook-ran\n"
+		if hookFails {
+			script += "echo hook-refuses >&2; exit 3\n"
 		}
+		writeFile(t, filepath.Join(b.rootfs, "hook.sh"), script)
+		if err := os.Chmod(filepath.Join(b.rootfs, "hook.sh"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		b.spec.Hooks = &specs.Hooks{StartContainer: []specs.Hook{{Path: "/hook.sh"}}}
+		b.write(t)
+		id := r.newID()
+		res := initCall(t, r, nil, "create", "--bundle", b.dir, id)
+		if res.code != 0 {
+			t.Fatalf("create: %s", res)
+		}
+		res = r.run("start", id)
+		assertErrorLine(t, res)
+		labelErr := strings.Contains(res.stderr, `process.selinuxLabel "`+label+`": write`)
+		hookErr := strings.Contains(res.stderr, "startContainer") && strings.Contains(res.stderr, "hook-refuses")
+		if labelErr == hookFails || hookErr != hookFails {
+			t.Errorf("hook fails %v: start: %q", hookFails, res.stderr)
+		}
+		if _, err := os.Stat(filepath.Join(b.rootfs, "hook-ran")); err != nil {
+			t.Errorf("hook fails %v: the startContainer hook did not run: %v", hookFails, err)
+		}
+		if _, err := os.Stat(filepath.Join(b.rootfs, "ran")); err == nil {
+			t.Errorf("hook fails %v: the workload ran", hookFails)
+		}
+		r.run("delete", "-f", id)
 	}
 }
 
-// TestCPathAppArmorProfile: process.apparmorProfile goes through the C
-// init and exec: the profile is tested ("permprofile") while create or
+// TestCPathAppArmorProfile: process.apparmorProfile goes through the init
+// and the exec process: the profile is tested ("permprofile") while create or
 // exec runs, so a kernel that refuses it fails them, with one line naming
 // the field and the file, and create leaves nothing behind.
 func TestCPathAppArmorProfile(t *testing.T) {
@@ -235,35 +203,32 @@ func TestCPathAppArmorProfile(t *testing.T) {
 		return strings.Replace(attrPath.ReplaceAllString(s, "/proc/N/task/N/attr/"), "attr/apparmor/current", "attr/current", 1)
 	}
 	want := `process.apparmorProfile "berth-test": write "permprofile" to /proc/N/task/N/attr/current: invalid argument`
-	for _, goInit := range []bool{false, true} {
-		b := newShBundle(t, "touch /ran")
-		b.spec.Process.ApparmorProfile = "berth-test"
-		b.write(t)
-		id := r.newID()
-		before := hostMounts()
-		res := r.runCmd(func(cmd *exec.Cmd) { cmd.Env = initEnv(goInit) }, "create", "--bundle", b.dir, id)
-		assertErrorLine(t, res)
-		if !strings.Contains(current(res.stderr), want) {
-			t.Errorf("BERTH_INIT_GO=%v: create: %q, want %q", goInit, res.stderr, want)
-		}
-		if !goInit && !strings.Contains(res.stderr, "/proc/1/task/1/attr/") {
-			t.Errorf("the C init did not test its own attribute (pid 1): %q", res.stderr)
-		}
-		assertNothingLeft(t, r, id, before)
+	b := newShBundle(t, "touch /ran")
+	b.spec.Process.ApparmorProfile = "berth-test"
+	b.write(t)
+	id := r.newID()
+	before := hostMounts()
+	res := initCall(t, r, nil, "create", "--bundle", b.dir, id)
+	assertErrorLine(t, res)
+	if !strings.Contains(current(res.stderr), want) {
+		t.Errorf("create: %q, want %q", res.stderr, want)
 	}
+	if !strings.Contains(res.stderr, "/proc/1/task/1/attr/") {
+		t.Errorf("the init did not test its own attribute (pid 1): %q", res.stderr)
+	}
+	assertNothingLeft(t, r, id, before)
+
 	c := runningSleeper(t, r)
 	defer r.run("delete", "-f", c.id)
-	for _, goExec := range []bool{false, true} {
-		res := r.runCmd(func(cmd *exec.Cmd) { cmd.Env = execPathEnv(goExec) }, "exec", "--apparmor", "berth-test", c.id, "true")
-		assertErrorLine(t, res)
-		if !strings.Contains(current(res.stderr), want) {
-			t.Errorf("BERTH_EXEC_GO=%v: exec: %q, want %q", goExec, res.stderr, want)
-		}
+	res = r.run("exec", "--apparmor", "berth-test", c.id, "true")
+	assertErrorLine(t, res)
+	if !strings.Contains(current(res.stderr), want) {
+		t.Errorf("exec: %q, want %q", res.stderr, want)
 	}
 }
 
-// TestCPathMountLabel: linux.mountLabel reaches the C init's mounts as
-// the Go init passes it: context= in the data of a tmpfs (which a kernel
+// TestCPathMountLabel: linux.mountLabel reaches the init's mounts:
+// context= in the data of a tmpfs (which a kernel
 // without SELinux refuses), and for an mqueue, which takes no context=,
 // the security.selinux xattr of its root.
 func TestCPathMountLabel(t *testing.T) {
@@ -281,53 +246,46 @@ func TestCPathMountLabel(t *testing.T) {
 		}, `rootfs: mount "mqueue" on "/dev/mqueue" (spec mounts[1]): label: setxattr security.selinux "` + label + `" (linux.mountLabel): operation not supported`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			for _, goInit := range []bool{false, true} {
-				b := newShBundle(t, "true")
-				b.spec.Linux.MountLabel = label
-				tc.edit(b)
-				b.write(t)
-				id := r.newID()
-				before := hostMounts()
-				res := r.runCmd(func(cmd *exec.Cmd) { cmd.Env = initEnv(goInit) }, "create", "--bundle", b.dir, id)
-				assertErrorLine(t, res)
-				if !strings.Contains(res.stderr, tc.want) {
-					t.Errorf("BERTH_INIT_GO=%v: %q, want %q", goInit, res.stderr, tc.want)
-				}
-				assertNothingLeft(t, r, id, before)
+			b := newShBundle(t, "true")
+			b.spec.Linux.MountLabel = label
+			tc.edit(b)
+			b.write(t)
+			id := r.newID()
+			before := hostMounts()
+			res := initCall(t, r, nil, "create", "--bundle", b.dir, id)
+			assertErrorLine(t, res)
+			if !strings.Contains(res.stderr, tc.want) {
+				t.Errorf("%q, want %q", res.stderr, tc.want)
 			}
+			assertNothingLeft(t, r, id, before)
 		})
 	}
 }
 
-// TestCPathSeccompNotify: with SCMP_ACT_NOTIFY the C init (both load
-// points: with and without no_new_privs) and the C exec send the listener
+// TestCPathSeccompNotify: with SCMP_ACT_NOTIFY the init (both load points:
+// with and without no_new_privs) and the exec process send the listener
 // to the parent (SYNC_SECCOMP), which hands it to the agent; the workload
-// gets the agent's answers. The Go init and exec do the same.
+// gets the agent's answers.
 func TestCPathSeccompNotify(t *testing.T) {
 	r := newRuntime(t)
 	agent := startNotifyAgent(t)
-	for _, goInit := range []bool{false, true} {
-		for _, nnp := range []bool{true, false} {
-			b := newShBundle(t, "mkdir "+agentErrnoPath+" 2>&1; echo rc=$?")
-			b.spec.Process.NoNewPrivileges = nnp
-			b.spec.Annotations = map[string]string{"berth.test/notify": "yes"}
-			b.spec.Linux.Seccomp = notifyProfile(agent.path, "c-path")
-			b.write(t)
-			id := r.newID()
-			res := r.runCmd(func(cmd *exec.Cmd) { cmd.Env = initEnv(goInit) }, "--debug", "run", "--bundle", b.dir, id)
-			if res.code != 0 {
-				t.Fatalf("BERTH_INIT_GO=%v nnp=%v: %s", goInit, nnp, res)
-			}
-			if ranGo := strings.Contains(res.stderr, "create: the Go init runs"); ranGo != goInit {
-				t.Errorf("BERTH_INIT_GO=%v nnp=%v: the Go init ran: %v\n%s", goInit, nnp, ranGo, res.stderr)
-			}
-			h := agent.next()
-			if h.state.State.ID != id || h.state.State.Status != specs.StateCreating || h.state.Pid <= 0 || h.state.Pid != h.state.State.Pid {
-				t.Errorf("BERTH_INIT_GO=%v nnp=%v: handoff %s", goInit, nnp, h.raw)
-			}
-			if !strings.Contains(res.stdout, "Invalid cross-device link") || !strings.Contains(res.stdout, "rc=1") {
-				t.Errorf("BERTH_INIT_GO=%v nnp=%v: mkdir did not get the agent's EXDEV: %s", goInit, nnp, res)
-			}
+	for _, nnp := range []bool{true, false} {
+		b := newShBundle(t, "mkdir "+agentErrnoPath+" 2>&1; echo rc=$?")
+		b.spec.Process.NoNewPrivileges = nnp
+		b.spec.Annotations = map[string]string{"berth.test/notify": "yes"}
+		b.spec.Linux.Seccomp = notifyProfile(agent.path, "c-path")
+		b.write(t)
+		id := r.newID()
+		res := initCall(t, r, nil, "run", "--bundle", b.dir, id)
+		if res.code != 0 {
+			t.Fatalf("nnp=%v: %s", nnp, res)
+		}
+		h := agent.next()
+		if h.state.State.ID != id || h.state.State.Status != specs.StateCreating || h.state.Pid <= 0 || h.state.Pid != h.state.State.Pid {
+			t.Errorf("nnp=%v: handoff %s", nnp, h.raw)
+		}
+		if !strings.Contains(res.stdout, "Invalid cross-device link") || !strings.Contains(res.stdout, "rc=1") {
+			t.Errorf("nnp=%v: mkdir did not get the agent's EXDEV: %s", nnp, res)
 		}
 	}
 
@@ -338,20 +296,15 @@ func TestCPathSeccompNotify(t *testing.T) {
 	defer r.run("delete", "-f", c.id)
 	agent.next()
 	c.start()
-	for _, goExec := range []bool{false, true} {
-		res := r.runCmd(func(cmd *exec.Cmd) { cmd.Env = execPathEnv(goExec) }, "--debug", "exec", c.id, "sh", "-c", "mkdir "+agentErrnoPath+" 2>&1; echo rc=$?")
-		if res.code != 0 {
-			t.Fatalf("BERTH_EXEC_GO=%v: %s", goExec, res)
-		}
-		if ranGo := strings.Contains(res.stderr, "exec: the Go exec runs"); ranGo != goExec {
-			t.Errorf("BERTH_EXEC_GO=%v: the Go exec ran: %v\n%s", goExec, ranGo, res.stderr)
-		}
-		h := agent.next()
-		if h.state.State.ID != c.id || h.state.State.Status != specs.StateRunning || h.state.Pid == h.state.State.Pid {
-			t.Errorf("BERTH_EXEC_GO=%v: handoff %s", goExec, h.raw)
-		}
-		if !strings.Contains(res.stdout, "Invalid cross-device link") || !strings.Contains(res.stdout, "rc=1") {
-			t.Errorf("BERTH_EXEC_GO=%v: mkdir did not get the agent's EXDEV: %s", goExec, res)
-		}
+	res := r.run("exec", c.id, "sh", "-c", "mkdir "+agentErrnoPath+" 2>&1; echo rc=$?")
+	if res.code != 0 {
+		t.Fatalf("exec: %s", res)
+	}
+	h := agent.next()
+	if h.state.State.ID != c.id || h.state.State.Status != specs.StateRunning || h.state.Pid == h.state.State.Pid {
+		t.Errorf("exec: handoff %s", h.raw)
+	}
+	if !strings.Contains(res.stdout, "Invalid cross-device link") || !strings.Contains(res.stdout, "rc=1") {
+		t.Errorf("exec: mkdir did not get the agent's EXDEV: %s", res)
 	}
 }

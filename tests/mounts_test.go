@@ -283,30 +283,22 @@ func TestMountDestinationHostPath(t *testing.T) {
 
 // TestMountDevReadonly: a read-only /dev tmpfs gets its submounts and
 // device nodes first and is read-only after (runc's order); mounted
-// read-only at once, nothing could be made in it. Both inits.
+// read-only at once, nothing could be made in it.
 func TestMountDevReadonly(t *testing.T) {
 	r := newRuntime(t)
-	for _, env := range []string{"", "BERTH_INIT_GO=1"} {
-		t.Run("init "+map[string]string{"": "c", "BERTH_INIT_GO=1": "go"}[env], func(t *testing.T) {
-			b := newShBundle(t, `ls -l /dev/null | cut -c1; grep " /dev " /proc/self/mountinfo | cut -d' ' -f6 | cut -d, -f1; touch /dev/x 2>/dev/null && echo writable; grep -c " /dev/pts " /proc/self/mountinfo`)
-			for k, m := range b.spec.Mounts {
-				if m.Destination == "/dev" {
-					b.spec.Mounts[k].Options = append(append([]string{}, m.Options...), "ro")
-				}
-			}
-			b.write(t)
-			id := r.newID()
-			res := r.runCmd(func(c *exec.Cmd) {
-				if env != "" {
-					c.Env = append(os.Environ(), env)
-				}
-			}, "run", "--bundle", b.dir, id)
-			if res.code != 0 {
-				t.Fatalf("run with a read-only /dev: %s", res)
-			}
-			if got := lines(res.stdout); len(got) != 3 || got[0] != "c" || got[1] != "ro" || got[2] != "1" {
-				t.Errorf("want a char device, /dev ro, /dev/pts mounted, nothing writable; got %q", got)
-			}
-		})
+	b := newShBundle(t, `ls -l /dev/null | cut -c1; grep " /dev " /proc/self/mountinfo | cut -d' ' -f6 | cut -d, -f1; touch /dev/x 2>/dev/null && echo writable; grep -c " /dev/pts " /proc/self/mountinfo`)
+	for k, m := range b.spec.Mounts {
+		if m.Destination == "/dev" {
+			b.spec.Mounts[k].Options = append(append([]string{}, m.Options...), "ro")
+		}
+	}
+	b.write(t)
+	id := r.newID()
+	res := r.run("run", "--bundle", b.dir, id)
+	if res.code != 0 {
+		t.Fatalf("run with a read-only /dev: %s", res)
+	}
+	if got := lines(res.stdout); len(got) != 3 || got[0] != "c" || got[1] != "ro" || got[2] != "1" {
+		t.Errorf("want a char device, /dev ro, /dev/pts mounted, nothing writable; got %q", got)
 	}
 }

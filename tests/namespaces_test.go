@@ -160,19 +160,6 @@ func TestNamespaceCgroup(t *testing.T) {
 }
 
 func TestNamespaceUser(t *testing.T) {
-	for _, goInit := range []bool{false, true} {
-		t.Run("BERTH_INIT_GO="+strconv.FormatBool(goInit), func(t *testing.T) {
-			if goInit {
-				t.Setenv("BERTH_INIT_GO", "1")
-			} else {
-				t.Setenv("BERTH_INIT_GO", "")
-			}
-			namespaceUser(t)
-		})
-	}
-}
-
-func namespaceUser(t *testing.T) {
 	r := newRuntime(t)
 	b := newShBundle(t, "cat /proc/self/uid_map /proc/self/gid_map; id -u; id -g; "+
 		nsScript("user")+"; echo ready; "+waitForGo)

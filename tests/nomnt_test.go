@@ -2,7 +2,6 @@ package tests
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -59,8 +58,7 @@ func TestNoMountNamespaceRefusals(t *testing.T) {
 
 // TestNoMountNamespaceExec: exec into a container without a mount
 // namespace lands in the container's root, as its init did, not in the
-// host's (the process used to join the other namespaces only), on the C
-// exec and on the Go exec.
+// host's (the process used to join the other namespaces only).
 func TestNoMountNamespaceExec(t *testing.T) {
 	r := newRuntime(t)
 	b := noMountBundle(t, "sleep", "1000")
@@ -71,31 +69,14 @@ func TestNoMountNamespaceExec(t *testing.T) {
 	}
 	c := r.create(b)
 	c.start()
-	for _, goExec := range []bool{false, true} {
-		res := r.runCmd(func(cmd *exec.Cmd) { cmd.Env = execPathEnv(goExec) }, "exec", c.id, "sh", "-c", "cd /; ls -a; pwd")
-		if res.code != 0 {
-			t.Fatalf("BERTH_EXEC_GO=%v: exec: %s", goExec, res)
-		}
-		got := lines(res.stdout)
-		if !slices.Contains(got, marker) || slices.Contains(got, "usr") {
-			t.Errorf("BERTH_EXEC_GO=%v: exec's / lists %q, want the rootfs's (with %s, without usr)", goExec, got, marker)
-		}
+	res := r.run("exec", c.id, "sh", "-c", "cd /; ls -a; pwd")
+	if res.code != 0 {
+		t.Fatalf("exec: %s", res)
 	}
-}
-
-// execPathEnv is the test's environment with BERTH_EXEC_GO=1 exactly when
-// goExec.
-func execPathEnv(goExec bool) []string {
-	var env []string
-	for _, e := range os.Environ() {
-		if !strings.HasPrefix(e, "BERTH_EXEC_GO=") {
-			env = append(env, e)
-		}
+	got := lines(res.stdout)
+	if !slices.Contains(got, marker) || slices.Contains(got, "usr") {
+		t.Errorf("exec's / lists %q, want the rootfs's (with %s, without usr)", got, marker)
 	}
-	if goExec {
-		env = append(env, "BERTH_EXEC_GO=1")
-	}
-	return env
 }
 
 // TestNoPivotHostProcfs: with --no-pivot the old root's mounts stay in the
@@ -104,7 +85,7 @@ func execPathEnv(goExec bool) []string {
 // namespace of its own (the kernel's mnt_too_revealing check). The init
 // takes the host's proc and sysfs mounts away before it moves the root
 // (detached; covered by a tmpfs where a user namespace has them locked),
-// so the mount is refused, from either init. pivot_root is the control.
+// so the mount is refused. pivot_root is the control.
 func TestNoPivotHostProcfs(t *testing.T) {
 	r := newRuntime(t)
 	probe := func(userns bool) *bundle {
@@ -125,13 +106,12 @@ unshare -mrpfn sh -c '
 		return b
 	}
 	for _, tc := range []struct {
-		name   string
-		b      *bundle
-		goInit bool
-	}{{"C init", probe(false), false}, {"Go init", probe(false), true}, {"user namespace", probe(true), false}, {"user namespace, Go init", probe(true), true}} {
+		name string
+		b    *bundle
+	}{{"no user namespace", probe(false)}, {"user namespace", probe(true)}} {
 		for _, flags := range [][]string{nil, {"--no-pivot"}} {
 			args := append(append([]string{"run"}, flags...), "--bundle", tc.b.dir, r.newID())
-			res := r.runCmd(func(cmd *exec.Cmd) { cmd.Env = initEnv(tc.goInit) }, args...)
+			res := initCall(t, r, nil, args...)
 			if res.code != 0 {
 				t.Fatalf("%s %q: %s", tc.name, flags, res)
 			}

@@ -46,7 +46,7 @@ func TestProcessAttributes(t *testing.T) {
 	b.spec.Linux.MemoryPolicy = &specs.LinuxMemoryPolicy{Mode: specs.MpolBind, Nodes: "0"}
 	log := withLog(t, r)
 	out := r.mustRunContainer(b)
-	checkInit(t, log(), false)
+	checkInit(t, log())
 	check := func(what, out string) {
 		t.Helper()
 		for key, want := range map[string]string{
@@ -81,15 +81,6 @@ func TestProcessAttributes(t *testing.T) {
 		if got := procattrLine(t, r.mustRun("exec", c.id, "/procattr").stdout, "sched"); !strings.HasPrefix(got, "sched policy=0 nice=0 ") {
 			t.Errorf("exec without scheduler: %q", got)
 		}
-	})
-
-	t.Run("Go init refuses", func(t *testing.T) {
-		t.Setenv("BERTH_INIT_GO", "1")
-		b := procattrBundle(t)
-		b.spec.Linux.Personality = &specs.LinuxPersonality{Domain: specs.PerLinux}
-		before := hostMounts()
-		id, res := r.runContainer(b)
-		advAssertRefused(t, r, id, before, res, "linux.personality", "made by the C executor only", "BERTH_INIT_GO=1")
 	})
 
 	t.Run("refused by the kernel", func(t *testing.T) {

@@ -137,7 +137,7 @@ func TestCapabilities(t *testing.T) {
 // left out with a warning and the container starts, as the runtime spec
 // asks ("SHOULD NOT fail", "MUST log a warning") and runc does; on both
 // inits and both exec paths. The warning goes to the runtime's log, never
-// into the container's stdio: the Go init once printed it on its stderr,
+// into the container's stdio: an init once printed it on its stderr,
 // which is the container's.
 func TestCapabilityWarnings(t *testing.T) {
 	r := newRuntime(t)
@@ -159,30 +159,22 @@ func TestCapabilityWarnings(t *testing.T) {
 			t.Errorf("the warning reached the container's stdio: %s", res)
 		}
 	}
-	for _, goInit := range []bool{false, true} {
-		t.Run(fmt.Sprintf("create BERTH_INIT_GO=%v", goInit), func(t *testing.T) {
-			b := newShBundle(t, "grep ^CapBnd /proc/self/status")
-			b.spec.Process.Capabilities = &specs.LinuxCapabilities{Bounding: withBogus, Effective: withBogus, Permitted: withBogus}
-			b.write(t)
-			logFile := filepath.Join(testDir(t, "log"), "berth.log")
-			id := r.newID()
-			res := r.runCmd(func(cmd *exec.Cmd) { cmd.Env = initEnv(goInit) }, "--log", logFile, "run", "--bundle", b.dir, id)
-			check(t, res, logFile, known)
-		})
-	}
+	t.Run("create", func(t *testing.T) {
+		b := newShBundle(t, "grep ^CapBnd /proc/self/status")
+		b.spec.Process.Capabilities = &specs.LinuxCapabilities{Bounding: withBogus, Effective: withBogus, Permitted: withBogus}
+		b.write(t)
+		logFile := filepath.Join(testDir(t, "log"), "berth.log")
+		id := r.newID()
+		res := r.run("--log", logFile, "run", "--bundle", b.dir, id)
+		check(t, res, logFile, known)
+	})
 	c := runningSleeper(t, r)
-	for _, goExec := range []bool{false, true} {
-		t.Run(fmt.Sprintf("exec BERTH_EXEC_GO=%v", goExec), func(t *testing.T) {
-			logFile := filepath.Join(testDir(t, "log"), "berth.log")
-			res := r.runCmd(func(cmd *exec.Cmd) {
-				if goExec {
-					cmd.Env = append(cmd.Environ(), "BERTH_EXEC_GO=1")
-				}
-			}, "--log", logFile, "exec", "--cap", "CAP_BOGUS", c.id, "grep", "^CapBnd", "/proc/self/status")
-			// The container's own set (baseSpec's), without the unknown one.
-			check(t, res, logFile, []string{"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"})
-		})
-	}
+	t.Run("exec", func(t *testing.T) {
+		logFile := filepath.Join(testDir(t, "log"), "berth.log")
+		res := r.run("--log", logFile, "exec", "--cap", "CAP_BOGUS", c.id, "grep", "^CapBnd", "/proc/self/status")
+		// The container's own set (baseSpec's), without the unknown one.
+		check(t, res, logFile, []string{"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"})
+	})
 }
 
 func TestUser(t *testing.T) {
@@ -244,8 +236,7 @@ func TestEnvAndCwd(t *testing.T) {
 // its first place with its last value, and an empty HOME counts as unset
 // (HOME then comes from the container's /etc/passwd, "/" for a user it
 // lacks). runc 1.1.5 gives exactly these environments, in this order. On
-// both inits and both exec paths: the parent normalises, the executors
-// look HOME up.
+// create and exec: the parent normalises, the executor looks HOME up.
 func TestEnvNormalised(t *testing.T) {
 	r := newRuntime(t)
 	dup := []string{"A=1", "HOME=", "PATH=/bin", "B=2", "A=3", "C=x=y", "B="}
@@ -262,41 +253,33 @@ func TestEnvNormalised(t *testing.T) {
 		{"HOME set last", 0, []string{"PATH=/bin", "HOME=", "HOME=/x"}, []string{"PATH=/bin", "HOME=/x"}},
 		{"no HOME", 1000, []string{"PATH=/bin"}, []string{"PATH=/bin", "HOME=/home/user"}},
 	}
-	for _, goInit := range []bool{false, true} {
-		for _, tc := range cases {
-			t.Run(fmt.Sprintf("create BERTH_INIT_GO=%v %s", goInit, tc.name), func(t *testing.T) {
-				b := newBundle(t, "env")
-				b.spec.Process.User = specs.User{UID: tc.uid, GID: tc.uid}
-				b.spec.Process.Env = tc.env
-				b.write(t)
-				res := r.runCmd(func(cmd *exec.Cmd) { cmd.Env = initEnv(goInit) }, "run", "--bundle", b.dir, r.newID())
-				if res.code != 0 {
-					t.Fatalf("run: %s", res)
-				}
-				if got := lines(res.stdout); !slices.Equal(got, tc.want) {
-					t.Errorf("env %q, want %q", got, tc.want)
-				}
-			})
-		}
+	for _, tc := range cases {
+		t.Run("create "+tc.name, func(t *testing.T) {
+			b := newBundle(t, "env")
+			b.spec.Process.User = specs.User{UID: tc.uid, GID: tc.uid}
+			b.spec.Process.Env = tc.env
+			b.write(t)
+			res := r.run("run", "--bundle", b.dir, r.newID())
+			if res.code != 0 {
+				t.Fatalf("run: %s", res)
+			}
+			if got := lines(res.stdout); !slices.Equal(got, tc.want) {
+				t.Errorf("env %q, want %q", got, tc.want)
+			}
+		})
 	}
 	c := runningSleeper(t, r)
-	for _, goExec := range []bool{false, true} {
-		for _, tc := range cases {
-			t.Run(fmt.Sprintf("exec BERTH_EXEC_GO=%v %s", goExec, tc.name), func(t *testing.T) {
-				proc := writeProcessJSON(t, specs.Process{Args: []string{"env"}, Cwd: "/", Env: tc.env, User: specs.User{UID: tc.uid, GID: tc.uid}})
-				res := r.runCmd(func(cmd *exec.Cmd) {
-					if goExec {
-						cmd.Env = append(cmd.Environ(), "BERTH_EXEC_GO=1")
-					}
-				}, "exec", "--process", proc, c.id)
-				if res.code != 0 {
-					t.Fatalf("exec: %s", res)
-				}
-				if got := lines(res.stdout); !slices.Equal(got, tc.want) {
-					t.Errorf("env %q, want %q", got, tc.want)
-				}
-			})
-		}
+	for _, tc := range cases {
+		t.Run("exec "+tc.name, func(t *testing.T) {
+			proc := writeProcessJSON(t, specs.Process{Args: []string{"env"}, Cwd: "/", Env: tc.env, User: specs.User{UID: tc.uid, GID: tc.uid}})
+			res := r.run("exec", "--process", proc, c.id)
+			if res.code != 0 {
+				t.Fatalf("exec: %s", res)
+			}
+			if got := lines(res.stdout); !slices.Equal(got, tc.want) {
+				t.Errorf("env %q, want %q", got, tc.want)
+			}
+		})
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -147,15 +146,8 @@ func TestTerminalWithoutSocket(t *testing.T) {
 	assertNothingLeft(t, r, c.id, before)
 }
 
-// The terminal of process.terminal is made by the C init (nsenter/cinit.c
-// OP_CONSOLE) and the C exec; the Go init and exec stay until they go.
-// Each test runs both where the two can differ.
-
-// initPaths are the two container inits; the Go one is forced.
-var initPaths = []struct {
-	name  string
-	goEnv bool
-}{{"c", false}, {"go", true}}
+// The terminal of process.terminal is made by the init (nsenter/cinit.c
+// OP_CONSOLE) and the exec process (cexec.c).
 
 // withLog makes r log --debug to a file and returns a reader of it.
 func withLog(t *testing.T, r *runtime) func() string {
@@ -167,13 +159,11 @@ func withLog(t *testing.T, r *runtime) func() string {
 	}
 }
 
-// checkInit fails the test unless the log shows the wanted init at work.
-func checkInit(t *testing.T, log string, goInit bool) {
+// checkInit fails the test unless the log shows the init's plan at work.
+func checkInit(t *testing.T, log string) {
 	t.Helper()
-	ranGo := strings.Contains(log, "create: the Go init runs")
-	ranC := strings.Contains(log, "create: init: plan received")
-	if ranGo != goInit || ranC == goInit {
-		t.Errorf("want the %s init; log:\n%s", map[bool]string{false: "C", true: "Go"}[goInit], log)
+	if !strings.Contains(log, "create: init: plan received") {
+		t.Errorf("the init's steps are not in the log:\n%s", log)
 	}
 }
 
@@ -189,41 +179,31 @@ func readAll(f *os.File, d time.Duration) string {
 	return readUntil(f, "\x00never\x00", d)
 }
 
-// TestTerminalInitPaths: the C init makes the container's terminal as the
-// Go init does: a /dev/pts tty of consoleSize, owned by process.user.uid
-// and the devpts gid (gid=5), bound over /dev/console, ONLCR on for a
-// console socket's receiver; and the C init is the one that ran.
-func TestTerminalInitPaths(t *testing.T) {
-	outs := map[string]string{}
-	for _, p := range initPaths {
-		t.Run(p.name, func(t *testing.T) {
-			r := newRuntime(t)
-			r.env = initEnv(p.goEnv)
-			log := withLog(t, r)
-			sock, ln, got := listenConsole(t)
-			defer ln.Close()
-			b := newShBundle(t, terminalProbe)
-			b.spec.Process.Terminal = true
-			b.spec.Process.ConsoleSize = &specs.Box{Height: 25, Width: 91}
-			b.spec.Process.User = specs.User{UID: 1000, GID: 1000}
-			_, _, wait := r.startAttached(b, "--console-socket", sock)
-			m := waitConsole(t, got, "run")
-			defer m.f.Close()
-			out := readAll(m.f, 15*time.Second)
-			if res := wait(); res.code != 0 {
-				t.Fatalf("run: %s", res)
-			}
-			checkInit(t, log(), p.goEnv)
-			for _, want := range []string{"/dev/pts/", "25 91", "owner 1000 5", "console mounted", "\nonlcr", "probe-done"} {
-				if !strings.Contains(out, want) {
-					t.Errorf("terminal output %q lacks %q", out, want)
-				}
-			}
-			outs[p.name] = out
-		})
+// TestTerminalInit: the init makes the container's terminal: a /dev/pts
+// tty of consoleSize, owned by process.user.uid and the devpts gid
+// (gid=5), bound over /dev/console, ONLCR on for a console socket's
+// receiver.
+func TestTerminalInit(t *testing.T) {
+	r := newRuntime(t)
+	log := withLog(t, r)
+	sock, ln, got := listenConsole(t)
+	defer ln.Close()
+	b := newShBundle(t, terminalProbe)
+	b.spec.Process.Terminal = true
+	b.spec.Process.ConsoleSize = &specs.Box{Height: 25, Width: 91}
+	b.spec.Process.User = specs.User{UID: 1000, GID: 1000}
+	_, _, wait := r.startAttached(b, "--console-socket", sock)
+	m := waitConsole(t, got, "run")
+	defer m.f.Close()
+	out := readAll(m.f, 15*time.Second)
+	if res := wait(); res.code != 0 {
+		t.Fatalf("run: %s", res)
 	}
-	if outs["c"] != outs["go"] {
-		t.Errorf("the inits' terminals differ:\nC:  %q\nGo: %q", outs["c"], outs["go"])
+	checkInit(t, log())
+	for _, want := range []string{"/dev/pts/", "25 91", "owner 1000 5", "console mounted", "\nonlcr", "probe-done"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("terminal output %q lacks %q", out, want)
+		}
 	}
 }
 
@@ -258,66 +238,61 @@ func acceptRaw(ln *net.UnixListener) (int, error) {
 // hands it so): its first read waits for the output instead of failing
 // with EAGAIN, after which such a receiver closes it.
 func TestTerminalBlockingReceiver(t *testing.T) {
-	for _, p := range initPaths {
-		t.Run(p.name, func(t *testing.T) {
-			r := newRuntime(t)
-			r.env = initEnv(p.goEnv)
-			sock := filepath.Join(testDir(t, "console"), "console.sock")
-			ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer ln.Close()
-			type read struct {
-				out    string
-				status string
-			}
-			done := make(chan read, 1)
-			go func() {
-				fd, err := acceptRaw(ln)
-				if err != nil {
-					done <- read{status: err.Error()}
-					return
-				}
-				defer unix.Close(fd)
-				if fl, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0); err != nil || fl&unix.O_NONBLOCK != 0 {
-					done <- read{status: fmt.Sprintf("the master came non-blocking (flags %#x, %v)", fl, err)}
-					return
-				}
-				var out []byte
-				buf := make([]byte, 4096)
-				for {
-					n, err := unix.Read(fd, buf)
-					if n > 0 {
-						out = append(out, buf[:n]...)
-					}
-					switch {
-					case err == unix.EINTR:
-					case err == unix.EAGAIN:
-						done <- read{string(out), "EAGAIN"}
-						return
-					case err != nil || n == 0:
-						// EIO: the container's last slave closed.
-						done <- read{string(out), "eof"}
-						return
-					}
-				}
-			}()
-			b := newShBundle(t, "echo blocking-ok")
-			b.spec.Process.Terminal = true
-			c := r.create(b, "--console-socket", sock)
-			c.start()
-			select {
-			case got := <-done:
-				if got.status != "eof" || !strings.Contains(got.out, "blocking-ok") {
-					t.Errorf("blocking receiver: %s, read %q", got.status, got.out)
-				}
-			case <-time.After(20 * time.Second):
-				t.Fatal("the blocking receiver got nothing in 20 s")
-			}
-			r.waitStatus(c.id, specs.StateStopped)
-		})
+	r := newRuntime(t)
+	sock := filepath.Join(testDir(t, "console"), "console.sock")
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
 	}
+	defer ln.Close()
+	type read struct {
+		out    string
+		status string
+	}
+	done := make(chan read, 1)
+	go func() {
+		fd, err := acceptRaw(ln)
+		if err != nil {
+			done <- read{status: err.Error()}
+			return
+		}
+		defer unix.Close(fd)
+		if fl, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0); err != nil || fl&unix.O_NONBLOCK != 0 {
+			done <- read{status: fmt.Sprintf("the master came non-blocking (flags %#x, %v)", fl, err)}
+			return
+		}
+		var out []byte
+		buf := make([]byte, 4096)
+		for {
+			n, err := unix.Read(fd, buf)
+			if n > 0 {
+				out = append(out, buf[:n]...)
+			}
+			switch {
+			case err == unix.EINTR:
+			case err == unix.EAGAIN:
+				done <- read{string(out), "EAGAIN"}
+				return
+			case err != nil || n == 0:
+				// EIO: the container's last slave closed.
+				done <- read{string(out), "eof"}
+				return
+			}
+		}
+	}()
+	b := newShBundle(t, "echo blocking-ok")
+	b.spec.Process.Terminal = true
+	c := r.create(b, "--console-socket", sock)
+	c.start()
+	select {
+	case got := <-done:
+		if got.status != "eof" || !strings.Contains(got.out, "blocking-ok") {
+			t.Errorf("blocking receiver: %s, read %q", got.status, got.out)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the blocking receiver got nothing in 20 s")
+	}
+	r.waitStatus(c.id, specs.StateStopped)
 }
 
 // TestTerminalReceiverGone: a receiver that closes the master at once
@@ -326,27 +301,22 @@ func TestTerminalBlockingReceiver(t *testing.T) {
 // succeeds and the workload runs, on a hung-up terminal. (runc 1.1's init
 // dies of it, and its start fails.)
 func TestTerminalReceiverGone(t *testing.T) {
-	for _, p := range initPaths {
-		t.Run(p.name, func(t *testing.T) {
-			r := newRuntime(t)
-			r.env = initEnv(p.goEnv)
-			sock, ln, got := listenConsole(t)
-			defer ln.Close()
-			b := newShBundle(t, "echo to-nobody; echo ran > /tmp/ran")
-			b.spec.Process.Terminal = true
-			c := r.create(b, "--console-socket", sock)
-			m := waitConsole(t, got, "create")
-			m.f.Close()
-			// Give the hang-up time to reach the waiting init.
-			time.Sleep(100 * time.Millisecond)
-			if res := r.run("start", c.id); res.code != 0 {
-				t.Fatalf("start after the receiver went away: %s", res)
-			}
-			r.waitStatus(c.id, specs.StateStopped)
-			if data, err := os.ReadFile(filepath.Join(b.rootfs, "tmp", "ran")); err != nil || string(data) != "ran\n" {
-				t.Errorf("the workload did not run: %q, %v", data, err)
-			}
-		})
+	r := newRuntime(t)
+	sock, ln, got := listenConsole(t)
+	defer ln.Close()
+	b := newShBundle(t, "echo to-nobody; echo ran > /tmp/ran")
+	b.spec.Process.Terminal = true
+	c := r.create(b, "--console-socket", sock)
+	m := waitConsole(t, got, "create")
+	m.f.Close()
+	// Give the hang-up time to reach the waiting init.
+	time.Sleep(100 * time.Millisecond)
+	if res := r.run("start", c.id); res.code != 0 {
+		t.Fatalf("start after the receiver went away: %s", res)
+	}
+	r.waitStatus(c.id, specs.StateStopped)
+	if data, err := os.ReadFile(filepath.Join(b.rootfs, "tmp", "ran")); err != nil || string(data) != "ran\n" {
+		t.Errorf("the workload did not run: %q, %v", data, err)
 	}
 }
 
@@ -354,50 +324,35 @@ func TestTerminalReceiverGone(t *testing.T) {
 // --console-socket) passes on the container's bytes, as runc does: ONLCR
 // is off, so "\n" does not come out as "\r\n".
 func TestTerminalRunNoCR(t *testing.T) {
-	for _, p := range initPaths {
-		t.Run(p.name, func(t *testing.T) {
-			r := newRuntime(t)
-			r.env = initEnv(p.goEnv)
-			b := newShBundle(t, `printf 'a\nb\n'`)
-			b.spec.Process.Terminal = true
-			_, res := r.runContainer(b)
-			if res.code != 0 {
-				t.Fatalf("run -t: %s", res)
-			}
-			if res.stdout != "a\nb\n" {
-				t.Errorf("run -t output %q, want %q", res.stdout, "a\nb\n")
-			}
-		})
+	r := newRuntime(t)
+	b := newShBundle(t, `printf 'a\nb\n'`)
+	b.spec.Process.Terminal = true
+	_, res := r.runContainer(b)
+	if res.code != 0 {
+		t.Fatalf("run -t: %s", res)
+	}
+	if res.stdout != "a\nb\n" {
+		t.Errorf("run -t output %q, want %q", res.stdout, "a\nb\n")
 	}
 }
 
 // TestExecTerminalRelay: `exec -t` in the foreground (berth relays the
 // pty) passes on the process's bytes without "\r" added, and the slave
-// belongs to the process's user (uid, with the devpts gid). Only the C
-// exec turns ONLCR off before the process runs; the Go exec's relay does
-// it on receipt, which a fast process can outrun, so it is not held to
-// the bytes here.
+// belongs to the process's user (uid, with the devpts gid): the exec
+// process turns ONLCR off before the process runs.
 func TestExecTerminalRelay(t *testing.T) {
 	r := newRuntime(t)
 	c := runningSleeper(t, r)
-	for _, path := range []string{"c", "go"} {
-		t.Run(path, func(t *testing.T) {
-			res := r.runCmd(func(cmd *exec.Cmd) {
-				if path == "go" {
-					cmd.Env = append(cmd.Environ(), "BERTH_EXEC_GO=1")
-				}
-			}, "exec", "-t", "--user", "1000:1000", c.id, "sh", "-c", `ls -ln $(tty) | awk '{ print "owner", $3, $4 }'; printf 'a\nb\n'`)
-			if res.code != 0 {
-				t.Fatalf("exec -t: %s", res)
-			}
-			out := strings.ReplaceAll(res.stdout, "\r\n", "\n")
-			if out != "owner 1000 5\na\nb\n" {
-				t.Errorf("exec -t output %q, want the owner 1000 5, a, b", res.stdout)
-			}
-			if path == "c" && strings.Contains(res.stdout, "\r") {
-				t.Errorf("exec -t output %q has \\r added", res.stdout)
-			}
-		})
+	res := r.run("exec", "-t", "--user", "1000:1000", c.id, "sh", "-c", `ls -ln $(tty) | awk '{ print "owner", $3, $4 }'; printf 'a\nb\n'`)
+	if res.code != 0 {
+		t.Fatalf("exec -t: %s", res)
+	}
+	out := strings.ReplaceAll(res.stdout, "\r\n", "\n")
+	if out != "owner 1000 5\na\nb\n" {
+		t.Errorf("exec -t output %q, want the owner 1000 5, a, b", res.stdout)
+	}
+	if strings.Contains(res.stdout, "\r") {
+		t.Errorf("exec -t output %q has \\r added", res.stdout)
 	}
 }
 
@@ -405,26 +360,21 @@ func TestExecTerminalRelay(t *testing.T) {
 // error is start's to report, and none of berth's words reach the
 // container's terminal, which belongs to the container's output.
 func TestTerminalExecFailure(t *testing.T) {
-	for _, p := range initPaths {
-		t.Run(p.name, func(t *testing.T) {
-			r := newRuntime(t)
-			r.env = initEnv(p.goEnv)
-			sock, ln, got := listenConsole(t)
-			defer ln.Close()
-			b := newBundle(t, "/bin/not-a-program")
-			writeFile(t, filepath.Join(b.rootfs, "bin", "not-a-program"), "neither ELF nor #!\n")
-			os.Chmod(filepath.Join(b.rootfs, "bin", "not-a-program"), 0o755)
-			b.spec.Process.Terminal = true
-			c := r.create(b, "--console-socket", sock)
-			m := waitConsole(t, got, "create")
-			defer m.f.Close()
-			res := r.run("start", c.id)
-			if res.code == 0 || !strings.Contains(res.stderr, `exec "/bin/not-a-program" (process.args[0]): exec format error`) {
-				t.Errorf("start of a workload whose execve fails: %s", res)
-			}
-			if out := readAll(m.f, 2*time.Second); out != "" {
-				t.Errorf("the container's terminal got %q, want nothing", out)
-			}
-		})
+	r := newRuntime(t)
+	sock, ln, got := listenConsole(t)
+	defer ln.Close()
+	b := newBundle(t, "/bin/not-a-program")
+	writeFile(t, filepath.Join(b.rootfs, "bin", "not-a-program"), "neither ELF nor #!\n")
+	os.Chmod(filepath.Join(b.rootfs, "bin", "not-a-program"), 0o755)
+	b.spec.Process.Terminal = true
+	c := r.create(b, "--console-socket", sock)
+	m := waitConsole(t, got, "create")
+	defer m.f.Close()
+	res := r.run("start", c.id)
+	if res.code == 0 || !strings.Contains(res.stderr, `exec "/bin/not-a-program" (process.args[0]): exec format error`) {
+		t.Errorf("start of a workload whose execve fails: %s", res)
+	}
+	if out := readAll(m.f, 2*time.Second); out != "" {
+		t.Errorf("the container's terminal got %q, want nothing", out)
 	}
 }

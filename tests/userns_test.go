@@ -3,7 +3,6 @@ package tests
 import (
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -16,9 +15,9 @@ import (
 	"berth/internal/mountinfo"
 )
 
-// A container with a user namespace is set up by the C init too; these
-// tests hold it to what the Go init makes of the same spec, and to the
-// kernel's rules there (what it refuses, what the plan puts in its place).
+// A container with a user namespace: what the init makes of the spec
+// there, and the kernel's rules (what it refuses, what the plan puts in
+// its place).
 
 // usernsHostID is where the tests map the container's ids 0-65535.
 const usernsHostID = 100000
@@ -43,12 +42,11 @@ func addUserNS(t *testing.T, b *bundle) {
 	}
 }
 
-// TestUserNSInitPathsAgree: the same spec with a user namespace gives the
-// same container from the C init (which runs by default) as from the Go
-// init: mounts with their (locked) flags, devices bound from the host, the
+// TestUserNSInit: the spec of TestInitContainer with a user namespace:
+// mounts with their (locked) flags, devices bound from the host, the
 // cgroup hierarchies bound read-only, masked and read-only paths, the
 // process. With a cgroup namespace and without.
-func TestUserNSInitPathsAgree(t *testing.T) {
+func TestUserNSInit(t *testing.T) {
 	for _, cgroupNS := range []bool{false, true} {
 		t.Run("cgroupns="+strconv.FormatBool(cgroupNS), func(t *testing.T) {
 			r := newRuntime(t)
@@ -61,7 +59,7 @@ func TestUserNSInitPathsAgree(t *testing.T) {
 				b.addNamespace(specs.CgroupNamespace, "")
 			}
 			addUserNS(t, b)
-			cOut, goOut := runBothInits(t, r, b)
+			cOut := runInit(t, r, b)
 			if !strings.Contains(cOut, "probe-done") {
 				t.Fatalf("probe did not finish: %q", cOut)
 			}
@@ -78,33 +76,18 @@ func TestUserNSInitPathsAgree(t *testing.T) {
 				"uid=1000(user) gid=1000(user) groups=5(tty),6", "hostname berth-test domain paths.example umask 0027",
 			} {
 				if !strings.Contains(cOut, want) {
-					t.Errorf("C init: %q missing from\n%s", want, cOut)
+					t.Errorf("%q missing from\n%s", want, cOut)
 				}
-			}
-			if cOut != goOut {
-				t.Errorf("the two inits made different containers:\n%s", lineDiff(goOut, cOut))
 			}
 		})
 	}
 }
 
-// runInits runs b with each init (C first) and returns the results; the
-// C run's log must show the C init's steps, the Go run's the Go init.
-func runInits(t *testing.T, r *runtime, b *bundle) (c, goRes result) {
+// runUserNS runs b (`run`, --debug --log: the init's steps checked) and
+// returns the result, the id replaced by ID.
+func runUserNS(t *testing.T, r *runtime, b *bundle) result {
 	t.Helper()
-	b.write(t)
-	var res [2]result
-	for i, goInit := range []bool{false, true} {
-		id := r.newID()
-		res[i] = r.runCmd(func(cmd *exec.Cmd) { cmd.Env = initEnv(goInit) }, "--debug", "run", "--bundle", b.dir, id)
-		ranC := strings.Contains(res[i].stderr, "create: init: plan received")
-		ranGo := strings.Contains(res[i].stderr, "create: the Go init runs")
-		if res[i].code == 0 && (ranC == goInit || ranGo != goInit) {
-			t.Fatalf("BERTH_INIT_GO=%v: the C init ran: %v, the Go init: %v; log:\n%s", goInit, ranC, ranGo, res[i].stderr)
-		}
-		res[i].stdout = strings.ReplaceAll(res[i].stdout, id, "ID")
-	}
-	return res[0], res[1]
+	return runOnce(t, r, b, nil)
 }
 
 // errorLine is the one error line of a failed run (the --debug lines left out).
@@ -119,7 +102,7 @@ func errorLine(res result) string {
 }
 
 // TestUserNSHostFallbacks: without its own network and IPC namespaces a
-// user namespace may not mount sysfs or mqueue; both inits bind the host's
+// user namespace may not mount sysfs or mqueue; the init binds the host's
 // instead, sysfs read-only down to the host's cgroup mounts under it
 // (CVE-2023-25809), mqueue where the host has one (else one line says what
 // failed first and then what the fallback met).
@@ -129,25 +112,17 @@ func TestUserNSHostFallbacks(t *testing.T) {
 	b.removeNamespace(specs.NetworkNamespace)
 	b.removeNamespace(specs.IPCNamespace)
 	addUserNS(t, b)
-	c, g := runInits(t, r, b)
+	c := runUserNS(t, r, b)
 	if !isMountPoint(t, "/dev/mqueue") {
 		// No host instance to fall back to.
-		for _, res := range []result{c, g} {
-			if msg := errorLine(res); res.code == 0 || !strings.Contains(msg, `mount "mqueue" on "/dev/mqueue" (spec mounts[4]): operation not permitted (falling back to a bind of the host's /dev/mqueue: `) {
-				t.Errorf("no host mqueue: %s", res)
-			}
-		}
-		if errorLine(c) != errorLine(g) {
-			t.Errorf("the inits fail differently:\nC:  %s\nGo: %s", errorLine(c), errorLine(g))
+		if msg := errorLine(c); c.code == 0 || !strings.Contains(msg, `mount "mqueue" on "/dev/mqueue" (spec mounts[4]): operation not permitted (falling back to a bind of the host's /dev/mqueue: `) {
+			t.Errorf("no host mqueue: %s", c)
 		}
 		b.spec.Mounts = slicesDelete(b.spec.Mounts, "/dev/mqueue")
-		c, g = runInits(t, r, b)
+		c = runUserNS(t, r, b)
 	}
-	if c.code != 0 || g.code != 0 {
-		t.Fatalf("C init: %s\nGo init: %s", c, g)
-	}
-	if c.stdout != g.stdout {
-		t.Errorf("the two inits made different containers:\n%s", lineDiff(g.stdout, c.stdout))
+	if c.code != 0 {
+		t.Fatalf("run: %s", c)
 	}
 	sys := 0
 	for _, l := range lines(c.stdout) {
@@ -200,13 +175,13 @@ func TestUserNSDeviceOverFile(t *testing.T) {
 	writeFile(t, filepath.Join(b.rootfs, "etc", "secret"), "masked\n")
 	b.spec.Linux.MaskedPaths = append(b.spec.Linux.MaskedPaths, "/etc/secret")
 	addUserNS(t, b)
-	c, g := runInits(t, r, b)
-	if c.code != 0 || g.code != 0 {
-		t.Fatalf("C init: %s\nGo init: %s", c, g)
+	c := runUserNS(t, r, b)
+	if c.code != 0 {
+		t.Fatalf("run: %s", c)
 	}
 	want := "character special file 1:3\ncharacter special file 1:5\ncharacter special file 1:3\n"
-	if c.stdout != want || g.stdout != want {
-		t.Errorf("C init %q, Go init %q, want %q", c.stdout, g.stdout, want)
+	if c.stdout != want {
+		t.Errorf("%q, want %q", c.stdout, want)
 	}
 }
 
@@ -237,9 +212,9 @@ func TestUserNSPidNamespace(t *testing.T) {
 	b.addNamespace(specs.PIDNamespace, ownedNS+"pid")
 	b.addNamespace(specs.UserNamespace, ownedNS+"user")
 	b.write(t)
-	res := r.runCmd(func(cmd *exec.Cmd) { cmd.Env = initEnv(false) }, "--debug", "run", "--bundle", b.dir, r.newID())
-	if res.code != 0 || !strings.Contains(res.stderr, "create: init: plan received") || strings.TrimSpace(res.stdout) != "1" {
-		t.Errorf("joined user and pid namespaces, from the C init: %s", res)
+	res := initCall(t, r, nil, "run", "--bundle", b.dir, r.newID())
+	if res.code != 0 || strings.TrimSpace(res.stdout) != "1" {
+		t.Errorf("joined user and pid namespaces: %s", res)
 	}
 
 	for _, tc := range []struct {
@@ -260,21 +235,19 @@ func TestUserNSPidNamespace(t *testing.T) {
 		}, []string{plainNS + "pid", `joined user namespace "` + ownedNS + `user"`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			for _, goInit := range []bool{false, true} {
-				b := newShBundle(t, "true")
-				b.removeNamespace(specs.PIDNamespace)
-				tc.edit(b)
-				b.write(t)
-				res := r.runCmd(func(cmd *exec.Cmd) { cmd.Env = initEnv(goInit) }, "run", "--bundle", b.dir, r.newID())
-				assertErrorLine(t, res, tc.hints...)
-			}
+			b := newShBundle(t, "true")
+			b.removeNamespace(specs.PIDNamespace)
+			tc.edit(b)
+			b.write(t)
+			res := r.run("run", "--bundle", b.dir, r.newID())
+			assertErrorLine(t, res, tc.hints...)
 		})
 	}
 }
 
 // TestUserNSBindRemountLocked: a "remount,bind,ro" of a volume whose host
 // mount is nosuid,nodev (flags a user namespace inherits locked, which a
-// remount may not clear) keeps them, from both inits, as a bind mount's
+// remount may not clear) keeps them, as a bind mount's
 // own "ro" does.
 func TestUserNSBindRemountLocked(t *testing.T) {
 	r := newRuntime(t)
@@ -288,12 +261,12 @@ func TestUserNSBindRemountLocked(t *testing.T) {
 	b.addMount(specs.Mount{Destination: "/mnt/vol", Type: "bind", Source: host, Options: []string{"remount", "bind", "ro"}})
 	b.addMount(specs.Mount{Destination: "/mnt/vol2", Type: "bind", Source: host, Options: []string{"rbind", "ro", "noexec"}})
 	addUserNS(t, b)
-	c, g := runInits(t, r, b)
-	if c.code != 0 || g.code != 0 {
-		t.Fatalf("C init: %s\nGo init: %s", c, g)
+	c := runUserNS(t, r, b)
+	if c.code != 0 {
+		t.Fatalf("run: %s", c)
 	}
 	want := "/mnt/vol ro,nosuid,nodev,relatime\n/mnt/vol2 ro,nosuid,nodev,noexec,relatime\n"
-	if c.stdout != want || g.stdout != want {
-		t.Errorf("C init %q, Go init %q, want %q", c.stdout, g.stdout, want)
+	if c.stdout != want {
+		t.Errorf("%q, want %q", c.stdout, want)
 	}
 }

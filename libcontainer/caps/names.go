@@ -1,18 +1,8 @@
 // Package caps turns the capability sets of an OCI spec into kernel
-// capability masks and applies them to the calling thread.
-//
-// The container init uses it in this order, on the locked OS thread that
-// will execve the workload:
-//
-//	sets, warnings, err := caps.FromSpec(spec.Process.Capabilities) // warnings: for the parent to log
-//	sets.DropBounding()   // still root: needs CAP_SETPCAP
-//	caps.KeepCaps(true)   // keep the permitted set across setresuid
-//	setresgid/setresuid/setgroups
-//	caps.KeepCaps(false)
-//	sets.Apply()          // capset + ambient raise
-//
-// Capability state is per thread, so every call here acts on the calling
-// thread only; the caller must hold runtime.LockOSThread until execve.
+// capability masks (FromSpec) and knows the kernel's last capability
+// (LastCap). The parent compiles the masks into the exec record; the C
+// executor (nsenter/cexec.c) drops the bounding set, switches user with
+// PR_SET_KEEPCAPS and applies the sets on the thread that execs.
 package caps
 
 import (

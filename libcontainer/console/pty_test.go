@@ -1,55 +1,17 @@
 package console
 
 import (
-	"bufio"
-	"fmt"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"golang.org/x/sys/unix"
 )
 
-// The SetControlling test runs in a child process: setsid and dup2 onto
-// stdio would wreck the test binary itself.
-const childEnv = "BERTH_CONSOLE_TEST_CHILD"
-
-func TestMain(m *testing.M) {
-	if os.Getenv(childEnv) == "setcontrolling" {
-		setControllingChild()
-		return
-	}
-	os.Exit(m.Run())
-}
-
-func setControllingChild() {
-	if err := SetControlling(os.NewFile(3, "slave")); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	stat, err := os.ReadFile("/proc/self/stat")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	// Fields after the ")" closing comm: state ppid pgrp session tty_nr.
-	fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
-	sid, _ := unix.Getsid(0)
-	fmt.Printf("pid=%d sid=%d tty_nr=%s stdin_tty=%v stderr_tty=%v\n",
-		os.Getpid(), sid, fields[4], isTTY(0), isTTY(2))
-}
-
-func isTTY(fd int) bool {
-	_, err := unix.IoctlGetTermios(fd, unix.TCGETS)
-	return err == nil
-}
-
 func newTestPty(t *testing.T) (*os.File, *os.File, string) {
 	t.Helper()
-	master, slave, path, err := NewPty("/dev/ptmx")
+	master, slave, path, err := openPty()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,74 +20,6 @@ func newTestPty(t *testing.T) (*os.File, *os.File, string) {
 		slave.Close()
 	})
 	return master, slave, path
-}
-
-func TestNewPty(t *testing.T) {
-	master, slave, path := newTestPty(t)
-	if !strings.HasPrefix(path, "/dev/pts/") {
-		t.Fatalf("slave path %q", path)
-	}
-	// The slave we got is the one at path.
-	var fromPath, fromFile unix.Stat_t
-	if err := unix.Stat(path, &fromPath); err != nil {
-		t.Fatal(err)
-	}
-	if err := unix.Fstat(int(slave.Fd()), &fromFile); err != nil {
-		t.Fatal(err)
-	}
-	if fromPath.Rdev != fromFile.Rdev {
-		t.Fatalf("slave rdev %#x, %s has %#x", fromFile.Rdev, path, fromPath.Rdev)
-	}
-	flags, err := unix.FcntlInt(slave.Fd(), unix.F_GETFL, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if flags&unix.O_NONBLOCK != 0 {
-		t.Fatal("slave is non-blocking; it must not be, it becomes stdio")
-	}
-	// The master goes out blocking, as runc hands it: a receiver that
-	// reads it without polling must not see EAGAIN.
-	err = control(master, func(fd int) error {
-		flags, err = unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if flags&unix.O_NONBLOCK != 0 {
-		t.Fatal("master is non-blocking; a receiver reading it without poll(2) would see EAGAIN")
-	}
-	// Read deadlines below: a non-blocking duplicate (the flag is shared,
-	// which no longer matters here).
-	mfd, err := unix.Dup(int(master.Fd()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := unix.SetNonblock(mfd, true); err != nil {
-		t.Fatal(err)
-	}
-	master = os.NewFile(uintptr(mfd), "master")
-	defer master.Close()
-
-	if _, err := master.Write([]byte("hello\n")); err != nil {
-		t.Fatal(err)
-	}
-	line, err := bufio.NewReader(slave).ReadString('\n')
-	if err != nil {
-		t.Fatal(err)
-	}
-	if line != "hello\n" {
-		t.Fatalf("slave read %q, want %q", line, "hello\n")
-	}
-
-	if _, err := slave.Write([]byte("back\n")); err != nil {
-		t.Fatal(err)
-	}
-	master.SetReadDeadline(time.Now().Add(5 * time.Second))
-	got := readUntil(t, master, "back")
-	if !strings.Contains(got, "back") {
-		t.Fatalf("master read %q", got)
-	}
 }
 
 // readUntil reads f until want shows up or its deadline passes.
@@ -141,25 +35,6 @@ func readUntil(t *testing.T, f *os.File, want string) string {
 		}
 	}
 	return sb.String()
-}
-
-func TestNewPtyMissing(t *testing.T) {
-	_, _, _, err := NewPty("/nonexistent/ptmx")
-	if err == nil || !strings.Contains(err.Error(), `open "/nonexistent/ptmx": no such file or directory`) {
-		t.Fatalf("error = %v", err)
-	}
-}
-
-func TestPeerPath(t *testing.T) {
-	for _, tc := range []struct{ ptmx, want string }{
-		{"/dev/ptmx", "/dev/pts/7"},
-		{"/dev/pts/ptmx", "/dev/pts/7"},
-		{"/run/c/rootfs/dev/ptmx", "/run/c/rootfs/dev/pts/7"},
-	} {
-		if got := peerPath(tc.ptmx, 7); got != tc.want {
-			t.Errorf("peerPath(%q) = %q, want %q", tc.ptmx, got, tc.want)
-		}
-	}
 }
 
 func TestSetSize(t *testing.T) {
@@ -215,45 +90,28 @@ func TestSetSizeNotTerminal(t *testing.T) {
 	}
 }
 
-func TestSetControlling(t *testing.T) {
-	master, slave, _ := newTestPty(t)
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childEnv+"=setcontrolling")
-	cmd.ExtraFiles = []*os.File{slave}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	master.SetReadDeadline(time.Now().Add(10 * time.Second))
-	out := readUntil(t, master, "\n")
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("child: %v: %s", err, stderr.String())
-	}
-	var pid, sid int
-	var ttyNr, stdinTTY, stderrTTY string
-	if _, err := fmt.Sscanf(strings.TrimSpace(out), "pid=%d sid=%d tty_nr=%s stdin_tty=%s stderr_tty=%s",
-		&pid, &sid, &ttyNr, &stdinTTY, &stderrTTY); err != nil {
-		t.Fatalf("child said %q: %v", out, err)
-	}
-	if sid != pid {
-		t.Errorf("child session %d, want its own (%d)", sid, pid)
-	}
-	var st unix.Stat_t
-	if err := unix.Fstat(int(slave.Fd()), &st); err != nil {
-		t.Fatal(err)
-	}
-	// tty_nr uses the kernel's dev_t encoding; compare major and minor.
-	nr, err := strconv.ParseUint(ttyNr, 10, 32)
+// openPty makes a pty pair from /dev/ptmx, both ends blocking, as the C
+// init's OP_CONSOLE does in the container.
+func openPty() (master, slave *os.File, slavePath string, err error) {
+	mfd, err := unix.Open("/dev/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		t.Fatal(err)
+		return nil, nil, "", err
 	}
-	gotMajor, gotMinor := uint32(nr>>8)&0xfff, uint32(nr&0xff)|uint32(nr>>12)&0xfff00
-	if gotMajor != unix.Major(st.Rdev) || gotMinor != unix.Minor(st.Rdev) {
-		t.Errorf("child controlling tty %d:%d, want the slave %d:%d",
-			gotMajor, gotMinor, unix.Major(st.Rdev), unix.Minor(st.Rdev))
+	master = os.NewFile(uintptr(mfd), "/dev/ptmx")
+	if err := unix.IoctlSetPointerInt(mfd, unix.TIOCSPTLCK, 0); err != nil {
+		master.Close()
+		return nil, nil, "", err
 	}
-	if stdinTTY != "true" || stderrTTY != "true" {
-		t.Errorf("child stdin/stderr are terminals: %s/%s, want true/true", stdinTTY, stderrTTY)
+	n, err := unix.IoctlGetUint32(mfd, unix.TIOCGPTN)
+	if err != nil {
+		master.Close()
+		return nil, nil, "", err
 	}
+	slavePath = "/dev/pts/" + strconv.FormatUint(uint64(n), 10)
+	sfd, err := unix.Open(slavePath, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		master.Close()
+		return nil, nil, "", err
+	}
+	return master, os.NewFile(uintptr(sfd), slavePath), slavePath, nil
 }

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-
-	"golang.org/x/sys/unix"
 )
 
 // appArmorEnabledPath reads Y when AppArmor is the (or a) running LSM.
@@ -45,25 +43,6 @@ func checkAttrValue(v string) error {
 		if r < 0x20 || r == 0x7f {
 			return fmt.Errorf("contains the control character %q", r)
 		}
-	}
-	return nil
-}
-
-// test writes w.Test to this thread's attr/<Dir>/current: for AppArmor
-// ("permprofile <name>") a question whether this task could change to the
-// profile, which changes nothing, so a profile that is not loaded fails
-// while create can still report it; the change itself happens at exec.
-func (p *Proc) test(w ExecWrite) error {
-	fd, path, err := p.ThreadAttr(w.Dir, "current")
-	if err != nil {
-		return err
-	}
-	defer closeFd(fd)
-	if err := writeAttr(fd, w.Test); err != nil {
-		if errors.Is(err, unix.ENOENT) {
-			return fmt.Errorf("%s (write %s to /proc/%s: %w)", w.Missing, w.TestQuoted, path, err)
-		}
-		return fmt.Errorf("write %s to /proc/%s: %w", w.TestQuoted, path, err)
 	}
 	return nil
 }

@@ -56,14 +56,3 @@ func TestCheckHostNothingAsked(t *testing.T) {
 		t.Fatal(err)
 	}
 }
-
-func TestPrepareNothingAsked(t *testing.T) {
-	a, err := Prepare(&specs.Process{})
-	if err != nil || a != nil {
-		t.Fatalf("Prepare = %v, %v; want nil, nil", a, err)
-	}
-	if err := a.Apply(); err != nil {
-		t.Fatalf("nil Apply: %v", err)
-	}
-	a.Close()
-}

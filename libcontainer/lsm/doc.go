@@ -1,4 +1,4 @@
-// Package lsm applies a container's Linux Security Module settings:
+// Package lsm decides a container's Linux Security Module settings:
 // process.apparmorProfile, process.selinuxLabel and linux.mountLabel.
 //
 // # When the LSM is off
@@ -25,13 +25,14 @@
 //
 // # Where the label is written (CVE-2025-52881)
 //
-// The exec attribute is written by the container's init on its locked OS
-// thread after everything berth itself runs: after the startContainer hooks
-// (which would otherwise be executed under the container's label) and just
-// before the workload's execve. Prepare opens the attribute files earlier,
-// before the user switch and before a seccomp filter could refuse openat2,
-// and checks an AppArmor profile exists (a "permprofile" test on
-// attr/current) so a missing profile fails create, not start.
+// The exec attribute is written by the C executor (nsenter/procfs.c, from
+// the attributes and messages ExecWrites decides) on the thread that execs,
+// after everything berth itself runs: after the startContainer hooks (which
+// would otherwise be executed under the container's label) and just before
+// the workload's execve. It opens the attribute files earlier, before the
+// user switch and before a seccomp filter could refuse openat2, and checks
+// an AppArmor profile exists (a "permprofile" test on attr/current) so a
+// missing profile fails create, not start.
 //
 // Every attribute file is reached through a procfs that a container mount
 // cannot redirect: a private instance from fsopen("proc") when the kernel
@@ -42,7 +43,4 @@
 // /proc/sys/kernel/core_pattern, itself a procfs file) is followed, and the
 // opened file is checked to be on procfs again before the write. The path
 // names the thread as <pid>/task/<tid>, not thread-self, which is a symlink.
-//
-// The C executor (nsenter/procfs.c) does the same, step for step, from the
-// attributes and messages ExecWrites decides.
 package lsm

@@ -8,6 +8,3 @@ func Flags(c *specs.LinuxSeccomp) (uint32, error) {
 	f, err := filterFlags(c)
 	return uint32(f), err
 }
-
-// UsesNotify reports whether a rule of c hands syscalls to a listener.
-func UsesNotify(c *specs.LinuxSeccomp) bool { return c != nil && usesNotify(c) }

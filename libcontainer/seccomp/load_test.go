@@ -73,7 +73,7 @@ func load(c *specs.LinuxSeccomp) (int, error) {
 	if err != nil {
 		return -1, err
 	}
-	return Load(c, prog)
+	return loadProg(c, prog)
 }
 
 func getcwd() syscall.Errno {
@@ -288,7 +288,7 @@ var childCases = map[string]func(r *report) error{
 		}
 		r.set("instructions", fmt.Sprint(len(prog)))
 		start = time.Now()
-		fd, err := Load(cfg, prog)
+		fd, err := loadProg(cfg, prog)
 		r.set("load_time", time.Since(start).String())
 		r.set("load", fmt.Sprint(fd, err))
 		r.result("getpid", sys(unix.SYS_GETPID))
@@ -628,7 +628,7 @@ func TestLoadRejects(t *testing.T) {
 		{&specs.LinuxSeccomp{DefaultAction: specs.ActAllow, Flags: []specs.LinuxSeccompFlag{"SECCOMP_FILTER_FLAG_NOPE"}}, prog, `flags[0]: unknown flag "SECCOMP_FILTER_FLAG_NOPE"`},
 	} {
 		// Every case fails before seccomp(2) is called.
-		_, err := Load(c.cfg, c.prog)
+		_, err := loadProg(c.cfg, c.prog)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("got %v, want %q", err, c.want)
 		}
