@@ -54,7 +54,8 @@ test: busybox build
 # make test-vm VMFLAGS='-v -- -run TestCgroup'.
 test-vm: busybox build
 	@status=0; tests/vm/run.sh $(VMFLAGS) || status=$$?; \
-	tests/vm/run.sh --guest systemd $(SDVMFLAGS) || status=$$?; exit $$status
+	tests/vm/run.sh --guest systemd $(SDVMFLAGS) || status=$$?; \
+	tests/vm/run.sh --guest systemd --cgroup hybrid $(SDVMFLAGS) || status=$$?; exit $$status
 
 # podman, containerd (ctr) and dockerd driving berth, each engine with
 # private roots and sockets; part of `make test` too.
