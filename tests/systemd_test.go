@@ -101,7 +101,7 @@ func TestSystemdScopeLifecycle(t *testing.T) {
 	b.spec.Linux.Resources = &specs.LinuxResources{
 		Memory: &specs.LinuxMemory{Limit: &mem},
 		Pids:   &specs.LinuxPids{Limit: &pids},
-		CPU:    &specs.LinuxCPU{Shares: &shares, Quota: &quota, Period: &period},
+		CPU:    &specs.LinuxCPU{Shares: &shares, Quota: &quota, Period: &period, Cpus: "0"},
 	}
 	// In its own cgroup namespace, whose root is the cgroup the init is
 	// in when the stub unshares it: the scope's.
@@ -144,6 +144,16 @@ func TestSystemdScopeLifecycle(t *testing.T) {
 		}
 		if got := cgroupFile(t, st.Pid, "cpu", "cpu.shares", ""); got != "512" {
 			t.Errorf("cpu.shares %s, want 512", got)
+		}
+	}
+	// AllowedCPUs on v2; on v1, where systemd has no cpuset, the file
+	// berth writes in the directory it made.
+	if got := cgroupFile(t, st.Pid, "cpuset", "cpuset.cpus", "cpuset.cpus"); got != "0" {
+		t.Errorf("cpuset.cpus %q, want \"0\"", got)
+	}
+	if isUnified() {
+		if p := unitProps(t, unit, "AllowedCPUs"); p["AllowedCPUs"] != "0" {
+			t.Errorf("AllowedCPUs %q, want \"0\"", p["AllowedCPUs"])
 		}
 	}
 	if why := inCgroup(t, st.Pid, cg); why != "" {
