@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	cghost "berth/cgroups/host"
 	"berth/cgroups/systemd"
 )
 
@@ -133,11 +134,10 @@ func systemdCheck() Check {
 		c.Hint = "--systemd-cgroup talks to systemd over D-Bus: apt-get install dbus (and start dbus.service)"
 		return c
 	}
-	c.Detail = fmt.Sprintf("systemd %s is PID 1, its bus answers: --systemd-cgroup works%s", v, eng)
-	if _, err := os.Stat("/sys/fs/cgroup/cgroup.controllers"); err != nil {
-		c.Status = Warn
-		c.Detail = fmt.Sprintf("systemd %s is PID 1, but the host is not on cgroup v2, which berth's systemd driver needs%s", v, eng)
-		c.Hint = "boot with systemd.unified_cgroup_hierarchy=1"
+	mode, err := cghost.Mode()
+	if err != nil {
+		mode = "unknown"
 	}
+	c.Detail = fmt.Sprintf("systemd %s is PID 1, its bus answers: --systemd-cgroup works (cgroup %s)%s", v, mode, eng)
 	return c
 }

@@ -18,9 +18,10 @@ import (
 
 // The systemd cgroup driver's tests need systemd as PID 1 and its bus: they
 // run in the systemd VM guest (make test-vm, tests/vm/run.sh --guest
-// systemd), which fails them rather than skipping when systemd is missing.
-// On a host without systemd they are skipped: the guest run is where CI
-// runs them.
+// systemd, booted once on cgroup v2 and once hybrid), which fails them
+// rather than skipping when systemd is missing or the cgroup mode is not
+// the one the run booted (BERTH_VM_CGROUP). On a host without systemd
+// they are skipped: the guest runs are where CI runs them.
 func requireSystemd(t *testing.T) *runtime {
 	t.Helper()
 	if fi, err := os.Stat("/run/systemd/system"); err != nil || !fi.IsDir() {
@@ -29,11 +30,11 @@ func requireSystemd(t *testing.T) *runtime {
 		}
 		t.Skip("systemd is not PID 1 here: the systemd VM guest runs this (make test-vm)")
 	}
-	if !isUnified() {
-		if os.Getenv("BERTH_VM_GUEST") == "systemd" {
-			t.Fatalf("the systemd guest is not on cgroup v2")
+	if os.Getenv("BERTH_VM_GUEST") == "systemd" {
+		want := os.Getenv("BERTH_VM_CGROUP")
+		if got := map[bool]string{true: "v2", false: "hybrid"}[isUnified()]; got != want {
+			t.Fatalf("the systemd guest booted for cgroup %q is on %s", want, got)
 		}
-		t.Skip("the systemd driver needs cgroup v2: the systemd VM guest runs this (make test-vm)")
 	}
 	needTool(t, "systemctl", "systemd")
 	r := newRuntime(t)
@@ -77,9 +78,7 @@ func assertUnitGone(t *testing.T, unit, cgroup string) {
 		t.Errorf("unit %s still known to systemd: %v", unit, p)
 	}
 	if cgroup != "" {
-		if _, err := os.Stat("/sys/fs/cgroup" + cgroup); !os.IsNotExist(err) {
-			t.Errorf("cgroup %s left behind (%v)", cgroup, err)
-		}
+		assertNoCgroupDirs(t, cgroup)
 	}
 }
 
@@ -102,7 +101,7 @@ func TestSystemdScopeLifecycle(t *testing.T) {
 	b.spec.Linux.Resources = &specs.LinuxResources{
 		Memory: &specs.LinuxMemory{Limit: &mem},
 		Pids:   &specs.LinuxPids{Limit: &pids},
-		CPU:    &specs.LinuxCPU{Shares: &shares, Quota: &quota, Period: &period},
+		CPU:    &specs.LinuxCPU{Shares: &shares, Quota: &quota, Period: &period, Cpus: "0"},
 	}
 	// In its own cgroup namespace, whose root is the cgroup the init is
 	// in when the stub unshares it: the scope's.
@@ -116,12 +115,14 @@ func TestSystemdScopeLifecycle(t *testing.T) {
 
 	st := r.state(c.id)
 	t.Logf("systemctl status %s:\n%s", unit, sh(t, 30*time.Second, "systemctl", "status", "--no-pager", "--lines", "0", unit))
-	p := unitProps(t, unit, "ActiveState", "ControlGroup", "Delegate", "MemoryMax", "TasksMax",
-		"CPUWeight", "CPUQuotaPerSecUSec", "CPUQuotaPeriodUSec", "Description", "Slice")
+	// cgroup v1 has its own names: MemoryLimit, CPUShares.
+	memProp, cpuProp, cpuWant := sdProp("MemoryMax", "MemoryLimit"), sdProp("CPUWeight", "CPUShares"), sdProp("20", "512")
+	p := unitProps(t, unit, "ActiveState", "ControlGroup", "Delegate", memProp, "TasksMax",
+		cpuProp, "CPUQuotaPerSecUSec", "CPUQuotaPeriodUSec", "Description", "Slice")
 	want := map[string]string{
 		"ActiveState": "active", "ControlGroup": cg, "Delegate": "yes",
-		"MemoryMax": strconv.FormatInt(mem, 10), "TasksMax": "20",
-		"CPUWeight": "20", "CPUQuotaPerSecUSec": "500ms", "CPUQuotaPeriodUSec": "100ms",
+		memProp: strconv.FormatInt(mem, 10), "TasksMax": "20",
+		cpuProp: cpuWant, "CPUQuotaPerSecUSec": "500ms", "CPUQuotaPeriodUSec": "100ms",
 		"Description": "berth container " + c.id, "Slice": "system.slice",
 	}
 	for k, v := range want {
@@ -129,16 +130,36 @@ func TestSystemdScopeLifecycle(t *testing.T) {
 			t.Errorf("created: unit %s %s=%q, want %q", unit, k, p[k], v)
 		}
 	}
-	if got := cgroupFile(t, st.Pid, "", "", "memory.max"); got != strconv.FormatInt(mem, 10) {
-		t.Errorf("memory.max %s, want %d", got, mem)
+	if got := cgroupFile(t, st.Pid, "memory", "memory.limit_in_bytes", "memory.max"); got != strconv.FormatInt(mem, 10) {
+		t.Errorf("memory limit %s, want %d", got, mem)
 	}
-	if got := cgroupFile(t, st.Pid, "", "", "cpu.max"); got != "50000 100000" {
-		t.Errorf("cpu.max %q, want \"50000 100000\"", got)
+	if isUnified() {
+		if got := cgroupFile(t, st.Pid, "", "", "cpu.max"); got != "50000 100000" {
+			t.Errorf("cpu.max %q, want \"50000 100000\"", got)
+		}
+	} else {
+		q, p := cgroupFile(t, st.Pid, "cpu", "cpu.cfs_quota_us", ""), cgroupFile(t, st.Pid, "cpu", "cpu.cfs_period_us", "")
+		if q != "50000" || p != "100000" {
+			t.Errorf("cpu.cfs_quota_us %s, cpu.cfs_period_us %s, want 50000 and 100000", q, p)
+		}
+		if got := cgroupFile(t, st.Pid, "cpu", "cpu.shares", ""); got != "512" {
+			t.Errorf("cpu.shares %s, want 512", got)
+		}
 	}
-	if got := readFile(t, fmt.Sprintf("/proc/%d/cgroup", st.Pid)); strings.TrimSpace(got) != "0::"+cg {
-		t.Errorf("init's cgroup %q, want 0::%s", got, cg)
+	// AllowedCPUs on v2; on v1, where systemd has no cpuset, the file
+	// berth writes in the directory it made.
+	if got := cgroupFile(t, st.Pid, "cpuset", "cpuset.cpus", "cpuset.cpus"); got != "0" {
+		t.Errorf("cpuset.cpus %q, want \"0\"", got)
 	}
-	procs := strings.Fields(readFile(t, "/sys/fs/cgroup"+cg+"/cgroup.procs"))
+	if isUnified() {
+		if p := unitProps(t, unit, "AllowedCPUs"); p["AllowedCPUs"] != "0" {
+			t.Errorf("AllowedCPUs %q, want \"0\"", p["AllowedCPUs"])
+		}
+	}
+	if why := inCgroup(t, st.Pid, cg); why != "" {
+		t.Errorf("init: %s", why)
+	}
+	procs := unitCgroupProcs(t, cg)
 	if len(procs) != 1 || procs[0] != strconv.Itoa(st.Pid) {
 		t.Errorf("the scope holds %v, want the init %d alone (berth itself must have left it)", procs, st.Pid)
 	}
@@ -161,16 +182,22 @@ func TestSystemdScopeLifecycle(t *testing.T) {
 	}
 	// exec is born in the scope's cgroup.
 	out := r.mustRun("exec", c.id, "cat", "/proc/self/cgroup").stdout
-	if strings.TrimSpace(out) != "0::/" {
-		t.Errorf("exec's /proc/self/cgroup in the container's cgroup namespace: %q, want 0::/", out)
+	for _, l := range lines(out) {
+		if !strings.HasSuffix(l, ":/") {
+			t.Errorf("exec's /proc/self/cgroup in the container's cgroup namespace: %q, want / in every hierarchy", out)
+			break
+		}
+	}
+	if len(lines(out)) == 0 {
+		t.Errorf("exec's /proc/self/cgroup is empty")
 	}
 
 	r.mustRun("pause", c.id)
 	if s := r.state(c.id).Status; s != "paused" {
 		t.Errorf("after pause: %s", s)
 	}
-	if got := readFile(t, "/sys/fs/cgroup"+cg+"/cgroup.freeze"); strings.TrimSpace(got) != "1" {
-		t.Errorf("cgroup.freeze after pause: %q", got)
+	if got, want := frozenFile(t, cg); got != want {
+		t.Errorf("freezer after pause: %q, want %q", got, want)
 	}
 	r.mustRun("resume", c.id)
 	if s := r.state(c.id).Status; s != "running" {
@@ -197,21 +224,32 @@ func TestSystemdScopeLifecycle(t *testing.T) {
 
 	newMem := int64(128 << 20)
 	r.mustRun("update", "--memory", strconv.FormatInt(newMem, 10), "--pids-limit", "30", c.id)
-	p = unitProps(t, unit, "MemoryMax", "TasksMax")
-	if p["MemoryMax"] != strconv.FormatInt(newMem, 10) || p["TasksMax"] != "30" {
-		t.Errorf("after update: unit %v, want MemoryMax=%d TasksMax=30", p, newMem)
+	p = unitProps(t, unit, memProp, "TasksMax")
+	if p[memProp] != strconv.FormatInt(newMem, 10) || p["TasksMax"] != "30" {
+		t.Errorf("after update: unit %v, want %s=%d TasksMax=30", p, memProp, newMem)
 	}
-	if got := cgroupFile(t, st.Pid, "", "", "memory.max"); got != strconv.FormatInt(newMem, 10) {
-		t.Errorf("memory.max after update %s, want %d", got, newMem)
+	if got := cgroupFile(t, st.Pid, "memory", "memory.limit_in_bytes", "memory.max"); got != strconv.FormatInt(newMem, 10) {
+		t.Errorf("memory limit after update %s, want %d", got, newMem)
 	}
-	if got := cgroupFile(t, st.Pid, "", "", "pids.max"); got != "30" {
+	if got := cgroupFile(t, st.Pid, "pids", "pids.max", "pids.max"); got != "30" {
 		t.Errorf("pids.max after update %s, want 30", got)
 	}
 	// systemd applies its properties again on a reload: the unit's, not
 	// older ones, must come out.
 	sh(t, 60*time.Second, "systemctl", "daemon-reload")
-	if got := cgroupFile(t, st.Pid, "", "", "memory.max"); got != strconv.FormatInt(newMem, 10) {
-		t.Errorf("memory.max after daemon-reload %s, want %d", got, newMem)
+	if got := cgroupFile(t, st.Pid, "memory", "memory.limit_in_bytes", "memory.max"); got != strconv.FormatInt(newMem, 10) {
+		t.Errorf("memory limit after daemon-reload %s, want %d", got, newMem)
+	}
+	// The device list systemd applied again still lets the container use
+	// its default devices (on v1 systemd rewrites devices.deny/allow) and
+	// nothing more.
+	if res := r.run("exec", c.id, "sh", "-c", "echo x > /dev/null && head -c1 /dev/zero >/dev/null"); res.code != 0 {
+		t.Errorf("/dev/null and /dev/zero after daemon-reload: %s", res)
+	}
+	if !isUnified() {
+		if l := cgroupFile(t, st.Pid, "devices", "devices.list", ""); strings.Contains(l, "a *:* rwm") || !strings.Contains(l, "c 1:3 rwm") {
+			t.Errorf("devices.list after daemon-reload: %q, want the default list, not every device", l)
+		}
 	}
 
 	r.mustRun("kill", "--all", c.id, "KILL")
@@ -239,6 +277,7 @@ func TestSystemdDeleteRunning(t *testing.T) {
 func TestSystemdSlices(t *testing.T) {
 	r := requireSystemd(t)
 	top := fmt.Sprintf("berthtest%d", os.Getpid())
+	removeSliceDirsAtEnd(t, top+".slice")
 	stopUnitAtEnd(t, top+".slice")
 
 	// Nested slices by dashes.
@@ -251,8 +290,8 @@ func TestSystemdSlices(t *testing.T) {
 		t.Errorf("nested slice: unit %s %v, want ControlGroup %s", unit, p, cg)
 	}
 	st := r.state(c.id)
-	if got := readFile(t, fmt.Sprintf("/proc/%d/cgroup", st.Pid)); strings.TrimSpace(got) != "0::"+cg {
-		t.Errorf("init's cgroup %q, want 0::%s", got, cg)
+	if why := inCgroup(t, st.Pid, cg); why != "" {
+		t.Errorf("init: %s", why)
 	}
 	r.mustRun("delete", "--force", c.id)
 	assertUnitGone(t, unit, cg)
@@ -267,8 +306,8 @@ func TestSystemdSlices(t *testing.T) {
 		t.Errorf("slice unit %s: %v, want active in %s", unit, p, cg)
 	}
 	st = r.state(c.id)
-	if got := readFile(t, fmt.Sprintf("/proc/%d/cgroup", st.Pid)); strings.TrimSpace(got) != "0::"+cg {
-		t.Errorf("init's cgroup %q, want 0::%s", got, cg)
+	if why := inCgroup(t, st.Pid, cg); why != "" {
+		t.Errorf("init: %s", why)
 	}
 	r.mustRun("delete", "--force", c.id)
 	assertUnitGone(t, unit, cg)
@@ -445,7 +484,8 @@ func TestSystemdDoctor(t *testing.T) {
 	}
 	for _, c := range checks {
 		if c.Name == "systemd" {
-			if c.Status != "ok" || !strings.Contains(c.Detail, "is PID 1, its bus answers") || !strings.Contains(c.Detail, "systemd 2") {
+			mode := sdProp("v2", "hybrid")
+			if c.Status != "ok" || !strings.Contains(c.Detail, "is PID 1, its bus answers") || !strings.Contains(c.Detail, "systemd 2") || !strings.Contains(c.Detail, "(cgroup "+mode+")") {
 				t.Errorf("doctor systemd: %+v", c)
 			}
 			return

@@ -22,7 +22,8 @@ const (
 	// FS2 is cgroup v2 (unified host) through cgroupfs.
 	FS2 Driver = "fs2"
 	// Systemd makes the cgroup a transient systemd unit over D-Bus
-	// (package systemd), on cgroup v2 hosts.
+	// (package systemd): its cgroup2 directory on a v2 host, its
+	// directory in every v1 hierarchy on a v1 or hybrid one.
 	Systemd Driver = "systemd"
 )
 
@@ -43,8 +44,6 @@ type Options struct {
 // Choose picks the driver for a host laid out as h. It does no I/O.
 func Choose(useSystemd bool, h *host.Layout) (Driver, error) {
 	switch {
-	case useSystemd && !h.Unified:
-		return "", systemd.ErrNotUnified
 	case useSystemd:
 		return Systemd, nil
 	case h.Unified:

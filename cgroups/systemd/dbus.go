@@ -73,6 +73,17 @@ func (b *bus) set(ctx context.Context, unit string, props []Prop) error {
 	return nil
 }
 
+// settle returns once systemd has handled what earlier calls queued: it
+// realizes a unit's cgroups after SetUnitProperties has returned, from a
+// queue it runs before it reads the next D-Bus message, so the reply to
+// any later call comes after it.
+func (b *bus) settle(ctx context.Context, unit string) error {
+	if _, err := b.c.GetUnitPropertyContext(ctx, unit, "ActiveState"); err != nil {
+		return unitErr(unit, "GetUnitProperty ActiveState", err)
+	}
+	return nil
+}
+
 // version is systemd's Version property ("252.38-1~deb12u1").
 func (b *bus) version(ctx context.Context) (string, error) {
 	v, err := b.c.GetManagerProperty("Version")

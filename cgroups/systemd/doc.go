@@ -37,6 +37,16 @@
 // signals) is the fs driver on the unit's cgroup. Destroy stops the unit,
 // resets its failed state and removes what is left of the cgroup.
 //
-// Only cgroup v2 is supported; on a v1 or hybrid host New fails naming
-// the host's mode.
+// # cgroup v1
+//
+// On a v1 or hybrid host the fs driver is fs1 on the unit's path in every
+// hierarchy. systemd makes the scope's directories in the hierarchies it
+// manages; Create makes the others (cpuset, freezer, net_cls, ...) the fs
+// way after the start, and the init joins them all from the stub
+// (JoinFiles), as with fs1. berth moves itself back in every hierarchy.
+// The properties are v1's (ResourcePropertiesV1). Set freezes the
+// container while systemd rewrites its device list (deny all, then each
+// allowed device), and then moves back the processes systemd moved out:
+// realizing a controller for a slice, v1 systemd moves every process
+// under the slice into the slice's directory of that controller.
 package systemd

@@ -14,6 +14,7 @@ import (
 
 	"berth/cgroups"
 	"berth/cgroups/devices"
+	"berth/cgroups/fs1"
 	"berth/cgroups/fs2"
 	"berth/cgroups/host"
 )
@@ -28,8 +29,9 @@ type Manager struct {
 	// loaded: the manager of an existing container's unit (Load), which
 	// StartIn only joins (exec).
 	loaded bool
-	// mount is the cgroup2 mount, where berth finds its own cgroup again.
-	mount string
+	// host is the layout New found, where berth finds its own cgroups
+	// again after the scope's start moved it (nil for a loaded manager).
+	host *host.Layout
 }
 
 // Available reports whether systemd runs this host (sd_booted's test:
@@ -39,29 +41,32 @@ func Available() bool {
 	return err == nil && fi.IsDir()
 }
 
-// New returns the manager of a new container's unit on a cgroup v2 host
-// laid out as h (package manager chooses this driver). It makes nothing:
-// the unit is started by StartIn, around the init's spawn.
+// New returns the manager of a new container's unit on a host laid out as
+// h (package manager chooses this driver). On cgroup v2 the fs driver
+// works on the unit's cgroup; on a v1 or hybrid host on the unit's path
+// in every v1 hierarchy (and the hybrid cgroup2 mount): the directories
+// of the controllers systemd manages are the scope's, the others (cpuset,
+// freezer, net_cls, ...) are made by Create under the same path. It makes
+// nothing: the unit is started by StartIn, around the init's spawn.
 func New(h *host.Layout, cgroupsPath, id string) (*Manager, error) {
 	if !Available() {
 		return nil, errors.New("--systemd-cgroup: systemd is not running on this host (no /run/systemd/system)")
-	}
-	if !h.Unified {
-		return nil, ErrNotUnified
 	}
 	u, err := ParsePath(cgroupsPath, id, os.Geteuid() != 0)
 	if err != nil {
 		return nil, err
 	}
-	fs, err := fs2.New(h.V2Mount, h.V2Root, cgroups.Config{Path: u.Path}, nil)
+	var fs cgroups.Manager
+	if h.Unified {
+		fs, err = fs2.New(h.V2Mount, h.V2Root, cgroups.Config{Path: u.Path}, nil)
+	} else {
+		fs, err = fs1.New(h, cgroups.Config{Path: u.Path}, nil)
+	}
 	if err != nil {
 		return nil, err
 	}
-	return &Manager{Manager: fs, unit: u, description: "berth container " + id, mount: h.V2Mount}, nil
+	return &Manager{Manager: fs, unit: u, description: "berth container " + id, host: h}, nil
 }
-
-// ErrNotUnified is --systemd-cgroup on a host that is not cgroup v2.
-var ErrNotUnified = errors.New("--systemd-cgroup: the systemd driver supports cgroup v2 hosts only (boot with systemd.unified_cgroup_hierarchy=1)")
 
 // Load returns the manager of an existing container's unit over the fs
 // driver Load made of its saved paths.
@@ -98,13 +103,21 @@ func (m *Manager) StartIn(start func(cgroupFD int) error) (err error) {
 		return err
 	}
 	defer b.close()
-	var back string
+	var back []string
 	if !m.unit.IsSlice() {
-		if back, err = ownCgroupDir(m.mount); err != nil {
+		own, err := host.OwnCgroups()
+		if err != nil {
 			return err
 		}
+		if back = OwnDirs(m.host, own); len(back) == 0 {
+			return errors.New("read own cgroup: /proc/self/cgroup names none of the host's hierarchies")
+		}
 	}
-	if err := b.start(ctx, m.unit.Name, StartProperties(m.unit, m.description, os.Getpid())); err != nil {
+	props := StartProperties(m.unit, m.description, os.Getpid())
+	if !m.Manager.Unified() {
+		props = StartPropertiesV1(m.unit, m.description, os.Getpid())
+	}
+	if err := b.start(ctx, m.unit.Name, props); err != nil {
 		if !m.unit.IsSlice() {
 			// A start job that failed may still have moved berth.
 			_ = moveSelf(back)
@@ -118,13 +131,24 @@ func (m *Manager) StartIn(start func(cgroupFD int) error) (err error) {
 			}
 		}()
 	}
+	if !m.Manager.Unified() {
+		// systemd made the unit's directories in the hierarchies it
+		// manages; the others are made the fs way, and the init joins
+		// them all itself (JoinFiles), as with the fs driver.
+		if err := m.Manager.Create(); err != nil {
+			return fmt.Errorf("systemd unit %s: %w", m.unit.Name, err)
+		}
+	}
 	return m.withCgroupFD(start)
 }
 
-// withCgroupFD runs start with an fd of the unit's cgroup directory, for
-// clone3 CLONE_INTO_CGROUP.
+// withCgroupFD runs start with an fd of the unit's cgroup2 directory, for
+// clone3 CLONE_INTO_CGROUP, or -1 on a v1 host without a cgroup2 mount.
 func (m *Manager) withCgroupFD(start func(cgroupFD int) error) error {
-	dir := m.Paths()["unified"]
+	dir := m.Paths()[cgroups.UnifiedKey]
+	if dir == "" {
+		return start(-1)
+	}
 	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("systemd unit %s: open its cgroup %s: %w", m.unit.Name, dir, err)
@@ -135,8 +159,19 @@ func (m *Manager) withCgroupFD(start func(cgroupFD int) error) error {
 
 // Set gives the unit the properties systemd has for r, then writes all of
 // r to the cgroup files as the fs driver does.
-func (m *Manager) Set(r *specs.LinuxResources) error {
-	props, err := ResourceProperties(r, procDevices())
+//
+// On cgroup v1 systemd applies a device list by writing "a" to
+// devices.deny and then each allowed device: in between, the container's
+// processes cannot open even /dev/null. So the container is frozen while
+// systemd sets the properties (unless it is paused already), as runc does.
+func (m *Manager) Set(r *specs.LinuxResources) (err error) {
+	v1 := !m.Manager.Unified()
+	var props []Prop
+	if v1 {
+		props, err = ResourcePropertiesV1(r, procDevices())
+	} else {
+		props, err = ResourceProperties(r, procDevices())
+	}
 	if err != nil {
 		return err
 	}
@@ -146,8 +181,28 @@ func (m *Manager) Set(r *specs.LinuxResources) error {
 		return err
 	}
 	defer b.close()
+	if v1 {
+		if st, ferr := m.Manager.FreezerState(); ferr == nil && st == cgroups.Thawed {
+			if err := m.Manager.Freeze(); err != nil {
+				return fmt.Errorf("systemd unit %s: freeze while systemd sets its device list: %w", m.unit.Name, err)
+			}
+			defer func() {
+				if terr := m.Manager.Thaw(); terr != nil && err == nil {
+					err = fmt.Errorf("systemd unit %s: thaw after setting its properties: %w", m.unit.Name, terr)
+				}
+			}()
+		}
+	}
 	if err := b.set(ctx, m.unit.Name, props); err != nil {
 		return err
+	}
+	if v1 {
+		if err := b.settle(ctx, m.unit.Name); err != nil {
+			return err
+		}
+		if err := m.rejoinV1(); err != nil {
+			return err
+		}
 	}
 	return m.Manager.Set(r)
 }
@@ -175,27 +230,40 @@ func (m *Manager) Destroy() error {
 	return m.Manager.Destroy()
 }
 
-// ownCgroupDir is berth's own cgroup2 directory under the mount.
-func ownCgroupDir(mount string) (string, error) {
-	b, err := os.ReadFile("/proc/self/cgroup")
-	if err != nil {
-		return "", fmt.Errorf("read own cgroup: %w", err)
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if p, ok := strings.CutPrefix(line, "0::"); ok {
-			return mount + strings.TrimSuffix(p, "/"), nil
+// OwnDirs is berth's own cgroup directory in each hierarchy of h, from
+// own (host.OwnCgroups): the cgroup2 one on a v2 host; on a v1 or hybrid
+// host one per v1 hierarchy and the hybrid cgroup2 mount's, since a
+// scope's start moves berth in each hierarchy systemd manages.
+func OwnDirs(h *host.Layout, own map[string]string) []string {
+	var dirs []string
+	add := func(mountpoint, root, p string, ok bool) {
+		if ok && mountpoint != "" {
+			dirs = append(dirs, strings.TrimSuffix(mountpoint+host.InMount(p, root), "/"))
 		}
 	}
-	return "", errors.New("read own cgroup: /proc/self/cgroup has no cgroup v2 line")
+	for _, hy := range h.V1 {
+		p, ok := own[hy.Controllers[0]]
+		add(hy.Mountpoint, hy.Root, p, ok)
+	}
+	p, ok := own[""]
+	add(h.V2Mount, h.V2Root, p, ok)
+	return dirs
 }
 
-// moveSelf moves berth (every thread) into the cgroup directory dir.
-func moveSelf(dir string) error {
-	if err := os.WriteFile(dir+"/cgroup.procs", []byte(strconv.Itoa(os.Getpid())), 0); err != nil {
-		return fmt.Errorf("move berth back to its cgroup %s: %w", dir, err)
+// moveSelf moves berth (every thread) back into each cgroup directory of
+// dirs; every one is tried, the first failure is returned.
+func moveSelf(dirs []string) error {
+	var first error
+	for _, dir := range dirs {
+		if err := os.WriteFile(dir+"/cgroup.procs", []byte(strconv.Itoa(os.Getpid())), 0); err != nil {
+			if first == nil {
+				first = fmt.Errorf("move berth back to its cgroup %s: %w", dir, err)
+			}
+			continue
+		}
+		slog.Debug("systemd: berth back in its cgroup", "dir", dir)
 	}
-	slog.Debug("systemd: berth back in its cgroup", "dir", dir)
-	return nil
+	return first
 }
 
 // procDevices is the major names of /proc/devices, for DeviceAllow.

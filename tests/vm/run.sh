@@ -4,7 +4,7 @@
 #
 #   tests/vm/run.sh [options] [-- go-test-args...]
 #   tests/vm/run.sh --bench [options] [-- bench-args...]
-#   tests/vm/run.sh --guest systemd [options] [-- go-test-args...]
+#   tests/vm/run.sh --guest systemd [--cgroup hybrid] [options] [-- go-test-args...]
 #
 # The host may run hybrid (v1) cgroups. The guest boots the kernel of
 # Debian's linux-image-amd64 with cgroup_no_v1=all from a busybox initramfs
@@ -19,7 +19,11 @@
 # mounts the image, copies this run's files in and hands over to systemd
 # (tests/vm/systemd-init.sh), whose unit berth-vm-tests.service runs them
 # (tests/vm/systemd-tests.sh) and powers off. Without a -run of their own
-# only the tests named TestSystemd* run there.
+# only the tests named TestSystemd* run there. With --cgroup hybrid the
+# same image boots with systemd.unified_cgroup_hierarchy=0 (and without
+# cgroup_no_v1=all): systemd mounts the v1 hierarchies and the hybrid
+# cgroup2 one, for the systemd driver on cgroup v1; without a -skip of
+# their own the engines' tests (TestSystemdEngine*) are left out there.
 #
 # With --bench the guest runs bench/bench.sh instead: berth against runc and
 # crun, interleaved, where berth starts its init with clone3
@@ -35,6 +39,7 @@
 # Options:
 #   --bench        run the benchmark instead of the tests
 #   --guest G      busybox (default: the busybox initramfs) or systemd
+#   --cgroup M     the systemd guest's cgroup mode: v2 (default) or hybrid
 #   --timeout S    kill the VM after S seconds, boot included (default 1800)
 #   -v, --verbose  run the tests with -test.v
 #   --console      also print the guest kernel's boot messages
@@ -82,6 +87,7 @@ export LC_ALL=C
 
 MODE=tests
 GUEST=${BERTH_VM_GUEST:-busybox}
+CGROUP=v2
 TIMEOUT=
 VERBOSE=0
 CONSOLE=0
@@ -114,6 +120,8 @@ while (($#)); do
 	--bench) MODE=bench; shift ;;
 	--guest) GUEST=${2:-}; shift 2 || die "--guest wants busybox or systemd" ;;
 	--guest=*) GUEST=${1#*=}; shift ;;
+	--cgroup) CGROUP=${2:-}; shift 2 || die "--cgroup wants v2 or hybrid" ;;
+	--cgroup=*) CGROUP=${1#*=}; shift ;;
 	--timeout) TIMEOUT=${2:-}; shift 2 || die "--timeout wants seconds" ;;
 	--timeout=*) TIMEOUT=${1#*=}; shift ;;
 	-v | --verbose) VERBOSE=1; shift ;;
@@ -136,6 +144,11 @@ systemd)
 	PKGS=${BERTH_VM_PKGS:-./tests}
 	;;
 *) die "--guest must be busybox or systemd, not '$GUEST'" ;;
+esac
+case $CGROUP in
+v2) ;;
+hybrid) [[ $GUEST == systemd ]] || die "--cgroup hybrid is for --guest systemd (the busybox guest is cgroup v2)" ;;
+*) die "--cgroup must be v2 or hybrid, not '$CGROUP'" ;;
 esac
 [[ $TIMEOUT =~ ^[1-9][0-9]*$ ]] || die "--timeout wants a number of seconds, not '$TIMEOUT'"
 case $ACCEL in tcg | kvm) ;; *) die "BERTH_VM_ACCEL must be tcg or kvm, not '$ACCEL'" ;; esac
@@ -175,6 +188,7 @@ done
 if ((!has_timeout && TIMEOUT > 120)); then TEST_ARGS+=(-test.timeout=$((TIMEOUT - 60))s); fi
 if ((!has_skip)) && [[ -n $SKIP ]]; then TEST_ARGS+=(-test.skip="$SKIP"); fi
 if ((!has_run)) && [[ $GUEST == systemd ]]; then TEST_ARGS+=(-test.run='^TestSystemd'); fi
+if ((!has_skip)) && [[ $CGROUP == hybrid ]]; then TEST_ARGS+=(-test.skip='^TestSystemdEngine'); fi
 
 BIN=${BERTH_BIN:-./berth}
 [[ -f $BIN && -x $BIN ]] || die "no executable berth at $BIN: build it first (make build) or set BERTH_BIN"
@@ -411,6 +425,7 @@ NONCE=$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')
 	echo "KVER='$KVER'"
 	echo "MODULES='$GUEST_MODULES'"
 	echo "CONTROLLERS='$CONTROLLERS'"
+	echo "CGROUP=$CGROUP"
 } >"$ROOT/berth-vm/config"
 printf '%s\n' "${PLAN[@]}" >"$ROOT/berth-vm/plan"
 if [[ $MODE == bench ]]; then
@@ -433,7 +448,9 @@ if [[ $MODE == tests ]] && ((${#PLAN[@]} == 0)); then
 	say "nothing to run in the VM"
 	STATE=skipped
 else
-	APPEND="console=ttyS0 cgroup_no_v1=all panic=-1 mitigations=off"
+	if [[ $CGROUP == hybrid ]]; then APPEND="console=ttyS0 systemd.unified_cgroup_hierarchy=0 panic=-1 mitigations=off"
+	else APPEND="console=ttyS0 cgroup_no_v1=all panic=-1 mitigations=off"
+	fi
 	((CONSOLE)) || APPEND+=" quiet"
 	DRIVE=()
 	if [[ $GUEST == systemd ]]; then
@@ -447,7 +464,7 @@ else
 	if [[ $MODE == bench ]]; then WHAT="bench.sh ${BENCH_ARGS[*]} ${BENCH_RUNTIMES[*]}"
 	else WHAT="${#PLAN[@]} test binaries"
 	fi
-	say "booting $KVER ($GUEST guest, $ACCEL, $CPUS CPUs, $MEM) with $WHAT; timeout ${TIMEOUT}s"
+	say "booting $KVER ($GUEST guest, cgroup $CGROUP, $ACCEL, $CPUS CPUs, $MEM) with $WHAT; timeout ${TIMEOUT}s"
 	T_VM=${EPOCHREALTIME/./}
 	timeout -k 10 "$TIMEOUT" qemu-system-x86_64 -nodefaults -no-user-config -machine pc "${ACCEL_ARGS[@]}" \
 		-m "$MEM" -smp "$CPUS" -display none -serial stdio -no-reboot \
@@ -490,7 +507,9 @@ else
 		READY)
 			BOOT_US=$((${EPOCHREALTIME/./} - T_VM))
 			CGROUP_CTL=${f[*]:2}
-			say "VM up in $(seconds "$BOOT_US")s (guest uptime ${f[1]}s); pure cgroup v2, subtree_control: $CGROUP_CTL"
+			if [[ $CGROUP == hybrid ]]; then say "VM up in $(seconds "$BOOT_US")s (guest uptime ${f[1]}s); hybrid cgroups, v1 hierarchies: $CGROUP_CTL"
+			else say "VM up in $(seconds "$BOOT_US")s (guest uptime ${f[1]}s); pure cgroup v2, subtree_control: $CGROUP_CTL"
+			fi
 			STATE=run
 			;;
 		START) CURRENT=${f[1]} ;;
@@ -534,7 +553,7 @@ fi
 
 # -------------------------------------------------------------- summary
 echo
-line="berth-vm: $GUEST guest, kernel $KVER, $ACCEL"
+line="berth-vm: $GUEST guest, cgroup $CGROUP, kernel $KVER, $ACCEL"
 [[ -z ${BOOT_US:-} ]] || line+=", boot $(seconds "$BOOT_US")s"
 [[ -z ${VM_US:-} ]] || line+=", VM $(seconds "$VM_US")s"
 line+=", total $(seconds $((${EPOCHREALTIME/./} - T_START)))s"
