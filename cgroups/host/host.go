@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"path"
-	"strings"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -73,25 +72,58 @@ func probe() (*Layout, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read /proc/cgroups: %w", err)
 	}
-	h := parseLayout(mounts, knownControllers(known))
+	h := Scan{Known: KnownControllers(string(known))}.Layout(mounts)
 	if len(h.V1) == 0 && h.V2Mount == "" {
 		return nil, fmt.Errorf("no cgroup filesystem is mounted (%s is neither cgroup2 nor holds cgroup v1 hierarchies)", UnifiedMountpoint)
 	}
 	return h, nil
 }
 
-// knownControllers reads the controller names from /proc/cgroups.
-func knownControllers(data []byte) map[string]bool {
-	out := make(map[string]bool)
-	for _, line := range strings.Split(string(data), "\n") {
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		if f := strings.Fields(line); len(f) > 0 {
-			out[f[0]] = true
-		}
+// Reachable is UnderBase on this machine: what base and each cgroup mount
+// below it in mounts really are, by statfs. It fails only when base
+// cannot be statfs'd; magic is then 0.
+func Reachable(base string, mounts []mountinfo.Mount) (l *Layout, magic int64, err error) {
+	if magic, err = StatfsType(base); err != nil {
+		return &Layout{}, 0, err
 	}
-	return out
+	var known map[string]bool
+	if magic != cgroup2Magic {
+		// Unreadable, no name counts but "name=" ones: the layout says so.
+		data, _ := os.ReadFile("/proc/cgroups")
+		known = KnownControllers(string(data))
+	}
+	return UnderBase(base, mounts, known, magic, StatfsType), magic, nil
+}
+
+// StatfsType is the filesystem type (statfs f_type) of p.
+func StatfsType(p string) (int64, error) {
+	var st unix.Statfs_t
+	if err := unix.Statfs(p, &st); err != nil {
+		return 0, err
+	}
+	return int64(st.Type), nil
+}
+
+const (
+	cgroupMagic  = unix.CGROUP_SUPER_MAGIC
+	cgroup2Magic = unix.CGROUP2_SUPER_MAGIC
+)
+
+// FSTypeName names a statfs f_type met where cgroups are looked for.
+func FSTypeName(t int64) string {
+	switch t {
+	case unix.CGROUP2_SUPER_MAGIC:
+		return "cgroup2"
+	case unix.CGROUP_SUPER_MAGIC:
+		return "cgroup"
+	case unix.TMPFS_MAGIC:
+		return "tmpfs"
+	case unix.RAMFS_MAGIC:
+		return "ramfs"
+	case unix.SYSFS_MAGIC:
+		return "sysfs"
+	}
+	return fmt.Sprintf("filesystem magic %#x", t)
 }
 
 // Mode describes the host: "v2" (unified), "hybrid" (v1 controllers plus
