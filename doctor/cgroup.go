@@ -1,7 +1,6 @@
 package doctor
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"os"
@@ -12,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	cghost "berth/cgroups/host"
 	"berth/internal/mountinfo"
 )
 
@@ -51,118 +51,33 @@ type cgroupInfo struct {
 	own string
 }
 
-func fsTypeName(t int64) string {
-	switch t {
-	case unix.CGROUP2_SUPER_MAGIC:
-		return "cgroup2"
-	case unix.CGROUP_SUPER_MAGIC:
-		return "cgroup"
-	case unix.TMPFS_MAGIC:
-		return "tmpfs"
-	case unix.RAMFS_MAGIC:
-		return "ramfs"
-	case unix.SYSFS_MAGIC:
-		return "sysfs"
-	}
-	return fmt.Sprintf("filesystem magic %#x", t)
-}
-
-func statfsType(p string) (int64, error) {
-	var st unix.Statfs_t
-	if err := unix.Statfs(p, &st); err != nil {
-		return 0, err
-	}
-	return int64(st.Type), nil
-}
-
 // probeCgroups asks the kernel (statfs) what each cgroup mount point really
 // is, with mountinfo only naming the candidates and their controllers.
 func probeCgroups(base string, mounts []mountinfo.Mount) cgroupInfo {
 	var ci cgroupInfo
-	if data, err := os.ReadFile("/proc/self/cgroup"); err == nil {
-		sc := bufio.NewScanner(strings.NewReader(string(data)))
-		for sc.Scan() {
-			if p, ok := strings.CutPrefix(sc.Text(), "0::"); ok {
-				ci.own = p
-			}
-		}
+	if own, err := cghost.OwnCgroups(); err == nil {
+		ci.own = own[""]
 	}
-	t, err := statfsType(base)
+	l, magic, err := cghost.Reachable(base, mounts)
 	if err != nil {
 		ci.baseType = "statfs: " + errnoText(err)
 		return ci
 	}
-	if t == unix.CGROUP2_SUPER_MAGIC {
-		ci.mode, ci.v2Mount, ci.v2Root = cgroupV2, base, "/"
-		if m, ok := mountOf(mounts, base); ok && m.FSType == "cgroup2" {
-			ci.v2Root = m.Root
-		}
-		return ci
-	}
-	ci.baseType = fsTypeName(t)
-	// Controller names come from /proc/cgroups; the other super options
-	// (rw, xattr, release_agent=...) are not controllers.
-	known := map[string]bool{}
-	if data, err := os.ReadFile("/proc/cgroups"); err == nil {
-		for _, line := range strings.Split(string(data), "\n") {
-			if f := strings.Fields(line); len(f) > 0 && !strings.HasPrefix(f[0], "#") {
-				known[f[0]] = true
-			}
-		}
-	}
-	seen := map[string]bool{}
-	for _, m := range mounts {
-		if m.Mountpoint == base || !strings.HasPrefix(m.Mountpoint, base+"/") || seen[m.Mountpoint] {
-			continue
-		}
-		switch m.FSType {
-		case "cgroup2":
-			if ci.v2Mount == "" {
-				if t, err := statfsType(m.Mountpoint); err == nil && t == unix.CGROUP2_SUPER_MAGIC {
-					ci.v2Mount, ci.v2Root = m.Mountpoint, m.Root
-					seen[m.Mountpoint] = true
-				}
-			}
-		case "cgroup":
-			if t, err := statfsType(m.Mountpoint); err != nil || t != unix.CGROUP_SUPER_MAGIC {
-				continue // hidden under another mount
-			}
-			var ctrls []string
-			for _, o := range strings.Split(m.SuperOptions, ",") {
-				if known[o] || strings.HasPrefix(o, "name=") {
-					ctrls = append(ctrls, o)
-				}
-			}
-			if len(ctrls) > 0 {
-				seen[m.Mountpoint] = true
-				ci.v1 = append(ci.v1, v1Hierarchy{point: m.Mountpoint, controllers: ctrls})
-			}
-		}
+	ci.v2Mount, ci.v2Root = l.V2Mount, l.V2Root
+	for _, hy := range l.V1 {
+		ci.v1 = append(ci.v1, v1Hierarchy{point: hy.Mountpoint, controllers: hy.Controllers})
 	}
 	switch {
+	case l.Unified:
+		ci.mode = cgroupV2
+		return ci
 	case len(ci.v1) > 0 && ci.v2Mount != "":
 		ci.mode = cgroupHybrid
 	case len(ci.v1) > 0:
 		ci.mode = cgroupV1
 	}
+	ci.baseType = cghost.FSTypeName(magic)
 	return ci
-}
-
-// parseProcCgroups lists the enabled controllers of /proc/cgroups
-// ("#subsys_name hierarchy num_cgroups enabled").
-func parseProcCgroups(text string) []string {
-	var out []string
-	sc := bufio.NewScanner(strings.NewReader(text))
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) != 4 || strings.HasPrefix(f[0], "#") {
-			continue
-		}
-		if f[3] == "1" {
-			out = append(out, f[0])
-		}
-	}
-	return out
 }
 
 // controllerUse says what a missing controller costs.
@@ -238,7 +153,7 @@ func (h *host) cgroupChecks() []Check {
 	}
 	enabled := []string{}
 	if data, err := os.ReadFile("/proc/cgroups"); err == nil {
-		enabled = parseProcCgroups(string(data))
+		enabled = cghost.EnabledControllers(string(data))
 	}
 	usable := slices.DeleteFunc(slices.Clone(mounted), func(c string) bool { return !slices.Contains(enabled, c) })
 	ctrl.Status, ctrl.Detail = OK, "mounted: "+strings.Join(usable, " ")

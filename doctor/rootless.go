@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	cghost "berth/cgroups/host"
 	"berth/internal/subid"
 )
 
@@ -166,21 +167,17 @@ func (h *host) rootlessCgroupCheck(uid int) Check {
 	}
 	// The caller's cgroup in each reachable hierarchy, by mount point.
 	dirs := map[string]string{}
-	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
-		parts := strings.SplitN(line, ":", 3)
-		if len(parts) != 3 {
-			continue
-		}
-		if parts[1] == "" {
+	for _, m := range cghost.ParseProcCgroup(strings.TrimSpace(string(data))) {
+		if m.Controllers == "" {
 			if h.cg.v2Mount != "" {
-				dirs[h.cg.v2Mount] = filepath.Join(h.cg.v2Mount, strings.TrimPrefix(parts[2], h.cg.v2Root))
+				dirs[h.cg.v2Mount] = filepath.Join(h.cg.v2Mount, strings.TrimPrefix(m.Path, h.cg.v2Root))
 			}
 			continue
 		}
-		ctrls := strings.Split(parts[1], ",")
+		ctrls := strings.Split(m.Controllers, ",")
 		for _, hi := range h.cg.v1 {
 			if len(hi.controllers) > 0 && slices.Contains(ctrls, hi.controllers[0]) {
-				dirs[hi.point] = filepath.Join(hi.point, parts[2])
+				dirs[hi.point] = filepath.Join(hi.point, m.Path)
 			}
 		}
 	}

@@ -131,8 +131,8 @@ func activeLSMs() (names []string, source string, err error) {
 const securityfs = "/sys/kernel/security"
 
 func securityfsMounted() bool {
-	t, err := statfsType(securityfs)
-	return err == nil && t == unix.SECURITYFS_MAGIC
+	var st unix.Statfs_t
+	return unix.Statfs(securityfs, &st) == nil && st.Type == unix.SECURITYFS_MAGIC
 }
 
 // lsmState is what both LSM checks share.
