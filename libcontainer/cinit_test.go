@@ -12,6 +12,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	cghost "berth/cgroups/host"
 	"berth/libcontainer/lsm"
 	"berth/libcontainer/procattr"
 	"berth/nsenter"
@@ -419,7 +420,7 @@ func TestPlanHostBindPairs(t *testing.T) {
 func TestCInitPlanAnsweredOnce(t *testing.T) {
 	defer slog.SetDefault(slog.Default())
 	slog.SetDefault(slog.New(slog.DiscardHandler))
-	own, err := rootfs.OwnCgroupsOf(os.Getpid())
+	own, err := cghost.HierarchyCgroupsOf(os.Getpid())
 	if err != nil {
 		t.Skip(err)
 	}

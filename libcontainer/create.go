@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"berth/cgroups"
+	cghost "berth/cgroups/host"
 	"berth/cgroups/manager"
 	"berth/cgroups/systemd"
 	"berth/libcontainer/hooks"
@@ -401,7 +402,7 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 	// its own cgroup namespace the init would see only "/".
 	var own map[string]string
 	if rootfs.HasCgroupMount(o.Spec) {
-		if own, err = rootfs.OwnCgroupsOf(pid); err != nil {
+		if own, err = cghost.HierarchyCgroupsOf(pid); err != nil {
 			return nil, fmt.Errorf("container init %d: %w", pid, err)
 		}
 	}

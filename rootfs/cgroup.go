@@ -1,14 +1,13 @@
 package rootfs
 
 import (
-	"berth/internal/mountinfo"
-	"bufio"
-	"os"
 	"path"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
+
+	"berth/cgroups/host"
+	"berth/internal/mountinfo"
 )
 
 const cgroupRoot = "/sys/fs/cgroup"
@@ -21,26 +20,6 @@ type cgroupHierarchy struct {
 	hostPath string   // the host directory of the init's own cgroup in it
 }
 
-// ownCgroups maps each hierarchy's controller list ("" for the unified
-// one) to the init's cgroup path in it, from its /proc/<pid>/cgroup file.
-func ownCgroups(file string) (map[string]string, error) {
-	f, err := os.Open(file)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	own := map[string]string{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		parts := strings.SplitN(sc.Text(), ":", 3)
-		if len(parts) != 3 {
-			continue
-		}
-		own[parts[1]] = parts[2]
-	}
-	return own, sc.Err()
-}
-
 // ownCgroups is OwnCgroups, or the init's own reading when not given.
 func (c *Config) ownCgroups() (map[string]string, error) {
 	if c.OwnCgroups != nil {
@@ -49,58 +28,57 @@ func (c *Config) ownCgroups() (map[string]string, error) {
 	if c.OwnCgroupsFrom != nil {
 		return c.OwnCgroupsFrom()
 	}
-	return ownCgroups("/proc/self/cgroup")
+	return host.HierarchyCgroupsOf(0)
 }
 
-// OwnCgroupsOf reads /proc/<pid>/cgroup (for Config.OwnCgroups).
-func OwnCgroupsOf(pid int) (map[string]string, error) {
-	return ownCgroups("/proc/" + strconv.Itoa(pid) + "/cgroup")
-}
-
-// hierarchiesIn is cgroupV1Hierarchies on a mount table already read.
+// hierarchiesIn joins the init's cgroups (own, host.HierarchyCgroups)
+// with the cgroup layout of its mount table: each hierarchy mounted right
+// under /sys/fs/cgroup that the init is in, by name.
 func hierarchiesIn(own map[string]string, mounts []mountinfo.Mount) []cgroupHierarchy {
-	var out []cgroupHierarchy
-	seen := map[string]bool{}
-	for ctrls, cgPath := range own {
-		var subsys []string
-		fstype := "cgroup2"
-		if ctrls != "" {
-			subsys = strings.Split(ctrls, ",")
-			fstype = "cgroup"
+	// Every v1 hierarchy has a line in /proc/<pid>/cgroup, so its
+	// controllers are all the names the layout needs.
+	known := map[string]bool{}
+	bySet := map[string]string{}
+	for ctrls := range own {
+		for _, c := range strings.Split(ctrls, ",") {
+			known[c] = c != ""
 		}
-		for _, m := range mounts {
-			if m.FSType != fstype || path.Dir(m.Mountpoint) != cgroupRoot {
-				continue
-			}
-			if fstype == "cgroup" && !containsAll(strings.Split(m.SuperOptions, ","), subsys) {
-				continue
-			}
-			name := path.Base(m.Mountpoint)
-			if seen[name] {
-				break
-			}
-			seen[name] = true
-			h := cgroupHierarchy{name: name, fstype: fstype, subsys: subsys}
-			// In a cgroup namespace the host's mount may not show the
-			// init's cgroup (its root reads "/.."); only a fresh mount
-			// can then show it, and hostPath stays empty.
-			rel, ok := strings.CutPrefix(cgPath, m.Root)
-			if ok && (m.Root == "/" || rel == "" || strings.HasPrefix(rel, "/")) {
-				h.hostPath = filepath.Join(m.Mountpoint, rel)
-			}
-			out = append(out, h)
-			break
+		bySet[controllerSet(ctrls)] = ctrls
+	}
+	l := host.Scan{Known: known, Base: cgroupRoot}.Layout(mounts)
+	var out []cgroupHierarchy
+	add := func(mountpoint, root, fstype, ctrls string) {
+		if path.Dir(mountpoint) != cgroupRoot {
+			return
+		}
+		h := cgroupHierarchy{name: path.Base(mountpoint), fstype: fstype}
+		if ctrls != "" {
+			h.subsys = strings.Split(ctrls, ",")
+		}
+		// In a cgroup namespace the host's mount may not show the
+		// init's cgroup (its root reads "/.."); only a fresh mount
+		// can then show it, and hostPath stays empty.
+		if rel, ok := host.MountPath(own[ctrls], root); ok {
+			h.hostPath = filepath.Join(mountpoint, rel)
+		}
+		out = append(out, h)
+	}
+	if _, ok := own[""]; ok && l.V2Mount != "" {
+		add(l.V2Mount, l.V2Root, "cgroup2", "")
+	}
+	for _, hy := range l.V1 {
+		if ctrls, ok := bySet[controllerSet(strings.Join(hy.Controllers, ","))]; ok {
+			add(hy.Mountpoint, hy.Root, "cgroup", ctrls)
 		}
 	}
 	slices.SortFunc(out, func(a, b cgroupHierarchy) int { return strings.Compare(a.name, b.name) })
 	return out
 }
 
-func containsAll(have, want []string) bool {
-	for _, w := range want {
-		if !slices.Contains(have, w) {
-			return false
-		}
-	}
-	return true
+// controllerSet is a controller list in one order, to match
+// /proc/<pid>/cgroup's list with a mount's options whatever their order.
+func controllerSet(ctrls string) string {
+	s := strings.Split(ctrls, ",")
+	slices.Sort(s)
+	return strings.Join(s, ",")
 }
