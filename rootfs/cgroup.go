@@ -6,7 +6,7 @@ import (
 	"slices"
 	"strings"
 
-	"berth/cgroups/host"
+	cghost "berth/cgroups/host"
 	"berth/internal/mountinfo"
 )
 
@@ -28,10 +28,10 @@ func (c *Config) ownCgroups() (map[string]string, error) {
 	if c.OwnCgroupsFrom != nil {
 		return c.OwnCgroupsFrom()
 	}
-	return host.HierarchyCgroupsOf(0)
+	return cghost.HierarchyCgroupsOf(0)
 }
 
-// hierarchiesIn joins the init's cgroups (own, host.HierarchyCgroups)
+// hierarchiesIn joins the init's cgroups (own, cghost.HierarchyCgroups)
 // with the cgroup layout of its mount table: each hierarchy mounted right
 // under /sys/fs/cgroup that the init is in, by name.
 func hierarchiesIn(own map[string]string, mounts []mountinfo.Mount) []cgroupHierarchy {
@@ -45,7 +45,7 @@ func hierarchiesIn(own map[string]string, mounts []mountinfo.Mount) []cgroupHier
 		}
 		bySet[controllerSet(ctrls)] = ctrls
 	}
-	l := host.Scan{Known: known, Base: cgroupRoot}.Layout(mounts)
+	l := cghost.Scan{Known: known, Base: cgroupRoot}.Layout(mounts)
 	var out []cgroupHierarchy
 	add := func(mountpoint, root, fstype, ctrls string) {
 		if path.Dir(mountpoint) != cgroupRoot {
@@ -58,7 +58,7 @@ func hierarchiesIn(own map[string]string, mounts []mountinfo.Mount) []cgroupHier
 		// In a cgroup namespace the host's mount may not show the
 		// init's cgroup (its root reads "/.."); only a fresh mount
 		// can then show it, and hostPath stays empty.
-		if rel, ok := host.MountPath(own[ctrls], root); ok {
+		if rel, ok := cghost.MountPath(own[ctrls], root); ok {
 			h.hostPath = filepath.Join(mountpoint, rel)
 		}
 		out = append(out, h)

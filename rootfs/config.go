@@ -24,9 +24,9 @@ type Config struct {
 	// mount can be a fresh cgroup filesystem instead of host bind mounts.
 	CgroupNS bool
 	// OwnCgroups maps each hierarchy's controller list ("" for cgroup2) to
-	// the init's cgroup path as the host sees it (its /proc/<pid>/cgroup, host.HierarchyCgroups,
-	// read by the parent: inside a cgroup namespace the init sees only
-	// "/"). Nil: read /proc/self/cgroup.
+	// the init's cgroup path as the host sees it (its /proc/<pid>/cgroup
+	// read by the parent, host.HierarchyCgroupsOf: inside a cgroup
+	// namespace the init sees only "/"). Nil: read /proc/self/cgroup.
 	OwnCgroups map[string]string
 	// OwnCgroupsFrom, when OwnCgroups is nil, gives them when first needed
 	// (the plan is compiled while the init is still being made); asked

@@ -11,6 +11,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	cghost "berth/cgroups/host"
 	"berth/internal/mountinfo"
 	"berth/nsenter"
 )
@@ -271,11 +272,7 @@ func planMount(c *Config, i int, m specs.Mount) ([]PlanOp, error) {
 // cgroupFSType is the filesystem type of /sys/fs/cgroup below root ("" or
 // "/proc/<pid>/root": the init's mount namespace; a variable for the
 // golden tests).
-var cgroupFSType = func(root string) (int64, error) {
-	var sfs unix.Statfs_t
-	err := unix.Statfs(root+cgroupRoot, &sfs)
-	return sfs.Type, err
-}
+var cgroupFSType = func(root string) (int64, error) { return cghost.StatfsType(root + cgroupRoot) }
 
 // planCgroup compiles a "cgroup" mount, with the init's cgroups
 // (OwnCgroups) and the init's mount table (Config.mounts).

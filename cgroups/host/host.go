@@ -57,11 +57,11 @@ func Probe() (*Layout, error) {
 }
 
 func probe() (*Layout, error) {
-	var st unix.Statfs_t
-	if err := unix.Statfs(UnifiedMountpoint, &st); err != nil {
+	magic, err := StatfsType(UnifiedMountpoint)
+	if err != nil {
 		return nil, fmt.Errorf("statfs %s: %w", UnifiedMountpoint, err)
 	}
-	if st.Type == unix.CGROUP2_SUPER_MAGIC {
+	if magic == cgroup2Magic {
 		return &Layout{Unified: true, V2Mount: UnifiedMountpoint, V2Root: "/"}, nil
 	}
 	mounts, err := mountinfo.Read()
@@ -146,10 +146,9 @@ func Mode() (string, error) {
 // ancestor) is on a cgroup filesystem.
 func IsCgroupFS(p string) bool {
 	for {
-		var st unix.Statfs_t
-		err := unix.Statfs(p, &st)
+		magic, err := StatfsType(p)
 		if err == nil {
-			return st.Type == unix.CGROUP_SUPER_MAGIC || st.Type == unix.CGROUP2_SUPER_MAGIC
+			return magic == cgroupMagic || magic == cgroup2Magic
 		}
 		if err != unix.ENOENT || p == "/" {
 			return false
