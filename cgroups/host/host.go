@@ -1,7 +1,9 @@
 // Package host probes the machine's cgroup layout: whether
 // /sys/fs/cgroup is cgroup v2, which v1 hierarchies are mounted where,
-// and a hybrid host's controller-less cgroup2 mount. It decides nothing:
-// package manager picks the driver from what it finds.
+// and a hybrid host's controller-less cgroup2 mount; and it parses
+// /proc/<pid>/cgroup and /proc/cgroups. It decides nothing: package
+// manager picks the driver from what it finds, doctor reports it and
+// rootfs plans a container's cgroup mount from it.
 package host
 
 import (
