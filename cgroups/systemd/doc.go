@@ -37,6 +37,18 @@
 // signals) is the fs driver on the unit's cgroup. Destroy stops the unit,
 // resets its failed state and removes what is left of the cgroup.
 //
+// # A rootless caller
+//
+// For a caller without root on the host (New's user) the unit is made by
+// the caller's own systemd manager (user@UID.service, whose cgroup subtree
+// systemd delegates to the user), over its session bus
+// (UserBusAddress: $DBUS_SESSION_BUS_ADDRESS, else $XDG_RUNTIME_DIR/bus),
+// authenticated as the caller's host uid (HostUID: root of a rootless
+// engine's user namespace is the engine's user). The default slice is then
+// user.slice and every path is under that manager's own cgroup, which New
+// asks it for (UnderManager). The device rules are left alone
+// (SkipDevices): only the host's CAP_SYS_ADMIN may attach them.
+//
 // Only cgroup v2 is supported; on a v1 or hybrid host New fails naming
 // the host's mode.
 package systemd

@@ -30,6 +30,11 @@ type Manager struct {
 	loaded bool
 	// mount is the cgroup2 mount, where berth finds its own cgroup again.
 	mount string
+	// user: the unit is the caller's own systemd manager's (rootless),
+	// reached over its session bus, not the system's.
+	user bool
+	// skipDevices: no device properties or program (SkipDevices).
+	skipDevices bool
 }
 
 // Available reports whether systemd runs this host (sd_booted's test:
@@ -40,37 +45,80 @@ func Available() bool {
 }
 
 // New returns the manager of a new container's unit on a cgroup v2 host
-// laid out as h (package manager chooses this driver). It makes nothing:
-// the unit is started by StartIn, around the init's spawn.
-func New(h *host.Layout, cgroupsPath, id string) (*Manager, error) {
+// laid out as h (package manager chooses this driver). user makes it a
+// unit of the caller's own systemd manager (a rootless caller): its slices
+// and scopes live under that manager's cgroup (user@UID.service, which
+// systemd delegates to the user), which New asks it for over the session
+// bus. It makes nothing: the unit is started by StartIn, around the
+// init's spawn.
+func New(h *host.Layout, cgroupsPath, id string, user bool) (*Manager, error) {
 	if !Available() {
 		return nil, errors.New("--systemd-cgroup: systemd is not running on this host (no /run/systemd/system)")
 	}
 	if !h.Unified {
 		return nil, ErrNotUnified
 	}
-	u, err := ParsePath(cgroupsPath, id, os.Geteuid() != 0)
+	u, err := ParsePath(cgroupsPath, id, user)
 	if err != nil {
 		return nil, err
+	}
+	if user {
+		ctx := context.Background()
+		b, err := connect(ctx, true)
+		if err != nil {
+			return nil, err
+		}
+		root, err := b.controlGroup()
+		b.close()
+		if err != nil {
+			return nil, err
+		}
+		u.Path = UnderManager(root, u.Path)
 	}
 	fs, err := fs2.New(h.V2Mount, h.V2Root, cgroups.Config{Path: u.Path}, nil)
 	if err != nil {
 		return nil, err
 	}
-	return &Manager{Manager: fs, unit: u, description: "berth container " + id, mount: h.V2Mount}, nil
+	return &Manager{Manager: fs, unit: u, description: "berth container " + id, mount: h.V2Mount, user: user}, nil
+}
+
+// UnderManager is the cgroup of a unit at path (from its manager's root,
+// as ParsePath gives it) of a manager whose own cgroup is root.
+func UnderManager(root, path string) string {
+	if root == "" || root == "/" {
+		return path
+	}
+	if path == "/" {
+		return root
+	}
+	return root + path
+}
+
+// SkipDevices leaves the device rules alone: neither DevicePolicy and
+// DeviceAllow nor a device program, which only the host's CAP_SYS_ADMIN
+// may attach (a rootless caller's container has host nodes bound anyway).
+func (m *Manager) SkipDevices() {
+	m.skipDevices = true
+	if s, ok := m.Manager.(interface{ SkipDevices() }); ok {
+		s.SkipDevices()
+	}
 }
 
 // ErrNotUnified is --systemd-cgroup on a host that is not cgroup v2.
 var ErrNotUnified = errors.New("--systemd-cgroup: the systemd driver supports cgroup v2 hosts only (boot with systemd.unified_cgroup_hierarchy=1)")
 
 // Load returns the manager of an existing container's unit over the fs
-// driver Load made of its saved paths.
-func Load(unit string, fs cgroups.Manager) (*Manager, error) {
+// driver Load made of its saved paths; user: the unit is the caller's own
+// manager's (New).
+func Load(unit string, fs cgroups.Manager, user bool) (*Manager, error) {
 	if unit == "" || strings.ContainsAny(unit, "/\x00\n") || !(strings.HasSuffix(unit, ".scope") || strings.HasSuffix(unit, ".slice")) {
 		return nil, fmt.Errorf("load cgroup: systemd unit %q is not a scope or slice name", unit)
 	}
-	return &Manager{Manager: fs, unit: Unit{Name: unit}, loaded: true}, nil
+	return &Manager{Manager: fs, unit: Unit{Name: unit}, loaded: true, user: user}, nil
 }
+
+// User reports a unit of the caller's own systemd manager.
+func (m *Manager) User() bool { return m.user }
 
 // UnitName is the container's unit.
 func (m *Manager) UnitName() string { return m.unit.Name }
@@ -93,7 +141,7 @@ func (m *Manager) StartIn(start func(cgroupFD int) error) (err error) {
 		return m.withCgroupFD(start)
 	}
 	ctx := context.Background()
-	b, err := connect(ctx)
+	b, err := connect(ctx, m.user)
 	if err != nil {
 		return err
 	}
@@ -140,8 +188,11 @@ func (m *Manager) Set(r *specs.LinuxResources) error {
 	if err != nil {
 		return err
 	}
+	if m.skipDevices {
+		props = withoutDevices(props)
+	}
 	ctx := context.Background()
-	b, err := connect(ctx)
+	b, err := connect(ctx, m.user)
 	if err != nil {
 		return err
 	}
@@ -160,7 +211,7 @@ func (m *Manager) Set(r *specs.LinuxResources) error {
 // empty scope by itself.
 func (m *Manager) Destroy() error {
 	ctx := context.Background()
-	b, err := connect(ctx)
+	b, err := connect(ctx, m.user)
 	if err != nil {
 		slog.Warn("systemd unit not stopped: its cgroup is removed, systemd collects the empty unit", "unit", m.unit.Name, "err", err)
 		return m.Manager.Destroy()
@@ -173,6 +224,16 @@ func (m *Manager) Destroy() error {
 		return err
 	}
 	return m.Manager.Destroy()
+}
+
+func withoutDevices(props []Prop) []Prop {
+	var out []Prop
+	for _, p := range props {
+		if p.Name != "DevicePolicy" && p.Name != "DeviceAllow" {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // ownCgroupDir is berth's own cgroup2 directory under the mount.
@@ -209,7 +270,7 @@ func procDevices() func(devices.Type, int64) (string, bool) {
 
 // Version asks systemd over the system bus for its version ("252.39-1~deb12u2").
 func Version(ctx context.Context) (string, error) {
-	b, err := connect(ctx)
+	b, err := connect(ctx, false)
 	if err != nil {
 		return "", err
 	}
