@@ -91,9 +91,15 @@ func TestSystemdRootlessScope(t *testing.T) {
 	startUserManager(t, u)
 	r := u.runtime(t)
 	r.global = []string{"--systemd-cgroup"}
-	// A shell waits in the caller's scope, as in a terminal: berth moves
-	// into the container's scope to spawn its init and back, and a scope
-	// that berth alone holds empties meanwhile, which systemd stops.
+	// berth alone in a scope of the user's: moving into the container's
+	// scope to spawn the init would empty it, and systemd stop it.
+	r.wrap = u.inSession(t)
+	alone, res := r.tryCreate(rootlessBundle(t, u, false, "true"))
+	assertErrorLine(t, res, "--systemd-cgroup", "only process of its cgroup", ".scope")
+	if p := userUnitProps(t, u, "berth-"+alone.id+".scope", "LoadState"); p["LoadState"] != "not-found" {
+		t.Errorf("the refused create left its unit: %v", p)
+	}
+	// A shell waits in the caller's scope, as in a terminal.
 	r.wrap = append(u.inSession(t), "sh", "-c", `"$@"; exit $?`, "sh")
 	b := rootlessBundle(t, u, false, "sh", "-c", "echo started; exec sleep 1000")
 	mem, pids := int64(64<<20), int64(50)
@@ -121,7 +127,7 @@ func TestSystemdRootlessScope(t *testing.T) {
 	}
 	c.start()
 	c.waitOutput("started")
-	res := r.run("exec", c.id, "sh", "-c", "echo exec-ok; sleep 0.2")
+	res = r.run("exec", c.id, "sh", "-c", "echo exec-ok; sleep 0.2")
 	if res.code != 0 || !strings.Contains(res.stdout, "exec-ok") {
 		t.Errorf("exec: %s", res)
 	}

@@ -86,3 +86,31 @@ func TestWithoutDevices(t *testing.T) {
 		t.Errorf("withoutDevices: %v", got)
 	}
 }
+
+func TestCheckNotAloneInScope(t *testing.T) {
+	dir := t.TempDir()
+	scope := filepath.Join(dir, "run-r1.scope")
+	service := filepath.Join(dir, "x.service")
+	for _, d := range []string{scope, service} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write := func(d, procs string) {
+		if err := os.WriteFile(d+"/cgroup.procs", []byte(procs), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(scope, "42\n")
+	write(service, "42\n")
+	if err := checkNotAloneInScope(scope, 42); err == nil || !strings.Contains(err.Error(), "only process of its cgroup "+scope) {
+		t.Errorf("alone in a scope: %v", err)
+	}
+	if err := checkNotAloneInScope(service, 42); err != nil {
+		t.Errorf("alone in a service (its main pid is tracked by pid): %v", err)
+	}
+	write(scope, "7\n42\n")
+	if err := checkNotAloneInScope(scope, 42); err != nil {
+		t.Errorf("with a shell in the scope: %v", err)
+	}
+}

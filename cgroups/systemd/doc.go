@@ -21,7 +21,9 @@
 // scope is started, with PIDs=[berth's own pid], right before the init is
 // spawned into it (clone3 CLONE_INTO_CGROUP, as with the fs driver), and
 // berth moves itself back to its own cgroup as soon as the init exists
-// (Manager.StartIn). The scope then holds the container alone. A berth
+// (Manager.StartIn). The scope then holds the container alone. berth
+// alone in a scope of its own is refused: moving out would empty that
+// scope, which systemd then stops, killing berth on its way back. A berth
 // killed in between leaves a scope with nothing alive in it, which
 // systemd stops by itself.
 //

@@ -151,6 +151,9 @@ func (m *Manager) StartIn(start func(cgroupFD int) error) (err error) {
 		if back, err = ownCgroupDir(m.mount); err != nil {
 			return err
 		}
+		if err := checkNotAloneInScope(back, os.Getpid()); err != nil {
+			return err
+		}
 	}
 	if err := b.start(ctx, m.unit.Name, StartProperties(m.unit, m.description, os.Getpid())); err != nil {
 		if !m.unit.IsSlice() {
@@ -248,6 +251,25 @@ func ownCgroupDir(mount string) (string, error) {
 		}
 	}
 	return "", errors.New("read own cgroup: /proc/self/cgroup has no cgroup v2 line")
+}
+
+// checkNotAloneInScope refuses to start a scope when berth is the only
+// process of its own cgroup dir and that is a systemd scope (systemd-run
+// --scope berth ...): moving berth into the container's scope would empty
+// it, and systemd stops an empty scope, killing berth as it comes back.
+func checkNotAloneInScope(dir string, pid int) error {
+	if !strings.HasSuffix(dir, ".scope") {
+		return nil
+	}
+	b, err := os.ReadFile(dir + "/cgroup.procs")
+	if err != nil {
+		return fmt.Errorf("read own cgroup %s: %w", dir, err)
+	}
+	if strings.TrimSpace(string(b)) != strconv.Itoa(pid) {
+		return nil
+	}
+	return fmt.Errorf("--systemd-cgroup: berth is the only process of its cgroup %s, a systemd scope, which starting the container's scope would empty "+
+		"and systemd then stop, berth with it: run berth from a process that stays in the scope (systemd-run --scope sh -c 'berth ...')", dir)
 }
 
 // moveSelf moves berth (every thread) into the cgroup directory dir.
