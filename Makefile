@@ -48,7 +48,8 @@ test: busybox build
 # The tests again in QEMU VMs booted with cgroup_no_v1=all: pure cgroup v2
 # (this host is hybrid). TCG, no KVM. Two guests: the busybox initramfs runs
 # the whole suite (6-14 minutes), then Debian with systemd as PID 1 runs the
-# systemd driver's tests (TestSystemd*, about 1.5 minutes; its image is
+# systemd driver's and the rootless tests (TestSystemd*, TestRootless*,
+# under a user's own systemd manager; its image is
 # built once, ~1 minute, and cached in /var/cache/berth-vm), booted a second
 # time hybrid (systemd.unified_cgroup_hierarchy=0) for the driver on cgroup
 # v1 (the engines' tests left out, 1-1.5 minutes). Options through

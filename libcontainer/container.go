@@ -444,15 +444,15 @@ func (st *State) cgroup() cgroups.Manager {
 		slog.Warn("container cgroup", "id", st.ID, "err", err)
 		return nil
 	}
-	rootlessDevices(m)
 	if st.SystemdUnit != "" {
-		sm, err := systemd.Load(st.SystemdUnit, m)
+		sm, err := systemd.Load(st.SystemdUnit, m, st.SystemdUser)
 		if err != nil {
 			slog.Warn("container cgroup", "id", st.ID, "err", err)
 			return nil
 		}
-		return sm
+		m = sm
 	}
+	rootlessDevices(m)
 	return m
 }
 

@@ -144,7 +144,7 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 	}
 	// The init finishes in C, from the plan sent after its pid (cinit.go).
 	plan.cinit = true
-	mgr, err := manager.New(manager.Options{CgroupsPath: o.Spec.Linux.CgroupsPath, ID: o.ID, Systemd: o.SystemdCgroup})
+	mgr, err := manager.New(manager.Options{CgroupsPath: o.Spec.Linux.CgroupsPath, ID: o.ID, Systemd: o.SystemdCgroup, UserManager: Rootless()})
 	if err != nil {
 		return nil, fmt.Errorf("linux.cgroupsPath %q: %w", o.Spec.Linux.CgroupsPath, err)
 	}
@@ -205,7 +205,7 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 	// Paths first, so that a failure from here on finds the cgroup to remove.
 	st.CgroupPaths = mgr.Paths()
 	if sm, ok := mgr.(*systemd.Manager); ok {
-		st.SystemdUnit = sm.UnitName()
+		st.SystemdUnit, st.SystemdUser = sm.UnitName(), sm.User()
 	}
 	if err := s.save(st); err != nil {
 		return nil, err
@@ -353,7 +353,7 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 	childSock.Close()
 	if errors.Is(err, systemd.ErrUnitExists) {
 		// Another container's unit: the cleanup must not touch it.
-		st.CgroupPaths, st.SystemdUnit = nil, ""
+		st.CgroupPaths, st.SystemdUnit, st.SystemdUser = nil, "", false
 	}
 	if err != nil {
 		return nil, fmt.Errorf("start container init in its cgroup (linux.cgroupsPath %q): %w", o.Spec.Linux.CgroupsPath, err)

@@ -66,6 +66,9 @@ type State struct {
 	// SystemdUnit is the container's unit under the systemd cgroup driver
 	// (--systemd-cgroup); its cgroup is CgroupPaths.
 	SystemdUnit string `json:"systemd_unit,omitempty"`
+	// SystemdUser: SystemdUnit is the caller's own systemd manager's
+	// (rootless), reached over its session bus.
+	SystemdUser bool `json:"systemd_user,omitempty"`
 	// Network is the veth set up from the berth.net.* annotations.
 	Network *network.Result `json:"network,omitempty"`
 	// NetDevices are the host interfaces moved in (linux.netDevices).

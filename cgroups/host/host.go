@@ -135,13 +135,19 @@ func Mode() (string, error) {
 	if err != nil {
 		return "", err
 	}
+	return h.Mode(), nil
+}
+
+// Mode names the layout as the package-level Mode does: "v2", "hybrid"
+// or "v1".
+func (l *Layout) Mode() string {
 	switch {
-	case h.Unified:
-		return "v2", nil
-	case h.V2Mount != "":
-		return "hybrid", nil
+	case l.Unified:
+		return "v2"
+	case l.V2Mount != "":
+		return "hybrid"
 	}
-	return "v1", nil
+	return "v1"
 }
 
 // IsCgroupFS reports whether p (or, when it is gone, its closest existing

@@ -47,6 +47,15 @@ func TestParseLayout(t *testing.T) {
 	if strings.Join(got, " ") != want {
 		t.Fatalf("hierarchies = %v\nwant %v", got, want)
 	}
+	if m := h.Mode(); m != "hybrid" {
+		t.Errorf("Mode of a hybrid layout: %q", m)
+	}
+	if m := (&Layout{V1: h.V1}).Mode(); m != "v1" {
+		t.Errorf("Mode without a cgroup2 mount: %q", m)
+	}
+	if m := (&Layout{Unified: true, V2Mount: UnifiedMountpoint, V2Root: "/"}).Mode(); m != "v2" {
+		t.Errorf("Mode of a unified layout: %q", m)
+	}
 }
 
 func TestInMount(t *testing.T) {

@@ -39,6 +39,9 @@ type Options struct {
 	ID string
 	// Systemd asks for the systemd driver (--systemd-cgroup).
 	Systemd bool
+	// UserManager: with Systemd, the unit is the caller's own systemd
+	// manager's, over its session bus (a rootless caller).
+	UserManager bool
 }
 
 // Choose picks the driver for a host laid out as h. It does no I/O.
@@ -67,7 +70,7 @@ func New(o Options) (cgroups.Manager, error) {
 		return nil, err
 	}
 	if d == Systemd {
-		return systemd.New(h, o.CgroupsPath, o.ID)
+		return systemd.New(h, o.CgroupsPath, o.ID, o.UserManager)
 	}
 	cfg, err := cgroups.ParsePath(o.CgroupsPath, o.ID)
 	if err != nil {

@@ -4,6 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	sdbus "github.com/coreos/go-systemd/v22/dbus"
@@ -13,15 +17,130 @@ import (
 // jobTimeout bounds the wait for a start or stop job.
 const jobTimeout = 30 * time.Second
 
-// bus is a connection to systemd's manager over the system bus.
+// bus is a connection to a systemd manager: the system's over the system
+// bus, or, for a rootless caller, the user's own over its session bus.
 type bus struct{ c *sdbus.Conn }
 
-func connect(ctx context.Context) (*bus, error) {
+func connect(ctx context.Context, user bool) (*bus, error) {
+	if user {
+		return connectUser(ctx)
+	}
 	c, err := sdbus.NewWithContext(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("connect to systemd over D-Bus: %w", err)
 	}
 	return &bus{c}, nil
+}
+
+// connectUser connects to the caller's own systemd manager over its
+// session bus (UserBusAddress). The bus authenticates the caller by the
+// uid the kernel reports for the socket's peer: the host's, which for
+// root of a rootless engine's user namespace is the engine's user, so
+// that is the uid berth claims (HostUID).
+func connectUser(ctx context.Context) (*bus, error) {
+	addr, err := UserBusAddress(os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	m, err := os.ReadFile("/proc/self/uid_map")
+	if err != nil {
+		return nil, fmt.Errorf("--systemd-cgroup: read /proc/self/uid_map: %w", err)
+	}
+	uid, ok := HostUID(string(m), os.Geteuid())
+	if !ok {
+		return nil, fmt.Errorf("--systemd-cgroup: uid %d has no host uid in /proc/self/uid_map", os.Geteuid())
+	}
+	c, err := sdbus.NewConnection(func() (*godbus.Conn, error) {
+		conn, err := godbus.Dial(addr, godbus.WithContext(ctx))
+		if err != nil {
+			return nil, err
+		}
+		if err := conn.Auth([]godbus.Auth{godbus.AuthExternal(strconv.Itoa(uid))}); err != nil {
+			conn.Close()
+			return nil, err
+		}
+		if err := conn.Hello(); err != nil {
+			conn.Close()
+			return nil, err
+		}
+		return conn, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("--systemd-cgroup: connect to your systemd manager on the session bus %s: %w", addr, err)
+	}
+	return &bus{c}, nil
+}
+
+// UserBusAddress is the session bus where a user's own systemd manager
+// answers: $DBUS_SESSION_BUS_ADDRESS, else the socket $XDG_RUNTIME_DIR/bus
+// that a user manager with dbus-user-session (or dbus-broker) listens on.
+// Without either the error says what is missing and how to get it.
+func UserBusAddress(getenv func(string) string) (string, error) {
+	if a := getenv("DBUS_SESSION_BUS_ADDRESS"); a != "" {
+		return a, nil
+	}
+	const how = "start your systemd user manager (log in, or as root: loginctl enable-linger USER) with a session bus (dbus-user-session), or run without --systemd-cgroup"
+	xdg := getenv("XDG_RUNTIME_DIR")
+	if xdg == "" || !filepath.IsAbs(xdg) {
+		return "", fmt.Errorf("--systemd-cgroup as an unprivileged user needs your systemd manager's session bus: DBUS_SESSION_BUS_ADDRESS and XDG_RUNTIME_DIR are unset; %s", how)
+	}
+	sock := filepath.Join(xdg, "bus")
+	fi, err := os.Stat(sock)
+	if err != nil {
+		return "", fmt.Errorf("--systemd-cgroup as an unprivileged user needs your systemd manager's session bus: DBUS_SESSION_BUS_ADDRESS is unset and %s: %w; %s", sock, unwrapPath(err), how)
+	}
+	if fi.Mode().Type() != os.ModeSocket {
+		return "", fmt.Errorf("--systemd-cgroup as an unprivileged user needs your systemd manager's session bus: DBUS_SESSION_BUS_ADDRESS is unset and %s is not a socket; %s", sock, how)
+	}
+	return "unix:path=" + sock, nil
+}
+
+func unwrapPath(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// HostUID maps uid of this process's user namespace to the host's through
+// uidMap, the text of /proc/self/uid_map ("inside outside count" lines).
+func HostUID(uidMap string, uid int) (int, bool) {
+	for _, line := range strings.Split(uidMap, "\n") {
+		f := strings.Fields(line)
+		if len(f) != 3 {
+			continue
+		}
+		in, err1 := strconv.ParseUint(f[0], 10, 32)
+		out, err2 := strconv.ParseUint(f[1], 10, 32)
+		n, err3 := strconv.ParseUint(f[2], 10, 32)
+		if err1 != nil || err2 != nil || err3 != nil {
+			continue
+		}
+		if u := uint64(uid); u >= in && u-in < n {
+			return int(out + u - in), true
+		}
+	}
+	return 0, false
+}
+
+// controlGroup is the manager's own cgroup ("" or "/" for the system's;
+// a user manager's is its user@UID.service), under which the units it
+// makes live.
+func (b *bus) controlGroup() (string, error) {
+	v, err := b.c.GetManagerProperty("ControlGroup")
+	if err != nil {
+		return "", fmt.Errorf("systemd manager property ControlGroup: %w", err)
+	}
+	// The variant's text form: a quoted string.
+	var s string
+	if _, err := fmt.Sscanf(v, "%q", &s); err != nil {
+		s = v
+	}
+	if s != "" && (!strings.HasPrefix(s, "/") || filepath.Clean(s) != s) {
+		return "", fmt.Errorf("systemd manager property ControlGroup: %q is not an absolute clean path", s)
+	}
+	return s, nil
 }
 
 func (b *bus) close() { b.c.Close() }

@@ -21,7 +21,9 @@
 // scope is started, with PIDs=[berth's own pid], right before the init is
 // spawned into it (clone3 CLONE_INTO_CGROUP, as with the fs driver), and
 // berth moves itself back to its own cgroup as soon as the init exists
-// (Manager.StartIn). The scope then holds the container alone. A berth
+// (Manager.StartIn). The scope then holds the container alone. berth
+// alone in a scope of its own is refused: moving out would empty that
+// scope, which systemd then stops, killing berth on its way back. A berth
 // killed in between leaves a scope with nothing alive in it, which
 // systemd stops by itself.
 //
@@ -49,4 +51,18 @@
 // allowed device), and then moves back the processes systemd moved out:
 // realizing a controller for a slice, v1 systemd moves every process
 // under the slice into the slice's directory of that controller.
+//
+// # A rootless caller
+//
+// For a caller without root on the host (New's user) the unit is made by
+// the caller's own systemd manager (user@UID.service, whose cgroup subtree
+// systemd delegates to the user), over its session bus
+// (UserBusAddress: $DBUS_SESSION_BUS_ADDRESS, else $XDG_RUNTIME_DIR/bus),
+// authenticated as the caller's host uid (HostUID: root of a rootless
+// engine's user namespace is the engine's user). The default slice is then
+// user.slice and every path is under that manager's own cgroup, which New
+// asks it for (UnderManager). The device rules are left alone
+// (SkipDevices): only the host's CAP_SYS_ADMIN may attach them. This is
+// cgroup v2 only: systemd delegates no v1 hierarchy to a user manager, so
+// on a v1 or hybrid host New with user fails naming the host's mode.
 package systemd

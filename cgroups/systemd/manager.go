@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -32,6 +33,11 @@ type Manager struct {
 	// host is the layout New found, where berth finds its own cgroups
 	// again after the scope's start moved it (nil for a loaded manager).
 	host *host.Layout
+	// user: the unit is the caller's own systemd manager's (rootless),
+	// reached over its session bus, not the system's.
+	user bool
+	// skipDevices: no device properties or program (SkipDevices).
+	skipDevices bool
 }
 
 // Available reports whether systemd runs this host (sd_booted's test:
@@ -46,15 +52,35 @@ func Available() bool {
 // works on the unit's cgroup; on a v1 or hybrid host on the unit's path
 // in every v1 hierarchy (and the hybrid cgroup2 mount): the directories
 // of the controllers systemd manages are the scope's, the others (cpuset,
-// freezer, net_cls, ...) are made by Create under the same path. It makes
-// nothing: the unit is started by StartIn, around the init's spawn.
-func New(h *host.Layout, cgroupsPath, id string) (*Manager, error) {
+// freezer, net_cls, ...) are made by Create under the same path. user
+// makes it a unit of the caller's own systemd manager (a rootless
+// caller): its slices and scopes live under that manager's cgroup
+// (user@UID.service, which systemd delegates to the user), which New asks
+// it for over the session bus; that is cgroup v2 only. It makes nothing:
+// the unit is started by StartIn, around the init's spawn.
+func New(h *host.Layout, cgroupsPath, id string, user bool) (*Manager, error) {
 	if !Available() {
 		return nil, errors.New("--systemd-cgroup: systemd is not running on this host (no /run/systemd/system)")
 	}
-	u, err := ParsePath(cgroupsPath, id, os.Geteuid() != 0)
+	if err := userOnV2(h, user); err != nil {
+		return nil, err
+	}
+	u, err := ParsePath(cgroupsPath, id, user)
 	if err != nil {
 		return nil, err
+	}
+	if user {
+		ctx := context.Background()
+		b, err := connect(ctx, true)
+		if err != nil {
+			return nil, err
+		}
+		root, err := b.controlGroup()
+		b.close()
+		if err != nil {
+			return nil, err
+		}
+		u.Path = UnderManager(root, u.Path)
 	}
 	var fs cgroups.Manager
 	if h.Unified {
@@ -65,17 +91,54 @@ func New(h *host.Layout, cgroupsPath, id string) (*Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Manager{Manager: fs, unit: u, description: "berth container " + id, host: h}, nil
+	return &Manager{Manager: fs, unit: u, description: "berth container " + id, host: h, user: user}, nil
+}
+
+// userOnV2 refuses a user's own manager (user) on a cgroup v1 or hybrid
+// host: systemd delegates no v1 hierarchy to a user manager, so the unit
+// could hold the container but not limit it.
+func userOnV2(h *host.Layout, user bool) error {
+	if !user || h.Unified {
+		return nil
+	}
+	return fmt.Errorf("--systemd-cgroup as an unprivileged user: this host's cgroups are %s, and systemd delegates no cgroup v1 hierarchy to a user's own manager; "+
+		"the rootless systemd driver needs a cgroup v2 host (systemd.unified_cgroup_hierarchy=1), or run without --systemd-cgroup", h.Mode())
+}
+
+// UnderManager is the cgroup of a unit at path (from its manager's root,
+// as ParsePath gives it) of a manager whose own cgroup is root.
+func UnderManager(root, path string) string {
+	if root == "" || root == "/" {
+		return path
+	}
+	if path == "/" {
+		return root
+	}
+	return root + path
+}
+
+// SkipDevices leaves the device rules alone: neither DevicePolicy and
+// DeviceAllow nor a device program, which only the host's CAP_SYS_ADMIN
+// may attach (a rootless caller's container has host nodes bound anyway).
+func (m *Manager) SkipDevices() {
+	m.skipDevices = true
+	if s, ok := m.Manager.(interface{ SkipDevices() }); ok {
+		s.SkipDevices()
+	}
 }
 
 // Load returns the manager of an existing container's unit over the fs
-// driver Load made of its saved paths.
-func Load(unit string, fs cgroups.Manager) (*Manager, error) {
+// driver Load made of its saved paths; user: the unit is the caller's own
+// manager's (New).
+func Load(unit string, fs cgroups.Manager, user bool) (*Manager, error) {
 	if unit == "" || strings.ContainsAny(unit, "/\x00\n") || !(strings.HasSuffix(unit, ".scope") || strings.HasSuffix(unit, ".slice")) {
 		return nil, fmt.Errorf("load cgroup: systemd unit %q is not a scope or slice name", unit)
 	}
-	return &Manager{Manager: fs, unit: Unit{Name: unit}, loaded: true}, nil
+	return &Manager{Manager: fs, unit: Unit{Name: unit}, loaded: true, user: user}, nil
 }
+
+// User reports a unit of the caller's own systemd manager.
+func (m *Manager) User() bool { return m.user }
 
 // UnitName is the container's unit.
 func (m *Manager) UnitName() string { return m.unit.Name }
@@ -98,7 +161,7 @@ func (m *Manager) StartIn(start func(cgroupFD int) error) (err error) {
 		return m.withCgroupFD(start)
 	}
 	ctx := context.Background()
-	b, err := connect(ctx)
+	b, err := connect(ctx, m.user)
 	if err != nil {
 		return err
 	}
@@ -111,6 +174,11 @@ func (m *Manager) StartIn(start func(cgroupFD int) error) (err error) {
 		}
 		if back = OwnDirs(m.host, own); len(back) == 0 {
 			return errors.New("read own cgroup: /proc/self/cgroup names none of the host's hierarchies")
+		}
+		if dir := TrackingDir(m.host, own); dir != "" {
+			if err := checkNotAloneInScope(dir, os.Getpid()); err != nil {
+				return err
+			}
 		}
 	}
 	props := StartProperties(m.unit, m.description, os.Getpid())
@@ -175,8 +243,11 @@ func (m *Manager) Set(r *specs.LinuxResources) (err error) {
 	if err != nil {
 		return err
 	}
+	if m.skipDevices {
+		props = withoutDevices(props)
+	}
 	ctx := context.Background()
-	b, err := connect(ctx)
+	b, err := connect(ctx, m.user)
 	if err != nil {
 		return err
 	}
@@ -215,7 +286,7 @@ func (m *Manager) Set(r *specs.LinuxResources) (err error) {
 // empty scope by itself.
 func (m *Manager) Destroy() error {
 	ctx := context.Background()
-	b, err := connect(ctx)
+	b, err := connect(ctx, m.user)
 	if err != nil {
 		slog.Warn("systemd unit not stopped: its cgroup is removed, systemd collects the empty unit", "unit", m.unit.Name, "err", err)
 		return m.Manager.Destroy()
@@ -230,6 +301,16 @@ func (m *Manager) Destroy() error {
 	return m.Manager.Destroy()
 }
 
+func withoutDevices(props []Prop) []Prop {
+	var out []Prop
+	for _, p := range props {
+		if p.Name != "DevicePolicy" && p.Name != "DeviceAllow" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // OwnDirs is berth's own cgroup directory in each hierarchy of h, from
 // own (host.OwnCgroups): the cgroup2 one on a v2 host; on a v1 or hybrid
 // host one per v1 hierarchy and the hybrid cgroup2 mount's, since a
@@ -238,7 +319,7 @@ func OwnDirs(h *host.Layout, own map[string]string) []string {
 	var dirs []string
 	add := func(mountpoint, root, p string, ok bool) {
 		if ok && mountpoint != "" {
-			dirs = append(dirs, strings.TrimSuffix(mountpoint+host.InMount(p, root), "/"))
+			dirs = append(dirs, ownDir(mountpoint, root, p))
 		}
 	}
 	for _, hy := range h.V1 {
@@ -248,6 +329,48 @@ func OwnDirs(h *host.Layout, own map[string]string) []string {
 	p, ok := own[""]
 	add(h.V2Mount, h.V2Root, p, ok)
 	return dirs
+}
+
+func ownDir(mountpoint, root, p string) string {
+	return strings.TrimSuffix(mountpoint+host.InMount(p, root), "/")
+}
+
+// TrackingDir is berth's own directory, from own (host.OwnCgroups), in
+// the hierarchy where systemd keeps its units' processes: on a v1 or
+// hybrid host the name=systemd hierarchy's (which systemd keeps in both
+// modes; a hybrid host's cgroup2 one holds the same path), else the
+// cgroup2 one. "" when h has neither.
+func TrackingDir(h *host.Layout, own map[string]string) string {
+	if p, ok := own["name=systemd"]; ok {
+		for _, hy := range h.V1 {
+			if slices.Contains(hy.Controllers, "name=systemd") {
+				return ownDir(hy.Mountpoint, hy.Root, p)
+			}
+		}
+	}
+	if p, ok := own[""]; ok && h.V2Mount != "" {
+		return ownDir(h.V2Mount, h.V2Root, p)
+	}
+	return ""
+}
+
+// checkNotAloneInScope refuses to start a scope when berth is the only
+// process of its own cgroup dir and that is a systemd scope (systemd-run
+// --scope berth ...): moving berth into the container's scope would empty
+// it, and systemd stops an empty scope, killing berth as it comes back.
+func checkNotAloneInScope(dir string, pid int) error {
+	if !strings.HasSuffix(dir, ".scope") {
+		return nil
+	}
+	b, err := os.ReadFile(dir + "/cgroup.procs")
+	if err != nil {
+		return fmt.Errorf("read own cgroup %s: %w", dir, err)
+	}
+	if strings.TrimSpace(string(b)) != strconv.Itoa(pid) {
+		return nil
+	}
+	return fmt.Errorf("--systemd-cgroup: berth is the only process of its cgroup %s, a systemd scope, which starting the container's scope would empty "+
+		"and systemd then stop, berth with it: run berth from a process that stays in the scope (systemd-run --scope sh -c 'berth ...')", dir)
 }
 
 // moveSelf moves berth (every thread) back into each cgroup directory of
@@ -277,7 +400,7 @@ func procDevices() func(devices.Type, int64) (string, bool) {
 
 // Version asks systemd over the system bus for its version ("252.39-1~deb12u2").
 func Version(ctx context.Context) (string, error) {
-	b, err := connect(ctx)
+	b, err := connect(ctx, false)
 	if err != nil {
 		return "", err
 	}

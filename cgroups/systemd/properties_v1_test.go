@@ -3,6 +3,7 @@ package systemd
 import (
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -155,5 +156,46 @@ func TestStrayed(t *testing.T) {
 	// A prefix of the name is not the cgroup.
 	if got := Strayed("11:devices:"+cg+"x\n", cg, paths); !reflect.DeepEqual(got, []string{paths["devices"]}) {
 		t.Errorf("sibling with a longer name: %v", got)
+	}
+}
+
+func TestTrackingDir(t *testing.T) {
+	own := host.ProcCgroups("12:pids:/user.slice\n1:name=systemd:/user.slice/run-r1.scope\n0::/user.slice/run-r1.scope\n")
+	pids := host.Hierarchy{Mountpoint: "/sys/fs/cgroup/pids", Root: "/", Controllers: []string{"pids"}}
+	named := host.Hierarchy{Mountpoint: "/sys/fs/cgroup/systemd", Root: "/", Controllers: []string{"name=systemd"}}
+	for _, tc := range []struct {
+		name string
+		h    *host.Layout
+		own  map[string]string
+		want string
+	}{
+		{"hybrid: name=systemd", &host.Layout{V2Mount: "/sys/fs/cgroup/unified", V2Root: "/", V1: []host.Hierarchy{pids, named}}, own, "/sys/fs/cgroup/systemd/user.slice/run-r1.scope"},
+		{"v1 without cgroup2", &host.Layout{V1: []host.Hierarchy{pids, named}}, own, "/sys/fs/cgroup/systemd/user.slice/run-r1.scope"},
+		{"hybrid, name=systemd not mounted: cgroup2", &host.Layout{V2Mount: "/sys/fs/cgroup/unified", V2Root: "/", V1: []host.Hierarchy{pids}}, own, "/sys/fs/cgroup/unified/user.slice/run-r1.scope"},
+		{"v2", &host.Layout{Unified: true, V2Mount: "/sys/fs/cgroup", V2Root: "/"}, host.ProcCgroups("0::/user.slice/run-r1.scope\n"), "/sys/fs/cgroup/user.slice/run-r1.scope"},
+		{"v2 subtree mount", &host.Layout{Unified: true, V2Mount: "/sys/fs/cgroup", V2Root: "/user.slice"}, host.ProcCgroups("0::/user.slice/run-r1.scope\n"), "/sys/fs/cgroup/run-r1.scope"},
+		{"neither", &host.Layout{V1: []host.Hierarchy{pids}}, own, ""},
+	} {
+		if got := TrackingDir(tc.h, tc.own); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestUserOnV2(t *testing.T) {
+	v2 := &host.Layout{Unified: true, V2Mount: "/sys/fs/cgroup", V2Root: "/"}
+	hybrid := &host.Layout{V2Mount: "/sys/fs/cgroup/unified", V2Root: "/", V1: []host.Hierarchy{{Mountpoint: "/sys/fs/cgroup/pids", Root: "/", Controllers: []string{"pids"}}}}
+	legacy := &host.Layout{V1: hybrid.V1}
+	if err := userOnV2(v2, true); err != nil {
+		t.Errorf("user manager on v2: %v", err)
+	}
+	for _, h := range []*host.Layout{hybrid, legacy} {
+		if err := userOnV2(h, false); err != nil {
+			t.Errorf("system manager on %s: %v", h.Mode(), err)
+		}
+		err := userOnV2(h, true)
+		if err == nil || !strings.Contains(err.Error(), "--systemd-cgroup as an unprivileged user") || !strings.Contains(err.Error(), "cgroups are "+h.Mode()+",") || !strings.Contains(err.Error(), "cgroup v2 host") {
+			t.Errorf("user manager on %s: %v", h.Mode(), err)
+		}
 	}
 }

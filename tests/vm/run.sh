@@ -19,11 +19,13 @@
 # mounts the image, copies this run's files in and hands over to systemd
 # (tests/vm/systemd-init.sh), whose unit berth-vm-tests.service runs them
 # (tests/vm/systemd-tests.sh) and powers off. Without a -run of their own
-# only the tests named TestSystemd* run there. With --cgroup hybrid the
-# same image boots with systemd.unified_cgroup_hierarchy=0 (and without
-# cgroup_no_v1=all): systemd mounts the v1 hierarchies and the hybrid
-# cgroup2 one, for the systemd driver on cgroup v1; without a -skip of
-# their own the engines' tests (TestSystemdEngine*) are left out there.
+# only the tests named TestSystemd* and TestRootless* (rootless on cgroup
+# v2, under a user's own systemd manager) run there. With --cgroup hybrid
+# the same image boots with systemd.unified_cgroup_hierarchy=0 (and
+# without cgroup_no_v1=all): systemd mounts the v1 hierarchies and the
+# hybrid cgroup2 one, for the systemd driver on cgroup v1; without a -run
+# of their own only TestSystemd* run there, and without a -skip of their
+# own the engines' tests (TestSystemdEngine*) are left out.
 #
 # With --bench the guest runs bench/bench.sh instead: berth against runc and
 # crun, interleaved, where berth starts its init with clone3
@@ -137,9 +139,9 @@ busybox) TIMEOUT=${TIMEOUT:-1800} ;;
 systemd)
 	[[ $MODE == tests ]] || die "--guest systemd runs the tests only, not --bench"
 	TIMEOUT=${TIMEOUT:-900}
-	# The image's disk and filesystem, overlayfs for the engines; no
-	# AppArmor test there.
-	MODULES=${BERTH_VM_MODULES:-virtio_pci virtio_blk crc32c_generic ext4 overlay}
+	# The image's disk and filesystem, overlayfs for the engines, tun
+	# for rootless podman's slirp4netns; no AppArmor test there.
+	MODULES=${BERTH_VM_MODULES:-virtio_pci virtio_blk crc32c_generic ext4 overlay tun}
 	TOOLS=${BERTH_VM_TOOLS-}
 	PKGS=${BERTH_VM_PKGS:-./tests}
 	;;
@@ -187,7 +189,12 @@ done
 # without one.
 if ((!has_timeout && TIMEOUT > 120)); then TEST_ARGS+=(-test.timeout=$((TIMEOUT - 60))s); fi
 if ((!has_skip)) && [[ -n $SKIP ]]; then TEST_ARGS+=(-test.skip="$SKIP"); fi
-if ((!has_run)) && [[ $GUEST == systemd ]]; then TEST_ARGS+=(-test.run='^TestSystemd'); fi
+if ((!has_run)) && [[ $GUEST == systemd ]]; then
+	# Rootless runs under a user's own manager, which gets no v1 delegation.
+	if [[ $CGROUP == hybrid ]]; then TEST_ARGS+=(-test.run='^TestSystemd')
+	else TEST_ARGS+=(-test.run='^(TestSystemd|TestRootless)')
+	fi
+fi
 if ((!has_skip)) && [[ $CGROUP == hybrid ]]; then TEST_ARGS+=(-test.skip='^TestSystemdEngine'); fi
 
 BIN=${BERTH_BIN:-./berth}

@@ -17,7 +17,12 @@ SUITE=bookworm
 # driver talks over; busybox-static: the tests' container rootfs; podman,
 # containerd and docker.io: engines driving berth in systemd mode (the test
 # starts a dockerd of its own: the system's stays masked, off the boot).
+# passwd (useradd), util-linux (setpriv), uidmap (setuid newuidmap and
+# newgidmap), dbus-user-session (the bus of a user's own systemd manager)
+# and slirp4netns (rootless podman's network): the rootless tests, run by
+# a user the test makes.
 PACKAGES=systemd-sysv,dbus,busybox-static,podman,containerd,docker.io
+PACKAGES+=,passwd,util-linux,uidmap,dbus-user-session,slirp4netns
 SIZE=2G
 
 CACHE=${BERTH_VM_CACHE:-/var/cache/berth-vm}

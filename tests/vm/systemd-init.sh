@@ -26,6 +26,9 @@ for m in $MODULES; do
 		*) echo "berth-vm: insmod $m: $out" >&2 ;;
 	esac
 done
+# The mode udev's rules give /dev/net/tun (the image has no udev), for
+# rootless podman's slirp4netns.
+[ ! -c /dev/net/tun ] || chmod 0666 /dev/net/tun
 i=0
 while [ ! -b /dev/vda ]; do
 	i=$((i + 1))

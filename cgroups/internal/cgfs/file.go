@@ -136,8 +136,10 @@ func Exists(p string) bool {
 	return unix.Access(p, unix.F_OK) == nil
 }
 
-// IsNotExist reports a missing file (or cgroup).
-func IsNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }
+// IsNotExist reports a missing file (or cgroup). A cgroup removed while
+// its file is read (systemd removing an emptied scope as a kill's thaw
+// waits on cgroup.events) fails the read with ENODEV: gone as well.
+func IsNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) || errors.Is(err, unix.ENODEV) }
 
 // Optional treats a missing file (a controller the cgroup lacks) as no
 // error.
