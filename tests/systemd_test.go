@@ -493,3 +493,32 @@ func TestSystemdDoctor(t *testing.T) {
 	}
 	t.Errorf("doctor has no systemd check: %s", out)
 }
+
+// TestSystemdAloneInScope: berth the only process of a systemd scope
+// (systemd-run --scope berth ...) is refused, naming that scope's
+// directory (on v1 and hybrid the name=systemd hierarchy's), and leaves
+// no unit: moving into the container's scope would empty the caller's,
+// which systemd would stop, berth with it. With a shell staying in the
+// scope, create goes ahead and berth comes back to it.
+func TestSystemdAloneInScope(t *testing.T) {
+	r := requireSystemd(t)
+	sr := needTool(t, "systemd-run", "systemd")
+	mounts := hostMounts()
+	r.wrap = []string{sr, "--scope", "--quiet", "--collect", "--"}
+	c, res := r.tryCreate(newBundle(t, "true"))
+	dir := sdProp("/sys/fs/cgroup/system.slice/run-", "/sys/fs/cgroup/systemd/system.slice/run-")
+	assertErrorLine(t, res, "--systemd-cgroup", "only process of its cgroup "+dir, ".scope")
+	assertNothingLeft(t, r, c.id, mounts)
+	assertUnitGone(t, "berth-"+c.id+".scope", "/system.slice/berth-"+c.id+".scope")
+
+	r.wrap = []string{sr, "--scope", "--quiet", "--collect", "--", "sh", "-c", `"$@"; exit $?`, "sh"}
+	c = r.create(newBundle(t, "sleep", "1000"))
+	r.wrap = nil
+	st := r.state(c.id)
+	cg := "/system.slice/berth-" + c.id + ".scope"
+	if msg := inCgroup(t, st.Pid, cg); msg != "" {
+		t.Error(msg)
+	}
+	r.mustRun("delete", "--force", c.id)
+	assertUnitGone(t, "berth-"+c.id+".scope", cg)
+}
