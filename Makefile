@@ -49,7 +49,7 @@ test: busybox build
 # (this host is hybrid). TCG, no KVM. Two guests: the busybox initramfs runs
 # the whole suite (6-14 minutes), then Debian with systemd as PID 1 runs the
 # systemd driver's and the rootless tests (TestSystemd*, TestRootless*,
-# under a user's own systemd manager; its image is
+# under a user's own systemd manager, about 3.5 minutes; its image is
 # built once, ~1 minute, and cached in /var/cache/berth-vm), booted a second
 # time hybrid (systemd.unified_cgroup_hierarchy=0) for the driver on cgroup
 # v1 (the engines' tests left out, 1-1.5 minutes). Options through
