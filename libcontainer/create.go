@@ -294,7 +294,7 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 	}
 	var exe *os.File
 	// Assigned, not declared: the cleanup above kills this cmd on failure.
-	cmd, exe, err = initCmd(extra, base, o.Stdin, o.Stdout, o.Stderr)
+	cmd, exe, err = initCmd(extra, base, containerIDsOf(o.Spec.Linux.Namespaces, o.Spec.Linux.UIDMappings), o.Stdin, o.Stdout, o.Stderr)
 	if err != nil {
 		return nil, err
 	}
@@ -558,14 +558,15 @@ func setupNetwork(root string, st *State, s *store, netCfg *network.Config, pid 
 }
 
 // initCmd prepares `berth init` for create and exec: run from the read-only
-// copy of berth's binary (CVE-2019-5736), the sync socket's fd number in the
-// environment the nsenter stub reads. The caller closes exe after Start.
-func initCmd(extra []*os.File, syncFD int, stdin, stdout, stderr *os.File) (*exec.Cmd, *os.File, error) {
+// copy of berth's binary (CVE-2019-5736; u: the container's user
+// namespace), the sync socket's fd number in the environment the nsenter
+// stub reads. The caller closes exe after Start.
+func initCmd(extra []*os.File, syncFD int, u containerIDs, stdin, stdout, stderr *os.File) (*exec.Cmd, *os.File, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, nil, fmt.Errorf("find berth binary: %w", err)
 	}
-	ro, err := selfExe()
+	ro, err := selfExe(u)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -177,9 +177,14 @@ func (s *store) unwritten() (*State, error) {
 type specView struct {
 	Annotations map[string]string `json:"annotations,omitempty"`
 	Hooks       *specs.Hooks      `json:"hooks,omitempty"`
-	Linux       *struct {
-		Namespaces []specs.LinuxNamespace `json:"namespaces,omitempty"`
-	} `json:"linux,omitempty"`
+	Linux       *viewLinux        `json:"linux,omitempty"`
+}
+
+// viewLinux is what specView takes of linux: the namespaces, and the uid
+// mappings (exec decides from them how to run berth's binary, selfExe).
+type viewLinux struct {
+	Namespaces  []specs.LinuxNamespace `json:"namespaces,omitempty"`
+	UIDMappings []specs.LinuxIDMapping `json:"uidMappings,omitempty"`
 }
 
 // spec returns the whole spec, decoding it on first use. A state whose
@@ -206,9 +211,7 @@ func (st *State) view() *specView {
 	if c := st.Config; c != nil {
 		v.Annotations, v.Hooks = c.Annotations, c.Hooks
 		if c.Linux != nil {
-			v.Linux = &struct {
-				Namespaces []specs.LinuxNamespace `json:"namespaces,omitempty"`
-			}{c.Linux.Namespaces}
+			v.Linux = &viewLinux{c.Linux.Namespaces, c.Linux.UIDMappings}
 		}
 		return v // not cached: Config may still change
 	}
@@ -269,6 +272,14 @@ func (v *specView) namespaces() []specs.LinuxNamespace {
 		return nil
 	}
 	return v.Linux.Namespaces
+}
+
+// containerIDs is the container's user namespace, for selfExe.
+func (v *specView) containerIDs() containerIDs {
+	if v.Linux == nil {
+		return containerIDs{}
+	}
+	return containerIDsOf(v.Linux.Namespaces, v.Linux.UIDMappings)
 }
 
 // save writes state.json atomically: a crash leaves the old or the new file,
