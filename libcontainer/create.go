@@ -158,6 +158,9 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 		}
 		return nil, fmt.Errorf("state root %s: %w", root, err)
 	}
+	if err := checkStateRoot(root, os.Geteuid()); err != nil {
+		return nil, err
+	}
 	dir := containerDir(root, o.ID)
 	if err := os.Mkdir(dir, 0o711); err != nil {
 		if errors.Is(err, os.ErrExist) {

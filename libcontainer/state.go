@@ -103,6 +103,29 @@ type store struct {
 
 func containerDir(root, id string) string { return filepath.Join(root, id) }
 
+// checkStateRoot refuses a state root that another user could change
+// (MkdirAll keeps one that exists, or follows a symlink to one: an
+// XDG_RUNTIME_DIR inherited from another user's session, or made by
+// another user in a shared directory): whoever may replace a container's
+// directory there chooses the state later commands act on as the caller,
+// the pid kill signals and the hooks delete runs. The root must be a
+// directory of the caller's (euid) that nobody else may write.
+func checkStateRoot(root string, euid int) error {
+	var st unix.Stat_t
+	if err := unix.Stat(root, &st); err != nil {
+		return fmt.Errorf("state root %s: stat: %w", root, err)
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		return fmt.Errorf("state root %s: not a directory", root)
+	}
+	if int(st.Uid) != euid || st.Mode&0o022 != 0 {
+		return fmt.Errorf("state root %s: owner uid %d, mode %04o: must be a directory of uid %d that nobody else can write "+
+			"(another user could change the state of its containers; set XDG_RUNTIME_DIR to a directory of yours, or pass --root)",
+			root, st.Uid, st.Mode&0o7777, euid)
+	}
+	return nil
+}
+
 // lockDir takes an exclusive flock on the container's directory. A waiter that
 // gets the lock after the directory was deleted sees ErrNotExist.
 func lockDir(dir string) (*store, error) {

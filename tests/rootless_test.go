@@ -387,6 +387,26 @@ func TestRootlessDefaultRoot(t *testing.T) {
 	}
 	res := run(env, "run", "--bundle", b.dir, id)
 	assertErrorLine(t, res, "XDG_RUNTIME_DIR")
+
+	// An XDG_RUNTIME_DIR another user can write (here root's, as a shared
+	// directory would be), with a state root of theirs in it: refused,
+	// before anything is made there.
+	shared := testDir(t, "rootless-shared-xdg")
+	if err := os.Chmod(shared, 0o1777); err != nil {
+		t.Fatal(err)
+	}
+	theirs := filepath.Join(shared, "berth")
+	if err := os.Mkdir(theirs, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(theirs, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	res = run(append(env, "XDG_RUNTIME_DIR="+shared), "run", "--bundle", b.dir, id)
+	assertErrorLine(t, res, "state root "+theirs+": owner uid 0, mode 0777")
+	if entries, _ := os.ReadDir(theirs); len(entries) != 0 {
+		t.Errorf("create in another user's state root left %d entries", len(entries))
+	}
 }
 
 // TestRootlessRefused: what a rootless container cannot have fails create
