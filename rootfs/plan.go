@@ -272,8 +272,13 @@ func planMount(c *Config, i int, m specs.Mount) ([]PlanOp, error) {
 // "/proc/<pid>/root": the init's mount namespace; a variable for the
 // golden tests).
 var cgroupFSType = func(root string) (int64, error) {
+	fd, err := openInRoot(root, cgroupRoot, 0)
+	if err != nil {
+		return 0, err
+	}
+	defer unix.Close(fd)
 	var sfs unix.Statfs_t
-	err := unix.Statfs(root+cgroupRoot, &sfs)
+	err = unix.Fstatfs(fd, &sfs)
 	return sfs.Type, err
 }
 
