@@ -33,7 +33,9 @@ func selfExe(u containerIDs) (*os.File, error) {
 	}
 	if f, err := os.OpenFile("/proc/self/exe", unix.O_PATH|unix.O_CLOEXEC, 0); err == nil {
 		var st unix.Stat_t
-		if unix.Fstat(int(f.Fd()), &st) == nil && onlyRootWrites(&st, os.Geteuid(), u) {
+		var sfs unix.Statfs_t
+		if unix.Fstat(int(f.Fd()), &st) == nil && unix.Fstatfs(int(f.Fd()), &sfs) == nil &&
+			onlyRootWrites(&st, sfs.Type, os.Geteuid(), u) {
 			return f, nil
 		}
 		f.Close()
@@ -81,9 +83,13 @@ func containerIDsOf(nss []specs.LinuxNamespace, uidMaps []specs.LinuxIDMapping) 
 // /proc/<pid>/exe or otherwise. Without a new user namespace (none: a
 // caller with file capabilities may make a container without one; or a
 // joined one, whose maps berth did not write) a process of the container
-// may be root on the host or hold its capabilities there.
-func onlyRootWrites(st *unix.Stat_t, euid int, u containerIDs) bool {
-	if euid == 0 || st.Uid != 0 || st.Mode&unix.S_IFMT != unix.S_IFREG || st.Mode&0o022 != 0 || !u.newUserNS {
+// may be root on the host or hold its capabilities there. The mode bits
+// say who may write only where the kernel enforces them: a FUSE
+// filesystem (fsType, the binary's) mounted without default_permissions
+// leaves that to its server, which a user may run.
+func onlyRootWrites(st *unix.Stat_t, fsType int64, euid int, u containerIDs) bool {
+	if euid == 0 || st.Uid != 0 || st.Mode&unix.S_IFMT != unix.S_IFREG || st.Mode&0o022 != 0 || !u.newUserNS ||
+		fsType == unix.FUSE_SUPER_MAGIC {
 		return false
 	}
 	for _, m := range u.uidMaps {
