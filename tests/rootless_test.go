@@ -768,3 +768,23 @@ func TestRootlessDelegatedCgroup(t *testing.T) {
 		}
 	}
 }
+
+// TestRootlessTimeNamespaceExec: a rootless container with a time
+// namespace of its own (and linux.timeOffsets, written while the init is
+// dumpable) takes an exec while created, as one without: the init stays
+// dumpable, so the caller may open its /proc/<pid>/ns files.
+func TestRootlessTimeNamespaceExec(t *testing.T) {
+	u := newRootlessUser(t)
+	r := u.runtime(t)
+	b := rootlessBundle(t, u, true, "sleep", "1000")
+	b.addNamespace(specs.TimeNamespace, "")
+	b.spec.Linux.TimeOffsets = map[string]specs.LinuxTimeOffset{"monotonic": {Secs: 86400}}
+	c := r.create(b)
+	res := r.run("exec", c.id, "cat", "/proc/self/timens_offsets")
+	if res.code != 0 || !strings.Contains(res.stdout, "86400") {
+		t.Errorf("exec into the created container: %s", res)
+	}
+	r.mustRun("kill", c.id, "KILL")
+	r.waitStatus(c.id, specs.StateStopped)
+	r.mustRun("delete", c.id)
+}
