@@ -103,6 +103,17 @@ type store struct {
 
 func containerDir(root, id string) string { return filepath.Join(root, id) }
 
+// checkRootIfThere is checkStateRoot for the commands that read a state
+// root (a missing one holds no container, as before): the state they act
+// on is what another user could have put there.
+func checkRootIfThere(root string) error {
+	err := checkStateRoot(root, os.Geteuid())
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	return err
+}
+
 // checkStateRoot refuses a state root that another user could change
 // (MkdirAll keeps one that exists, or follows a symlink to one: an
 // XDG_RUNTIME_DIR inherited from another user's session, or made by

@@ -407,6 +407,19 @@ func TestRootlessDefaultRoot(t *testing.T) {
 	if entries, _ := os.ReadDir(theirs); len(entries) != 0 {
 		t.Errorf("create in another user's state root left %d entries", len(entries))
 	}
+	// Nor is a state there acted on: another user chose it (the pid kill
+	// signals, the hooks delete runs).
+	if err := os.Mkdir(filepath.Join(theirs, id), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	state := `{"id":"` + id + `","pid":1,"status":"stopped","config":{"ociVersion":"1.2.0","hooks":{"poststop":[{"path":"/bin/true"}]}}}`
+	if err := os.WriteFile(filepath.Join(theirs, id, "state.json"), []byte(state), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"list"}, {"state", id}, {"delete", id}} {
+		res = run(append(env, "XDG_RUNTIME_DIR="+shared), args...)
+		assertErrorLine(t, res, "state root "+theirs+": owner uid 0, mode 0777")
+	}
 }
 
 // TestRootlessRefused: what a rootless container cannot have fails create
