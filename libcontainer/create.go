@@ -450,7 +450,6 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 	return ready()
 }
 
-// hostRoot returns the host ids that container root maps to, if it is mapped.
 // delegatesCgroup says whether the container's cgroup is handed to its
 // root: with new user and cgroup namespaces, and cgroupfs mounted
 // read-write at /sys/fs/cgroup, as runc decides. A read-only cgroupfs
@@ -472,6 +471,7 @@ func delegatesCgroup(s *specs.Spec, plan *nsPlan) bool {
 	return false
 }
 
+// hostRoot returns the host ids that container root maps to, if it is mapped.
 func hostRoot(l *specs.Linux) (int, int, bool) {
 	uid, uok := mapToHost(l.UIDMappings, 0)
 	gid, gok := mapToHost(l.GIDMappings, 0)
