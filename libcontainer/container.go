@@ -46,6 +46,9 @@ func Load(root, id string) (*Container, error) {
 	if err := validateID(id); err != nil {
 		return nil, err
 	}
+	if err := checkRootIfThere(root); err != nil {
+		return nil, err
+	}
 	s := &store{dir: containerDir(root, id)}
 	st, err := s.load()
 	if errors.Is(err, os.ErrNotExist) {
@@ -60,6 +63,9 @@ func Load(root, id string) (*Container, error) {
 // withLock runs fn with the container's lock held and its state freshly loaded.
 func withLock(root, id string, fn func(s *store, st *State) error) error {
 	if err := validateID(id); err != nil {
+		return err
+	}
+	if err := checkRootIfThere(root); err != nil {
 		return err
 	}
 	s, err := lockDir(containerDir(root, id))
@@ -83,6 +89,9 @@ func withLock(root, id string, fn func(s *store, st *State) error) error {
 
 // List returns every container under root, sorted by id.
 func List(root string) ([]*Container, error) {
+	if err := checkRootIfThere(root); err != nil {
+		return nil, err
+	}
 	entries, err := os.ReadDir(root)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil

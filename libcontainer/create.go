@@ -159,6 +159,9 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 		}
 		return nil, fmt.Errorf("state root %s: %w", root, err)
 	}
+	if err := checkStateRoot(root, os.Geteuid()); err != nil {
+		return nil, err
+	}
 	dir := containerDir(root, o.ID)
 	if err := os.Mkdir(dir, 0o711); err != nil {
 		if errors.Is(err, os.ErrExist) {
@@ -295,7 +298,7 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 	}
 	var exe *os.File
 	// Assigned, not declared: the cleanup above kills this cmd on failure.
-	cmd, exe, err = initCmd(extra, base, o.Stdin, o.Stdout, o.Stderr)
+	cmd, exe, err = initCmd(extra, base, containerIDsOf(o.Spec.Linux.Namespaces, o.Spec.Linux.UIDMappings), o.Stdin, o.Stdout, o.Stderr)
 	if err != nil {
 		return nil, err
 	}
@@ -448,7 +451,6 @@ func Create(root string, o *CreateOpts) (info *CreatedInfo, err error) {
 	return ready()
 }
 
-// hostRoot returns the host ids that container root maps to, if it is mapped.
 // delegatesCgroup says whether the container's cgroup is handed to its
 // root: with new user and cgroup namespaces, and cgroupfs mounted
 // read-write at /sys/fs/cgroup, as runc decides. A read-only cgroupfs
@@ -470,6 +472,7 @@ func delegatesCgroup(s *specs.Spec, plan *nsPlan) bool {
 	return false
 }
 
+// hostRoot returns the host ids that container root maps to, if it is mapped.
 func hostRoot(l *specs.Linux) (int, int, bool) {
 	uid, uok := mapToHost(l.UIDMappings, 0)
 	gid, gok := mapToHost(l.GIDMappings, 0)
@@ -559,14 +562,15 @@ func setupNetwork(root string, st *State, s *store, netCfg *network.Config, pid 
 }
 
 // initCmd prepares `berth init` for create and exec: run from the read-only
-// copy of berth's binary (CVE-2019-5736), the sync socket's fd number in the
-// environment the nsenter stub reads. The caller closes exe after Start.
-func initCmd(extra []*os.File, syncFD int, stdin, stdout, stderr *os.File) (*exec.Cmd, *os.File, error) {
+// copy of berth's binary (CVE-2019-5736; u: the container's user
+// namespace), the sync socket's fd number in the environment the nsenter
+// stub reads. The caller closes exe after Start.
+func initCmd(extra []*os.File, syncFD int, u containerIDs, stdin, stdout, stderr *os.File) (*exec.Cmd, *os.File, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, nil, fmt.Errorf("find berth binary: %w", err)
 	}
-	ro, err := selfExe()
+	ro, err := selfExe(u)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -120,7 +120,7 @@ func (c *Container) Exec(o *ExecOpts) (info *CreatedInfo, err error) {
 		return nil, err
 	}
 	clk.step("exec: process record")
-	cmd, exe, err := initCmd(extra, base, o.Stdin, o.Stdout, o.Stderr)
+	cmd, exe, err := initCmd(extra, base, st.view().containerIDs(), o.Stdin, o.Stdout, o.Stderr)
 	if err != nil {
 		return nil, err
 	}

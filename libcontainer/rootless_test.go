@@ -209,21 +209,43 @@ func TestSetRootless(t *testing.T) {
 
 func TestOnlyRootWrites(t *testing.T) {
 	reg := uint32(unix.S_IFREG)
+	own := []specs.LinuxIDMapping{{ContainerID: 0, HostID: 1000, Size: 1}}
+	sub := []specs.LinuxIDMapping{{ContainerID: 0, HostID: 1000, Size: 1}, {ContainerID: 1, HostID: 100000, Size: 65536}}
+	newNS := []specs.LinuxNamespace{{Type: specs.PIDNamespace}, {Type: specs.UserNamespace}}
 	for _, tc := range []struct {
+		name      string
 		uid, mode uint32
 		euid      int
+		nss       []specs.LinuxNamespace
+		maps      []specs.LinuxIDMapping
 		want      bool
 	}{
-		{0, reg | 0o755, 1000, true},
-		{0, reg | 0o755, 0, false},       // root: the read-only bind
-		{1000, reg | 0o755, 1000, false}, // the caller's own binary
-		{0, reg | 0o775, 1000, false},    // group-writable (or an ACL mask)
-		{0, reg | 0o757, 1000, false},
-		{100000, reg | 0o755, 1000, false}, // a subordinate id may own it
+		{"own id", 0, reg | 0o755, 1000, newNS, own, true},
+		{"subuid range", 0, reg | 0o755, 1000, newNS, sub, true},
+		{"root", 0, reg | 0o755, 0, newNS, own, false}, // the read-only bind
+		{"caller's binary", 1000, reg | 0o755, 1000, newNS, own, false},
+		{"group-writable", 0, reg | 0o775, 1000, newNS, own, false}, // or an ACL mask
+		{"other-writable", 0, reg | 0o757, 1000, newNS, own, false},
+		{"subordinate owner", 100000, reg | 0o755, 1000, newNS, sub, false},
+		// A caller with file capabilities may make a container without a
+		// user namespace: its processes may hold them on the host.
+		{"no user namespace", 0, reg | 0o755, 1000, []specs.LinuxNamespace{{Type: specs.PIDNamespace}}, nil, false},
+		// A joined user namespace's maps are not berth's.
+		{"joined user namespace", 0, reg | 0o755, 1000, []specs.LinuxNamespace{{Type: specs.UserNamespace, Path: "/proc/7/ns/user"}}, nil, false},
+		// A subordinate range that covers host root (an /etc/subuid that
+		// gives it): container root with CAP_DAC_OVERRIDE may write a file
+		// whose owner its namespace maps.
+		{"maps host root", 0, reg | 0o755, 1000, newNS, []specs.LinuxIDMapping{{ContainerID: 0, HostID: 0, Size: 65536}}, false},
+		{"maps host root last", 0, reg | 0o755, 1000, newNS, append(sub, specs.LinuxIDMapping{ContainerID: 70000, HostID: 0, Size: 1}), false},
 	} {
 		st := &unix.Stat_t{Uid: tc.uid, Mode: tc.mode}
-		if got := onlyRootWrites(st, tc.euid); got != tc.want {
-			t.Errorf("owner %d mode %o, euid %d: %v, want %v", tc.uid, tc.mode, tc.euid, got, tc.want)
+		if got := onlyRootWrites(st, unix.EXT4_SUPER_MAGIC, tc.euid, containerIDsOf(tc.nss, tc.maps)); got != tc.want {
+			t.Errorf("%s: owner %d mode %o, euid %d: %v, want %v", tc.name, tc.uid, tc.mode, tc.euid, got, tc.want)
 		}
+	}
+	// On FUSE the server, not the mode, decides who writes.
+	st := &unix.Stat_t{Uid: 0, Mode: reg | 0o755}
+	if onlyRootWrites(st, unix.FUSE_SUPER_MAGIC, 1000, containerIDsOf(newNS, own)) {
+		t.Error("a root-owned binary on FUSE runs in place")
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -17,12 +18,13 @@ import (
 // mount_setattr): the mount is attached to no namespace, costs a few syscalls
 // and no copy. Where the kernel lacks the new mount API, a sealed memfd copy
 // is the fallback. A rootless caller needs neither where only root can
-// write the binary (onlyRootWrites).
+// write the binary and the container's ids cannot reach root's
+// (onlyRootWrites, with the container's user namespace u).
 //
 // BERTH_SELF_EXE=plain (no protection) or =memfd (the copy, as runc 1.1
 // did) exist only so that `make bench` can measure what the protection
 // costs; nothing else sets them.
-func selfExe() (*os.File, error) {
+func selfExe(u containerIDs) (*os.File, error) {
 	switch os.Getenv("BERTH_SELF_EXE") {
 	case "plain":
 		return os.OpenFile("/proc/self/exe", unix.O_PATH|unix.O_CLOEXEC, 0)
@@ -31,7 +33,9 @@ func selfExe() (*os.File, error) {
 	}
 	if f, err := os.OpenFile("/proc/self/exe", unix.O_PATH|unix.O_CLOEXEC, 0); err == nil {
 		var st unix.Stat_t
-		if unix.Fstat(int(f.Fd()), &st) == nil && onlyRootWrites(&st, os.Geteuid()) {
+		var sfs unix.Statfs_t
+		if unix.Fstat(int(f.Fd()), &st) == nil && unix.Fstatfs(int(f.Fd()), &sfs) == nil &&
+			onlyRootWrites(&st, sfs.Type, os.Geteuid(), u) {
 			return f, nil
 		}
 		f.Close()
@@ -48,16 +52,52 @@ func selfExe() (*os.File, error) {
 	return sealedCopy()
 }
 
+// containerIDs is what the container's processes run as on the host: a
+// user namespace of its own (linux.namespaces "user" without a path),
+// whose host ids are uidMaps (linux.uidMappings, which berth wrote).
+type containerIDs struct {
+	newUserNS bool
+	uidMaps   []specs.LinuxIDMapping
+}
+
+// containerIDsOf reads containerIDs from the container's namespaces and
+// uid mappings.
+func containerIDsOf(nss []specs.LinuxNamespace, uidMaps []specs.LinuxIDMapping) containerIDs {
+	for _, ns := range nss {
+		if ns.Type == specs.UserNamespace {
+			return containerIDs{newUserNS: ns.Path == "", uidMaps: uidMaps}
+		}
+	}
+	return containerIDs{}
+}
+
 // onlyRootWrites reports whether a caller with effective uid euid needs
 // no protected copy of its binary, whose status is st: not root (a rootless
 // caller, which may make no mount and would otherwise copy the binary on
-// every create and exec, ~10 ms), and the binary root's with no group or
-// other write bit (no POSIX ACL mask that lets anyone else write either).
-// Every process of such a caller's container runs as the caller's uid or
-// a subordinate one, without a capability on the host: none can open the
-// file for writing, through /proc/<pid>/exe or otherwise.
-func onlyRootWrites(st *unix.Stat_t, euid int) bool {
-	return euid != 0 && st.Uid == 0 && st.Mode&unix.S_IFMT == unix.S_IFREG && st.Mode&0o022 == 0
+// every create and exec, ~10 ms), the binary root's with no group or
+// other write bit (no POSIX ACL mask that lets anyone else write either),
+// and every process of the container in a user namespace of its own (u)
+// that does not map the binary's owner. Such a process runs as a host id
+// other than the owner's, and its capabilities hold only for inodes whose
+// owner its namespace maps: none can open the file for writing, through
+// /proc/<pid>/exe or otherwise. Without a new user namespace (none: a
+// caller with file capabilities may make a container without one; or a
+// joined one, whose maps berth did not write) a process of the container
+// may be root on the host or hold its capabilities there. The mode bits
+// say who may write only where the kernel enforces them: a FUSE
+// filesystem (fsType, the binary's) mounted without default_permissions
+// leaves that to its server, which a user may run.
+func onlyRootWrites(st *unix.Stat_t, fsType int64, euid int, u containerIDs) bool {
+	if euid == 0 || st.Uid != 0 || st.Mode&unix.S_IFMT != unix.S_IFREG || st.Mode&0o022 != 0 || !u.newUserNS ||
+		fsType == unix.FUSE_SUPER_MAGIC {
+		return false
+	}
+	for _, m := range u.uidMaps {
+		if uint64(st.Uid) >= uint64(m.HostID) && uint64(st.Uid) < uint64(m.HostID)+uint64(m.Size) {
+			return false
+		}
+	}
+	return true
 }
 
 func sealedCopy() (*os.File, error) {

@@ -106,6 +106,40 @@ type store struct {
 
 func containerDir(root, id string) string { return filepath.Join(root, id) }
 
+// checkRootIfThere is checkStateRoot for the commands that read a state
+// root (a missing one holds no container, as before): the state they act
+// on is what another user could have put there.
+func checkRootIfThere(root string) error {
+	err := checkStateRoot(root, os.Geteuid())
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	return err
+}
+
+// checkStateRoot refuses a state root that another user could change
+// (MkdirAll keeps one that exists, or follows a symlink to one: an
+// XDG_RUNTIME_DIR inherited from another user's session, or made by
+// another user in a shared directory): whoever may replace a container's
+// directory there chooses the state later commands act on as the caller,
+// the pid kill signals and the hooks delete runs. The root must be a
+// directory of the caller's (euid) that nobody else may write.
+func checkStateRoot(root string, euid int) error {
+	var st unix.Stat_t
+	if err := unix.Stat(root, &st); err != nil {
+		return fmt.Errorf("state root %s: stat: %w", root, err)
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		return fmt.Errorf("state root %s: not a directory", root)
+	}
+	if int(st.Uid) != euid || st.Mode&0o022 != 0 {
+		return fmt.Errorf("state root %s: owner uid %d, mode %04o: must be a directory of uid %d that nobody else can write "+
+			"(another user could change the state of its containers; set XDG_RUNTIME_DIR to a directory of yours, or pass --root)",
+			root, st.Uid, st.Mode&0o7777, euid)
+	}
+	return nil
+}
+
 // lockDir takes an exclusive flock on the container's directory. A waiter that
 // gets the lock after the directory was deleted sees ErrNotExist.
 func lockDir(dir string) (*store, error) {
@@ -180,9 +214,14 @@ func (s *store) unwritten() (*State, error) {
 type specView struct {
 	Annotations map[string]string `json:"annotations,omitempty"`
 	Hooks       *specs.Hooks      `json:"hooks,omitempty"`
-	Linux       *struct {
-		Namespaces []specs.LinuxNamespace `json:"namespaces,omitempty"`
-	} `json:"linux,omitempty"`
+	Linux       *viewLinux        `json:"linux,omitempty"`
+}
+
+// viewLinux is what specView takes of linux: the namespaces, and the uid
+// mappings (exec decides from them how to run berth's binary, selfExe).
+type viewLinux struct {
+	Namespaces  []specs.LinuxNamespace `json:"namespaces,omitempty"`
+	UIDMappings []specs.LinuxIDMapping `json:"uidMappings,omitempty"`
 }
 
 // spec returns the whole spec, decoding it on first use. A state whose
@@ -209,9 +248,7 @@ func (st *State) view() *specView {
 	if c := st.Config; c != nil {
 		v.Annotations, v.Hooks = c.Annotations, c.Hooks
 		if c.Linux != nil {
-			v.Linux = &struct {
-				Namespaces []specs.LinuxNamespace `json:"namespaces,omitempty"`
-			}{c.Linux.Namespaces}
+			v.Linux = &viewLinux{c.Linux.Namespaces, c.Linux.UIDMappings}
 		}
 		return v // not cached: Config may still change
 	}
@@ -272,6 +309,14 @@ func (v *specView) namespaces() []specs.LinuxNamespace {
 		return nil
 	}
 	return v.Linux.Namespaces
+}
+
+// containerIDs is the container's user namespace, for selfExe.
+func (v *specView) containerIDs() containerIDs {
+	if v.Linux == nil {
+		return containerIDs{}
+	}
+	return containerIDsOf(v.Linux.Namespaces, v.Linux.UIDMappings)
 }
 
 // save writes state.json atomically: a crash leaves the old or the new file,

@@ -2,7 +2,10 @@ package libcontainer
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"berth/spec"
@@ -35,5 +38,37 @@ func TestStateDecodesAlike(t *testing.T) {
 		if err := spec.DecodeJSON(want.RawConfig, v); err != nil || !reflect.DeepEqual(v, w) {
 			t.Errorf("%T decodes differently (%v): %+v vs %+v", v, err, v, w)
 		}
+	}
+}
+
+func TestCheckStateRoot(t *testing.T) {
+	dir := t.TempDir()
+	euid := os.Geteuid()
+	if err := checkStateRoot(dir, euid); err != nil {
+		t.Errorf("own directory: %v", err)
+	}
+	if err := checkStateRoot(dir, euid+1); err == nil || !strings.Contains(err.Error(), "owner uid") {
+		t.Errorf("another user's directory: %v", err)
+	}
+	for _, mode := range []os.FileMode{0o777, 0o770, 0o1777} {
+		if err := os.Chmod(dir, mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := checkStateRoot(dir, euid); err == nil || !strings.Contains(err.Error(), "nobody else can write") {
+			t.Errorf("mode %o: %v", mode, err)
+		}
+	}
+	if err := os.Chmod(dir, 0o711); err != nil {
+		t.Fatal(err)
+	}
+	if err := checkStateRoot(dir, euid); err != nil {
+		t.Errorf("mode 0711: %v", err)
+	}
+	file := filepath.Join(dir, "f")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := checkStateRoot(file, euid); err == nil || !strings.Contains(err.Error(), "not a directory") {
+		t.Errorf("a file: %v", err)
 	}
 }

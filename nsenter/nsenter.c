@@ -409,9 +409,14 @@ static void write_timens_offsets(const char *text, uint32_t len, int in_userns)
 {
 	/*
 	 * A non-dumpable process's /proc files belong to the host's root, which
-	 * a new user namespace's root is not: open the file while dumpable.
+	 * a new user namespace's root is not: open the file while dumpable,
+	 * then go back to what BT_DUMPABLE left (DUMPABLE_KEEP stays dumpable).
 	 */
-	if (in_userns && prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+	int was = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+	if (was < 0)
+		bail(errno, "prctl(PR_GET_DUMPABLE)");
+	int toggle = in_userns && was != 1;
+	if (toggle && prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
 		bail(errno, "prctl(PR_SET_DUMPABLE)");
 	int fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -419,7 +424,7 @@ static void write_timens_offsets(const char *text, uint32_t len, int in_userns)
 	if (write_all(fd, text, len) < 0)
 		bail(errno, "write /proc/self/timens_offsets (linux.timeOffsets)");
 	close(fd);
-	if (in_userns && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+	if (toggle && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		bail(errno, "prctl(PR_SET_DUMPABLE)");
 }
 

@@ -11,7 +11,6 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
-	cghost "berth/cgroups/host"
 	"berth/internal/mountinfo"
 	"berth/nsenter"
 )
@@ -272,7 +271,16 @@ func planMount(c *Config, i int, m specs.Mount) ([]PlanOp, error) {
 // cgroupFSType is the filesystem type of /sys/fs/cgroup below root ("" or
 // "/proc/<pid>/root": the init's mount namespace; a variable for the
 // golden tests).
-var cgroupFSType = func(root string) (int64, error) { return cghost.StatfsType(root + cgroupRoot) }
+var cgroupFSType = func(root string) (int64, error) {
+	fd, err := openInRoot(root, cgroupRoot, 0)
+	if err != nil {
+		return 0, err
+	}
+	defer unix.Close(fd)
+	var sfs unix.Statfs_t
+	err = unix.Fstatfs(fd, &sfs)
+	return sfs.Type, err
+}
 
 // planCgroup compiles a "cgroup" mount, with the init's cgroups
 // (OwnCgroups) and the init's mount table (Config.mounts).

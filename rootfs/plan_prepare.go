@@ -19,13 +19,44 @@ import (
 // of the mount namespace whose root is at prefix ("" for this one, or
 // "/proc/<pid>/root"; a variable for the golden tests).
 var mountIDs = func(prefix, path string) (holding, root uint64, err error) {
-	if holding, _, err = mountIDOf(unix.AT_FDCWD, prefix+path); err != nil {
+	fd, err := openInRoot(prefix, path, unix.O_NOFOLLOW)
+	if err != nil {
+		return 0, 0, fmt.Errorf("open %q: %w", prefix+path, err)
+	}
+	holding, _, err = mountIDOf(fd, "")
+	unix.Close(fd)
+	if err != nil {
 		return 0, 0, fmt.Errorf("statx %q: %w", prefix+path, err)
 	}
-	if root, _, err = mountIDOf(unix.AT_FDCWD, prefix+"/"); err != nil {
+	if fd, err = openInRoot(prefix, "/", 0); err != nil {
+		return 0, 0, fmt.Errorf("open %q: %w", prefix+"/", err)
+	}
+	root, _, err = mountIDOf(fd, "")
+	unix.Close(fd)
+	if err != nil {
 		return 0, 0, fmt.Errorf("statx %q: %w", prefix+"/", err)
 	}
 	return holding, root, nil
+}
+
+// openInRoot opens path (absolute) of the mount namespace whose root is at
+// prefix as an O_PATH descriptor, with extra open flags (O_NOFOLLOW).
+// Below "/proc/<pid>/root" a symlink is resolved inside that root, as
+// the init resolves it: the kernel would take an absolute one from the
+// parent's root, and what the parent reads of a mount namespace it
+// joined no process there can point at the parent's own files.
+func openInRoot(prefix, path string, flags int) (int, error) {
+	how := &unix.OpenHow{Flags: uint64(unix.O_PATH | unix.O_CLOEXEC | flags)}
+	if prefix == "" {
+		return unix.Openat2(unix.AT_FDCWD, path, how)
+	}
+	rfd, err := unix.Open(prefix, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, err
+	}
+	defer unix.Close(rfd)
+	how.Resolve = unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS
+	return unix.Openat2(rfd, path, how)
 }
 
 // planParentPrivate makes the rootfs's parent mount private, decided in the

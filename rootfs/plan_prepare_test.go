@@ -277,3 +277,46 @@ func TestPlanJoinedMountNS(t *testing.T) {
 		t.Errorf("no pid: %v", err)
 	}
 }
+
+// A joined mount namespace is read below /proc/<pid>/root: a symlink there
+// resolves inside that root, as the init resolves it, never in the
+// parent's (here a directory stands in for the init's root).
+func TestMountIDsInRoot(t *testing.T) {
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "real", "rootfs"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// An absolute link: taken from the parent's root it names a path the
+	// host does not have, or one of the host's.
+	if err := os.Symlink("/real", filepath.Join(root, "bundle")); err != nil {
+		t.Fatal(err)
+	}
+	holding, rootID, err := mountIDs(root, "/bundle/rootfs")
+	if err != nil {
+		t.Fatalf("mountIDs below %s: %v", root, err)
+	}
+	want, _, err := mountIDOf(unix.AT_FDCWD, filepath.Join(root, "real", "rootfs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantRoot, _, err := mountIDOf(unix.AT_FDCWD, root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if holding != want || rootID != wantRoot {
+		t.Errorf("mount ids below %s: %d, %d, want %d, %d", root, holding, rootID, want, wantRoot)
+	}
+	if err := os.MkdirAll(filepath.Join(root, "sys", "fs"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/real", filepath.Join(root, cgroupRoot)); err != nil {
+		t.Fatal(err)
+	}
+	var sfs unix.Statfs_t
+	if err := unix.Statfs(root, &sfs); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := cgroupFSType(root); err != nil || got != sfs.Type {
+		t.Errorf("cgroupFSType below %s: %#x, %v, want %#x", root, got, err, sfs.Type)
+	}
+}

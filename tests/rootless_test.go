@@ -403,6 +403,39 @@ func TestRootlessDefaultRoot(t *testing.T) {
 	}
 	res := run(env, "run", "--bundle", b.dir, id)
 	assertErrorLine(t, res, "XDG_RUNTIME_DIR")
+
+	// An XDG_RUNTIME_DIR another user can write (here root's, as a shared
+	// directory would be), with a state root of theirs in it: refused,
+	// before anything is made there.
+	shared := testDir(t, "rootless-shared-xdg")
+	if err := os.Chmod(shared, 0o1777); err != nil {
+		t.Fatal(err)
+	}
+	theirs := filepath.Join(shared, "berth")
+	if err := os.Mkdir(theirs, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(theirs, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	res = run(append(env, "XDG_RUNTIME_DIR="+shared), "run", "--bundle", b.dir, id)
+	assertErrorLine(t, res, "state root "+theirs+": owner uid 0, mode 0777")
+	if entries, _ := os.ReadDir(theirs); len(entries) != 0 {
+		t.Errorf("create in another user's state root left %d entries", len(entries))
+	}
+	// Nor is a state there acted on: another user chose it (the pid kill
+	// signals, the hooks delete runs).
+	if err := os.Mkdir(filepath.Join(theirs, id), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	state := `{"id":"` + id + `","pid":1,"status":"stopped","config":{"ociVersion":"1.2.0","hooks":{"poststop":[{"path":"/bin/true"}]}}}`
+	if err := os.WriteFile(filepath.Join(theirs, id, "state.json"), []byte(state), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"list"}, {"state", id}, {"delete", id}} {
+		res = run(append(env, "XDG_RUNTIME_DIR="+shared), args...)
+		assertErrorLine(t, res, "state root "+theirs+": owner uid 0, mode 0777")
+	}
 }
 
 // TestRootlessRefused: what a rootless container cannot have fails create
@@ -763,4 +796,24 @@ func TestRootlessDelegatedCgroup(t *testing.T) {
 			t.Errorf("the container's cgroup %s/%s is left", d, c.id)
 		}
 	}
+}
+
+// TestRootlessTimeNamespaceExec: a rootless container with a time
+// namespace of its own (and linux.timeOffsets, written while the init is
+// dumpable) takes an exec while created, as one without: the init stays
+// dumpable, so the caller may open its /proc/<pid>/ns files.
+func TestRootlessTimeNamespaceExec(t *testing.T) {
+	u := newRootlessUser(t)
+	r := u.runtime(t)
+	b := rootlessBundle(t, u, true, "sleep", "1000")
+	b.addNamespace(specs.TimeNamespace, "")
+	b.spec.Linux.TimeOffsets = map[string]specs.LinuxTimeOffset{"monotonic": {Secs: 86400}}
+	c := r.create(b)
+	res := r.run("exec", c.id, "cat", "/proc/self/timens_offsets")
+	if res.code != 0 || !strings.Contains(res.stdout, "86400") {
+		t.Errorf("exec into the created container: %s", res)
+	}
+	r.mustRun("kill", c.id, "KILL")
+	r.waitStatus(c.id, specs.StateStopped)
+	r.mustRun("delete", c.id)
 }
