@@ -197,8 +197,9 @@ func TestBadTransitions(t *testing.T) {
 	})
 }
 
-func TestRunExitStatus(t *testing.T) {
-	r := newRuntime(t)
+func TestRunExitStatus(t *testing.T) { scenarioRunExitStatus(t, newRuntime(t)) }
+
+func scenarioRunExitStatus(t *testing.T, r *runtime) {
 	for _, tc := range []struct {
 		script string
 		want   int
@@ -207,12 +208,12 @@ func TestRunExitStatus(t *testing.T) {
 		{"exit 3", 3},
 		{"exit 255", 255},
 	} {
-		_, res := r.runContainer(newShBundle(t, tc.script))
+		_, res := r.runContainer(r.shBundle(t, tc.script))
 		if res.code != tc.want {
 			t.Errorf("%q: runtime exit %d, want %d (%s)", tc.script, res.code, tc.want, res)
 		}
 	}
-	if _, res := r.runContainer(newBundle(t, "/bin/does-not-exist")); res.code == 0 {
+	if _, res := r.runContainer(r.bundle(t, "/bin/does-not-exist")); res.code == 0 {
 		t.Errorf("running a missing executable succeeded: %s", res)
 	}
 }
@@ -262,9 +263,10 @@ func TestExitStatus(t *testing.T) {
 
 // TestRunKilledBySignal: a container killed by SIGKILL makes `run` exit
 // 128+9, and the attached run deletes the container afterwards.
-func TestRunKilledBySignal(t *testing.T) {
-	r := newRuntime(t)
-	b := newShBundle(t, "echo ready; "+waitForGo)
+func TestRunKilledBySignal(t *testing.T) { scenarioRunKilledBySignal(t, newRuntime(t)) }
+
+func scenarioRunKilledBySignal(t *testing.T, r *runtime) {
+	b := r.shBundle(t, "echo ready; "+waitForGo)
 	id, out, wait := r.startAttached(b)
 	waitFileContains(t, out.stdout, "ready")
 	r.mustRun("kill", id, "KILL")

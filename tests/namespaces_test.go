@@ -43,10 +43,11 @@ func TestNamespacePID(t *testing.T) {
 	})
 }
 
-func TestNamespaceUTS(t *testing.T) {
-	r := newRuntime(t)
+func TestNamespaceUTS(t *testing.T) { scenarioNamespaceUTS(t, newRuntime(t)) }
+
+func scenarioNamespaceUTS(t *testing.T, r *runtime) {
 	hostHost, _ := os.Hostname()
-	b := newShBundle(t, "hostname; cat /proc/sys/kernel/domainname; "+nsScript("uts"))
+	b := r.shBundle(t, "hostname; cat /proc/sys/kernel/domainname; "+nsScript("uts"))
 	b.spec.Hostname = "bt-uts-host"
 	b.spec.Domainname = "bt-uts-domain"
 	out := lines(r.mustRunContainer(b))

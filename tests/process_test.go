@@ -23,9 +23,10 @@ func statusField(status, name string) string {
 	return ""
 }
 
-func TestRlimits(t *testing.T) {
-	r := newRuntime(t)
-	b := newShBundle(t, "ulimit -n; ulimit -Hn; cat /proc/self/limits")
+func TestRlimits(t *testing.T) { scenarioRlimits(t, newRuntime(t)) }
+
+func scenarioRlimits(t *testing.T, r *runtime) {
+	b := r.shBundle(t, "ulimit -n; ulimit -Hn; cat /proc/self/limits")
 	b.spec.Process.Rlimits = []specs.POSIXRlimit{
 		{Type: "RLIMIT_NOFILE", Soft: 123, Hard: 456},
 		{Type: "RLIMIT_CORE", Soft: 4096, Hard: 8192},
@@ -74,14 +75,15 @@ func capMask(t *testing.T, names ...string) string {
 	return fmt.Sprintf("%016x", m)
 }
 
-func TestCapabilities(t *testing.T) {
-	r := newRuntime(t)
+func TestCapabilities(t *testing.T) { scenarioCapabilities(t, newRuntime(t)) }
+
+func scenarioCapabilities(t *testing.T, r *runtime) {
 	script := "grep ^Cap /proc/self/status"
 
 	t.Run("root", func(t *testing.T) {
 		// For uid 0 the kernel fills effective and permitted from the
 		// bounding set at execve, so those three are equal.
-		b := newShBundle(t, script)
+		b := r.shBundle(t, script)
 		bnd := []string{"CAP_CHOWN", "CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_SYS_TIME"}
 		b.spec.Process.Capabilities = &specs.LinuxCapabilities{
 			Bounding: bnd, Effective: bnd, Permitted: bnd,
@@ -101,7 +103,7 @@ func TestCapabilities(t *testing.T) {
 	t.Run("non-root with ambient", func(t *testing.T) {
 		// For a non-root user without file capabilities, execve keeps only
 		// the ambient set in permitted and effective.
-		b := newShBundle(t, script)
+		b := r.shBundle(t, script)
 		b.spec.Process.User = specs.User{UID: 1000, GID: 1000}
 		bnd := []string{"CAP_CHOWN", "CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_NET_RAW"}
 		b.spec.Process.Capabilities = &specs.LinuxCapabilities{
@@ -124,8 +126,12 @@ func TestCapabilities(t *testing.T) {
 	})
 
 	t.Run("dropped capability is enforced", func(t *testing.T) {
-		b := newShBundle(t, "chown 1000 /tmp/f 2>&1; echo rc=$?")
+		b := r.shBundle(t, "chown 1000 /tmp/f 2>&1; echo rc=$?")
 		writeFile(t, filepath.Join(b.rootfs, "tmp", "f"), "")
+		if r.user != nil {
+			// The container's root owns it, so only the capability is missing.
+			chownTree(t, filepath.Join(b.rootfs, "tmp", "f"), r.user.uid, r.user.gid)
+		}
 		b.setCaps([]string{"CAP_KILL"})
 		if out := r.mustRunContainer(b); !strings.Contains(out, "rc=1") {
 			t.Errorf("chown without CAP_CHOWN: %q, want failure", out)
@@ -177,12 +183,13 @@ func TestCapabilityWarnings(t *testing.T) {
 	})
 }
 
-func TestUser(t *testing.T) {
-	r := newRuntime(t)
+func TestUser(t *testing.T) { scenarioUser(t, newRuntime(t)) }
+
+func scenarioUser(t *testing.T, r *runtime) {
 	script := "id -u; id -g; umask; grep ^Groups /proc/self/status; touch /tmp/owned; stat -c '%u:%g %a' /tmp/owned"
 
 	umask := uint32(0o027)
-	b := newShBundle(t, script)
+	b := r.shBundle(t, script)
 	b.spec.Process.User = specs.User{UID: 1000, GID: 1000, AdditionalGids: []uint32{10, 20}, Umask: &umask}
 	out := lines(r.mustRunContainer(b))
 	if len(out) != 5 {
@@ -202,16 +209,17 @@ func TestUser(t *testing.T) {
 	}
 
 	t.Run("root has no supplementary groups", func(t *testing.T) {
-		out := lines(r.mustRunContainer(newShBundle(t, "grep ^Groups /proc/self/status")))
+		out := lines(r.mustRunContainer(r.shBundle(t, "grep ^Groups /proc/self/status")))
 		if len(out) != 1 || strings.TrimSpace(strings.TrimPrefix(out[0], "Groups:")) != "" {
 			t.Errorf("root without additionalGids: %q, want no supplementary groups", out)
 		}
 	})
 }
 
-func TestEnvAndCwd(t *testing.T) {
-	r := newRuntime(t)
-	b := newShBundle(t, `pwd; echo "FOO=$FOO"; echo "SPACED=$SPACED"; env | grep -c '^EMPTY=$'; env | grep -c BERTH_TEST_HOST_ONLY; true`)
+func TestEnvAndCwd(t *testing.T) { scenarioEnvAndCwd(t, newRuntime(t)) }
+
+func scenarioEnvAndCwd(t *testing.T, r *runtime) {
+	b := r.shBundle(t, `pwd; echo "FOO=$FOO"; echo "SPACED=$SPACED"; env | grep -c '^EMPTY=$'; env | grep -c BERTH_TEST_HOST_ONLY; true`)
 	b.spec.Process.Env = append(b.spec.Process.Env, "FOO=bar", "SPACED=a b  c", "EMPTY=")
 	b.spec.Process.Cwd = "/home/user/work"
 	if err := os.MkdirAll(filepath.Join(b.rootfs, "home/user/work"), 0o755); err != nil {
@@ -220,7 +228,11 @@ func TestEnvAndCwd(t *testing.T) {
 	b.write(t)
 	id := r.newID()
 	res := r.runCmd(func(c *exec.Cmd) {
-		c.Env = append(os.Environ(), "BERTH_TEST_HOST_ONLY=leak")
+		base := c.Env // the rootless user's clean environment
+		if base == nil {
+			base = os.Environ()
+		}
+		c.Env = append(base, "BERTH_TEST_HOST_ONLY=leak")
 	}, "run", "--bundle", b.dir, id)
 	if res.code != 0 {
 		t.Fatalf("container failed: %s", res)
@@ -283,10 +295,11 @@ func TestEnvNormalised(t *testing.T) {
 	}
 }
 
-func TestNoNewPrivileges(t *testing.T) {
-	r := newRuntime(t)
+func TestNoNewPrivileges(t *testing.T) { scenarioNoNewPrivileges(t, newRuntime(t)) }
+
+func scenarioNoNewPrivileges(t *testing.T, r *runtime) {
 	for _, nnp := range []bool{true, false} {
-		b := newShBundle(t, "grep ^NoNewPrivs /proc/self/status")
+		b := r.shBundle(t, "grep ^NoNewPrivs /proc/self/status")
 		b.spec.Process.NoNewPrivileges = nnp
 		want := "0"
 		if nnp {

@@ -173,7 +173,7 @@ func (u *rootlessUser) as() []string {
 // --root, TestRootlessDefaultRoot goes without).
 func (u *rootlessUser) runtime(t *testing.T) *runtime {
 	t.Helper()
-	return &runtime{t: t, bin: runtimeBin(t), root: filepath.Join(u.xdg, "berth"), wrap: u.as(), env: u.env()}
+	return &runtime{t: t, bin: runtimeBin(t), root: filepath.Join(u.xdg, "berth"), wrap: u.as(), env: u.env(), user: u}
 }
 
 // rootlessBundle is the tests' usual bundle made rootless for u, as

@@ -74,6 +74,9 @@ type runtime struct {
 	global []string
 	// env, when set, is the environment of every invocation.
 	env []string
+	// user, when set, is the unprivileged user berth runs as (through
+	// wrap and env); r.bundle makes bundles rootless for it.
+	user *rootlessUser
 }
 
 // newRuntime gives the test its own --root so tests never see each other's
