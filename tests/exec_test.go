@@ -19,14 +19,15 @@ import (
 // runningSleeper creates and starts a container that sleeps, for exec.
 func runningSleeper(t *testing.T, r *runtime) *container {
 	t.Helper()
-	b := newBundle(t, "sleep", "1000")
+	b := r.bundle(t, "sleep", "1000")
 	c := r.create(b)
 	c.start()
 	return c
 }
 
-func TestExec(t *testing.T) {
-	r := newRuntime(t)
+func TestExec(t *testing.T) { scenarioExec(t, newRuntime(t)) }
+
+func scenarioExec(t *testing.T, r *runtime) {
 	c := runningSleeper(t, r)
 
 	t.Run("namespaces and output", func(t *testing.T) {
@@ -64,7 +65,7 @@ func TestExec(t *testing.T) {
 	t.Run("process file", func(t *testing.T) {
 		p := specs.Process{Args: []string{"sh", "-c", "echo from-json $X; pwd"}, Cwd: "/dev", Env: []string{"PATH=/bin", "X=1"}}
 		data, _ := json.Marshal(p)
-		path := filepath.Join(testDir(t, "proc"), "process.json")
+		path := filepath.Join(r.dir(t, "proc"), "process.json")
 		if err := os.WriteFile(path, data, 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -74,7 +75,7 @@ func TestExec(t *testing.T) {
 		}
 	})
 	t.Run("detach and pid file", func(t *testing.T) {
-		pidFile := filepath.Join(testDir(t, "pid"), "exec.pid")
+		pidFile := filepath.Join(r.dir(t, "pid"), "exec.pid")
 		r.mustRun("exec", "-d", "--pid-file", pidFile, c.id, "sleep", "30")
 		data, err := os.ReadFile(pidFile)
 		if err != nil {

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -64,10 +65,11 @@ func hookState(t *testing.T, dir, kind string) specs.State {
 	return st
 }
 
-func TestHooks(t *testing.T) {
-	r := newRuntime(t)
-	dir := testDir(t, "hooks")
-	b := newShBundle(t, "echo ready; "+waitForGo)
+func TestHooks(t *testing.T) { scenarioHooks(t, newRuntime(t)) }
+
+func scenarioHooks(t *testing.T, r *runtime) {
+	dir := r.dir(t, "hooks")
+	b := r.shBundle(t, "echo ready; "+waitForGo)
 	b.addMount(specs.Mount{Destination: dir, Type: "bind", Source: dir, Options: []string{"bind"}})
 	b.spec.Hooks = &specs.Hooks{
 		Prestart:        []specs.Hook{recordHook("prestart", dir)},
@@ -102,6 +104,17 @@ func TestHooks(t *testing.T) {
 	r.mustRun("delete", c.id)
 	if got := waitHooks(t, dir, "poststop"); len(got) != 6 || got[5] != "poststop" {
 		t.Errorf("hooks after delete: %q, want each kind once and poststop last", got)
+	}
+
+	if r.user != nil {
+		// Rootless, every hook runs as the user (the container's root is
+		// the user too): what they wrote is the user's on the host.
+		for _, kind := range []string{"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"} {
+			var st syscall.Stat_t
+			if err := syscall.Stat(filepath.Join(dir, kind+".json"), &st); err != nil || int(st.Uid) != r.user.uid {
+				t.Errorf("%s hook's file: owner %d (%v), want the user %d", kind, st.Uid, err, r.user.uid)
+			}
+		}
 	}
 
 	// Hooks in the runtime namespace see the host pid; those in the

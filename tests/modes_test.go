@@ -25,8 +25,11 @@ import (
 // Shared (root test / rootless table): run exit status, killed by a
 // signal, env and cwd, user with umask and additional gids, rlimits,
 // capabilities (set, ambient, drop enforced), no_new_privileges, hostname
-// and domainname. TestRootlessLifecycle covers create/start/state/exec/
-// ps/kill/delete and pause refusal for the rootless mode.
+// and domainname, exec (namespaces, exit status, user/env/cwd/caps,
+// --process, -d with a pid file, no_new_privs), all six hook kinds (as the
+// user, rootless), bind mounts (ro, rw, file), tmpfs options, a read-only
+// root. TestRootlessLifecycle covers create/start/state/exec/ps/kill/delete
+// and the refusal of pause and update without a cgroup in rootless mode.
 
 // bundle is the tests' usual bundle for r: as it is for root, rootless
 // for r's user (its own ids and its subordinate range mapped).
@@ -36,6 +39,17 @@ func (r *runtime) bundle(t *testing.T, args ...string) *bundle {
 		return newBundle(t, args...)
 	}
 	return rootlessBundle(t, r.user, false, args...)
+}
+
+// dir is a test directory the container's root can write: root's for
+// root, r's user's in rootless mode.
+func (r *runtime) dir(t *testing.T, prefix string) string {
+	t.Helper()
+	d := testDir(t, prefix)
+	if r.user != nil {
+		chownTree(t, d, r.user.uid, r.user.gid)
+	}
+	return d
 }
 
 // shBundle is r.bundle for `sh -c script`.
@@ -57,6 +71,11 @@ var generalScenarios = []struct {
 	{"Capabilities", scenarioCapabilities},
 	{"NoNewPrivileges", scenarioNoNewPrivileges},
 	{"NamespaceUTS", scenarioNamespaceUTS},
+	{"Exec", scenarioExec},
+	{"Hooks", scenarioHooks},
+	{"MountBind", scenarioMountBind},
+	{"MountTmpfsOptions", scenarioMountTmpfsOptions},
+	{"RootReadonly", scenarioRootReadonly},
 }
 
 // TestRootlessGeneral runs the general scenarios as one unprivileged

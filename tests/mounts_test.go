@@ -49,15 +49,16 @@ func sections(out string) map[string]string {
 	return m
 }
 
-func TestMountBind(t *testing.T) {
-	r := newRuntime(t)
+func TestMountBind(t *testing.T) { scenarioMountBind(t, newRuntime(t)) }
+
+func scenarioMountBind(t *testing.T, r *runtime) {
 	roSrc := testDir(t, "ro")
-	rwSrc := testDir(t, "rw")
+	rwSrc := r.dir(t, "rw")
 	writeFile(t, filepath.Join(roSrc, "f"), "from-host\n")
 	fileSrc := filepath.Join(testDir(t, "file"), "hostfile")
 	writeFile(t, fileSrc, "single-file\n")
 
-	b := newShBundle(t, `
+	b := r.shBundle(t, `
 echo "== ro"; cat /mnt/ro/f; touch /mnt/ro/new 2>&1
 echo "== rw"; echo written > /mnt/rw/new && echo rw-ok
 echo "== file"; cat /etc/hostfile
@@ -91,9 +92,10 @@ echo "== mountinfo"; cat /proc/self/mountinfo`)
 	}
 }
 
-func TestMountTmpfsOptions(t *testing.T) {
-	r := newRuntime(t)
-	b := newShBundle(t, `
+func TestMountTmpfsOptions(t *testing.T) { scenarioMountTmpfsOptions(t, newRuntime(t)) }
+
+func scenarioMountTmpfsOptions(t *testing.T, r *runtime) {
+	b := r.shBundle(t, `
 echo "== mode"; stat -c %a /mnt/t
 echo "== noexec"; cp /bin/busybox /mnt/t/true; /mnt/t/true; echo rc=$?
 echo "== exec"; cp /bin/busybox /mnt/x/true; /mnt/x/true; echo rc=$?
@@ -235,9 +237,10 @@ echo "== tmp"; touch /tmp/new && echo tmp-ok`)
 	}
 }
 
-func TestRootReadonly(t *testing.T) {
-	r := newRuntime(t)
-	b := newShBundle(t, `
+func TestRootReadonly(t *testing.T) { scenarioRootReadonly(t, newRuntime(t)) }
+
+func scenarioRootReadonly(t *testing.T, r *runtime) {
+	b := r.shBundle(t, `
 echo "== root"; touch /newfile 2>&1
 echo "== shm"; touch /dev/shm/ok && echo shm-ok
 echo "== mountinfo"; cat /proc/self/mountinfo`)
@@ -257,7 +260,7 @@ echo "== mountinfo"; cat /proc/self/mountinfo`)
 	}
 
 	t.Run("writable root", func(t *testing.T) {
-		b := newShBundle(t, "touch /newfile && echo ok")
+		b := r.shBundle(t, "touch /newfile && echo ok")
 		if out := r.mustRunContainer(b); !strings.Contains(out, "ok") {
 			t.Fatalf("writing to a writable root: %q", out)
 		}
