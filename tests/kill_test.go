@@ -18,9 +18,10 @@ import (
 // without a handler ignores it) and otherwise waits for the host.
 const trapScript = `trap 'echo got-term; exit 42' TERM; echo ready; ` + waitForGo
 
-func TestKillDefaultTERM(t *testing.T) {
-	r := newRuntime(t)
-	id, out, wait := r.startAttached(newShBundle(t, trapScript))
+func TestKillDefaultTERM(t *testing.T) { scenarioKillDefaultTERM(t, newRuntime(t)) }
+
+func scenarioKillDefaultTERM(t *testing.T, r *runtime) {
+	id, out, wait := r.startAttached(r.shBundle(t, trapScript))
 	waitFileContains(t, out.stdout, "ready")
 	r.mustRun("kill", id)
 	res := wait()
@@ -29,8 +30,9 @@ func TestKillDefaultTERM(t *testing.T) {
 	}
 }
 
-func TestKillSignalForms(t *testing.T) {
-	r := newRuntime(t)
+func TestKillSignalForms(t *testing.T) { scenarioKillSignalForms(t, newRuntime(t)) }
+
+func scenarioKillSignalForms(t *testing.T, r *runtime) {
 	for _, tc := range []struct {
 		sig  string
 		code int
@@ -39,7 +41,7 @@ func TestKillSignalForms(t *testing.T) {
 		{"TERM", 42}, {"SIGTERM", 42}, {"15", 42},
 	} {
 		t.Run(tc.sig, func(t *testing.T) {
-			id, out, wait := r.startAttached(newShBundle(t, trapScript))
+			id, out, wait := r.startAttached(r.shBundle(t, trapScript))
 			waitFileContains(t, out.stdout, "ready")
 			r.mustRun("kill", id, tc.sig)
 			if res := wait(); res.code != tc.code {
@@ -49,7 +51,7 @@ func TestKillSignalForms(t *testing.T) {
 	}
 
 	t.Run("unknown signal", func(t *testing.T) {
-		c := r.create(newShBundle(t, "true"))
+		c := r.create(r.shBundle(t, "true"))
 		res := r.run("kill", c.id, "NOSUCHSIG")
 		assertErrorLine(t, res, "signal", "NOSUCHSIG")
 		if st := r.state(c.id); st.Status != specs.StateCreated {
@@ -58,14 +60,14 @@ func TestKillSignalForms(t *testing.T) {
 	})
 
 	t.Run("created container", func(t *testing.T) {
-		c := r.create(newShBundle(t, "true"))
+		c := r.create(r.shBundle(t, "true"))
 		r.mustRun("kill", c.id, "KILL")
 		r.waitStatus(c.id, specs.StateStopped)
 		r.mustRun("delete", c.id)
 	})
 
 	t.Run("stopped container", func(t *testing.T) {
-		c := r.create(newShBundle(t, "true"))
+		c := r.create(r.shBundle(t, "true"))
 		c.start()
 		r.waitStatus(c.id, specs.StateStopped)
 		res := r.run("kill", c.id, "KILL")

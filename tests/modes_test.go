@@ -28,7 +28,8 @@ import (
 // and domainname, exec (namespaces, exit status, user/env/cwd/caps,
 // --process, -d with a pid file, no_new_privs), all six hook kinds (as the
 // user, rootless), bind mounts (ro, rw, file), tmpfs options, a read-only
-// root. TestRootlessLifecycle covers create/start/state/exec/ps/kill/delete
+// root, masked and read-only paths, seccomp (with and without
+// no_new_privileges), kill with the default signal and every signal form. TestRootlessLifecycle covers create/start/state/exec/ps/kill/delete
 // and the refusal of pause and update without a cgroup in rootless mode.
 
 // bundle is the tests' usual bundle for r: as it is for root, rootless
@@ -76,6 +77,11 @@ var generalScenarios = []struct {
 	{"MountBind", scenarioMountBind},
 	{"MountTmpfsOptions", scenarioMountTmpfsOptions},
 	{"RootReadonly", scenarioRootReadonly},
+	{"MaskedPaths", scenarioMaskedPaths},
+	{"ReadonlyPaths", scenarioReadonlyPaths},
+	{"Seccomp", scenarioSeccomp},
+	{"KillDefaultTERM", scenarioKillDefaultTERM},
+	{"KillSignalForms", scenarioKillSignalForms},
 }
 
 // TestRootlessGeneral runs the general scenarios as one unprivileged

@@ -191,9 +191,10 @@ func TestMountPropagation(t *testing.T) {
 	}
 }
 
-func TestMaskedPaths(t *testing.T) {
-	r := newRuntime(t)
-	b := newShBundle(t, `
+func TestMaskedPaths(t *testing.T) { scenarioMaskedPaths(t, newRuntime(t)) }
+
+func scenarioMaskedPaths(t *testing.T, r *runtime) {
+	b := r.shBundle(t, `
 echo "== file"; echo "[$(cat /etc/secret)]"
 echo "== dir"; ls -A /secretdir | wc -l; touch /secretdir/x 2>/dev/null && echo dir-writable
 echo "== kcore"; head -c 16 /proc/kcore | wc -c
@@ -217,9 +218,10 @@ echo "== other"; cat /etc/visible`)
 	}
 }
 
-func TestReadonlyPaths(t *testing.T) {
-	r := newRuntime(t)
-	b := newShBundle(t, `
+func TestReadonlyPaths(t *testing.T) { scenarioReadonlyPaths(t, newRuntime(t)) }
+
+func scenarioReadonlyPaths(t *testing.T, r *runtime) {
+	b := r.shBundle(t, `
 echo "== data"; cat /data/file; touch /data/new 2>&1
 echo "== procsys"; (echo 1 > /proc/sys/kernel/ns_last_pid) 2>&1
 echo "== tmp"; touch /tmp/new && echo tmp-ok`)

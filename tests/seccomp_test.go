@@ -19,11 +19,12 @@ import (
 
 // TestSeccomp loads a real filter: mkdir gets the configured errno, other
 // syscalls pass, with and without no_new_privs (the two load points).
-func TestSeccomp(t *testing.T) {
-	r := newRuntime(t)
+func TestSeccomp(t *testing.T) { scenarioSeccomp(t, newRuntime(t)) }
+
+func scenarioSeccomp(t *testing.T, r *runtime) {
 	errno := uint(18) // EXDEV: an errno mkdir never returns by itself here
 	for _, nnp := range []bool{true, false} {
-		b := newShBundle(t, "mkdir /tmp/x 2>&1; echo rc=$?; echo alive")
+		b := r.shBundle(t, "mkdir /tmp/x 2>&1; echo rc=$?; echo alive")
 		b.spec.Root.Readonly = false
 		b.spec.Process.NoNewPrivileges = nnp
 		b.spec.Linux.Seccomp = &specs.LinuxSeccomp{
