@@ -635,51 +635,24 @@ func TestRootlessPodman(t *testing.T) {
 	u := newRootlessUser(t)
 	pm := needTool(t, "podman", "podman")
 	needRootlessTool(t, "slirp4netns", "slirp4netns")
-	tarPath := rootfsTar(t)
-	if err := os.Chmod(filepath.Dir(tarPath), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	os.Chmod(tarPath, 0o644)
-	bin := runtimeBin(t)
-	argv := func(args ...string) []string {
-		base := []string{pm, "--storage-driver", "vfs", "--cgroup-manager=cgroupfs", "--events-backend=file", "--runtime", bin}
-		return append(append(u.as(), base...), args...)
-	}
-	podmanAs := func(args ...string) string {
-		t.Helper()
-		a := argv(args...)
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, a[0], a[1:]...)
-		cmd.Env = u.env()
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("podman %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		return string(out)
-	}
-	t.Cleanup(func() {
-		a := argv("system", "reset", "-f")
-		cmd := exec.Command(a[0], a[1:]...)
-		cmd.Env = u.env()
-		cmd.Run()
-	})
+	p := podmanAsUser(t, u, pm, u.as(), "cgroupfs")
+	podmanAs := p.run
 	image := fmt.Sprintf("localhost/berth-rootless-%d:1", os.Getpid())
-	podmanAs("import", tarPath, image)
+	podmanAs("import", p.tar, image)
 
 	out := podmanAs("run", "--rm", image, "sh", "-c", "echo podman-ok; id -u; cat /proc/self/uid_map")
 	if f := strings.Fields(out); !strings.Contains(out, "podman-ok\n0\n") || len(f) < 8 ||
 		strings.Join(f[len(f)-6:], " ") != fmt.Sprintf("0 %d 1 1 %d %d", u.uid, u.subStart, rootlessSubCount) {
 		t.Errorf("podman run --rm: %q, want uid 0 mapped to uid %d and the subordinate range", out, u.uid)
 	}
-	onTerminalEnv(t, "podman run -it", "it-ok", u.env(), argv("run", "--rm", "-it", image, "sh", "-c", "tty && echo it-ok"))
+	onTerminalEnv(t, "podman run -it", "it-ok", u.env(), p.argv("run", "--rm", "-it", image, "sh", "-c", "tty && echo it-ok"))
 
 	id := strings.TrimSpace(podmanAs("run", "-d", image, "sleep", "1000"))
 	id = id[strings.LastIndex(id, "\n")+1:]
 	if out := podmanAs("exec", id, "sh", "-c", "echo exec-ok; id -u"); !strings.Contains(out, "exec-ok\n0") {
 		t.Errorf("podman exec: %q", out)
 	}
-	onTerminalEnv(t, "podman exec -it", "exec-it-ok", u.env(), argv("exec", "-it", id, "sh", "-c", "tty && echo exec-it-ok"))
+	onTerminalEnv(t, "podman exec -it", "exec-it-ok", u.env(), p.argv("exec", "-it", id, "sh", "-c", "tty && echo exec-it-ok"))
 	if out := podmanAs("ps", "--format", "{{.ID}} {{.Status}}"); !strings.Contains(out, id[:12]+" Up") {
 		t.Errorf("podman ps: %q", out)
 	}
@@ -816,4 +789,55 @@ func TestRootlessTimeNamespaceExec(t *testing.T) {
 	r.mustRun("kill", c.id, "KILL")
 	r.waitStatus(c.id, specs.StateStopped)
 	r.mustRun("delete", c.id)
+}
+
+// userPodman is podman run as a rootless user, with storage of its own
+// (vfs, file events), a given cgroup manager and --runtime berth.
+type userPodman struct {
+	t      *testing.T
+	u      *rootlessUser
+	prefix []string // how a command becomes the user's (u.as(), u.inSession)
+	base   []string
+	// tar is the rootfs tarball, readable by the user for an import.
+	tar string
+}
+
+// podmanAsUser returns u's podman, whose state is reset when the test ends.
+func podmanAsUser(t *testing.T, u *rootlessUser, pm string, prefix []string, cgroupManager string) *userPodman {
+	t.Helper()
+	tarPath := rootfsTar(t)
+	if err := os.Chmod(filepath.Dir(tarPath), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(tarPath, 0o644)
+	p := &userPodman{t: t, u: u, prefix: prefix, tar: tarPath,
+		base: []string{pm, "--storage-driver", "vfs", "--cgroup-manager=" + cgroupManager, "--events-backend=file", "--runtime", runtimeBin(t)}}
+	t.Cleanup(func() {
+		a := p.argv("system", "reset", "-f")
+		cmd := exec.Command(a[0], a[1:]...)
+		cmd.Env = u.env()
+		cmd.Run()
+	})
+	return p
+}
+
+// argv is the command line of podman args as the user.
+func (p *userPodman) argv(args ...string) []string {
+	return append(append(append([]string(nil), p.prefix...), p.base...), args...)
+}
+
+// run runs podman args as the user and returns its output; a failure
+// fails the test.
+func (p *userPodman) run(args ...string) string {
+	p.t.Helper()
+	a := p.argv(args...)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, a[0], a[1:]...)
+	cmd.Env = p.u.env()
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		p.t.Fatalf("podman %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
 }

@@ -1,7 +1,6 @@
 package tests
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -264,37 +263,10 @@ func TestSystemdRootlessPodman(t *testing.T) {
 	u := newRootlessUser(t)
 	startUserManager(t, u)
 	pm := needTool(t, "podman", "podman")
-	tarPath := rootfsTar(t)
-	if err := os.Chmod(tarPath[:strings.LastIndex(tarPath, "/")], 0o755); err != nil {
-		t.Fatal(err)
-	}
-	os.Chmod(tarPath, 0o644)
-	bin := runtimeBin(t)
-	argv := func(args ...string) []string {
-		base := []string{pm, "--storage-driver", "vfs", "--cgroup-manager=systemd", "--events-backend=file", "--runtime", bin}
-		return append(append(u.inSession(t), base...), args...)
-	}
-	podmanAs := func(args ...string) string {
-		t.Helper()
-		a := argv(args...)
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, a[0], a[1:]...)
-		cmd.Env = u.env()
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("podman %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		return string(out)
-	}
-	t.Cleanup(func() {
-		a := argv("system", "reset", "-f")
-		cmd := exec.Command(a[0], a[1:]...)
-		cmd.Env = u.env()
-		cmd.Run()
-	})
+	upm := podmanAsUser(t, u, pm, u.inSession(t), "systemd")
+	podmanAs := upm.run
 	image := fmt.Sprintf("localhost/berth-rootless-sd-%d:1", os.Getpid())
-	podmanAs("import", tarPath, image)
+	podmanAs("import", upm.tar, image)
 	out := podmanAs("run", "--rm", "--network", "none", "--memory", "64m", image, "sh", "-c", "echo podman-ok; cat /sys/fs/cgroup/memory.max")
 	if !strings.Contains(out, "podman-ok\n67108864") {
 		t.Errorf("podman run --rm --memory 64m: %q, want memory.max 67108864", out)
