@@ -2,8 +2,6 @@ package fs2
 
 import (
 	"fmt"
-	"slices"
-	"strings"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -206,21 +204,7 @@ func TestPlanV2(t *testing.T) {
 				tc.host(host)
 			}
 			pl, err := plan(tc.r, "/g", host)
-			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Fatalf("error = %v, want %q", err, tc.err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := cgtest.Show(pl); !slices.Equal(got, tc.want) {
-				t.Fatalf("writes:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
-			}
-			if len(pl.Warnings) != tc.warns {
-				t.Fatalf("warnings %q, want %d", pl.Warnings, tc.warns)
-			}
+			cgtest.CheckPlan(t, pl, err, tc.err, tc.want, tc.warns)
 		})
 	}
 }

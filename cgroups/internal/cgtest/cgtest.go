@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -319,4 +320,26 @@ func Show(pl *cgroups.Plan) []string {
 		out = append(out, s)
 	}
 	return out
+}
+
+// CheckPlan checks a planner's answer (pl, err) against a table case:
+// an error containing wantErr when it is set, else the writes want (as
+// Show prints them) and warns warnings.
+func CheckPlan(t *testing.T, pl *cgroups.Plan, err error, wantErr string, want []string, warns int) {
+	t.Helper()
+	if wantErr != "" {
+		if err == nil || !strings.Contains(err.Error(), wantErr) {
+			t.Fatalf("error = %v, want %q", err, wantErr)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := Show(pl); !slices.Equal(got, want) {
+		t.Fatalf("writes:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if len(pl.Warnings) != warns {
+		t.Fatalf("warnings %q, want %d", pl.Warnings, warns)
+	}
 }
