@@ -123,19 +123,7 @@ func ResourceProperties(r *specs.LinuxResources, majorName func(t devices.Type, 
 		if c.Shares != nil && *c.Shares != 0 {
 			add("CPUWeight", cgroups.SharesToWeight(*c.Shares))
 		}
-		if c.Quota != nil || c.Period != nil {
-			period := uint64(100000)
-			if c.Period != nil && *c.Period != 0 {
-				period = *c.Period
-				add("CPUQuotaPeriodUSec", period)
-			}
-			// A quota of 0 is unset, as for the fs driver (dockerd's
-			// update sends 0 for what it does not change): systemd
-			// refuses a CPUQuotaPerSecUSec of 0.
-			if c.Quota != nil && *c.Quota != 0 {
-				add("CPUQuotaPerSecUSec", QuotaPerSec(*c.Quota, period))
-			}
-		}
+		cpuQuota(c, add)
 		if c.Cpus != "" {
 			mask, err := ListToMask(c.Cpus)
 			if err != nil {
@@ -350,5 +338,24 @@ func ParseProcDevices(data string) func(devices.Type, int64) (string, bool) {
 			return e.name, true
 		}
 		return "", false
+	}
+}
+
+// cpuQuota adds the CPU quota's properties, the same on v1 and v2:
+// CPUQuotaPeriodUSec when a period is given, CPUQuotaPerSecUSec (the quota
+// over the period, default 100 ms). A quota of 0 is unset, as for the fs
+// driver (dockerd's update sends 0 for what it does not change): systemd
+// refuses a CPUQuotaPerSecUSec of 0.
+func cpuQuota(c *specs.LinuxCPU, add func(name string, v any)) {
+	if c.Quota == nil && c.Period == nil {
+		return
+	}
+	period := uint64(100000)
+	if c.Period != nil && *c.Period != 0 {
+		period = *c.Period
+		add("CPUQuotaPeriodUSec", period)
+	}
+	if c.Quota != nil && *c.Quota != 0 {
+		add("CPUQuotaPerSecUSec", QuotaPerSec(*c.Quota, period))
 	}
 }

@@ -39,16 +39,7 @@ func ResourcePropertiesV1(r *specs.LinuxResources, majorName func(t devices.Type
 		if c.Shares != nil && *c.Shares != 0 {
 			add("CPUShares", *c.Shares)
 		}
-		if c.Quota != nil || c.Period != nil {
-			period := uint64(100000)
-			if c.Period != nil && *c.Period != 0 {
-				period = *c.Period
-				add("CPUQuotaPeriodUSec", period)
-			}
-			if c.Quota != nil && *c.Quota != 0 {
-				add("CPUQuotaPerSecUSec", QuotaPerSec(*c.Quota, period))
-			}
-		}
+		cpuQuota(c, add)
 	}
 	if p := r.Pids; p != nil && p.Limit != nil {
 		add("TasksMax", limit(*p.Limit))
