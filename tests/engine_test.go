@@ -382,50 +382,8 @@ func TestEngineDocker(t *testing.T) {
 	docker := needTool(t, "docker", "docker.io")
 	pm := needTool(t, "podman", "podman")
 	needTool(t, "unshare", "util-linux")
-	dir := testDir(t, "docker")
-	sock := filepath.Join(dir, "docker.sock")
-	pidFile := filepath.Join(dir, "dockerd.pid")
-	logf, _ := os.Create(filepath.Join(dir, "dockerd.log"))
-	cmd := exec.Command("unshare", "-n", "-m", "--propagation", "private", dockerd,
-		"--data-root", dir+"/data", "--exec-root", dir+"/exec", "--pidfile", pidFile, "-H", "unix://"+sock,
-		"--iptables=false", "--ip-forward=false", "--ip-masq=false", "--bridge=none",
-		"--exec-opt", "native.cgroupdriver=cgroupfs", "--storage-driver", "vfs",
-		"--add-runtime", "berth="+runtimeBin(t), "--containerd-namespace", "berth-test",
-		"--cgroup-parent", engineCgroup(t, "docker"))
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM) // unshare execs dockerd: same pid
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-	})
-	d := func(args ...string) string {
-		return sh(t, 2*time.Minute, docker, append([]string{"-H", "unix://" + sock}, args...)...)
-	}
-	for i := 0; ; i++ {
-		if exec.Command(docker, "-H", "unix://"+sock, "version").Run() == nil {
-			break
-		}
-		if i > 150 {
-			b, _ := os.ReadFile(filepath.Join(dir, "dockerd.log"))
-			t.Fatalf("dockerd did not come up:\n%s", b)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	store := podmanStore(t)
-	image := fmt.Sprintf("localhost/berth-docker-%d:1", os.Getpid())
-	sh(t, 2*time.Minute, pm, podman(t, store, "import", rootfsTar(t), image)...)
-	archive := filepath.Join(dir, "image.tar")
-	sh(t, 2*time.Minute, pm, podman(t, store, "save", "--format", "docker-archive", "-o", archive, image)...)
-	d("load", "-i", archive)
+	d, image, _ := startDockerd(t, dockerd, docker, pm, 150,
+		"--exec-opt", "native.cgroupdriver=cgroupfs", "--cgroup-parent", engineCgroup(t, "docker"))
 
 	if out := d("run", "--rm", "--runtime", "berth", "--network", "none", image, "sh", "-c", "echo docker-ok"); !strings.Contains(out, "docker-ok") {
 		t.Fatalf("docker run: %s", out)
@@ -445,4 +403,55 @@ func TestEngineDocker(t *testing.T) {
 	d("unpause", id)
 	d("stop", "-t", "1", id)
 	d("rm", id)
+}
+
+// startDockerd starts dockerd in its own network and mount namespace, with
+// private roots and socket, no iptables or bridge, vfs storage, berth as
+// runtime "berth" and the options given; asks it up to tries times, 100
+// ms apart, whether it is up; loads the busybox image (made by podman)
+// into it; and stops it when the test ends. It returns a runner of the docker CLI against it (a failure
+// fails the test), the image's name and dockerd's address (for commands
+// whose failure must not).
+func startDockerd(t *testing.T, dockerd, docker, pm string, tries int, opts ...string) (func(args ...string) string, string, string) {
+	t.Helper()
+	dir := testDir(t, "docker")
+	sock := filepath.Join(dir, "docker.sock")
+	logf, _ := os.Create(filepath.Join(dir, "dockerd.log"))
+	args := append([]string{"-n", "-m", "--propagation", "private", dockerd,
+		"--data-root", dir + "/data", "--exec-root", dir + "/exec", "--pidfile", filepath.Join(dir, "dockerd.pid"), "-H", "unix://" + sock,
+		"--iptables=false", "--ip-forward=false", "--ip-masq=false", "--bridge=none", "--storage-driver", "vfs",
+		"--add-runtime", "berth=" + runtimeBin(t), "--containerd-namespace", "berth-test"}, opts...)
+	cmd := exec.Command("unshare", args...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM) // unshare execs dockerd: same pid
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+	})
+	d := func(args ...string) string {
+		return sh(t, 2*time.Minute, docker, append([]string{"-H", "unix://" + sock}, args...)...)
+	}
+	for i := 0; exec.Command(docker, "-H", "unix://"+sock, "version").Run() != nil; i++ {
+		if i > tries {
+			b, _ := os.ReadFile(filepath.Join(dir, "dockerd.log"))
+			t.Fatalf("dockerd did not come up:\n%s", b)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	store := podmanStore(t)
+	image := fmt.Sprintf("localhost/berth-docker-%d:1", os.Getpid())
+	sh(t, 2*time.Minute, pm, podman(t, store, "import", rootfsTar(t), image)...)
+	archive := filepath.Join(dir, "image.tar")
+	sh(t, 2*time.Minute, pm, podman(t, store, "save", "--format", "docker-archive", "-o", archive, image)...)
+	d("load", "-i", archive)
+	return d, image, "unix://" + sock
 }

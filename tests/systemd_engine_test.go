@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -136,53 +135,13 @@ func TestSystemdEngineDocker(t *testing.T) {
 	docker := needTool(t, "docker", "docker.io")
 	pm := needTool(t, "podman", "podman")
 	needTool(t, "unshare", "util-linux")
-	dir := testDir(t, "docker")
-	sock := filepath.Join(dir, "docker.sock")
-	logf, _ := os.Create(filepath.Join(dir, "dockerd.log"))
-	cmd := exec.Command("unshare", "-n", "-m", "--propagation", "private", dockerd,
-		"--data-root", dir+"/data", "--exec-root", dir+"/exec", "--pidfile", filepath.Join(dir, "dockerd.pid"), "-H", "unix://"+sock,
-		"--iptables=false", "--ip-forward=false", "--ip-masq=false", "--bridge=none",
-		"--exec-opt", "native.cgroupdriver=systemd", "--storage-driver", "vfs",
-		"--add-runtime", "berth="+runtimeBin(t), "--containerd-namespace", "berth-test")
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-	})
-	d := func(args ...string) string {
-		return sh(t, 2*time.Minute, docker, append([]string{"-H", "unix://" + sock}, args...)...)
-	}
-	for i := 0; ; i++ {
-		if exec.Command(docker, "-H", "unix://"+sock, "version").Run() == nil {
-			break
-		}
-		if i > 600 {
-			b, _ := os.ReadFile(filepath.Join(dir, "dockerd.log"))
-			t.Fatalf("dockerd did not come up:\n%s", b)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	store := podmanStore(t)
-	image := fmt.Sprintf("localhost/berth-docker-%d:1", os.Getpid())
-	sh(t, 2*time.Minute, pm, podman(t, store, "import", rootfsTar(t), image)...)
-	archive := filepath.Join(dir, "image.tar")
-	sh(t, 2*time.Minute, pm, podman(t, store, "save", "--format", "docker-archive", "-o", archive, image)...)
-	d("load", "-i", archive)
+	// TCG: dockerd takes much longer to come up than on the host.
+	d, image, host := startDockerd(t, dockerd, docker, pm, 600, "--exec-opt", "native.cgroupdriver=systemd")
 
 	id := strings.TrimSpace(d("run", "-d", "--runtime", "berth", "--network", "none", "--memory", "64m",
 		// The guest has no apparmor_parser to load docker-default with.
 		"--security-opt", "apparmor=unconfined", image, "sleep", "1000"))
-	t.Cleanup(func() { exec.Command(docker, "-H", "unix://"+sock, "rm", "-f", id).Run() })
+	t.Cleanup(func() { exec.Command(docker, "-H", host, "rm", "-f", id).Run() })
 	unit := "docker-" + id + ".scope"
 	if prop, file := scopeMemoryMax(t, unit); prop != strconv.Itoa(64<<20) || file != prop {
 		t.Errorf("docker run --memory 64m: unit %s MemoryMax %s, memory.max %s", unit, prop, file)
